@@ -1,0 +1,71 @@
+/**
+ * What each component hands to the ones created after it. `program.ts` wires them in this order:
+ * cluster → namespace → storage → addons → training. Keeping the contracts here (not in the
+ * components) lets each component be built and tested on its own.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type * as k8s from "@pulumi/kubernetes";
+import type { GpuInstanceType } from "../lib/instances";
+import type { AmiFamily, Taint } from "../lib/gpuNodes";
+
+/** Facts about one group of GPU nodes, known before deployment (from config), used for scheduling. */
+export interface GpuNodeGroupInfo {
+    name: string;
+    /** Undefined on a bring-your-own cluster whose nodes are not EC2 P5-family instances. */
+    instanceType?: GpuInstanceType;
+    nodes: number;
+    gpusPerNode: number;
+    /** EFA devices each node exposes as `vpc.amazonaws.com/efa` (0 = no EFA). */
+    efaPerNode: number;
+    amiFamily?: AmiFamily;
+    /** Labels the nodes carry; a pod's nodeSelector for this group is a subset of these. */
+    labels: Record<string, string>;
+    /** The subset of `labels` that selects exactly this group's nodes. */
+    selector: Record<string, string>;
+    taints: Taint[];
+}
+
+export interface AwsNetworkInfo {
+    vpcId: pulumi.Output<string>;
+    /** The private subnet in the GPU availability zone (GPU nodes, FSx). */
+    gpuSubnetId: pulumi.Output<string>;
+    /** Every private subnet of the cluster (system nodes, EFS mount targets). */
+    privateSubnetIds: pulumi.Output<string[]>;
+    /** The security group every node (system and GPU) carries; storage opens its ports to it. */
+    nodeSecurityGroupId: pulumi.Output<string>;
+    vpcCidr: pulumi.Output<string>;
+}
+
+export interface ClusterHandle {
+    /** Provider for every Kubernetes resource of the stack. */
+    provider: k8s.Provider;
+    /** Present when miles-cluster created the EKS cluster; undefined for a bring-your-own cluster. */
+    aws?: {
+        clusterName: pulumi.Output<string>;
+        network: AwsNetworkInfo;
+        /** Resources (node groups, add-ons) Kubernetes workloads should wait for. */
+        ready: pulumi.Resource[];
+    };
+    gpuNodeGroups: GpuNodeGroupInfo[];
+}
+
+export interface NamespaceHandle {
+    name: string;
+    resource: k8s.core.v1.Namespace;
+}
+
+export interface StorageHandle {
+    /** PersistentVolumeClaim (in the training namespace) every training pod mounts read-write-many. */
+    claimName: string;
+    /** Resources a pod mounting the claim must wait for. */
+    ready: pulumi.Resource[];
+    /** The S3 bucket linked to the file system, when there is one. */
+    bucket?: { name: pulumi.Output<string>; arn: pulumi.Output<string> };
+}
+
+export interface AddonsHandle {
+    /** Service account the training pods run as. */
+    serviceAccountName: string;
+    /** Resources (KubeRay CRDs and operator, device plugins) a RayJob must wait for. */
+    ready: pulumi.Resource[];
+}

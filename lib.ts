@@ -1,0 +1,12 @@
+/**
+ * miles-cluster as a library: the config layer, the pure domain functions and the components, for
+ * teams that compose them in their own Pulumi programs.
+ */
+export * from "./config";
+export * from "./lib/instances";
+export * from "./lib/layout";
+export * from "./lib/gpuNodes";
+export * from "./components/contracts";
+export { TrainingNamespace, type TrainingNamespaceArgs } from "./components/namespace";
+export { deploy, program, type StackOutputs } from "./program";
+export { plan, type Plan } from "./plan/run";

@@ -1,0 +1,121 @@
+/**
+ * Evaluates the real Pulumi program with no engine, no cloud credentials and no network: Pulumi's
+ * mock runtime stands in for the engine and the providers, in preview mode, so values only the
+ * cloud can know (ids, ARNs, endpoints) stay unknown exactly as in `pulumi preview`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { RawConfig } from "../config";
+
+/** Placeholder shown wherever a value is only known after a real deployment. */
+export const UNKNOWN = "(known after deploy)";
+/** Placeholder shown instead of a secret value. */
+export const REDACTED = "[secret]";
+
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export interface RecordedResource {
+    /** Pulumi type token, e.g. `aws:eks/cluster:Cluster`. */
+    type: string;
+    name: string;
+    /** Name and type of the parent resource; undefined for top-level components. */
+    parent?: { type: string; name: string };
+    /** Whether this is a provider-backed resource (false for ComponentResources). */
+    custom: boolean;
+    /** Inputs as registered, secrets redacted and unknowns marked. */
+    inputs: Record<string, unknown>;
+}
+
+export interface Evaluation {
+    resources: RecordedResource[];
+    /** The stack outputs the program returned, resolved where known. */
+    outputs: Record<string, unknown>;
+}
+
+/** Replaces secret envelopes by REDACTED and unknown sentinels by UNKNOWN, recursively. */
+export function sanitize(value: unknown): unknown {
+    if (value === UNKNOWN_VALUE) return UNKNOWN;
+    if (Array.isArray(value)) return value.map(sanitize);
+    if (value !== null && typeof value === "object") {
+        const o = value as Record<string, unknown>;
+        if (o[SECRET_SIG_KEY] === SECRET_SIG) return REDACTED;
+        if (o.__pulumiUnknown === true) return UNKNOWN;
+        if (pulumi.Resource.isInstance(o)) return `(resource ${(o as any).__name ?? "?"})`;
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = sanitize(v);
+        return out;
+    }
+    return value;
+}
+
+async function resolveOutputs(value: unknown): Promise<unknown> {
+    const out = pulumi.output(value as pulumi.Input<unknown>);
+    const known = await (out as any).isKnown;
+    const secret = await (out as any).isSecret;
+    if (secret) return REDACTED;
+    if (!known) return UNKNOWN;
+    return sanitize(await (out as any).promise(true));
+}
+
+export interface EvaluateOptions {
+    project: string;
+    stack: string;
+    config: RawConfig;
+    /** The program to run (normally `program` from program.ts, as `index.ts` exports it). */
+    run: () => Promise<Record<string, unknown>>;
+}
+
+/**
+ * Runs `run` under mocks and returns every resource it registered. Errors thrown by the program
+ * (e.g. a ConfigError) are rethrown unchanged after the runtime settles.
+ */
+export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
+    const registered: RecordedResource[] = [];
+    const parents = new Map<string, { type: string; name: string }>();
+    const key = (type: string, name: string) => `${type}::${name}`;
+
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs });
+                // Preview semantics: no id and no computed attributes; inputs echo back as known state.
+                return { id: undefined as unknown as string, state: args.inputs };
+            },
+            call() {
+                return {};
+            },
+        },
+        opts.project,
+        opts.stack,
+        true,
+    );
+    pulumi.runtime.setAllConfig(opts.config.values, [...opts.config.secretKeys]);
+
+    let outputs: Record<string, unknown> = {};
+    let failure: unknown;
+    await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((args) => {
+            const p = args.opts.parent as any;
+            if (p && p.__pulumiType !== "pulumi:pulumi:Stack") parents.set(key(args.type, args.name), { type: p.__pulumiType, name: p.__name });
+            return undefined;
+        });
+        try {
+            outputs = await opts.run();
+        } catch (e) {
+            failure = e;
+        }
+        return {};
+    });
+    const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+    await settings.waitForRPCs();
+    if (failure !== undefined) throw failure;
+
+    const resolved: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(outputs)) resolved[k] = await resolveOutputs(v);
+
+    const resources = registered
+        .filter((r) => r.type !== "pulumi:pulumi:Stack")
+        .map((r) => ({ ...r, parent: parents.get(key(r.type, r.name)), inputs: sanitize(r.inputs) as Record<string, unknown> }));
+    return { resources, outputs: resolved };
+}

@@ -1,0 +1,3 @@
+import type { SectionProducer } from "../types";
+
+export const storageSection: SectionProducer = () => ({ data: {}, lines: [] });

@@ -1,0 +1,3 @@
+import type { SectionProducer } from "../types";
+
+export const trainingSection: SectionProducer = () => ({ data: {}, lines: [] });

@@ -1,0 +1,101 @@
+/**
+ * Reads a Pulumi stack file (`stacks/Pulumi.<stack>.yaml`) into the raw config a Pulumi program
+ * would see: full keys to strings, objects as JSON. Encrypted values (`secure: v1:...`) cannot be
+ * decrypted offline; they become a redacted placeholder and their key is marked secret.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import type { RawConfig } from "../config";
+import { REDACTED } from "./evaluate";
+
+export class StackFileError extends Error {}
+
+function isSecure(v: unknown): v is { secure: string } {
+    return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
+}
+
+/** Replaces `{secure: ...}` leaves by a placeholder; reports whether any were found. */
+function stripSecure(v: unknown): { value: unknown; secret: boolean } {
+    if (isSecure(v)) return { value: REDACTED, secret: true };
+    if (Array.isArray(v)) {
+        let secret = false;
+        const value = v.map((x) => {
+            const r = stripSecure(x);
+            secret ||= r.secret;
+            return r.value;
+        });
+        return { value, secret };
+    }
+    if (v !== null && typeof v === "object") {
+        let secret = false;
+        const value: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(v)) {
+            const r = stripSecure(x);
+            secret ||= r.secret;
+            value[k] = r.value;
+        }
+        return { value, secret };
+    }
+    return { value: v, secret: false };
+}
+
+/** Converts a parsed stack document's `config:` block into raw Pulumi config. */
+export function rawConfigFromDocument(doc: unknown, project: string): RawConfig {
+    const values: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    const config = (doc as { config?: unknown } | null)?.config;
+    if (config === undefined || config === null) return { values, secretKeys };
+    if (typeof config !== "object" || Array.isArray(config)) throw new StackFileError("`config:` must be a mapping");
+    for (const [k, v] of Object.entries(config)) {
+        const key = k.includes(":") ? k : `${project}:${k}`;
+        const { value, secret } = stripSecure(v);
+        values[key] = typeof value === "string" ? value : JSON.stringify(value);
+        if (secret) secretKeys.push(key);
+    }
+    return { values, secretKeys };
+}
+
+export function readStackFile(file: string, project: string): RawConfig {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch {
+        throw new StackFileError(`cannot read stack file ${file}`);
+    }
+    let doc: unknown;
+    try {
+        doc = parse(text);
+    } catch (e) {
+        throw new StackFileError(`${file} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    }
+    return rawConfigFromDocument(doc, project);
+}
+
+/** The project root: the nearest folder at or above `from` holding a Pulumi.yaml, else this package's root. */
+export function projectRoot(from = process.cwd()): string {
+    let dir = path.resolve(from);
+    for (;;) {
+        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+        const up = path.dirname(dir);
+        if (up === dir) break;
+        dir = up;
+    }
+    // Inside the package: plan/ (source) or dist/plan/ (built).
+    for (const cand of [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")]) {
+        if (fs.existsSync(path.join(cand, "Pulumi.yaml"))) return cand;
+    }
+    return process.cwd();
+}
+
+/** Reads `stackConfigDir` from Pulumi.yaml (default: the project root). */
+export function stackFilePath(root: string, stack: string): string {
+    let dir = root;
+    try {
+        const proj = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { stackConfigDir?: string };
+        if (proj?.stackConfigDir) dir = path.join(root, proj.stackConfigDir);
+    } catch {
+        /* no Pulumi.yaml: stack files beside the caller */
+    }
+    return path.join(dir, `Pulumi.${stack}.yaml`);
+}

@@ -1,0 +1,35 @@
+import type { MilesConfig } from "../config";
+import type { Evaluation } from "./evaluate";
+import type { CostItem, SectionResult } from "./types";
+import { clusterSection } from "./sections/cluster";
+import { storageSection } from "./sections/storage";
+import { addonsSection } from "./sections/addons";
+import { trainingSection } from "./sections/training";
+
+export interface PlanSummary {
+    cluster: Record<string, unknown>;
+    storage: Record<string, unknown>;
+    addons: Record<string, unknown>;
+    training: Record<string, unknown>;
+    cost: { usdPerHour: number; items: CostItem[]; sources: string[] };
+    warnings: string[];
+    /** Human lines per section, for the text renderer. */
+    lines: Record<string, Array<[string, string]>>;
+}
+
+const PRODUCERS = { cluster: clusterSection, storage: storageSection, addons: addonsSection, training: trainingSection };
+
+export function summarize(cfg: MilesConfig, ev: Evaluation): PlanSummary {
+    const results = Object.fromEntries(Object.entries(PRODUCERS).map(([k, f]) => [k, f(cfg, ev)])) as Record<keyof typeof PRODUCERS, SectionResult>;
+    const items = Object.values(results).flatMap((r) => r.cost ?? []);
+    const round = (n: number) => Math.round(n * 100) / 100;
+    return {
+        cluster: results.cluster.data,
+        storage: results.storage.data,
+        addons: results.addons.data,
+        training: results.training.data,
+        cost: { usdPerHour: round(items.reduce((s, i) => s + i.usdPerHour, 0)), items: items.map((i) => ({ ...i, usdPerHour: round(i.usdPerHour) })), sources: [...new Set(items.map((i) => i.source))] },
+        warnings: Object.values(results).flatMap((r) => r.warnings ?? []),
+        lines: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.lines])),
+    };
+}

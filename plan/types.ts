@@ -1,0 +1,22 @@
+import type { MilesConfig } from "../config";
+import type { Evaluation } from "./evaluate";
+
+/** One line of the hourly cost estimate. */
+export interface CostItem {
+    item: string;
+    usdPerHour: number;
+    /** Where the price comes from (shown under the estimate). */
+    source: string;
+}
+
+/** What each summary section contributes to the plan. */
+export interface SectionResult {
+    /** Machine-readable facts (the `summary.<section>` object of `plan --json`). */
+    data: Record<string, unknown>;
+    /** Human lines: [label, value]. */
+    lines: Array<[string, string]>;
+    warnings?: string[];
+    cost?: CostItem[];
+}
+
+export type SectionProducer = (cfg: MilesConfig, ev: Evaluation) => SectionResult;

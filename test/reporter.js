@@ -1,0 +1,15 @@
+// Mocha's spec reporter plus one plain closing line ("tests: N passed, N failed, N skipped") that CI reads.
+"use strict";
+const Mocha = require("mocha");
+const { EVENT_RUN_END } = Mocha.Runner.constants;
+
+class Reporter extends Mocha.reporters.Spec {
+    constructor(runner, options) {
+        super(runner, options);
+        runner.once(EVENT_RUN_END, () => {
+            const s = runner.stats;
+            process.stdout.write(`tests: ${s.passes} passed, ${s.failures} failed, ${s.pending} skipped\n`);
+        });
+    }
+}
+module.exports = Reporter;
