@@ -41,3 +41,35 @@ export function gpuNodeLabels(g: GpuNodeGroupIdentity): Record<string, string> {
 export function gpuNodeTaints(_g: GpuNodeGroupIdentity): Taint[] {
     return [GPU_TAINT];
 }
+
+import type { MilesConfig } from "../config";
+import type { GpuNodeGroupInfo } from "../components/contracts";
+import { instanceFacts } from "./instances";
+
+/** The subset of a group's labels that selects exactly its nodes. */
+export function gpuNodeSelector(name: string): Record<string, string> {
+    return { [LABEL_NODE_GROUP]: name };
+}
+
+/**
+ * The GPU node groups of a stack, as facts known before deployment. Validation (does the training
+ * job fit?), the add-ons (will the device plugins land on every GPU node?) and the training pods
+ * (which nodes, how many GPUs and EFA devices) all read this one function.
+ */
+export function gpuNodeGroupsFromConfig(cfg: MilesConfig): GpuNodeGroupInfo[] {
+    return cfg.cluster.gpuNodeGroups.map((g) => {
+        const facts = instanceFacts(g.instanceType);
+        const identity = { name: g.name, amiFamily: g.amiFamily, efa: true };
+        return {
+            name: g.name,
+            instanceType: g.instanceType,
+            nodes: g.nodes,
+            gpusPerNode: facts.gpus,
+            efaPerNode: facts.networkCards,
+            amiFamily: g.amiFamily,
+            labels: gpuNodeLabels(identity),
+            selector: gpuNodeSelector(g.name),
+            taints: gpuNodeTaints(identity),
+        };
+    });
+}
