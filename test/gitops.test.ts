@@ -1,0 +1,74 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { ROOT } from "./harness";
+
+const WORKFLOWS = path.join(ROOT, ".github", "workflows");
+const workflowFiles = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f));
+const load = (f: string) => parse(fs.readFileSync(path.join(WORKFLOWS, f), "utf8")) as any;
+
+/** Every `uses:` of a workflow, with the job it is in. */
+function uses(doc: any): Array<{ job: string; ref: string }> {
+    return Object.entries(doc.jobs as Record<string, any>).flatMap(([job, j]) => (j.steps ?? []).filter((s: any) => s.uses).map((s: any) => ({ job, ref: s.uses as string })));
+}
+
+describe("GitOps workflows", () => {
+    it("has the pull-request and deploy workflows", () => {
+        assert.ok(workflowFiles.includes("pull-request.yml"));
+        assert.ok(workflowFiles.includes("deploy.yml"));
+    });
+
+    for (const f of workflowFiles) {
+        describe(f, () => {
+            const doc = load(f);
+
+            it("parses, with triggers and jobs", () => {
+                assert.ok(doc.on, "no `on:`");
+                assert.ok(Object.keys(doc.jobs ?? {}).length > 0, "no jobs");
+            });
+
+            it("references only actions pinned to an exact version or commit", () => {
+                for (const u of uses(doc)) assert.match(u.ref, /^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@(v\d+\.\d+\.\d+|[0-9a-f]{40})$/, `${u.job}: ${u.ref} is not pinned`);
+            });
+
+            it("grants least privilege: read-only by default, write scopes only on the jobs that need them", () => {
+                assert.deepEqual(doc.permissions, { contents: "read" }, "top-level permissions must be contents: read");
+                for (const [name, job] of Object.entries(doc.jobs as Record<string, any>)) {
+                    assert.ok(job.permissions, `job ${name} has no permissions block`);
+                    assert.notEqual(job.permissions, "write-all");
+                    const usesAws = (job.steps ?? []).some((s: any) => String(s.uses ?? "").startsWith("aws-actions/configure-aws-credentials"));
+                    assert.equal(job.permissions["id-token"] === "write", usesAws, `job ${name}: id-token: write must go with (and only with) OIDC role assumption`);
+                }
+            });
+
+            it("uses no long-lived AWS keys", () => {
+                const text = fs.readFileSync(path.join(WORKFLOWS, f), "utf8");
+                assert.doesNotMatch(text, /AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|aws-access-key-id/);
+            });
+        });
+    }
+
+    it("previews on pull requests with a PR comment and deploys on main with a per-stack environment", () => {
+        const pr = load("pull-request.yml");
+        assert.deepEqual(Object.keys(pr.on), ["pull_request"]);
+        const preview = uses(pr).find((u) => u.ref.startsWith("pulumi/actions@"));
+        assert.ok(preview);
+        const step = pr.jobs[preview.job].steps.find((s: any) => s.uses === preview.ref);
+        assert.equal(step.with.command, "preview");
+        assert.equal(step.with["comment-on-pr"], true);
+        const dep = load("deploy.yml");
+        assert.deepEqual(dep.on.push.branches, ["main"]);
+        const upJob = Object.values(dep.jobs as Record<string, any>).find((j) => (j.steps ?? []).some((s: any) => s.with?.command === "up"));
+        assert.ok(upJob, "no job runs pulumi up");
+        assert.equal(upJob.environment, "${{ matrix.stack }}", "pulumi up must run in the stack's GitHub environment (the approval gate for prod)");
+    });
+
+    it("ships a Pulumi Kubernetes Operator Stack that never destroys on deletion", () => {
+        const doc = parse(fs.readFileSync(path.join(ROOT, "deploy", "pulumi-kubernetes-operator", "stack.yaml"), "utf8")) as any;
+        assert.equal(doc.apiVersion, "pulumi.com/v1");
+        assert.equal(doc.kind, "Stack");
+        assert.equal(doc.spec.destroyOnFinalize, false);
+        assert.ok(doc.spec.projectRepo && doc.spec.branch && doc.spec.stack);
+    });
+});
