@@ -1,17 +1,190 @@
 import { z } from "zod";
+import { SHARED_DIRS } from "../lib/layout";
 import type { Problem } from "./problems";
 import type { MilesConfig } from "./index";
 
+/** FSx for Lustre PERSISTENT_2 SSD throughput tiers, MB/s per TiB of storage. */
+export const FSX_THROUGHPUTS_PER_TIB = [125, 250, 500, 1000] as const;
+export type FsxThroughputPerTiB = (typeof FSX_THROUGHPUTS_PER_TIB)[number];
+
+/** Smallest FSx for Lustre SSD capacities; beyond 2400 GiB capacity grows in steps of 2400. */
+export const FSX_CAPACITY_STEP_GIB = 2400;
+export const FSX_MIN_CAPACITY_GIB = 1200;
+
+/** Whether `gib` is a valid PERSISTENT_2 SSD capacity at creation: 1200, 2400 or a multiple of 2400. */
+export function isValidFsxCapacity(gib: number): boolean {
+    return Number.isInteger(gib) && (gib === FSX_MIN_CAPACITY_GIB || (gib > 0 && gib % FSX_CAPACITY_STEP_GIB === 0));
+}
+
+/** Maximum data repository associations per FSx for Lustre file system. */
+export const MAX_DATA_REPOSITORY_ASSOCIATIONS = 8;
+
+export const DRA_EVENTS = ["NEW", "CHANGED", "DELETED"] as const;
+export type DraEvent = (typeof DRA_EVENTS)[number];
+
+const events = z.array(z.enum(DRA_EVENTS)).max(3);
+
+/** A linked prefix: a directory of the file system mapped 1:1 to a prefix of the bucket. */
+export const StorageLinkSchema = z.strictObject({
+    path: z
+        .string()
+        .regex(/^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "must be an absolute directory of the file system such as /checkpoints (no trailing '/')")
+        .meta({ description: "Directory of the file system (its root is mounted at /shared in pods).", examples: ["/checkpoints"] }),
+    s3Prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "must be a bucket prefix such as checkpoints or team/run1 (no leading or trailing '/')")
+        .optional()
+        .meta({ description: "Prefix of the bucket linked to `path`. Default: `path` without its leading '/'.", examples: ["checkpoints"] }),
+    import: events.default([]).meta({ description: "S3 changes imported into the file system automatically (auto-import policy).", examples: [["NEW", "CHANGED", "DELETED"]] }),
+    export: events.default([]).meta({ description: "File system changes exported to S3 automatically (auto-export policy).", examples: [["NEW", "CHANGED", "DELETED"]] }),
+});
+export type StorageLink = z.output<typeof StorageLinkSchema>;
+
+const ALL_EVENTS: DraEvent[] = ["NEW", "CHANGED", "DELETED"];
+
+/**
+ * Default links, from lib/layout.ts. FSx backups are not supported on a file system linked to S3, so
+ * S3 is the only durable copy: checkpoints are exported on every change (and imported, so a
+ * re-created file system sees the checkpoints already in the bucket); models are imported and their
+ * new files exported (HF downloads and torch_dist conversions survive a file system replacement;
+ * deletes on the file system never remove them from S3); data is imported only.
+ */
+export const DEFAULT_LINKS: StorageLink[] = [
+    { path: `/${SHARED_DIRS.checkpoints}`, import: [...ALL_EVENTS], export: [...ALL_EVENTS] },
+    { path: `/${SHARED_DIRS.models}`, import: [...ALL_EVENTS], export: ["NEW", "CHANGED"] },
+    { path: `/${SHARED_DIRS.data}`, import: [...ALL_EVENTS], export: [] },
+];
+
+const bucketName = z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name: 3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit")
+    .refine((s) => !s.includes("..") && !/^\d+\.\d+\.\d+\.\d+$/.test(s), "must not contain '..' or look like an IP address");
+
 export const StorageSchema = z
     .strictObject({
-        type: z.enum(["fsx-lustre", "efs", "existing-claim"]).default("fsx-lustre").meta({ description: "Kind of shared storage." }),
-        capacityGiB: z.number().int().positive().default(1200).meta({ description: "FSx for Lustre capacity in GiB: 1200, 2400 or a multiple of 2400." }),
-        throughputPerTiB: z.number().int().positive().default(250).meta({ description: "FSx for Lustre PERSISTENT_2 throughput per TiB in MB/s: 125, 250, 500 or 1000." }),
+        type: z
+            .enum(["fsx-lustre", "efs", "existing-claim"])
+            .default("fsx-lustre")
+            .meta({ description: "Kind of shared storage: FSx for Lustre linked to S3 (default), Amazon EFS, or a PersistentVolumeClaim that already exists in the training namespace." }),
+        capacityGiB: z
+            .number()
+            .int("must be a whole number of GiB")
+            .refine(isValidFsxCapacity, {
+                error: (iss) => `FSx for Lustre capacity must be 1200, 2400 or a multiple of 2400 GiB (4800, 7200, 9600, ...); got ${String(iss.input)}`,
+            })
+            .default(1200)
+            .meta({ description: "FSx for Lustre capacity in GiB: 1200, 2400 or a multiple of 2400." }),
+        throughputPerTiB: z
+            .number()
+            .refine((v) => (FSX_THROUGHPUTS_PER_TIB as readonly number[]).includes(v), {
+                error: (iss) => `FSx for Lustre PERSISTENT_2 throughput must be one of ${FSX_THROUGHPUTS_PER_TIB.join(", ")} MB/s per TiB; got ${String(iss.input)}`,
+            })
+            .default(250)
+            .meta({ description: "FSx for Lustre PERSISTENT_2 throughput per TiB in MB/s: 125, 250, 500 or 1000. Total throughput = capacity in TiB × this." }),
+        bucket: z
+            .strictObject({
+                name: bucketName.optional().meta({ description: "Bucket name. Without `existing`: the name of the bucket to create (default: generated, `storage-bucket-<random>`). With `existing: true`: the bucket to link.", examples: ["acme-miles-checkpoints"] }),
+                existing: z.boolean().default(false).meta({ description: "Link an existing bucket (`name`) instead of creating one; miles-cluster then never changes or deletes it." }),
+            })
+            .prefault({})
+            .meta({ description: "The S3 bucket linked to the FSx file system: the durable copy of checkpoints, models and data. A created bucket is kept when the stack is destroyed (see docs/storage.md)." }),
+        links: z
+            .array(StorageLinkSchema)
+            .min(1, "must link at least one prefix")
+            .max(MAX_DATA_REPOSITORY_ASSOCIATIONS, `FSx for Lustre allows at most ${MAX_DATA_REPOSITORY_ASSOCIATIONS} data repository associations`)
+            .default(() => DEFAULT_LINKS.map((l) => ({ ...l, import: [...l.import], export: [...l.export] })))
+            .meta({ description: "File-system directories linked to bucket prefixes (one data repository association each). Default: /checkpoints imported and exported on NEW/CHANGED/DELETED, /models imported and exported on NEW/CHANGED, /data imported." }),
+        noncurrentVersionDays: z
+            .number()
+            .int()
+            .min(1, "must be at least 1 day")
+            .default(30)
+            .meta({ description: "Days a created bucket keeps overwritten or deleted object versions (e.g. checkpoints removed by the retention policy) before expiring them." }),
+        kmsKeyArn: z
+            .string()
+            .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+            .optional()
+            .meta({ description: "Customer-managed KMS key for the file system and a created bucket. Default: AWS-managed keys (aws/fsx or aws/elasticfilesystem; SSE-S3 for the bucket), which AWS rotates and which outlive the stack." }),
+        efs: z
+            .strictObject({
+                throughputMode: z.enum(["elastic", "bursting", "provisioned"]).default("elastic").meta({ description: "EFS throughput mode." }),
+                provisionedThroughputMibps: z.number().positive().optional().meta({ description: "Throughput in MiB/s with `throughputMode: provisioned`." }),
+                performanceMode: z.enum(["generalPurpose", "maxIO"]).default("generalPurpose").meta({ description: "EFS performance mode (maxIO cannot be combined with elastic throughput)." }),
+            })
+            .prefault({})
+            .meta({ description: "Settings used when `type: efs`." }),
+        claimName: z
+            .string()
+            .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "must be a Kubernetes object name (lowercase letters, digits, '-', '.')")
+            .optional()
+            .meta({ description: "With `type: existing-claim`: the PersistentVolumeClaim (ReadWriteMany, in the training namespace) every training pod mounts.", examples: ["fsx-claim"] }),
     })
-    .meta({ description: "Shared checkpoint storage." });
+    .meta({ description: "Shared storage every training pod mounts read-write-many: HF checkpoints, torch_dist weights, --save/--load checkpoints and prompt data." });
 
 export type StorageConfig = z.output<typeof StorageSchema>;
 export const storageSecretPaths: string[][] = [];
-export function storageChecks(_cfg: MilesConfig): Problem[] {
-    return [];
+
+/** The bucket prefix a link maps to. */
+export function linkS3Prefix(link: StorageLink): string {
+    return link.s3Prefix ?? link.path.replace(/^\/+/, "");
+}
+
+function overlaps(a: string, b: string): boolean {
+    return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+}
+
+function linkProblems(links: StorageLink[]): Problem[] {
+    const problems: Problem[] = [];
+    links.forEach((l, i) => {
+        for (let j = 0; j < i; j++) {
+            if (overlaps(l.path, links[j].path)) {
+                problems.push({ path: `storage.links[${i}].path`, message: `"${l.path}" overlaps links[${j}].path "${links[j].path}"; data repository associations cannot share or nest file system paths` });
+                continue;
+            }
+            const p = linkS3Prefix(l);
+            const q = linkS3Prefix(links[j]);
+            if (overlaps(p, q)) {
+                problems.push({ path: `storage.links[${i}].s3Prefix`, message: `bucket prefix "${p}" overlaps links[${j}]'s "${q}"; data repository associations cannot share or nest bucket prefixes` });
+            }
+        }
+    });
+    return problems;
+}
+
+/** Cross-field rules of `miles-cluster:storage` that the schema alone cannot express. */
+export function storageChecks(cfg: MilesConfig): Problem[] {
+    const problems: Problem[] = [];
+    const s = cfg.storage;
+    // `cluster.existing` (bring your own cluster) creates no AWS resource, so only a claim can be used.
+    const existingCluster = (cfg.cluster as { existing?: unknown }).existing;
+    if (existingCluster !== undefined && existingCluster !== null && existingCluster !== false && s.type !== "existing-claim") {
+        problems.push({ path: "storage.type", message: `must be "existing-claim" when cluster.existing is set (a bring-your-own cluster gets no file system from miles-cluster); got "${s.type}"` });
+    }
+    if (s.type === "existing-claim" && s.claimName === undefined) {
+        problems.push({ path: "storage.claimName", message: `is required with type "existing-claim": the name of a ReadWriteMany PersistentVolumeClaim in namespace "${cfg.training.namespace}"` });
+    }
+    if (s.type !== "existing-claim" && s.claimName !== undefined) {
+        problems.push({ path: "storage.claimName", message: `is only used with type "existing-claim"; type "${s.type}" creates its own claim` });
+    }
+    if (s.type === "fsx-lustre") {
+        if (s.bucket.existing && s.bucket.name === undefined) {
+            problems.push({ path: "storage.bucket.name", message: "is required with bucket.existing: true (the bucket to link)" });
+        }
+        problems.push(...linkProblems(s.links));
+        if (!cfg.region) problems.push({ path: "storage.type", message: `"fsx-lustre" needs aws:region to be set` });
+    }
+    if (s.type === "efs") {
+        const e = s.efs;
+        if (e.throughputMode === "provisioned" && e.provisionedThroughputMibps === undefined) {
+            problems.push({ path: "storage.efs.provisionedThroughputMibps", message: `is required with throughputMode "provisioned"` });
+        }
+        if (e.throughputMode !== "provisioned" && e.provisionedThroughputMibps !== undefined) {
+            problems.push({ path: "storage.efs.provisionedThroughputMibps", message: `is only used with throughputMode "provisioned"; got throughputMode "${e.throughputMode}"` });
+        }
+        if (e.performanceMode === "maxIO" && e.throughputMode === "elastic") {
+            problems.push({ path: "storage.efs.performanceMode", message: `"maxIO" cannot be combined with throughputMode "elastic"; use "generalPurpose" or another throughput mode` });
+        }
+        if (!cfg.region) problems.push({ path: "storage.type", message: `"efs" needs aws:region to be set` });
+    }
+    return problems;
 }
