@@ -10,12 +10,46 @@ export interface ChartPin {
 
 export const CHARTS = {
     nvidiaDevicePlugin: { chart: "nvidia-device-plugin", repo: "https://nvidia.github.io/k8s-device-plugin", version: "0.20.0" },
+    /** The chart version really starts with a `v` (the image is v0.5.20). */
     efaDevicePlugin: { chart: "aws-efa-k8s-device-plugin", repo: "https://aws.github.io/eks-charts", version: "v0.5.30" },
     kuberayOperator: { chart: "kuberay-operator", repo: "https://ray-project.github.io/kuberay-helm/", version: "1.7.0" },
     dcgmExporter: { chart: "dcgm-exporter", repo: "https://nvidia.github.io/dcgm-exporter/helm-charts", version: "4.8.3" },
 } as const satisfies Record<string, ChartPin>;
 
+export interface ImagePin {
+    repository: string;
+    tag: string;
+}
+
 export const IMAGES = {
     /** miles (SGLang + Megatron-LM + Ray). Never `latest` by default. */
     miles: { repository: "radixark/miles", tag: "v0.1.0" },
-} as const;
+    /** Applies the KubeRay CRDs (distroless: `/bin/kubectl` only, no shell, no CA bundle). */
+    kubectl: { repository: "registry.k8s.io/kubectl", tag: "v1.34.1" },
+    /** Downloads the KubeRay CRDs for the kubectl container (has a shell, sha256sum and CA certificates). */
+    curl: { repository: "curlimages/curl", tag: "8.15.0" },
+} as const satisfies Record<string, ImagePin>;
+
+/**
+ * The CRDs of the pinned KubeRay version (`CHARTS.kuberayOperator.version`), as files of
+ * `ray-operator/config/crd/bases/` at tag `v<version>` of github.com/ray-project/kuberay (identical
+ * to the chart's `crds/` directory), with their sha256 so the CRD job refuses anything else.
+ * Upgrading KubeRay = change the chart version above and these hashes (docs/addons.md shows how).
+ * Hashes computed from the v1.7.0 tag (commit 59d663ae).
+ */
+export const KUBERAY_CRDS: ReadonlyArray<{ name: string; file: string; sha256: string }> = [
+    { name: "rayclusters.ray.io", file: "ray.io_rayclusters.yaml", sha256: "c44704442eef0c6721ad40c1d66782c8bd3fdab9d3344306a5820910a679baa1" },
+    { name: "rayjobs.ray.io", file: "ray.io_rayjobs.yaml", sha256: "01a5cf3b17c1769fda44af7e82debcd98722f0c27b9ab84d084681c6649121f5" },
+    { name: "rayservices.ray.io", file: "ray.io_rayservices.yaml", sha256: "0a8fc325e6e22b9231c1f282b309555e2ecf94227ca20a03df3d1d9a403907ab" },
+    { name: "raycronjobs.ray.io", file: "ray.io_raycronjobs.yaml", sha256: "31c2c753bba01f7e8e89cb8e8c504131b58ee42090ca536d87f5ac27605a568e" },
+];
+
+/** Where the CRD job downloads one CRD file of a KubeRay version. */
+export function kuberayCrdUrl(version: string, file: string): string {
+    return `https://raw.githubusercontent.com/ray-project/kuberay/v${version}/ray-operator/config/crd/bases/${file}`;
+}
+
+/** `repository:tag` of a pinned image. */
+export function imageRef(pin: ImagePin): string {
+    return `${pin.repository}:${pin.tag}`;
+}
