@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GPU_INSTANCE_TYPES } from "../lib/instances";
+import { GPU_TAINT } from "../lib/gpuNodes";
 import type { Problem } from "./problems";
 import type { MilesConfig } from "./index";
 
@@ -11,6 +12,17 @@ const reservationId = z
     .string()
     .regex(/^cr-[0-9a-f]{8}([0-9a-f]{9})?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a capacity reservation id (cr- followed by 8 or 17 hex digits)` });
 
+const availabilityZone = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, "must be an availability zone name such as us-east-1a");
+
+const ipv4Cidr = z
+    .string()
+    .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(\d|[12]\d|3[0-2])$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an IPv4 CIDR block such as 10.0.0.0/16` });
+
+/** A Capacity Block holds at most this many instances (EC2 `capacity-blocks-purchase`). */
+export const CAPACITY_BLOCK_MAX_INSTANCES = 64;
+/** Name of the system (operators) node group; GPU groups may not use it. */
+export const SYSTEM_NODE_GROUP_NAME = "system";
+
 export const CapacitySchema = z.discriminatedUnion("type", [
     z.strictObject({ type: z.literal("on-demand") }).meta({ description: "On-Demand instances (needs P-instance vCPU quota; capacity is often short)." }),
     z.strictObject({ type: z.literal("spot") }).meta({ description: "Spot instances: cheapest, can be reclaimed at any time." }),
@@ -21,6 +33,25 @@ export const CapacitySchema = z.discriminatedUnion("type", [
         .strictObject({ type: z.literal("capacity-block"), reservationId })
         .meta({ description: "An EC2 Capacity Block for ML, targeted by its reservation id (at most 64 instances)." }),
 ]);
+
+const PlacementGroupSchema = z
+    .union([
+        z.boolean(),
+        z.strictObject({
+            name: z
+                .string()
+                .min(1)
+                .max(255)
+                .meta({ description: "Name of an existing cluster placement group, e.g. the one an ODCR was created in.", examples: ["p5-odcr-pg"] }),
+        }),
+    ])
+    .optional()
+    .meta({
+        description:
+            "Cluster placement group. Default: a new one for on-demand and spot groups, none for reserved capacity (a placement group the reservation was not created in breaks it). " +
+            "`false` opts out; `true` creates one (on-demand/spot only); `{ name }` uses an existing one (e.g. the group an ODCR was created in). Never allowed on a Capacity Block (already co-located).",
+        examples: [{ name: "p5-odcr-pg" }],
+    });
 
 export const GpuNodeGroupSchema = z.strictObject({
     name: z
@@ -36,7 +67,121 @@ export const GpuNodeGroupSchema = z.strictObject({
         .meta({ description: "Number of nodes (min = desired = max). 0 keeps the group with no instances, e.g. before a Capacity Block starts.", examples: [2] }),
     capacity: CapacitySchema.prefault({ type: "on-demand" }).meta({ description: "Where the instances come from.", examples: [{ type: "capacity-block", reservationId: "cr-0123456789abcdef0" }] }),
     amiFamily: z.enum(["al2023", "bottlerocket"]).default("al2023").meta({ description: "EKS-optimized NVIDIA AMI family: AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA." }),
+    placementGroup: PlacementGroupSchema,
+    rootVolumeGiB: z
+        .number()
+        .int()
+        .min(50, "must be at least 50 (the NVIDIA AMIs and the miles image are large)")
+        .max(16384, "must be at most 16384")
+        .default(200)
+        .meta({ description: "Encrypted gp3 root (AL2023) or data (Bottlerocket) volume in GiB. Container images and kubelet live on the local NVMe RAID0, so this stays modest." }),
 });
+
+const CreateNetworkSchema = z
+    .strictObject({
+        type: z.literal("create"),
+        vpcCidr: ipv4Cidr
+            .refine((c) => {
+                const p = Number(c.split("/")[1]);
+                return p >= 16 && p <= 20;
+            }, "must be a /16 to /20 block (private subnets are a quarter of it each)")
+            .default("10.0.0.0/16")
+            .meta({ description: "CIDR block of the new VPC (/16 to /20)." }),
+        availabilityZones: z
+            .array(availabilityZone)
+            .max(2, "at most 2 extra availability zones")
+            .optional()
+            .meta({
+                description:
+                    "Extra availability zones (besides the GPU one) for the system nodes and the EKS control plane, which needs subnets in at least two. Default: one more zone, `<region>b` (or `<region>a` when the GPU zone is b); set it when your account lacks that zone.",
+                examples: [["us-east-1c"]],
+            }),
+    })
+    .meta({ description: "Create a VPC: a private and a public subnet per zone, one NAT gateway (in the GPU zone) and an S3 gateway endpoint." });
+
+const ExistingNetworkSchema = z
+    .strictObject({
+        type: z.literal("existing"),
+        vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id such as vpc-0123456789abcdef0").meta({ description: "Id of the existing VPC." }),
+        privateSubnetIds: z
+            .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id such as subnet-0123456789abcdef0"))
+            .min(2, "needs at least 2 private subnets in different availability zones (EKS requirement)")
+            .meta({ description: "Private subnets (with a NAT route) for the control plane and system nodes, in at least two zones." }),
+        gpuSubnetId: z
+            .string()
+            .regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id such as subnet-0123456789abcdef0")
+            .meta({ description: "The private subnet in `availabilityZone` for the GPU nodes; must be one of `privateSubnetIds`." }),
+    })
+    .meta({ description: "Use an existing VPC and subnets (not verified offline: the GPU subnet must be in `availabilityZone`)." });
+
+export const NetworkSchema = z.discriminatedUnion("type", [CreateNetworkSchema, ExistingNetworkSchema]);
+
+const EndpointSchema = z
+    .strictObject({
+        publicAccessCidrs: z
+            .array(ipv4Cidr)
+            .default([])
+            .meta({
+                description:
+                    "CIDR blocks allowed to reach the Kubernetes API over the internet. Empty (default) = private endpoint only: `pulumi up` must then run from inside the VPC (VPN, bastion, CI runner), since it also creates Kubernetes objects. `0.0.0.0/0` is allowed but flagged by `plan`.",
+                examples: [["203.0.113.0/24"]],
+            }),
+    })
+    .meta({ description: "Kubernetes API endpoint access. The private endpoint is always on (nodes use it)." });
+
+const SystemNodeGroupSchema = z
+    .strictObject({
+        instanceType: z
+            .string()
+            .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "must be an EC2 instance type such as m7i.xlarge")
+            .default("m7i.xlarge")
+            .meta({ description: "Instance type of the system nodes (CoreDNS, KubeRay operator, add-on controllers, download jobs)." }),
+        nodes: z.number().int().min(1, "must be at least 1 (CoreDNS and the operators need an untainted node)").max(20, "must be at most 20").default(2).meta({ description: "Number of system nodes." }),
+        rootVolumeGiB: z.number().int().min(20, "must be at least 20").max(16384, "must be at most 16384").default(100).meta({ description: "Encrypted gp3 root volume in GiB." }),
+    })
+    .meta({ description: "A small on-demand AL2023 node group for operators and cluster services; not tainted." });
+
+const TaintSchema = z.strictObject({
+    key: z.string().min(1).meta({ description: "Taint key." }),
+    value: z.string().default("").meta({ description: "Taint value." }),
+    effect: z.enum(["NoSchedule", "NoExecute", "PreferNoSchedule"]).meta({ description: "Kubernetes taint effect." }),
+});
+
+const ExistingGpuNodesSchema = z
+    .strictObject({
+        name: z
+            .string()
+            .regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, "must be 1-32 lowercase letters, digits or '-', starting and ending with a letter or digit")
+            .default("gpu")
+            .meta({ description: "Name used for this set of GPU nodes in the plan and in resource names." }),
+        selector: z
+            .record(z.string().min(1), z.string())
+            .refine((m) => Object.keys(m).length > 0, "needs at least one label")
+            .default({ "nvidia.com/gpu.present": "true" })
+            .meta({ description: "Node labels that select the GPU nodes (the NVIDIA GPU operator / GFD sets `nvidia.com/gpu.present=true`).", examples: [{ "node.kubernetes.io/instance-type": "gpu-h100-sxm-8gpu" }] }),
+        taint: TaintSchema.nullable()
+            .default({ ...GPU_TAINT })
+            .meta({ description: "Taint the GPU nodes carry, which training pods and GPU add-ons tolerate; `null` when they carry none." }),
+        instanceType: instanceType.optional().meta({ description: "Set when the nodes are EC2 P5-family instances (e.g. a self-managed EKS cluster); informational." }),
+        gpusPerNode: z.number().int().min(1, "must be at least 1").max(16, "must be at most 16").default(8).meta({ description: "GPUs per node (`nvidia.com/gpu` allocatable)." }),
+        efaPerNode: z
+            .number()
+            .int()
+            .min(0, "must be 0 or more")
+            .max(32, "must be at most 32")
+            .default(0)
+            .meta({ description: "EFA devices per node (`vpc.amazonaws.com/efa`); 0 = none (InfiniBand/RoCE clusters, or EFA not wanted)." }),
+        nodes: z.number().int().min(1, "must be at least 1").max(512, "must be at most 512").default(1).meta({ description: "Number of GPU nodes available to the training job." }),
+    })
+    .meta({ description: "How the GPU nodes of the existing cluster are selected and what they hold." });
+
+export const ExistingClusterSchema = z
+    .strictObject({
+        kubeconfig: z.string().min(1).optional().meta({ description: "Kubeconfig of the cluster (YAML or JSON). A secret: `pulumi config set --secret --path 'miles-cluster:cluster.existing.kubeconfig' \"$(cat kubeconfig)\"`. Default: the ambient kubeconfig ($KUBECONFIG or ~/.kube/config)." }),
+        context: z.string().min(1).optional().meta({ description: "Context of the kubeconfig to use. Default: its current context.", examples: ["coreweave-prod"] }),
+        gpuNodes: ExistingGpuNodesSchema.prefault({}),
+    })
+    .meta({ description: "Bring your own Kubernetes cluster (on-prem, CoreWeave, Lambda, Nebius, another EKS...): no AWS resource is created; `gpuNodeGroups` must be empty and storage must be `existing-claim`." });
 
 export const ClusterSchema = z
     .strictObject({
@@ -45,37 +190,137 @@ export const ClusterSchema = z
             .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,99}$/, "must start with a letter and hold letters, digits or '-' (at most 100)")
             .optional()
             .meta({ description: "EKS cluster name. Default: `miles-<stack>`." }),
-        availabilityZone: z
-            .string()
-            .regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, "must be an availability zone name such as us-east-1a")
+        availabilityZone: availabilityZone
             .optional()
-            .meta({ description: "The one availability zone of the GPU nodes (GPU capacity, EFA and Capacity Blocks are per-AZ).", examples: ["us-east-1a"] }),
+            .meta({ description: "The one availability zone of the GPU nodes (GPU capacity, EFA and Capacity Blocks are per-AZ). Required unless `existing`.", examples: ["us-east-1a"] }),
         kubernetesVersion: z
             .string()
             .regex(/^1\.\d{2}$/, "must look like 1.34")
             .default("1.34")
             .meta({ description: "EKS Kubernetes version." }),
+        network: NetworkSchema.prefault({ type: "create" }).meta({ description: "The VPC: create one (default) or use an existing one.", examples: [{ type: "create", vpcCidr: "10.0.0.0/16" }] }),
+        endpoint: EndpointSchema.prefault({}),
+        controlPlaneLogs: z
+            .array(z.enum(["api", "audit", "authenticator", "controllerManager", "scheduler"]))
+            .default(["api", "audit", "authenticator"])
+            .meta({ description: "EKS control plane log types sent to CloudWatch Logs (kept 30 days)." }),
+        adminRoleArns: z
+            .array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/, "must be an IAM role or user ARN"))
+            .default([])
+            .meta({ description: "IAM principals given cluster-admin through EKS access entries, besides the identity running `pulumi up`.", examples: [["arn:aws:iam::123456789012:role/ml-platform-admin"]] }),
+        systemNodeGroup: SystemNodeGroupSchema.prefault({}),
         gpuNodeGroups: z.array(GpuNodeGroupSchema).default([]).meta({ description: "GPU node groups." }),
+        existing: ExistingClusterSchema.optional(),
     })
     .meta({ description: "The Kubernetes cluster and its GPU node groups." });
 
 export type ClusterConfig = z.output<typeof ClusterSchema>;
 export type GpuNodeGroupConfig = z.output<typeof GpuNodeGroupSchema>;
+export type CapacityConfig = z.output<typeof CapacitySchema>;
+export type NetworkConfig = z.output<typeof NetworkSchema>;
+export type ExistingClusterConfig = z.output<typeof ExistingClusterSchema>;
+export type SystemNodeGroupConfig = z.output<typeof SystemNodeGroupSchema>;
 
 /** Paths (relative to `cluster`) that hold secrets and must be set with `pulumi config set --secret`. */
-export const clusterSecretPaths: string[][] = [];
+export const clusterSecretPaths: string[][] = [["existing", "kubeconfig"]];
+
+/** Whether the group's capacity is a reservation (ODCR or Capacity Block). */
+export function isReservedCapacity(c: CapacityConfig): c is Extract<CapacityConfig, { reservationId: string }> {
+    return c.type === "capacity-reservation" || c.type === "capacity-block";
+}
+
+/**
+ * The placement group a GPU group uses: `create` a new cluster placement group, use an existing one
+ * by `name`, or none. Default: create for on-demand/spot, none for reserved capacity.
+ */
+export function placementGroupOf(g: GpuNodeGroupConfig): { kind: "create" } | { kind: "existing"; name: string } | { kind: "none" } {
+    const pg = g.placementGroup;
+    if (pg === undefined) return isReservedCapacity(g.capacity) ? { kind: "none" } : { kind: "create" };
+    if (pg === false) return { kind: "none" };
+    if (pg === true) return { kind: "create" };
+    return { kind: "existing", name: pg.name };
+}
+
+/** The extra availability zones of a created VPC (besides the GPU zone). */
+export function extraAvailabilityZones(gpuAz: string, explicit: readonly string[] | undefined): string[] {
+    if (explicit && explicit.length > 0) return [...explicit];
+    const region = gpuAz.slice(0, -1);
+    return [gpuAz.endsWith("b") ? `${region}a` : `${region}b`];
+}
+
+function gpuGroupChecks(g: GpuNodeGroupConfig, i: number): Problem[] {
+    const problems: Problem[] = [];
+    const at = `cluster.gpuNodeGroups[${i}]`;
+    if (g.name === SYSTEM_NODE_GROUP_NAME) problems.push({ path: `${at}.name`, message: `"${SYSTEM_NODE_GROUP_NAME}" is the name of the system node group; choose another name` });
+    if (g.capacity.type === "capacity-block") {
+        if (g.nodes > CAPACITY_BLOCK_MAX_INSTANCES) {
+            problems.push({ path: `${at}.nodes`, message: `${g.nodes} nodes on a Capacity Block: a Capacity Block holds at most ${CAPACITY_BLOCK_MAX_INSTANCES} instances; split the group across blocks` });
+        }
+        if (g.placementGroup !== undefined && g.placementGroup !== false) {
+            problems.push({
+                path: `${at}.placementGroup`,
+                message: `a Capacity Block (${g.capacity.reservationId}) cannot use a placement group: its instances are already co-located, and a placement group the block was not created in makes launches fail; remove placementGroup`,
+            });
+        }
+    }
+    if (g.capacity.type === "capacity-reservation" && g.placementGroup === true) {
+        problems.push({
+            path: `${at}.placementGroup`,
+            message: `a new placement group would not hold the reserved capacity of ${g.capacity.reservationId}; give the placement group the reservation was created in as { name: "<group>" }, or remove placementGroup`,
+        });
+    }
+    return problems;
+}
+
+function networkChecks(cfg: MilesConfig): Problem[] {
+    const c = cfg.cluster;
+    const problems: Problem[] = [];
+    const n = c.network;
+    if (n.type === "existing") {
+        if (!n.privateSubnetIds.includes(n.gpuSubnetId)) {
+            problems.push({ path: "cluster.network.gpuSubnetId", message: `"${n.gpuSubnetId}" is not one of privateSubnetIds (${n.privateSubnetIds.join(", ")})` });
+        }
+        const dup = n.privateSubnetIds.findIndex((s, j) => n.privateSubnetIds.indexOf(s) !== j);
+        if (dup >= 0) problems.push({ path: `cluster.network.privateSubnetIds[${dup}]`, message: `"${n.privateSubnetIds[dup]}" is listed twice` });
+    } else if (n.availabilityZones) {
+        n.availabilityZones.forEach((az, j) => {
+            const path = `cluster.network.availabilityZones[${j}]`;
+            if (cfg.region && !new RegExp(`^${cfg.region}[a-z]$`).test(az)) problems.push({ path, message: `"${az}" is not an availability zone of region ${cfg.region}` });
+            else if (az === c.availabilityZone) problems.push({ path, message: `"${az}" is already the GPU availability zone; list other zones` });
+            else if (n.availabilityZones!.indexOf(az) !== j) problems.push({ path, message: `"${az}" is listed twice` });
+        });
+    }
+    return problems;
+}
+
+function existingChecks(cfg: MilesConfig): Problem[] {
+    const c = cfg.cluster;
+    const problems: Problem[] = [];
+    if (c.gpuNodeGroups.length > 0) {
+        problems.push({ path: "cluster.gpuNodeGroups", message: `must be empty with cluster.existing (got ${c.gpuNodeGroups.length} group${c.gpuNodeGroups.length === 1 ? "" : "s"}); describe the existing GPU nodes in cluster.existing.gpuNodes` });
+    }
+    if (c.availabilityZone) problems.push({ path: "cluster.availabilityZone", message: `is only for a cluster miles-cluster creates; remove it with cluster.existing` });
+    if (c.adminRoleArns.length > 0) problems.push({ path: "cluster.adminRoleArns", message: `is only for a cluster miles-cluster creates; remove it with cluster.existing` });
+    return problems;
+}
 
 /** Cross-field rules that zod's per-field schema cannot express. */
 export function clusterChecks(cfg: MilesConfig): Problem[] {
     const problems: Problem[] = [];
     const c = cfg.cluster;
+    if (c.existing) return existingChecks(cfg);
+    if (!cfg.region) problems.push({ path: "aws:region", message: "is required to create an EKS cluster (set it with `pulumi config set aws:region us-east-1`), unless cluster.existing is set" });
+    if (!c.availabilityZone) problems.push({ path: "cluster.availabilityZone", message: "is required: the one availability zone of the GPU nodes (where the capacity or reservation is), e.g. us-east-1a" });
     if (cfg.region && c.availabilityZone && !new RegExp(`^${cfg.region}[a-z]$`).test(c.availabilityZone)) {
         problems.push({ path: "cluster.availabilityZone", message: `"${c.availabilityZone}" is not an availability zone of region ${cfg.region} (expected ${cfg.region}a, ${cfg.region}b, ...)` });
     }
+    if (c.gpuNodeGroups.length === 0) problems.push({ path: "cluster.gpuNodeGroups", message: "needs at least one GPU node group (or set cluster.existing to use a cluster you already have)" });
     const seen = new Map<string, number>();
     c.gpuNodeGroups.forEach((g, i) => {
         if (seen.has(g.name)) problems.push({ path: `cluster.gpuNodeGroups[${i}].name`, message: `"${g.name}" is already the name of gpuNodeGroups[${seen.get(g.name)}]; names must be unique` });
         else seen.set(g.name, i);
+        problems.push(...gpuGroupChecks(g, i));
     });
+    problems.push(...networkChecks(cfg));
     return problems;
 }

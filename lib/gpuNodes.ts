@@ -57,6 +57,24 @@ export function gpuNodeSelector(name: string): Record<string, string> {
  * (which nodes, how many GPUs and EFA devices) all read this one function.
  */
 export function gpuNodeGroupsFromConfig(cfg: MilesConfig): GpuNodeGroupInfo[] {
+    const existing = cfg.cluster.existing;
+    if (existing) {
+        // Bring-your-own cluster: the nodes are selected by the user's labels and carry the user's
+        // taint (or none); we do not set them, so `labels` is just what we know they carry.
+        const n = existing.gpuNodes;
+        return [
+            {
+                name: n.name,
+                instanceType: n.instanceType,
+                nodes: n.nodes,
+                gpusPerNode: n.gpusPerNode,
+                efaPerNode: n.efaPerNode,
+                labels: { ...n.selector },
+                selector: { ...n.selector },
+                taints: n.taint ? [{ key: n.taint.key, value: n.taint.value, effect: n.taint.effect }] : [],
+            },
+        ];
+    }
     return cfg.cluster.gpuNodeGroups.map((g) => {
         const facts = instanceFacts(g.instanceType);
         const identity = { name: g.name, amiFamily: g.amiFamily, efa: true };
