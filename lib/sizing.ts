@@ -1,0 +1,180 @@
+/**
+ * Checkpoint storage sizing: pure arithmetic from a model's parameter count, the training precision
+ * and the FSx for Lustre capacity/throughput. Shown by `plan` (plan/sections/storage.ts).
+ *
+ * Units: GiB = 2^30 bytes (FSx capacity is provisioned in GiB), TiB = 1024 GiB, and FSx throughput
+ * "MB/s per TiB" uses MB = 10^6 bytes (decimal, as AWS states storage throughput).
+ */
+import { FSX_CAPACITY_STEP_GIB, FSX_MIN_CAPACITY_GIB, FSX_THROUGHPUTS_PER_TIB } from "../config/storage";
+
+export const GIB = 2 ** 30;
+export const MB = 1e6;
+
+/** A full checkpoint should be written within this many seconds (checkpoint stalls cost GPU time). */
+export const MAX_WRITE_SECONDS = 300;
+
+/** Retained training checkpoints assumed when the training config sets no retention. */
+export const DEFAULT_RETAINED_CHECKPOINTS = 2;
+
+export type TrainingPrecision = "bf16" | "fp8" | "fp32";
+
+/**
+ * Bytes per parameter of one full Megatron checkpoint (`--save`): model weights plus the distributed
+ * Adam optimizer state, which is what a resume needs.
+ * - bf16 and fp8 training (mixed precision; FP8 training keeps BF16 weights and saves them in BF16):
+ *   BF16 weights 2 + FP32 main params 4 + FP32 exp_avg 4 + FP32 exp_avg_sq 4 = 14 bytes/param.
+ * - fp32 training (no separate main copy): FP32 weights 4 + 2 FP32 moments 8 = 12 bytes/param.
+ * Gradients, activations and RNG state are not saved (RNG state is a few KB per rank).
+ */
+export function checkpointBytesPerParam(precision: TrainingPrecision): number {
+    return precision === "fp32" ? 12 : 14;
+}
+
+/** The torch_dist reference (`--ref-load`): weights only, BF16 = 2 bytes/param. */
+export const REFERENCE_BYTES_PER_PARAM = 2;
+/**
+ * The Hugging Face checkpoint (`--hf-checkpoint`): BF16 safetensors = 2 bytes/param. Models released
+ * in FP8 (DeepSeek-V3) are ~1 byte/param, but their conversion needs a BF16 cast, so 2 is assumed.
+ */
+export const HF_BYTES_PER_PARAM = 2;
+
+/**
+ * Approximate FSx for Lustre PERSISTENT_2 SSD storage price, USD per GiB-month, by throughput tier
+ * (us-east-1; other regions differ). Billed on provisioned capacity, whatever is stored.
+ */
+export const FSX_PRICE_PER_GIB_MONTH: Readonly<Record<number, number>> = { 125: 0.145, 250: 0.21, 500: 0.34, 1000: 0.6 };
+export const FSX_PRICE_SOURCE = "FSx for Lustre: AWS pricing page, PERSISTENT_2 SSD, us-east-1, 2025, per GB-month ÷ 730 h, approximate";
+/** Approximate Amazon EFS Standard storage price (elastic throughput billed extra per GB transferred). */
+export const EFS_PRICE_PER_GIB_MONTH = 0.3;
+export const EFS_PRICE_SOURCE = "EFS: AWS pricing page, Standard storage, us-east-1, 2025, per GB-month ÷ 730 h, approximate; throughput charges not included";
+export const HOURS_PER_MONTH = 730;
+
+/** What the checkpoint storage must hold. */
+export interface StorageNeed {
+    /** Total parameters, in billions. */
+    paramsB: number;
+    precision: TrainingPrecision;
+    /** Training checkpoints kept on the file system at once. */
+    retained: number;
+}
+
+export interface StorageNeedBytes {
+    bytesPerParam: number;
+    /** One full checkpoint: weights + optimizer state. */
+    checkpointBytes: number;
+    /** torch_dist reference weights. */
+    referenceBytes: number;
+    /** Hugging Face checkpoint. */
+    hfBytes: number;
+    /** retained × checkpoint + reference + HF. */
+    requiredBytes: number;
+}
+
+/** Bytes one checkpoint and everything the run keeps on the file system take. */
+export function storageNeedBytes(need: StorageNeed): StorageNeedBytes {
+    const params = need.paramsB * 1e9;
+    const bytesPerParam = checkpointBytesPerParam(need.precision);
+    const checkpointBytes = params * bytesPerParam;
+    const referenceBytes = params * REFERENCE_BYTES_PER_PARAM;
+    const hfBytes = params * HF_BYTES_PER_PARAM;
+    return { bytesPerParam, checkpointBytes, referenceBytes, hfBytes, requiredBytes: need.retained * checkpointBytes + referenceBytes + hfBytes };
+}
+
+/** Total FSx throughput in MB/s: capacity in TiB × MB/s per TiB. */
+export function fsxThroughputMBps(capacityGiB: number, throughputPerTiB: number): number {
+    return (capacityGiB / 1024) * throughputPerTiB;
+}
+
+export interface FsxSizing extends StorageNeedBytes {
+    capacityGiB: number;
+    throughputPerTiB: number;
+    throughputMBps: number;
+    /** Seconds to write one full checkpoint at the file system's baseline throughput. */
+    writeSeconds: number;
+    writeWithinLimit: boolean;
+    /** Whether retained checkpoints + reference + HF checkpoint fit in the capacity. */
+    fits: boolean;
+    /** Training checkpoints that fit beside the reference and HF checkpoint (0 when even those do not fit). */
+    checkpointsThatFit: number;
+}
+
+/** Sizes one FSx file system for a storage need. */
+export function sizeFsx(need: StorageNeed, capacityGiB: number, throughputPerTiB: number): FsxSizing {
+    const b = storageNeedBytes(need);
+    const capacityBytes = capacityGiB * GIB;
+    const throughputMBps = fsxThroughputMBps(capacityGiB, throughputPerTiB);
+    const writeSeconds = b.checkpointBytes / (throughputMBps * MB);
+    const spare = capacityBytes - b.referenceBytes - b.hfBytes;
+    return {
+        ...b,
+        capacityGiB,
+        throughputPerTiB,
+        throughputMBps,
+        writeSeconds,
+        writeWithinLimit: writeSeconds <= MAX_WRITE_SECONDS,
+        fits: b.requiredBytes <= capacityBytes,
+        checkpointsThatFit: spare > 0 && b.checkpointBytes > 0 ? Math.floor(spare / b.checkpointBytes) : 0,
+    };
+}
+
+/** Monthly FSx storage price of a capacity/throughput pair, USD (approximate, us-east-1). */
+export function fsxUsdPerMonth(capacityGiB: number, throughputPerTiB: number): number {
+    return capacityGiB * FSX_PRICE_PER_GIB_MONTH[throughputPerTiB];
+}
+
+/** Valid FSx capacities in increasing order, up to `maxGiB`: 1200, 2400, 4800, 7200, ... */
+export function fsxCapacities(maxGiB: number): number[] {
+    const out = [FSX_MIN_CAPACITY_GIB];
+    for (let c = FSX_CAPACITY_STEP_GIB; c <= maxGiB; c += FSX_CAPACITY_STEP_GIB) out.push(c);
+    return out;
+}
+
+/** Largest capacity the suggestion searches (an FSx quota increase is needed well before this). */
+export const SUGGESTION_MAX_GIB = 2400 * 1000;
+
+export interface FsxSuggestion {
+    capacityGiB: number;
+    throughputPerTiB: number;
+    usdPerMonth: number;
+    writeSeconds: number;
+}
+
+/**
+ * The cheapest valid capacity/throughput pair (ties: smaller capacity) that holds the retained
+ * checkpoints, reference and HF checkpoint AND writes a full checkpoint within MAX_WRITE_SECONDS.
+ * Undefined when nothing up to SUGGESTION_MAX_GIB does.
+ */
+export function suggestFsx(need: StorageNeed): FsxSuggestion | undefined {
+    let best: FsxSuggestion | undefined;
+    for (const capacityGiB of fsxCapacities(SUGGESTION_MAX_GIB)) {
+        for (const t of FSX_THROUGHPUTS_PER_TIB) {
+            const s = sizeFsx(need, capacityGiB, t);
+            if (!s.fits || !s.writeWithinLimit) continue;
+            const usdPerMonth = fsxUsdPerMonth(capacityGiB, t);
+            if (!best || usdPerMonth < best.usdPerMonth) best = { capacityGiB, throughputPerTiB: t, usdPerMonth, writeSeconds: s.writeSeconds };
+        }
+        // Once something fits at 1000 MB/s/TiB, larger capacities only cost more.
+        if (best && capacityGiB * FSX_PRICE_PER_GIB_MONTH[125] > best.usdPerMonth) break;
+    }
+    return best;
+}
+
+/** "1.2 TB"-style human size (decimal units, as bytes/param arithmetic is decimal). */
+export function formatBytes(bytes: number): string {
+    const units = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let v = bytes;
+    let i = 0;
+    while (v >= 1000 && i < units.length - 1) {
+        v /= 1000;
+        i++;
+    }
+    return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** "3 min 11 s" / "8.9 h" human duration. */
+export function formatSeconds(seconds: number): string {
+    const s = Math.round(seconds);
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+    return `${(s / 3600).toFixed(1)} h`;
+}
