@@ -6,6 +6,7 @@
  * "MB/s per TiB" uses MB = 10^6 bytes (decimal, as AWS states storage throughput).
  */
 import { FSX_CAPACITY_STEP_GIB, FSX_MIN_CAPACITY_GIB, FSX_THROUGHPUTS_PER_TIB } from "../config/storage";
+import { modelPreset } from "./models";
 
 export const GIB = 2 ** 30;
 export const MB = 1e6;
@@ -54,8 +55,12 @@ export interface StorageNeed {
     /** Total parameters, in billions. */
     paramsB: number;
     precision: TrainingPrecision;
-    /** Training checkpoints kept on the file system at once. */
+    /** Training checkpoints on the file system at the peak (right after a save, before Megatron deletes the previous one). */
     retained: number;
+    /** Whether a torch_dist reference (`--ref-load`, 2 bytes/param) is kept. @default true */
+    withReference?: boolean;
+    /** Bytes/param of the HF checkpoint and its variants (FP8 original, FP8/INT4 rollout copies). @default 2 */
+    hfBytesPerParam?: number;
 }
 
 export interface StorageNeedBytes {
@@ -75,8 +80,8 @@ export function storageNeedBytes(need: StorageNeed): StorageNeedBytes {
     const params = need.paramsB * 1e9;
     const bytesPerParam = checkpointBytesPerParam(need.precision);
     const checkpointBytes = params * bytesPerParam;
-    const referenceBytes = params * REFERENCE_BYTES_PER_PARAM;
-    const hfBytes = params * HF_BYTES_PER_PARAM;
+    const referenceBytes = need.withReference === false ? 0 : params * REFERENCE_BYTES_PER_PARAM;
+    const hfBytes = params * (need.hfBytesPerParam ?? HF_BYTES_PER_PARAM);
     return { bytesPerParam, checkpointBytes, referenceBytes, hfBytes, requiredBytes: need.retained * checkpointBytes + referenceBytes + hfBytes };
 }
 
@@ -177,4 +182,74 @@ export function formatSeconds(seconds: number): string {
     if (s < 60) return `${s} s`;
     if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
     return `${(s / 3600).toFixed(1)} h`;
+}
+
+/** The storage need of a training config, with how each number was decided. */
+export interface TrainingStorageNeed {
+    /** Undefined when the model's parameter count is unknown (pruned test presets without `custom.totalParamsB`). */
+    need?: StorageNeed;
+    model: string;
+    /** How `retained` was decided, for the plan. */
+    retainedBasis: string;
+    notes: string[];
+}
+
+type Loose = Record<string, unknown> | undefined;
+const obj = (v: unknown): Loose => (v !== null && typeof v === "object" ? (v as Record<string, unknown>) : undefined);
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+/**
+ * Peak number of training checkpoints on the file system, from Megatron's retention semantics:
+ * with `--save-retain-interval R`, every checkpoint except the latest and those at multiples of R is
+ * deleted once the next save completes, so the peak is floor(numRollout / R) kept for good + the
+ * previous + the new one; without it Megatron deletes nothing: ceil(numRollout / saveInterval).
+ */
+export function peakRetainedCheckpoints(numRollout: number | undefined, saveInterval: number | undefined, retainInterval: number | undefined): { retained: number; basis: string } {
+    if (numRollout !== undefined && retainInterval !== undefined) {
+        const kept = Math.floor(numRollout / retainInterval);
+        return { retained: kept + 2, basis: `${kept} kept for good (every ${retainInterval} of ${numRollout} rollouts) + previous + the one being written` };
+    }
+    if (numRollout !== undefined && saveInterval !== undefined) {
+        const n = Math.ceil(numRollout / saveInterval);
+        return { retained: n, basis: `no checkpoints.retainInterval: Megatron keeps all ${n} (${numRollout} rollouts / save every ${saveInterval})` };
+    }
+    return { retained: DEFAULT_RETAINED_CHECKPOINTS, basis: `assumed ${DEFAULT_RETAINED_CHECKPOINTS} (no retention settings in the training config)` };
+}
+
+/**
+ * Reads what sizing needs from `cfg.training`, defensively (fields may be absent): the model's
+ * parameter count (custom.totalParamsB, else the preset's), FP8 training (still 14 B/param), the
+ * checkpoint retention, and the model copies kept beside the HF checkpoint.
+ */
+export function storageNeedFromTraining(training: unknown): TrainingStorageNeed {
+    const t = obj(training);
+    const model = obj(t?.model);
+    const custom = obj(model?.custom);
+    const presetName = typeof model?.preset === "string" ? model.preset : "qwen3-4B";
+    const name = custom ? "custom architecture" : presetName;
+    const paramsB = num(custom?.totalParamsB) ?? (custom ? undefined : modelPreset(presetName)?.totalParamsB);
+    const notes: string[] = [];
+    const features = obj(t?.features);
+    const precision: TrainingPrecision = "bf16";
+    if (features?.fp8Training === true) notes.push("FP8 training keeps BF16 weights: 14 bytes/param as for BF16");
+    let hfBytesPerParam = HF_BYTES_PER_PARAM;
+    if (model?.hfCheckpointIsFp8 === true) {
+        hfBytesPerParam += 1;
+        notes.push("FP8 HF download kept beside its BF16 cast (+1 byte/param)");
+    }
+    if (features?.fp8Rollout === true) {
+        hfBytesPerParam += 1;
+        notes.push("FP8 rollout checkpoint (+1 byte/param)");
+    }
+    if (obj(features?.int4Qat)?.enabled === true) {
+        hfBytesPerParam += 0.5;
+        notes.push("INT4 rollout checkpoint (+0.5 byte/param)");
+    }
+    const withReference = model?.megatronToHfMode !== "bridge" && model?.refLoad !== null;
+    if (!withReference) notes.push("no torch_dist reference (bridge mode or refLoad: null)");
+    if (/lora/i.test(name)) notes.push("LoRA preset: sized as a full-model checkpoint (an upper bound)");
+    const ckpt = obj(t?.checkpoints);
+    const { retained, basis } = peakRetainedCheckpoints(num(obj(t?.algorithm)?.numRollout), num(ckpt?.saveInterval), num(ckpt?.retainInterval));
+    if (paramsB === undefined) return { model: name, retainedBasis: basis, notes: [...notes, `parameter count of ${name} unknown: sizing skipped (set training.model.custom.totalParamsB)`] };
+    return { need: { paramsB, precision, retained, withReference, hfBytesPerParam }, model: name, retainedBasis: basis, notes };
 }
