@@ -12,7 +12,7 @@ export const AddonsSchema = z
     .strictObject({
         namespace: k8sName
             .default("miles-system")
-            .meta({ description: "Namespace miles-cluster creates for the KubeRay operator, its CRD job and the DCGM exporter. The device plugins go to `kube-system`, next to the other node agents." }),
+            .meta({ description: "Namespace miles-cluster creates for the KubeRay operator and its CRD job. The node agents (device plugins, DCGM exporter) go to `kube-system`, next to the other node agents." }),
         nvidiaDevicePlugin: z
             .strictObject({
                 enabled: enabled(

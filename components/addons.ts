@@ -1,0 +1,93 @@
+/**
+ * Everything the cluster needs before a miles RayJob can run on it: device plugins (GPUs and EFA
+ * become schedulable resources), the KubeRay operator and CRDs, GPU metrics, and the training pods'
+ * identity. Each add-on is switchable (`miles-cluster:addons`); on a bring-your-own cluster no AWS
+ * resource is created and the EFA plugin is off unless asked for.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { MilesConfig } from "../config";
+import { efaDevicePluginEnabled } from "../config/addons";
+import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
+import { EfaDevicePlugin, NvidiaDevicePlugin } from "./devicePlugins";
+import { KubeRay } from "./kuberay";
+import { DcgmExporter } from "./dcgmExporter";
+import { TrainingIdentity } from "./trainingIdentity";
+
+export interface ClusterAddonsArgs {
+    /** The validated stack config (`cfg.addons` switches, `cfg.stack` for tags). */
+    config: MilesConfig;
+    /** Provider, GPU node groups and, on our EKS cluster, its name and readiness. */
+    cluster: ClusterHandle;
+    /** Training namespace: the training service account lives there. */
+    namespace: NamespaceHandle;
+    /**
+     * Shared storage; its bucket (if any) is what the training role may read and write.
+     * @default no bucket access
+     */
+    storage?: StorageHandle;
+}
+
+/** The cluster add-ons; `ready` is what the training RayJob must wait for. */
+export class ClusterAddons extends pulumi.ComponentResource implements AddonsHandle {
+    readonly serviceAccountName: string;
+    readonly ready: pulumi.Resource[];
+    readonly nvidiaDevicePlugin?: NvidiaDevicePlugin;
+    readonly efaDevicePlugin?: EfaDevicePlugin;
+    readonly kuberay?: KubeRay;
+    readonly dcgmExporter?: DcgmExporter;
+    readonly identity: TrainingIdentity;
+
+    constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:addons:ClusterAddons", name, {}, opts);
+        const a = args.config.addons;
+        const { provider, gpuNodeGroups } = args.cluster;
+        // Pods need running nodes and networking (system node group, VPC CNI) before Helm's readiness wait can pass.
+        const clusterReady = args.cluster.aws?.ready ?? [];
+        const common = { provider, gpuNodeGroups, dependsOn: clusterReady };
+
+        if (a.nvidiaDevicePlugin.enabled) this.nvidiaDevicePlugin = new NvidiaDevicePlugin(`${name}-nvidia-device-plugin`, common, { parent: this });
+        if (efaDevicePluginEnabled(args.config)) {
+            this.efaDevicePlugin = new EfaDevicePlugin(`${name}-efa-device-plugin`, { ...common, imageRepository: a.efaDevicePlugin.imageRepository }, { parent: this });
+        }
+        if (a.kuberay.enabled) {
+            const ns = this.systemNamespace(name, a.namespace, provider, clusterReady);
+            this.kuberay = new KubeRay(`${name}-kuberay`, { namespace: a.namespace, manageCrds: a.kuberay.manageCrds, provider, dependsOn: [...clusterReady, ns] }, { parent: this });
+        }
+        if (a.dcgmExporter.enabled) {
+            this.dcgmExporter = new DcgmExporter(`${name}-dcgm-exporter`, { ...common, serviceMonitor: a.dcgmExporter.serviceMonitor }, { parent: this });
+        }
+        this.identity = new TrainingIdentity(
+            `${name}-training-identity`,
+            {
+                serviceAccountName: a.trainingServiceAccount,
+                namespace: args.namespace,
+                provider,
+                eks: args.cluster.aws ? { clusterName: args.cluster.aws.clusterName } : undefined,
+                bucket: args.storage?.bucket,
+                tags: { "miles-cluster:stack": args.config.stack },
+            },
+            { parent: this },
+        );
+        this.serviceAccountName = this.identity.serviceAccountName;
+        // The RayJob needs: CRDs + operator (else the RayJob is rejected or never reconciled), the
+        // device plugins (else its pods stay Pending on Insufficient nvidia.com/gpu), its identity.
+        // DCGM is monitoring only and is not waited for.
+        this.ready = [
+            ...(this.kuberay?.ready ?? []),
+            ...(this.nvidiaDevicePlugin ? [this.nvidiaDevicePlugin.release] : []),
+            ...(this.efaDevicePlugin ? [this.efaDevicePlugin.release] : []),
+            ...this.identity.ready,
+        ];
+        this.registerOutputs({ serviceAccountName: this.serviceAccountName });
+    }
+
+    /** The namespace of the KubeRay operator and its CRD job (a resource of ours: deleted with the stack). */
+    private systemNamespace(name: string, nsName: string, provider: k8s.Provider, dependsOn: pulumi.Resource[]): k8s.core.v1.Namespace {
+        return new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: nsName, labels: { "app.kubernetes.io/part-of": "miles-cluster" } } },
+            { parent: this, provider, dependsOn },
+        );
+    }
+}

@@ -1,0 +1,62 @@
+/**
+ * NVIDIA's DCGM exporter: GPU metrics (utilisation, memory, NVLink, XID errors) on every GPU node.
+ * The chart's defaults miss both things that matter here: it has no GPU-taint toleration
+ * (dcgm-exporter #731, so DESIRED is 0 on tainted GPU nodes) and no node selector (so it would also
+ * try to run, and crash-loop, on CPU nodes). Its `serviceMonitor.enabled` defaults to TRUE, which
+ * makes the whole install fail on clusters without the Prometheus operator CRDs — hence the switch.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { GpuNodeGroupInfo } from "./contracts";
+import { CHARTS } from "../lib/versions";
+import { gpuNodeTerms, gpuTolerations, helmAddon, NODE_AGENT_NAMESPACE, type ReleasePolicy } from "./devicePlugins";
+
+/**
+ * Monitoring never blocks a deploy: no wait, no rollback. The exporter's readiness probe starts
+ * after 45 s and a GPU node that is still initialising would otherwise hold up `pulumi up`.
+ */
+export const DCGM_POLICY: ReleasePolicy = { atomic: false, timeout: 300 };
+
+/** Helm values: every GPU group (Bottlerocket included), GPU taint tolerated, ServiceMonitor per the switch. */
+export function dcgmExporterValues(groups: ReadonlyArray<GpuNodeGroupInfo>, serviceMonitor: boolean): Record<string, unknown> {
+    return {
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: gpuNodeTerms(groups) } } },
+        tolerations: gpuTolerations(groups),
+        serviceMonitor: { enabled: serviceMonitor },
+    };
+}
+
+export interface DcgmExporterArgs {
+    gpuNodeGroups: GpuNodeGroupInfo[];
+    /**
+     * Create a ServiceMonitor (needs the Prometheus operator CRDs).
+     * @default false
+     */
+    serviceMonitor: boolean;
+    provider: k8s.Provider;
+    dependsOn?: pulumi.Resource[];
+}
+
+/** DCGM exporter DaemonSet on the GPU nodes. */
+export class DcgmExporter extends pulumi.ComponentResource {
+    readonly release: k8s.helm.v3.Release;
+
+    constructor(name: string, args: DcgmExporterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:addons:DcgmExporter", name, {}, opts);
+        this.release = helmAddon(
+            name,
+            {
+                pin: CHARTS.dcgmExporter,
+                releaseName: "dcgm-exporter",
+                namespace: NODE_AGENT_NAMESPACE,
+                values: dcgmExporterValues(args.gpuNodeGroups, args.serviceMonitor),
+                policy: DCGM_POLICY,
+                provider: args.provider,
+                dependsOn: args.dependsOn,
+                skipAwait: true,
+            },
+            this,
+        );
+        this.registerOutputs({ release: this.release.name });
+    }
+}

@@ -1,0 +1,173 @@
+/**
+ * The KubeRay operator and its CRDs.
+ *
+ * Helm installs a chart's `crds/` once and never upgrades them (ray-project/kuberay #3133), so a
+ * KubeRay upgrade through Helm alone leaves old CRDs behind and new RayJob fields are silently
+ * pruned. Here the Helm release skips its CRDs, and a Kubernetes Job named after the pinned version
+ * applies the CRDs of exactly that version with server-side apply (the CRDs are 0.8-1.4 MB each:
+ * too big for client-side apply's last-applied annotation and for a ConfigMap). Bumping
+ * `CHARTS.kuberayOperator.version` renames the Job, so Pulumi replaces it and the new CRDs are
+ * applied before the operator is upgraded (the release depends on the Job).
+ *
+ * The Job downloads the CRD files at deploy time, inside the cluster (nothing is fetched at plan
+ * time), from the version's git tag, and refuses any file whose sha256 differs from the pins in
+ * `lib/versions.ts`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { CHARTS, IMAGES, KUBERAY_CRDS, imageRef, kuberayCrdUrl } from "../lib/versions";
+import { helmAddon, type ReleasePolicy } from "./devicePlugins";
+
+export interface KubeRayArgs {
+    /** Namespace of the operator and the CRD job (created by the caller). */
+    namespace: string;
+    /**
+     * Apply the CRDs with a versioned Job (true) or let Helm install them once (false).
+     * @default true
+     */
+    manageCrds: boolean;
+    provider: k8s.Provider;
+    dependsOn?: pulumi.Resource[];
+}
+
+/** Operator: roll back a failed upgrade; it is one small Deployment, 5 minutes is plenty. */
+export const KUBERAY_POLICY: ReleasePolicy = { atomic: true, timeout: 300 };
+
+/** `kuberay-crds-v1-7-0`: the Job's name changes with the version, which is what re-runs it. */
+export function crdJobName(version: string): string {
+    return `kuberay-crds-v${version.replace(/[^0-9a-z]+/gi, "-").toLowerCase()}`;
+}
+
+/** Shell script of the download container: fetch each CRD file, then check every sha256. */
+export function crdFetchScript(version: string): string {
+    const lines = ["set -eu", "cd /crds"];
+    for (const c of KUBERAY_CRDS) lines.push(`curl -fsSL --retry 5 --retry-all-errors -o ${c.file} ${kuberayCrdUrl(version, c.file)}`);
+    lines.push(`cat > SHA256SUMS <<'EOF'`, ...KUBERAY_CRDS.map((c) => `${c.sha256}  ${c.file}`), "EOF", "sha256sum -c SHA256SUMS");
+    return lines.join("\n");
+}
+
+/** kubectl arguments of the apply container. */
+export function crdApplyArgs(): string[] {
+    return ["apply", "--server-side", "--force-conflicts", "--field-manager=miles-cluster", ...KUBERAY_CRDS.flatMap((c) => ["-f", `/crds/${c.file}`])];
+}
+
+const RESTRICTED_CONTAINER = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ["ALL"] },
+};
+
+/** KubeRay operator (Helm) plus, unless disabled, the versioned CRD job it waits for. */
+export class KubeRay extends pulumi.ComponentResource {
+    readonly release: k8s.helm.v3.Release;
+    /** The CRD job; undefined when Helm manages the CRDs. */
+    readonly crdJob?: k8s.batch.v1.Job;
+    /** What a RayJob must wait for: the CRDs and a ready operator. */
+    readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: KubeRayArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:addons:KubeRay", name, {}, opts);
+        const version = CHARTS.kuberayOperator.version;
+        this.crdJob = args.manageCrds ? this.crdJobFor(name, version, args) : undefined;
+        this.release = helmAddon(
+            name,
+            {
+                pin: CHARTS.kuberayOperator,
+                releaseName: "kuberay-operator",
+                namespace: args.namespace,
+                values: {},
+                policy: KUBERAY_POLICY,
+                provider: args.provider,
+                skipCrds: args.manageCrds,
+                dependsOn: [...(args.dependsOn ?? []), ...(this.crdJob ? [this.crdJob] : [])],
+            },
+            this,
+        );
+        this.ready = [...(this.crdJob ? [this.crdJob] : []), this.release];
+        this.registerOutputs({ release: this.release.name, crdJob: this.crdJob?.metadata.name });
+    }
+
+    /** ServiceAccount + ClusterRole (CRDs of KubeRay only) + binding + the Job applying the CRDs. */
+    private crdJobFor(name: string, version: string, args: KubeRayArgs): k8s.batch.v1.Job {
+        const opts = { parent: this, provider: args.provider, dependsOn: args.dependsOn };
+        const saName = "kuberay-crd-installer";
+        const sa = new k8s.core.v1.ServiceAccount(`${name}-crd-installer`, { metadata: { name: saName, namespace: args.namespace } }, opts);
+        const role = new k8s.rbac.v1.ClusterRole(
+            `${name}-crd-installer`,
+            {
+                metadata: { name: "miles-cluster-kuberay-crd-installer" },
+                rules: [
+                    // Server-side apply of a missing object is a PATCH that creates: both verbs are checked.
+                    // `create` cannot be limited by name (the name is not known at authorization time).
+                    { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ["create"] },
+                    { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ["get", "patch"], resourceNames: KUBERAY_CRDS.map((c) => c.name) },
+                ],
+            },
+            opts,
+        );
+        const binding = new k8s.rbac.v1.ClusterRoleBinding(
+            `${name}-crd-installer`,
+            {
+                metadata: { name: "miles-cluster-kuberay-crd-installer" },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: saName, namespace: args.namespace }],
+            },
+            opts,
+        );
+        return new k8s.batch.v1.Job(
+            `${name}-crds`,
+            {
+                metadata: {
+                    name: crdJobName(version),
+                    namespace: args.namespace,
+                    labels: { "app.kubernetes.io/name": "kuberay-crds", "app.kubernetes.io/version": version, "app.kubernetes.io/part-of": "miles-cluster" },
+                    // A Job that failed once (e.g. no egress yet) is replaced on the next `pulumi up` instead of awaited forever.
+                    annotations: { "pulumi.com/replaceUnready": "true" },
+                },
+                spec: {
+                    backoffLimit: 3,
+                    activeDeadlineSeconds: 600,
+                    template: {
+                        metadata: { labels: { "app.kubernetes.io/name": "kuberay-crds" } },
+                        spec: {
+                            serviceAccountName: saName,
+                            restartPolicy: "Never",
+                            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+                            volumes: [
+                                { name: "crds", emptyDir: {} },
+                                { name: "tmp", emptyDir: {} },
+                            ],
+                            initContainers: [
+                                {
+                                    name: "fetch",
+                                    image: imageRef(IMAGES.curl),
+                                    command: ["sh", "-c", crdFetchScript(version)],
+                                    volumeMounts: [{ name: "crds", mountPath: "/crds" }],
+                                    securityContext: RESTRICTED_CONTAINER,
+                                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                                },
+                            ],
+                            containers: [
+                                {
+                                    name: "apply",
+                                    image: imageRef(IMAGES.kubectl),
+                                    command: ["/bin/kubectl"],
+                                    args: crdApplyArgs(),
+                                    env: [{ name: "HOME", value: "/tmp" }],
+                                    volumeMounts: [
+                                        { name: "crds", mountPath: "/crds", readOnly: true },
+                                        { name: "tmp", mountPath: "/tmp" },
+                                    ],
+                                    securityContext: RESTRICTED_CONTAINER,
+                                    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+                                },
+                            ],
+                        },
+                    },
+                },
+            },
+            { ...opts, dependsOn: [...(args.dependsOn ?? []), sa, binding], deleteBeforeReplace: true, customTimeouts: { create: "10m", update: "10m" } },
+        );
+    }
+}

@@ -1,0 +1,94 @@
+/**
+ * Who the training pods are: a Kubernetes service account in the training namespace and, on the
+ * EKS cluster miles-cluster creates, an IAM role bound to it by EKS Pod Identity with access to the
+ * checkpoint bucket and nothing else. On a bring-your-own cluster only the service account exists.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+
+/** Trust policy of a role EKS Pod Identity can hand to pods (AWS docs: pod-id-role). */
+export const POD_IDENTITY_TRUST_POLICY = {
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+};
+
+/**
+ * What miles needs on the checkpoint bucket (the FSx data repository): list it, and read, write and
+ * delete objects (checkpoint rotation), including multipart uploads of multi-GB checkpoint shards
+ * (abort and list parts, so a failed upload can be cleaned up). No bucket-level writes, no ACLs, no
+ * other bucket.
+ */
+export function bucketPolicy(bucketArn: string): Record<string, unknown> {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "ListCheckpointBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: bucketArn },
+            {
+                Sid: "ReadWriteCheckpoints",
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                Resource: `${bucketArn}/*`,
+            },
+        ],
+    };
+}
+
+export interface TrainingIdentityArgs {
+    /**
+     * Service account name.
+     * @default "miles-training"
+     */
+    serviceAccountName: string;
+    /** Training namespace (its resource, so the account is created after it). */
+    namespace: { name: string; resource: pulumi.Resource };
+    provider: k8s.Provider;
+    /** Present on the EKS cluster miles-cluster creates: then the IAM role and Pod Identity association are created. */
+    eks?: { clusterName: pulumi.Input<string> };
+    /** The checkpoint bucket, when the storage has one (FSx data repository); no S3 access otherwise. */
+    bucket?: { arn: pulumi.Input<string> };
+    /** Tags for the AWS resources. */
+    tags?: Record<string, string>;
+}
+
+/** Service account of the training pods (+ IAM role and Pod Identity association on our EKS cluster). */
+export class TrainingIdentity extends pulumi.ComponentResource {
+    readonly serviceAccount: k8s.core.v1.ServiceAccount;
+    readonly serviceAccountName: string;
+    readonly role?: aws.iam.Role;
+    readonly association?: aws.eks.PodIdentityAssociation;
+    /** What a training pod must wait for (the association must exist before the pod is created). */
+    readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: TrainingIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:addons:TrainingIdentity", name, {}, opts);
+        this.serviceAccountName = args.serviceAccountName;
+        this.serviceAccount = new k8s.core.v1.ServiceAccount(
+            name,
+            { metadata: { name: args.serviceAccountName, namespace: args.namespace.name, labels: { "app.kubernetes.io/part-of": "miles-cluster" } } },
+            { parent: this, provider: args.provider, dependsOn: [args.namespace.resource] },
+        );
+        if (args.eks) {
+            this.role = this.roleFor(name, args);
+            this.association = new aws.eks.PodIdentityAssociation(
+                name,
+                { clusterName: args.eks.clusterName, namespace: args.namespace.name, serviceAccount: args.serviceAccountName, roleArn: this.role.arn, tags: args.tags },
+                { parent: this },
+            );
+        }
+        this.ready = [this.serviceAccount, ...(this.association ? [this.association] : [])];
+        this.registerOutputs({ serviceAccountName: this.serviceAccountName, roleArn: this.role?.arn });
+    }
+
+    private roleFor(name: string, args: TrainingIdentityArgs): aws.iam.Role {
+        const role = new aws.iam.Role(
+            name,
+            { description: `miles training pods (${args.namespace.name}/${args.serviceAccountName}) via EKS Pod Identity`, assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST_POLICY), tags: args.tags },
+            { parent: this },
+        );
+        if (args.bucket) {
+            new aws.iam.RolePolicy(`${name}-checkpoints`, { role: role.name, policy: pulumi.output(args.bucket.arn).apply((arn) => JSON.stringify(bucketPolicy(arn))) }, { parent: this });
+        }
+        return role;
+    }
+}
