@@ -72,7 +72,7 @@ export const addonsSecretPaths: string[][] = [];
 
 /** True when the stack targets a cluster miles-cluster does not create (`cluster.existing`). */
 export function isBringYourOwnCluster(cfg: Pick<MilesConfig, "cluster">): boolean {
-    return (cfg.cluster as { existing?: unknown }).existing !== undefined;
+    return cfg.cluster.existing !== undefined;
 }
 
 /** Whether the EFA device plugin is installed: the explicit switch, else on for our EKS cluster, off for bring-your-own. */
@@ -86,6 +86,13 @@ export function addonsChecks(cfg: MilesConfig): Problem[] {
     const a = cfg.addons;
     if (a.dcgmExporter.serviceMonitor && !a.dcgmExporter.enabled) {
         problems.push({ path: "addons.dcgmExporter.serviceMonitor", message: "is true but dcgmExporter.enabled is false: the ServiceMonitor belongs to the exporter; enable the exporter or drop serviceMonitor" });
+    }
+    const existing = cfg.cluster.existing;
+    if (existing && a.efaDevicePlugin.enabled === true && existing.gpuNodes.efaPerNode === 0) {
+        problems.push({
+            path: "addons.efaDevicePlugin.enabled",
+            message: "is true but cluster.existing.gpuNodes.efaPerNode is 0: the plugin would find no EFA device; set efaPerNode to the EFA interfaces per node, or drop the switch",
+        });
     }
     if (a.namespace === cfg.training.namespace) {
         problems.push({

@@ -180,11 +180,12 @@ export const LABEL_OS = "kubernetes.io/os";
 export const LABEL_ARCH = "kubernetes.io/arch";
 
 /**
- * The labels a node of this group really carries: the kubelet's well-known labels (os, arch,
- * instance type) and the EKS managed-node-group label, plus the group's own labels. On a
- * bring-your-own cluster (no instance type known) only `kubernetes.io/os` is assumed.
- * `eks.amazonaws.com/compute-type` is deliberately absent: EKS sets it only on Auto Mode, Fargate
- * and hybrid nodes, never on managed-node-group nodes.
+ * The labels a node of this group really carries: the kubelet's well-known labels (os, and arch and
+ * instance type when the instance type is known), the EKS managed-node-group label on groups
+ * miles-cluster creates (those have an `amiFamily`), plus the group's own labels. On a
+ * bring-your-own group only what its config states is assumed. `eks.amazonaws.com/compute-type`
+ * is deliberately absent: EKS sets it only on Auto Mode, Fargate and hybrid nodes, never on
+ * managed-node-group nodes.
  */
 export function nodeLabelsOf(group: GpuNodeGroupInfo): Record<string, string> {
     const wellKnown: Record<string, string> = { [LABEL_OS]: "linux" };
@@ -193,9 +194,9 @@ export function nodeLabelsOf(group: GpuNodeGroupInfo): Record<string, string> {
         wellKnown[LABEL_ARCH] = "amd64";
         wellKnown[LABEL_INSTANCE_TYPE] = group.instanceType;
         wellKnown["beta.kubernetes.io/instance-type"] = group.instanceType;
-        // The value is the EKS node group's name, which the cluster component chooses; nothing selects on it.
-        wellKnown[EKS_LABEL_NODEGROUP] = group.name;
     }
+    // The value is the EKS node group's name, which the cluster component chooses; nothing selects on it.
+    if (group.amiFamily) wellKnown[EKS_LABEL_NODEGROUP] = group.name;
     return { ...wellKnown, ...group.labels };
 }
 

@@ -126,9 +126,10 @@ describe("scheduling rules (Kubernetes semantics)", () => {
             assert.equal(l["miles-cluster.io/node-group"], "h100");
         });
         it("assumes no instance type or arch on a bring-your-own group", () => {
-            const l = nodeLabelsOf({ ...group, instanceType: undefined });
+            const l = nodeLabelsOf({ ...group, instanceType: undefined, amiFamily: undefined });
             assert.equal("node.kubernetes.io/instance-type" in l, false);
             assert.equal("kubernetes.io/arch" in l, false);
+            assert.equal("eks.amazonaws.com/nodegroup" in l, false);
         });
     });
 });
