@@ -1,6 +1,383 @@
+/**
+ * `miles-cluster:training` — one miles RL run per stack, grouped the way miles' own launchers group
+ * their flags (cluster/layout, model + checkpoints, rollout, algorithm, optimizer, perf, SGLang,
+ * logging). The schema checks each field on its own; the rules that tie fields together (GPU math,
+ * Megatron parallelism, batch sizes, feature conflicts) are in `lib/trainingRules.ts` and run in
+ * `trainingChecks`. The argv and env the fields turn into are built by `lib/milesArgv.ts`.
+ */
 import { z } from "zod";
 import type { Problem } from "./problems";
 import type { MilesConfig } from "./index";
+import { MODEL_PRESET_NAMES } from "../lib/models";
+import { IMAGES } from "../lib/versions";
+import { closest } from "./problems";
+import { trainingProblems } from "../lib/trainingRules";
+
+// ---------------------------------------------------------------------------------------------
+// Field helpers
+// ---------------------------------------------------------------------------------------------
+
+const SHELL_SAFE = /^[^\s'"\\`$]+$/;
+const SHELL_SAFE_MSG = "must not contain whitespace, quotes, '$', '`' or backslashes (the entrypoint passes through the submitter's and the head's shell)";
+
+/** An absolute path inside the pods (usually under the shared volume, /shared). */
+const absPath = () =>
+    z
+        .string()
+        .regex(/^\//, "must be an absolute path inside the pods, e.g. /shared/models/Qwen3-4B")
+        .regex(SHELL_SAFE, SHELL_SAFE_MSG);
+
+/** A value that ends up as one argv token of the entrypoint. */
+const argValue = () => z.string().min(1, "must not be empty").regex(SHELL_SAFE, SHELL_SAFE_MSG);
+
+const posInt = () => z.number().int("must be a whole number").min(1, "must be 1 or more");
+const nonNegInt = () => z.number().int("must be a whole number").min(0, "must be 0 or more");
+const prob = () => z.number().min(0, "must be between 0 and 1").max(1, "must be between 0 and 1");
+
+/** A Hugging Face repo id, `owner/name`. */
+const hfRepoId = () => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a Hugging Face repo id such as Qwen/Qwen3-4B");
+
+// ---------------------------------------------------------------------------------------------
+// Groups
+// ---------------------------------------------------------------------------------------------
+
+const ImageSchema = z
+    .strictObject({
+        repository: z.string().min(1).default(IMAGES.miles.repository).meta({ description: "Container image repository of miles (SGLang + Megatron-LM + Ray)." }),
+        tag: z
+            .string()
+            .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be an image tag such as v0.1.0")
+            .default(IMAGES.miles.tag)
+            .meta({ description: "Image tag. Pinned by default (lib/versions.ts); `latest` is rejected unless `allowLatest` is true, because it moves twice a day." }),
+        allowLatest: z.boolean().default(false).meta({ description: "Accept a moving tag (`latest`, `dev`, `latest-cu12`, `dev-cu12`)." }),
+        pullPolicy: z.enum(["IfNotPresent", "Always"]).default("IfNotPresent").meta({ description: "Kubernetes imagePullPolicy of every training pod." }),
+        rayVersion: z
+            .string()
+            .regex(/^\d+\.\d+\.\d+$/, "must be a Ray version such as 2.49.0")
+            .optional()
+            .meta({ description: "Ray version inside the image, passed to KubeRay as `rayVersion`. Unset: KubeRay's default (the image's Ray version was not verified here)." }),
+    })
+    .prefault({})
+    .meta({ description: "The miles container image." });
+
+const CustomArchitectureSchema = z
+    .strictObject({
+        args: z
+            .array(argValue())
+            .min(2)
+            .meta({ description: "Megatron architecture argv, as a `scripts/models/<type>` file emits it; must contain `--num-layers`.", examples: [["--num-layers", "36", "--hidden-size", "2560", "--swiglu"]] }),
+        totalParamsB: z.number().positive().optional().meta({ description: "Total parameters in billions (storage sizing, plan summary)." }),
+        hfRepo: hfRepoId().optional().meta({ description: "Hugging Face repo to download the checkpoint from." }),
+    })
+    .meta({ description: "A custom Megatron architecture instead of a preset." });
+
+const ModelSchema = z
+    .strictObject({
+        preset: z
+            .string()
+            .default("qwen3-4B")
+            .refine((v) => MODEL_PRESET_NAMES.includes(v), {
+                error: (iss) => {
+                    const hint = closest(String(iss.input), MODEL_PRESET_NAMES);
+                    return `unknown model preset ${JSON.stringify(iss.input)}${hint ? ` (did you mean "${hint}"?)` : ""}; see shared/miles/models.tsv or lib/models.data.ts`;
+                },
+            })
+            .meta({ description: "Model preset: the Megatron architecture args of a miles `scripts/models/<preset>` file (lib/models.ts). Ignored when `custom` is set.", examples: ["qwen3-30B-A3B"] }),
+        custom: CustomArchitectureSchema.optional(),
+        hfRepo: hfRepoId().optional().meta({ description: "Hugging Face repo of the checkpoint to download. Default: the preset's repo.", examples: ["Qwen/Qwen3-4B"] }),
+        hfCheckpoint: absPath().optional().meta({ description: "BF16 Hugging Face checkpoint directory. Default: /shared/models/<repo name>." }),
+        hfCheckpointIsFp8: z
+            .boolean()
+            .default(false)
+            .meta({ description: "The downloaded HF weights are FP8 (DeepSeek V3/R1 style): they are cast to BF16 (`tools/fp8_cast_bf16.py`) before the torch_dist conversion." }),
+        refLoad: absPath()
+            .nullable()
+            .optional()
+            .meta({ description: "torch_dist reference checkpoint (`--ref-load`; also the initial weights). Default: `<hfCheckpoint>_torch_dist` (the HF directory itself in bridge mode). `null`: no reference model (then KL is impossible and `--load` must already hold a checkpoint)." }),
+        rolloutCheckpoint: absPath()
+            .optional()
+            .meta({ description: "HF checkpoint the SGLang engines load (`--hf-checkpoint`). Default: `<hfCheckpoint>-FP8` with `features.fp8Rollout`, `<hfCheckpoint>-INT4` with `features.int4Qat`, else `hfCheckpoint`." }),
+        megatronToHfMode: z
+            .enum(["raw", "bridge"])
+            .default("raw")
+            .meta({ description: "`--megatron-to-hf-mode`: built-in converters (raw) or Megatron Bridge (bridge; no torch_dist conversion needed)." }),
+    })
+    .prefault({})
+    .meta({ description: "The model: architecture (preset or custom) and the checkpoints on the shared volume." });
+
+const LayoutSchema = z
+    .strictObject({
+        actorNodes: posInt().default(1).meta({ description: "`--actor-num-nodes`: nodes of the training (actor) group." }),
+        actorGpusPerNode: posInt()
+            .optional()
+            .meta({ description: "`--actor-num-gpus-per-node`. Default: all GPUs of a node. Fewer only with a single actor node." }),
+        gpusPerNode: posInt()
+            .optional()
+            .meta({ description: "`--num-gpus-per-node`; must equal the node's real GPU count (the default) or the placement group never fits." }),
+        colocate: z.boolean().default(true).meta({ description: "`--colocate`: trainer and SGLang engines share the same GPUs (offload on both sides). Off = disaggregated; then set `rolloutGpus`." }),
+        rolloutGpus: posInt().optional().meta({ description: "`--rollout-num-gpus`: GPUs of the SGLang engines when not colocated." }),
+        gpusPerEngine: posInt().default(1).meta({ description: "`--rollout-num-gpus-per-engine`: GPUs per SGLang engine (its tensor-parallel size)." }),
+    })
+    .prefault({})
+    .meta({ description: "GPU layout of the run (miles `add_cluster_arguments`)." });
+
+const ParallelismSchema = z
+    .strictObject({
+        tp: posInt().default(1).meta({ description: "`--tensor-model-parallel-size`." }),
+        pp: posInt().default(1).meta({ description: "`--pipeline-model-parallel-size`." }),
+        cp: posInt().default(1).meta({ description: "`--context-parallel-size`." }),
+        ep: posInt().default(1).meta({ description: "`--expert-model-parallel-size` (MoE)." }),
+        etp: posInt().optional().meta({ description: "`--expert-tensor-parallel-size`. Default (Megatron): equal to `tp`." }),
+        sequenceParallel: z.boolean().default(false).meta({ description: "`--sequence-parallel` (Megatron turns it off when tp = 1)." }),
+        decoderFirstPipelineNumLayers: posInt().optional().meta({ description: "`--decoder-first-pipeline-num-layers`: layers of the first pipeline stage (uneven pipelines)." }),
+        decoderLastPipelineNumLayers: posInt().optional().meta({ description: "`--decoder-last-pipeline-num-layers`: layers of the last pipeline stage (uneven pipelines)." }),
+        recompute: z
+            .strictObject({
+                granularity: z.enum(["full", "selective"]).meta({ description: "`--recompute-granularity`." }),
+                method: z.enum(["uniform", "block"]).optional().meta({ description: "`--recompute-method` (full granularity)." }),
+                numLayers: posInt().optional().meta({ description: "`--recompute-num-layers` (full granularity)." }),
+            })
+            .optional()
+            .meta({ description: "Activation recomputation." }),
+    })
+    .prefault({})
+    .meta({ description: "Megatron parallelism of the actor." });
+
+const OffloadSchema = z
+    .strictObject({
+        train: z.boolean().optional().meta({ description: "`--offload-train` / `--no-offload-train`. Unset: miles' default (on when colocated)." }),
+        rollout: z.boolean().optional().meta({ description: "`--offload-rollout` / `--no-offload-rollout`. Unset: miles' default (on when colocated)." }),
+        optimizerCpu: z
+            .boolean()
+            .default(false)
+            .meta({ description: "`--optimizer-cpu-offload --overlap-cpu-optimizer-d2h-h2d --use-precision-aware-optimizer`: optimizer state in host RAM (needs a lot of it)." }),
+    })
+    .prefault({})
+    .meta({ description: "Memory offload switches." });
+
+const KlSchema = z
+    .strictObject({
+        useKlLoss: z.boolean().default(false).meta({ description: "`--use-kl-loss`: KL to the reference model as a loss term (needs `model.refLoad`)." }),
+        klLossCoef: z.number().min(0).default(0).meta({ description: "`--kl-loss-coef`." }),
+        klLossType: z.enum(["k1", "k2", "k3", "low_var_kl"]).default("low_var_kl").meta({ description: "`--kl-loss-type`." }),
+        klCoef: z.number().min(0).default(0).meta({ description: "`--kl-coef`: KL penalty in the reward (cannot be combined with a non-zero `klLossCoef`)." }),
+    })
+    .prefault({})
+    .meta({ description: "KL regularisation." });
+
+const AlgorithmSchema = z
+    .strictObject({
+        advantageEstimator: z
+            .enum(["grpo", "gspo", "ppo", "reinforce_plus_plus", "reinforce_plus_plus_baseline"])
+            .default("grpo")
+            .meta({ description: "`--advantage-estimator`." }),
+        normalizeAdvantages: z.boolean().optional().meta({ description: "`--normalize-advantages`. Unset: on for the reinforce++ estimators (which require it), off otherwise." }),
+        nSamplesPerPrompt: posInt().default(8).meta({ description: "`--n-samples-per-prompt` (group size)." }),
+        rolloutBatchSize: posInt().default(32).meta({ description: "`--rollout-batch-size`: prompts per rollout." }),
+        globalBatchSize: posInt().optional().meta({ description: "`--global-batch-size`: samples per optimizer step. Default: rolloutBatchSize × nSamplesPerPrompt ÷ numStepsPerRollout." }),
+        numStepsPerRollout: posInt().optional().meta({ description: "`--num-steps-per-rollout`: optimizer steps per rollout. Default: 1 when globalBatchSize is unset." }),
+        numRollout: posInt().default(3000).meta({ description: "`--num-rollout`: rollouts (generate + train iterations) of the run." }),
+        microBatchSize: posInt().default(1).meta({ description: "`--micro-batch-size`." }),
+        dynamicBatch: z
+            .strictObject({
+                enabled: z.boolean().default(true).meta({ description: "`--use-dynamic-batch-size`: pack micro-batches by tokens." }),
+                maxTokensPerGpu: posInt().default(9216).meta({ description: "`--max-tokens-per-gpu`." }),
+            })
+            .prefault({})
+            .meta({ description: "Dynamic (token-budget) micro-batching." }),
+        lr: z.number().positive().default(1e-6).meta({ description: "`--lr`." }),
+        lrDecayStyle: z.enum(["constant", "linear", "cosine", "inverse-square-root", "WSD"]).default("constant").meta({ description: "`--lr-decay-style`." }),
+        weightDecay: z.number().min(0).default(0.1).meta({ description: "`--weight-decay`." }),
+        adamBeta1: prob().default(0.9).meta({ description: "`--adam-beta1`." }),
+        adamBeta2: prob().default(0.98).meta({ description: "`--adam-beta2`." }),
+        clipGrad: z.number().positive().default(1.0).meta({ description: "`--clip-grad`." }),
+        kl: KlSchema,
+        entropyCoef: z.number().min(0).default(0).meta({ description: "`--entropy-coef`." }),
+        epsClip: z.number().positive().default(0.2).meta({ description: "`--eps-clip`." }),
+        epsClipHigh: z.number().positive().optional().meta({ description: "`--eps-clip-high` (DAPO clip-higher, e.g. 0.28)." }),
+        seed: nonNegInt().default(1234).meta({ description: "`--seed`." }),
+    })
+    .prefault({})
+    .meta({ description: "RL algorithm, batch sizes and optimizer." });
+
+const RolloutSchema = z
+    .strictObject({
+        temperature: z.number().min(0).default(1.0).meta({ description: "`--rollout-temperature`." }),
+        topP: z.number().gt(0).max(1).default(1.0).meta({ description: "`--rollout-top-p`." }),
+        maxResponseLen: posInt().default(8192).meta({ description: "`--rollout-max-response-len`: max new tokens per response." }),
+        maxPromptLen: posInt().optional().meta({ description: "`--rollout-max-prompt-len`: drop longer prompts." }),
+        maxContextLen: posInt().optional().meta({ description: "`--rollout-max-context-len`." }),
+        memFractionStatic: z.number().gt(0).lt(1).default(0.7).meta({ description: "`--sglang-mem-fraction-static`: GPU memory share of the SGLang engines." }),
+    })
+    .prefault({})
+    .meta({ description: "Rollout sampling and SGLang engine settings." });
+
+const DataSchema = z
+    .strictObject({
+        promptData: absPath().optional().meta({ description: "`--prompt-data` (JSONL/parquet). Default: /shared/data/<dataset name>/<dataset name>.jsonl of `hfDataset`." }),
+        hfDataset: hfRepoId()
+            .nullable()
+            .default("zhuzilin/dapo-math-17k")
+            .meta({ description: "Hugging Face dataset downloaded to /shared/data/<name> by the download job. `null`: bring your own data (set `promptData`)." }),
+        inputKey: argValue().default("prompt").meta({ description: "`--input-key`." }),
+        labelKey: argValue().nullable().default("label").meta({ description: "`--label-key`; `null` for prompt-only data." }),
+        applyChatTemplate: z.boolean().default(true).meta({ description: "`--apply-chat-template`." }),
+        chatTemplatePath: absPath().optional().meta({ description: "`--chat-template-path`." }),
+        rmType: z
+            .enum(["remote_rm", "deepscaler", "gemma_math", "dapo", "math", "f1", "gpqa", "ifbench", "random", "deterministic_random"])
+            .default("deepscaler")
+            .meta({ description: "`--rm-type`: built-in reward function." }),
+        rmUrl: z.url().optional().meta({ description: "`--rm-url` for `rmType: remote_rm`." }),
+        shuffle: z.boolean().default(true).meta({ description: "`--rollout-shuffle`." }),
+    })
+    .prefault({})
+    .meta({ description: "Prompt data and reward." });
+
+const FeaturesSchema = z
+    .strictObject({
+        fp8Training: z
+            .boolean()
+            .default(false)
+            .meta({ description: "FP8 training: `--transformer-impl transformer_engine --bf16 --fp8-format e4m3 --fp8-recipe blockwise` and `NVTE_FP8_BLOCK_SCALING_FP32_SCALES=1` (Hopper)." }),
+        fp8Rollout: z.boolean().default(false).meta({ description: "FP8 rollout: engines load an FP8 checkpoint (`model.rolloutCheckpoint`, made by the convert job) while `--ref-load` stays BF16." }),
+        fp8KvCache: z.boolean().default(false).meta({ description: "`--sglang-kv-cache-dtype fp8_e4m3`." }),
+        int4Qat: z
+            .strictObject({
+                enabled: z.boolean().default(false).meta({ description: "INT4 QAT (W4A16): `OPEN_TRAINING_INT4_FAKE_QAT_FLAG=1` and an INT4 rollout checkpoint." }),
+                groupSize: posInt().default(128).meta({ description: "`OPEN_TRAINING_INT4_GROUP_SIZE` and the converter's `--group-size`." }),
+            })
+            .prefault({})
+            .meta({ description: "INT4 quantization-aware training." }),
+        routingReplay: z.boolean().default(false).meta({ description: "R3: `--use-rollout-routing-replay` (SGLang returns the routed experts; MoE only)." }),
+        tis: z
+            .strictObject({
+                enabled: z.boolean().default(false).meta({ description: "Truncated importance sampling: `--use-tis`." }),
+                clip: z.number().positive().default(2.0).meta({ description: "`--tis-clip`." }),
+                clipLow: z.number().min(0).default(0).meta({ description: "`--tis-clip-low`." }),
+            })
+            .prefault({})
+            .meta({ description: "TIS (train/inference mismatch correction)." }),
+        useRolloutLogprobs: z.boolean().default(false).meta({ description: "`--use-rollout-logprobs` (excludes TIS)." }),
+        speculative: z
+            .strictObject({
+                enabled: z.boolean().default(false).meta({ description: "Speculative decoding in the SGLang engines." }),
+                algorithm: z.enum(["EAGLE", "EAGLE3", "NEXTN"]).default("EAGLE").meta({ description: "`--sglang-speculative-algorithm`." }),
+                numSteps: posInt().default(3).meta({ description: "`--sglang-speculative-num-steps`." }),
+                eagleTopk: posInt().default(1).meta({ description: "`--sglang-speculative-eagle-topk`." }),
+                numDraftTokens: posInt().default(4).meta({ description: "`--sglang-speculative-num-draft-tokens`." }),
+                draftModelPath: absPath().optional().meta({ description: "`--sglang-speculative-draft-model-path` (external draft model); unset = the model's own MTP head." }),
+            })
+            .prefault({})
+            .meta({ description: "Speculative decoding (EAGLE / MTP drafts)." }),
+        mtp: z
+            .strictObject({
+                numLayers: nonNegInt().optional().meta({ description: "`--mtp-num-layers` (also passed to the torch_dist conversion). Default: the preset's own value." }),
+                training: z.boolean().default(false).meta({ description: "`--enable-mtp-training`: train the MTP layers online (needs numLayers ≥ 1)." }),
+                lossScalingFactor: z.number().positive().default(0.2).meta({ description: "`--mtp-loss-scaling-factor`." }),
+            })
+            .prefault({})
+            .meta({ description: "Multi-token prediction layers." }),
+        partialRollout: z
+            .strictObject({
+                enabled: z.boolean().default(false).meta({ description: "`--partial-rollout`: keep unfinished samples for the next rollout." }),
+                overSamplingBatchSize: posInt().optional().meta({ description: "`--over-sampling-batch-size` (≥ rolloutBatchSize)." }),
+                dynamicSamplingFilterPath: z
+                    .string()
+                    .regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, "must be a dotted Python path")
+                    .optional()
+                    .meta({ description: "`--dynamic-sampling-filter-path`.", examples: ["miles.rollout.filter_hub.dynamic_sampling_filters.check_reward_nonzero_std"] }),
+            })
+            .prefault({})
+            .meta({ description: "Partial rollout and dynamic sampling." }),
+        trueOnPolicy: z.boolean().default(false).meta({ description: "`--true-on-policy-mode` + `--deterministic-mode` and the env miles documents for bitwise train/rollout equality." }),
+        faultTolerance: z
+            .strictObject({
+                enabled: z.boolean().default(true).meta({ description: "`--use-fault-tolerance`: engine health checks and restart (on in most miles launchers)." }),
+                healthCheckFirstWait: z.number().min(0).default(300).meta({ description: "`--rollout-health-check-first-wait` in seconds (DeepGEMM warm-up can be slow)." }),
+            })
+            .prefault({})
+            .meta({ description: "Rollout fault tolerance." }),
+    })
+    .prefault({})
+    .meta({ description: "miles features, each a switch that emits the real flags and env." });
+
+const CheckpointsSchema = z
+    .strictObject({
+        dir: absPath().optional().meta({ description: "`--save` and `--load` (the same directory, so every restart resumes). Default: /shared/checkpoints/<runName>." }),
+        saveInterval: posInt().default(20).meta({ description: "`--save-interval` in rollouts." }),
+        retainInterval: posInt().optional().meta({ description: "`--save-retain-interval`: keep every N-th checkpoint for good (a multiple of saveInterval)." }),
+    })
+    .prefault({})
+    .meta({ description: "Training checkpoints on the shared volume." });
+
+const WandbSchema = z
+    .strictObject({
+        enabled: z.boolean().default(false).meta({ description: "`--use-wandb`." }),
+        project: argValue().default("miles").meta({ description: "`--wandb-project`." }),
+        group: argValue().optional().meta({ description: "`--wandb-group`. Default: the run name." }),
+        team: argValue().optional().meta({ description: "`--wandb-team`." }),
+        host: z.url().optional().meta({ description: "`--wandb-host` (self-hosted W&B)." }),
+        apiKey: z.string().min(1).optional().meta({ description: "W&B API key (a Pulumi secret), given to the pods as `WANDB_API_KEY` from a Kubernetes Secret." }),
+    })
+    .prefault({})
+    .meta({ description: "Weights & Biases logging." });
+
+const TensorboardSchema = z
+    .strictObject({
+        enabled: z.boolean().default(false).meta({ description: "`--use-tensorboard`." }),
+        dir: absPath().optional().meta({ description: "`TENSORBOARD_DIR`. Default: <checkpoints.dir>/tensorboard." }),
+    })
+    .prefault({})
+    .meta({ description: "TensorBoard logging." });
+
+const PrometheusSchema = z
+    .strictObject({
+        enabled: z.boolean().default(false).meta({ description: "`--use-prometheus`: metrics endpoint on the head." }),
+        port: z.number().int().min(1024).max(65535).default(9090).meta({ description: "`--prometheus-port` and `PROMETHEUS_PORT` (set explicitly: a Service named prometheus would otherwise inject tcp://… into it)." }),
+    })
+    .prefault({})
+    .meta({ description: "Prometheus metrics." });
+
+const ResourcesSchema = z
+    .strictObject({
+        headCpu: posInt().default(4).meta({ description: "CPU cores of the Ray head pod (driver, RolloutManager, router). Ray CPUs = this." }),
+        headMemoryGiB: posInt().default(16).meta({ description: "Memory of the Ray head pod in GiB." }),
+        headNodeSelector: z.record(z.string(), z.string()).default({}).meta({ description: "Node selector of the head pod (it runs on untainted system nodes)." }),
+        workerCpu: posInt().optional().meta({ description: "CPU request of each GPU worker pod. Default: the instance's vCPUs minus 8 (kubelet, daemonsets)." }),
+        workerMemoryGiB: posInt().optional().meta({ description: "Memory of each GPU worker pod in GiB. Default: 88% of the instance's memory." }),
+        shmGiB: posInt().default(256).meta({ description: "Size of the memory-backed /dev/shm of each worker (NCCL, Ray object store); counts against the pod memory." }),
+    })
+    .prefault({})
+    .meta({ description: "Pod sizing." });
+
+const NetworkSchema = z
+    .strictObject({
+        efa: z.boolean().default(true).meta({ description: "Request the node's EFA devices and set the libfabric env (only on instances with EFA). The image must contain libfabric and aws-ofi-nccl for NCCL to use them." }),
+        nvls: z.boolean().default(true).meta({ description: "`NCCL_NVLS_ENABLE` (NVLink SHARP; H100/H200 NVSwitch systems support it)." }),
+    })
+    .prefault({})
+    .meta({ description: "NCCL transport." });
+
+const ModelPrepSchema = z
+    .strictObject({
+        download: z.boolean().default(true).meta({ description: "Run the Job that downloads the HF checkpoint (and dataset) to the shared volume (skipped when already there)." }),
+        convert: z.boolean().default(true).meta({ description: "Run the Job that converts the checkpoint to torch_dist (and FP8/INT4 rollout variants); skipped when done." }),
+        timeoutMinutes: posInt().default(360).meta({ description: "How long `pulumi up` waits for each preparation Job (Pulumi awaits Job completion)." }),
+    })
+    .prefault({})
+    .meta({ description: "Checkpoint preparation Jobs that run before the RayJob." });
+
+const LifecycleSchema = z
+    .strictObject({
+        backoffLimit: nonNegInt().default(2).meta({ description: "RayJob `backoffLimit`: retries, each on a new Ray cluster, resuming from the last checkpoint." }),
+        shutdownAfterJobFinishes: z.boolean().default(true).meta({ description: "Delete the Ray cluster when the job ends (frees the GPUs)." }),
+        ttlSecondsAfterFinished: nonNegInt().default(600).meta({ description: "Seconds the finished Ray cluster stays for log inspection." }),
+        activeDeadlineSeconds: posInt().optional().meta({ description: "Wall-clock limit of the whole RayJob." }),
+        preRunningDeadlineSeconds: posInt().default(3600).meta({ description: "Fail when the job is not running after this many seconds (nodes never came, image pull stuck)." }),
+        submitterBackoffLimit: nonNegInt().default(3).meta({ description: "`submitterConfig.backoffLimit` of the `ray job submit` Kubernetes Job." }),
+    })
+    .prefault({})
+    .meta({ description: "RayJob lifecycle." });
 
 export const TrainingSchema = z
     .strictObject({
@@ -10,16 +387,52 @@ export const TrainingSchema = z
             .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, '-')")
             .default("miles")
             .meta({ description: "Kubernetes namespace of the training job, its storage claim and service account." }),
+        runName: z
+            .string()
+            .regex(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/, "must be 1-32 lowercase letters, digits or '-', starting with a letter")
+            .optional()
+            .meta({ description: "Name of the RayJob and of its checkpoint directory. Default: miles-<stack>." }),
         entry: z.enum(["train.py", "train_async.py"]).default("train.py").meta({ description: "miles entry script; train_async.py overlaps rollout and training and cannot be colocated." }),
-        model: z
-            .strictObject({ preset: z.string().default("qwen3-4B").meta({ description: "Model preset (architecture args), see shared/miles/models.tsv." }) })
-            .prefault({})
-            .meta({ description: "The model." }),
+        image: ImageSchema,
+        model: ModelSchema,
+        nodeGroup: z.string().optional().meta({ description: "Name of the GPU node group the run uses. Default: the first one." }),
+        layout: LayoutSchema,
+        parallelism: ParallelismSchema,
+        offload: OffloadSchema,
+        algorithm: AlgorithmSchema,
+        rollout: RolloutSchema,
+        data: DataSchema,
+        features: FeaturesSchema,
+        checkpoints: CheckpointsSchema,
+        wandb: WandbSchema,
+        tensorboard: TensorboardSchema,
+        prometheus: PrometheusSchema,
+        hfToken: z.string().min(1).optional().meta({ description: "Hugging Face token (a Pulumi secret) for gated repos, used by the download Job." }),
+        resources: ResourcesSchema,
+        network: NetworkSchema,
+        modelPrep: ModelPrepSchema,
+        lifecycle: LifecycleSchema,
+        extraArgs: z
+            .array(z.string().min(1).regex(SHELL_SAFE, SHELL_SAFE_MSG))
+            .default([])
+            .meta({ description: "More train.py argv, appended last: flags start with `--`, each may be followed by its values; no flag the config already generates.", examples: [["--rollout-top-k", "20"]] }),
+        extraEnv: z
+            .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string())
+            .default({})
+            .meta({ description: "More environment variables of every Ray pod; no variable the config already generates.", examples: [{ NCCL_DEBUG: "INFO" }] }),
     })
     .meta({ description: "The miles RL training run." });
 
 export type TrainingConfig = z.output<typeof TrainingSchema>;
-export const trainingSecretPaths: string[][] = [];
-export function trainingChecks(_cfg: MilesConfig): Problem[] {
-    return [];
+
+/** Paths (relative to `training`) that hold secrets and must be set with `pulumi config set --secret`. */
+export const trainingSecretPaths: string[][] = [["wandb", "apiKey"], ["hfToken"]];
+
+/**
+ * Cross-field rules miles and Megatron enforce at start-up (or hang on), checked before anything is
+ * created. Each problem names the field and the numbers. See lib/trainingRules.ts.
+ */
+export function trainingChecks(cfg: MilesConfig): Problem[] {
+    if (!cfg.training.enabled) return [];
+    return trainingProblems(cfg).filter((p) => p.severity === "error").map(({ path, message }) => ({ path, message }));
 }

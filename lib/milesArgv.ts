@@ -1,0 +1,295 @@
+/**
+ * The miles command line and environment of a run, built from the validated training config.
+ * Pure: `python3 /root/miles/train.py <architecture args> <generated flags> <extraArgs>`, grouped the
+ * way miles' launchers group their arrays (cluster, ckpt, rollout, perf, algorithm, optimizer,
+ * precision, mtp, sglang, fault tolerance, wandb/tensorboard/prometheus, misc), and the env of every
+ * Ray pod. Every generated flag is one `train.py` really defines (test/flags.test.ts proves it
+ * against the flag tables in shared/miles).
+ */
+import type { MilesConfig, TrainingConfig } from "../config";
+import { archArgsWithoutMtp, resolveTraining, type ResolvedTraining } from "./trainingResolve";
+
+/** One group of flags, as miles' launchers keep them (`CKPT_ARGS`, `ROLLOUT_ARGS`, …). */
+export interface ArgGroup {
+    name: string;
+    args: string[];
+}
+
+export interface EnvVar {
+    name: string;
+    value: string;
+}
+
+/** An env var read from the run's Kubernetes Secret. */
+export interface SecretEnvVar {
+    name: string;
+    /** Key in the Secret. */
+    secretKey: string;
+}
+
+export interface MilesCommand {
+    /** Script path inside the image, e.g. /root/miles/train.py. */
+    script: string;
+    groups: ArgGroup[];
+    /** All args after the script: architecture, generated groups, then extraArgs. */
+    argv: string[];
+    /** The generated args only (no architecture args, no extraArgs). */
+    generated: string[];
+    /** The shell command the RayJob submits. */
+    entrypoint: string;
+    /** Env of every Ray pod (head and workers), generated then extraEnv. */
+    env: EnvVar[];
+    /** Names of the generated env vars (extraEnv must not repeat them). */
+    generatedEnvNames: string[];
+    secretEnv: SecretEnvVar[];
+}
+
+/** Keys of the run's Kubernetes Secret. */
+export const SECRET_KEYS = { wandbApiKey: "wandb-api-key", hfToken: "hf-token" } as const;
+
+export const MILES_ROOT = "/root/miles";
+export const MEGATRON_ROOT = "/root/Megatron-LM";
+
+/** Quotes one argv token for a POSIX shell when it holds anything but plain characters. */
+export function shellQuote(token: string): string {
+    return /^[A-Za-z0-9_\-.,/:=@+%]+$/.test(token) ? token : `'${token.replace(/'/g, `'"'"'`)}'`;
+}
+
+const num = (n: number): string => String(n);
+const flagIf = (on: boolean, ...args: string[]): string[] => (on ? args : []);
+const opt = (flag: string, v: string | number | undefined | null): string[] => (v === undefined || v === null ? [] : [flag, String(v)]);
+const tri = (v: boolean | undefined, name: string): string[] => (v === undefined ? [] : [v ? `--${name}` : `--no-${name}`]);
+
+function clusterArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
+    return [
+        "--actor-num-nodes", num(r.actorNodes),
+        "--actor-num-gpus-per-node", num(r.actorGpusPerNode),
+        "--num-gpus-per-node", num(r.gpusPerNode),
+        ...(t.layout.colocate ? ["--colocate"] : ["--rollout-num-gpus", num(r.rolloutGpus)]),
+        "--rollout-num-gpus-per-engine", num(t.layout.gpusPerEngine),
+        // The head is the only pod that is not a GPU worker: keep the RolloutManager (and its router) there.
+        "--pin-rollout-manager-to-head",
+        ...tri(t.offload.train, "offload-train"),
+        ...tri(t.offload.rollout, "offload-rollout"),
+    ];
+}
+
+function ckptArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
+    return [
+        ...opt("--hf-checkpoint", r.paths.rolloutCheckpoint),
+        ...opt("--ref-load", r.paths.refLoad),
+        "--load", r.paths.checkpointDir,
+        "--save", r.paths.checkpointDir,
+        "--save-interval", num(t.checkpoints.saveInterval),
+        ...opt("--save-retain-interval", t.checkpoints.retainInterval),
+        ...flagIf(t.model.megatronToHfMode === "bridge", "--megatron-to-hf-mode", "bridge"),
+    ];
+}
+
+function rolloutArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
+    const d = t.data;
+    const a = t.algorithm;
+    const ro = t.rollout;
+    const pr = t.features.partialRollout;
+    return [
+        ...opt("--prompt-data", r.paths.promptData),
+        "--input-key", d.inputKey,
+        ...opt("--label-key", d.labelKey),
+        ...flagIf(d.applyChatTemplate, "--apply-chat-template"),
+        ...opt("--chat-template-path", d.chatTemplatePath),
+        ...flagIf(d.shuffle, "--rollout-shuffle"),
+        "--rm-type", d.rmType,
+        ...opt("--rm-url", d.rmUrl),
+        "--num-rollout", num(a.numRollout),
+        "--rollout-batch-size", num(a.rolloutBatchSize),
+        "--n-samples-per-prompt", num(a.nSamplesPerPrompt),
+        "--rollout-max-response-len", num(ro.maxResponseLen),
+        ...opt("--rollout-max-prompt-len", ro.maxPromptLen),
+        ...opt("--rollout-max-context-len", ro.maxContextLen),
+        "--rollout-temperature", num(ro.temperature),
+        "--rollout-top-p", num(ro.topP),
+        "--global-batch-size", num(r.globalBatchSize),
+        ...opt("--num-steps-per-rollout", a.numStepsPerRollout),
+        ...flagIf(pr.enabled, "--partial-rollout"),
+        ...opt("--over-sampling-batch-size", pr.overSamplingBatchSize),
+        ...opt("--dynamic-sampling-filter-path", pr.dynamicSamplingFilterPath),
+    ];
+}
+
+function perfArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
+    const p = t.parallelism;
+    const a = t.algorithm;
+    return [
+        "--tensor-model-parallel-size", num(r.tp),
+        ...flagIf(p.sequenceParallel, "--sequence-parallel"),
+        "--pipeline-model-parallel-size", num(r.pp),
+        "--context-parallel-size", num(r.cp),
+        "--expert-model-parallel-size", num(r.ep),
+        "--expert-tensor-parallel-size", num(r.etp),
+        ...opt("--decoder-first-pipeline-num-layers", p.decoderFirstPipelineNumLayers),
+        ...opt("--decoder-last-pipeline-num-layers", p.decoderLastPipelineNumLayers),
+        ...opt("--recompute-granularity", p.recompute?.granularity),
+        ...opt("--recompute-method", p.recompute?.method),
+        ...opt("--recompute-num-layers", p.recompute?.numLayers),
+        "--micro-batch-size", num(a.microBatchSize),
+        ...flagIf(a.dynamicBatch.enabled, "--use-dynamic-batch-size", "--max-tokens-per-gpu", num(a.dynamicBatch.maxTokensPerGpu)),
+    ];
+}
+
+function algorithmArgs(t: TrainingConfig): string[] {
+    const a = t.algorithm;
+    const f = t.features;
+    const reinforce = a.advantageEstimator.startsWith("reinforce_plus_plus");
+    return [
+        "--advantage-estimator", a.advantageEstimator,
+        ...flagIf(a.normalizeAdvantages ?? reinforce, "--normalize-advantages"),
+        ...flagIf(a.kl.useKlLoss, "--use-kl-loss", "--kl-loss-coef", num(a.kl.klLossCoef), "--kl-loss-type", a.kl.klLossType),
+        ...flagIf(a.kl.klCoef > 0, "--kl-coef", num(a.kl.klCoef)),
+        "--entropy-coef", num(a.entropyCoef),
+        "--eps-clip", num(a.epsClip),
+        ...opt("--eps-clip-high", a.epsClipHigh),
+        ...flagIf(f.tis.enabled, "--use-tis", "--tis-clip", num(f.tis.clip), "--tis-clip-low", num(f.tis.clipLow)),
+        ...flagIf(f.useRolloutLogprobs, "--use-rollout-logprobs"),
+        ...flagIf(f.routingReplay, "--use-rollout-routing-replay"),
+        ...flagIf(f.trueOnPolicy, "--true-on-policy-mode", "--deterministic-mode"),
+        "--seed", num(a.seed),
+    ];
+}
+
+function optimizerArgs(t: TrainingConfig): string[] {
+    const a = t.algorithm;
+    return [
+        "--optimizer", "adam",
+        "--lr", num(a.lr),
+        "--lr-decay-style", a.lrDecayStyle,
+        "--weight-decay", num(a.weightDecay),
+        "--adam-beta1", num(a.adamBeta1),
+        "--adam-beta2", num(a.adamBeta2),
+        "--clip-grad", num(a.clipGrad),
+        ...flagIf(t.offload.optimizerCpu, "--optimizer-cpu-offload", "--overlap-cpu-optimizer-d2h-h2d", "--use-precision-aware-optimizer"),
+    ];
+}
+
+/** FP8 block-scaled training on Hopper (miles-launch.md §7). */
+function precisionArgs(t: TrainingConfig): string[] {
+    return flagIf(t.features.fp8Training, "--transformer-impl", "transformer_engine", "--bf16", "--fp8-format", "e4m3", "--fp8-recipe", "blockwise");
+}
+
+function mtpArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
+    const m = t.features.mtp;
+    if (r.model.mtpLayers <= 0) return [];
+    return ["--mtp-num-layers", num(r.model.mtpLayers), ...flagIf(m.training, "--enable-mtp-training", "--mtp-loss-scaling-factor", num(m.lossScalingFactor))];
+}
+
+function sglangArgs(t: TrainingConfig): string[] {
+    const s = t.features.speculative;
+    return [
+        "--sglang-mem-fraction-static", num(t.rollout.memFractionStatic),
+        ...flagIf(t.features.fp8KvCache, "--sglang-kv-cache-dtype", "fp8_e4m3"),
+        ...flagIf(
+            s.enabled,
+            "--sglang-speculative-algorithm", s.algorithm,
+            "--sglang-speculative-num-steps", num(s.numSteps),
+            "--sglang-speculative-eagle-topk", num(s.eagleTopk),
+            "--sglang-speculative-num-draft-tokens", num(s.numDraftTokens),
+            ...opt("--sglang-speculative-draft-model-path", s.draftModelPath),
+        ),
+    ];
+}
+
+function faultToleranceArgs(t: TrainingConfig): string[] {
+    const ft = t.features.faultTolerance;
+    return flagIf(ft.enabled, "--use-fault-tolerance", "--rollout-health-check-first-wait", num(ft.healthCheckFirstWait));
+}
+
+function loggingArgs(t: TrainingConfig, r: ResolvedTraining): ArgGroup[] {
+    const w = t.wandb;
+    return [
+        {
+            name: "wandb",
+            args: flagIf(w.enabled, "--use-wandb", "--wandb-project", w.project, "--wandb-group", w.group ?? r.runName, ...opt("--wandb-team", w.team), ...opt("--wandb-host", w.host)),
+        },
+        { name: "tensorboard", args: flagIf(t.tensorboard.enabled, "--use-tensorboard", "--tb-project-name", r.runName) },
+        { name: "prometheus", args: flagIf(t.prometheus.enabled, "--use-prometheus", "--prometheus-port", num(t.prometheus.port), "--prometheus-run-name", r.runName) },
+    ];
+}
+
+/** What every miles launcher passes besides the recipe: no dropout in RL, fp32 softmax and grad accumulation. */
+function miscArgs(): string[] {
+    return ["--attention-dropout", "0.0", "--hidden-dropout", "0.0", "--accumulate-allreduce-grads-in-fp32", "--attention-softmax-in-fp32", "--attention-backend", "flash"];
+}
+
+/** Drops generated flags (and their values) that the architecture args already set. */
+function withoutFlagsIn(args: string[], present: ReadonlySet<string>): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+        if (args[i].startsWith("--") && present.has(args[i])) {
+            while (i + 1 < args.length && !args[i + 1].startsWith("--")) i++;
+            continue;
+        }
+        out.push(args[i]);
+    }
+    return out;
+}
+
+/** The flags (tokens starting with `--`) of an argv, with `--x=v` reduced to `--x`. */
+export function flagsOf(argv: ReadonlyArray<string>): string[] {
+    return argv.filter((a) => a.startsWith("--")).map((a) => a.split("=")[0]);
+}
+
+function generatedEnv(t: TrainingConfig, r: ResolvedTraining): EnvVar[] {
+    const efa = t.network.efa && (r.group?.efaPerNode ?? 0) > 0;
+    const env: EnvVar[] = [
+        { name: "PYTHONPATH", value: `${MILES_ROOT}:${MEGATRON_ROOT}` },
+        { name: "CUDA_DEVICE_MAX_CONNECTIONS", value: "1" },
+        { name: "PYTHONUNBUFFERED", value: "1" },
+        { name: "NCCL_NVLS_ENABLE", value: t.network.nvls ? "1" : "0" },
+        // Set explicitly: a Service named "prometheus" in the namespace would otherwise inject tcp://… (miles parses it with int()).
+        { name: "PROMETHEUS_PORT", value: num(t.prometheus.port) },
+    ];
+    if (efa) {
+        // AWS EFA + NCCL guidance for p5: libfabric's EFA provider, GPUDirect RDMA, fork safety (Ray forks workers).
+        env.push({ name: "FI_PROVIDER", value: "efa" }, { name: "FI_EFA_USE_DEVICE_RDMA", value: "1" }, { name: "FI_EFA_FORK_SAFE", value: "1" });
+    }
+    if (t.features.fp8Training) env.push({ name: "NVTE_FP8_BLOCK_SCALING_FP32_SCALES", value: "1" });
+    if (t.features.int4Qat.enabled) {
+        env.push({ name: "OPEN_TRAINING_INT4_FAKE_QAT_FLAG", value: "1" }, { name: "OPEN_TRAINING_INT4_GROUP_SIZE", value: num(t.features.int4Qat.groupSize) });
+    }
+    if (t.features.trueOnPolicy) {
+        env.push({ name: "NCCL_ALGO", value: "Ring" }, { name: "NVTE_ALLOW_NONDETERMINISTIC_ALGO", value: "0" }, { name: "CUBLAS_WORKSPACE_CONFIG", value: ":4096:8" });
+    }
+    if (r.paths.tensorboardDir) env.push({ name: "TENSORBOARD_DIR", value: r.paths.tensorboardDir });
+    return env;
+}
+
+/** The run's train.py argv, entrypoint and env for a validated config. */
+export function milesCommand(cfg: MilesConfig, resolved: ResolvedTraining = resolveTraining(cfg)): MilesCommand {
+    const t = cfg.training;
+    const r = resolved;
+    const arch = archArgsWithoutMtp(r.model);
+    const archFlags = new Set(flagsOf(arch));
+    const raw: ArgGroup[] = [
+        { name: "cluster", args: clusterArgs(t, r) },
+        { name: "ckpt", args: ckptArgs(t, r) },
+        { name: "rollout", args: rolloutArgs(t, r) },
+        { name: "perf", args: perfArgs(t, r) },
+        { name: "algorithm", args: algorithmArgs(t) },
+        { name: "optimizer", args: optimizerArgs(t) },
+        { name: "precision", args: precisionArgs(t) },
+        { name: "mtp", args: mtpArgs(t, r) },
+        { name: "sglang", args: sglangArgs(t) },
+        { name: "fault-tolerance", args: faultToleranceArgs(t) },
+        ...loggingArgs(t, r),
+        { name: "misc", args: miscArgs() },
+    ];
+    const groups: ArgGroup[] = [{ name: "model", args: arch }, ...raw.map((g) => ({ name: g.name, args: withoutFlagsIn(g.args, archFlags) })).filter((g) => g.args.length > 0)];
+    if (t.extraArgs.length > 0) groups.push({ name: "extra", args: [...t.extraArgs] });
+    const generated = groups.filter((g) => g.name !== "model" && g.name !== "extra").flatMap((g) => g.args);
+    const argv = groups.flatMap((g) => g.args);
+    const script = `${MILES_ROOT}/${t.entry}`;
+    const env = generatedEnv(t, r);
+    const generatedEnvNames = env.map((e) => e.name);
+    for (const [name, value] of Object.entries(t.extraEnv)) env.push({ name, value });
+    const secretEnv: SecretEnvVar[] = t.wandb.enabled && t.wandb.apiKey ? [{ name: "WANDB_API_KEY", secretKey: SECRET_KEYS.wandbApiKey }] : [];
+    return { script, groups, argv, generated, entrypoint: ["python3", script, ...argv].map(shellQuote).join(" "), env, generatedEnvNames, secretEnv };
+}

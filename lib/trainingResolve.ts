@@ -1,0 +1,246 @@
+/**
+ * The training config resolved into the facts everything else reads: the model's architecture
+ * (preset or custom), the paths on the shared volume, the GPU node group, the GPU layout and the
+ * derived sizes (world size, data-parallel size, engines, batch sizes). Pure; total even for an
+ * invalid config (validation in lib/trainingRules.ts reads these numbers to explain what is wrong).
+ */
+import type { MilesConfig, TrainingConfig } from "../config";
+import type { GpuNodeGroupInfo } from "../components/contracts";
+import { gpuNodeGroupsFromConfig } from "./gpuNodes";
+import { instanceFacts } from "./instances";
+import { sharedPath } from "./layout";
+import { architectureArgv, modelPreset } from "./models";
+
+/** The architecture the run trains. */
+export interface ResolvedModel {
+    /** Preset name, or `custom`. */
+    name: string;
+    /** Megatron architecture argv (spliced before the generated flags). */
+    archArgs: string[];
+    numLayers: number;
+    /** 0 for dense models. */
+    numExperts: number;
+    /** `--mtp-num-layers` the run uses (the config's, else the preset's own). */
+    mtpLayers: number;
+    /** MTP heads in the released checkpoint, when known. */
+    ckptMtpLayers?: number;
+    totalParamsB?: number;
+    hfRepo?: string;
+    /** The preset comes from slime and references modules the miles image lacks. */
+    needsAdapting: boolean;
+}
+
+/** Where the run reads and writes on the shared volume (absolute paths inside the pods). */
+export interface ResolvedPaths {
+    /** The BF16 (or, with hfCheckpointIsFp8, the downloaded FP8) HF checkpoint directory. */
+    hfDownload?: string;
+    /** BF16 HF directory the torch_dist conversion reads (a `-bf16` cast of an FP8 download). */
+    hfBf16?: string;
+    /** What `--hf-checkpoint` points at: the checkpoint the SGLang engines load. */
+    rolloutCheckpoint?: string;
+    /** `--ref-load`; null when the config disables it. */
+    refLoad: string | null;
+    /** `--save` = `--load`. */
+    checkpointDir: string;
+    promptData?: string;
+    /** Where the download job puts `data.hfDataset`. */
+    datasetDir?: string;
+    tensorboardDir?: string;
+}
+
+export interface ResolvedTraining {
+    runName: string;
+    namespace: string;
+    image: string;
+    model: ResolvedModel;
+    paths: ResolvedPaths;
+    /** The GPU node group the run uses; undefined when the config names none that exists. */
+    group?: GpuNodeGroupInfo;
+    allGroups: GpuNodeGroupInfo[];
+    gpusPerNode: number;
+    actorNodes: number;
+    actorGpusPerNode: number;
+    /** Actor world size = actorNodes × actorGpusPerNode. */
+    actorGpus: number;
+    /** GPUs of the SGLang engines (= actorGpus when colocated). */
+    rolloutGpus: number;
+    /** Bundles of miles' placement group: max(actor, rollout) colocated, actor + rollout otherwise. */
+    gpusNeeded: number;
+    /** GPU nodes (worker pods) the run occupies. */
+    nodesNeeded: number;
+    /** SGLang engines = rollout GPUs ÷ GPUs per engine. */
+    engines: number;
+    tp: number;
+    pp: number;
+    cp: number;
+    ep: number;
+    etp: number;
+    /** Data-parallel size = world ÷ (TP × PP × CP). May be fractional for an invalid config. */
+    dp: number;
+    samplesPerRollout: number;
+    globalBatchSize: number;
+    numStepsPerRollout: number;
+}
+
+/** A DNS-1123 name from the stack name, as default run name. */
+export function defaultRunName(stack: string): string {
+    const s = `miles-${stack}`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, "-")
+        .replace(/-+/g, "-")
+        .slice(0, 32)
+        .replace(/-+$/, "");
+    return s;
+}
+
+/** The value following `flag` in an argv, as a number. */
+function argNumber(argv: ReadonlyArray<string>, flag: string): number | undefined {
+    const i = argv.indexOf(flag);
+    if (i < 0 || i + 1 >= argv.length) return undefined;
+    const n = Number(argv[i + 1]);
+    return Number.isFinite(n) ? n : undefined;
+}
+
+export function resolveModel(t: TrainingConfig): ResolvedModel {
+    if (t.model.custom) {
+        const args = [...t.model.custom.args];
+        const own = argNumber(args, "--mtp-num-layers") ?? 0;
+        return {
+            name: "custom",
+            archArgs: args,
+            numLayers: argNumber(args, "--num-layers") ?? 0,
+            numExperts: argNumber(args, "--num-experts") ?? 0,
+            mtpLayers: t.features.mtp.numLayers ?? own,
+            totalParamsB: t.model.custom.totalParamsB,
+            hfRepo: t.model.hfRepo ?? t.model.custom.hfRepo,
+            needsAdapting: false,
+        };
+    }
+    const p = modelPreset(t.model.preset);
+    if (!p) return { name: t.model.preset, archArgs: [], numLayers: 0, numExperts: 0, mtpLayers: t.features.mtp.numLayers ?? 0, needsAdapting: false, hfRepo: t.model.hfRepo };
+    return {
+        name: p.preset,
+        archArgs: architectureArgv(p),
+        numLayers: p.numLayers,
+        numExperts: p.numExperts,
+        mtpLayers: t.features.mtp.numLayers ?? p.mtpLayers,
+        ckptMtpLayers: p.ckptMtpLayers,
+        totalParamsB: p.totalParamsB,
+        hfRepo: t.model.hfRepo ?? p.hfRepo,
+        needsAdapting: /slime_plugins|--use-gated-attention/.test(p.megatronArgs),
+    };
+}
+
+/** The architecture argv without `--mtp-num-layers` (the generated flags own that one). */
+export function archArgsWithoutMtp(m: ResolvedModel): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < m.archArgs.length; i++) {
+        if (m.archArgs[i] === "--mtp-num-layers") {
+            i++;
+            continue;
+        }
+        out.push(m.archArgs[i]);
+    }
+    return out;
+}
+
+function resolvePaths(t: TrainingConfig, model: ResolvedModel, runName: string): ResolvedPaths {
+    const repoName = model.hfRepo?.split("/")[1];
+    const hfDownload = t.model.hfCheckpoint ?? (repoName ? sharedPath("models", repoName) : undefined);
+    const hfBf16 = hfDownload && t.model.hfCheckpointIsFp8 ? `${hfDownload}-bf16` : hfDownload;
+    const bridge = t.model.megatronToHfMode === "bridge";
+    const refLoad = t.model.refLoad === null ? null : (t.model.refLoad ?? (hfBf16 ? (bridge ? hfBf16 : `${hfBf16}_torch_dist`) : null));
+    const variant = t.features.fp8Rollout ? "-FP8" : t.features.int4Qat.enabled ? "-INT4" : "";
+    const rolloutCheckpoint = t.model.rolloutCheckpoint ?? (hfBf16 ? `${hfBf16}${variant}` : undefined);
+    const datasetName = t.data.hfDataset?.split("/")[1];
+    const datasetDir = datasetName ? sharedPath("data", datasetName) : undefined;
+    const promptData = t.data.promptData ?? (datasetName ? sharedPath("data", datasetName, `${datasetName}.jsonl`) : undefined);
+    const checkpointDir = t.checkpoints.dir ?? sharedPath("checkpoints", runName);
+    const tensorboardDir = t.tensorboard.enabled ? (t.tensorboard.dir ?? `${checkpointDir}/tensorboard`) : undefined;
+    return { hfDownload, hfBf16, rolloutCheckpoint, refLoad, checkpointDir, promptData, datasetDir, tensorboardDir };
+}
+
+/** Samples per rollout, global batch and optimizer steps per rollout, derived the way miles derives them. */
+export function batchSizes(t: TrainingConfig): { samplesPerRollout: number; globalBatchSize: number; numStepsPerRollout: number } {
+    const a = t.algorithm;
+    const samplesPerRollout = a.rolloutBatchSize * a.nSamplesPerPrompt;
+    if (a.globalBatchSize !== undefined) {
+        return { samplesPerRollout, globalBatchSize: a.globalBatchSize, numStepsPerRollout: a.numStepsPerRollout ?? samplesPerRollout / a.globalBatchSize };
+    }
+    const steps = a.numStepsPerRollout ?? 1;
+    return { samplesPerRollout, globalBatchSize: samplesPerRollout / steps, numStepsPerRollout: steps };
+}
+
+/** Resolves the training config of a stack (see ResolvedTraining). */
+export function resolveTraining(cfg: MilesConfig): ResolvedTraining {
+    const t = cfg.training;
+    const runName = t.runName ?? defaultRunName(cfg.stack);
+    const model = resolveModel(t);
+    const allGroups = gpuNodeGroupsFromConfig(cfg);
+    const group = t.nodeGroup === undefined ? allGroups[0] : allGroups.find((g) => g.name === t.nodeGroup);
+    const gpusPerNode = group?.gpusPerNode ?? t.layout.gpusPerNode ?? 8;
+    const actorNodes = t.layout.actorNodes;
+    const actorGpusPerNode = t.layout.actorGpusPerNode ?? gpusPerNode;
+    const actorGpus = actorNodes * actorGpusPerNode;
+    const rolloutGpus = t.layout.colocate ? actorGpus : (t.layout.rolloutGpus ?? 0);
+    const gpusNeeded = t.layout.colocate ? Math.max(actorGpus, rolloutGpus) : actorGpus + rolloutGpus;
+    const p = t.parallelism;
+    const etp = p.etp ?? p.tp;
+    return {
+        runName,
+        namespace: t.namespace,
+        image: `${t.image.repository}:${t.image.tag}`,
+        model,
+        paths: resolvePaths(t, model, runName),
+        group,
+        allGroups,
+        gpusPerNode,
+        actorNodes,
+        actorGpusPerNode,
+        actorGpus,
+        rolloutGpus,
+        gpusNeeded,
+        nodesNeeded: Math.ceil(gpusNeeded / gpusPerNode),
+        engines: rolloutGpus / t.layout.gpusPerEngine,
+        tp: p.tp,
+        pp: p.pp,
+        cp: p.cp,
+        ep: p.ep,
+        etp,
+        dp: actorGpus / (p.tp * p.pp * p.cp),
+        ...batchSizes(t),
+    };
+}
+
+/** CPU cores and memory of one GPU worker pod: near the node's allocatable, with headroom. */
+export interface WorkerSizing {
+    cpu: number;
+    memoryGiB: number;
+    shmGiB: number;
+    /** Ray object store, kept inside /dev/shm. */
+    objectStoreGiB: number;
+    hugepages2MiMi: number;
+}
+
+/**
+ * Headroom left on each GPU node for the kubelet/system reservations and the daemonsets (CNI,
+ * kube-proxy, device plugins, node monitoring, FSx CSI, DCGM exporter): 8 vCPUs and 12% of memory.
+ * On p5.48xlarge (192 vCPU, 2048 GiB): 184 CPUs and 1802 GiB per worker pod. EKS reserves about
+ * 0.6 vCPU and 2-3 GiB for the kubelet on this size; the daemonsets request well under 2 vCPU /
+ * 4 GiB together, and the rest is margin for the kernel, the Lustre client and EFA/NVIDIA drivers.
+ */
+export const WORKER_CPU_HEADROOM = 8;
+export const WORKER_MEMORY_FRACTION = 0.88;
+/**
+ * 2 MiB huge pages per EFA pod: the AWS EKS EFA guide's example requests `hugepages-2Mi: 5120Mi`
+ * (libfabric's EFA provider uses huge pages for its bounce buffers).
+ */
+export const EFA_HUGEPAGES_MI = 5120;
+
+export function workerSizing(t: TrainingConfig, group: GpuNodeGroupInfo | undefined): WorkerSizing {
+    const facts = group?.instanceType ? instanceFacts(group.instanceType) : undefined;
+    const cpu = t.resources.workerCpu ?? (facts ? facts.vcpus - WORKER_CPU_HEADROOM : 0);
+    const memoryGiB = t.resources.workerMemoryGiB ?? (facts ? Math.floor(facts.memoryGiB * WORKER_MEMORY_FRACTION) : 0);
+    const shmGiB = t.resources.shmGiB;
+    return { cpu, memoryGiB, shmGiB, objectStoreGiB: Math.floor(shmGiB / 2), hugepages2MiMi: t.network.efa && (group?.efaPerNode ?? 0) > 0 ? EFA_HUGEPAGES_MI : 0 };
+}

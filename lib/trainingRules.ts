@@ -1,0 +1,259 @@
+/**
+ * The rules miles and Megatron enforce when a run starts (or the ways it hangs forever), checked
+ * on the config before anything is created. Sources: shared/reference/miles-launch.md §6 (the
+ * asserts in miles/utils/arguments.py, megatron/training/arguments.py, parallel_state.py) and §2.4.
+ * Errors stop `pulumi up`/`plan`; warnings (paid, idle GPUs; silently ignored settings) go to the
+ * plan summary.
+ */
+import type { MilesConfig } from "../config";
+import { instanceFacts } from "./instances";
+import { flagsOf, milesCommand } from "./milesArgv";
+import { resolveTraining, workerSizing, type ResolvedTraining } from "./trainingResolve";
+
+export interface TrainingProblem {
+    path: string;
+    message: string;
+    severity: "error" | "warning";
+}
+
+/** Moving image tags miles publishes (docs/developer/versions.md); rejected unless `image.allowLatest`. */
+export const MOVING_IMAGE_TAGS: ReadonlyArray<string> = ["latest", "dev", "latest-cu12", "dev-cu12"];
+
+type Push = (path: string, message: string) => void;
+
+function imageRules(cfg: MilesConfig, err: Push): void {
+    const i = cfg.training.image;
+    if (MOVING_IMAGE_TAGS.includes(i.tag) && !i.allowLatest) {
+        err("training.image.tag", `"${i.tag}" is a moving tag (republished twice a day), so two deployments may run different code; pin a release such as "v0.1.0", or set training.image.allowLatest: true`);
+    }
+}
+
+function modelRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
+    const t = cfg.training;
+    if (t.model.custom) {
+        if (r.model.numLayers <= 0) err("training.model.custom.args", "must contain --num-layers <n> (Megatron cannot read the architecture from the HF config)");
+    } else if (r.model.needsAdapting) {
+        err("training.model.preset", `"${t.model.preset}" comes from slime and references modules the miles image does not have (slime_plugins / --use-gated-attention); use model.custom with adapted args`);
+    }
+    if (!r.paths.hfDownload) {
+        err("training.model.hfCheckpoint", `model "${r.model.name}" has no known Hugging Face repo; set training.model.hfRepo or training.model.hfCheckpoint`);
+    }
+    if (!r.paths.promptData) err("training.data.promptData", "no prompt data: set training.data.promptData, or training.data.hfDataset to download one");
+    if (t.data.rmType === "remote_rm" && !t.data.rmUrl) err("training.data.rmUrl", 'rmType "remote_rm" needs rmUrl');
+    if (t.features.fp8Rollout && t.features.int4Qat.enabled) err("training.features.int4Qat.enabled", "FP8 rollout and INT4 QAT both choose the rollout checkpoint; enable one of them");
+}
+
+/** GPU placement: the node group exists, fits the run, and GPUs per node are the real ones. */
+function placementRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: Push): void {
+    const t = cfg.training;
+    const l = t.layout;
+    if (r.allGroups.length === 0) {
+        err("training.nodeGroup", "the cluster has no GPU node groups (cluster.gpuNodeGroups); add one, or set training.enabled: false to provision only the cluster");
+        return;
+    }
+    const g = r.group;
+    if (!g) {
+        err("training.nodeGroup", `no GPU node group named "${t.nodeGroup}"; the cluster has ${r.allGroups.map((x) => `"${x.name}"`).join(", ")}`);
+        return;
+    }
+    if (l.gpusPerNode !== undefined && l.gpusPerNode !== g.gpusPerNode) {
+        err("training.layout.gpusPerNode", `is ${l.gpusPerNode} but ${g.instanceType ?? `node group ${g.name}`} nodes have ${g.gpusPerNode} GPUs; miles' placement group would wait forever — remove it or set ${g.gpusPerNode}`);
+    }
+    if (r.actorGpusPerNode > g.gpusPerNode) {
+        err("training.layout.actorGpusPerNode", `is ${r.actorGpusPerNode} but ${g.name} nodes have only ${g.gpusPerNode} GPUs`);
+    } else if (r.actorNodes > 1 && r.actorGpusPerNode !== g.gpusPerNode) {
+        err("training.layout.actorGpusPerNode", `is ${r.actorGpusPerNode} with ${r.actorNodes} actor nodes; multi-node actors must use every GPU of a node (${g.gpusPerNode})`);
+    }
+    if (l.colocate && l.rolloutGpus !== undefined && l.rolloutGpus !== r.actorGpus) {
+        err("training.layout.rolloutGpus", `is ${l.rolloutGpus} but colocate is on, where miles forces rollout GPUs = actor GPUs (${r.actorNodes} × ${r.actorGpusPerNode} = ${r.actorGpus}); remove it or set colocate: false`);
+    }
+    if (!l.colocate && l.rolloutGpus === undefined) {
+        err("training.layout.rolloutGpus", "is required when colocate is false (the SGLang engines need their own GPUs)");
+    }
+    const available = g.nodes * g.gpusPerNode;
+    const need = l.colocate
+        ? `${r.actorNodes} × ${r.actorGpusPerNode} = ${r.gpusNeeded} GPUs (colocated)`
+        : `${r.actorNodes} × ${r.actorGpusPerNode} actor + ${r.rolloutGpus} rollout = ${r.gpusNeeded} GPUs`;
+    if (r.gpusNeeded > available) {
+        err("training.layout", `the run needs ${need}, but node group ${g.name} has ${g.nodes} × ${g.gpusPerNode} = ${available}; miles' placement group would never be ready — add nodes or shrink the layout`);
+    } else if (available > r.gpusNeeded) {
+        const idle = available - r.gpusNeeded;
+        const price = g.instanceType ? instanceFacts(g.instanceType).onDemandUsdPerHour.usd / g.gpusPerNode : undefined;
+        warn("training.layout", `node group ${g.name} provisions ${available} GPUs but the run uses ${r.gpusNeeded} (${need}): ${idle} GPUs paid and idle${price ? ` (≈ $${(idle * price).toFixed(2)}/h on-demand)` : ""}`);
+    }
+    for (const other of r.allGroups) {
+        if (other !== g && other.nodes > 0) warn("training.nodeGroup", `GPU node group ${other.name} (${other.nodes} × ${other.gpusPerNode} GPUs) is not used by the training run`);
+    }
+    const size = workerSizing(t, g);
+    if (size.cpu <= 0 || size.memoryGiB <= 0) {
+        err("training.resources", `node group ${g.name} has no known instance type; set resources.workerCpu and resources.workerMemoryGiB`);
+    } else {
+        if (size.cpu < g.gpusPerNode) err("training.resources.workerCpu", `is ${size.cpu}; each GPU needs at least one Ray CPU (${g.gpusPerNode} GPUs per node)`);
+        if (size.shmGiB >= size.memoryGiB) err("training.resources.shmGiB", `is ${size.shmGiB} GiB, not less than the worker memory ${size.memoryGiB} GiB (memory-backed /dev/shm counts against it)`);
+    }
+}
+
+/** Megatron's parallelism arithmetic (world size = actor GPUs). */
+function parallelismRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: Push): void {
+    const p = cfg.training.parallelism;
+    const world = r.actorGpus;
+    const mp = r.tp * r.pp * r.cp;
+    if (world % mp !== 0) {
+        err("training.parallelism", `actor world size ${world} (${r.actorNodes} × ${r.actorGpusPerNode}) is not divisible by TP × PP × CP = ${r.tp} × ${r.pp} × ${r.cp} = ${mp}`);
+    }
+    const emp = r.etp * r.ep * r.pp;
+    if (world % emp !== 0) {
+        err("training.parallelism.ep", `actor world size ${world} is not divisible by ETP × EP × PP = ${r.etp} × ${r.ep} × ${r.pp} = ${emp}${p.etp === undefined ? " (ETP defaults to TP; set parallelism.etp)" : ""}`);
+    }
+    if (r.model.numExperts === 0 && r.ep > 1) {
+        err("training.parallelism.ep", `is ${r.ep} but ${r.model.name} is a dense model (no experts)`);
+    } else if (r.model.numExperts > 0 && r.model.numExperts % r.ep !== 0) {
+        err("training.parallelism.ep", `${r.model.name} has ${r.model.numExperts} experts, not divisible by EP = ${r.ep}`);
+    }
+    const first = p.decoderFirstPipelineNumLayers;
+    const last = p.decoderLastPipelineNumLayers;
+    const uneven = first !== undefined || last !== undefined;
+    const L = r.model.numLayers;
+    if (uneven && r.pp === 1) {
+        err("training.parallelism.decoderFirstPipelineNumLayers", "uneven pipeline stages need PP > 1 (PP is 1)");
+    } else if (uneven && L > 0) {
+        const middleStages = r.pp - (first !== undefined ? 1 : 0) - (last !== undefined ? 1 : 0);
+        const middleLayers = L - (first ?? 0) - (last ?? 0);
+        if (middleLayers < 0 || (middleStages === 0 && middleLayers !== 0) || (middleStages > 0 && middleLayers % middleStages !== 0)) {
+            err("training.parallelism.decoderFirstPipelineNumLayers", `${L} layers minus first ${first ?? "-"} / last ${last ?? "-"} leave ${middleLayers} layers for ${middleStages} middle stages (PP = ${r.pp}); they must divide evenly`);
+        }
+    } else if (L > 0 && L % r.pp !== 0) {
+        err("training.parallelism.pp", `${r.model.name} has ${L} layers, not divisible by PP = ${r.pp}; pick a divisor or set decoderFirstPipelineNumLayers/decoderLastPipelineNumLayers`);
+    }
+    if (p.sequenceParallel && r.tp === 1) warn("training.parallelism.sequenceParallel", "is ignored with TP = 1 (Megatron turns it off)");
+}
+
+function engineRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
+    const e = cfg.training.layout.gpusPerEngine;
+    if (r.rolloutGpus > 0 && r.rolloutGpus % e !== 0) {
+        err("training.layout.gpusPerEngine", `rollout GPUs ${r.rolloutGpus} are not divisible by GPUs per engine ${e}`);
+    }
+    if (e > r.gpusPerNode && e % r.gpusPerNode !== 0) {
+        err("training.layout.gpusPerEngine", `an engine of ${e} GPUs spans nodes of ${r.gpusPerNode} GPUs and must be a multiple of ${r.gpusPerNode}`);
+    }
+}
+
+/** miles' batch arithmetic. */
+function batchRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
+    const a = cfg.training.algorithm;
+    const n = `rolloutBatchSize × nSamplesPerPrompt = ${a.rolloutBatchSize} × ${a.nSamplesPerPrompt} = ${r.samplesPerRollout}`;
+    if (a.globalBatchSize !== undefined && a.numStepsPerRollout !== undefined) {
+        if (r.samplesPerRollout !== a.globalBatchSize * a.numStepsPerRollout) {
+            err("training.algorithm.globalBatchSize", `${n} must equal globalBatchSize × numStepsPerRollout = ${a.globalBatchSize} × ${a.numStepsPerRollout} = ${a.globalBatchSize * a.numStepsPerRollout}`);
+        }
+    } else if (!Number.isInteger(r.globalBatchSize) || !Number.isInteger(r.numStepsPerRollout)) {
+        const which = a.globalBatchSize !== undefined ? `globalBatchSize ${a.globalBatchSize}` : `numStepsPerRollout ${r.numStepsPerRollout}`;
+        err(a.globalBatchSize !== undefined ? "training.algorithm.globalBatchSize" : "training.algorithm.numStepsPerRollout", `${n} is not divisible by ${which}; rollout_batch_size × n_samples_per_prompt must equal global_batch_size × num_steps_per_rollout`);
+        return;
+    }
+    const dp = r.dp;
+    if (Number.isInteger(dp) && r.globalBatchSize % (dp * a.microBatchSize) !== 0) {
+        err("training.algorithm.globalBatchSize", `global batch ${r.globalBatchSize} is not divisible by DP × microBatchSize = ${dp} × ${a.microBatchSize} = ${dp * a.microBatchSize} (DP = ${r.actorGpus} GPUs ÷ (TP ${r.tp} × PP ${r.pp} × CP ${r.cp}))`);
+    }
+    const pr = cfg.training.features.partialRollout;
+    if (pr.overSamplingBatchSize !== undefined && pr.overSamplingBatchSize < a.rolloutBatchSize) {
+        err("training.features.partialRollout.overSamplingBatchSize", `is ${pr.overSamplingBatchSize}, less than rolloutBatchSize ${a.rolloutBatchSize}`);
+    }
+    const ro = cfg.training.rollout;
+    if (ro.maxPromptLen !== undefined && ro.maxContextLen !== undefined && ro.maxPromptLen > ro.maxContextLen - 1) {
+        err("training.rollout.maxPromptLen", `is ${ro.maxPromptLen}; it must be at most maxContextLen − 1 = ${ro.maxContextLen - 1}`);
+    }
+}
+
+/** Feature and algorithm combinations miles rejects at start-up. */
+function featureRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: Push): void {
+    const t = cfg.training;
+    const f = t.features;
+    const a = t.algorithm;
+    if (t.entry === "train_async.py" && t.layout.colocate) {
+        err("training.entry", "train_async.py overlaps rollout and training and asserts not --colocate; set layout.colocate: false and layout.rolloutGpus");
+    }
+    if (t.entry === "train_async.py" && a.advantageEstimator === "ppo" && !f.useRolloutLogprobs && !f.tis.enabled) {
+        err("training.algorithm.advantageEstimator", "ppo with train_async.py needs features.useRolloutLogprobs or features.tis.enabled");
+    }
+    if (f.mtp.training && r.model.mtpLayers < 1) {
+        err("training.features.mtp.training", `needs MTP layers: set features.mtp.numLayers ≥ 1 (${r.model.name} sets ${r.model.mtpLayers})`);
+    }
+    if (f.mtp.training && r.model.ckptMtpLayers !== undefined && r.model.mtpLayers > r.model.ckptMtpLayers) {
+        warn("training.features.mtp.numLayers", `${r.model.mtpLayers} MTP layers but the released ${r.model.name} checkpoint has ${r.model.ckptMtpLayers}; the extra layers start from random weights`);
+    }
+    if (f.tis.enabled && f.useRolloutLogprobs) {
+        err("training.features.useRolloutLogprobs", "cannot be combined with features.tis.enabled (miles asserts one or the other)");
+    }
+    const kl = a.kl.useKlLoss || a.kl.klCoef > 0;
+    if (kl && r.paths.refLoad === null) {
+        err("training.algorithm.kl", `KL (${a.kl.useKlLoss ? "useKlLoss" : `klCoef ${a.kl.klCoef}`}) needs the reference model, but model.refLoad is null`);
+    }
+    if (a.kl.klCoef > 0 && a.kl.useKlLoss && a.kl.klLossCoef > 0) {
+        err("training.algorithm.kl.klCoef", `klCoef ${a.kl.klCoef} and klLossCoef ${a.kl.klLossCoef} cannot both be non-zero`);
+    }
+    if (a.advantageEstimator.startsWith("reinforce_plus_plus") && a.normalizeAdvantages === false) {
+        err("training.algorithm.normalizeAdvantages", `${a.advantageEstimator} requires normalizeAdvantages`);
+    }
+    if (f.routingReplay && r.model.numExperts === 0) {
+        err("training.features.routingReplay", `R3 replays MoE routing, but ${r.model.name} is dense`);
+    }
+    if (f.speculative.enabled && !f.speculative.draftModelPath && r.model.mtpLayers === 0 && !r.model.ckptMtpLayers) {
+        warn("training.features.speculative.draftModelPath", `${r.model.name} has no MTP head to draft with; set draftModelPath to an EAGLE draft model`);
+    }
+    const ck = t.checkpoints;
+    if (ck.retainInterval !== undefined && ck.retainInterval % ck.saveInterval !== 0) {
+        err("training.checkpoints.retainInterval", `${ck.retainInterval} is not a multiple of saveInterval ${ck.saveInterval}`);
+    }
+    if (t.wandb.enabled && !t.wandb.apiKey) {
+        err("training.wandb.apiKey", "wandb.enabled needs the API key: pulumi config set --secret --path 'miles-cluster:training.wandb.apiKey' <key>");
+    }
+    if (t.parallelism.cp > 1 && t.features.trueOnPolicy) warn("training.features.trueOnPolicy", "true on-policy with CP > 1 is not covered by miles' documented recipes");
+}
+
+/** Shape of extraArgs and extraEnv: flags first, no repeats, nothing the config already generates. */
+function escapeHatchRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
+    const t = cfg.training;
+    const extra = t.extraArgs;
+    if (extra.length > 0 && !extra[0].startsWith("--")) err("training.extraArgs[0]", `"${extra[0]}" must be a flag starting with --`);
+    const cmd = milesCommand(cfg, r);
+    const generated = new Set([...flagsOf(cmd.generated), ...flagsOf(cmd.groups[0].args)]);
+    const seen = new Set<string>();
+    extra.forEach((tok, i) => {
+        if (!tok.startsWith("--")) return;
+        const flag = tok.split("=")[0];
+        if (flag === "--") err(`training.extraArgs[${i}]`, "a bare -- is not a flag");
+        else if (generated.has(flag)) err(`training.extraArgs[${i}]`, `${flag} is already generated from the config; set the matching training.* field instead`);
+        else if (seen.has(flag)) err(`training.extraArgs[${i}]`, `${flag} is repeated`);
+        seen.add(flag);
+    });
+    const envNames = new Set([...cmd.generatedEnvNames, "WANDB_API_KEY", "HF_TOKEN"]);
+    for (const name of Object.keys(t.extraEnv)) {
+        if (envNames.has(name)) err(`training.extraEnv.${name}`, `${name} is already set from the config; change the matching training.* field instead`);
+    }
+}
+
+/** Every rule, errors and warnings, for an enabled training config. */
+export function trainingProblems(cfg: MilesConfig): TrainingProblem[] {
+    const out: TrainingProblem[] = [];
+    const err: Push = (path, message) => out.push({ path, message, severity: "error" });
+    const warn: Push = (path, message) => out.push({ path, message, severity: "warning" });
+    const r = resolveTraining(cfg);
+    imageRules(cfg, err);
+    modelRules(cfg, r, err);
+    placementRules(cfg, r, err, warn);
+    parallelismRules(cfg, r, err, warn);
+    engineRules(cfg, r, err);
+    batchRules(cfg, r, err);
+    featureRules(cfg, r, err, warn);
+    escapeHatchRules(cfg, r, err);
+    return out;
+}
+
+/** Warnings only (for the plan summary). */
+export function trainingWarnings(cfg: MilesConfig): string[] {
+    if (!cfg.training.enabled) return [];
+    return trainingProblems(cfg)
+        .filter((p) => p.severity === "warning")
+        .map((p) => `${p.path}: ${p.message}`);
+}
