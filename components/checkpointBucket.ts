@@ -1,0 +1,117 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+
+/** The AWS partition of a region (ARNs differ in China and GovCloud). */
+export function awsPartition(region: string | undefined): string {
+    if (region?.startsWith("cn-")) return "aws-cn";
+    if (region?.startsWith("us-gov-")) return "aws-us-gov";
+    return "aws";
+}
+
+/** A bucket-name prefix for a stack: `miles-<stack>-`, lowercased, at most 37 characters (S3's limit for prefixes). */
+export function bucketPrefixFor(stack: string): string {
+    const slug = stack
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, "-")
+        .replace(/^-+|-+$/g, "");
+    return `miles-${slug}`.slice(0, 36).replace(/-+$/, "") + "-";
+}
+
+export interface CheckpointBucketArgs {
+    /**
+     * Name of the bucket to create; with `existing`, the bucket to use.
+     * @default generated: `miles-<stack>-<random>`
+     * @example "acme-miles-checkpoints"
+     */
+    name?: string;
+    /**
+     * Use the existing bucket `name`: nothing is created, changed or ever deleted.
+     * @default false
+     */
+    existing?: boolean;
+    /** Stack name, for the generated bucket name. */
+    stack: string;
+    /** Region of the stack, for the bucket ARN's partition. */
+    region?: string;
+    /**
+     * Customer-managed KMS key for default encryption (SSE-KMS with an S3 Bucket Key).
+     * @default SSE-S3 (AES256): no key to lose when the stack is destroyed
+     */
+    kmsKeyArn?: string;
+    /**
+     * Days overwritten and deleted object versions are kept before they expire.
+     * @default 30
+     */
+    noncurrentVersionDays: number;
+    tags: Record<string, string>;
+}
+
+/**
+ * The S3 bucket behind the file system: the durable copy of checkpoints, models and data. A created
+ * bucket is versioned, encrypted, private (public access blocked, ACLs disabled) and RETAINED when
+ * the stack is destroyed or the resource replaced (`retainOnDelete`, also on its settings, so a
+ * destroy never suspends versioning or unblocks public access). docs/storage.md: how to delete it.
+ */
+export class CheckpointBucket extends pulumi.ComponentResource {
+    readonly name: pulumi.Output<string>;
+    readonly arn: pulumi.Output<string>;
+    /** Settings resources that must exist before the file system links the bucket. */
+    readonly ready: pulumi.Resource[] = [];
+
+    constructor(name: string, args: CheckpointBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:storage:CheckpointBucket", name, {}, opts);
+        if (args.existing) {
+            if (!args.name) throw new Error("CheckpointBucket: `name` is required with `existing: true`");
+            this.name = pulumi.output(args.name);
+            this.arn = pulumi.output(`arn:${awsPartition(args.region)}:s3:::${args.name}`);
+        } else {
+            const bucket = this.createBucket(name, args);
+            this.name = bucket.bucket;
+            this.arn = bucket.arn;
+        }
+        this.registerOutputs({ name: this.name, arn: this.arn });
+    }
+
+    private createBucket(name: string, args: CheckpointBucketArgs): aws.s3.Bucket {
+        const keep: pulumi.CustomResourceOptions = { parent: this, retainOnDelete: true };
+        const bucket = new aws.s3.Bucket(
+            name,
+            {
+                bucket: args.name,
+                bucketPrefix: args.name ? undefined : bucketPrefixFor(args.stack),
+                // Never let Pulumi empty the bucket, even if someone flips retainOnDelete.
+                forceDestroy: false,
+                tags: args.tags,
+            },
+            keep,
+        );
+        const on = keep;
+        this.ready.push(
+            new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, on),
+            new aws.s3.BucketPublicAccessBlock(
+                `${name}-public-access`,
+                { bucket: bucket.bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+                on,
+            ),
+            new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } }, on),
+            new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, { bucket: bucket.bucket, rules: [encryptionRule(args.kmsKeyArn)] }, on),
+            new aws.s3.BucketLifecycleConfiguration(
+                `${name}-lifecycle`,
+                {
+                    bucket: bucket.bucket,
+                    rules: [
+                        { id: "expire-noncurrent-versions", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays } },
+                        { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+                    ],
+                },
+                on,
+            ),
+        );
+        return bucket;
+    }
+}
+
+function encryptionRule(kmsKeyArn: string | undefined): aws.types.input.s3.BucketServerSideEncryptionConfigurationRule {
+    if (!kmsKeyArn) return { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } };
+    return { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kmsKeyArn }, bucketKeyEnabled: true };
+}

@@ -1,0 +1,116 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { roleWithPolicies } from "./iam";
+import { awsPartition } from "./checkpointBucket";
+
+/** Service account of the EFS CSI controller (the add-on's default). */
+export const EFS_CSI_CONTROLLER_SA = "efs-csi-controller-sa";
+
+export interface EfsFileSystemArgs {
+    clusterName: pulumi.Input<string>;
+    region?: string;
+    vpcId: pulumi.Input<string>;
+    /**
+     * Subnets that get a mount target (one per availability zone). Only the GPU subnet today: the
+     * cluster hands every private subnet over as one Output list whose length is unknown at preview,
+     * and resources must not be created inside `apply`.
+     */
+    mountSubnetIds: pulumi.Input<string>[];
+    /** Security group of the clients (every node); NFS 2049 is opened from it. */
+    clientSecurityGroupId: pulumi.Input<string>;
+    /** @default "elastic" */
+    throughputMode: "elastic" | "bursting" | "provisioned";
+    provisionedThroughputMibps?: number;
+    /** @default "generalPurpose" */
+    performanceMode: "generalPurpose" | "maxIO";
+    /** @default the AWS-managed key `aws/elasticfilesystem` */
+    kmsKeyArn?: string;
+    /** Root directory of the access point. @example "/miles" */
+    rootPath: string;
+    tags: Record<string, string>;
+}
+
+/**
+ * Amazon EFS alternative to FSx: an encrypted file system (retained when the stack is destroyed: it
+ * is the only copy of the checkpoints), a security group allowing NFS from the nodes, mount
+ * targets, an access point, and the `aws-efs-csi-driver` EKS add-on with its IAM role via Pod Identity.
+ */
+export class EfsFileSystem extends pulumi.ComponentResource {
+    readonly fileSystem: aws.efs.FileSystem;
+    readonly accessPoint: aws.efs.AccessPoint;
+    readonly mountTargets: aws.efs.MountTarget[];
+    readonly addon: aws.eks.Addon;
+    /** `<fs id>::<access point id>`, the CSI volume handle. */
+    readonly volumeHandle: pulumi.Output<string>;
+
+    constructor(name: string, args: EfsFileSystemArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:storage:EfsFileSystem", name, {}, opts);
+        this.fileSystem = new aws.efs.FileSystem(
+            name,
+            {
+                encrypted: true,
+                kmsKeyId: args.kmsKeyArn,
+                performanceMode: args.performanceMode,
+                throughputMode: args.throughputMode,
+                provisionedThroughputInMibps: args.provisionedThroughputMibps,
+                tags: { ...args.tags, Name: name },
+            },
+            { parent: this, retainOnDelete: true },
+        );
+        const sg = this.createSecurityGroup(name, args);
+        this.mountTargets = args.mountSubnetIds.map(
+            (subnetId, i) => new aws.efs.MountTarget(`${name}-mount-${i}`, { fileSystemId: this.fileSystem.id, subnetId, securityGroups: [sg.id] }, { parent: this }),
+        );
+        this.accessPoint = new aws.efs.AccessPoint(
+            `${name}-ap`,
+            {
+                fileSystemId: this.fileSystem.id,
+                // The miles image runs as root; the directory is created root-owned on first use.
+                rootDirectory: { path: args.rootPath, creationInfo: { ownerUid: 0, ownerGid: 0, permissions: "0755" } },
+                tags: args.tags,
+            },
+            { parent: this },
+        );
+        this.addon = this.createCsiAddon(name, args);
+        this.volumeHandle = pulumi.interpolate`${this.fileSystem.id}::${this.accessPoint.id}`;
+        this.registerOutputs({ fileSystemId: this.fileSystem.id, accessPointId: this.accessPoint.id });
+    }
+
+    private createSecurityGroup(name: string, args: EfsFileSystemArgs): aws.ec2.SecurityGroup {
+        const sg = new aws.ec2.SecurityGroup(`${name}-sg`, { vpcId: args.vpcId, description: "EFS: NFS (TCP 2049) from the cluster nodes", tags: { ...args.tags, Name: `${name}-efs` } }, { parent: this });
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-nfs-from-nodes`,
+            { securityGroupId: sg.id, referencedSecurityGroupId: args.clientSecurityGroupId, ipProtocol: "tcp", fromPort: 2049, toPort: 2049, description: "NFS from cluster nodes", tags: args.tags },
+            { parent: this },
+        );
+        new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "All egress", tags: args.tags }, { parent: this });
+        return sg;
+    }
+
+    /** The EFS CSI driver as an EKS add-on; its controller gets AmazonEFSCSIDriverPolicy through Pod Identity. */
+    private createCsiAddon(name: string, args: EfsFileSystemArgs): aws.eks.Addon {
+        const { role, attachments } = roleWithPolicies(
+            `${name}-csi`,
+            {
+                service: "pods.eks.amazonaws.com",
+                tagSession: true,
+                policies: [`arn:${awsPartition(args.region)}:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy`],
+                description: "EFS CSI controller (Pod Identity)",
+                tags: args.tags,
+            },
+            { parent: this },
+        );
+        return new aws.eks.Addon(
+            `${name}-csi-driver`,
+            {
+                clusterName: args.clusterName,
+                addonName: "aws-efs-csi-driver",
+                podIdentityAssociations: [{ roleArn: role.arn, serviceAccount: EFS_CSI_CONTROLLER_SA }],
+                resolveConflictsOnCreate: "OVERWRITE",
+                resolveConflictsOnUpdate: "OVERWRITE",
+                tags: args.tags,
+            },
+            { parent: this, dependsOn: attachments },
+        );
+    }
+}

@@ -1,0 +1,154 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { linkS3Prefix, type StorageLink } from "../config/storage";
+
+/** Lustre network ports: LNET 988 and the 1018-1023 range (FSx for Lustre user guide, VPC access control). */
+export const LUSTRE_PORTS: ReadonlyArray<{ from: number; to: number }> = [
+    { from: 988, to: 988 },
+    { from: 1018, to: 1023 },
+];
+
+/** Creating a PERSISTENT_2 file system takes ~10-20 min; a data repository association up to ~20 min (more with a large bucket to import). */
+export const FSX_TIMEOUTS: pulumi.CustomTimeouts = { create: "60m", update: "60m", delete: "60m" };
+export const DRA_TIMEOUTS: pulumi.CustomTimeouts = { create: "45m", update: "45m", delete: "45m" };
+
+export interface FsxLustreArgs {
+    vpcId: pulumi.Input<string>;
+    /** The private subnet of the GPU availability zone; the file system lives there (one subnet only). */
+    subnetId: pulumi.Input<string>;
+    /** Security group of the clients (every node); it gets the Lustre ports to and from the file system. */
+    clientSecurityGroupId: pulumi.Input<string>;
+    /**
+     * Capacity in GiB: 1200, 2400 or a multiple of 2400.
+     * @default 1200
+     */
+    capacityGiB: number;
+    /**
+     * MB/s per TiB: 125, 250, 500 or 1000.
+     * @default 250
+     */
+    throughputPerTiB: number;
+    /**
+     * KMS key for encryption at rest.
+     * @default the AWS-managed key `aws/fsx` (rotated by AWS, never deleted with the stack)
+     */
+    kmsKeyArn?: string;
+    /** Bucket the links point into. */
+    bucketName: pulumi.Input<string>;
+    /** Directories linked to bucket prefixes (one data repository association each, at most 8). */
+    links: StorageLink[];
+    /** Resources the associations must wait for (the bucket's settings). */
+    bucketReady?: pulumi.Resource[];
+    tags: Record<string, string>;
+}
+
+/** `/checkpoints` → `checkpoints`, `/a/b` → `a-b`: a resource-name-safe form of a path. */
+export function pathSlug(path: string): string {
+    return path.replace(/^\/+/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase() || "root";
+}
+
+/**
+ * FSx for Lustre PERSISTENT_2 (SSD, Lustre 2.15, LZ4, encrypted with KMS) in the GPU availability
+ * zone, its security group, and one data repository association per linked directory.
+ *
+ * Deletion: the file system is disposable (it can be replaced); S3 is the durable copy. FSx cannot
+ * back up a file system linked to S3, so `skipFinalBackup: true` and automatic backups are off:
+ * what is not exported yet when the file system is deleted is lost (docs/storage.md: wait for
+ * export before destroying).
+ */
+export class FsxLustre extends pulumi.ComponentResource {
+    readonly fileSystem: aws.fsx.LustreFileSystem;
+    readonly securityGroup: aws.ec2.SecurityGroup;
+    readonly associations: aws.fsx.DataRepositoryAssociation[];
+
+    constructor(name: string, args: FsxLustreArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:storage:FsxLustre", name, {}, opts);
+        this.securityGroup = this.createSecurityGroup(name, args);
+        this.fileSystem = new aws.fsx.LustreFileSystem(
+            name,
+            {
+                deploymentType: "PERSISTENT_2",
+                storageType: "SSD",
+                fileSystemTypeVersion: "2.15",
+                storageCapacity: args.capacityGiB,
+                perUnitStorageThroughput: args.throughputPerTiB,
+                dataCompressionType: "LZ4",
+                kmsKeyId: args.kmsKeyArn,
+                // @pulumi/aws 7 types `subnetIds` as one string: FSx for Lustre supports exactly one subnet.
+                subnetIds: args.subnetId,
+                securityGroupIds: [this.securityGroup.id],
+                // Backups are not supported on file systems linked to S3; S3 is the backup.
+                automaticBackupRetentionDays: 0,
+                skipFinalBackup: true,
+                // Import/export failures go to CloudWatch Logs (/aws/fsx/lustre): the only trace of a file not exported.
+                logConfiguration: { level: "WARN_ERROR" },
+                tags: { ...args.tags, Name: name },
+            },
+            { parent: this, customTimeouts: FSX_TIMEOUTS, dependsOn: this.ingressRules },
+        );
+        this.associations = this.createAssociations(name, args);
+        this.registerOutputs({ fileSystemId: this.fileSystem.id, dnsName: this.fileSystem.dnsName, mountName: this.fileSystem.mountName });
+    }
+
+    private ingressRules: aws.vpc.SecurityGroupIngressRule[] = [];
+
+    /**
+     * The file system's group: Lustre ports from the clients and from itself (server-to-server
+     * traffic), all egress. The clients' group gets the Lustre ports from the file system, as the
+     * FSx guide's client rules ask (Lustre servers also open connections back to clients).
+     */
+    private createSecurityGroup(name: string, args: FsxLustreArgs): aws.ec2.SecurityGroup {
+        const sg = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            { vpcId: args.vpcId, description: "FSx for Lustre: Lustre (TCP 988, 1018-1023) from the cluster nodes and itself", tags: { ...args.tags, Name: `${name}-fsx` } },
+            { parent: this },
+        );
+        const rule = (suffix: string, target: pulumi.Input<string>, from: pulumi.Input<string>, p: { from: number; to: number }, description: string) =>
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-${suffix}-${p.from}${p.to !== p.from ? `-${p.to}` : ""}`,
+                { securityGroupId: target, referencedSecurityGroupId: from, ipProtocol: "tcp", fromPort: p.from, toPort: p.to, description, tags: args.tags },
+                { parent: this },
+            );
+        for (const p of LUSTRE_PORTS) {
+            this.ingressRules.push(
+                rule("from-nodes", sg.id, args.clientSecurityGroupId, p, "Lustre from cluster nodes"),
+                rule("from-self", sg.id, sg.id, p, "Lustre between file servers"),
+                rule("to-nodes", args.clientSecurityGroupId, sg.id, p, "Lustre from the FSx file system to its clients"),
+            );
+        }
+        new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "All egress", tags: args.tags }, { parent: this });
+        return sg;
+    }
+
+    /**
+     * One association per link, created one after the other (FSx processes a file system's
+     * association changes one at a time; serial creation avoids failing on a busy file system).
+     */
+    private createAssociations(name: string, args: FsxLustreArgs): aws.fsx.DataRepositoryAssociation[] {
+        const out: aws.fsx.DataRepositoryAssociation[] = [];
+        for (const link of args.links) {
+            const prev = out.length > 0 ? [out[out.length - 1]] : [];
+            out.push(
+                new aws.fsx.DataRepositoryAssociation(
+                    `${name}-${pathSlug(link.path)}`,
+                    {
+                        fileSystemId: this.fileSystem.id,
+                        fileSystemPath: link.path,
+                        dataRepositoryPath: pulumi.interpolate`s3://${args.bucketName}/${linkS3Prefix(link)}/`,
+                        // List what the bucket already holds (e.g. checkpoints of an earlier file system) at creation.
+                        batchImportMetaDataOnCreate: true,
+                        // Removing the association never deletes files on the file system.
+                        deleteDataInFilesystem: false,
+                        s3: {
+                            autoImportPolicy: link.import.length > 0 ? { events: link.import } : undefined,
+                            autoExportPolicy: link.export.length > 0 ? { events: link.export } : undefined,
+                        },
+                        tags: args.tags,
+                    },
+                    { parent: this, customTimeouts: DRA_TIMEOUTS, dependsOn: [...(args.bucketReady ?? []), ...prev] },
+                ),
+            );
+        }
+        return out;
+    }
+}

@@ -1,0 +1,156 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { MilesConfig } from "../config";
+import type { ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
+import { CheckpointBucket } from "./checkpointBucket";
+import { FsxLustre } from "./fsxLustre";
+import { EfsFileSystem } from "./efs";
+import { SharedVolume, type SharedVolumeArgs } from "./sharedVolume";
+
+/** Name of the claim miles-cluster creates in the training namespace (fsx-lustre and efs). */
+export const SHARED_CLAIM_NAME = "miles-shared";
+
+/** CSI drivers of the static volumes. */
+export const FSX_CSI_DRIVER = "fsx.csi.aws.com";
+export const EFS_CSI_DRIVER = "efs.csi.aws.com";
+
+/**
+ * Capacity an EFS volume declares: EFS is elastic and Kubernetes ignores the number for it, but a
+ * PersistentVolume must state one.
+ */
+export const EFS_DECLARED_CAPACITY = "1Ti";
+
+export interface CheckpointStorageArgs {
+    /** The validated stack config (`storage` drives this component; `training.namespace`, `stack`, `region` are read). */
+    config: MilesConfig;
+    /** The cluster: Kubernetes provider and, for fsx-lustre/efs, its AWS network. */
+    cluster: ClusterHandle;
+    /** The training namespace the claim is created in. */
+    namespace: NamespaceHandle;
+}
+
+/**
+ * The shared volume every training pod mounts read-write-many at /shared (lib/layout.ts):
+ * - `fsx-lustre` (default): an S3 bucket (kept on destroy), FSx for Lustre PERSISTENT_2 linked to
+ *   it by data repository associations, and a static PV/PVC for the FSx CSI driver;
+ * - `efs`: an encrypted EFS file system, mount target, access point, EFS CSI add-on and PV/PVC;
+ * - `existing-claim`: nothing is created; the handle names the user's claim.
+ */
+export class CheckpointStorage extends pulumi.ComponentResource implements StorageHandle {
+    readonly claimName: string;
+    readonly ready: pulumi.Resource[] = [];
+    readonly bucket?: { name: pulumi.Output<string>; arn: pulumi.Output<string> };
+    /** The FSx file system id or the EFS volume handle (undefined for existing-claim). */
+    readonly volumeHandle?: pulumi.Output<string>;
+
+    constructor(name: string, args: CheckpointStorageArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:storage:CheckpointStorage", name, {}, opts);
+        const s = args.config.storage;
+        if (s.type === "existing-claim") {
+            if (!s.claimName) throw new Error("storage.claimName is required with type existing-claim");
+            this.claimName = s.claimName;
+        } else {
+            this.claimName = SHARED_CLAIM_NAME;
+            const aws = requireAws(args.cluster, s.type);
+            const tags = { "miles-cluster:stack": args.config.stack, "miles-cluster:component": "storage" };
+            if (s.type === "fsx-lustre") {
+                const { bucket, fsx } = this.createFsx(name, args, aws, tags);
+                this.bucket = { name: bucket.name, arn: bucket.arn };
+                this.volumeHandle = fsx.fileSystem.id;
+                const volume = this.createVolume(name, args, {
+                    capacity: `${s.capacityGiB}Gi`,
+                    csi: { driver: FSX_CSI_DRIVER, volumeHandle: fsx.fileSystem.id, volumeAttributes: { dnsname: fsx.fileSystem.dnsName, mountname: fsx.fileSystem.mountName } },
+                    mountOptions: ["flock"],
+                });
+                this.ready.push(volume.claim, ...fsx.associations);
+            } else {
+                const efs = this.createEfs(name, args, aws, tags);
+                this.volumeHandle = efs.volumeHandle;
+                const volume = this.createVolume(name, args, {
+                    capacity: EFS_DECLARED_CAPACITY,
+                    csi: { driver: EFS_CSI_DRIVER, volumeHandle: efs.volumeHandle },
+                    mountOptions: ["tls"],
+                });
+                this.ready.push(volume.claim, efs.addon, ...efs.mountTargets);
+            }
+        }
+        this.registerOutputs({ claimName: this.claimName, bucketName: this.bucket?.name, volumeHandle: this.volumeHandle });
+    }
+
+    private createFsx(name: string, args: CheckpointStorageArgs, aws: AwsFacts, tags: Record<string, string>): { bucket: CheckpointBucket; fsx: FsxLustre } {
+        const s = args.config.storage;
+        const bucket = new CheckpointBucket(
+            `${name}-bucket`,
+            {
+                name: s.bucket.name,
+                existing: s.bucket.existing,
+                stack: args.config.stack,
+                region: args.config.region,
+                kmsKeyArn: s.kmsKeyArn,
+                noncurrentVersionDays: s.noncurrentVersionDays,
+                tags,
+            },
+            { parent: this },
+        );
+        const fsx = new FsxLustre(
+            `${name}-fsx`,
+            {
+                vpcId: aws.network.vpcId,
+                subnetId: aws.network.gpuSubnetId,
+                clientSecurityGroupId: aws.network.nodeSecurityGroupId,
+                capacityGiB: s.capacityGiB,
+                throughputPerTiB: s.throughputPerTiB,
+                kmsKeyArn: s.kmsKeyArn,
+                bucketName: bucket.name,
+                bucketReady: bucket.ready,
+                links: s.links,
+                tags,
+            },
+            { parent: this },
+        );
+        return { bucket, fsx };
+    }
+
+    private createEfs(name: string, args: CheckpointStorageArgs, aws: AwsFacts, tags: Record<string, string>): EfsFileSystem {
+        const e = args.config.storage.efs;
+        return new EfsFileSystem(
+            `${name}-efs`,
+            {
+                clusterName: aws.clusterName,
+                region: args.config.region,
+                vpcId: aws.network.vpcId,
+                mountSubnetIds: [aws.network.gpuSubnetId],
+                clientSecurityGroupId: aws.network.nodeSecurityGroupId,
+                throughputMode: e.throughputMode,
+                provisionedThroughputMibps: e.provisionedThroughputMibps,
+                performanceMode: e.performanceMode,
+                kmsKeyArn: args.config.storage.kmsKeyArn,
+                rootPath: `/${args.namespace.name}`,
+                tags,
+            },
+            { parent: this },
+        );
+    }
+
+    private createVolume(name: string, args: CheckpointStorageArgs, v: Pick<SharedVolumeArgs, "capacity" | "csi" | "mountOptions">): SharedVolume {
+        return new SharedVolume(
+            `${name}-volume`,
+            {
+                provider: args.cluster.provider,
+                namespace: args.namespace.name,
+                claimName: this.claimName,
+                volumeName: `${args.namespace.name}-shared`,
+                labels: { "app.kubernetes.io/part-of": "miles-cluster", "app.kubernetes.io/component": "storage" },
+                dependsOn: [args.namespace.resource],
+                ...v,
+            },
+            { parent: this },
+        );
+    }
+}
+
+type AwsFacts = NonNullable<ClusterHandle["aws"]>;
+
+function requireAws(cluster: ClusterHandle, type: string): AwsFacts {
+    if (!cluster.aws) throw new Error(`storage.type "${type}" needs a cluster created by miles-cluster (its VPC and subnets); on a bring-your-own cluster use type "existing-claim"`);
+    return cluster.aws;
+}
