@@ -3,14 +3,27 @@
  * `index.ts` exports it for `pulumi up`; the offline `plan` command runs the very same function
  * under Pulumi's mock runtime.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { loadConfig, type MilesConfig } from "./config";
+import { GpuCluster } from "./components/cluster";
+import { TrainingNamespace } from "./components/namespace";
 
 export type StackOutputs = Record<string, unknown>;
 
 /** Wires the components for an already validated config. */
 export function deploy(cfg: MilesConfig): StackOutputs {
     const outputs: StackOutputs = { stack: cfg.stack };
-    // miles-cluster:wiring — each component adds its creation here, in dependency order.
+    const cluster = new GpuCluster("cluster", { config: cfg });
+    const namespace = new TrainingNamespace("training-namespace", { name: cfg.training.namespace, provider: cluster.provider, dependsOn: cluster.aws?.ready });
+    if (cluster.eks) {
+        outputs.clusterName = cluster.eks.clusterName;
+        outputs.clusterEndpoint = cluster.eks.endpoint;
+        outputs.kubeconfig = pulumi.secret(cluster.eks.kubeconfig);
+        outputs.gpuNodeGroupNames = cluster.eks.gpuNodeGroupNames;
+        outputs.systemNodeGroupName = cluster.eks.systemNodeGroupName;
+    }
+    outputs.trainingNamespace = namespace.name;
+    // miles-cluster:wiring (storage, addons, training follow)
     return outputs;
 }
 

@@ -1,0 +1,163 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { extraAvailabilityZones, type ExistingClusterConfig } from "../config/cluster";
+import type { MilesConfig } from "../config";
+import { gpuNodeGroupsFromConfig } from "../lib/gpuNodes";
+import type { ClusterHandle, GpuNodeGroupInfo } from "./contracts";
+import { ClusterNetwork } from "./network";
+import { EksControlPlane } from "./eksCluster";
+import { EksClusterAddons, EksNodeAddons } from "./eksAddons";
+import { SystemNodeGroup } from "./systemNodeGroup";
+import { FSX_STARTUP_TAINT, GpuNodeGroup } from "./gpuNodeGroup";
+
+export interface GpuClusterArgs {
+    /**
+     * The validated stack config; reads `cluster`, `region`, `stack` and `storage.type` (GPU nodes
+     * get the FSx CSI startup taint only when the storage is FSx for Lustre).
+     * @example loadConfig()
+     */
+    config: MilesConfig;
+}
+
+/** The EKS cluster name of a stack: `cluster.name`, or `miles-<stack>`. */
+export function clusterNameOf(cfg: MilesConfig): string {
+    return cfg.cluster.name ?? `miles-${cfg.stack}`;
+}
+
+/**
+ * The Kubernetes cluster of a stack, and the provider every later component uses.
+ *
+ * - **EKS** (default): VPC and security groups → EKS control plane (KMS-encrypted secrets, access
+ *   entries, control plane logs) → node add-ons (VPC CNI, kube-proxy, Pod Identity agent) → a
+ *   system node group and one EFA-wired node group per `cluster.gpuNodeGroups` entry → cluster
+ *   add-ons (CoreDNS, FSx CSI driver, node monitoring agent) → a `k8s.Provider` whose kubeconfig
+ *   runs `aws eks get-token`.
+ * - **Bring your own** (`cluster.existing`): no AWS resource at all, only a `k8s.Provider` built
+ *   from the configured kubeconfig (a secret) and/or context; the GPU nodes are described by
+ *   `cluster.existing.gpuNodes`.
+ *
+ * @example
+ * ```ts
+ * const cluster = new GpuCluster("cluster", { config: cfg });
+ * new k8s.core.v1.Namespace("ns", {}, { provider: cluster.provider, dependsOn: cluster.aws?.ready });
+ * ```
+ */
+export class GpuCluster extends pulumi.ComponentResource implements ClusterHandle {
+    readonly provider: k8s.Provider;
+    readonly aws?: ClusterHandle["aws"];
+    readonly gpuNodeGroups: GpuNodeGroupInfo[];
+    /** EKS only: cluster name, API endpoint, kubeconfig (secret), node group names. */
+    readonly eks?: {
+        clusterName: pulumi.Output<string>;
+        endpoint: pulumi.Output<string>;
+        kubeconfig: pulumi.Output<string>;
+        gpuNodeGroupNames: pulumi.Output<string[]>;
+        systemNodeGroupName: pulumi.Output<string>;
+    };
+
+    constructor(name: string, args: GpuClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:cluster:GpuCluster", name, {}, opts);
+        const cfg = args.config;
+        this.gpuNodeGroups = gpuNodeGroupsFromConfig(cfg);
+        if (cfg.cluster.existing) {
+            this.provider = this.existingClusterProvider(name, cfg.cluster.existing);
+        } else {
+            const eks = this.createEks(name, cfg);
+            this.provider = eks.provider;
+            this.aws = eks.aws;
+            this.eks = eks.outputs;
+        }
+        this.registerOutputs({ clusterName: this.eks?.clusterName, endpoint: this.eks?.endpoint });
+    }
+
+    private existingClusterProvider(name: string, existing: ExistingClusterConfig): k8s.Provider {
+        return new k8s.Provider(
+            `${name}-k8s`,
+            { kubeconfig: existing.kubeconfig === undefined ? undefined : pulumi.secret(existing.kubeconfig), context: existing.context },
+            { parent: this },
+        );
+    }
+
+    private createEks(name: string, cfg: MilesConfig) {
+        const c = cfg.cluster;
+        // clusterChecks guarantees both outside bring-your-own mode.
+        const region = cfg.region!;
+        const gpuAz = c.availabilityZone!;
+        const clusterName = clusterNameOf(cfg);
+        const tags = { "miles-cluster/stack": cfg.stack, "miles-cluster/cluster": clusterName };
+        const o = { parent: this };
+
+        const network = new ClusterNetwork(
+            `${name}-network`,
+            {
+                network: c.network,
+                region,
+                gpuAvailabilityZone: gpuAz,
+                extraAvailabilityZones: c.network.type === "create" ? extraAvailabilityZones(gpuAz, c.network.availabilityZones) : [],
+                clusterName,
+                tags,
+            },
+            o,
+        );
+        const controlPlane = new EksControlPlane(
+            `${name}-eks`,
+            {
+                clusterName,
+                kubernetesVersion: c.kubernetesVersion,
+                region,
+                subnetIds: network.privateSubnetIds,
+                clusterSecurityGroupId: network.clusterSecurityGroupId,
+                publicAccessCidrs: c.endpoint.publicAccessCidrs,
+                logTypes: c.controlPlaneLogs,
+                adminPrincipalArns: c.adminRoleArns,
+                tags,
+            },
+            o,
+        );
+        const nodeAddons = new EksNodeAddons(`${name}-node-addons`, { clusterName: controlPlane.clusterName, tags }, o);
+        const nodeDeps = [...nodeAddons.addons, ...controlPlane.nodeRoleReady];
+        const nodeSecurityGroups = [controlPlane.eksSecurityGroupId, network.nodeSecurityGroupId];
+
+        const system = new SystemNodeGroup(
+            `${name}-system`,
+            { config: c.systemNodeGroup, clusterName: controlPlane.clusterName, nodeRoleArn: controlPlane.nodeRole.arn, subnetIds: network.privateSubnetIds, securityGroupIds: nodeSecurityGroups, tags, dependsOn: nodeDeps },
+            o,
+        );
+        const startupTaints = cfg.storage.type === "fsx-lustre" ? [FSX_STARTUP_TAINT] : [];
+        const gpuGroups = c.gpuNodeGroups.map(
+            (g) =>
+                new GpuNodeGroup(
+                    `${name}-gpu-${g.name}`,
+                    {
+                        group: g,
+                        clusterName: controlPlane.clusterName,
+                        nodeRoleArn: controlPlane.nodeRole.arn,
+                        subnetId: network.gpuSubnetId,
+                        securityGroupIds: [...nodeSecurityGroups, network.efaSecurityGroupId],
+                        startupTaints,
+                        tags,
+                        dependsOn: nodeDeps,
+                    },
+                    o,
+                ),
+        );
+        const clusterAddons = new EksClusterAddons(`${name}-addons`, { clusterName: controlPlane.clusterName, tags, dependsOn: [system.nodeGroup] }, o);
+
+        const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: controlPlane.kubeconfig }, o);
+        return {
+            provider,
+            aws: {
+                clusterName: controlPlane.clusterName,
+                network,
+                ready: [system.nodeGroup, ...gpuGroups.map((g) => g.nodeGroup), ...nodeAddons.addons, ...clusterAddons.addons] as pulumi.Resource[],
+            },
+            outputs: {
+                clusterName: controlPlane.clusterName,
+                endpoint: controlPlane.endpoint,
+                kubeconfig: controlPlane.kubeconfig,
+                gpuNodeGroupNames: pulumi.all(gpuGroups.map((g) => g.nodeGroupName)),
+                systemNodeGroupName: system.nodeGroupName,
+            },
+        };
+    }
+}

@@ -1,0 +1,94 @@
+/**
+ * EKS managed add-ons, in two phases around the node groups:
+ *
+ * 1. `EksNodeAddons` (before any node): vpc-cni, kube-proxy, eks-pod-identity-agent. Nodes need a
+ *    CNI to become Ready, and the CNI gets its AWS credentials through Pod Identity.
+ * 2. `EksClusterAddons` (after the node groups): coredns, aws-fsx-csi-driver,
+ *    eks-node-monitoring-agent. Their Deployments need a node to run on, otherwise the add-on
+ *    stays DEGRADED and its creation times out.
+ *
+ * Versions are not pinned: EKS installs its default version for the cluster's Kubernetes version.
+ * For the VPC CNI that matters: `efa-only` interfaces need vpc-cni >= v1.18.4, which is older than
+ * the defaults of the Kubernetes versions EKS supports today (⚠ not verified against the EKS
+ * add-on version table here; check `aws eks describe-addon-versions --addon-name vpc-cni`).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { GPU_TAINT } from "../lib/gpuNodes";
+import { MANAGED_POLICY, podIdentityRole } from "./iam";
+
+/** Service account of the FSx CSI controller (the EKS add-on's name for it). */
+export const FSX_CSI_CONTROLLER_SA = "fsx-csi-controller-sa";
+
+/**
+ * Configuration of the eks-node-monitoring-agent add-on (Helm values of its chart): the agent
+ * itself tolerates every taint, and its dcgm-server DaemonSet, which by default tolerates none
+ * (aws/containers-roadmap #2567), tolerates the GPU taint so GPU health (XIDs, DCGM diagnostics)
+ * is actually watched on our tainted GPU nodes.
+ */
+export function nodeMonitoringAgentValues(): Record<string, unknown> {
+    return {
+        nodeAgent: { tolerations: [{ operator: "Exists" }] },
+        dcgmAgent: { tolerations: [{ key: GPU_TAINT.key, operator: "Exists", effect: GPU_TAINT.effect }] },
+    };
+}
+
+interface AddonsArgs {
+    clusterName: pulumi.Input<string>;
+    tags: Record<string, string>;
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+function addon(parent: pulumi.Resource, name: string, addonName: string, clusterName: pulumi.Input<string>, extra: Partial<aws.eks.AddonArgs>, tags: Record<string, string>, dependsOn?: pulumi.Input<pulumi.Resource>[]) {
+    return new aws.eks.Addon(
+        `${name}-${addonName}`,
+        { clusterName, addonName, resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "OVERWRITE", tags, ...extra },
+        { parent, dependsOn },
+    );
+}
+
+/** Add-ons every node needs before it can become Ready. */
+export class EksNodeAddons extends pulumi.ComponentResource {
+    readonly addons: aws.eks.Addon[];
+
+    constructor(name: string, args: AddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:aws:EksNodeAddons", name, {}, opts);
+        const podIdentity = addon(this, name, "eks-pod-identity-agent", args.clusterName, {}, args.tags, args.dependsOn);
+        const cniRole = podIdentityRole(`${name}-vpc-cni`, [MANAGED_POLICY.eksCni], "VPC CNI (aws-node) through EKS Pod Identity", args.tags, { parent: this });
+        const vpcCni = addon(
+            this,
+            name,
+            "vpc-cni",
+            args.clusterName,
+            { podIdentityAssociations: [{ serviceAccount: "aws-node", roleArn: cniRole.role.arn }] },
+            args.tags,
+            [...(args.dependsOn ?? []), podIdentity, ...cniRole.attachments],
+        );
+        const kubeProxy = addon(this, name, "kube-proxy", args.clusterName, {}, args.tags, args.dependsOn);
+        this.addons = [podIdentity, vpcCni, kubeProxy];
+        this.registerOutputs({});
+    }
+}
+
+/** Add-ons that run Deployments, created once nodes exist. */
+export class EksClusterAddons extends pulumi.ComponentResource {
+    readonly addons: aws.eks.Addon[];
+
+    constructor(name: string, args: AddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:aws:EksClusterAddons", name, {}, opts);
+        const coredns = addon(this, name, "coredns", args.clusterName, {}, args.tags, args.dependsOn);
+        const fsxRole = podIdentityRole(`${name}-fsx-csi`, [MANAGED_POLICY.fsxFullAccess], "FSx for Lustre CSI controller through EKS Pod Identity", args.tags, { parent: this });
+        const fsx = addon(
+            this,
+            name,
+            "aws-fsx-csi-driver",
+            args.clusterName,
+            { podIdentityAssociations: [{ serviceAccount: FSX_CSI_CONTROLLER_SA, roleArn: fsxRole.role.arn }] },
+            args.tags,
+            [...(args.dependsOn ?? []), ...fsxRole.attachments],
+        );
+        const monitoring = addon(this, name, "eks-node-monitoring-agent", args.clusterName, { configurationValues: JSON.stringify(nodeMonitoringAgentValues()) }, args.tags, args.dependsOn);
+        this.addons = [coredns, fsx, monitoring];
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,54 @@
+/**
+ * IAM roles of the EKS cluster, each with the minimum AWS managed policies for its job:
+ *
+ * | role | trusted by | managed policies |
+ * |---|---|---|
+ * | cluster | eks.amazonaws.com | AmazonEKSClusterPolicy |
+ * | node (system + GPU) | ec2.amazonaws.com | AmazonEKSWorkerNodePolicy, AmazonEC2ContainerRegistryReadOnly |
+ * | vpc-cni (`aws-node`) | pods.eks.amazonaws.com (Pod Identity) | AmazonEKS_CNI_Policy |
+ * | FSx CSI controller | pods.eks.amazonaws.com (Pod Identity) | AmazonFSxFullAccess |
+ *
+ * The CNI policy is deliberately not on the node role: with it there, every pod that can reach the
+ * instance metadata service could modify the VPC's network interfaces. EKS managed node groups
+ * check the node role for AmazonEKSWorkerNodePolicy and AmazonEC2ContainerRegistryReadOnly, so
+ * the newer, narrower ...PullOnly policy is not used. ARNs are for the commercial `aws` partition.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+
+export const MANAGED_POLICY = {
+    eksCluster: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+    eksWorkerNode: "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    ecrReadOnly: "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    eksCni: "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    fsxFullAccess: "arn:aws:iam::aws:policy/AmazonFSxFullAccess",
+} as const;
+
+/** Trust policy for an AWS service principal (`sts:TagSession` is required by EKS Pod Identity). */
+export function serviceTrustPolicy(service: string, tagSession = false): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: tagSession ? ["sts:AssumeRole", "sts:TagSession"] : "sts:AssumeRole" }],
+    });
+}
+
+/**
+ * A role trusted by `service` with the given managed policies attached. Returns the role and the
+ * attachments (resources that use the role should wait for them).
+ */
+export function roleWithPolicies(
+    name: string,
+    args: { service: string; tagSession?: boolean; policies: string[]; description: string; tags: Record<string, string> },
+    opts: pulumi.CustomResourceOptions,
+): { role: aws.iam.Role; attachments: aws.iam.RolePolicyAttachment[] } {
+    const role = new aws.iam.Role(name, { assumeRolePolicy: serviceTrustPolicy(args.service, args.tagSession), description: args.description, tags: args.tags }, opts);
+    const attachments = args.policies.map(
+        (policyArn) => new aws.iam.RolePolicyAttachment(`${name}-${policyArn.split("/").pop()!.toLowerCase()}`, { role: role.name, policyArn }, opts),
+    );
+    return { role, attachments };
+}
+
+/** A role for a Kubernetes service account through EKS Pod Identity. */
+export function podIdentityRole(name: string, policies: string[], description: string, tags: Record<string, string>, opts: pulumi.CustomResourceOptions) {
+    return roleWithPolicies(name, { service: "pods.eks.amazonaws.com", tagSession: true, policies, description, tags }, opts);
+}
