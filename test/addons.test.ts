@@ -1,0 +1,396 @@
+/**
+ * The add-ons under mocks: each Helm release's chart/repo/version/namespace and key values, the
+ * "zero pods" proofs (from the values the program really passes to Helm, through the chart models,
+ * against each node group's labels and taints), the training identity, and bring-your-own stacks.
+ */
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { loadConfig, parseConfig } from "../config";
+import { plan, type Plan } from "../plan/run";
+import { rawConfig, ofType } from "./harness";
+import type { RecordedResource } from "../plan/evaluate";
+import { ClusterAddons } from "../components/addons";
+import { TrainingNamespace } from "../components/namespace";
+import type { ClusterHandle, StorageHandle } from "../components/contracts";
+import { gpuNodeGroupsFromConfig } from "../lib/gpuNodes";
+import { daemonSetCoverage, dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement } from "../lib/scheduling";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+
+/** Four GPU groups: AL2023 and Bottlerocket, each on p5 and p5en. */
+const FOUR_GROUPS = {
+    "aws:region": "us-east-1",
+    "miles-cluster:cluster": {
+        availabilityZone: "us-east-1a",
+        gpuNodeGroups: [
+            { name: "al-p5", instanceType: "p5.48xlarge", nodes: 2 },
+            { name: "al-p5en", instanceType: "p5en.48xlarge", nodes: 3 },
+            { name: "br-p5", instanceType: "p5.48xlarge", nodes: 1, amiFamily: "bottlerocket" },
+            { name: "br-p5en", instanceType: "p5en.48xlarge", nodes: 4, amiFamily: "bottlerocket" },
+        ],
+    },
+    "miles-cluster:storage": { type: "fsx-lustre" },
+};
+
+const BYO = (gpuNodes: Record<string, unknown> = {}, addons: Record<string, unknown> = {}) => ({
+    "miles-cluster:cluster": { existing: { context: "lab", gpuNodes } },
+    "miles-cluster:storage": { type: "existing-claim", claimName: "shared" },
+    "miles-cluster:addons": addons,
+    // Not about training: without an instance type the training section would ask for pod sizes.
+    "miles-cluster:training": { enabled: false },
+});
+
+interface Built {
+    plan: Plan;
+    addons?: ClusterAddons;
+}
+
+/**
+ * Plans ClusterAddons alone, with fake handles standing in for the cluster, namespace and storage
+ * components: our EKS cluster (`aws` present) unless the config says `existing`.
+ */
+async function planAddons(values: Record<string, unknown>, opts: { bucketArn?: string } = {}): Promise<Built> {
+    const out: Built = { plan: undefined as unknown as Plan };
+    out.plan = await plan(
+        "test",
+        rawConfig(values),
+        async () => {
+            const cfg = loadConfig();
+            const provider = new k8s.Provider("k8s", {});
+            const cluster: ClusterHandle = {
+                provider,
+                gpuNodeGroups: gpuNodeGroupsFromConfig(cfg),
+                aws: cfg.cluster.existing
+                    ? undefined
+                    : {
+                          clusterName: pulumi.output("miles-test"),
+                          network: {
+                              vpcId: pulumi.output("vpc-1"),
+                              gpuSubnetId: pulumi.output("subnet-1"),
+                              privateSubnetIds: pulumi.output(["subnet-1"]),
+                              nodeSecurityGroupId: pulumi.output("sg-1"),
+                              vpcCidr: pulumi.output("10.0.0.0/16"),
+                          },
+                          ready: [],
+                      },
+            };
+            const namespace = new TrainingNamespace("training-ns", { name: cfg.training.namespace, provider });
+            const storage: StorageHandle = {
+                claimName: "shared",
+                ready: [],
+                bucket: opts.bucketArn ? { name: pulumi.output("ckpt"), arn: pulumi.output(opts.bucketArn) } : undefined,
+            };
+            out.addons = new ClusterAddons("addons", { config: cfg, cluster, namespace, storage });
+            return {};
+        },
+    );
+    if (out.plan.problems.length > 0) throw new Error(out.plan.problems.map((p) => `${p.path}: ${p.message}`).join("\n"));
+    return out;
+}
+
+function release(p: Plan, releaseName: string): RecordedResource {
+    const rs = ofType(p, RELEASE).filter((r) => r.inputs.name === releaseName);
+    assert.equal(rs.length, 1, `expected one Helm release ${releaseName}, found ${rs.length}`);
+    return rs[0];
+}
+
+function releaseNames(p: Plan): string[] {
+    return ofType(p, RELEASE)
+        .map((r) => String(r.inputs.name))
+        .sort();
+}
+
+const landing = (cov: ReturnType<typeof daemonSetCoverage>) => cov.filter((c) => c.lands).map((c) => c.group);
+
+describe("cluster add-ons", function () {
+    this.timeout(30000);
+    let four: Built;
+    before(async () => {
+        four = await planAddons(FOUR_GROUPS, { bucketArn: "arn:aws:s3:::acme-ckpt" });
+    });
+
+    describe("Helm releases (chart, repo, version, namespace)", () => {
+        const expected: Array<[string, string, string, string, string]> = [
+            ["nvidia-device-plugin", "nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0", "kube-system"],
+            ["aws-efa-k8s-device-plugin", "aws-efa-k8s-device-plugin", "https://aws.github.io/eks-charts", "v0.5.30", "kube-system"],
+            ["kuberay-operator", "kuberay-operator", "https://ray-project.github.io/kuberay-helm/", "1.7.0", "miles-system"],
+            ["dcgm-exporter", "dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.8.3", "kube-system"],
+        ];
+        for (const [name, chart, repo, version, ns] of expected) {
+            it(`${name}: ${chart} ${version} from ${repo} in ${ns}`, () => {
+                const r = release(four.plan, name);
+                assert.equal(r.inputs.chart, chart);
+                assert.deepEqual(r.inputs.repositoryOpts, { repo });
+                assert.equal(r.inputs.version, version);
+                assert.equal(r.inputs.namespace, ns);
+                assert.equal(r.inputs.createNamespace, false);
+            });
+        }
+
+        it("device plugins and the operator roll back on failure; DCGM never blocks a deploy", () => {
+            for (const n of ["nvidia-device-plugin", "aws-efa-k8s-device-plugin", "kuberay-operator"]) {
+                const r = release(four.plan, n);
+                assert.equal(r.inputs.atomic, true, n);
+                assert.equal(r.inputs.skipAwait, false, n);
+            }
+            const d = release(four.plan, "dcgm-exporter");
+            assert.equal(d.inputs.skipAwait, true);
+            assert.equal(d.inputs.atomic, false);
+        });
+
+        it("creates the miles-system namespace for the operator", () => {
+            const ns = ofType(four.plan, "kubernetes:core/v1:Namespace").map((r) => (r.inputs.metadata as { name: string }).name);
+            assert.deepEqual(ns.sort(), ["miles", "miles-system"]);
+        });
+    });
+
+    describe("NVIDIA device plugin", () => {
+        it("keeps GFD and NFD off (NFD worker's nvidia.com/gpu=present toleration, k8s-device-plugin #1934)", () => {
+            const v = release(four.plan, "nvidia-device-plugin").inputs.values as Record<string, { enabled: boolean }>;
+            assert.equal(v.gfd.enabled, false);
+            assert.equal(v.nfd.enabled, false);
+        });
+
+        it("zero-pods proof: one pod per node on every AL2023 group (p5 and p5en), none on Bottlerocket", () => {
+            const cfg = parseConfig(rawConfig(FOUR_GROUPS), { stack: "test" }).config!;
+            const placement = nvidiaDevicePluginPlacement(release(four.plan, "nvidia-device-plugin").inputs.values as Record<string, unknown>);
+            const cov = daemonSetCoverage(placement, gpuNodeGroupsFromConfig(cfg));
+            assert.deepEqual(landing(cov), ["al-p5", "al-p5en"]);
+            // A DaemonSet puts one pod on each matching node: 2 + 3 pods.
+            assert.equal(
+                cov.filter((c) => c.lands).reduce((s, c) => s + c.nodes, 0),
+                5,
+            );
+            const br = cov.find((c) => c.group === "br-p5")!;
+            assert.match(br.reasons.join(";"), /affinity/);
+        });
+
+        it("the proof can fail: without the GPU toleration no group gets a pod", () => {
+            const cfg = parseConfig(rawConfig(FOUR_GROUPS), { stack: "test" }).config!;
+            const values = { ...(release(four.plan, "nvidia-device-plugin").inputs.values as Record<string, unknown>), tolerations: [{ key: "CriticalAddonsOnly", operator: "Exists" }] };
+            assert.deepEqual(landing(daemonSetCoverage(nvidiaDevicePluginPlacement(values), gpuNodeGroupsFromConfig(cfg))), []);
+        });
+    });
+
+    describe("EFA device plugin", () => {
+        it("selects the EFA label instead of the chart's instance-type allowlist and tolerates the GPU taint", () => {
+            const v = release(four.plan, "aws-efa-k8s-device-plugin").inputs.values as Record<string, unknown>;
+            assert.deepEqual(v.supportedInstanceLabels, { keys: ["vpc.amazonaws.com/efa.present"], values: ["true"] });
+            assert.deepEqual(v.tolerations, [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
+        });
+
+        it("zero-pods proof: a pod on every node of every EFA group, AL2023 and Bottlerocket, p5 and p5en", () => {
+            const cfg = parseConfig(rawConfig(FOUR_GROUPS), { stack: "test" }).config!;
+            const placement = efaDevicePluginPlacement(release(four.plan, "aws-efa-k8s-device-plugin").inputs.values as Record<string, unknown>);
+            const cov = daemonSetCoverage(placement, gpuNodeGroupsFromConfig(cfg));
+            assert.deepEqual(landing(cov), ["al-p5", "al-p5en", "br-p5", "br-p5en"]);
+            assert.equal(
+                cov.reduce((s, c) => s + c.nodes, 0),
+                10,
+            );
+        });
+    });
+
+    describe("DCGM exporter", () => {
+        it("runs on every GPU group (Bottlerocket too) and creates no ServiceMonitor by default", () => {
+            const cfg = parseConfig(rawConfig(FOUR_GROUPS), { stack: "test" }).config!;
+            const v = release(four.plan, "dcgm-exporter").inputs.values as Record<string, { enabled: boolean }>;
+            // The chart's own default is true, which fails without the Prometheus operator CRDs.
+            assert.equal(v.serviceMonitor.enabled, false);
+            assert.deepEqual(landing(daemonSetCoverage(dcgmExporterPlacement(v), gpuNodeGroupsFromConfig(cfg))), ["al-p5", "al-p5en", "br-p5", "br-p5en"]);
+        });
+
+        it("serviceMonitor: true turns the chart's ServiceMonitor on", async () => {
+            const b = await planAddons({ ...FOUR_GROUPS, "miles-cluster:addons": { dcgmExporter: { serviceMonitor: true } } });
+            assert.equal((release(b.plan, "dcgm-exporter").inputs.values as Record<string, { enabled: boolean }>).serviceMonitor.enabled, true);
+        });
+    });
+
+    describe("KubeRay operator and CRDs", () => {
+        it("the release skips its CRDs; a Job named after the version applies them server-side", async () => {
+            assert.equal(release(four.plan, "kuberay-operator").inputs.skipCrds, true);
+            const jobs = ofType(four.plan, "kubernetes:batch/v1:Job");
+            assert.equal(jobs.length, 1);
+            const job = jobs[0].inputs as { metadata: { name: string; namespace: string }; spec: any };
+            assert.equal(job.metadata.name, "kuberay-crds-v1-7-0");
+            assert.equal(job.metadata.namespace, "miles-system");
+            const apply = job.spec.template.spec.containers[0];
+            assert.equal(apply.image, "registry.k8s.io/kubectl:v1.34.1");
+            for (const flag of ["apply", "--server-side", "--force-conflicts"]) assert.ok(apply.args.includes(flag), flag);
+            for (const f of ["ray.io_rayclusters.yaml", "ray.io_rayjobs.yaml", "ray.io_rayservices.yaml", "ray.io_raycronjobs.yaml"]) assert.ok(apply.args.includes(`/crds/${f}`), f);
+            const script: string = job.spec.template.spec.initContainers[0].command[2];
+            assert.match(script, /https:\/\/raw\.githubusercontent\.com\/ray-project\/kuberay\/v1\.7\.0\/ray-operator\/config\/crd\/bases\/ray\.io_rayjobs\.yaml/);
+            // sha256 of ray.io_rayjobs.yaml at v1.7.0 (blob c7d3f08, same blob as ../shared/schemas/README.md names).
+            assert.match(script, /01a5cf3b17c1769fda44af7e82debcd98722f0c27b9ab84d084681c6649121f5 {2}ray\.io_rayjobs\.yaml/);
+            assert.match(script, /sha256sum -c/);
+            const { Job } = await import("kubernetes-models/batch/v1");
+            new Job(job as any).validate();
+        });
+
+        it("the CRD installer may only write CRDs (by name for patch)", async () => {
+            const role = ofType(four.plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")[0].inputs as any;
+            const { ClusterRole } = await import("kubernetes-models/rbac.authorization.k8s.io/v1");
+            new ClusterRole(role).validate();
+            for (const rule of role.rules) {
+                assert.deepEqual(rule.apiGroups, ["apiextensions.k8s.io"]);
+                assert.deepEqual(rule.resources, ["customresourcedefinitions"]);
+            }
+            const patch = role.rules.find((r: any) => r.verbs.includes("patch"));
+            assert.deepEqual([...patch.resourceNames].sort(), ["rayclusters.ray.io", "raycronjobs.ray.io", "rayjobs.ray.io", "rayservices.ray.io"]);
+        });
+
+        it("the handle's ready list holds the CRD job, the operator and both device plugins", () => {
+            const a = four.addons!;
+            assert.ok(a.ready.includes(a.kuberay!.crdJob!));
+            assert.ok(a.ready.includes(a.kuberay!.release));
+            assert.ok(a.ready.includes(a.nvidiaDevicePlugin!.release));
+            assert.ok(a.ready.includes(a.efaDevicePlugin!.release));
+            assert.ok(!a.ready.includes(a.dcgmExporter!.release));
+        });
+
+        it("manageCrds: false lets Helm install the CRDs and creates no Job", async () => {
+            const b = await planAddons({ ...FOUR_GROUPS, "miles-cluster:addons": { kuberay: { manageCrds: false } } });
+            assert.equal(release(b.plan, "kuberay-operator").inputs.skipCrds, false);
+            assert.equal(ofType(b.plan, "kubernetes:batch/v1:Job").length, 0);
+        });
+    });
+
+    describe("training identity", () => {
+        it("a service account in the training namespace", async () => {
+            const sas = ofType(four.plan, "kubernetes:core/v1:ServiceAccount").filter((r) => (r.inputs.metadata as any).name === "miles-training");
+            assert.equal(sas.length, 1);
+            assert.equal((sas[0].inputs.metadata as any).namespace, "miles");
+            const { ServiceAccount } = await import("kubernetes-models/v1");
+            new ServiceAccount(sas[0].inputs as any).validate();
+        });
+
+        it("an IAM role trusted by pods.eks.amazonaws.com and associated with that service account", () => {
+            const role = ofType(four.plan, "aws:iam/role:Role");
+            assert.equal(role.length, 1);
+            const trust = JSON.parse(role[0].inputs.assumeRolePolicy as string);
+            assert.deepEqual(trust.Statement[0].Principal, { Service: "pods.eks.amazonaws.com" });
+            assert.deepEqual([...trust.Statement[0].Action].sort(), ["sts:AssumeRole", "sts:TagSession"]);
+            const pia = ofType(four.plan, "aws:eks/podIdentityAssociation:PodIdentityAssociation");
+            assert.equal(pia.length, 1);
+            assert.equal(pia[0].inputs.clusterName, "miles-test");
+            assert.equal(pia[0].inputs.namespace, "miles");
+            assert.equal(pia[0].inputs.serviceAccount, "miles-training");
+        });
+
+        it("its policy reaches the checkpoint bucket and nothing else", () => {
+            const pol = ofType(four.plan, "aws:iam/rolePolicy:RolePolicy");
+            assert.equal(pol.length, 1);
+            const doc = JSON.parse(pol[0].inputs.policy as string);
+            const resources = doc.Statement.flatMap((s: any) => [s.Resource].flat()).sort();
+            assert.deepEqual(resources, ["arn:aws:s3:::acme-ckpt", "arn:aws:s3:::acme-ckpt/*"]);
+            const actions: string[] = doc.Statement.flatMap((s: any) => [s.Action].flat());
+            assert.ok(actions.includes("s3:ListBucket") && actions.includes("s3:GetObject") && actions.includes("s3:PutObject") && actions.includes("s3:DeleteObject"));
+            assert.ok(!actions.some((a) => a.includes("*")), "no wildcard actions");
+            assert.ok(!actions.some((a) => /^s3:(PutBucket|DeleteBucket|PutObjectAcl)/.test(a)), "no bucket-level or ACL writes");
+        });
+
+        it("no bucket (EFS, existing claim): the role has no S3 policy", async () => {
+            const b = await planAddons(FOUR_GROUPS);
+            assert.equal(ofType(b.plan, "aws:iam/role:Role").length, 1);
+            assert.equal(ofType(b.plan, "aws:iam/rolePolicy:RolePolicy").length, 0);
+        });
+
+        it("a custom service account name is used for the account and the association", async () => {
+            const b = await planAddons({ ...FOUR_GROUPS, "miles-cluster:addons": { trainingServiceAccount: "rl-runner" } });
+            assert.equal(ofType(b.plan, "aws:eks/podIdentityAssociation:PodIdentityAssociation")[0].inputs.serviceAccount, "rl-runner");
+            assert.equal(b.addons!.serviceAccountName, "rl-runner");
+        });
+    });
+
+    describe("switches", () => {
+        it("every add-on can be turned off; the service account remains", async () => {
+            const b = await planAddons({
+                ...FOUR_GROUPS,
+                "miles-cluster:addons": { nvidiaDevicePlugin: { enabled: false }, efaDevicePlugin: { enabled: false }, kuberay: { enabled: false }, dcgmExporter: { enabled: false } },
+            });
+            assert.deepEqual(releaseNames(b.plan), []);
+            assert.equal(ofType(b.plan, "kubernetes:batch/v1:Job").length, 0);
+            assert.equal(ofType(b.plan, "kubernetes:core/v1:ServiceAccount").length, 1);
+        });
+    });
+
+    describe("bring your own cluster", () => {
+        it("creates no aws: resource; EFA plugin off by default; NVIDIA plugin, KubeRay and DCGM on", async () => {
+            const b = await planAddons(BYO());
+            assert.deepEqual(
+                b.plan.resources.filter((r) => r.type.startsWith("aws:")).map((r) => r.type),
+                [],
+            );
+            assert.deepEqual(releaseNames(b.plan), ["dcgm-exporter", "kuberay-operator", "nvidia-device-plugin"]);
+            assert.equal(ofType(b.plan, "kubernetes:core/v1:ServiceAccount").filter((r) => (r.inputs.metadata as any).name === "miles-training").length, 1);
+        });
+
+        it("GPU nodes selected by a custom label and taint get the plugin", async () => {
+            const gpuNodes = { selector: { "node.coreweave.cloud/class": "gpu" }, taint: { key: "gpu", value: "h100", effect: "NoExecute" }, efaPerNode: 0 };
+            const values = BYO(gpuNodes);
+            const b = await planAddons(values);
+            const cfg = parseConfig(rawConfig(values), { stack: "test" }).config!;
+            const cov = daemonSetCoverage(nvidiaDevicePluginPlacement(release(b.plan, "nvidia-device-plugin").inputs.values as Record<string, unknown>), gpuNodeGroupsFromConfig(cfg));
+            assert.deepEqual(landing(cov), ["gpu"]);
+            const dcgm = daemonSetCoverage(dcgmExporterPlacement(release(b.plan, "dcgm-exporter").inputs.values as Record<string, unknown>), gpuNodeGroupsFromConfig(cfg));
+            assert.deepEqual(landing(dcgm), ["gpu"]);
+        });
+
+        it("EFA plugin when asked: lands on EFA nodes selected by their own label", async () => {
+            const values = BYO({ selector: { "node.kubernetes.io/instance-type": "p5.48xlarge" }, efaPerNode: 32, instanceType: "p5.48xlarge" }, { efaDevicePlugin: { enabled: true } });
+            const b = await planAddons(values);
+            const cfg = parseConfig(rawConfig(values), { stack: "test" }).config!;
+            const v = release(b.plan, "aws-efa-k8s-device-plugin").inputs.values as Record<string, unknown>;
+            assert.deepEqual(v.supportedInstanceLabels, { keys: ["node.kubernetes.io/instance-type"], values: ["p5.48xlarge"] });
+            assert.deepEqual(landing(daemonSetCoverage(efaDevicePluginPlacement(v), gpuNodeGroupsFromConfig(cfg))), ["gpu"]);
+        });
+    });
+});
+
+describe("addons config", () => {
+    const parse = (values: Record<string, unknown>) => parseConfig(rawConfig(values), { stack: "test" });
+
+    it("defaults: everything on, ServiceMonitor off, miles-system, miles-training", () => {
+        const a = parse(FOUR_GROUPS).config!.addons;
+        assert.equal(a.nvidiaDevicePlugin.enabled, true);
+        assert.equal(a.efaDevicePlugin.enabled, undefined);
+        assert.equal(a.kuberay.enabled, true);
+        assert.equal(a.kuberay.manageCrds, true);
+        assert.equal(a.dcgmExporter.enabled, true);
+        assert.equal(a.dcgmExporter.serviceMonitor, false);
+        assert.equal(a.namespace, "miles-system");
+        assert.equal(a.trainingServiceAccount, "miles-training");
+    });
+
+    it("rejects a ServiceMonitor without the exporter", () => {
+        const r = parse({ ...FOUR_GROUPS, "miles-cluster:addons": { dcgmExporter: { enabled: false, serviceMonitor: true } } });
+        assert.deepEqual(
+            r.problems.map((p) => p.path),
+            ["addons.dcgmExporter.serviceMonitor"],
+        );
+    });
+
+    it("rejects the training namespace or kube-system as the add-on namespace", () => {
+        assert.deepEqual(
+            parse({ ...FOUR_GROUPS, "miles-cluster:addons": { namespace: "miles" } }).problems.map((p) => p.path),
+            ["addons.namespace"],
+        );
+        assert.match(parse({ ...FOUR_GROUPS, "miles-cluster:addons": { namespace: "kube-system" } }).problems[0].message, /built-in/);
+    });
+
+    it("rejects the EFA plugin on a bring-your-own cluster whose nodes have no EFA", () => {
+        const r = parse(BYO({}, { efaDevicePlugin: { enabled: true } }));
+        assert.deepEqual(
+            r.problems.map((p) => p.path),
+            ["addons.efaDevicePlugin.enabled"],
+        );
+        assert.match(r.problems[0].message, /efaPerNode is 0/);
+    });
+
+    it("rejects unknown keys with a hint", () => {
+        const r = parse({ ...FOUR_GROUPS, "miles-cluster:addons": { dcgmExporter: { servicemonitor: true } } });
+        assert.equal(r.problems[0].path, "addons.dcgmExporter.servicemonitor");
+        assert.match(r.problems[0].message, /serviceMonitor/);
+    });
+});
