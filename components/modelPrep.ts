@@ -1,0 +1,51 @@
+/**
+ * Checkpoint preparation before a run: a Job that downloads the Hugging Face checkpoint (and the
+ * dataset) to the shared volume, then a GPU Job that converts it to Megatron torch_dist (and the
+ * FP8/INT4 rollout variants). Both are idempotent — finished steps are detected on the volume and
+ * skipped — so re-running them costs seconds.
+ *
+ * Pulumi waits for a `batch/v1` Job to complete (its await logic), so `pulumi up` blocks while
+ * the model downloads and converts: minutes for a 4B model, hours for a 671B one. `timeoutMinutes`
+ * raises Pulumi's default 10-minute wait; `pulumi.com/replaceUnready` makes the next `pulumi up`
+ * replace (rerun) a Job that failed instead of waiting on it again.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { MilesConfig } from "../config";
+import { convertJobManifest, downloadJobManifest, hasConversions, hasDownloads, type JobManifest, type TrainingContext } from "../lib/trainingManifests";
+import { resolveTraining } from "../lib/trainingResolve";
+
+export interface ModelPrepArgs {
+    config: MilesConfig;
+    /** Namespace, claim, service account and Secret the Jobs use. */
+    context: TrainingContext;
+    provider: k8s.Provider;
+    /** What the Jobs wait for: the shared volume, the service account, the Secret. */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** The download and convert Jobs of a run (each only when enabled and needed). */
+export class ModelPrep extends pulumi.ComponentResource {
+    readonly download?: k8s.batch.v1.Job;
+    readonly convert?: k8s.batch.v1.Job;
+    /** What the RayJob waits for. */
+    readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: ModelPrepArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:training:ModelPrep", name, {}, opts);
+        const cfg = args.config;
+        const r = resolveTraining(cfg);
+        const wait = `${cfg.training.modelPrep.timeoutMinutes}m`;
+        const job = (suffix: string, m: JobManifest, deps: pulumi.Input<pulumi.Resource>[]) =>
+            new k8s.batch.v1.Job(
+                `${name}-${suffix}`,
+                { ...m, metadata: { ...m.metadata, annotations: { "pulumi.com/replaceUnready": "true" } } },
+                { parent: this, provider: args.provider, dependsOn: deps, customTimeouts: { create: wait, update: wait } },
+            );
+        const deps = args.dependsOn ?? [];
+        if (hasDownloads(cfg, r)) this.download = job("download", downloadJobManifest(cfg, args.context, r), deps);
+        if (hasConversions(cfg, r)) this.convert = job("convert", convertJobManifest(cfg, args.context, r), this.download ? [...deps, this.download] : deps);
+        this.ready = [this.download, this.convert].filter((j): j is k8s.batch.v1.Job => j !== undefined);
+        this.registerOutputs({ download: this.download?.metadata.name, convert: this.convert?.metadata.name });
+    }
+}

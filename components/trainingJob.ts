@@ -1,0 +1,83 @@
+/**
+ * MilesTrainingJob: one miles RL run per stack, as a KubeRay RayJob (`ray.io/v1`), after the
+ * checkpoint preparation Jobs. The run's argv, env and pod specs are pure functions of the
+ * validated config (lib/milesArgv.ts, lib/trainingManifests.ts); this component only registers
+ * them in order: Secret → download Job → convert Job → RayJob (which also waits for the shared
+ * volume and the add-ons, i.e. the KubeRay CRDs/operator and the device plugins).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { MilesConfig } from "../config";
+import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
+import { ModelPrep } from "./modelPrep";
+import { TrainingSecrets } from "./trainingSecrets";
+import { milesCommand } from "../lib/milesArgv";
+import { followCommands, rayJobManifest, type TrainingContext } from "../lib/trainingManifests";
+import { resolveTraining } from "../lib/trainingResolve";
+
+export interface MilesTrainingJobArgs {
+    /** The validated stack config (`cfg.training` describes the run). */
+    config: MilesConfig;
+    /** Kubernetes provider and GPU node groups. */
+    cluster: ClusterHandle;
+    /**
+     * The training namespace.
+     * @example { name: "miles" }
+     */
+    namespace: NamespaceHandle;
+    /** The shared ReadWriteMany volume (mounted at /shared in every pod). */
+    storage: StorageHandle;
+    /** Service account of the pods, and the add-ons the RayJob needs (KubeRay CRDs/operator, device plugins). */
+    addons: AddonsHandle;
+}
+
+/** A miles RL run: Secret, preparation Jobs and the RayJob. */
+export class MilesTrainingJob extends pulumi.ComponentResource {
+    /** Name of the RayJob (also of its submitter Kubernetes Job and checkpoint directory). */
+    readonly jobName: string;
+    readonly namespace: string;
+    readonly rayJob: k8s.apiextensions.CustomResource;
+    readonly prep: ModelPrep;
+    readonly secrets: TrainingSecrets;
+    /** The full shell command the RayJob submits. */
+    readonly entrypoint: string;
+    /** kubectl commands to follow the run. */
+    readonly follow: Record<string, string>;
+
+    constructor(name: string, args: MilesTrainingJobArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:training:MilesTrainingJob", name, {}, opts);
+        const cfg = args.config;
+        const r = resolveTraining(cfg);
+        const provider = args.cluster.provider;
+        this.namespace = args.namespace.name;
+        this.jobName = r.runName;
+
+        this.secrets = new TrainingSecrets(`${name}-secrets`, { config: cfg, namespace: this.namespace, provider, dependsOn: [args.namespace.resource] }, { parent: this });
+        const context: TrainingContext = {
+            namespace: this.namespace,
+            claimName: args.storage.claimName,
+            serviceAccountName: args.addons.serviceAccountName,
+            secretName: this.secrets.secretName,
+        };
+        const base: pulumi.Resource[] = [args.namespace.resource, ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : [])];
+        this.prep = new ModelPrep(`${name}-prep`, { config: cfg, context, provider, dependsOn: [...base, ...args.addons.ready] }, { parent: this });
+
+        const manifest = rayJobManifest(cfg, context, r);
+        this.entrypoint = milesCommand(cfg, r).entrypoint;
+        this.rayJob = new k8s.apiextensions.CustomResource(
+            `${name}-rayjob`,
+            { apiVersion: manifest.apiVersion, kind: manifest.kind, metadata: manifest.metadata, spec: manifest.spec },
+            {
+                parent: this,
+                provider,
+                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready],
+                // KubeRay does not apply spec changes to a RayJob that already runs: a changed run is
+                // deleted and created again (it resumes from the last checkpoint, --load = --save).
+                replaceOnChanges: ["spec"],
+                deleteBeforeReplace: true,
+            },
+        );
+        this.follow = followCommands(r, this.namespace);
+        this.registerOutputs({ jobName: this.jobName, namespace: this.namespace, follow: this.follow });
+    }
+}

@@ -1,0 +1,50 @@
+/**
+ * The run's Kubernetes Secret (W&B API key, Hugging Face token), filled from Pulumi secrets. Its
+ * data is wrapped in `pulumi.secret` so the values stay encrypted in the Pulumi state and never
+ * appear in plaintext in a plan, a preview or a manifest; pods read them through `secretKeyRef`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { MilesConfig } from "../config";
+import { secretValues } from "../lib/trainingManifests";
+import { resolveTraining } from "../lib/trainingResolve";
+
+export interface TrainingSecretsArgs {
+    /** The validated stack config; the values come from `training.wandb.apiKey` and `training.hfToken`. */
+    config: MilesConfig;
+    /**
+     * Namespace of the Secret (the training namespace).
+     * @example "miles"
+     */
+    namespace: string;
+    provider: k8s.Provider;
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** A Kubernetes Secret `<runName>-secrets`; created only when the config holds a secret value. */
+export class TrainingSecrets extends pulumi.ComponentResource {
+    /** Name of the Secret, undefined when there is nothing secret. */
+    readonly secretName?: string;
+    readonly secret?: k8s.core.v1.Secret;
+    /** Keys present in the Secret. */
+    readonly keys: string[];
+
+    constructor(name: string, args: TrainingSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:training:TrainingSecrets", name, {}, opts);
+        const values = secretValues(args.config);
+        this.keys = Object.keys(values);
+        if (this.keys.length > 0) {
+            this.secretName = `${resolveTraining(args.config).runName}-secrets`;
+            this.secret = new k8s.core.v1.Secret(
+                name,
+                {
+                    metadata: { name: this.secretName, namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "miles-cluster" } },
+                    type: "Opaque",
+                    stringData: pulumi.secret(values),
+                },
+                { parent: this, provider: args.provider, dependsOn: args.dependsOn },
+            );
+        }
+        this.registerOutputs({ secretName: this.secretName, keys: this.keys });
+    }
+}
