@@ -1,9 +1,50 @@
-import type { SectionProducer } from "../types";
+import type { SectionProducer, SectionResult, CostItem } from "../types";
+import type { MilesConfig } from "../../config";
+import { extraAvailabilityZones, placementGroupOf, type GpuNodeGroupConfig } from "../../config/cluster";
 import { instanceFacts } from "../../lib/instances";
+import { efaDevicesPerNode } from "../../lib/efa";
+import { gpuNodeGroupsFromConfig } from "../../lib/gpuNodes";
 
-/** GPU node groups: instance type, GPU model, node and GPU counts, EFA interfaces and bandwidth, capacity. */
-export const clusterSection: SectionProducer = (cfg) => {
+/** EKS control plane, standard support (AWS EKS pricing page). */
+const EKS_CONTROL_PLANE_USD_PER_HOUR = 0.1;
+
+function capacityText(g: GpuNodeGroupConfig): string {
+    const c = g.capacity;
+    const pg = placementGroupOf(g);
+    const pgText = pg.kind === "create" ? "new cluster placement group" : pg.kind === "existing" ? `placement group ${pg.name}` : "no placement group";
+    switch (c.type) {
+        case "capacity-block":
+            return `Capacity Block ${c.reservationId} (CAPACITY_BLOCK; ${pgText})`;
+        case "capacity-reservation":
+            return `ODCR ${c.reservationId} (ON_DEMAND, targeted; ${pgText})`;
+        case "spot":
+            return `spot (SPOT; ${pgText})`;
+        default:
+            return `on-demand (ON_DEMAND; ${pgText})`;
+    }
+}
+
+function existingSection(cfg: MilesConfig): SectionResult {
+    const e = cfg.cluster.existing!;
+    const [g] = gpuNodeGroupsFromConfig(cfg);
+    const access = e.kubeconfig !== undefined ? `kubeconfig from the stack secret${e.context ? `, context ${e.context}` : ""}` : e.context ? `ambient kubeconfig, context ${e.context}` : "ambient kubeconfig ($KUBECONFIG or ~/.kube/config), current context";
+    const selector = Object.entries(g.selector).map(([k, v]) => `${k}=${v}`).join(",");
+    const taint = g.taints.length > 0 ? g.taints.map((t) => `${t.key}=${t.value}:${t.effect}`).join(", ") : "none";
+    const lines: Array<[string, string]> = [
+        ["cluster", `existing Kubernetes cluster (bring your own): no AWS resource is created; ${access}`],
+        [`gpu nodes ${g.name}`, `${g.nodes} node${g.nodes === 1 ? "" : "s"} × ${g.gpusPerNode} GPUs${g.instanceType ? ` (${g.instanceType})` : ""}; selector ${selector}; taint ${taint}; ${g.efaPerNode > 0 ? `${g.efaPerNode} EFA devices/node` : "no EFA"}`],
+        ["gpus total", String(g.nodes * g.gpusPerNode)],
+    ];
+    return {
+        data: { mode: "existing", context: e.context, kubeconfig: e.kubeconfig !== undefined ? "secret" : "ambient", gpuNodeGroups: [g], totalGpus: g.nodes * g.gpusPerNode },
+        lines,
+    };
+}
+
+function eksSection(cfg: MilesConfig): SectionResult {
     const c = cfg.cluster;
+    const name = c.name ?? `miles-${cfg.stack}`;
+    const warnings: string[] = [];
     const groups = c.gpuNodeGroups.map((g) => {
         const f = instanceFacts(g.instanceType);
         return {
@@ -13,29 +54,77 @@ export const clusterSection: SectionProducer = (cfg) => {
             gpuMemoryGiB: f.gpuMemoryGiB,
             nodes: g.nodes,
             gpus: g.nodes * f.gpus,
-            efaInterfacesPerNode: f.networkCards,
+            efaInterfacesPerNode: efaDevicesPerNode(g.instanceType),
             efaGbpsPerNode: f.networkGbps,
             capacity: g.capacity.type,
+            reservationId: "reservationId" in g.capacity ? g.capacity.reservationId : undefined,
+            placementGroup: placementGroupOf(g).kind,
             amiFamily: g.amiFamily,
         };
     });
+
+    const n = c.network;
+    const zones = c.availabilityZone && n.type === "create" ? [c.availabilityZone, ...extraAvailabilityZones(c.availabilityZone, n.availabilityZones)] : [];
+    const networkText =
+        n.type === "create"
+            ? `new VPC ${n.vpcCidr}, private+public subnets in ${zones.join(", ")}, 1 NAT gateway (${c.availabilityZone}), S3 gateway endpoint`
+            : `existing VPC ${n.vpcId}, GPU subnet ${n.gpuSubnetId}, ${n.privateSubnetIds.length} private subnets`;
+    if (n.type === "create" && !n.availabilityZones?.length && zones[1]) {
+        warnings.push(`cluster.network.availabilityZones: the second zone ${zones[1]} was chosen by name; if your account has no such zone, set cluster.network.availabilityZones`);
+    }
+    const cidrs = c.endpoint.publicAccessCidrs;
+    const endpointText = cidrs.length === 0 ? "private only (run `pulumi up` from inside the VPC)" : `private + public from ${cidrs.join(", ")}`;
+    if (cidrs.length === 0) warnings.push("cluster.endpoint: the Kubernetes API is private; `pulumi up` creates Kubernetes objects, so run it from inside the VPC or set cluster.endpoint.publicAccessCidrs");
+    if (cidrs.includes("0.0.0.0/0")) warnings.push("cluster.endpoint.publicAccessCidrs includes 0.0.0.0/0: the Kubernetes API is reachable from the whole internet");
+
     const lines: Array<[string, string]> = [
-        ["cluster", `${c.name ?? `miles-${cfg.stack}`} (EKS ${c.kubernetesVersion}, ${cfg.region ?? "region unset"}${c.availabilityZone ? `, GPU AZ ${c.availabilityZone}` : ""})`],
+        ["cluster", `${name} (EKS ${c.kubernetesVersion}, ${cfg.region ?? "region unset"}${c.availabilityZone ? `, GPU AZ ${c.availabilityZone}` : ""})`],
+        ["network", networkText],
+        ["api endpoint", endpointText],
+        ["system nodes", `${c.systemNodeGroup.nodes} × ${c.systemNodeGroup.instanceType} (AL2023, on-demand, untainted)`],
     ];
-    for (const g of groups) {
+    for (const [i, g] of groups.entries()) {
         lines.push([
             `gpu group ${g.name}`,
-            `${g.nodes} × ${g.instanceType} = ${g.gpus} × ${g.gpuModel} ${g.gpuMemoryGiB}GB; ${g.efaInterfacesPerNode} EFA interfaces/node (${g.efaGbpsPerNode} Gbps); ${g.capacity}; ${g.amiFamily}`,
+            `${g.nodes} × ${g.instanceType} = ${g.gpus} × ${g.gpuModel} ${g.gpuMemoryGiB}GB; ${g.efaInterfacesPerNode} EFA interfaces/node (${g.efaGbpsPerNode} Gbps); ${capacityText(c.gpuNodeGroups[i])}; ${g.amiFamily}`,
         ]);
+        if (g.capacity === "capacity-block" && g.nodes > 0) {
+            warnings.push(`gpu group ${g.name}: ${g.nodes} nodes on Capacity Block ${g.reservationId}: create the group with nodes: 0 until the block is active, or the node group cannot launch; EKS scales it to 0 at T-40 min before the block ends`);
+        }
+        if ((g.capacity === "on-demand" || g.capacity === "spot") && g.nodes > 0) {
+            warnings.push(`gpu group ${g.name}: ${g.capacity} ${g.instanceType} needs ${g.nodes * instanceFacts(g.instanceType).vcpus} vCPUs of P-instance ${g.capacity} quota in ${cfg.region}, and P5-family capacity is often short (InsufficientInstanceCapacity)`);
+        }
     }
     const totalGpus = groups.reduce((s, g) => s + g.gpus, 0);
     lines.push(["gpus total", String(totalGpus)]);
-    const cost = c.gpuNodeGroups
+
+    const cost: CostItem[] = c.gpuNodeGroups
         .filter((g) => g.nodes > 0)
         .map((g) => {
             const price = instanceFacts(g.instanceType).onDemandUsdPerHour;
             const note = g.capacity.type === "spot" ? " (spot: on-demand price as an upper bound)" : g.capacity.type === "capacity-block" ? " (Capacity Block: price is set at purchase; on-demand shown for reference)" : "";
             return { item: `${g.nodes} × ${g.instanceType} (${g.name})${note}`, usdPerHour: g.nodes * price.usd, source: `${g.instanceType}: ${price.source}, ${price.asOf}${price.approximate ? ", approximate" : ""}` };
         });
-    return { data: { name: c.name ?? `miles-${cfg.stack}`, region: cfg.region, availabilityZone: c.availabilityZone, kubernetesVersion: c.kubernetesVersion, gpuNodeGroups: groups, totalGpus }, lines, cost };
-};
+    cost.push({ item: "EKS control plane", usdPerHour: EKS_CONTROL_PLANE_USD_PER_HOUR, source: "EKS control plane: AWS EKS pricing, standard support, $0.10/hour per cluster" });
+
+    return {
+        data: {
+            mode: "eks",
+            name,
+            region: cfg.region,
+            availabilityZone: c.availabilityZone,
+            kubernetesVersion: c.kubernetesVersion,
+            network: n.type === "create" ? { type: "create", vpcCidr: n.vpcCidr, availabilityZones: zones } : { type: "existing", vpcId: n.vpcId, gpuSubnetId: n.gpuSubnetId },
+            endpoint: { private: true, publicAccessCidrs: cidrs },
+            systemNodeGroup: c.systemNodeGroup,
+            gpuNodeGroups: groups,
+            totalGpus,
+        },
+        lines,
+        warnings,
+        cost,
+    };
+}
+
+/** The cluster: EKS (network, endpoint, system and GPU groups with EFA, capacity, cost) or a bring-your-own cluster. */
+export const clusterSection: SectionProducer = (cfg) => (cfg.cluster.existing ? existingSection(cfg) : eksSection(cfg));
