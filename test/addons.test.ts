@@ -14,6 +14,7 @@ import { ClusterAddons } from "../components/addons";
 import { TrainingNamespace } from "../components/namespace";
 import type { ClusterHandle, StorageHandle } from "../components/contracts";
 import { gpuNodeGroupsFromConfig } from "../lib/gpuNodes";
+import { addonsSection } from "../plan/sections/addons";
 import { daemonSetCoverage, dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement } from "../lib/scheduling";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -99,6 +100,15 @@ function releaseNames(p: Plan): string[] {
     return ofType(p, RELEASE)
         .map((r) => String(r.inputs.name))
         .sort();
+}
+
+/**
+ * Validates a Kubernetes object with kubernetes-models (an ESM-only package: loaded with a dynamic
+ * import, and typed here because this project's `node` module resolution cannot see its exports).
+ */
+async function validateK8s(modulePath: string, kind: string, obj: unknown): Promise<void> {
+    const mod = (await import(modulePath)) as Record<string, new (o: unknown) => { validate(): void }>;
+    new mod[kind](obj).validate();
 }
 
 const landing = (cov: ReturnType<typeof daemonSetCoverage>) => cov.filter((c) => c.lands).map((c) => c.group);
@@ -224,14 +234,18 @@ describe("cluster add-ons", function () {
             // sha256 of ray.io_rayjobs.yaml at v1.7.0 (blob c7d3f08, same blob as ../shared/schemas/README.md names).
             assert.match(script, /01a5cf3b17c1769fda44af7e82debcd98722f0c27b9ab84d084681c6649121f5 {2}ray\.io_rayjobs\.yaml/);
             assert.match(script, /sha256sum -c/);
-            const { Job } = await import("kubernetes-models/batch/v1");
-            new Job(job as any).validate();
+            await validateK8s("kubernetes-models/batch/v1", "Job", job);
+        });
+
+        it("object validation can fail (a Job container without image name)", async () => {
+            const job = ofType(four.plan, "kubernetes:batch/v1:Job")[0].inputs as any;
+            const broken = { ...job, spec: { ...job.spec, template: { spec: { ...job.spec.template.spec, containers: [{ image: "x" }] } } } };
+            await assert.rejects(validateK8s("kubernetes-models/batch/v1", "Job", broken));
         });
 
         it("the CRD installer may only write CRDs (by name for patch)", async () => {
             const role = ofType(four.plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")[0].inputs as any;
-            const { ClusterRole } = await import("kubernetes-models/rbac.authorization.k8s.io/v1");
-            new ClusterRole(role).validate();
+            await validateK8s("kubernetes-models/rbac.authorization.k8s.io/v1", "ClusterRole", role);
             for (const rule of role.rules) {
                 assert.deepEqual(rule.apiGroups, ["apiextensions.k8s.io"]);
                 assert.deepEqual(rule.resources, ["customresourcedefinitions"]);
@@ -261,8 +275,7 @@ describe("cluster add-ons", function () {
             const sas = ofType(four.plan, "kubernetes:core/v1:ServiceAccount").filter((r) => (r.inputs.metadata as any).name === "miles-training");
             assert.equal(sas.length, 1);
             assert.equal((sas[0].inputs.metadata as any).namespace, "miles");
-            const { ServiceAccount } = await import("kubernetes-models/v1");
-            new ServiceAccount(sas[0].inputs as any).validate();
+            await validateK8s("kubernetes-models/v1", "ServiceAccount", sas[0].inputs);
         });
 
         it("an IAM role trusted by pods.eks.amazonaws.com and associated with that service account", () => {
@@ -345,6 +358,44 @@ describe("cluster add-ons", function () {
             assert.deepEqual(v.supportedInstanceLabels, { keys: ["node.kubernetes.io/instance-type"], values: ["p5.48xlarge"] });
             assert.deepEqual(landing(daemonSetCoverage(efaDevicePluginPlacement(v), gpuNodeGroupsFromConfig(cfg))), ["gpu"]);
         });
+    });
+});
+
+describe("add-ons in the plan summary", function () {
+    this.timeout(30000);
+    const cfg = () => parseConfig(rawConfig(FOUR_GROUPS), { stack: "test" }).config!;
+
+    it("lists each add-on with its version and on how many GPU groups it runs", async () => {
+        const b = await planAddons(FOUR_GROUPS);
+        const s = b.plan.summary!;
+        const nv = s.addons.nvidiaDevicePlugin as { version: string; groupsCovered: number; groupsTotal: number };
+        assert.equal(nv.version, "0.20.0");
+        assert.equal(nv.groupsCovered, 2);
+        assert.equal(nv.groupsTotal, 4);
+        const text = new Map(s.lines.addons);
+        assert.match(text.get("nvidia device plugin")!, /nvidia-device-plugin 0\.20\.0 \(kube-system\): on 2 of 4 GPU groups \(al-p5 ×2, al-p5en ×3\); not on br-p5, br-p5en: Bottlerocket ships its own/);
+        assert.match(text.get("efa device plugin")!, /aws-efa-k8s-device-plugin v0\.5\.30 \(kube-system\): on 4 of 4 GPU groups/);
+        assert.match(text.get("kuberay operator")!, /kuberay-operator 1\.7\.0 \(miles-system\); CRDs applied server-side by job kuberay-crds-v1-7-0/);
+        assert.deepEqual(
+            s.warnings.filter((w) => w.startsWith("addons:")),
+            [],
+        );
+    });
+
+    it("warns, before deploying, when a device plugin's values would leave a GPU group without pods", () => {
+        const ev = { resources: [{ type: "kubernetes:helm.sh/v3:Release", name: "x", custom: true, inputs: { name: "nvidia-device-plugin", values: { tolerations: [] } } }], outputs: {} };
+        const r = addonsSection(cfg(), ev);
+        assert.deepEqual(
+            r.warnings!.filter((w) => w.includes("nvidia-device-plugin would run no pod")).map((w) => w.match(/GPU group (\S+)/)![1]),
+            ["al-p5", "al-p5en"],
+        );
+    });
+
+    it("warns when the NVIDIA plugin is off on a cluster with AL2023 GPU groups", () => {
+        const c = parseConfig(rawConfig({ ...FOUR_GROUPS, "miles-cluster:addons": { nvidiaDevicePlugin: { enabled: false } } }), { stack: "test" }).config!;
+        const r = addonsSection(c, { resources: [], outputs: {} });
+        assert.ok(r.warnings!.some((w) => /Insufficient nvidia\.com\/gpu/.test(w)));
+        assert.match(new Map(r.lines).get("nvidia device plugin")!, /^off/);
     });
 });
 
