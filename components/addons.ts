@@ -65,7 +65,7 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
                 provider,
                 eks: args.cluster.aws ? { clusterName: args.cluster.aws.clusterName } : undefined,
                 bucket: args.storage?.bucket,
-                tags: { "miles-cluster:stack": args.config.stack },
+                tags: { "miles-cluster/stack": args.config.stack },
             },
             { parent: this },
         );
