@@ -16,7 +16,7 @@ export interface FsxLustreArgs {
     vpcId: pulumi.Input<string>;
     /** The private subnet of the GPU availability zone; the file system lives there (one subnet only). */
     subnetId: pulumi.Input<string>;
-    /** Security group of the clients (every node); it gets the Lustre ports to and from the file system. */
+    /** Security group of the clients (every node); the file system accepts Lustre traffic from it. */
     clientSecurityGroupId: pulumi.Input<string>;
     /**
      * Capacity in GiB: 1200, 2400 or a multiple of 2400.
@@ -94,8 +94,10 @@ export class FsxLustre extends pulumi.ComponentResource {
 
     /**
      * The file system's group: Lustre ports from the clients and from itself (server-to-server
-     * traffic), all egress. The clients' group gets the Lustre ports from the file system, as the
-     * FSx guide's client rules ask (Lustre servers also open connections back to clients).
+     * traffic), all egress. The clients' (node) group is NOT changed here: the cluster manages it
+     * with inline rules, which would delete separately managed ones. The FSx guide also lists
+     * client-side inbound rules (988, 1018-1023 from the file system) for connections servers open
+     * back to clients; the node group must carry those itself (see docs/storage.md).
      */
     private createSecurityGroup(name: string, args: FsxLustreArgs): aws.ec2.SecurityGroup {
         const sg = new aws.ec2.SecurityGroup(
@@ -113,7 +115,6 @@ export class FsxLustre extends pulumi.ComponentResource {
             this.ingressRules.push(
                 rule("from-nodes", sg.id, args.clientSecurityGroupId, p, "Lustre from cluster nodes"),
                 rule("from-self", sg.id, sg.id, p, "Lustre between file servers"),
-                rule("to-nodes", args.clientSecurityGroupId, sg.id, p, "Lustre from the FSx file system to its clients"),
             );
         }
         new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "All egress", tags: args.tags }, { parent: this });

@@ -1,3 +1,131 @@
-import type { SectionProducer } from "../types";
+import type { MilesConfig } from "../../config";
+import { linkS3Prefix } from "../../config/storage";
+import { SHARED_MOUNT_PATH, SHARED_DIRS } from "../../lib/layout";
+import {
+    EFS_PRICE_PER_GIB_MONTH,
+    EFS_PRICE_SOURCE,
+    FSX_PRICE_PER_GIB_MONTH,
+    FSX_PRICE_SOURCE,
+    GIB,
+    HOURS_PER_MONTH,
+    MAX_WRITE_SECONDS,
+    formatBytes,
+    formatSeconds,
+    sizeFsx,
+    storageNeedBytes,
+    storageNeedFromTraining,
+    suggestFsx,
+    type StorageNeed,
+} from "../../lib/sizing";
+import { SHARED_CLAIM_NAME } from "../../components/storage";
+import { bucketPrefixFor } from "../../components/checkpointBucket";
+import type { CostItem, SectionProducer, SectionResult } from "../types";
 
-export const storageSection: SectionProducer = () => ({ data: {}, lines: [] });
+type Lines = Array<[string, string]>;
+
+const events = (e: string[]) => (e.length > 0 ? e.join(",") : "none");
+
+/** Lines for the bucket and the linked prefixes (FSx only). */
+function fsxLinkLines(cfg: MilesConfig, lines: Lines, warnings: string[]): Record<string, unknown> {
+    const s = cfg.storage;
+    const b = s.bucket;
+    const bucketLabel = b.name ?? `${bucketPrefixFor(cfg.stack)}<random>`;
+    lines.push([
+        "bucket",
+        b.existing
+            ? `existing s3://${b.name} (not changed or deleted by miles-cluster; its versioning/encryption are yours to set)`
+            : `new s3://${bucketLabel}: versioned (old versions kept ${s.noncurrentVersionDays} days), ${s.kmsKeyArn ? "SSE-KMS (your key)" : "SSE-S3"}, public access blocked; KEPT when the stack is destroyed`,
+    ]);
+    for (const l of s.links) {
+        lines.push([`link ${l.path}`, `s3://${bucketLabel}/${linkS3Prefix(l)}/ — import ${events(l.import)}; export ${events(l.export)}`]);
+    }
+    const ckptPath = `/${SHARED_DIRS.checkpoints}`;
+    const exportsCheckpoints = s.links.some((l) => (ckptPath === l.path || ckptPath.startsWith(`${l.path}/`)) && l.export.includes("NEW") && l.export.includes("CHANGED"));
+    if (!exportsCheckpoints) {
+        warnings.push(`storage: no link exports ${ckptPath} to S3 on NEW and CHANGED; checkpoints live only on the FSx file system (which cannot be backed up while linked to S3) and are lost with it`);
+    }
+    return { name: b.name, existing: b.existing, retainedOnDestroy: !b.existing, links: s.links.map((l) => ({ ...l, s3Prefix: linkS3Prefix(l) })) };
+}
+
+function needLines(need: StorageNeed, model: string, basis: string, notes: string[], lines: Lines): void {
+    const n = storageNeedBytes(need);
+    const bpp = n.bytesPerParam === 14 ? "BF16 weights 2 + FP32 main params 4 + FP32 Adam moments 4 + 4" : "FP32 weights 4 + FP32 Adam moments 4 + 4";
+    lines.push(["checkpoint size", `${formatBytes(n.checkpointBytes)} per full checkpoint: ${model} ${need.paramsB}B params × ${n.bytesPerParam} bytes/param (${bpp}; Megatron distributed optimizer)`]);
+    const parts = [`${need.retained} checkpoints (${basis})`];
+    if (n.referenceBytes > 0) parts.push(`torch_dist reference ${formatBytes(n.referenceBytes)}`);
+    parts.push(`HF checkpoint${need.hfBytesPerParam && need.hfBytesPerParam !== 2 ? "s" : ""} ${formatBytes(n.hfBytes)}`);
+    lines.push(["space needed", `${formatBytes(n.requiredBytes)} = ${parts.join(" + ")}`]);
+    for (const note of notes) lines.push(["sizing note", note]);
+}
+
+function fsxSizing(cfg: MilesConfig, need: StorageNeed, lines: Lines, warnings: string[]): Record<string, unknown> {
+    const s = cfg.storage;
+    const z = sizeFsx(need, s.capacityGiB, s.throughputPerTiB);
+    lines.push([
+        "fits",
+        z.fits
+            ? `yes: ${formatBytes(z.requiredBytes)} of ${formatBytes(s.capacityGiB * GIB)} (room for ${z.checkpointsThatFit} checkpoints beside the model copies; LZ4 savings not counted)`
+            : `NO: ${formatBytes(z.requiredBytes)} needed, ${formatBytes(s.capacityGiB * GIB)} provisioned (room for ${z.checkpointsThatFit} checkpoints)`,
+    ]);
+    lines.push(["checkpoint write", `${formatSeconds(z.writeSeconds)} at ${Math.round(z.throughputMBps)} MB/s (${s.capacityGiB} GiB = ${(s.capacityGiB / 1024).toFixed(2)} TiB × ${s.throughputPerTiB} MB/s/TiB; target ≤ ${MAX_WRITE_SECONDS / 60} min)`]);
+    const sug = suggestFsx(need);
+    const sugText = sug
+        ? `capacityGiB: ${sug.capacityGiB}, throughputPerTiB: ${sug.throughputPerTiB} (~$${Math.round(sug.usdPerMonth).toLocaleString("en-US")}/month, writes a checkpoint in ${formatSeconds(sug.writeSeconds)})`
+        : "none up to 2.4 PB; reduce retained checkpoints or use several file systems";
+    const current = sug && sug.capacityGiB === s.capacityGiB && sug.throughputPerTiB === s.throughputPerTiB;
+    lines.push(["suggestion", current ? `current settings are the cheapest that hold the data and write a checkpoint within ${MAX_WRITE_SECONDS / 60} min` : `cheapest that holds the data and writes within ${MAX_WRITE_SECONDS / 60} min: ${sugText}`]);
+    if (!z.writeWithinLimit) {
+        warnings.push(`storage: one full checkpoint (${formatBytes(z.checkpointBytes)}) takes ${formatSeconds(z.writeSeconds)} to write at ${Math.round(z.throughputMBps)} MB/s, over ${MAX_WRITE_SECONDS / 60} min (training stalls while it saves); suggested ${sugText}`);
+    }
+    if (!z.fits) {
+        warnings.push(`storage: ${formatBytes(z.requiredBytes)} needed (${need.retained} checkpoints + model copies) but ${s.capacityGiB} GiB provisioned: a save will fail when the file system is full; suggested ${sugText}, or set training.checkpoints.retainInterval`);
+    }
+    return { ...z, suggestion: sug };
+}
+
+function fsxLines(cfg: MilesConfig, lines: Lines, cost: CostItem[]): void {
+    const s = cfg.storage;
+    lines.push([
+        "storage",
+        `FSx for Lustre PERSISTENT_2, ${s.capacityGiB} GiB, ${s.throughputPerTiB} MB/s/TiB = ${Math.round((s.capacityGiB / 1024) * s.throughputPerTiB)} MB/s, Lustre 2.15, LZ4, KMS ${s.kmsKeyArn ?? "aws/fsx (AWS-managed)"}, GPU-AZ subnet; TCP 988, 1018-1023 from the nodes`,
+    ]);
+    cost.push({ item: `FSx for Lustre ${s.capacityGiB} GiB at ${s.throughputPerTiB} MB/s/TiB`, usdPerHour: (s.capacityGiB * FSX_PRICE_PER_GIB_MONTH[s.throughputPerTiB]) / HOURS_PER_MONTH, source: FSX_PRICE_SOURCE });
+}
+
+/** Storage: what is created, the S3 links, the claim, checkpoint sizing, warnings and the hourly cost. */
+export const storageSection: SectionProducer = (cfg) => {
+    const s = cfg.storage;
+    const lines: Lines = [];
+    const warnings: string[] = [];
+    const cost: CostItem[] = [];
+    const data: Record<string, unknown> = { type: s.type };
+    if (s.type === "fsx-lustre") {
+        fsxLines(cfg, lines, cost);
+        Object.assign(data, { capacityGiB: s.capacityGiB, throughputPerTiB: s.throughputPerTiB, throughputMBps: (s.capacityGiB / 1024) * s.throughputPerTiB });
+        data.bucket = fsxLinkLines(cfg, lines, warnings);
+    } else if (s.type === "efs") {
+        const e = s.efs;
+        lines.push(["storage", `Amazon EFS (encrypted, ${e.performanceMode}, ${e.throughputMode}${e.provisionedThroughputMibps ? ` ${e.provisionedThroughputMibps} MiB/s` : ""}), mount target in the GPU-AZ subnet, NFS 2049 from the nodes, EFS CSI add-on; KEPT when the stack is destroyed`]);
+        Object.assign(data, { efs: e });
+    } else {
+        lines.push(["storage", `existing claim ${s.claimName} in namespace ${cfg.training.namespace} (nothing created)`]);
+    }
+    const claim = s.type === "existing-claim" ? s.claimName : SHARED_CLAIM_NAME;
+    lines.push(["claim", `PVC ${claim} (ReadWriteMany${s.type === "existing-claim" ? "" : `, static PV ${cfg.training.namespace}-shared, reclaim Retain`}) mounted at ${SHARED_MOUNT_PATH} in namespace ${cfg.training.namespace}`]);
+    data.claimName = claim;
+
+    const t = storageNeedFromTraining(cfg.training);
+    if (t.need) {
+        needLines(t.need, t.model, t.retainedBasis, t.notes, lines);
+        if (s.type === "fsx-lustre") data.sizing = fsxSizing(cfg, t.need, lines, warnings);
+        else data.sizing = storageNeedBytes(t.need);
+        if (s.type === "efs") {
+            const gib = storageNeedBytes(t.need).requiredBytes / GIB;
+            cost.push({ item: `EFS storage for ~${Math.round(gib)} GiB (the space needed above)`, usdPerHour: (gib * EFS_PRICE_PER_GIB_MONTH) / HOURS_PER_MONTH, source: EFS_PRICE_SOURCE });
+        }
+    } else {
+        for (const note of t.notes) lines.push(["sizing", note]);
+    }
+    const result: SectionResult = { data, lines, warnings, cost };
+    return result;
+};

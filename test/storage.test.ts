@@ -1,0 +1,413 @@
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { loadConfig, parseConfig } from "../config";
+import { plan, type Plan } from "../plan/run";
+import { rawConfig, ofType, one } from "./harness";
+import type { ClusterHandle } from "../components/contracts";
+import { TrainingNamespace } from "../components/namespace";
+import { CheckpointStorage } from "../components/storage";
+import { storageSection } from "../plan/sections/storage";
+import { peakRetainedCheckpoints, sizeFsx, storageNeedFromTraining, suggestFsx } from "../lib/sizing";
+
+const T = {
+    fs: "aws:fsx/lustreFileSystem:LustreFileSystem",
+    dra: "aws:fsx/dataRepositoryAssociation:DataRepositoryAssociation",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    bucket: "aws:s3/bucket:Bucket",
+    versioning: "aws:s3/bucketVersioning:BucketVersioning",
+    sse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    pab: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    pv: "kubernetes:core/v1:PersistentVolume",
+    pvc: "kubernetes:core/v1:PersistentVolumeClaim",
+    efs: "aws:efs/fileSystem:FileSystem",
+    mount: "aws:efs/mountTarget:MountTarget",
+    ap: "aws:efs/accessPoint:AccessPoint",
+    addon: "aws:eks/addon:Addon",
+};
+
+const BASE = {
+    "aws:region": "us-east-1",
+    "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes: 1 }] },
+};
+
+interface Built {
+    plan: Plan;
+    /** Resource options seen per `type::name` (mocks do not record options). */
+    opts: Map<string, pulumi.ResourceOptions>;
+    handle?: CheckpointStorage;
+}
+
+/**
+ * Builds CheckpointStorage alone under mocks, with a fake cluster handle (known network ids), so the
+ * component is tested without the cluster component.
+ */
+async function build(storage: unknown, extra: Record<string, unknown> = {}, aws = true): Promise<Built> {
+    const opts = new Map<string, pulumi.ResourceOptions>();
+    let handle: CheckpointStorage | undefined;
+    const p = await plan("test", rawConfig({ ...BASE, "miles-cluster:storage": storage, ...extra }), async () => {
+        pulumi.runtime.registerStackTransformation((a) => {
+            opts.set(`${a.type}::${a.name}`, a.opts);
+            return undefined;
+        });
+        const cfg = loadConfig();
+        const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
+        const cluster: ClusterHandle = {
+            provider,
+            gpuNodeGroups: [],
+            aws: aws
+                ? {
+                      clusterName: pulumi.output("miles-test"),
+                      network: {
+                          vpcId: pulumi.output("vpc-123"),
+                          gpuSubnetId: pulumi.output("subnet-gpu"),
+                          privateSubnetIds: pulumi.output(["subnet-gpu", "subnet-b"]),
+                          nodeSecurityGroupId: pulumi.output("sg-nodes"),
+                          vpcCidr: pulumi.output("10.0.0.0/16"),
+                      },
+                      ready: [],
+                  }
+                : undefined,
+        };
+        const namespace = new TrainingNamespace("ns", { name: cfg.training.namespace, provider });
+        handle = new CheckpointStorage("storage", { config: cfg, cluster, namespace });
+        return {};
+    });
+    assert.deepEqual(p.problems, []);
+    return { plan: p, opts, handle };
+}
+
+const problemsOf = (storage: unknown, extra: Record<string, unknown> = {}) =>
+    parseConfig(rawConfig({ ...BASE, "miles-cluster:storage": storage, ...extra }), { stack: "t" }).problems;
+
+/**
+ * Validates a recorded core/v1 object with kubernetes-models (ESM-only: loaded with a dynamic
+ * import; its exports are invisible to this project's `node` module resolution, hence the typing).
+ */
+async function validateCoreV1(kind: "PersistentVolume" | "PersistentVolumeClaim", r: { inputs: Record<string, unknown> }): Promise<void> {
+    const mod = (await import("kubernetes-models/v1")) as unknown as Record<string, new (o: unknown) => { validate(): void }>;
+    new mod[kind]({ ...r.inputs, apiVersion: "v1", kind }).validate();
+}
+
+describe("storage: FSx for Lustre (default)", function () {
+    let b: Built;
+    before(async () => {
+        b = await build({ bucket: { name: "acme-ckpt" } });
+    });
+
+    it("creates PERSISTENT_2 SSD, Lustre 2.15, LZ4, in the GPU subnet, with its own security group", () => {
+        const fs = one(b.plan, T.fs).inputs;
+        assert.equal(fs.deploymentType, "PERSISTENT_2");
+        assert.equal(fs.storageType, "SSD");
+        assert.equal(fs.fileSystemTypeVersion, "2.15");
+        assert.equal(fs.dataCompressionType, "LZ4");
+        assert.equal(fs.storageCapacity, 1200);
+        assert.equal(fs.perUnitStorageThroughput, 250);
+        assert.equal(fs.subnetIds, "subnet-gpu");
+        assert.equal((fs.securityGroupIds as unknown[]).length, 1);
+        // Linked to S3: FSx cannot back it up, so no final backup (deletion would otherwise fail) and no automatic ones.
+        assert.equal(fs.skipFinalBackup, true);
+        assert.equal(fs.automaticBackupRetentionDays, 0);
+        // Encryption at rest is always on for PERSISTENT_2; no key given = AWS-managed aws/fsx.
+        assert.equal(fs.kmsKeyId, undefined);
+        assert.equal(one(b.plan, T.sg).inputs.vpcId, "vpc-123");
+    });
+
+    it("opens TCP 988 and 1018-1023 from the node security group and from itself", () => {
+        const rules = ofType(b.plan, T.ingress).map((r) => r.inputs);
+        const fromNodes = rules.filter((r) => r.referencedSecurityGroupId === "sg-nodes");
+        assert.deepEqual(
+            fromNodes.map((r) => [r.ipProtocol, r.fromPort, r.toPort]).sort(),
+            [
+                ["tcp", 1018, 1023],
+                ["tcp", 988, 988],
+            ],
+        );
+        // Self rules reference the (unknown at preview) group id itself, never the node group.
+        const self = rules.filter((r) => r.referencedSecurityGroupId !== "sg-nodes");
+        assert.deepEqual(self.map((r) => [r.fromPort, r.toPort]).sort(), [
+            [1018, 1023],
+            [988, 988],
+        ]);
+        // Nothing is added to the node group (the cluster manages it with inline rules).
+        assert.ok(rules.every((r) => r.securityGroupId !== "sg-nodes"));
+    });
+
+    it("links /checkpoints (export+import NEW/CHANGED/DELETED), /models and /data (import) with batch metadata import", () => {
+        const dras = ofType(b.plan, T.dra).map((r) => r.inputs);
+        assert.equal(dras.length, 3);
+        const byPath = Object.fromEntries(dras.map((d) => [d.fileSystemPath as string, d]));
+        const all = ["NEW", "CHANGED", "DELETED"];
+        const s3 = (p: string) => byPath[p].s3 as { autoExportPolicy?: { events: string[] }; autoImportPolicy?: { events: string[] } };
+        assert.equal(byPath["/checkpoints"].dataRepositoryPath, "s3://acme-ckpt/checkpoints/");
+        assert.deepEqual(s3("/checkpoints").autoExportPolicy?.events, all);
+        assert.deepEqual(s3("/checkpoints").autoImportPolicy?.events, all);
+        assert.deepEqual(s3("/models").autoImportPolicy?.events, all);
+        assert.deepEqual(s3("/models").autoExportPolicy?.events, ["NEW", "CHANGED"]);
+        assert.deepEqual(s3("/data").autoImportPolicy?.events, all);
+        assert.equal(s3("/data").autoExportPolicy, undefined);
+        for (const d of dras) {
+            assert.equal(d.batchImportMetaDataOnCreate, true);
+            assert.equal(d.deleteDataInFilesystem, false);
+        }
+    });
+
+    it("gives file system and associations long create timeouts (a DRA can take ~20 min)", () => {
+        const fsName = one(b.plan, T.fs).name;
+        assert.equal(b.opts.get(`${T.fs}::${fsName}`)?.customTimeouts?.create, "60m");
+        for (const d of ofType(b.plan, T.dra)) assert.equal(b.opts.get(`${T.dra}::${d.name}`)?.customTimeouts?.create, "45m");
+    });
+
+    it("creates a versioned, encrypted, private bucket that is retained on destroy, settings included", () => {
+        const bucket = one(b.plan, T.bucket);
+        assert.equal(bucket.inputs.bucket, "acme-ckpt");
+        assert.equal(bucket.inputs.forceDestroy, false);
+        assert.equal((one(b.plan, T.versioning).inputs.versioningConfiguration as { status: string }).status, "Enabled");
+        const rule = (one(b.plan, T.sse).inputs.rules as Array<{ applyServerSideEncryptionByDefault: { sseAlgorithm: string } }>)[0];
+        assert.equal(rule.applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
+        const pab = one(b.plan, T.pab).inputs;
+        for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab[k], true, k);
+        assert.equal((one(b.plan, T.ownership).inputs.rule as { objectOwnership: string }).objectOwnership, "BucketOwnerEnforced");
+        const rules = one(b.plan, T.lifecycle).inputs.rules as Array<{ noncurrentVersionExpiration?: { noncurrentDays: number } }>;
+        assert.equal(rules.find((r) => r.noncurrentVersionExpiration)?.noncurrentVersionExpiration?.noncurrentDays, 30);
+        for (const type of [T.bucket, T.versioning, T.sse, T.pab, T.ownership, T.lifecycle]) {
+            const r = one(b.plan, type);
+            assert.equal(b.opts.get(`${type}::${r.name}`)?.retainOnDelete, true, `${type} must be retained on delete`);
+        }
+        // The file system itself is disposable: not retained.
+        assert.notEqual(b.opts.get(`${T.fs}::${one(b.plan, T.fs).name}`)?.retainOnDelete, true);
+    });
+
+    it("creates a valid static RWX PV (fsx.csi.aws.com, Retain) bound to a PVC in the training namespace", async () => {
+        const pv = one(b.plan, T.pv);
+        const pvc = one(b.plan, T.pvc);
+        await validateCoreV1("PersistentVolume", pv);
+        await validateCoreV1("PersistentVolumeClaim", pvc);
+        // The validator really checks: a wrong access mode is rejected.
+        await assert.rejects(validateCoreV1("PersistentVolume", { inputs: { ...pv.inputs, spec: { ...(pv.inputs.spec as object), accessModes: "ReadWriteMany" } } }));
+        const spec = pv.inputs.spec as any;
+        assert.deepEqual(spec.accessModes, ["ReadWriteMany"]);
+        assert.equal(spec.persistentVolumeReclaimPolicy, "Retain");
+        assert.equal(spec.storageClassName, "");
+        assert.deepEqual(spec.capacity, { storage: "1200Gi" });
+        assert.equal(spec.csi.driver, "fsx.csi.aws.com");
+        assert.deepEqual(Object.keys(spec.csi.volumeAttributes).sort(), ["dnsname", "mountname"]);
+        assert.ok(spec.csi.volumeHandle, "volumeHandle = file system id");
+        assert.deepEqual(spec.mountOptions, ["flock"]);
+        assert.deepEqual(spec.claimRef, { namespace: "miles", name: "miles-shared" });
+        const cspec = pvc.inputs.spec as any;
+        assert.equal((pvc.inputs.metadata as any).namespace, "miles");
+        assert.equal((pvc.inputs.metadata as any).name, "miles-shared");
+        assert.deepEqual(cspec.accessModes, ["ReadWriteMany"]);
+        assert.equal(cspec.storageClassName, "");
+        assert.equal(cspec.volumeName, (pv.inputs.metadata as any).name);
+        assert.equal(b.handle?.claimName, "miles-shared");
+        // Training waits for the claim and every association.
+        assert.equal(b.handle?.ready.length, 1 + 3);
+    });
+
+    it("uses a customer key for FSx and SSE-KMS when kmsKeyArn is set", async () => {
+        const key = "arn:aws:kms:us-east-1:123456789012:key/abcd-1234";
+        const k = await build({ kmsKeyArn: key });
+        assert.equal(one(k.plan, T.fs).inputs.kmsKeyId, key);
+        const rule = (one(k.plan, T.sse).inputs.rules as any[])[0];
+        assert.deepEqual(rule.applyServerSideEncryptionByDefault, { sseAlgorithm: "aws:kms", kmsMasterKeyId: key });
+        assert.equal(rule.bucketKeyEnabled, true);
+        // Generated name: a bucket prefix from the stack name.
+        assert.equal(one(k.plan, T.bucket).inputs.bucketPrefix, "miles-test-");
+    });
+
+    it("links an existing bucket without creating or managing any bucket resource", async () => {
+        const e = await build({ bucket: { name: "team-data", existing: true } });
+        for (const type of [T.bucket, T.versioning, T.sse, T.pab, T.ownership, T.lifecycle]) assert.equal(ofType(e.plan, type).length, 0, type);
+        assert.equal(ofType(e.plan, T.dra).find((d) => d.inputs.fileSystemPath === "/data")?.inputs.dataRepositoryPath, "s3://team-data/data/");
+    });
+});
+
+describe("storage: EFS and existing claim", () => {
+    it("EFS: encrypted, mount target in the GPU subnet, NFS from nodes, access point, CSI add-on, efs.csi.aws.com PV", async () => {
+        const b = await build({ type: "efs" });
+        const fs = one(b.plan, T.efs);
+        assert.equal(fs.inputs.encrypted, true);
+        assert.equal(fs.inputs.throughputMode, "elastic");
+        assert.equal(b.opts.get(`${T.efs}::${fs.name}`)?.retainOnDelete, true);
+        assert.equal(one(b.plan, T.mount).inputs.subnetId, "subnet-gpu");
+        const nfs = ofType(b.plan, T.ingress).map((r) => r.inputs);
+        assert.deepEqual(
+            nfs.map((r) => [r.referencedSecurityGroupId, r.fromPort, r.toPort]),
+            [["sg-nodes", 2049, 2049]],
+        );
+        assert.equal((one(b.plan, T.ap).inputs.rootDirectory as any).path, "/miles");
+        const addon = one(b.plan, T.addon).inputs;
+        assert.equal(addon.addonName, "aws-efs-csi-driver");
+        assert.equal(addon.clusterName, "miles-test");
+        assert.equal((addon.podIdentityAssociations as any[])[0].serviceAccount, "efs-csi-controller-sa");
+        const pv = one(b.plan, T.pv);
+        await validateCoreV1("PersistentVolume", pv);
+        assert.equal((pv.inputs.spec as any).csi.driver, "efs.csi.aws.com");
+        assert.equal((pv.inputs.spec as any).persistentVolumeReclaimPolicy, "Retain");
+        assert.equal(ofType(b.plan, T.fs).length + ofType(b.plan, T.bucket).length, 0);
+    });
+
+    it("existing-claim: creates nothing and hands over the claim name", async () => {
+        const b = await build({ type: "existing-claim", claimName: "fsx-claim" }, {}, false);
+        const ours = b.plan.resources.filter((r) => r.parent?.name === "storage" || r.name.startsWith("storage-"));
+        assert.deepEqual(ours, []);
+        assert.equal(b.handle?.claimName, "fsx-claim");
+        assert.deepEqual(b.handle?.ready, []);
+        assert.equal(b.handle?.bucket, undefined);
+    });
+});
+
+describe("storage config: rejections", () => {
+    it("rejects a capacity that is not 1200, 2400 or a multiple of 2400, naming the allowed values", () => {
+        for (const bad of [1000, 3600, 6000]) {
+            const p = problemsOf({ capacityGiB: bad });
+            assert.equal(p.length, 1);
+            assert.equal(p[0].path, "storage.capacityGiB");
+            assert.match(p[0].message, /1200, 2400 or a multiple of 2400/);
+            assert.match(p[0].message, new RegExp(`got ${bad}`));
+        }
+        for (const good of [1200, 2400, 4800, 33600]) assert.deepEqual(problemsOf({ capacityGiB: good }), []);
+    });
+
+    it("rejects throughput outside 125/250/500/1000 with the allowed values", () => {
+        const p = problemsOf({ throughputPerTiB: 200 });
+        assert.equal(p[0].path, "storage.throughputPerTiB");
+        assert.match(p[0].message, /125, 250, 500, 1000/);
+        assert.match(p[0].message, /got 200/);
+    });
+
+    it("existing-claim needs claimName; claimName needs existing-claim", () => {
+        assert.deepEqual(
+            problemsOf({ type: "existing-claim" }).map((p) => p.path),
+            ["storage.claimName"],
+        );
+        assert.deepEqual(
+            problemsOf({ claimName: "x" }).map((p) => p.path),
+            ["storage.claimName"],
+        );
+    });
+
+    it("a bring-your-own cluster (cluster.existing) requires existing-claim", () => {
+        const p = parseConfig(rawConfig({ "miles-cluster:cluster": { existing: {} }, "miles-cluster:storage": { type: "fsx-lustre" } }), { stack: "t" }).problems;
+        const mine = p.filter((x) => x.path.startsWith("storage."));
+        assert.equal(mine.length >= 1, true, JSON.stringify(p));
+        assert.equal(mine[0].path, "storage.type");
+        assert.match(mine[0].message, /existing-claim/);
+    });
+
+    it("rejects overlapping links, an existing bucket without a name, and more than 8 links", () => {
+        assert.deepEqual(
+            problemsOf({ links: [{ path: "/ckpt" }, { path: "/ckpt/a" }] }).map((p) => p.path),
+            ["storage.links[1].path"],
+        );
+        assert.deepEqual(
+            problemsOf({ links: [{ path: "/a", s3Prefix: "x" }, { path: "/b", s3Prefix: "x/y" }] }).map((p) => p.path),
+            ["storage.links[1].s3Prefix"],
+        );
+        assert.deepEqual(
+            problemsOf({ bucket: { existing: true } }).map((p) => p.path),
+            ["storage.bucket.name"],
+        );
+        const nine = Array.from({ length: 9 }, (_, i) => ({ path: `/d${i}` }));
+        assert.deepEqual(
+            problemsOf({ links: nine }).map((p) => p.path),
+            ["storage.links"],
+        );
+        assert.deepEqual(
+            problemsOf({ links: [{ path: "/x", import: ["NEW", "MOVED"] }] }).map((p) => p.path),
+            ["storage.links[0].import[1]"],
+        );
+    });
+});
+
+describe("storage sizing (hand-computed)", () => {
+    it("qwen3-4B dense, 2 retained, 1200 GiB at 250 MB/s/TiB", () => {
+        // 4e9 params × 14 B = 56e9 B per checkpoint; reference 4e9 × 2 = 8e9; HF 8e9.
+        // Needed: 2 × 56e9 + 8e9 + 8e9 = 128e9 B. Capacity 1200 × 2^30 = 1,288,490,188,800 B → fits.
+        // Room: floor((1,288,490,188,800 − 16e9) / 56e9) = floor(22.72) = 22 checkpoints.
+        // Throughput 1200/1024 × 250 = 292.96875 MB/s; write 56e9 / 292,968,750 = 191.1467 s (< 300 s).
+        const z = sizeFsx({ paramsB: 4, precision: "bf16", retained: 2 }, 1200, 250);
+        assert.equal(z.checkpointBytes, 56e9);
+        assert.equal(z.requiredBytes, 128e9);
+        assert.equal(z.fits, true);
+        assert.equal(z.checkpointsThatFit, 22);
+        assert.equal(z.throughputMBps, 292.96875);
+        assert.ok(Math.abs(z.writeSeconds - 191.1467) < 0.001, String(z.writeSeconds));
+        assert.equal(z.writeWithinLimit, true);
+        // Cheapest valid: 1200@125 writes in 56e9/146,484,375 = 382 s (too slow); 1200@250 = 1200 × $0.21 = $252/month
+        // beats 2400@125 = 2400 × $0.145 = $348.
+        assert.deepEqual(
+            (({ capacityGiB, throughputPerTiB, usdPerMonth }) => ({ capacityGiB, throughputPerTiB, usdPerMonth }))(suggestFsx({ paramsB: 4, precision: "bf16", retained: 2 })!),
+            { capacityGiB: 1200, throughputPerTiB: 250, usdPerMonth: 252 },
+        );
+    });
+
+    it("deepseek-v3 671B MoE, 2 retained: nothing fits at 1200 GiB; suggests 33600 GiB at 1000 MB/s/TiB", () => {
+        // 671e9 × 14 = 9.394e12 B per checkpoint; reference and HF 1.342e12 B each.
+        // Needed: 2 × 9.394e12 + 2 × 1.342e12 = 21.472e12 B > 1.288e12 → does not fit; room for 0 checkpoints.
+        // Write at 292.96875 MB/s: 9.394e12 / 2.9296875e8 = 32,064.85 s (8.9 h).
+        const need = { paramsB: 671, precision: "bf16" as const, retained: 2 };
+        const z = sizeFsx(need, 1200, 250);
+        assert.equal(z.checkpointBytes, 9.394e12);
+        assert.equal(z.requiredBytes, 21.472e12);
+        assert.equal(z.fits, false);
+        assert.equal(z.checkpointsThatFit, 0);
+        assert.ok(Math.abs(z.writeSeconds - 32064.85) < 0.01, String(z.writeSeconds));
+        // Write ≤ 300 s needs 9.394e12 / 300 = 31,313.33 MB/s = C/1024 × t → C × t ≥ 32,064,853.
+        //   t=1000: C ≥ 32,065 → 33,600 GiB (14 × 2400), 33,600 × $0.60 = $20,160/month
+        //   t=500:  C ≥ 64,130 → 64,800 GiB, × $0.34 = $22,032;  t=250: 129,600 × $0.21 = $27,216;  t=125: 256,800 × $0.145 = $37,236
+        // Space: 21.472e12 / 2^30 = 19,997 GiB ≤ 33,600. Cheapest: 33,600 GiB at 1000.
+        const s = suggestFsx(need)!;
+        assert.equal(s.capacityGiB, 33600);
+        assert.equal(s.throughputPerTiB, 1000);
+        assert.equal(s.usdPerMonth, 20160);
+    });
+
+    it("retention: Megatron keeps every checkpoint without retainInterval", () => {
+        // 3000 rollouts, save every 20 → 150 kept. With retainInterval 1000: floor(3000/1000) = 3 kept + previous + new = 5.
+        assert.equal(peakRetainedCheckpoints(3000, 20, undefined).retained, 150);
+        assert.equal(peakRetainedCheckpoints(3000, 20, 1000).retained, 5);
+        assert.equal(peakRetainedCheckpoints(undefined, undefined, undefined).retained, 2);
+        const t = storageNeedFromTraining({ model: { preset: "deepseek-v3" }, algorithm: { numRollout: 100 }, checkpoints: { saveInterval: 20, retainInterval: 100 } });
+        assert.equal(t.need?.paramsB, 671);
+        assert.equal(t.need?.retained, 3);
+        assert.equal(storageNeedFromTraining({ model: { preset: "deepseek-v3-5layer" } }).need, undefined);
+    });
+});
+
+describe("storage plan section", () => {
+    it("warns for deepseek-v3 on the default FSx (too slow and does not fit) and suggests the cheapest fix", async () => {
+        const training = { model: { preset: "deepseek-v3" }, checkpoints: { saveInterval: 20, retainInterval: 1000 } };
+        const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": training }), { stack: "t" }).config!;
+        const r = storageSection(cfg, { resources: [], outputs: {} });
+        const text = r.lines.map(([l, v]) => `${l}: ${v}`).join("\n");
+        assert.match(text, /× 14 bytes\/param/);
+        assert.match(text, /checkpoint write: 8\.9 h/);
+        assert.equal(r.warnings?.length, 2, JSON.stringify(r.warnings));
+        assert.match(r.warnings![0], /over 5 min/);
+        assert.match(r.warnings![1], /needed/);
+        // 3000 rollouts (default) / retain every 1000 = 3 kept + previous + new = 5 checkpoints.
+        // Space: 5 × 9.394e12 + 2 × 1.342e12 = 49.654e12 B = 46,244 GiB → at least 48,000 GiB.
+        // Write ≤ 300 s: C × t ≥ 32,064,853 (see above). Candidates:
+        //   t=1000: C = 48,000 (space bound) → 48,000 × $0.60 = $28,800/month
+        //   t=500:  C ≥ 64,130 → 64,800 × $0.34 = $22,032   ← cheapest
+        //   t=250:  C ≥ 128,260 → 129,600 × $0.21 = $27,216;  t=125: 256,800 × $0.145 = $37,236
+        assert.match(text, /capacityGiB: 64800, throughputPerTiB: 500 \(~\$22,032\/month/);
+        // 1200 GiB × $0.21 / 730 h = $0.3452/h
+        assert.ok(Math.abs(r.cost![0].usdPerHour - 0.3452) < 0.001);
+        assert.match(r.cost![0].source, /approximate/);
+    });
+
+    it("without checkpoints.retainInterval counts every checkpoint Megatron keeps", () => {
+        const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": { model: { preset: "qwen3-4B" }, checkpoints: { saveInterval: 20 } } }), { stack: "t" }).config!;
+        const r = storageSection(cfg, { resources: [], outputs: {} });
+        // 3000 / 20 = 150 checkpoints × 56e9 B = 8.4e12 B + 16e9 B of model copies = 8.416e12 B > 1.288e12 B.
+        assert.equal((r.data.sizing as { requiredBytes: number }).requiredBytes, 8.416e12);
+        assert.ok(r.warnings!.some((w) => /retainInterval/.test(w)));
+    });
+});
