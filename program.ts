@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadConfig, type MilesConfig } from "./config";
 import { GpuCluster } from "./components/cluster";
 import { TrainingNamespace } from "./components/namespace";
+import { CheckpointStorage } from "./components/storage";
+import { ClusterAddons } from "./components/addons";
 
 export type StackOutputs = Record<string, unknown>;
 
@@ -15,6 +17,8 @@ export function deploy(cfg: MilesConfig): StackOutputs {
     const outputs: StackOutputs = { stack: cfg.stack };
     const cluster = new GpuCluster("cluster", { config: cfg });
     const namespace = new TrainingNamespace("training-namespace", { name: cfg.training.namespace, provider: cluster.provider, dependsOn: cluster.aws?.ready });
+    const storage = new CheckpointStorage("storage", { config: cfg, cluster, namespace });
+    const addons = new ClusterAddons("addons", { config: cfg, cluster, namespace, storage });
     if (cluster.eks) {
         outputs.clusterName = cluster.eks.clusterName;
         outputs.clusterEndpoint = cluster.eks.endpoint;
@@ -23,6 +27,9 @@ export function deploy(cfg: MilesConfig): StackOutputs {
         outputs.systemNodeGroupName = cluster.eks.systemNodeGroupName;
     }
     outputs.trainingNamespace = namespace.name;
+    outputs.storageClaimName = storage.claimName;
+    if (storage.bucket) outputs.checkpointBucket = storage.bucket.name;
+    outputs.trainingServiceAccount = addons.serviceAccountName;
     // miles-cluster:wiring (storage, addons, training follow)
     return outputs;
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { roleWithPolicies } from "./iam";
+import { podIdentityRole } from "./iam";
 import { awsPartition } from "./checkpointBucket";
 
 /** Service account of the EFS CSI controller (the add-on's default). */
@@ -89,15 +89,11 @@ export class EfsFileSystem extends pulumi.ComponentResource {
 
     /** The EFS CSI driver as an EKS add-on; its controller gets AmazonEFSCSIDriverPolicy through Pod Identity. */
     private createCsiAddon(name: string, args: EfsFileSystemArgs): aws.eks.Addon {
-        const { role, attachments } = roleWithPolicies(
+        const { role, attachments } = podIdentityRole(
             `${name}-csi`,
-            {
-                service: "pods.eks.amazonaws.com",
-                tagSession: true,
-                policies: [`arn:${awsPartition(args.region)}:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy`],
-                description: "EFS CSI controller (Pod Identity)",
-                tags: args.tags,
-            },
+            [`arn:${awsPartition(args.region)}:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy`],
+            "EFS CSI controller through EKS Pod Identity",
+            args.tags,
             { parent: this },
         );
         return new aws.eks.Addon(

@@ -51,7 +51,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
         } else {
             this.claimName = SHARED_CLAIM_NAME;
             const aws = requireAws(args.cluster, s.type);
-            const tags = { "miles-cluster:stack": args.config.stack, "miles-cluster:component": "storage" };
+            const tags = { "miles-cluster/stack": args.config.stack, "miles-cluster/component": "storage" };
             if (s.type === "fsx-lustre") {
                 const { bucket, fsx } = this.createFsx(name, args, aws, tags);
                 this.bucket = { name: bucket.name, arn: bucket.arn };
