@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { loadConfig, parseConfig } from "../config";
 import { plan, type Plan } from "../plan/run";
-import { rawConfig, ofType } from "./harness";
+import { rawConfig, ofType, planConfig } from "./harness";
 import type { RecordedResource } from "../plan/evaluate";
 import { ClusterAddons } from "../components/addons";
 import { TrainingNamespace } from "../components/namespace";
@@ -358,6 +358,31 @@ describe("cluster add-ons", function () {
             assert.deepEqual(v.supportedInstanceLabels, { keys: ["node.kubernetes.io/instance-type"], values: ["p5.48xlarge"] });
             assert.deepEqual(landing(daemonSetCoverage(efaDevicePluginPlacement(v), gpuNodeGroupsFromConfig(cfg))), ["gpu"]);
         });
+    });
+});
+
+describe("add-ons wired into the program", function () {
+    this.timeout(60000);
+
+    it("the whole program installs every add-on, with the storage bucket in the training policy", async () => {
+        const p = await planConfig(FOUR_GROUPS);
+        assert.deepEqual(releaseNames(p), ["aws-efa-k8s-device-plugin", "dcgm-exporter", "kuberay-operator", "nvidia-device-plugin"]);
+        assert.equal(ofType(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation").length, 1);
+        // FSx with a created bucket: the role gets the bucket policy (its ARN is only known after deploy).
+        assert.equal(ofType(p, "aws:iam/rolePolicy:RolePolicy").filter((r) => r.parent?.type === "miles-cluster:addons:TrainingIdentity").length, 1);
+        assert.equal(p.outputs.trainingServiceAccount, "miles-training");
+        const nv = p.summary!.addons.nvidiaDevicePlugin as { groupsCovered: number };
+        assert.equal(nv.groupsCovered, 2);
+    });
+
+    it("a bring-your-own stack creates no aws: resource at all", async () => {
+        const p = await planConfig(BYO({ efaPerNode: 0 }));
+        const aws = p.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("pulumi:providers:aws"));
+        assert.deepEqual(
+            aws.map((r) => `${r.type} ${r.name}`),
+            [],
+        );
+        assert.deepEqual(releaseNames(p), ["dcgm-exporter", "kuberay-operator", "nvidia-device-plugin"]);
     });
 });
 
