@@ -1,9 +1,14 @@
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { loadConfig, parseConfig } from "../config";
 import { plan, type Plan } from "../plan/run";
-import { rawConfig, ofType, one } from "./harness";
+import { rawConfig, ofType, one, planConfig } from "./harness";
+import { writeManifests } from "../plan/render";
 import type { ClusterHandle } from "../components/contracts";
 import { TrainingNamespace } from "../components/namespace";
 import { CheckpointStorage } from "../components/storage";
@@ -409,5 +414,42 @@ describe("storage plan section", () => {
         // 3000 / 20 = 150 checkpoints × 56e9 B = 8.4e12 B + 16e9 B of model copies = 8.416e12 B > 1.288e12 B.
         assert.equal((r.data.sizing as { requiredBytes: number }).requiredBytes, 8.416e12);
         assert.ok(r.warnings!.some((w) => /retainInterval/.test(w)));
+    });
+});
+
+describe("storage in the whole program (planConfig)", function () {
+    this.timeout(60000);
+
+    it("plan --out writes a PV and PVC that validate, and the FSx file system sits in the cluster's GPU subnet", async () => {
+        const p = await planConfig({ ...BASE, "miles-cluster:training": { checkpoints: { saveInterval: 20, retainInterval: 1000 } } });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-storage-"));
+        const files = writeManifests(p, dir);
+        const pvFile = files.find((f) => path.basename(f).startsWith("persistentvolume-"));
+        const pvcFile = files.find((f) => path.basename(f).startsWith("persistentvolumeclaim-"));
+        assert.ok(pvFile && pvcFile, files.join(", "));
+        const pv = parseYaml(fs.readFileSync(pvFile!, "utf8"));
+        const pvc = parseYaml(fs.readFileSync(pvcFile!, "utf8"));
+        await validateCoreV1("PersistentVolume", { inputs: pv });
+        await validateCoreV1("PersistentVolumeClaim", { inputs: pvc });
+        assert.equal(pv.spec.csi.driver, "fsx.csi.aws.com");
+        assert.equal(pvc.metadata.namespace, "miles");
+        // The subnet comes from the cluster's network (an id known only after deploy), not from config.
+        const fsx = one(p, T.fs);
+        assert.equal(fsx.parent?.name, "storage-fsx");
+        assert.equal(typeof fsx.inputs.subnetIds, "string");
+        assert.equal(p.outputs.storageClaimName, "miles-shared");
+        // Sized with retention: 3 kept + 2 = 5 × 56 GB + 16 GB = 296 GB fits 1200 GiB; 191 s write: no storage warning.
+        assert.deepEqual(p.summary!.warnings.filter((w) => w.startsWith("storage")), []);
+    });
+
+    it("bring-your-own cluster with existing-claim creates no storage resource", async () => {
+        const p = await planConfig({
+            "miles-cluster:cluster": { existing: {} },
+            "miles-cluster:storage": { type: "existing-claim", claimName: "fsx-claim" },
+            "miles-cluster:training": { resources: { workerCpu: 64, workerMemoryGiB: 512 } },
+        });
+        assert.equal(p.resources.filter((r) => r.name.startsWith("storage")).length, 1, "only the CheckpointStorage component itself");
+        assert.equal(p.outputs.storageClaimName, "fsx-claim");
+        assert.equal(ofType(p, T.pv).length, 0);
     });
 });
