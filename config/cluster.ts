@@ -10,7 +10,8 @@ const instanceType = z.enum(GPU_INSTANCE_TYPES, {
 
 const reservationId = z
     .string()
-    .regex(/^cr-[0-9a-f]{8}([0-9a-f]{9})?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a capacity reservation id (cr- followed by 8 or 17 hex digits)` });
+    .regex(/^cr-[0-9a-f]{8}([0-9a-f]{9})?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a capacity reservation id (cr- followed by 8 or 17 hex digits)` })
+    .meta({ description: "Capacity reservation id (`cr-` + 17 hex digits), from `aws ec2 describe-capacity-reservations`.", examples: ["cr-0123456789abcdef0"] });
 
 const availabilityZone = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, "must be an availability zone name such as us-east-1a");
 
@@ -162,7 +163,9 @@ const ExistingGpuNodesSchema = z
         taint: TaintSchema.nullable()
             .default({ ...GPU_TAINT })
             .meta({ description: "Taint the GPU nodes carry, which training pods and GPU add-ons tolerate; `null` when they carry none." }),
-        instanceType: instanceType.optional().meta({ description: "Set when the nodes are EC2 P5-family instances (e.g. a self-managed EKS cluster); informational." }),
+        instanceType: instanceType
+            .optional()
+            .meta({ description: "Set when the nodes are EC2 P5-family instances (e.g. an EKS cluster you manage): the training pods are then sized from its CPU and memory. Otherwise give training.resources.workerCpu/workerMemoryGiB." }),
         gpusPerNode: z.number().int().min(1, "must be at least 1").max(16, "must be at most 16").default(8).meta({ description: "GPUs per node (`nvidia.com/gpu` allocatable)." }),
         efaPerNode: z
             .number()

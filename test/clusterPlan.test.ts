@@ -336,6 +336,27 @@ describe("GpuCluster under mocks", function () {
         });
     });
 
+    describe("existing VPC and extra admins", () => {
+        it("creates no VPC, subnets or NAT; GPU group in the given subnet; cluster-admin access entries for the admin roles", async () => {
+            const p = await planConfig({
+                "aws:region": "us-east-1",
+                "miles-cluster:cluster": {
+                    availabilityZone: "us-east-1a",
+                    network: { type: "existing", vpcId: "vpc-0123456789abcdef0", privateSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"], gpuSubnetId: "subnet-0123456789abcdef1" },
+                    adminRoleArns: ["arn:aws:iam::123456789012:role/platform"],
+                    gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes: 1 }],
+                },
+            });
+            for (const t of ["aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway", "aws:ec2/vpcEndpoint:VpcEndpoint"]) assert.equal(ofType(p, t).length, 0, t);
+            assert.equal(ofType(p, "aws:ec2/securityGroup:SecurityGroup").filter((r) => r.name.startsWith("cluster-network-")).length, 3);
+            assert.deepEqual(ng(p, "h100").subnetIds, ["subnet-0123456789abcdef1"]);
+            assert.deepEqual((one(p, "aws:eks/cluster:Cluster").inputs as any).vpcConfig.subnetIds, ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]);
+            assert.equal(one(p, "aws:eks/accessEntry:AccessEntry").inputs.principalArn, "arn:aws:iam::123456789012:role/platform");
+            const assoc = one(p, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation").inputs as any;
+            assert.deepEqual([assoc.policyArn, assoc.accessScope], ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", { type: "cluster" }]);
+        });
+    });
+
     describe("bring your own cluster", () => {
         it("creates no aws: resource, a Kubernetes provider from the secret kubeconfig and context, and describes the GPU nodes", async () => {
             const p = await planConfig(
