@@ -317,6 +317,12 @@ describe("cluster add-ons", function () {
     });
 
     describe("switches", () => {
+        it("efaDevicePlugin.imageRepository overrides the chart's us-west-2 image", async () => {
+            const repo = "602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/aws-efa-k8s-device-plugin";
+            const b = await planAddons({ ...FOUR_GROUPS, "miles-cluster:addons": { efaDevicePlugin: { imageRepository: repo } } });
+            assert.deepEqual((release(b.plan, "aws-efa-k8s-device-plugin").inputs.values as Record<string, unknown>).image, { repository: repo });
+        });
+
         it("every add-on can be turned off; the service account remains", async () => {
             const b = await planAddons({
                 ...FOUR_GROUPS,
