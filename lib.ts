@@ -8,5 +8,8 @@ export * from "./lib/layout";
 export * from "./lib/gpuNodes";
 export * from "./components/contracts";
 export { TrainingNamespace, type TrainingNamespaceArgs } from "./components/namespace";
+export * from "./lib/efa";
+export { GpuCluster, type GpuClusterArgs } from "./components/cluster";
+export { GpuNodeGroup, type GpuNodeGroupArgs } from "./components/gpuNodeGroup";
 export { deploy, program, type StackOutputs } from "./program";
 export { plan, type Plan } from "./plan/run";
