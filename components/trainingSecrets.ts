@@ -6,8 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { MilesConfig } from "../config";
-import { secretValues } from "../lib/trainingManifests";
-import { resolveTraining } from "../lib/trainingResolve";
+import { secretManifest } from "../lib/trainingManifests";
 
 export interface TrainingSecretsArgs {
     /** The validated stack config; the values come from `training.wandb.apiKey` and `training.hfToken`. */
@@ -31,19 +30,11 @@ export class TrainingSecrets extends pulumi.ComponentResource {
 
     constructor(name: string, args: TrainingSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:TrainingSecrets", name, {}, opts);
-        const values = secretValues(args.config);
-        this.keys = Object.keys(values);
-        if (this.keys.length > 0) {
-            this.secretName = `${resolveTraining(args.config).runName}-secrets`;
-            this.secret = new k8s.core.v1.Secret(
-                name,
-                {
-                    metadata: { name: this.secretName, namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "miles-cluster" } },
-                    type: "Opaque",
-                    stringData: pulumi.secret(values),
-                },
-                { parent: this, provider: args.provider, dependsOn: args.dependsOn },
-            );
+        const m = secretManifest(args.config, args.namespace);
+        this.keys = m ? Object.keys(m.stringData) : [];
+        if (m) {
+            this.secretName = m.metadata.name;
+            this.secret = new k8s.core.v1.Secret(name, { ...m, stringData: pulumi.secret(m.stringData) }, { parent: this, provider: args.provider, dependsOn: args.dependsOn });
         }
         this.registerOutputs({ secretName: this.secretName, keys: this.keys });
     }

@@ -280,7 +280,13 @@ function conversionSteps(cfg: MilesConfig, r: ResolvedTraining): string[] {
         const convert = t.features.fp8Rollout
             ? `python3 tools/convert_hf_to_fp8.py --model-dir ${q(p.hfBf16)} --save-dir ${q(rollout)} --strategy block`
             : `python3 tools/convert_hf_to_int4_direct.py --model-dir ${q(p.hfBf16)} --save-dir ${q(rollout)} --group-size ${t.features.int4Qat.groupSize}`;
-        steps.push(`if [ -f ${q(rollout)}/${CONVERT_MARKER} ]; then echo "skip rollout checkpoint: ${rollout} is complete"; else`, `  ${convert}`, `  touch ${q(rollout)}/${CONVERT_MARKER}`, "fi");
+        // Skipped when done, or when the directory already holds a checkpoint (e.g. FP8 release weights).
+        steps.push(
+            `if [ -f ${q(rollout)}/${CONVERT_MARKER} ] || [ -f ${q(rollout)}/config.json ]; then echo "skip rollout checkpoint: ${rollout} exists"; else`,
+            `  ${convert}`,
+            `  touch ${q(rollout)}/${CONVERT_MARKER}`,
+            "fi",
+        );
     }
     return steps;
 }
@@ -371,6 +377,26 @@ export function secretValues(cfg: MilesConfig): Record<string, string> {
     if (t.wandb.enabled && t.wandb.apiKey) out[SECRET_KEYS.wandbApiKey] = t.wandb.apiKey;
     if (t.hfToken) out[SECRET_KEYS.hfToken] = t.hfToken;
     return out;
+}
+
+export interface SecretManifest {
+    apiVersion: "v1";
+    kind: "Secret";
+    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    type: "Opaque";
+    stringData: Record<string, string>;
+}
+
+/** Name of the run's Secret. */
+export function secretName(r: ResolvedTraining): string {
+    return `${r.runName}-secrets`;
+}
+
+/** The run's Secret (plaintext values: the component wraps `stringData` in pulumi.secret); undefined when there is nothing secret. */
+export function secretManifest(cfg: MilesConfig, namespace: string, r: ResolvedTraining = resolveTraining(cfg)): SecretManifest | undefined {
+    const values = secretValues(cfg);
+    if (Object.keys(values).length === 0) return undefined;
+    return { apiVersion: "v1", kind: "Secret", metadata: { name: secretName(r), namespace, labels: runLabels(r, "secrets") }, type: "Opaque", stringData: values };
 }
 
 /** Commands to follow a run (stack outputs and docs). */

@@ -1,3 +1,67 @@
 import type { SectionProducer } from "../types";
+import { milesCommand } from "../../lib/milesArgv";
+import { trainingWarnings } from "../../lib/trainingRules";
+import { resolveTraining, workerSizing } from "../../lib/trainingResolve";
 
-export const trainingSection: SectionProducer = () => ({ data: {}, lines: [] });
+/**
+ * The training run: the full entrypoint, GPU layout, parallelism and DP, SGLang engines, batch
+ * sizes, paths, pod sizing, preparation Jobs and warnings (idle GPUs, ignored settings).
+ */
+export const trainingSection: SectionProducer = (cfg) => {
+    const t = cfg.training;
+    if (!t.enabled) return { data: { enabled: false }, lines: [["training", "disabled (training.enabled: false)"]] };
+    const r = resolveTraining(cfg);
+    const cmd = milesCommand(cfg, r);
+    const size = workerSizing(t, r.group);
+    const g = r.group;
+    const engineGpus = t.layout.gpusPerEngine;
+    const layout = t.layout.colocate
+        ? `colocated: actor ${r.actorNodes} × ${r.actorGpusPerNode} = ${r.actorGpus} GPUs, shared with the SGLang engines`
+        : `disaggregated: actor ${r.actorNodes} × ${r.actorGpusPerNode} = ${r.actorGpus} GPUs + rollout ${r.rolloutGpus} GPUs = ${r.gpusNeeded}`;
+    const efa = t.network.efa ? (g?.efaPerNode ?? 0) : 0;
+    const lines: Array<[string, string]> = [
+        ["run", `RayJob ${r.runName} in namespace ${r.namespace}, image ${r.image}, ${t.entry}`],
+        ["model", `${r.model.name}${r.model.totalParamsB ? ` (${r.model.totalParamsB}B params${r.model.numExperts > 0 ? `, ${r.model.numExperts} experts` : ""})` : ""}, ${r.model.numLayers} layers${r.model.mtpLayers > 0 ? `, ${r.model.mtpLayers} MTP layer(s)` : ""}`],
+        ["gpu layout", `${layout}; node group ${g?.name ?? "?"}: ${r.nodesNeeded} of ${g?.nodes ?? "?"} node(s) × ${r.gpusPerNode} GPUs`],
+        ["parallelism", `TP ${r.tp} × PP ${r.pp} × CP ${r.cp} → DP ${r.dp}; EP ${r.ep}, ETP ${r.etp}${t.parallelism.sequenceParallel ? ", sequence parallel" : ""}`],
+        ["engines", `${r.engines} engine${r.engines === 1 ? "" : "s"} × ${engineGpus} GPU${engineGpus === 1 ? "" : "s"} (SGLang TP ${engineGpus})`],
+        ["batch", `${t.algorithm.rolloutBatchSize} prompts × ${t.algorithm.nSamplesPerPrompt} samples = ${r.samplesPerRollout} per rollout = global batch ${r.globalBatchSize} × ${r.numStepsPerRollout} step(s); ${t.algorithm.numRollout} rollouts, ${t.algorithm.advantageEstimator}`],
+        ["checkpoints", `--load = --save ${r.paths.checkpointDir} every ${t.checkpoints.saveInterval} rollouts${t.checkpoints.retainInterval ? `, keep every ${t.checkpoints.retainInterval}` : ""}; ref ${r.paths.refLoad ?? "none"}; rollout weights ${r.paths.rolloutCheckpoint ?? "?"}`],
+        ["worker pod", `${r.nodesNeeded} × (${r.gpusPerNode} GPUs, ${efa} EFA, ${size.cpu} CPU, ${size.memoryGiB} GiB, /dev/shm ${size.shmGiB} GiB)`],
+        ["head pod", `CPU only on system nodes: ${t.resources.headCpu} CPU, ${t.resources.headMemoryGiB} GiB (driver, RolloutManager, router)`],
+        ["prep jobs", `${t.modelPrep.download ? "download" : "no download"}, ${t.modelPrep.convert ? "convert to torch_dist" : "no conversion"}; pulumi up waits up to ${t.modelPrep.timeoutMinutes} min for each`],
+        ["entrypoint", cmd.entrypoint],
+        ["env", cmd.env.map((e) => `${e.name}=${e.value}`).concat(cmd.secretEnv.map((s) => `${s.name}=<secret ${s.secretKey}>`)).join(" ")],
+    ];
+    const data = {
+        enabled: true,
+        runName: r.runName,
+        namespace: r.namespace,
+        image: r.image,
+        entry: t.entry,
+        model: r.model.name,
+        nodeGroup: g?.name,
+        gpusPerNode: r.gpusPerNode,
+        actorNodes: r.actorNodes,
+        actorGpusPerNode: r.actorGpusPerNode,
+        actorGpus: r.actorGpus,
+        rolloutGpus: r.rolloutGpus,
+        colocate: t.layout.colocate,
+        gpusNeeded: r.gpusNeeded,
+        workerPods: r.nodesNeeded,
+        tp: r.tp,
+        pp: r.pp,
+        cp: r.cp,
+        ep: r.ep,
+        etp: r.etp,
+        dp: r.dp,
+        engines: r.engines,
+        gpusPerEngine: engineGpus,
+        globalBatchSize: r.globalBatchSize,
+        paths: r.paths,
+        entrypoint: cmd.entrypoint,
+        argv: [cmd.script, ...cmd.argv],
+        env: Object.fromEntries(cmd.env.map((e) => [e.name, e.value])),
+    };
+    return { data, lines, warnings: trainingWarnings(cfg) };
+};
