@@ -9,6 +9,7 @@ import { GpuCluster } from "./components/cluster";
 import { TrainingNamespace } from "./components/namespace";
 import { CheckpointStorage } from "./components/storage";
 import { ClusterAddons } from "./components/addons";
+import { MilesTrainingJob } from "./components/trainingJob";
 
 export type StackOutputs = Record<string, unknown>;
 
@@ -30,6 +31,11 @@ export function deploy(cfg: MilesConfig): StackOutputs {
     outputs.storageClaimName = storage.claimName;
     if (storage.bucket) outputs.checkpointBucket = storage.bucket.name;
     outputs.trainingServiceAccount = addons.serviceAccountName;
+    if (cfg.training.enabled) {
+        const training = new MilesTrainingJob("training", { config: cfg, cluster, namespace, storage, addons });
+        outputs.trainingJobName = training.jobName;
+        outputs.trainingFollow = training.follow;
+    }
     // miles-cluster:wiring (storage, addons, training follow)
     return outputs;
 }

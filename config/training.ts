@@ -301,12 +301,21 @@ const FeaturesSchema = z
     .prefault({})
     .meta({ description: "miles features, each a switch that emits the real flags and env." });
 
+/** Default retention: every 25th save is kept (500 rollouts with saveInterval 20), plus the latest. */
+export const RETAIN_EVERY_N_SAVES = 25;
+
 const CheckpointsSchema = z
     .strictObject({
         dir: absPath().optional().meta({ description: "`--save` and `--load` (the same directory, so every restart resumes). Default: /shared/checkpoints/<runName>." }),
         saveInterval: posInt().default(20).meta({ description: "`--save-interval` in rollouts." }),
-        retainInterval: posInt().optional().meta({ description: "`--save-retain-interval`: keep every N-th checkpoint for good (a multiple of saveInterval)." }),
+        retainInterval: posInt()
+            .nullable()
+            .optional()
+            .meta({
+                description: `\`--save-retain-interval\`: keep every N-th checkpoint for good (a multiple of saveInterval); Megatron deletes the others except the latest. Default: ${RETAIN_EVERY_N_SAVES} × saveInterval. \`null\`: keep every checkpoint (watch the file system fill up).`,
+            }),
     })
+    .transform((c) => ({ ...c, retainInterval: c.retainInterval === undefined ? RETAIN_EVERY_N_SAVES * c.saveInterval : c.retainInterval }))
     .prefault({})
     .meta({ description: "Training checkpoints on the shared volume." });
 
@@ -340,8 +349,8 @@ const PrometheusSchema = z
 
 const ResourcesSchema = z
     .strictObject({
-        headCpu: posInt().default(4).meta({ description: "CPU cores of the Ray head pod (driver, RolloutManager, router). Ray CPUs = this." }),
-        headMemoryGiB: posInt().default(16).meta({ description: "Memory of the Ray head pod in GiB." }),
+        headCpu: posInt().default(2).meta({ description: "CPU cores of the Ray head pod (driver, RolloutManager, router); Ray CPUs = this. Sized to fit the default m7i.xlarge system nodes (4 vCPU, 16 GiB)." }),
+        headMemoryGiB: posInt().default(8).meta({ description: "Memory of the Ray head pod in GiB (request = limit). Raise it, and the system node size, for large datasets." }),
         headNodeSelector: z.record(z.string(), z.string()).default({}).meta({ description: "Node selector of the head pod (it runs on untainted system nodes)." }),
         workerCpu: posInt().optional().meta({ description: "CPU request of each GPU worker pod. Default: the instance's vCPUs minus 8 (kubelet, daemonsets)." }),
         workerMemoryGiB: posInt().optional().meta({ description: "Memory of each GPU worker pod in GiB. Default: 88% of the instance's memory." }),

@@ -202,7 +202,7 @@ function featureRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: Pu
         warn("training.features.speculative.draftModelPath", `${r.model.name} has no MTP head to draft with; set draftModelPath to an EAGLE draft model`);
     }
     const ck = t.checkpoints;
-    if (ck.retainInterval !== undefined && ck.retainInterval % ck.saveInterval !== 0) {
+    if (ck.retainInterval !== null && ck.retainInterval % ck.saveInterval !== 0) {
         err("training.checkpoints.retainInterval", `${ck.retainInterval} is not a multiple of saveInterval ${ck.saveInterval}`);
     }
     if (t.wandb.enabled && !t.wandb.apiKey) {

@@ -3,6 +3,7 @@ import { parseConfig, type MilesConfig, type Problem } from "../config";
 import { rawConfig } from "./harness";
 import { trainingProblems, trainingWarnings } from "../lib/trainingRules";
 import { resolveTraining, workerSizing } from "../lib/trainingResolve";
+import { milesCommand } from "../lib/milesArgv";
 
 /** A stack with one p5.48xlarge group of `nodes` nodes and the given training config. */
 function values(training: Record<string, unknown>, nodes = 1, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -51,6 +52,16 @@ describe("training config", () => {
         // 32 prompts × 8 samples = 256 = global batch × 1 step
         assert.equal(r.globalBatchSize, 256);
         assert.equal(r.numStepsPerRollout, 1);
+    });
+
+    it("retains every 25th save by default (save 20 → retain 500), or every checkpoint with null", () => {
+        assert.equal(config({}).training.checkpoints.retainInterval, 500);
+        assert.equal(config({ checkpoints: { saveInterval: 30 } }).training.checkpoints.retainInterval, 750);
+        const all = config({ checkpoints: { retainInterval: null } });
+        assert.equal(all.training.checkpoints.retainInterval, null);
+        assert.ok(!milesCommand(all).argv.includes("--save-retain-interval"));
+        const argv = milesCommand(config({})).argv;
+        assert.equal(argv[argv.indexOf("--save-retain-interval") + 1], "500");
     });
 
     it("sizes a p5.48xlarge worker pod below the node: 192 − 8 = 184 CPUs, floor(2048 × 0.88) = 1802 GiB, 32 EFA → hugepages", () => {
