@@ -13,6 +13,8 @@ const REGION = { "aws:region": "us-east-1" };
 export const WORKFLOW_1: Record<string, unknown> = {
     ...REGION,
     "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h200", instanceType: "p5en.48xlarge", nodes: 9, capacity: { type: "capacity-block", reservationId: "cr-0123456789abcdef0" } }] },
+    // What the storage planner suggests for 5 retained 9.4 TB checkpoints written in under 5 minutes.
+    "miles-cluster:storage": { capacityGiB: 64800, throughputPerTiB: 500 },
     "miles-cluster:training": {
         runName: "dsv3-fp8",
         model: { preset: "deepseek-v3", hfCheckpointIsFp8: true, rolloutCheckpoint: "/shared/models/DeepSeek-V3" },

@@ -11,7 +11,10 @@ import { gpuNodeGroupsFromConfig } from "../lib/gpuNodes";
 import { convertScript, downloadScript, secretManifest } from "../lib/trainingManifests";
 import { MilesTrainingJob } from "../components/trainingJob";
 import { trainingSection } from "../plan/sections/training";
-import { one, ofType, rawConfig, requireShared } from "./harness";
+import * as os from "node:os";
+import { parse as parseYaml } from "yaml";
+import { writeManifests } from "../plan/render";
+import { one, ofType, planConfig, rawConfig, requireShared } from "./harness";
 import { WORKFLOW_1, WORKFLOW_2 } from "./trainingFixtures";
 
 const RAYJOB = "kubernetes:ray.io/v1:RayJob";
@@ -337,5 +340,26 @@ describe("preparation scripts", () => {
         assert.match(text, /8 engines? × 1 GPU|8 engines × 1 GPU/);
         assert.ok(r.warnings?.some((w) => w.includes("16 GPUs") && w.includes("uses 8")));
         assert.equal((r.data as Obj).dp, 4);
+    });
+});
+
+describe("MilesTrainingJob wired into the program", () => {
+    it("plan of the whole stack creates the run last, after storage and add-ons, and `plan --out` writes a RayJob that passes the schema", async function () {
+        const validate = rayJobValidator(requireShared(this));
+        const p = await planConfig(WORKFLOW_1);
+        const rj = one(p, RAYJOB);
+        assert.equal(rj.parent?.name, "training");
+        assert.equal(p.outputs.trainingJobName, "dsv3-fp8");
+        const claim = ofType(p, "kubernetes:core/v1:PersistentVolumeClaim")[0];
+        const pod = worker(rj).template.spec;
+        assert.equal(pod.volumes.find((v: Obj) => v.persistentVolumeClaim).persistentVolumeClaim.claimName, meta(claim).name);
+        const sa = ofType(p, "kubernetes:core/v1:ServiceAccount").map((s) => meta(s).name);
+        assert.ok(sa.includes(pod.serviceAccountName), `${pod.serviceAccountName} not among ${sa.join(", ")}`);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miles-out-"));
+        const files = writeManifests(p, dir).filter((f) => /rayjob/i.test(path.basename(f)));
+        assert.equal(files.length, 1, "one RayJob manifest");
+        const doc = parseYaml(fs.readFileSync(files[0], "utf8"));
+        assert.ok(validate(doc), JSON.stringify(validate.errors, null, 1));
+        assert.match(p.summary!.lines.training.find(([l]) => l === "entrypoint")![1], /--fp8-recipe blockwise/);
     });
 });
