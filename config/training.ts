@@ -383,6 +383,10 @@ const LifecycleSchema = z
         ttlSecondsAfterFinished: nonNegInt().default(600).meta({ description: "Seconds the finished Ray cluster stays for log inspection." }),
         activeDeadlineSeconds: posInt().optional().meta({ description: "Wall-clock limit of the whole RayJob." }),
         preRunningDeadlineSeconds: posInt().default(3600).meta({ description: "Fail when the job is not running after this many seconds (nodes never came, image pull stuck)." }),
+        suspend: z
+            .boolean()
+            .default(false)
+            .meta({ description: "RayJob `suspend`: stop the run and free the GPUs, keeping the RayJob and the checkpoints; set back to false to resume from the last checkpoint." }),
         submitterBackoffLimit: nonNegInt().default(3).meta({ description: "`submitterConfig.backoffLimit` of the `ray job submit` Kubernetes Job." }),
     })
     .prefault({})

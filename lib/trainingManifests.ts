@@ -190,6 +190,7 @@ export function rayJobManifest(cfg: MilesConfig, ctx: TrainingContext, r: Resolv
         rayClusterSpec,
     };
     if (lc.activeDeadlineSeconds !== undefined) spec.activeDeadlineSeconds = lc.activeDeadlineSeconds;
+    if (lc.suspend) spec.suspend = true;
     return { apiVersion: "ray.io/v1", kind: "RayJob", metadata: { name: r.runName, namespace: ctx.namespace, labels: runLabels(r, "rayjob") }, spec };
 }
 

@@ -316,6 +316,13 @@ describe("the seed's workflows as stacks", () => {
     });
 });
 
+describe("stopping a run", () => {
+    it("lifecycle.suspend suspends the RayJob (GPUs freed, checkpoints kept)", async () => {
+        const { p } = await planTraining({ ...DEV, "miles-cluster:training": { lifecycle: { suspend: true } } });
+        assert.equal(spec(one(p, RAYJOB)).suspend, true);
+    });
+});
+
 describe("preparation scripts", () => {
     const cfgOf = (training: Record<string, unknown>) => parseConfig(rawConfig({ ...DEV, "miles-cluster:training": training }), { stack: "test" }).config!;
 
