@@ -13,3 +13,8 @@ export { GpuCluster, type GpuClusterArgs } from "./components/cluster";
 export { GpuNodeGroup, type GpuNodeGroupArgs } from "./components/gpuNodeGroup";
 export { deploy, program, type StackOutputs } from "./program";
 export { plan, type Plan } from "./plan/run";
+export { MilesTrainingJob, type MilesTrainingJobArgs } from "./components/trainingJob";
+export { milesCommand, type MilesCommand } from "./lib/milesArgv";
+export { resolveTraining, type ResolvedTraining } from "./lib/trainingResolve";
+export { trainingProblems, type TrainingProblem } from "./lib/trainingRules";
+export { rayJobManifest } from "./lib/trainingManifests";
