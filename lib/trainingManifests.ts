@@ -26,7 +26,7 @@ export interface TrainingContext {
     secretName?: string;
 }
 
-/** Ray head resources: Ray CPUs for the RolloutManager (1) and headroom for the driver and router. */
+/** /dev/shm of the head pod in GiB (it holds the head's Ray object store, half of it). */
 export const HEAD_SHM_GIB = 2;
 /** Marker the download job writes into a directory once a snapshot is complete. */
 export const DOWNLOAD_MARKER = ".miles-cluster-download-complete";
@@ -157,7 +157,8 @@ export function rayJobManifest(cfg: MilesConfig, ctx: TrainingContext, r: Resolv
         enableInTreeAutoscaling: false,
         headGroupSpec: {
             serviceType: "ClusterIP",
-            rayStartParams: { "dashboard-host": "0.0.0.0", "num-cpus": String(t.resources.headCpu), "num-gpus": "0" },
+            // The object store is kept inside the head's /dev/shm (half of it); Ray's default (30% of the pod memory) would not fit and fall back to disk.
+            rayStartParams: { "dashboard-host": "0.0.0.0", "num-cpus": String(t.resources.headCpu), "num-gpus": "0", "object-store-memory": String((HEAD_SHM_GIB / 2) * GiB) },
             template: headPod(t, r, cmd, ctx),
         },
         workerGroupSpecs: [

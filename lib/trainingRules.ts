@@ -227,6 +227,10 @@ function escapeHatchRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): voi
         else if (seen.has(flag)) err(`training.extraArgs[${i}]`, `${flag} is repeated`);
         seen.add(flag);
     });
+    const dpAt = extra.indexOf("--sglang-dp-size");
+    if (dpAt >= 0 && Number(extra[dpAt + 1]) > 1 && !extra.includes("--sglang-enable-dp-attention")) {
+        err(`training.extraArgs[${dpAt}]`, `--sglang-dp-size ${extra[dpAt + 1]} needs --sglang-enable-dp-attention (miles asserts it)`);
+    }
     const envNames = new Set([...cmd.generatedEnvNames, "WANDB_API_KEY", "HF_TOKEN"]);
     for (const name of Object.keys(t.extraEnv)) {
         if (envNames.has(name)) err(`training.extraEnv.${name}`, `${name} is already set from the config; change the matching training.* field instead`);

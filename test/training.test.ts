@@ -168,6 +168,7 @@ describe("training config", () => {
             rejects({ extraArgs: ["--rollout-top-k", "20", "--rollout-top-k", "10"] }, "training.extraArgs[2]", ["repeated"]);
         });
         it("extra env must not repeat a generated variable", () => rejects({ extraEnv: { PYTHONPATH: "/x" } }, "training.extraEnv.PYTHONPATH", ["already set"]));
+        it("SGLang DP > 1 in extra args needs DP attention", () => rejects({ extraArgs: ["--sglang-dp-size", "2"] }, "training.extraArgs[0]", ["--sglang-enable-dp-attention"]));
         it("accepts new flags and env", () => assert.deepEqual(parse({ extraArgs: ["--rollout-top-k", "20"], extraEnv: { NCCL_DEBUG: "INFO" } }).problems, []));
     });
 
