@@ -363,6 +363,12 @@ const NetworkSchema = z
     .strictObject({
         efa: z.boolean().default(true).meta({ description: "Request the node's EFA devices and set the libfabric env (only on instances with EFA). The image must contain libfabric and aws-ofi-nccl for NCCL to use them." }),
         nvls: z.boolean().default(true).meta({ description: "`NCCL_NVLS_ENABLE` (NVLink SHARP; H100/H200 NVSwitch systems support it)." }),
+        hugepages2MiMi: nonNegInt()
+            .default(5120)
+            .meta({
+                description:
+                    "2 MiB huge pages (MiB) each EFA worker pod requests for libfabric (the AWS EKS EFA example uses 5120Mi; the EFA installer on the accelerated AMIs reserves them). 0: request none — use it if your nodes reserve no huge pages, or the pods stay Pending.",
+            }),
     })
     .prefault({})
     .meta({ description: "NCCL transport." });

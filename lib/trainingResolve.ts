@@ -231,16 +231,10 @@ export interface WorkerSizing {
  */
 export const WORKER_CPU_HEADROOM = 8;
 export const WORKER_MEMORY_FRACTION = 0.88;
-/**
- * 2 MiB huge pages per EFA pod: the AWS EKS EFA guide's example requests `hugepages-2Mi: 5120Mi`
- * (libfabric's EFA provider uses huge pages for its bounce buffers).
- */
-export const EFA_HUGEPAGES_MI = 5120;
-
 export function workerSizing(t: TrainingConfig, group: GpuNodeGroupInfo | undefined): WorkerSizing {
     const facts = group?.instanceType ? instanceFacts(group.instanceType) : undefined;
     const cpu = t.resources.workerCpu ?? (facts ? facts.vcpus - WORKER_CPU_HEADROOM : 0);
     const memoryGiB = t.resources.workerMemoryGiB ?? (facts ? Math.floor(facts.memoryGiB * WORKER_MEMORY_FRACTION) : 0);
     const shmGiB = t.resources.shmGiB;
-    return { cpu, memoryGiB, shmGiB, objectStoreGiB: Math.floor(shmGiB / 2), hugepages2MiMi: t.network.efa && (group?.efaPerNode ?? 0) > 0 ? EFA_HUGEPAGES_MI : 0 };
+    return { cpu, memoryGiB, shmGiB, objectStoreGiB: Math.floor(shmGiB / 2), hugepages2MiMi: t.network.efa && (group?.efaPerNode ?? 0) > 0 ? t.network.hugepages2MiMi : 0 };
 }
