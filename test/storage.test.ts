@@ -408,8 +408,8 @@ describe("storage plan section", () => {
         assert.match(r.cost![0].source, /approximate/);
     });
 
-    it("without checkpoints.retainInterval counts every checkpoint Megatron keeps", () => {
-        const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": { model: { preset: "qwen3-4B" }, checkpoints: { saveInterval: 20 } } }), { stack: "t" }).config!;
+    it("with checkpoints.retainInterval: null counts every checkpoint Megatron keeps", () => {
+        const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": { model: { preset: "qwen3-4B" }, checkpoints: { saveInterval: 20, retainInterval: null } } }), { stack: "t" }).config!;
         const r = storageSection(cfg, { resources: [], outputs: {} });
         // 3000 / 20 = 150 checkpoints × 56e9 B = 8.4e12 B + 16e9 B of model copies = 8.416e12 B > 1.288e12 B.
         assert.equal((r.data.sizing as { requiredBytes: number }).requiredBytes, 8.416e12);
