@@ -167,7 +167,14 @@ export class ClusterNetwork extends pulumi.ComponentResource implements AwsNetwo
             {
                 vpcId: this.vpcId,
                 description: `Nodes of ${args.clusterName}: all traffic between nodes`,
-                ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, self: true, description: "node to node" }],
+                ingress: [
+                    { protocol: "-1", fromPort: 0, toPort: 0, self: true, description: "node to node" },
+                    // Lustre clients must accept connections from the FSx servers too (FSx for Lustre
+                    // user guide, "Inbound rules for Lustre clients"). Inline, by VPC CIDR, so the
+                    // storage component need not edit this group (inline rules own it entirely).
+                    { protocol: "tcp", fromPort: 988, toPort: 988, cidrBlocks: [this.vpcCidr], description: "Lustre from FSx" },
+                    { protocol: "tcp", fromPort: 1018, toPort: 1023, cidrBlocks: [this.vpcCidr], description: "Lustre from FSx" },
+                ],
                 egress: allEgress,
                 tags: { ...args.tags, Name: `${args.clusterName}-node` },
             },
