@@ -1,4 +1,5 @@
 import type { SectionProducer } from "../types";
+import type { MilesConfig } from "../../config";
 import { milesCommand } from "../../lib/milesArgv";
 import { trainingWarnings } from "../../lib/trainingRules";
 import { resolveTraining, workerSizing } from "../../lib/trainingResolve";
@@ -28,7 +29,7 @@ export const trainingSection: SectionProducer = (cfg) => {
         ["batch", `${t.algorithm.rolloutBatchSize} prompts × ${t.algorithm.nSamplesPerPrompt} samples = ${r.samplesPerRollout} per rollout = global batch ${r.globalBatchSize} × ${r.numStepsPerRollout} step(s); ${t.algorithm.numRollout} rollouts, ${t.algorithm.advantageEstimator}`],
         ["checkpoints", `--load = --save ${r.paths.checkpointDir} every ${t.checkpoints.saveInterval} rollouts${t.checkpoints.retainInterval ? `, keep every ${t.checkpoints.retainInterval}` : ""}; ref ${r.paths.refLoad ?? "none"}; rollout weights ${r.paths.rolloutCheckpoint ?? "?"}`],
         ["worker pod", `${r.nodesNeeded} × (${r.gpusPerNode} GPUs, ${efa} EFA, ${size.cpu} CPU, ${size.memoryGiB} GiB, /dev/shm ${size.shmGiB} GiB)`],
-        ["head pod", `CPU only on system nodes: ${t.resources.headCpu} CPU, ${t.resources.headMemoryGiB} GiB (driver, RolloutManager, router)`],
+        ["head pod", `CPU only, ${headPlacement(cfg)}: ${t.resources.headCpu} CPU, ${t.resources.headMemoryGiB} GiB (driver, RolloutManager, router)`],
         ["prep jobs", `${t.modelPrep.download ? "download" : "no download"}, ${t.modelPrep.convert ? "convert to torch_dist" : "no conversion"}; pulumi up waits up to ${t.modelPrep.timeoutMinutes} min for each`],
         ["entrypoint", cmd.entrypoint],
         ["env", cmd.env.map((e) => `${e.name}=${e.value}`).concat(cmd.secretEnv.map((s) => `${s.name}=<secret ${s.secretKey}>`)).join(" ")],
@@ -65,3 +66,10 @@ export const trainingSection: SectionProducer = (cfg) => {
     };
     return { data, lines, warnings: trainingWarnings(cfg) };
 };
+
+/** Where the CPU-only Ray head lands: an explicit selector wins; otherwise any untainted node. */
+function headPlacement(cfg: MilesConfig): string {
+    const sel = Object.entries(cfg.training.resources.headNodeSelector).map(([k, v]) => `${k}=${v}`);
+    if (sel.length > 0) return `on nodes with ${sel.join(", ")}`;
+    return cfg.cluster.existing ? "on any untainted node of the cluster (set resources.headNodeSelector to pin it)" : "on the untainted system nodes";
+}

@@ -1,0 +1,81 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { ROOT, planStack, one, ofType } from "./harness";
+import type { Plan } from "../plan/run";
+
+const STACKS = fs
+    .readdirSync(path.join(ROOT, "stacks"))
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined);
+
+const entrypoint = (p: Plan) => String((one(p, "kubernetes:ray.io/v1:RayJob").inputs.spec as { entrypoint: string }).entrypoint);
+
+/** Leaves of a parsed YAML document with their dotted paths. */
+function leaves(v: unknown, at = ""): Array<[string, unknown]> {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        if (Object.keys(v).length === 1 && "secure" in (v as object)) return [[at, v]];
+        return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => leaves(x, at ? `${at}.${k}` : k));
+    }
+    return [[at, v]];
+}
+
+describe("example stacks", function () {
+    this.timeout(60000);
+    const plans = new Map<string, Plan>();
+    before(async () => {
+        for (const s of STACKS) plans.set(s, await planStack(s));
+    });
+
+    it("are the environments the README promises", () => {
+        for (const s of ["dev", "prod", "byo", "moe-fp8", "spec-mtp"]) assert.ok(STACKS.includes(s), `stacks/Pulumi.${s}.yaml missing`);
+    });
+
+    it("every stack plans with no problem", () => {
+        for (const [s, p] of plans) assert.deepEqual(p.problems, [], `${s}: ${p.problems.map((x) => `${x.path}: ${x.message}`).join("; ")}`);
+    });
+
+    it("no stack file holds a secret in plaintext", () => {
+        for (const s of STACKS) {
+            const doc = parse(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${s}.yaml`), "utf8"));
+            for (const [key, value] of leaves(doc)) {
+                if (/(apikey|token|kubeconfig|password|secret)$/i.test(key)) assert.ok(typeof value === "object" && value !== null && "secure" in value, `${s}: ${key} is plaintext`);
+            }
+        }
+    });
+
+    it("dev: one on-demand p5.48xlarge, FSx 1200 GiB, Qwen3-4B GRPO colocated on its 8 GPUs", () => {
+        const p = plans.get("dev")!;
+        const ng = one(p, "aws:eks/nodeGroup:NodeGroup", "cluster-gpu-h100-ng").inputs as any;
+        assert.deepEqual([ng.scalingConfig.desiredSize, ng.capacityType], [1, "ON_DEMAND"]);
+        assert.equal((one(p, "aws:fsx/lustreFileSystem:LustreFileSystem").inputs as any).storageCapacity, 1200);
+        const ep = entrypoint(p);
+        assert.match(ep, /--actor-num-nodes 1 --actor-num-gpus-per-node 8 .*--colocate/);
+        assert.match(ep, /--advantage-estimator grpo/);
+        assert.match(ep, /--num-layers 36 --hidden-size 2560/); // qwen3-4B's architecture
+    });
+
+    it("prod: H200 on a Capacity Block, a MoE disaggregated with FP8, R3 and TIS, FSx at the planner's suggestion", () => {
+        const p = plans.get("prod")!;
+        const ng = one(p, "aws:eks/nodeGroup:NodeGroup", "cluster-gpu-h200-ng").inputs as any;
+        assert.equal(ng.capacityType, "CAPACITY_BLOCK");
+        assert.equal(ng.instanceTypes, undefined);
+        const ep = entrypoint(p);
+        for (const f of ["--num-experts 128", "--rollout-num-gpus 16", "--fp8-format e4m3 --fp8-recipe blockwise", "--use-rollout-routing-replay", "--use-tis"]) assert.ok(ep.includes(f), `missing ${f}`);
+        assert.doesNotMatch(ep, /--colocate/);
+        const storage = p.summary!.storage as { sizing: { suggestion?: { capacityGiB: number; throughputPerTiB: number } } };
+        const fs_ = one(p, "aws:fsx/lustreFileSystem:LustreFileSystem").inputs as any;
+        const s = storage.sizing.suggestion;
+        assert.ok(s, "the storage planner made no suggestion");
+        assert.deepEqual([fs_.storageCapacity, fs_.perUnitStorageThroughput], [s.capacityGiB, s.throughputPerTiB]);
+    });
+
+    it("byo: no AWS resource at all, and the training run mounts the existing claim", () => {
+        const p = plans.get("byo")!;
+        assert.deepEqual(p.resources.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws"), []);
+        assert.equal(ofType(p, "kubernetes:core/v1:PersistentVolumeClaim").length, 0);
+        const rayjob = JSON.stringify(one(p, "kubernetes:ray.io/v1:RayJob").inputs);
+        assert.ok(rayjob.includes('"claimName":"shared-rwx"'));
+    });
+});
