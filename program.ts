@@ -36,7 +36,6 @@ export function deploy(cfg: MilesConfig): StackOutputs {
         outputs.trainingJobName = training.jobName;
         outputs.trainingFollow = training.follow;
     }
-    // miles-cluster:wiring (storage, addons, training follow)
     return outputs;
 }
 

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT } from "./harness";
+import { CHARTS } from "../lib/versions";
 import { configReferenceMarkdown, stackConfigJsonSchemaText } from "../config/reference";
 
 describe("generated docs", () => {
@@ -18,6 +19,15 @@ describe("generated docs", () => {
         const props = schema.properties.config.properties;
         for (const k of ["aws:region", "miles-cluster:cluster", "miles-cluster:storage", "miles-cluster:addons", "miles-cluster:training"]) assert.ok(props[k], k);
         assert.equal(props["miles-cluster:cluster"].additionalProperties, false, "unknown keys must be flagged by editors too");
+    });
+
+    it("the README's add-on table names every pinned chart at its pinned version", () => {
+        const rows = fs.readFileSync(path.join(ROOT, "README.md"), "utf8").split("\n").filter((l) => l.startsWith("| "));
+        for (const pin of Object.values(CHARTS)) {
+            const row = rows.find((r) => r.includes(`\`${pin.chart}\``));
+            assert.ok(row, `README has no add-on row for ${pin.chart}`);
+            assert.ok(row.includes(`\`${pin.version}\``), `README row for ${pin.chart} does not say ${pin.version}`);
+        }
     });
 
     it("the README's quick start is the two offline commands", () => {
