@@ -8,7 +8,8 @@
 import type { MilesConfig } from "../config";
 import { instanceFacts } from "./instances";
 import { flagsOf, milesCommand } from "./milesArgv";
-import { resolveTraining, workerSizing, type ResolvedTraining } from "./trainingResolve";
+import { resolveTraining, workerSizing, WORKER_CPU_HEADROOM, type ResolvedTraining, type WorkerSizing } from "./trainingResolve";
+import type { GpuNodeGroupInfo } from "../components/contracts";
 
 export interface TrainingProblem {
     path: string;
@@ -89,7 +90,27 @@ function placementRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: 
         err("training.resources", `node group ${g.name} has no known instance type; set resources.workerCpu and resources.workerMemoryGiB`);
     } else {
         if (size.cpu < g.gpusPerNode) err("training.resources.workerCpu", `is ${size.cpu}; each GPU needs at least one Ray CPU (${g.gpusPerNode} GPUs per node)`);
+        nodeFitRules(t, g, size, err);
         if (size.shmGiB >= size.memoryGiB) err("training.resources.shmGiB", `is ${size.shmGiB} GiB, not less than the worker memory ${size.memoryGiB} GiB (memory-backed /dev/shm counts against it)`);
+    }
+}
+
+/**
+ * An explicit worker size must fit the node: the kubelet reserves CPU and memory (EKS: ~0.5 vCPU and
+ * 2-3 GiB on a p5), the DaemonSets request some, and pre-allocated huge pages leave memory
+ * allocatable. A request above that keeps every worker Pending. The bounds are deliberately loose
+ * (1 vCPU, 5% of memory): they catch "the whole node", not a tight fit.
+ */
+function nodeFitRules(t: MilesConfig["training"], g: GpuNodeGroupInfo, size: WorkerSizing, err: Push): void {
+    if (!g.instanceType) return;
+    const facts = instanceFacts(g.instanceType);
+    const maxCpu = facts.vcpus - 1;
+    if (t.resources.workerCpu !== undefined && size.cpu > maxCpu) {
+        err("training.resources.workerCpu", `is ${size.cpu} but a ${g.instanceType} has ${facts.vcpus} vCPUs, of which the kubelet reservation and the DaemonSets take some: at most ${maxCpu}, the default ${facts.vcpus - WORKER_CPU_HEADROOM} leaves room for them`);
+    }
+    const maxMemGiB = Math.floor(facts.memoryGiB * 0.95 - size.hugepages2MiMi / 1024);
+    if (t.resources.workerMemoryGiB !== undefined && size.memoryGiB > maxMemGiB) {
+        err("training.resources.workerMemoryGiB", `is ${size.memoryGiB} GiB but a ${g.instanceType} has ${facts.memoryGiB} GiB, less the kernel, the kubelet reservation${size.hugepages2MiMi > 0 ? ` and ${size.hugepages2MiMi} MiB of huge pages` : ""}: at most ${maxMemGiB} GiB`);
     }
 }
 
@@ -126,6 +147,10 @@ function parallelismRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn
         err("training.parallelism.pp", `${r.model.name} has ${L} layers, not divisible by PP = ${r.pp}; pick a divisor or set decoderFirstPipelineNumLayers/decoderLastPipelineNumLayers`);
     }
     if (p.sequenceParallel && r.tp === 1) warn("training.parallelism.sequenceParallel", "is ignored with TP = 1 (Megatron turns it off)");
+    // megatron/core TransformerConfig raises "When using expert parallelism and tensor parallelism, sequence parallelism must be used".
+    if (r.ep > 1 && r.tp > 1 && !p.sequenceParallel) {
+        err("training.parallelism.sequenceParallel", `must be true with EP = ${r.ep} and TP = ${r.tp} (Megatron refuses expert + tensor parallelism without sequence parallelism)`);
+    }
 }
 
 function engineRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {

@@ -109,6 +109,12 @@ describe("training config", () => {
             rejects({ layout: { rolloutGpus: 4 } }, "training.layout.rolloutGpus", ["is 4", "1 × 8 = 8"]);
         });
         it("rejects rollout GPUs not divisible by GPUs per engine (6 ÷ 4)", () => rejects({ layout: { colocate: false, actorGpusPerNode: 2, rolloutGpus: 6, gpusPerEngine: 4 } }, "training.layout.gpusPerEngine", ["rollout GPUs 6", "GPUs per engine 4"]));
+        it("rejects an explicit worker size the p5.48xlarge cannot hold (192 vCPUs, 2048 GiB less 5 GiB of huge pages)", () => {
+            rejects({ resources: { workerCpu: 192 } }, "training.resources.workerCpu", ["is 192", "192 vCPUs", "at most 191"]);
+            // floor(2048 × 0.95 − 5120 / 1024) = floor(1945.6 − 5) = 1940
+            rejects({ resources: { workerMemoryGiB: 2000 } }, "training.resources.workerMemoryGiB", ["is 2000 GiB", "at most 1940 GiB"]);
+            assert.deepEqual(parse({ resources: { workerCpu: 188, workerMemoryGiB: 1900 } }).problems, []);
+        });
         it("warns (does not reject) about paid, idle GPUs: 2 nodes = 16 GPUs for a run on 8", () => {
             const cfg = config({}, 2);
             const w = trainingWarnings(cfg);
@@ -133,6 +139,11 @@ describe("training config", () => {
             assert.deepEqual(parse({ parallelism: { pp: 4, decoderFirstPipelineNumLayers: 9, decoderLastPipelineNumLayers: 9 } }).problems, []);
         });
         it("rejects uneven stages with PP = 1", () => rejects({ parallelism: { decoderLastPipelineNumLayers: 4 } }, "training.parallelism.decoderFirstPipelineNumLayers", ["PP > 1"]));
+        it("expert + tensor parallelism needs sequence parallelism (qwen3-30B-A3B, TP 2, EP 4), and accepts it when on", () => {
+            const moe = { model: { preset: "qwen3-30B-A3B" }, parallelism: { tp: 2, ep: 4, etp: 1 } };
+            rejects(moe, "training.parallelism.sequenceParallel", ["EP = 4", "TP = 2"]);
+            assert.deepEqual(parse({ ...moe, parallelism: { ...moe.parallelism, sequenceParallel: true } }).problems, []);
+        });
     });
 
     describe("batch sizes", () => {
