@@ -60,7 +60,12 @@ export interface StorageHandle {
     /** Resources a pod mounting the claim must wait for. */
     ready: pulumi.Resource[];
     /** The S3 bucket linked to the file system, when there is one. */
-    bucket?: { name: pulumi.Output<string>; arn: pulumi.Output<string> };
+    bucket?: {
+        name: pulumi.Output<string>;
+        arn: pulumi.Output<string>;
+        /** The customer-managed KMS key of a created bucket's default encryption (SSE-KMS): whoever reads or writes objects also needs kms:Decrypt/GenerateDataKey on it. */
+        kmsKeyArn?: string;
+    };
 }
 
 export interface AddonsHandle {

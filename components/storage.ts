@@ -38,7 +38,7 @@ export interface CheckpointStorageArgs {
 export class CheckpointStorage extends pulumi.ComponentResource implements StorageHandle {
     readonly claimName: string;
     readonly ready: pulumi.Resource[] = [];
-    readonly bucket?: { name: pulumi.Output<string>; arn: pulumi.Output<string> };
+    readonly bucket?: StorageHandle["bucket"];
     /** The FSx file system id or the EFS volume handle (undefined for existing-claim). */
     readonly volumeHandle?: pulumi.Output<string>;
 
@@ -54,7 +54,8 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
             const tags = { "miles-cluster/stack": args.config.stack, "miles-cluster/component": "storage" };
             if (s.type === "fsx-lustre") {
                 const { bucket, fsx } = this.createFsx(name, args, aws, tags);
-                this.bucket = { name: bucket.name, arn: bucket.arn };
+                // An existing bucket's encryption is not ours to know; a created one uses kmsKeyArn when set.
+                this.bucket = { name: bucket.name, arn: bucket.arn, kmsKeyArn: s.bucket.existing ? undefined : s.kmsKeyArn };
                 this.volumeHandle = fsx.fileSystem.id;
                 const volume = this.createVolume(name, args, {
                     capacity: `${s.capacityGiB}Gi`,

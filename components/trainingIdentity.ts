@@ -17,21 +17,22 @@ export const POD_IDENTITY_TRUST_POLICY = {
  * What miles needs on the checkpoint bucket (the FSx data repository): list it, and read, write and
  * delete objects (checkpoint rotation), including multipart uploads of multi-GB checkpoint shards
  * (abort and list parts, so a failed upload can be cleaned up). No bucket-level writes, no ACLs, no
- * other bucket.
+ * other bucket. When the bucket encrypts with a customer-managed KMS key (SSE-KMS), S3 calls KMS as
+ * the caller: reads need kms:Decrypt and writes kms:GenerateDataKey (multipart uploads also
+ * kms:Decrypt), on that key only; without them every GetObject/PutObject is AccessDenied.
  */
-export function bucketPolicy(bucketArn: string): Record<string, unknown> {
-    return {
-        Version: "2012-10-17",
-        Statement: [
-            { Sid: "ListCheckpointBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: bucketArn },
-            {
-                Sid: "ReadWriteCheckpoints",
-                Effect: "Allow",
-                Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                Resource: `${bucketArn}/*`,
-            },
-        ],
-    };
+export function bucketPolicy(bucketArn: string, kmsKeyArn?: string): Record<string, unknown> {
+    const statements: Record<string, unknown>[] = [
+        { Sid: "ListCheckpointBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: bucketArn },
+        {
+            Sid: "ReadWriteCheckpoints",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            Resource: `${bucketArn}/*`,
+        },
+    ];
+    if (kmsKeyArn) statements.push({ Sid: "UseCheckpointBucketKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: kmsKeyArn });
+    return { Version: "2012-10-17", Statement: statements };
 }
 
 export interface TrainingIdentityArgs {
@@ -45,8 +46,11 @@ export interface TrainingIdentityArgs {
     provider: k8s.Provider;
     /** Present on the EKS cluster miles-cluster creates: then the IAM role and Pod Identity association are created. */
     eks?: { clusterName: pulumi.Input<string> };
-    /** The checkpoint bucket, when the storage has one (FSx data repository); no S3 access otherwise. */
-    bucket?: { arn: pulumi.Input<string> };
+    /**
+     * The checkpoint bucket, when the storage has one (FSx data repository); no S3 access otherwise.
+     * `kmsKeyArn`: its customer-managed SSE-KMS key, if any (the role may then use that key).
+     */
+    bucket?: { arn: pulumi.Input<string>; kmsKeyArn?: string };
     /** Tags for the AWS resources. */
     tags?: Record<string, string>;
 }
@@ -86,8 +90,9 @@ export class TrainingIdentity extends pulumi.ComponentResource {
             { description: `miles training pods (${args.namespace.name}/${args.serviceAccountName}) via EKS Pod Identity`, assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST_POLICY), tags: args.tags },
             { parent: this },
         );
-        if (args.bucket) {
-            new aws.iam.RolePolicy(`${name}-checkpoints`, { role: role.name, policy: pulumi.output(args.bucket.arn).apply((arn) => JSON.stringify(bucketPolicy(arn))) }, { parent: this });
+        const bucket = args.bucket;
+        if (bucket) {
+            new aws.iam.RolePolicy(`${name}-checkpoints`, { role: role.name, policy: pulumi.output(bucket.arn).apply((arn) => JSON.stringify(bucketPolicy(arn, bucket.kmsKeyArn))) }, { parent: this });
         }
         return role;
     }

@@ -14,6 +14,7 @@ import { TrainingNamespace } from "../components/namespace";
 import { CheckpointStorage } from "../components/storage";
 import { storageSection } from "../plan/sections/storage";
 import { peakRetainedCheckpoints, sizeFsx, storageNeedFromTraining, suggestFsx } from "../lib/sizing";
+import { bucketPolicy } from "../components/trainingIdentity";
 
 const T = {
     fs: "aws:fsx/lustreFileSystem:LustreFileSystem",
@@ -223,12 +224,30 @@ describe("storage: FSx for Lustre (default)", function () {
         assert.equal(rule.bucketKeyEnabled, true);
         // Generated name: a bucket prefix from the stack name.
         assert.equal(one(k.plan, T.bucket).inputs.bucketPrefix, "miles-test-");
+        // The handle names the key, so the training role can be allowed to use it.
+        assert.equal(k.handle?.bucket?.kmsKeyArn, key);
+    });
+
+    it("the training role may use the bucket's customer key (SSE-KMS objects are unreadable and unwritable without it)", () => {
+        const bucketArn = "arn:aws:s3:::acme-ckpt";
+        const key = "arn:aws:kms:us-east-1:123456789012:key/abcd-1234";
+        const withKey = bucketPolicy(bucketArn, key).Statement as Array<{ Action: string[]; Resource: string }>;
+        const kms = withKey.filter((st) => st.Action.some((a) => a.startsWith("kms:")));
+        assert.equal(kms.length, 1);
+        assert.deepEqual([...kms[0].Action].sort(), ["kms:Decrypt", "kms:GenerateDataKey"]);
+        assert.equal(kms[0].Resource, key);
+        // SSE-S3 (no key): no KMS permission at all.
+        const noKey = bucketPolicy(bucketArn).Statement as Array<{ Action: string[] }>;
+        assert.ok(noKey.every((st) => st.Action.every((a) => a.startsWith("s3:"))));
     });
 
     it("links an existing bucket without creating or managing any bucket resource", async () => {
         const e = await build({ bucket: { name: "team-data", existing: true } });
         for (const type of [T.bucket, T.versioning, T.sse, T.pab, T.ownership, T.lifecycle]) assert.equal(ofType(e.plan, type).length, 0, type);
         assert.equal(ofType(e.plan, T.dra).find((d) => d.inputs.fileSystemPath === "/data")?.inputs.dataRepositoryPath, "s3://team-data/data/");
+        // kmsKeyArn encrypts the file system only: the existing bucket's own encryption is unknown.
+        const ek = await build({ bucket: { name: "team-data", existing: true }, kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/abcd-1234" });
+        assert.equal(ek.handle?.bucket?.kmsKeyArn, undefined);
     });
 });
 
