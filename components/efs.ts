@@ -11,9 +11,9 @@ export interface EfsFileSystemArgs {
     region?: string;
     vpcId: pulumi.Input<string>;
     /**
-     * Subnets that get a mount target (one per availability zone). Only the GPU subnet today: the
-     * cluster hands every private subnet over as one Output list whose length is unknown at preview,
-     * and resources must not be created inside `apply`.
+     * Subnets that get a mount target, at most one per availability zone (EFS allows one mount
+     * target per zone). Every zone a pod mounting the volume can run in needs one: the file
+     * system's DNS name resolves only in zones that have a mount target.
      */
     mountSubnetIds: pulumi.Input<string>[];
     /** Security group of the clients (every node); NFS 2049 is opened from it. */
@@ -28,6 +28,12 @@ export interface EfsFileSystemArgs {
     /** Root directory of the access point. @example "/miles" */
     rootPath: string;
     tags: Record<string, string>;
+    /**
+     * What the CSI add-on waits for: the node groups. Its controller is a Deployment; created before
+     * any node exists, the add-on stays DEGRADED and its creation fails.
+     * @default []
+     */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -106,7 +112,7 @@ export class EfsFileSystem extends pulumi.ComponentResource {
                 resolveConflictsOnUpdate: "OVERWRITE",
                 tags: args.tags,
             },
-            { parent: this, dependsOn: attachments },
+            { parent: this, dependsOn: [...attachments, ...(args.dependsOn ?? [])] },
         );
     }
 }

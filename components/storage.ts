@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MilesConfig } from "../config";
+import { extraAvailabilityZones } from "../config/cluster";
 import type { ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
 import { CheckpointBucket } from "./checkpointBucket";
 import { FsxLustre } from "./fsxLustre";
@@ -119,7 +120,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
                 clusterName: aws.clusterName,
                 region: args.config.region,
                 vpcId: aws.network.vpcId,
-                mountSubnetIds: [aws.network.gpuSubnetId],
+                mountSubnetIds: efsMountSubnetIds(args.config, aws.network),
                 clientSecurityGroupId: aws.network.nodeSecurityGroupId,
                 throughputMode: e.throughputMode,
                 provisionedThroughputMibps: e.provisionedThroughputMibps,
@@ -127,6 +128,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
                 kmsKeyArn: args.config.storage.kmsKeyArn,
                 rootPath: `/${args.namespace.name}`,
                 tags,
+                dependsOn: aws.ready,
             },
             { parent: this },
         );
@@ -150,6 +152,21 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
 }
 
 type AwsFacts = NonNullable<ClusterHandle["aws"]>;
+
+/**
+ * The subnets that get an EFS mount target. A created VPC has one private subnet per zone (GPU zone
+ * first) and system nodes in every zone, where the Ray head and other pods mounting the volume can
+ * land, so every one of them gets a mount target; their count is known from the config, so no
+ * resource is created inside `apply`. An existing VPC: only the GPU subnet, because the zones of
+ * `privateSubnetIds` are not known offline and EFS rejects a second mount target in one zone
+ * (pods on system nodes in other zones then cannot mount the volume).
+ */
+export function efsMountSubnetIds(cfg: MilesConfig, network: AwsFacts["network"]): pulumi.Input<string>[] {
+    const n = cfg.cluster.network;
+    if (n.type !== "create" || !cfg.cluster.availabilityZone) return [network.gpuSubnetId];
+    const zones = 1 + extraAvailabilityZones(cfg.cluster.availabilityZone, n.availabilityZones).length;
+    return Array.from({ length: zones }, (_, i) => network.privateSubnetIds.apply((ids) => ids[i]));
+}
 
 function requireAws(cluster: ClusterHandle, type: string): AwsFacts {
     if (!cluster.aws) throw new Error(`storage.type "${type}" needs a cluster created by miles-cluster (its VPC and subnets); on a bring-your-own cluster use type "existing-claim"`);

@@ -42,6 +42,8 @@ const BASE = {
 
 interface Built {
     plan: Plan;
+    /** The fake cluster's `ready` resource (stands for its node groups); undefined without aws. */
+    clusterReady?: pulumi.Resource;
     /** Resource options seen per `type::name` (mocks do not record options). */
     opts: Map<string, pulumi.ResourceOptions>;
     handle?: CheckpointStorage;
@@ -54,6 +56,7 @@ interface Built {
 async function build(storage: unknown, extra: Record<string, unknown> = {}, aws = true): Promise<Built> {
     const opts = new Map<string, pulumi.ResourceOptions>();
     let handle: CheckpointStorage | undefined;
+    let clusterReady: pulumi.Resource | undefined;
     const p = await plan("test", rawConfig({ ...BASE, "miles-cluster:storage": storage, ...extra }), async () => {
         pulumi.runtime.registerStackTransformation((a) => {
             opts.set(`${a.type}::${a.name}`, a.opts);
@@ -61,6 +64,7 @@ async function build(storage: unknown, extra: Record<string, unknown> = {}, aws 
         });
         const cfg = loadConfig();
         const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
+        clusterReady = aws ? new pulumi.ComponentResource("test:cluster:NodeGroups", "cluster-node-groups") : undefined;
         const cluster: ClusterHandle = {
             provider,
             gpuNodeGroups: [],
@@ -74,7 +78,7 @@ async function build(storage: unknown, extra: Record<string, unknown> = {}, aws 
                           nodeSecurityGroupId: pulumi.output("sg-nodes"),
                           vpcCidr: pulumi.output("10.0.0.0/16"),
                       },
-                      ready: [],
+                      ready: [clusterReady!],
                   }
                 : undefined,
         };
@@ -83,7 +87,7 @@ async function build(storage: unknown, extra: Record<string, unknown> = {}, aws 
         return {};
     });
     assert.deepEqual(p.problems, []);
-    return { plan: p, opts, handle };
+    return { plan: p, opts, handle, clusterReady };
 }
 
 const problemsOf = (storage: unknown, extra: Record<string, unknown> = {}) =>
@@ -252,13 +256,19 @@ describe("storage: FSx for Lustre (default)", function () {
 });
 
 describe("storage: EFS and existing claim", () => {
-    it("EFS: encrypted, mount target in the GPU subnet, NFS from nodes, access point, CSI add-on, efs.csi.aws.com PV", async () => {
+    it("EFS: encrypted, a mount target in each zone's private subnet, NFS from nodes, access point, CSI add-on after the nodes, efs.csi.aws.com PV", async () => {
         const b = await build({ type: "efs" });
         const fs = one(b.plan, T.efs);
         assert.equal(fs.inputs.encrypted, true);
         assert.equal(fs.inputs.throughputMode, "elastic");
         assert.equal(b.opts.get(`${T.efs}::${fs.name}`)?.retainOnDelete, true);
-        assert.equal(one(b.plan, T.mount).inputs.subnetId, "subnet-gpu");
+        // Created VPC with the default second zone: the Ray head (system nodes, either zone) must mount it too.
+        assert.deepEqual(
+            ofType(b.plan, T.mount)
+                .map((m) => m.inputs.subnetId)
+                .sort(),
+            ["subnet-b", "subnet-gpu"],
+        );
         const nfs = ofType(b.plan, T.ingress).map((r) => r.inputs);
         assert.deepEqual(
             nfs.map((r) => [r.referencedSecurityGroupId, r.fromPort, r.toPort]),
@@ -269,6 +279,9 @@ describe("storage: EFS and existing claim", () => {
         assert.equal(addon.addonName, "aws-efs-csi-driver");
         assert.equal(addon.clusterName, "miles-test");
         assert.equal((addon.podIdentityAssociations as any[])[0].serviceAccount, "efs-csi-controller-sa");
+        // Its controller Deployment needs a node: the add-on waits for the cluster's node groups.
+        const addonDeps = b.opts.get(`${T.addon}::${one(b.plan, T.addon).name}`)?.dependsOn as pulumi.Resource[];
+        assert.ok(addonDeps.includes(b.clusterReady!), "EFS CSI add-on depends on the node groups");
         const pv = one(b.plan, T.pv);
         await validateCoreV1("PersistentVolume", pv);
         assert.equal((pv.inputs.spec as any).csi.driver, "efs.csi.aws.com");
