@@ -17,7 +17,13 @@ import * as aws from "@pulumi/aws";
 import { GPU_TAINT } from "../lib/gpuNodes";
 import { MANAGED_POLICY, podIdentityRole } from "./iam";
 
-/** Service account of the FSx CSI controller (the EKS add-on's name for it). */
+/**
+ * Service account of the FSx CSI controller (the EKS add-on's name for it). It gets no IAM role:
+ * the stack's FSx volume is a static PersistentVolume (components/sharedVolume.ts), which the node
+ * plugin mounts with the Lustre client and no AWS call. Only dynamic provisioning (a StorageClass,
+ * which miles-cluster does not create) would need one, and AmazonFSxFullAccess would let a
+ * compromised controller delete every file system of the account, the checkpoint one included.
+ */
 export const FSX_CSI_CONTROLLER_SA = "fsx-csi-controller-sa";
 
 /**
@@ -77,16 +83,8 @@ export class EksClusterAddons extends pulumi.ComponentResource {
     constructor(name: string, args: AddonsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:aws:EksClusterAddons", name, {}, opts);
         const coredns = addon(this, name, "coredns", args.clusterName, {}, args.tags, args.dependsOn);
-        const fsxRole = podIdentityRole(`${name}-fsx-csi`, [MANAGED_POLICY.fsxFullAccess], "FSx for Lustre CSI controller through EKS Pod Identity", args.tags, { parent: this });
-        const fsx = addon(
-            this,
-            name,
-            "aws-fsx-csi-driver",
-            args.clusterName,
-            { podIdentityAssociations: [{ serviceAccount: FSX_CSI_CONTROLLER_SA, roleArn: fsxRole.role.arn }] },
-            args.tags,
-            [...(args.dependsOn ?? []), ...fsxRole.attachments],
-        );
+        // No role for FSX_CSI_CONTROLLER_SA (see there): static volumes only.
+        const fsx = addon(this, name, "aws-fsx-csi-driver", args.clusterName, {}, args.tags, args.dependsOn);
         const monitoring = addon(this, name, "eks-node-monitoring-agent", args.clusterName, { configurationValues: JSON.stringify(nodeMonitoringAgentValues()) }, args.tags, args.dependsOn);
         this.addons = [coredns, fsx, monitoring];
         this.registerOutputs({});

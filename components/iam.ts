@@ -6,9 +6,9 @@
  * | cluster | eks.amazonaws.com | AmazonEKSClusterPolicy |
  * | node (system + GPU) | ec2.amazonaws.com | AmazonEKSWorkerNodePolicy, AmazonEC2ContainerRegistryReadOnly |
  * | vpc-cni (`aws-node`) | pods.eks.amazonaws.com (Pod Identity) | AmazonEKS_CNI_Policy |
- * | FSx CSI controller | pods.eks.amazonaws.com (Pod Identity) | AmazonFSxFullAccess |
  *
- * The CNI policy is deliberately not on the node role: with it there, every pod that can reach the
+ * The FSx CSI controller gets no role: the FSx volume is static (see FSX_CSI_CONTROLLER_SA in
+ * eksAddons.ts). The CNI policy is deliberately not on the node role: with it there, every pod that can reach the
  * instance metadata service could modify the VPC's network interfaces. EKS managed node groups
  * check the node role for AmazonEKSWorkerNodePolicy and AmazonEC2ContainerRegistryReadOnly, so
  * the newer, narrower ...PullOnly policy is not used. ARNs are for the commercial `aws` partition.
@@ -21,7 +21,6 @@ export const MANAGED_POLICY = {
     eksWorkerNode: "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     ecrReadOnly: "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
     eksCni: "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    fsxFullAccess: "arn:aws:iam::aws:policy/AmazonFSxFullAccess",
 } as const;
 
 /** Trust policy for an AWS service principal (`sts:TagSession` is required by EKS Pod Identity). */

@@ -59,13 +59,13 @@ const BASE_COUNTS: Record<string, number> = {
     "aws:ec2/natGateway:NatGateway": 1,
     "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
     "aws:ec2/securityGroup:SecurityGroup": 3,
-    // control plane: KMS key + alias, log group, cluster; roles: cluster, node, vpc-cni, fsx-csi; 1 + 2 + 1 + 1 policy attachments
+    // control plane: KMS key + alias, log group, cluster; roles: cluster, node, vpc-cni (none for the FSx CSI controller: static volume); 1 + 2 + 1 policy attachments
     "aws:kms/key:Key": 1,
     "aws:kms/alias:Alias": 1,
     "aws:cloudwatch/logGroup:LogGroup": 1,
     "aws:eks/cluster:Cluster": 1,
-    "aws:iam/role:Role": 4,
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 5,
+    "aws:iam/role:Role": 3,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 4,
     // six managed add-ons, system launch template + node group, the Kubernetes provider
     "aws:eks/addon:Addon": 6,
     "aws:ec2/launchTemplate:LaunchTemplate": 1,
@@ -216,7 +216,7 @@ describe("GpuCluster under mocks", function () {
             assert.equal(c.version, "1.34");
         });
 
-        it("IAM: node role has exactly the worker-node and ECR read-only policies; CNI and FSx CSI through Pod Identity", () => {
+        it("IAM: node role has exactly the worker-node and ECR read-only policies; CNI through Pod Identity; no AWS access for the FSx CSI controller", () => {
             const attached = (prefix: string) =>
                 ofType(p, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                     .filter((r) => r.name.startsWith(prefix))
@@ -227,8 +227,10 @@ describe("GpuCluster under mocks", function () {
             const addons = Object.fromEntries(ofType(p, T.addon).filter((r) => r.name.startsWith("cluster-")).map((r) => [r.inputs.addonName as string, r.inputs as any]));
             assert.deepEqual(Object.keys(addons).sort(), ["aws-fsx-csi-driver", "coredns", "eks-node-monitoring-agent", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"]);
             assert.equal(addons["vpc-cni"].podIdentityAssociations[0].serviceAccount, "aws-node");
-            assert.equal(addons["aws-fsx-csi-driver"].podIdentityAssociations[0].serviceAccount, "fsx-csi-controller-sa");
-            const trust = JSON.parse(one(p, "aws:iam/role:Role", "cluster-addons-fsx-csi").inputs.assumeRolePolicy as string);
+            // Static FSx volume: the controller calls no AWS API, so it gets no role (FSxFullAccess could delete any file system).
+            assert.equal(addons["aws-fsx-csi-driver"].podIdentityAssociations, undefined);
+            assert.ok(!ofType(p, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").some((r) => /AmazonFSxFullAccess/.test(String(r.inputs.policyArn))));
+            const trust = JSON.parse(one(p, "aws:iam/role:Role", "cluster-node-addons-vpc-cni").inputs.assumeRolePolicy as string);
             assert.deepEqual(trust.Statement[0].Principal, { Service: "pods.eks.amazonaws.com" });
             assert.deepEqual(trust.Statement[0].Action, ["sts:AssumeRole", "sts:TagSession"]);
             const nma = JSON.parse(addons["eks-node-monitoring-agent"].configurationValues);
