@@ -34,7 +34,11 @@ export interface CheckpointBucketArgs {
     /** Region of the stack, for the bucket ARN's partition. */
     region?: string;
     /**
-     * Customer-managed KMS key for default encryption (SSE-KMS with an S3 Bucket Key).
+     * Customer-managed KMS key for default encryption (SSE-KMS with an S3 Bucket Key). Its key policy
+     * is the owner's: it must also let FSx's S3 service-linked role of the file system
+     * (`AWSServiceRoleForFSxS3Access_fs-…`) use the key, or the data repository associations cannot
+     * import or export (⚠ FSx for Lustre user guide, not re-verified here). The training role is
+     * granted the key by components/trainingIdentity.ts.
      * @default SSE-S3 (AES256): no key to lose when the stack is destroyed
      */
     kmsKeyArn?: string;
