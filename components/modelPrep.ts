@@ -12,7 +12,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { MilesConfig } from "../config";
-import { convertJobManifest, downloadJobManifest, hasConversions, hasDownloads, type JobManifest, type TrainingContext } from "../lib/trainingManifests";
+import { convertJobManifest, convertServiceManifest, downloadJobManifest, hasConversions, hasDownloads, type JobManifest, type TrainingContext } from "../lib/trainingManifests";
 import { resolveTraining } from "../lib/trainingResolve";
 
 export interface ModelPrepArgs {
@@ -24,10 +24,16 @@ export interface ModelPrepArgs {
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** The download and convert Jobs of a run (each only when enabled and needed). */
+/**
+ * The download and convert Jobs of a run (each only when enabled and needed). The conversion runs
+ * on the actor's nodes and parallelism; on more than one node it is an Indexed Job with a headless
+ * Service for torchrun's rendezvous.
+ */
 export class ModelPrep extends pulumi.ComponentResource {
     readonly download?: k8s.batch.v1.Job;
     readonly convert?: k8s.batch.v1.Job;
+    /** Headless Service of a multi-node conversion. */
+    readonly convertService?: k8s.core.v1.Service;
     /** What the RayJob waits for. */
     readonly ready: pulumi.Resource[];
 
@@ -44,7 +50,16 @@ export class ModelPrep extends pulumi.ComponentResource {
             );
         const deps = args.dependsOn ?? [];
         if (hasDownloads(cfg, r)) this.download = job("download", downloadJobManifest(cfg, args.context, r), deps);
-        if (hasConversions(cfg, r)) this.convert = job("convert", convertJobManifest(cfg, args.context, r), this.download ? [...deps, this.download] : deps);
+        if (hasConversions(cfg, r)) {
+            const svc = convertServiceManifest(cfg, args.context, r);
+            // skipAwait: Pulumi would otherwise wait for ready endpoints, i.e. for the convert pods, which come after it.
+            if (svc) {
+                const metadata = { ...svc.metadata, annotations: { "pulumi.com/skipAwait": "true" } };
+                this.convertService = new k8s.core.v1.Service(`${name}-convert`, { ...svc, metadata }, { parent: this, provider: args.provider, dependsOn: deps });
+            }
+            const after = [...deps, ...(this.download ? [this.download] : []), ...(this.convertService ? [this.convertService] : [])];
+            this.convert = job("convert", convertJobManifest(cfg, args.context, r), after);
+        }
         this.ready = [this.download, this.convert].filter((j): j is k8s.batch.v1.Job => j !== undefined);
         this.registerOutputs({ download: this.download?.metadata.name, convert: this.convert?.metadata.name });
     }

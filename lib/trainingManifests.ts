@@ -258,6 +258,8 @@ function conversionSteps(cfg: MilesConfig, r: ResolvedTraining): string[] {
     const q = shellQuote;
     if (t.model.hfCheckpointIsFp8) {
         steps.push(
+            // Node 0 casts; the other nodes of a multi-node conversion wait for its marker.
+            `if [ "$NODE_RANK" != 0 ]; then until [ -f ${q(p.hfBf16)}/${CONVERT_MARKER} ]; do echo "waiting for node 0 to cast FP8 to BF16"; sleep 30; done; fi`,
             `if [ -f ${q(p.hfBf16)}/${CONVERT_MARKER} ]; then echo "skip FP8->BF16 cast: done"; else`,
             `  python3 tools/fp8_cast_bf16.py --input-fp8-hf-path ${q(p.hfDownload)} --output-bf16-hf-path ${q(p.hfBf16)}`,
             // The cast writes weights only; copy config and tokenizer files and drop the FP8 quantization config.
@@ -272,7 +274,7 @@ function conversionSteps(cfg: MilesConfig, r: ResolvedTraining): string[] {
         const mtp = r.model.mtpLayers > 0 ? ` --mtp-num-layers ${r.model.mtpLayers}` : "";
         steps.push(
             `if grep -qx release ${q(p.refLoad)}/latest_checkpointed_iteration.txt 2>/dev/null; then echo "skip torch_dist conversion: ${p.refLoad} says release"; else`,
-            `  torchrun --nproc-per-node ${r.gpusPerNode} tools/convert_hf_to_torch_dist.py ${arch}${mtp} --hf-checkpoint ${q(p.hfBf16)} --save ${q(p.refLoad)}`,
+            `  torchrun ${torchrunLayout(r, convertServiceName(r))} tools/convert_hf_to_torch_dist.py ${arch}${mtp} ${convertParallelismArgs(t, r).join(" ")} --hf-checkpoint ${q(p.hfBf16)} --save ${q(p.refLoad)}`,
             "fi",
         );
     }
@@ -284,7 +286,8 @@ function conversionSteps(cfg: MilesConfig, r: ResolvedTraining): string[] {
             : `python3 tools/convert_hf_to_int4_direct.py --model-dir ${q(p.hfBf16)} --save-dir ${q(rollout)} --group-size ${t.features.int4Qat.groupSize}`;
         // Skipped when done, or when the directory already holds a checkpoint (e.g. FP8 release weights).
         steps.push(
-            `if [ -f ${q(rollout)}/${CONVERT_MARKER} ] || [ -f ${q(rollout)}/config.json ]; then echo "skip rollout checkpoint: ${rollout} exists"; else`,
+            // Node 0 only (the other nodes of a multi-node conversion are done after torchrun).
+            `if [ "$NODE_RANK" != 0 ]; then :; elif [ -f ${q(rollout)}/${CONVERT_MARKER} ] || [ -f ${q(rollout)}/config.json ]; then echo "skip rollout checkpoint: ${rollout} exists"; else`,
             `  ${convert}`,
             `  touch ${q(rollout)}/${CONVERT_MARKER}`,
             "fi",
@@ -294,12 +297,67 @@ function conversionSteps(cfg: MilesConfig, r: ResolvedTraining): string[] {
 }
 
 /**
- * Shell script of the convert Job: FP8→BF16 cast (when the download is FP8), HF→torch_dist with
- * torchrun on all GPUs of one node (skipped when latest_checkpointed_iteration.txt says release,
- * which the converter writes last), then the FP8 or INT4 rollout checkpoint.
+ * Nodes of the torch_dist conversion: the actor's. The converter loads the whole model onto the
+ * GPUs (BF16 weights, no optimizer), so the layout that trains the model always holds it, while one
+ * node may not (DeepSeek-V3: 1.34 TB of BF16 weights vs 8 × 141 GB on a p5en).
+ */
+export function convertNodes(r: ResolvedTraining): number {
+    return r.actorNodes;
+}
+
+/** Master port of the multi-node conversion's torchrun rendezvous. */
+export const CONVERT_MASTER_PORT = 29500;
+
+/** Headless Service giving the convert pods stable DNS names (`<job>-<index>.<service>`); same name as the Job. */
+export function convertServiceName(r: ResolvedTraining): string {
+    return `${r.runName}-convert`;
+}
+
+/**
+ * torchrun's layout: one process per actor GPU; on several nodes, node rank = the Indexed Job's
+ * completion index and the rendezvous on pod 0 (`<job>-0.<service>`).
+ */
+function torchrunLayout(r: ResolvedTraining, service: string): string {
+    const n = convertNodes(r);
+    const perNode = `--nproc-per-node ${r.actorGpusPerNode}`;
+    if (n === 1) return perNode;
+    return `${perNode} --nnodes ${n} --node-rank "$NODE_RANK" --master-addr ${service}-0.${service} --master-port ${CONVERT_MASTER_PORT}`;
+}
+
+/**
+ * The run's own Megatron parallelism for the converter (world size = actor GPUs, as in training), so
+ * the model is split exactly as in training. Sequence parallelism is passed because Megatron refuses
+ * EP > 1 with TP > 1 without it; CP only changes the data-parallel size and is left at 1.
+ */
+function convertParallelismArgs(t: MilesConfig["training"], r: ResolvedTraining): string[] {
+    const p = t.parallelism;
+    return [
+        "--tensor-model-parallel-size", String(r.tp),
+        "--pipeline-model-parallel-size", String(r.pp),
+        "--expert-model-parallel-size", String(r.ep),
+        "--expert-tensor-parallel-size", String(r.etp),
+        ...(p.sequenceParallel && r.tp > 1 ? ["--sequence-parallel"] : []),
+        ...(p.decoderFirstPipelineNumLayers !== undefined ? ["--decoder-first-pipeline-num-layers", String(p.decoderFirstPipelineNumLayers)] : []),
+        ...(p.decoderLastPipelineNumLayers !== undefined ? ["--decoder-last-pipeline-num-layers", String(p.decoderLastPipelineNumLayers)] : []),
+    ];
+}
+
+/**
+ * Shell script of the convert Job: FP8→BF16 cast (when the download is FP8; node 0 only), HF→
+ * torch_dist with torchrun on the actor's GPUs and parallelism (skipped when
+ * latest_checkpointed_iteration.txt says release, which the converter writes last), then the FP8 or
+ * INT4 rollout checkpoint (node 0 only). `CONVERT_KEEP_PP1` stops the converter from replacing PP 1
+ * with PP = world size, which would not divide the world with TP > 1.
  */
 export function convertScript(cfg: MilesConfig, r: ResolvedTraining = resolveTraining(cfg)): string {
-    return ["set -euo pipefail", `cd ${MILES_ROOT}`, `export PYTHONPATH=${MILES_ROOT}:${MEGATRON_ROOT}`, ...conversionSteps(cfg, r)].join("\n");
+    return [
+        "set -euo pipefail",
+        `cd ${MILES_ROOT}`,
+        `export PYTHONPATH=${MILES_ROOT}:${MEGATRON_ROOT}`,
+        "export CONVERT_KEEP_PP1=1",
+        'NODE_RANK="${JOB_COMPLETION_INDEX:-0}"',
+        ...conversionSteps(cfg, r),
+    ].join("\n");
 }
 
 function jobManifest(name: string, component: string, r: ResolvedTraining, ctx: TrainingContext, pod: PodSpec, backoffLimit: number): JobManifest {
@@ -342,15 +400,22 @@ export function downloadJobManifest(cfg: MilesConfig, ctx: TrainingContext, r: R
     return jobManifest(`${r.runName}-download`, "download", r, ctx, pod, 4);
 }
 
-/** The convert Job: one pod with every GPU of one node of the run's group. */
+/**
+ * The convert Job: one pod per actor node, each with the actor's GPUs of one node of the run's
+ * group. On several nodes it is an Indexed Job (completion index = node rank) whose pods all run at
+ * once and find pod 0 through the headless Service of `convertServiceManifest`.
+ */
 export function convertJobManifest(cfg: MilesConfig, ctx: TrainingContext, r: ResolvedTraining = resolveTraining(cfg)): JobManifest {
     const t = cfg.training;
     const size = workerSizing(t, r.group);
     const mem = `${size.memoryGiB}Gi`;
+    const gpus = String(r.actorGpusPerNode);
+    const nodes = convertNodes(r);
     const pod: PodSpec = {
         restartPolicy: "OnFailure",
         serviceAccountName: ctx.serviceAccountName,
         enableServiceLinks: false,
+        ...(nodes > 1 ? { subdomain: convertServiceName(r) } : {}),
         nodeSelector: { ...(r.group?.selector ?? {}) },
         tolerations: tolerationsFor(r.group),
         containers: [
@@ -363,13 +428,38 @@ export function convertJobManifest(cfg: MilesConfig, ctx: TrainingContext, r: Re
                     { name: "PYTHONUNBUFFERED", value: "1" },
                     { name: "CUDA_DEVICE_MAX_CONNECTIONS", value: "1" },
                 ],
-                resources: { requests: { cpu: String(size.cpu), memory: mem, "nvidia.com/gpu": String(r.gpusPerNode) }, limits: { memory: mem, "nvidia.com/gpu": String(r.gpusPerNode) } },
+                resources: { requests: { cpu: String(size.cpu), memory: mem, "nvidia.com/gpu": gpus }, limits: { memory: mem, "nvidia.com/gpu": gpus } },
                 volumeMounts: sharedMounts,
+                ...(nodes > 1 ? { ports: [{ name: "torchrun", containerPort: CONVERT_MASTER_PORT }] } : {}),
             },
         ],
         volumes: sharedVolumes(ctx, size.shmGiB),
     };
-    return jobManifest(`${r.runName}-convert`, "convert", r, ctx, pod, 2);
+    const job = jobManifest(`${r.runName}-convert`, "convert", r, ctx, pod, 2);
+    if (nodes > 1) Object.assign(job.spec, { completionMode: "Indexed", completions: nodes, parallelism: nodes });
+    return job;
+}
+
+export interface ServiceManifest {
+    apiVersion: "v1";
+    kind: "Service";
+    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    spec: k8s.types.input.core.v1.ServiceSpec;
+}
+
+/**
+ * Headless Service of a multi-node convert Job (undefined for one node): DNS records for its pods
+ * even before they are ready, so the other nodes reach torchrun's rendezvous on pod 0.
+ */
+export function convertServiceManifest(cfg: MilesConfig, ctx: TrainingContext, r: ResolvedTraining = resolveTraining(cfg)): ServiceManifest | undefined {
+    if (convertNodes(r) <= 1) return undefined;
+    const labels = runLabels(r, "convert");
+    return {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: convertServiceName(r), namespace: ctx.namespace, labels },
+        spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: labels, ports: [{ name: "torchrun", port: CONVERT_MASTER_PORT, targetPort: CONVERT_MASTER_PORT }] },
+    };
 }
 
 /** The secret values of the run (Secret key → value); empty when it has none. */

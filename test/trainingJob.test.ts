@@ -288,6 +288,28 @@ describe("the seed's workflows as stacks", () => {
         const convert: string = spec(one(p, JOB, "training-prep-convert")).template.spec.containers[0].command[2];
         assert.match(convert, /fp8_cast_bf16\.py --input-fp8-hf-path \/shared\/models\/DeepSeek-V3 --output-bf16-hf-path \/shared\/models\/DeepSeek-V3-bf16/);
         assert.match(convert, /--moe-layer-freq '\[0,0,0,1,/);
+        // 671B of BF16 weights (1.34 TB) do not fit one node's 8 × 141 GB: the conversion runs on the 8 actor
+        // nodes with the run's parallelism, as an Indexed Job whose pods meet on pod 0 through a headless Service.
+        const cj = spec(one(p, JOB, "training-prep-convert"));
+        assert.equal(cj.completionMode, "Indexed");
+        assert.equal(cj.completions, 8);
+        assert.equal(cj.parallelism, 8);
+        assert.equal(cj.template.spec.subdomain, "dsv3-fp8-convert");
+        assert.match(
+            convert,
+            /torchrun --nproc-per-node 8 --nnodes 8 --node-rank "\$NODE_RANK" --master-addr dsv3-fp8-convert-0\.dsv3-fp8-convert --master-port 29500 tools\/convert_hf_to_torch_dist\.py .* --tensor-model-parallel-size 8 --pipeline-model-parallel-size 4 --expert-model-parallel-size 4 --expert-tensor-parallel-size 1 --sequence-parallel --decoder-last-pipeline-num-layers 16 --hf-checkpoint/,
+        );
+        assert.match(convert, /^NODE_RANK="\$\{JOB_COMPLETION_INDEX:-0\}"$/m);
+        // Only node 0 casts FP8 to BF16; the others wait for its marker before joining torchrun.
+        assert.match(convert, /if \[ "\$NODE_RANK" != 0 \]; then until \[ -f \/shared\/models\/DeepSeek-V3-bf16\/\.miles-cluster-convert-complete \]/);
+        const svc = one(p, "kubernetes:core/v1:Service", "training-prep-convert");
+        assert.equal(meta(svc).name, "dsv3-fp8-convert");
+        assert.equal(spec(svc).clusterIP, "None");
+        assert.equal(spec(svc).publishNotReadyAddresses, true);
+        assert.deepEqual(spec(svc).selector, cj.template.metadata.labels);
+        assert.equal(meta(svc).annotations["pulumi.com/skipAwait"], "true");
+        await validateK8s("kubernetes-models/v1", "Service", svc.inputs);
+        await validateK8s("kubernetes-models/batch/v1", "Job", one(p, JOB, "training-prep-convert").inputs);
         const validate = rayJobValidator(requireShared(this));
         assert.ok(validate(rj.inputs), JSON.stringify(validate.errors, null, 1));
     });
@@ -310,7 +332,11 @@ describe("the seed's workflows as stacks", () => {
         }
         assert.equal(e.split("--mtp-num-layers").length, 2, "--mtp-num-layers appears once");
         const convert: string = spec(one(p, JOB, "training-prep-convert")).template.spec.containers[0].command[2];
-        assert.match(convert, /convert_hf_to_torch_dist\.py .* --mtp-num-layers 1 --hf-checkpoint/);
+        assert.match(convert, /convert_hf_to_torch_dist\.py .* --mtp-num-layers 1 .*--hf-checkpoint/);
+        // The run's TP 2 on its 8 GPUs, and PP kept at 1: the converter's own PP = world size (8) would need 2 × 8 = 16 GPUs.
+        assert.match(convert, /torchrun --nproc-per-node 8 tools\/convert_hf_to_torch_dist\.py .* --tensor-model-parallel-size 2 --pipeline-model-parallel-size 1 /);
+        assert.match(convert, /^export CONVERT_KEEP_PP1=1$/m);
+        assert.equal(ofType(p, "kubernetes:core/v1:Service").length, 0, "one node: no rendezvous Service");
         const validate = rayJobValidator(requireShared(this));
         assert.ok(validate(rj.inputs), JSON.stringify(validate.errors, null, 1));
     });
