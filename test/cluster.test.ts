@@ -46,7 +46,7 @@ describe("cluster config", () => {
             rejects(base({ gpuNodeGroups: [group({ capacity: { type: "capacity-block", reservationId: "cr-xyz" } })] }), "cluster.gpuNodeGroups[0].capacity.reservationId", /cr- followed by 8 or 17 hex/));
         it("ODCR without a reservation id", () => rejects(base({ gpuNodeGroups: [group({ capacity: { type: "capacity-reservation" } })] }), "cluster.gpuNodeGroups[0].capacity.reservationId"));
         it("spot with a reservation id (a Capacity Block cannot be spot)", () =>
-            rejects(base({ gpuNodeGroups: [group({ capacity: { type: "spot", reservationId: CB } })] }), "cluster.gpuNodeGroups[0].capacity.reservationId", /unknown key/));
+            rejects(base({ gpuNodeGroups: [group({ capacity: { type: "spot", reservationId: CB } })] }), "cluster.gpuNodeGroups[0].capacity.reservationId", /unknown key|is not used with type "spot"/));
         it("Capacity Block with a placement group (new or named)", () => {
             rejects(base({ gpuNodeGroups: [group({ capacity: { type: "capacity-block", reservationId: CB }, placementGroup: true })] }), "cluster.gpuNodeGroups[0].placementGroup", /Capacity Block \(cr-0123456789abcdef0\) cannot use a placement group/);
             rejects(base({ gpuNodeGroups: [group({ capacity: { type: "capacity-block", reservationId: CB }, placementGroup: { name: "pg" } })] }), "cluster.gpuNodeGroups[0].placementGroup");
