@@ -18,6 +18,8 @@ export interface ArgGroup {
 export interface EnvVar {
     name: string;
     value: string;
+    /** Only on the GPU worker pods (e.g. the EFA/libfabric env: the head has no EFA device). */
+    workersOnly?: boolean;
 }
 
 /** An env var read from the run's Kubernetes Secret. */
@@ -249,7 +251,12 @@ function generatedEnv(t: TrainingConfig, r: ResolvedTraining): EnvVar[] {
     ];
     if (efa) {
         // AWS EFA + NCCL guidance for p5: libfabric's EFA provider, GPUDirect RDMA, fork safety (Ray forks workers).
-        env.push({ name: "FI_PROVIDER", value: "efa" }, { name: "FI_EFA_USE_DEVICE_RDMA", value: "1" }, { name: "FI_EFA_FORK_SAFE", value: "1" });
+        // Workers only: the CPU-only head has no EFA device and runs no NCCL.
+        env.push(
+            { name: "FI_PROVIDER", value: "efa", workersOnly: true },
+            { name: "FI_EFA_USE_DEVICE_RDMA", value: "1", workersOnly: true },
+            { name: "FI_EFA_FORK_SAFE", value: "1", workersOnly: true },
+        );
     }
     if (t.features.fp8Training) env.push({ name: "NVTE_FP8_BLOCK_SCALING_FP32_SCALES", value: "1" });
     if (t.features.int4Qat.enabled) {

@@ -63,8 +63,8 @@ const sharedMounts: k8s.types.input.core.v1.VolumeMount[] = [
     { name: SHM_VOLUME, mountPath: "/dev/shm" },
 ];
 
-function podEnv(cmd: MilesCommand, ctx: TrainingContext): EnvVarSpec[] {
-    const env: EnvVarSpec[] = cmd.env.map((e) => ({ name: e.name, value: e.value }));
+function podEnv(cmd: MilesCommand, ctx: TrainingContext, role: "head" | "worker"): EnvVarSpec[] {
+    const env: EnvVarSpec[] = cmd.env.filter((e) => role === "worker" || !e.workersOnly).map((e) => ({ name: e.name, value: e.value }));
     if (ctx.secretName) for (const s of cmd.secretEnv) env.push({ name: s.name, valueFrom: { secretKeyRef: { name: ctx.secretName, key: s.secretKey } } });
     return env;
 }
@@ -94,7 +94,7 @@ function headPod(t: MilesConfig["training"], r: ResolvedTraining, cmd: MilesComm
                 name: "ray-head",
                 image: r.image,
                 imagePullPolicy: t.image.pullPolicy,
-                env: podEnv(cmd, ctx),
+                env: podEnv(cmd, ctx, "head"),
                 ports,
                 resources: { requests: { cpu: String(t.resources.headCpu), memory: mem }, limits: { memory: mem } },
                 volumeMounts: sharedMounts,
@@ -123,7 +123,7 @@ function workerPod(t: MilesConfig["training"], r: ResolvedTraining, size: Worker
         name: "ray-worker",
         image: r.image,
         imagePullPolicy: t.image.pullPolicy,
-        env: podEnv(cmd, ctx),
+        env: podEnv(cmd, ctx, "worker"),
         resources: { requests, limits },
         securityContext: { capabilities: { add: ["IPC_LOCK"] } },
         volumeMounts: sharedMounts,

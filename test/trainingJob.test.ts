@@ -178,8 +178,11 @@ describe("MilesTrainingJob (under mocks)", function () {
         assert.ok(spec(one(dev.p, RAYJOB)).entrypoint.includes("--pin-rollout-manager-to-head"));
     });
 
-    it("sets the miles, Megatron and EFA env on every Ray pod", () => {
-        for (const pod of [head(one(dev.p, RAYJOB)).template.spec, worker(one(dev.p, RAYJOB)).template.spec]) {
+    it("sets the miles and Megatron env on every Ray pod, the EFA env only on the GPU workers", () => {
+        const headEnv = envOf(head(one(dev.p, RAYJOB)).template.spec.containers[0]);
+        for (const name of ["FI_PROVIDER", "FI_EFA_USE_DEVICE_RDMA", "FI_EFA_FORK_SAFE"]) assert.equal(headEnv[name], undefined, `${name} on the CPU-only head`);
+        assert.equal(headEnv.PYTHONPATH, "/root/miles:/root/Megatron-LM");
+        for (const pod of [worker(one(dev.p, RAYJOB)).template.spec]) {
             const env = envOf(pod.containers[0]);
             assert.equal(env.PYTHONPATH, "/root/miles:/root/Megatron-LM");
             assert.equal(env.CUDA_DEVICE_MAX_CONNECTIONS, "1");
