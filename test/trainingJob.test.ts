@@ -13,7 +13,7 @@ import { MilesTrainingJob } from "../components/trainingJob";
 import { trainingSection } from "../plan/sections/training";
 import * as os from "node:os";
 import { parse as parseYaml } from "yaml";
-import { writeManifests } from "../plan/render";
+import { renderJson, renderText, writeManifests } from "../plan/render";
 import { one, ofType, planConfig, rawConfig, requireShared } from "./harness";
 import { WORKFLOW_1, WORKFLOW_2 } from "./trainingFixtures";
 
@@ -248,6 +248,17 @@ describe("MilesTrainingJob secrets", () => {
         const all = JSON.stringify(p.resources) + JSON.stringify(p.outputs);
         assert.ok(!all.includes("wandb-key-123") && !all.includes("hf_token_456"));
         assert.ok(spec(rj).entrypoint.includes("--use-wandb"));
+    });
+
+    it("the whole-stack plan (text, --json, --out files) never shows the secret values", async () => {
+        const p = await planConfig(values, { secretKeys: ["miles-cluster:training"] });
+        assert.deepEqual(p.problems, []);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miles-secrets-"));
+        const files = writeManifests(p, dir);
+        assert.ok(files.some((f) => /secret/.test(path.basename(f))), "the Secret manifest is written");
+        const texts = [renderText(p), renderJson(p), ...files.map((f) => fs.readFileSync(path.isAbsolute(f) ? f : path.join(dir, f), "utf8"))];
+        for (const t of texts) assert.ok(!t.includes("wandb-key-123") && !t.includes("hf_token_456"), "a secret value leaked");
+        fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("the Secret manifest is a valid v1 Secret", async () => {
