@@ -9,7 +9,7 @@ import { ClusterSchema, clusterChecks, clusterSecretPaths, type ClusterConfig } 
 import { StorageSchema, storageChecks, storageSecretPaths, type StorageConfig } from "./storage";
 import { AddonsSchema, addonsChecks, addonsSecretPaths, type AddonsConfig } from "./addons";
 import { TrainingSchema, trainingChecks, trainingSecretPaths, type TrainingConfig } from "./training";
-import { ConfigError, closest, problemsFromZod, type Problem } from "./problems";
+import { ConfigError, closest, describeValue, problemsFromZod, type Problem } from "./problems";
 
 export * from "./problems";
 export type { ClusterConfig, StorageConfig, AddonsConfig, TrainingConfig };
@@ -34,8 +34,6 @@ const SECRET_PATHS: Record<SectionName, string[][]> = {
     addons: addonsSecretPaths,
     training: trainingSecretPaths,
 };
-
-const CHECKS: Array<(c: MilesConfig) => Problem[]> = [clusterChecks, storageChecks, addonsChecks, trainingChecks];
 
 /** The whole validated configuration of one stack. */
 export interface MilesConfig {
@@ -71,51 +69,102 @@ function getAt(obj: unknown, path: string[]): unknown {
     return cur;
 }
 
-/** Validates a stack's raw config; never throws for bad input, returns every problem instead. */
-export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: string }): ParseResult {
-    const problems: Problem[] = [];
-    const out: Partial<Record<SectionName, unknown>> = {};
+/**
+ * Cross-field checks and the sections each reads: a check runs as soon as those sections are valid,
+ * so a cluster rule is reported in the same run as a typo in the training section.
+ */
+const CHECKS: Array<{ needs: SectionName[]; check: (c: MilesConfig) => Problem[] }> = [
+    { needs: ["cluster"], check: clusterChecks },
+    { needs: ["cluster", "storage", "training"], check: storageChecks },
+    { needs: ["cluster", "addons", "training"], check: addonsChecks },
+    { needs: ["cluster", "storage", "addons", "training"], check: trainingChecks },
+];
 
-    for (const key of Object.keys(raw.values)) {
-        if (!key.startsWith(`${NAMESPACE}:`)) continue;
-        const name = key.slice(NAMESPACE.length + 1);
-        if (!(SECTION_NAMES as string[]).includes(name)) {
-            const hint = closest(name, SECTION_NAMES);
-            problems.push({ path: key, message: `unknown config key${hint ? ` (did you mean "${NAMESPACE}:${hint}"?)` : ""}; known keys: ${SECTION_NAMES.map((s) => `${NAMESPACE}:${s}`).join(", ")}` });
+/** An AWS region name such as us-east-1, eu-central-2, us-gov-west-1 or ap-southeast-5. */
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/** Problems with stack config keys themselves: unknown `miles-cluster:*` keys and likely namespace or `aws:region` typos. */
+function keyProblems(values: Record<string, string>): Problem[] {
+    const problems: Problem[] = [];
+    for (const key of Object.keys(values)) {
+        const colon = key.indexOf(":");
+        const ns = colon < 0 ? "" : key.slice(0, colon);
+        const name = key.slice(colon + 1);
+        if (ns === NAMESPACE) {
+            if (!(SECTION_NAMES as string[]).includes(name)) {
+                const hint = closest(name, SECTION_NAMES);
+                problems.push({ path: key, message: `unknown config key${hint ? ` (did you mean "${NAMESPACE}:${hint}"?)` : ""}; known keys: ${SECTION_NAMES.map((s) => `${NAMESPACE}:${s}`).join(", ")}` });
+            }
+        } else if (ns === "aws") {
+            if (name !== "region" && closest(name, ["region"]) === "region") problems.push({ path: key, message: `unknown key (did you mean "aws:region"?)` });
+        } else if ((SECTION_NAMES as string[]).includes(name) || (closest(ns, [NAMESPACE]) === NAMESPACE && closest(name, SECTION_NAMES) !== undefined)) {
+            // e.g. `mile-cluster:cluster`, or `cluster:` in a project of another name (Pulumi puts it in that
+            // project's namespace): miles-cluster would never read it and the stack would silently get defaults.
+            const meant = `${NAMESPACE}:${closest(name, SECTION_NAMES) ?? name}`;
+            problems.push({ path: key, message: `is not read by miles-cluster, which reads "${meant}"; write the key as ${meant}` });
         }
     }
+    const region = values["aws:region"];
+    if (region !== undefined && !AWS_REGION.test(region)) {
+        problems.push({ path: "aws:region", message: `${JSON.stringify(region)} is not an AWS region name such as us-east-1 or eu-west-1` });
+    }
+    return problems;
+}
+
+/** The section's value as JSON, or a problem when it is not a mapping. */
+function sectionValue(key: string, name: SectionName, text: string | undefined): { value?: Record<string, unknown>; problem?: Problem } {
+    if (text === undefined) return { value: {} };
+    let value: unknown = text;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        /* a bare string, as Pulumi passes a plain scalar */
+    }
+    if (value === null) return { problem: { path: name, message: `is empty: give ${key} its fields (key: value pairs), or remove the key to take every default` } };
+    if (typeof value !== "object" || Array.isArray(value)) {
+        return { problem: { path: name, message: `must be a mapping (key: value pairs indented under ${key}), got ${describeValue(value)}; see docs/config-reference.md` } };
+    }
+    return { value: value as Record<string, unknown> };
+}
+
+/** Secret fields written as plaintext (the section's key is not a Pulumi secret). */
+function plaintextSecretProblems(key: string, name: SectionName, value: unknown, secretKeys: ReadonlyArray<string>): Problem[] {
+    if (secretKeys.includes(key)) return [];
+    return SECRET_PATHS[name]
+        .filter((p) => getAt(value, p) !== undefined)
+        .map((p) => ({ path: `${name}.${p.join(".")}`, message: `is a secret: set it with \`pulumi config set --secret --path '${key}.${p.join(".")}' <value>\`, never as plaintext` }));
+}
+
+function dedupe(problems: Problem[]): Problem[] {
+    const seen = new Set<string>();
+    return problems.filter((p) => {
+        const k = `${p.path}\u0000${p.message}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+    });
+}
+
+/** Validates a stack's raw config; never throws for bad input, returns every problem instead. */
+export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: string }): ParseResult {
+    const problems: Problem[] = keyProblems(raw.values);
+    const out: Partial<Record<SectionName, unknown>> = {};
 
     for (const name of SECTION_NAMES) {
         const key = `${NAMESPACE}:${name}`;
-        const text = raw.values[key];
-        let value: unknown = {};
-        if (text !== undefined) {
-            try {
-                value = JSON.parse(text);
-            } catch {
-                problems.push({ path: name, message: `must be an object (a YAML mapping under ${key}), got ${JSON.stringify(text)}` });
-                continue;
-            }
-        }
-        const parsed = SECTIONS[name].safeParse(value);
-        if (!parsed.success) {
-            problems.push(...problemsFromZod(name, SECTIONS[name], parsed.error.issues));
+        const { value, problem } = sectionValue(key, name, raw.values[key]);
+        if (problem) {
+            problems.push(problem);
             continue;
         }
-        out[name] = parsed.data;
-        if (!raw.secretKeys.includes(key)) {
-            for (const p of SECRET_PATHS[name]) {
-                if (getAt(value, p) !== undefined) {
-                    problems.push({ path: `${name}.${p.join(".")}`, message: `is a secret: set it with \`pulumi config set --secret --path '${key}.${p.join(".")}' <value>\`, never as plaintext` });
-                }
-            }
-        }
+        const parsed = SECTIONS[name].safeParse(value);
+        if (!parsed.success) problems.push(...problemsFromZod(name, SECTIONS[name], parsed.error.issues, value, SECRET_PATHS[name]));
+        else out[name] = parsed.data;
+        problems.push(...plaintextSecretProblems(key, name, value, raw.secretKeys));
     }
 
     const region = raw.values["aws:region"];
-    if (problems.length > 0) return { problems };
-
-    const config: MilesConfig = {
+    const config = {
         project: ctx.project ?? NAMESPACE,
         stack: ctx.stack,
         region,
@@ -124,9 +173,12 @@ export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: stri
         addons: out.addons as AddonsConfig,
         training: out.training as TrainingConfig,
         secretKeys: raw.secretKeys.filter((k) => k.startsWith(`${NAMESPACE}:`)),
-    };
-    for (const check of CHECKS) problems.push(...check(config));
-    return problems.length > 0 ? { problems } : { config, problems };
+    } satisfies MilesConfig;
+    for (const { needs, check } of CHECKS) {
+        if (needs.every((n) => out[n] !== undefined)) problems.push(...check(config));
+    }
+    const all = dedupe(problems);
+    return all.length > 0 ? { problems: all } : { config, problems: all };
 }
 
 /** Reads the current stack's config from the Pulumi runtime; throws a ConfigError listing every problem. */
