@@ -4,14 +4,15 @@
  *
  *   miles-cluster plan (--stack NAME | --config-file FILE) [--json] [--out DIR]
  *
- * Exit codes: 0 = planned; 1 = invalid stack config (problems on stderr); 2 = usage or internal error.
+ * Exit codes: 0 = planned; 1 = invalid or unreadable stack file (problems on stderr; with --json also
+ * as `problems` of the JSON document on stdout); 2 = usage or internal error.
  */
 import { parseArgs } from "node:util";
 import * as path from "node:path";
 import { formatProblems, NAMESPACE } from "../config";
-import { plan } from "../plan/run";
+import { plan, type Plan } from "../plan/run";
 import { renderJson, renderText, writeManifests } from "../plan/render";
-import { projectRoot, readStackFile, stackFilePath, StackFileError } from "../plan/stackFile";
+import { projectNameFor, projectRoot, readStackFile, stackFilePath, stackNames, StackFileError } from "../plan/stackFile";
 
 const USAGE = `usage: miles-cluster plan (--stack NAME | --config-file FILE) [--json] [--out DIR]
 
@@ -25,23 +26,39 @@ Evaluates the Pulumi program offline with Pulumi's mock runtime: no engine, no c
 class UsageError extends Error {}
 
 async function runPlan(argv: string[]): Promise<number> {
-    let values: { stack?: string; "config-file"?: string; json?: boolean; out?: string };
+    let values: { stack?: string; "config-file"?: string; json?: boolean; out?: string; help?: boolean };
     try {
         ({ values } = parseArgs({
             args: argv,
-            options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "boolean" }, out: { type: "string" } },
+            options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "boolean" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
             strict: true,
             allowPositionals: false,
         }));
     } catch (e) {
         throw new UsageError((e as Error).message);
     }
+    if (values.help) {
+        process.stdout.write(USAGE + "\n");
+        return 0;
+    }
     if (!values.stack === !values["config-file"]) throw new UsageError("give exactly one of --stack or --config-file");
 
-    const file = values["config-file"] ? path.resolve(values["config-file"]) : stackFilePath(projectRoot(), values.stack!);
+    const root = projectRoot();
+    const file = values["config-file"] ? path.resolve(values["config-file"]) : stackFilePath(root, values.stack!);
     const stack = values.stack ?? path.basename(file).replace(/^Pulumi\./, "").replace(/\.ya?ml$/, "");
-    const raw = readStackFile(file, NAMESPACE);
-    const result = await plan(stack, raw);
+    let result: Plan;
+    try {
+        // Keys without a namespace belong to the project the file is in, exactly as Pulumi reads them.
+        result = await plan(stack, readStackFile(file, projectNameFor(file, NAMESPACE)));
+    } catch (e) {
+        if (!(e instanceof StackFileError)) throw e;
+        // The file itself is unusable: still answer --json with a document, so scripts can parse every outcome.
+        const known = values.stack ? stackNames(path.dirname(file)) : [];
+        const reason = known.length > 0 && e.reason === "no such stack file" ? `${e.reason}; stacks here: ${known.join(", ")}` : e.reason;
+        if (values.json) process.stdout.write(renderJson({ stack, resources: [], outputs: {}, problems: [{ path: e.file, message: reason }] }));
+        process.stderr.write(`miles-cluster: ${e.file}: ${reason}\n`);
+        return 1;
+    }
 
     if (values.json) process.stdout.write(renderJson(result));
     if (result.problems.length > 0) {
@@ -69,10 +86,6 @@ export async function main(argv: string[]): Promise<number> {
         if (e instanceof UsageError) {
             process.stderr.write(`miles-cluster: ${e.message}\n\n${USAGE}\n`);
             return 2;
-        }
-        if (e instanceof StackFileError) {
-            process.stderr.write(`miles-cluster: ${e.message}\n`);
-            return 1;
         }
         const err = e as Error;
         process.stderr.write(`miles-cluster: internal error: ${err?.message ?? String(e)}\n${process.env.MILES_CLUSTER_DEBUG ? `${err?.stack}\n` : "(set MILES_CLUSTER_DEBUG=1 for the stack trace)\n"}`);

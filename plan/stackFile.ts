@@ -9,7 +9,23 @@ import { parse } from "yaml";
 import type { RawConfig } from "../config";
 import { REDACTED } from "./evaluate";
 
-export class StackFileError extends Error {}
+/** A stack file that cannot be read as one: missing, not YAML, or a `config:` that is not a mapping. */
+export class StackFileError extends Error {
+    constructor(
+        readonly file: string,
+        /** What is wrong, phrased to follow the file name. */
+        readonly reason: string,
+    ) {
+        super(`${file}: ${reason}`);
+        this.name = "StackFileError";
+    }
+}
+
+function kindOf(v: unknown): string {
+    if (v === null) return "an empty value";
+    if (Array.isArray(v)) return "a list";
+    return typeof v === "object" ? "a mapping" : `a ${typeof v}`;
+}
 
 function isSecure(v: unknown): v is { secure: string } {
     return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
@@ -41,12 +57,17 @@ function stripSecure(v: unknown): { value: unknown; secret: boolean } {
 }
 
 /** Converts a parsed stack document's `config:` block into raw Pulumi config. */
-export function rawConfigFromDocument(doc: unknown, project: string): RawConfig {
+export function rawConfigFromDocument(doc: unknown, project: string, file = "stack file"): RawConfig {
     const values: Record<string, string> = {};
     const secretKeys: string[] = [];
+    if (doc !== null && doc !== undefined && (typeof doc !== "object" || Array.isArray(doc))) {
+        throw new StackFileError(file, `must be a mapping with a \`config:\` key, got ${kindOf(doc)}`);
+    }
     const config = (doc as { config?: unknown } | null)?.config;
     if (config === undefined || config === null) return { values, secretKeys };
-    if (typeof config !== "object" || Array.isArray(config)) throw new StackFileError("`config:` must be a mapping");
+    if (typeof config !== "object" || Array.isArray(config)) {
+        throw new StackFileError(file, `\`config:\` must be a mapping of keys such as aws:region and miles-cluster:cluster, got ${kindOf(config)}`);
+    }
     for (const [k, v] of Object.entries(config)) {
         const key = k.includes(":") ? k : `${project}:${k}`;
         const { value, secret } = stripSecure(v);
@@ -60,16 +81,17 @@ export function readStackFile(file: string, project: string): RawConfig {
     let text: string;
     try {
         text = fs.readFileSync(file, "utf8");
-    } catch {
-        throw new StackFileError(`cannot read stack file ${file}`);
+    } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new StackFileError(file, code === "ENOENT" ? "no such stack file" : code === "EISDIR" ? "is a directory, not a stack file" : `cannot be read (${code ?? (e as Error).message})`);
     }
     let doc: unknown;
     try {
         doc = parse(text);
     } catch (e) {
-        throw new StackFileError(`${file} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+        throw new StackFileError(file, `is not valid YAML: ${(e as Error).message.split("\n")[0].replace(/:\s*$/, "")}`);
     }
-    return rawConfigFromDocument(doc, project);
+    return rawConfigFromDocument(doc, project, file);
 }
 
 /** The project root: the nearest folder at or above `from` holding a Pulumi.yaml, else this package's root. */
@@ -86,6 +108,41 @@ export function projectRoot(from = process.cwd()): string {
         if (fs.existsSync(path.join(cand, "Pulumi.yaml"))) return cand;
     }
     return process.cwd();
+}
+
+/**
+ * The name of the Pulumi project a stack file belongs to (the nearest Pulumi.yaml at or above it),
+ * which Pulumi uses as the namespace of keys written without one. Default: `fallback`.
+ */
+export function projectNameFor(file: string, fallback: string): string {
+    let dir = path.dirname(path.resolve(file));
+    for (;;) {
+        const proj = path.join(dir, "Pulumi.yaml");
+        if (fs.existsSync(proj)) {
+            try {
+                const name = (parse(fs.readFileSync(proj, "utf8")) as { name?: unknown } | null)?.name;
+                return typeof name === "string" && name !== "" ? name : fallback;
+            } catch {
+                return fallback;
+            }
+        }
+        const up = path.dirname(dir);
+        if (up === dir) return fallback;
+        dir = up;
+    }
+}
+
+/** Names of the stacks that have a stack file in `dir` (`Pulumi.<name>.yaml`). */
+export function stackNames(dir: string): string[] {
+    try {
+        return fs
+            .readdirSync(dir)
+            .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+            .filter((n): n is string => n !== undefined)
+            .sort();
+    } catch {
+        return [];
+    }
 }
 
 /** Reads `stackConfigDir` from Pulumi.yaml (default: the project root). */
