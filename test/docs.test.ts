@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ROOT } from "./harness";
+import { planStack, ROOT } from "./harness";
+import { parseConfig } from "../config";
 import { CHARTS } from "../lib/versions";
 import { configReferenceMarkdown, stackConfigJsonSchemaText } from "../config/reference";
 
@@ -34,5 +35,48 @@ describe("generated docs", () => {
         const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
         assert.ok(readme.includes("npm ci && npm run plan -- --stack dev"));
         assert.ok(readme.includes("npm test"));
+    });
+
+    const readme = () => fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+
+    it("every config key the README names is a real key, written from its section (cluster., storage., addons., training.)", () => {
+        const known = new Set(
+            configReferenceMarkdown()
+                .split("\n")
+                .map((l) => /^\| `([^`]+)`/.exec(l)?.[1])
+                .filter((k): k is string => k !== undefined)
+                .map((k) => k.replace(/\[\]/g, "")),
+        );
+        const tokens = [...readme().matchAll(/`([^`\n]+)`/g)].map((m) => m[1].split(": ")[0].trim());
+        const keyLike = tokens.filter((t) => /^[a-z][A-Za-z0-9]*(\[\])?(\.[a-z][A-Za-z0-9]*(\[\])?)+$/.test(t) && !/\.(ts|js|md|json|ya?ml|sock)$/.test(t));
+        assert.ok(keyLike.length >= 8, `found only ${keyLike.join(", ")}`);
+        for (const t of keyLike) assert.ok(known.has(t.replace(/\[\]/g, "")), `README names \`${t}\`, which is not a full config key (docs/config-reference.md)`);
+    });
+
+    it("the README's links to files in the repository resolve", () => {
+        const links = [...readme().matchAll(/\]\(([^)#\s]+)/g)].map((m) => m[1]).filter((l) => !/^https?:/.test(l));
+        assert.ok(links.length >= 5);
+        for (const l of links) assert.ok(fs.existsSync(path.join(ROOT, l)), `README links to ${l}, which does not exist`);
+    });
+
+    it("the README's npm scripts exist and its `pulumi stack output` names are outputs of the program", async () => {
+        const text = readme();
+        const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
+        for (const [, name] of text.matchAll(/npm run ([a-z:-]+)/g)) assert.ok(scripts[name], `README runs \`npm run ${name}\`, which package.json does not define`);
+        const outputs = (await planStack("dev")).outputs;
+        const named = [...text.matchAll(/pulumi stack output ([A-Za-z]+)/g)].map((m) => m[1]);
+        assert.ok(named.includes("kubeconfig") && named.includes("trainingFollow"));
+        for (const n of named) assert.ok(n in outputs, `README reads stack output ${n}; the program exports ${Object.keys(outputs).join(", ")}`);
+    });
+
+    it("the problem line the README shows is what plan prints for that mistake", () => {
+        const shown = /\(e\.g\. `([^`]+)`\)/.exec(readme());
+        assert.ok(shown, "README shows no example problem line");
+        const r = parseConfig(
+            { values: { "aws:region": "us-east-1", "miles-cluster:cluster": JSON.stringify({ availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge" }] }) }, secretKeys: [] },
+            { stack: "dev" },
+        );
+        const lines = r.problems.map((p) => `${p.path}: ${p.message}`);
+        assert.ok(lines.some((l) => l.startsWith(shown[1])), `README shows "${shown[1]}", plan prints:\n${lines.join("\n")}`);
     });
 });
