@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { formatProblems, NAMESPACE } from "../config";
 import { plan, type Plan } from "../plan/run";
 import { renderJson, renderText, writeManifests } from "../plan/render";
-import { projectNameFor, projectRoot, readStackFile, stackFilePath, stackNames, StackFileError } from "../plan/stackFile";
+import { missingProjectKeys, projectNameFor, projectRoot, readStackFile, stackFilePath, stackNames, StackFileError } from "../plan/stackFile";
 
 const USAGE = `usage: miles-cluster plan (--stack NAME | --config-file FILE) [--json] [--out DIR]
 
@@ -49,7 +49,10 @@ async function runPlan(argv: string[]): Promise<number> {
     let result: Plan;
     try {
         // Keys without a namespace belong to the project the file is in, exactly as Pulumi reads them.
-        result = await plan(stack, readStackFile(file, projectNameFor(file, NAMESPACE)));
+        const raw = readStackFile(file, projectNameFor(file, NAMESPACE));
+        result = await plan(stack, raw);
+        const missing = missingProjectKeys(file, raw);
+        if (missing.length > 0) result = { stack, resources: [], outputs: {}, problems: [...missing, ...result.problems] };
     } catch (e) {
         if (!(e instanceof StackFileError)) throw e;
         // The file itself is unusable: still answer --json with a document, so scripts can parse every outcome.

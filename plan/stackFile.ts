@@ -156,3 +156,38 @@ export function stackFilePath(root: string, stack: string): string {
     }
     return path.join(dir, `Pulumi.${stack}.yaml`);
 }
+
+/**
+ * Config keys the project file (Pulumi.yaml) declares without a default value. Pulumi refuses to
+ * run a stack whose file does not set every one of them, so `plan` reports them the same way.
+ */
+export function requiredProjectKeys(stackFile: string): string[] {
+    let dir = path.dirname(path.resolve(stackFile));
+    for (;;) {
+        const proj = path.join(dir, "Pulumi.yaml");
+        if (fs.existsSync(proj)) {
+            let doc: { name?: unknown; config?: unknown } | null;
+            try {
+                doc = parse(fs.readFileSync(proj, "utf8"));
+            } catch {
+                return [];
+            }
+            const name = typeof doc?.name === "string" ? doc.name : "";
+            const config = doc?.config;
+            if (config === null || typeof config !== "object" || Array.isArray(config)) return [];
+            return Object.entries(config as Record<string, unknown>)
+                .filter(([, decl]) => decl !== null && typeof decl === "object" && !Array.isArray(decl) && !("default" in decl) && !("value" in decl))
+                .map(([k]) => (k.includes(":") ? k : `${name}:${k}`));
+        }
+        const up = path.dirname(dir);
+        if (up === dir) return [];
+        dir = up;
+    }
+}
+
+/** One problem per required project key the stack file does not set. */
+export function missingProjectKeys(stackFile: string, raw: RawConfig): Array<{ path: string; message: string }> {
+    return requiredProjectKeys(stackFile)
+        .filter((k) => raw.values[k] === undefined)
+        .map((k) => ({ path: k, message: `Pulumi.yaml declares this key, so Pulumi requires every stack to set it: add \`${k}: {}\` to use the defaults` }));
+}

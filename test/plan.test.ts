@@ -33,6 +33,19 @@ function tmpStack(yaml: string): string {
 }
 
 describe("plan command", () => {
+    it("requires every key Pulumi.yaml declares without a default, as pulumi up does", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-proj-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: miles-cluster\nruntime: nodejs\nconfig:\n  addons:\n    description: add-ons\n  region:\n    default: x\n");
+        const f = path.join(dir, "Pulumi.s.yaml");
+        fs.writeFileSync(f, "config:\n  aws:region: us-east-1\n  miles-cluster:cluster:\n    availabilityZone: us-east-1a\n    gpuNodeGroups: [{ name: h100, instanceType: p5.48xlarge, nodes: 1 }]\n");
+        const r = await cli(["plan", "--config-file", f]);
+        assert.equal(r.code, 1);
+        assert.match(r.err, /miles-cluster:addons: Pulumi\.yaml declares this key/);
+        assert.doesNotMatch(r.err, /miles-cluster:region/, "a key with a default is not required");
+        fs.appendFileSync(f, "  miles-cluster:addons: {}\n");
+        assert.equal((await cli(["plan", "--config-file", f])).code, 0);
+    });
+
     it("plans the dev stack and shows GPUs, EFA interfaces and the price source", async () => {
         const r = await cli(["plan", "--stack", "dev"]);
         assert.equal(r.code, 0, r.err);

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { ROOT, planStack, one, ofType } from "./harness";
 import type { Plan } from "../plan/run";
+import { missingProjectKeys, readStackFile } from "../plan/stackFile";
 
 const STACKS = fs
     .readdirSync(path.join(ROOT, "stacks"))
@@ -34,6 +35,13 @@ describe("example stacks", function () {
 
     it("every stack plans with no problem", () => {
         for (const [s, p] of plans) assert.deepEqual(p.problems, [], `${s}: ${p.problems.map((x) => `${x.path}: ${x.message}`).join("; ")}`);
+    });
+
+    it("every stack sets every key Pulumi.yaml declares (Pulumi refuses to run a stack that does not)", () => {
+        for (const s of STACKS) {
+            const file = path.join(ROOT, "stacks", `Pulumi.${s}.yaml`);
+            assert.deepEqual(missingProjectKeys(file, readStackFile(file, "miles-cluster")), [], s);
+        }
     });
 
     it("no stack file holds a secret in plaintext", () => {
