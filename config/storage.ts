@@ -83,7 +83,7 @@ export const StorageSchema = z
             .meta({ description: "FSx for Lustre PERSISTENT_2 throughput per TiB in MB/s: 125, 250, 500 or 1000. Total throughput = capacity in TiB × this." }),
         bucket: z
             .strictObject({
-                name: bucketName.optional().meta({ description: "Bucket name. Without `existing`: the name of the bucket to create (default: generated, `storage-bucket-<random>`). With `existing: true`: the bucket to link.", examples: ["acme-miles-checkpoints"] }),
+                name: bucketName.optional().meta({ description: "Bucket name. Without `existing`: the name of the bucket to create (default: generated, `miles-<stack>-<random>`). With `existing: true`: the bucket to link.", examples: ["acme-miles-checkpoints"] }),
                 existing: z.boolean().default(false).meta({ description: "Link an existing bucket (`name`) instead of creating one; miles-cluster then never changes or deletes it." }),
             })
             .prefault({})
@@ -171,7 +171,6 @@ export function storageChecks(cfg: MilesConfig): Problem[] {
             problems.push({ path: "storage.bucket.name", message: "is required with bucket.existing: true (the bucket to link)" });
         }
         problems.push(...linkProblems(s.links));
-        if (!cfg.region) problems.push({ path: "storage.type", message: `"fsx-lustre" needs aws:region to be set` });
     }
     if (s.type === "efs") {
         const e = s.efs;
@@ -184,7 +183,6 @@ export function storageChecks(cfg: MilesConfig): Problem[] {
         if (e.performanceMode === "maxIO" && e.throughputMode === "elastic") {
             problems.push({ path: "storage.efs.performanceMode", message: `"maxIO" cannot be combined with throughputMode "elastic"; use "generalPurpose" or another throughput mode` });
         }
-        if (!cfg.region) problems.push({ path: "storage.type", message: `"efs" needs aws:region to be set` });
     }
     return problems;
 }
