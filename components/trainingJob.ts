@@ -12,7 +12,7 @@ import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from
 import { ModelPrep } from "./modelPrep";
 import { TrainingSecrets } from "./trainingSecrets";
 import { milesCommand } from "../lib/milesArgv";
-import { followCommands, rayJobManifest, type TrainingContext } from "../lib/trainingManifests";
+import { followCommands, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest, type TrainingContext } from "../lib/trainingManifests";
 import { resolveTraining } from "../lib/trainingResolve";
 
 export interface MilesTrainingJobArgs {
@@ -72,8 +72,9 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 provider,
                 dependsOn: [...base, ...args.addons.ready, ...this.prep.ready],
                 // KubeRay does not apply spec changes to a RayJob that already runs: a changed run is
-                // deleted and created again (it resumes from the last checkpoint, --load = --save).
-                replaceOnChanges: ["spec"],
+                // deleted and created again (it resumes from the last checkpoint, --load = --save);
+                // only `spec.suspend` changes in place, so pausing keeps the RayJob.
+                replaceOnChanges: [...RAYJOB_REPLACE_ON_CHANGES],
                 deleteBeforeReplace: true,
             },
         );

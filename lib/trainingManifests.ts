@@ -191,9 +191,27 @@ export function rayJobManifest(cfg: MilesConfig, ctx: TrainingContext, r: Resolv
         rayClusterSpec,
     };
     if (lc.activeDeadlineSeconds !== undefined) spec.activeDeadlineSeconds = lc.activeDeadlineSeconds;
-    if (lc.suspend) spec.suspend = true;
+    // Always explicit, so that resuming (true -> false) is an in-place change KubeRay acts on.
+    spec.suspend = lc.suspend;
     return { apiVersion: "ray.io/v1", kind: "RayJob", metadata: { name: r.runName, namespace: ctx.namespace, labels: runLabels(r, "rayjob") }, spec };
 }
+
+/**
+ * RayJob spec fields whose change must recreate the job: KubeRay ignores spec changes to a running
+ * RayJob, so a changed run is deleted and created again (resuming from the last checkpoint). Every
+ * field this module sets is here except `suspend`, which KubeRay applies in place (pause / resume).
+ */
+export const RAYJOB_REPLACE_ON_CHANGES: readonly string[] = [
+    "entrypoint",
+    "submissionMode",
+    "backoffLimit",
+    "shutdownAfterJobFinishes",
+    "ttlSecondsAfterFinished",
+    "preRunningDeadlineSeconds",
+    "activeDeadlineSeconds",
+    "submitterConfig",
+    "rayClusterSpec",
+].map((f) => `spec.${f}`);
 
 // ---------------------------------------------------------------------------------------------
 // Preparation Jobs
