@@ -210,7 +210,7 @@ export const ClusterSchema = z
         adminRoleArns: z
             .array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/, "must be an IAM role or user ARN"))
             .default([])
-            .meta({ description: "IAM principals given cluster-admin through EKS access entries, besides the identity running `pulumi up`.", examples: [["arn:aws:iam::123456789012:role/ml-platform-admin"]] }),
+            .meta({ description: "IAM principals given cluster-admin through EKS access entries, besides the identity running `pulumi up` (EKS already gives that one an entry: listing it here too fails with a duplicate access entry).", examples: [["arn:aws:iam::123456789012:role/ml-platform-admin"]] }),
         systemNodeGroup: SystemNodeGroupSchema.prefault({}),
         gpuNodeGroups: z.array(GpuNodeGroupSchema).default([]).meta({ description: "GPU node groups." }),
         existing: ExistingClusterSchema.optional(),
@@ -313,6 +313,10 @@ export function clusterChecks(cfg: MilesConfig): Problem[] {
     const c = cfg.cluster;
     if (c.existing) return existingChecks(cfg);
     if (!cfg.region) problems.push({ path: "aws:region", message: "is required to create an EKS cluster (set it with `pulumi config set aws:region us-east-1`), unless cluster.existing is set" });
+    if (cfg.region && /^(cn|us-gov|us-iso[a-z]*)-/.test(cfg.region)) {
+        // IAM managed-policy and EKS access-policy ARNs are written for the `aws` partition.
+        problems.push({ path: "aws:region", message: `"${cfg.region}" is outside the commercial AWS partition; miles-cluster creates EKS clusters in commercial regions only (use cluster.existing for a cluster elsewhere)` });
+    }
     if (!c.availabilityZone) problems.push({ path: "cluster.availabilityZone", message: "is required: the one availability zone of the GPU nodes (where the capacity or reservation is), e.g. us-east-1a" });
     if (cfg.region && c.availabilityZone && !new RegExp(`^${cfg.region}[a-z]$`).test(c.availabilityZone)) {
         problems.push({ path: "cluster.availabilityZone", message: `"${c.availabilityZone}" is not an availability zone of region ${cfg.region} (expected ${cfg.region}a, ${cfg.region}b, ...)` });

@@ -41,6 +41,8 @@ describe("cluster config", () => {
 
     describe("rejections, each at its path", () => {
         it("unknown instance type", () => rejects(base({ gpuNodeGroups: [group({ instanceType: "p4d.24xlarge" })] }), "cluster.gpuNodeGroups[0].instanceType", /p4d\.24xlarge/));
+        it("a region outside the commercial partition (policy ARNs are arn:aws)", () =>
+            rejects({ "aws:region": "cn-north-1", "miles-cluster:cluster": { availabilityZone: "cn-north-1a", gpuNodeGroups: [group()] } }, "aws:region", /commercial AWS partition/));
         it("availability zone not in the region", () => rejects(base({ availabilityZone: "eu-west-1a", gpuNodeGroups: [group()] }), "cluster.availabilityZone", /not an availability zone of region us-east-1/));
         it("Capacity Block with a malformed reservation id", () =>
             rejects(base({ gpuNodeGroups: [group({ capacity: { type: "capacity-block", reservationId: "cr-xyz" } })] }), "cluster.gpuNodeGroups[0].capacity.reservationId", /cr- followed by 8 or 17 hex/));
