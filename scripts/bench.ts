@@ -4,6 +4,7 @@
 import { performance } from "node:perf_hooks";
 import { plan } from "../plan/run";
 import type { RawConfig } from "../config";
+import { rawConfigFromDocument } from "../plan/stackFile";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
@@ -16,7 +17,7 @@ function config(nodes: number): RawConfig {
         },
         "miles-cluster:storage": { type: "fsx-lustre", capacityGiB: 9600, throughputPerTiB: 500 },
     };
-    return { values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])), secretKeys: [] };
+    return rawConfigFromDocument({ config: values }, "miles-cluster");
 }
 
 async function measure(nodes: number): Promise<{ median: number; min: number; max: number; resources: number; problems: number }> {

@@ -1,9 +1,8 @@
 import { strict as assert } from "node:assert";
-import { parseConfig, type RawConfig } from "../config";
+import { parseConfig } from "../config";
+import { rawConfig } from "./harness";
 
-function raw(values: Record<string, unknown>, secretKeys: string[] = []): RawConfig {
-    return { values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])), secretKeys };
-}
+const raw = rawConfig;
 const paths = (r: ReturnType<typeof parseConfig>) => r.problems.map((p) => p.path).sort();
 
 describe("stack config", () => {
