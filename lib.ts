@@ -1,26 +1,49 @@
 /**
- * miles-cluster as a library: the config layer, the pure domain functions and the components, for
- * teams that compose them in their own Pulumi programs.
+ * miles-cluster as a library, layer by layer (docs/architecture.md): the facts (catalog), the config
+ * schemas, the pure decisions (domain), validation, and the components, for teams that compose them
+ * in their own Pulumi programs.
  */
+// catalog: facts
+export * from "./catalog/instances";
+export * from "./catalog/versions";
+export * from "./catalog/models";
+export * from "./catalog/sharedPaths";
+export * from "./catalog/efaLayout";
+export * from "./catalog/nodeLabels";
+export * from "./catalog/fsx";
+export * from "./catalog/aws";
+// config: schemas and the typed config
 export * from "./config";
-export * from "./lib/instances";
-export * from "./lib/layout";
-export * from "./lib/gpuNodes";
+export { ClusterSchema, GpuNodeGroupSchema, CapacitySchema, NetworkSchema, ExistingClusterSchema, type GpuNodeGroupConfig, type CapacityConfig, type NetworkConfig, type ExistingClusterConfig, type SystemNodeGroupConfig } from "./config/cluster";
+export { StorageSchema, StorageLinkSchema, type StorageLink } from "./config/storage";
+export { AddonsSchema } from "./config/addons";
+export { TrainingSchema } from "./config/training";
+// domain: pure decisions
+export * from "./domain/gpuNodes";
+export * from "./domain/cluster";
+export * from "./domain/storage";
+export * from "./domain/addons";
+export * from "./domain/scheduling";
+export * from "./domain/chartPlacement";
+export * from "./domain/sizing";
+export { resolveRun, runOf, type ResolvedRun } from "./domain/training/run";
+export type { ResolvedTraining, ResolvedModel, ResolvedPaths, RunContext, WorkerSizing } from "./domain/training/resolve";
+export { milesCommand, type MilesCommand, type ArgGroup, type EnvVar, type SecretEnvVar } from "./domain/training/argv";
+export { trainingProblems, trainingWarnings, type TrainingProblem } from "./domain/training/rules";
+export { rayJobManifest, followCommands, type RayJobManifest } from "./domain/training/rayJob";
+export { downloadJobManifest, convertJobManifest, convertServiceManifest, type JobManifest, type ServiceManifest } from "./domain/training/prepJobs";
+export { secretManifest, type SecretManifest } from "./domain/training/secret";
+export type { TrainingContext } from "./domain/training/pod";
+// validation: raw stack config → validated MilesConfig
+export { parseConfig, loadConfig, type ParseResult } from "./validation";
+// components
 export * from "./components/contracts";
-export { TrainingNamespace, type TrainingNamespaceArgs } from "./components/namespace";
-export * from "./lib/efa";
-export { GpuCluster, type GpuClusterArgs } from "./components/cluster";
+export { GpuCluster, type GpuClusterArgs } from "./components/gpuCluster";
 export { GpuNodeGroup, type GpuNodeGroupArgs } from "./components/gpuNodeGroup";
+export { TrainingNamespace, type TrainingNamespaceArgs } from "./components/namespace";
+export { CheckpointStorage, type CheckpointStorageArgs } from "./components/storage";
+export { ClusterAddons, type ClusterAddonsArgs } from "./components/clusterAddons";
+export { MilesTrainingJob, type MilesTrainingJobArgs } from "./components/trainingJob";
+// the program and the offline plan
 export { deploy, program, type StackOutputs } from "./program";
 export { plan, type Plan } from "./plan/run";
-export { CheckpointStorage, type CheckpointStorageArgs } from "./components/storage";
-export { ClusterAddons, type ClusterAddonsArgs } from "./components/addons";
-export * from "./lib/scheduling";
-export * from "./lib/versions";
-export * from "./lib/sizing";
-export * from "./lib/models";
-export { MilesTrainingJob, type MilesTrainingJobArgs } from "./components/trainingJob";
-export { milesCommand, type MilesCommand } from "./lib/milesArgv";
-export { resolveTraining, type ResolvedTraining } from "./lib/trainingResolve";
-export { trainingProblems, type TrainingProblem } from "./lib/trainingRules";
-export { rayJobManifest } from "./lib/trainingManifests";

@@ -4,11 +4,12 @@
  * under Pulumi's mock runtime.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig, type MilesConfig } from "./config";
-import { GpuCluster } from "./components/cluster";
+import { loadConfig } from "./validation";
+import { type MilesConfig } from "./config";
+import { GpuCluster } from "./components/gpuCluster";
 import { TrainingNamespace } from "./components/namespace";
 import { CheckpointStorage } from "./components/storage";
-import { ClusterAddons } from "./components/addons";
+import { ClusterAddons } from "./components/clusterAddons";
 import { MilesTrainingJob } from "./components/trainingJob";
 
 export type StackOutputs = Record<string, unknown>;
@@ -32,7 +33,7 @@ export function deploy(cfg: MilesConfig): StackOutputs {
     if (storage.bucket) outputs.checkpointBucket = storage.bucket.name;
     outputs.trainingServiceAccount = addons.serviceAccountName;
     if (cfg.training.enabled) {
-        const training = new MilesTrainingJob("training", { config: cfg, cluster, namespace, storage, addons });
+        const training = new MilesTrainingJob("training", { training: cfg.training, stack: cfg.stack, cluster, namespace, storage, addons });
         outputs.trainingJobName = training.jobName;
         outputs.trainingFollow = training.follow;
     }

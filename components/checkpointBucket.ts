@@ -1,21 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { awsPartition } from "../catalog/aws";
+import { bucketPrefixFor } from "../domain/storage";
 
-/** The AWS partition of a region (ARNs differ in China and GovCloud). */
-export function awsPartition(region: string | undefined): string {
-    if (region?.startsWith("cn-")) return "aws-cn";
-    if (region?.startsWith("us-gov-")) return "aws-us-gov";
-    return "aws";
-}
 
-/** A bucket-name prefix for a stack: `miles-<stack>-`, lowercased, at most 37 characters (S3's limit for prefixes). */
-export function bucketPrefixFor(stack: string): string {
-    const slug = stack
-        .toLowerCase()
-        .replace(/[^a-z0-9-]+/g, "-")
-        .replace(/^-+|-+$/g, "");
-    return `miles-${slug}`.slice(0, 36).replace(/-+$/, "") + "-";
-}
 
 export interface CheckpointBucketArgs {
     /**

@@ -5,25 +5,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
-import type { GpuInstanceType } from "../lib/instances";
-import type { AmiFamily, Taint } from "../lib/gpuNodes";
+import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 
-/** Facts about one group of GPU nodes, known before deployment (from config), used for scheduling. */
-export interface GpuNodeGroupInfo {
-    name: string;
-    /** Undefined on a bring-your-own cluster whose nodes are not EC2 P5-family instances. */
-    instanceType?: GpuInstanceType;
-    nodes: number;
-    gpusPerNode: number;
-    /** EFA devices each node exposes as `vpc.amazonaws.com/efa` (0 = no EFA). */
-    efaPerNode: number;
-    amiFamily?: AmiFamily;
-    /** Labels the nodes carry; a pod's nodeSelector for this group is a subset of these. */
-    labels: Record<string, string>;
-    /** The subset of `labels` that selects exactly this group's nodes. */
-    selector: Record<string, string>;
-    taints: Taint[];
-}
 
 export interface AwsNetworkInfo {
     vpcId: pulumi.Output<string>;

@@ -7,9 +7,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { GpuNodeGroupInfo } from "./contracts";
-import { CHARTS } from "../lib/versions";
-import { gpuNodeTerms, gpuTolerations, helmAddon, NODE_AGENT_NAMESPACE, type ReleasePolicy } from "./devicePlugins";
+import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
+import { CHARTS } from "../catalog/versions";
+import { helmAddon, type ReleasePolicy } from "./helmAddon";
+import { dcgmExporterValues, NODE_AGENT_NAMESPACE } from "../domain/addons";
 
 /**
  * Monitoring never blocks a deploy: no wait, no rollback. The exporter's readiness probe starts
@@ -17,14 +18,6 @@ import { gpuNodeTerms, gpuTolerations, helmAddon, NODE_AGENT_NAMESPACE, type Rel
  */
 export const DCGM_POLICY: ReleasePolicy = { atomic: false, timeout: 300 };
 
-/** Helm values: every GPU group (Bottlerocket included), GPU taint tolerated, ServiceMonitor per the switch. */
-export function dcgmExporterValues(groups: ReadonlyArray<GpuNodeGroupInfo>, serviceMonitor: boolean): Record<string, unknown> {
-    return {
-        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: gpuNodeTerms(groups) } } },
-        tolerations: gpuTolerations(groups),
-        serviceMonitor: { enabled: serviceMonitor },
-    };
-}
 
 export interface DcgmExporterArgs {
     gpuNodeGroups: GpuNodeGroupInfo[];

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { podIdentityRole } from "./iam";
-import { awsPartition } from "./checkpointBucket";
+import { awsPartition } from "../catalog/aws";
 
 /** Service account of the EFS CSI controller (the add-on's default). */
 export const EFS_CSI_CONTROLLER_SA = "efs-csi-controller-sa";

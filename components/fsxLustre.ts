@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { linkS3Prefix, type StorageLink } from "../config/storage";
+import { linkS3Prefix } from "../domain/storage";
+import { type StorageLink } from "../config/storage";
 
 /** Lustre network ports: LNET 988 and the 1018-1023 range (FSx for Lustre user guide, VPC access control). */
 export const LUSTRE_PORTS: ReadonlyArray<{ from: number; to: number }> = [

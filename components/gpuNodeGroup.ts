@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { placementGroupOf, isReservedCapacity, type CapacityConfig, type GpuNodeGroupConfig } from "../config/cluster";
-import { efaNetworkInterfaces } from "../lib/efa";
-import { gpuNodeLabels, gpuNodeTaints, type AmiFamily, type Taint } from "../lib/gpuNodes";
+import { placementGroupOf, isReservedCapacity } from "../domain/cluster";
+import { type GpuNodeGroupConfig } from "../config/cluster";
+import { efaNetworkInterfaces } from "../catalog/efaLayout";
+import { gpuNodeLabels, gpuNodeTaints, type AmiFamily, type Taint } from "../catalog/nodeLabels";
 import { gpuUserDataBase64 } from "./userData";
+import { capacityTypeOf, scalingOf, eksTaintEffect } from "../domain/cluster";
 
 /** `aws.eks.NodeGroup.amiType` of each AMI family (EKS-optimized NVIDIA x86_64 AMIs). */
 export const AMI_TYPE: Record<AmiFamily, string> = {
@@ -11,34 +13,9 @@ export const AMI_TYPE: Record<AmiFamily, string> = {
     bottlerocket: "BOTTLEROCKET_x86_64_NVIDIA",
 };
 
-/** `aws.eks.NodeGroup.capacityType` of a capacity config. */
-export function capacityTypeOf(c: CapacityConfig): "ON_DEMAND" | "SPOT" | "CAPACITY_BLOCK" {
-    if (c.type === "spot") return "SPOT";
-    if (c.type === "capacity-block") return "CAPACITY_BLOCK";
-    return "ON_DEMAND";
-}
 
-/** EKS API spelling of a Kubernetes taint effect. */
-export function eksTaintEffect(effect: Taint["effect"]): "NO_SCHEDULE" | "NO_EXECUTE" | "PREFER_NO_SCHEDULE" {
-    return effect === "NoSchedule" ? "NO_SCHEDULE" : effect === "NoExecute" ? "NO_EXECUTE" : "PREFER_NO_SCHEDULE";
-}
 
-/**
- * min = desired = max = nodes: the group is sized by config, not autoscaled. EKS requires
- * maxSize >= 1 even for an empty group (e.g. a Capacity Block group created before the block starts).
- */
-export function scalingOf(nodes: number): { minSize: number; desiredSize: number; maxSize: number } {
-    return { minSize: nodes, desiredSize: nodes, maxSize: Math.max(nodes, 1) };
-}
 
-/**
- * Startup taint the FSx for Lustre CSI node plugin removes once it can mount on the node
- * (../shared/reference/gpu-cluster-anchors.md §2.5). Without it a training pod can land on a fresh
- * node before the plugin's socket exists and fail its mount (aws-fsx-csi-driver #366). It is a
- * startup taint, not part of `GpuNodeGroupInfo.taints`: nothing should tolerate it. Set only when
- * the stack's storage is FSx for Lustre (otherwise nobody would remove it).
- */
-export const FSX_STARTUP_TAINT: Taint = { key: "fsx.csi.aws.com/agent-not-ready", value: "", effect: "NoExecute" };
 
 /**
  * Instance metadata: IMDSv2 only (session tokens required). Hop limit 2, not 1: the GPU nodes run

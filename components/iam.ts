@@ -15,21 +15,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { serviceTrustPolicy } from "../domain/iam";
 
-export const MANAGED_POLICY = {
-    eksCluster: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
-    eksWorkerNode: "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    ecrReadOnly: "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-    eksCni: "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-} as const;
 
-/** Trust policy for an AWS service principal (`sts:TagSession` is required by EKS Pod Identity). */
-export function serviceTrustPolicy(service: string, tagSession = false): string {
-    return JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: tagSession ? ["sts:AssumeRole", "sts:TagSession"] : "sts:AssumeRole" }],
-    });
-}
 
 /**
  * A role trusted by `service` with the given managed policies attached. Returns the role and the

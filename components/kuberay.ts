@@ -11,12 +11,13 @@
  *
  * The Job downloads the CRD files at deploy time, inside the cluster (nothing is fetched at plan
  * time), from the version's git tag, and refuses any file whose sha256 differs from the pins in
- * `lib/versions.ts`.
+ * `catalog/versions.ts`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CHARTS, IMAGES, KUBERAY_CRDS, imageRef, kuberayCrdUrl } from "../lib/versions";
-import { helmAddon, type ReleasePolicy } from "./devicePlugins";
+import { CHARTS, IMAGES, KUBERAY_CRDS, imageRef } from "../catalog/versions";
+import { helmAddon, type ReleasePolicy } from "./helmAddon";
+import { crdJobName, crdFetchScript, crdApplyArgs } from "../domain/kuberay";
 
 export interface KubeRayArgs {
     /** Namespace of the operator and the CRD job (created by the caller). */
@@ -33,23 +34,8 @@ export interface KubeRayArgs {
 /** Operator: roll back a failed upgrade; it is one small Deployment, 5 minutes is plenty. */
 export const KUBERAY_POLICY: ReleasePolicy = { atomic: true, timeout: 300 };
 
-/** `kuberay-crds-v1-7-0`: the Job's name changes with the version, which is what re-runs it. */
-export function crdJobName(version: string): string {
-    return `kuberay-crds-v${version.replace(/[^0-9a-z]+/gi, "-").toLowerCase()}`;
-}
 
-/** Shell script of the download container: fetch each CRD file, then check every sha256. */
-export function crdFetchScript(version: string): string {
-    const lines = ["set -eu", "cd /crds"];
-    for (const c of KUBERAY_CRDS) lines.push(`curl -fsSL --retry 5 --retry-all-errors -o ${c.file} ${kuberayCrdUrl(version, c.file)}`);
-    lines.push(`cat > SHA256SUMS <<'EOF'`, ...KUBERAY_CRDS.map((c) => `${c.sha256}  ${c.file}`), "EOF", "sha256sum -c SHA256SUMS");
-    return lines.join("\n");
-}
 
-/** kubectl arguments of the apply container. */
-export function crdApplyArgs(): string[] {
-    return ["apply", "--server-side", "--force-conflicts", "--field-manager=miles-cluster", ...KUBERAY_CRDS.flatMap((c) => ["-f", `/crds/${c.file}`])];
-}
 
 const RESTRICTED_CONTAINER = {
     allowPrivilegeEscalation: false,

@@ -11,12 +11,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { MilesConfig } from "../config";
-import { convertJobManifest, convertServiceManifest, downloadJobManifest, hasConversions, hasDownloads, type JobManifest, type TrainingContext } from "../lib/trainingManifests";
-import { resolveTraining } from "../lib/trainingResolve";
+import { convertJobManifest, convertServiceManifest, downloadJobManifest, hasConversions, hasDownloads, type JobManifest } from "../domain/training/prepJobs";
+import type { TrainingContext } from "../domain/training/pod";
+import type { ResolvedRun } from "../domain/training/run";
 
 export interface ModelPrepArgs {
-    config: MilesConfig;
+    /** The resolved run (`resolveRun`): what to download and convert, on which nodes, with which parallelism. */
+    run: ResolvedRun;
     /** Namespace, claim, service account and Secret the Jobs use. */
     context: TrainingContext;
     provider: k8s.Provider;
@@ -39,9 +40,8 @@ export class ModelPrep extends pulumi.ComponentResource {
 
     constructor(name: string, args: ModelPrepArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:ModelPrep", name, {}, opts);
-        const cfg = args.config;
-        const r = resolveTraining(cfg);
-        const wait = `${cfg.training.modelPrep.timeoutMinutes}m`;
+        const r = args.run;
+        const wait = `${r.training.modelPrep.timeoutMinutes}m`;
         const job = (suffix: string, m: JobManifest, deps: pulumi.Input<pulumi.Resource>[]) =>
             new k8s.batch.v1.Job(
                 `${name}-${suffix}`,
@@ -49,16 +49,16 @@ export class ModelPrep extends pulumi.ComponentResource {
                 { parent: this, provider: args.provider, dependsOn: deps, customTimeouts: { create: wait, update: wait } },
             );
         const deps = args.dependsOn ?? [];
-        if (hasDownloads(cfg, r)) this.download = job("download", downloadJobManifest(cfg, args.context, r), deps);
-        if (hasConversions(cfg, r)) {
-            const svc = convertServiceManifest(cfg, args.context, r);
+        if (hasDownloads(r)) this.download = job("download", downloadJobManifest(r, args.context), deps);
+        if (hasConversions(r)) {
+            const svc = convertServiceManifest(r, args.context);
             // skipAwait: Pulumi would otherwise wait for ready endpoints, i.e. for the convert pods, which come after it.
             if (svc) {
                 const metadata = { ...svc.metadata, annotations: { "pulumi.com/skipAwait": "true" } };
                 this.convertService = new k8s.core.v1.Service(`${name}-convert`, { ...svc, metadata }, { parent: this, provider: args.provider, dependsOn: deps });
             }
             const after = [...deps, ...(this.download ? [this.download] : []), ...(this.convertService ? [this.convertService] : [])];
-            this.convert = job("convert", convertJobManifest(cfg, args.context, r), after);
+            this.convert = job("convert", convertJobManifest(r, args.context), after);
         }
         this.ready = [this.download, this.convert].filter((j): j is k8s.batch.v1.Job => j !== undefined);
         this.registerOutputs({ download: this.download?.metadata.name, convert: this.convert?.metadata.name });

@@ -2,41 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { NetworkConfig } from "../config/cluster";
 import type { AwsNetworkInfo } from "./contracts";
+import { subnetLayout } from "../domain/cluster";
 
 /** One availability zone's subnets of a created VPC. */
-export interface ZoneSubnets {
-    availabilityZone: string;
-    privateCidr: string;
-    publicCidr: string;
-}
-
-function ipToInt(ip: string): number {
-    return ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
-function intToIp(n: number): string {
-    return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-}
-
-/**
- * Subnet CIDRs of a created VPC, zone by zone (the GPU zone first): each private subnet is a
- * quarter of the VPC (a /18 of a /16: the VPC CNI gives every pod a VPC address), public subnets
- * (NAT gateway and load balancers only) are /22s of a /16 carved from the last quarter.
- */
-export function subnetLayout(vpcCidr: string, zones: readonly string[]): ZoneSubnets[] {
-    const [ip, prefixText] = vpcCidr.split("/");
-    const prefix = Number(prefixText);
-    if (zones.length > 3) throw new Error(`at most 3 availability zones fit the subnet layout, got ${zones.length}`);
-    const base = ipToInt(ip) - (ipToInt(ip) % 2 ** (32 - prefix));
-    const quarter = 2 ** (32 - (prefix + 2));
-    const publicSize = 2 ** (32 - (prefix + 6));
-    return zones.map((availabilityZone, i) => ({
-        availabilityZone,
-        privateCidr: `${intToIp(base + i * quarter)}/${prefix + 2}`,
-        publicCidr: `${intToIp(base + 3 * quarter + i * publicSize)}/${prefix + 6}`,
-    }));
-}
-
 export interface ClusterNetworkArgs {
     /** The network config: create a VPC or adopt an existing one. */
     network: NetworkConfig;

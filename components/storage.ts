@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MilesConfig } from "../config";
-import { extraAvailabilityZones } from "../config/cluster";
+import { extraAvailabilityZones } from "../domain/cluster";
 import type { ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
 import { CheckpointBucket } from "./checkpointBucket";
 import { FsxLustre } from "./fsxLustre";
@@ -30,7 +30,7 @@ export interface CheckpointStorageArgs {
 }
 
 /**
- * The shared volume every training pod mounts read-write-many at /shared (lib/layout.ts):
+ * The shared volume every training pod mounts read-write-many at /shared (catalog/sharedPaths.ts):
  * - `fsx-lustre` (default): an S3 bucket (kept on destroy), FSx for Lustre PERSISTENT_2 linked to
  *   it by data repository associations, and a static PV/PVC for the FSx CSI driver;
  * - `efs`: an encrypted EFS file system, mount target, access point, EFS CSI add-on and PV/PVC;

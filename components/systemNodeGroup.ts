@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { SYSTEM_NODE_GROUP_NAME, type SystemNodeGroupConfig } from "../config/cluster";
-import { LABEL_NODE_GROUP } from "../lib/gpuNodes";
-import { GPU_METADATA_OPTIONS, scalingOf } from "./gpuNodeGroup";
+import { LABEL_NODE_GROUP } from "../catalog/nodeLabels";
+import { GPU_METADATA_OPTIONS } from "./gpuNodeGroup";
+import { scalingOf } from "../domain/cluster";
 
 /**
  * Instance metadata of system nodes: IMDSv2 only, hop limit 2, for the same reason as on GPU nodes

@@ -6,34 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
+import { POD_IDENTITY_TRUST_POLICY, bucketPolicy } from "../domain/iam";
 
-/** Trust policy of a role EKS Pod Identity can hand to pods (AWS docs: pod-id-role). */
-export const POD_IDENTITY_TRUST_POLICY = {
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
-};
 
-/**
- * What miles needs on the checkpoint bucket (the FSx data repository): list it, and read, write and
- * delete objects (checkpoint rotation), including multipart uploads of multi-GB checkpoint shards
- * (abort and list parts, so a failed upload can be cleaned up). No bucket-level writes, no ACLs, no
- * other bucket. When the bucket encrypts with a customer-managed KMS key (SSE-KMS), S3 calls KMS as
- * the caller: reads need kms:Decrypt and writes kms:GenerateDataKey (multipart uploads also
- * kms:Decrypt), on that key only; without them every GetObject/PutObject is AccessDenied.
- */
-export function bucketPolicy(bucketArn: string, kmsKeyArn?: string): Record<string, unknown> {
-    const statements: Record<string, unknown>[] = [
-        { Sid: "ListCheckpointBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], Resource: bucketArn },
-        {
-            Sid: "ReadWriteCheckpoints",
-            Effect: "Allow",
-            Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-            Resource: `${bucketArn}/*`,
-        },
-    ];
-    if (kmsKeyArn) statements.push({ Sid: "UseCheckpointBucketKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: kmsKeyArn });
-    return { Version: "2012-10-17", Statement: statements };
-}
 
 export interface TrainingIdentityArgs {
     /**

@@ -1,24 +1,33 @@
 /**
  * MilesTrainingJob: one miles RL run per stack, as a KubeRay RayJob (`ray.io/v1`), after the
- * checkpoint preparation Jobs. The run's argv, env and pod specs are pure functions of the
- * validated config (lib/milesArgv.ts, lib/trainingManifests.ts); this component only registers
- * them in order: Secret → download Job → convert Job → RayJob (which also waits for the shared
- * volume and the add-ons, i.e. the KubeRay CRDs/operator and the device plugins).
+ * checkpoint preparation Jobs. The run is resolved once (`resolveRun`, domain/training/run.ts)
+ * against the GPU node groups of the cluster handle it is given; its argv, env and manifests are
+ * pure functions of that run (domain/training/); this component only registers them in order:
+ * Secret → download Job → convert Job → RayJob (which also waits for the shared volume and the
+ * add-ons, i.e. the KubeRay CRDs/operator and the device plugins).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { MilesConfig } from "../config";
+import type { TrainingConfig } from "../config";
 import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
 import { ModelPrep } from "./modelPrep";
 import { TrainingSecrets } from "./trainingSecrets";
-import { milesCommand } from "../lib/milesArgv";
-import { followCommands, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest, type TrainingContext } from "../lib/trainingManifests";
-import { resolveTraining } from "../lib/trainingResolve";
+import { followCommands, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest } from "../domain/training/rayJob";
+import type { TrainingContext } from "../domain/training/pod";
+import { resolveRun, type ResolvedRun } from "../domain/training/run";
 
 export interface MilesTrainingJobArgs {
-    /** The validated stack config (`cfg.training` describes the run). */
-    config: MilesConfig;
-    /** Kubernetes provider and GPU node groups. */
+    /**
+     * The validated training section (`miles-cluster:training`, defaults applied): what the run is.
+     * @example TrainingSchema.parse({ model: { preset: "qwen3-4B" } })
+     */
+    training: TrainingConfig;
+    /**
+     * Stack name: the default run name is `miles-<stack>`.
+     * @example pulumi.getStack()
+     */
+    stack: string;
+    /** Kubernetes provider and the GPU node groups the run is placed on. */
     cluster: ClusterHandle;
     /**
      * The training namespace.
@@ -39,6 +48,8 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
     readonly rayJob: k8s.apiextensions.CustomResource;
     readonly prep: ModelPrep;
     readonly secrets: TrainingSecrets;
+    /** The resolved run every object here was built from. */
+    readonly run: ResolvedRun;
     /** The full shell command the RayJob submits. */
     readonly entrypoint: string;
     /** kubectl commands to follow the run. */
@@ -46,13 +57,13 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
 
     constructor(name: string, args: MilesTrainingJobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:MilesTrainingJob", name, {}, opts);
-        const cfg = args.config;
-        const r = resolveTraining(cfg);
+        const r = resolveRun(args.training, { stack: args.stack, gpuNodeGroups: args.cluster.gpuNodeGroups });
+        this.run = r;
         const provider = args.cluster.provider;
         this.namespace = args.namespace.name;
         this.jobName = r.runName;
 
-        this.secrets = new TrainingSecrets(`${name}-secrets`, { config: cfg, namespace: this.namespace, provider, dependsOn: [args.namespace.resource] }, { parent: this });
+        this.secrets = new TrainingSecrets(`${name}-secrets`, { run: r, namespace: this.namespace, provider, dependsOn: [args.namespace.resource] }, { parent: this });
         const context: TrainingContext = {
             namespace: this.namespace,
             claimName: args.storage.claimName,
@@ -60,10 +71,10 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             secretName: this.secrets.secretName,
         };
         const base: pulumi.Resource[] = [args.namespace.resource, ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : [])];
-        this.prep = new ModelPrep(`${name}-prep`, { config: cfg, context, provider, dependsOn: [...base, ...args.addons.ready] }, { parent: this });
+        this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready] }, { parent: this });
 
-        const manifest = rayJobManifest(cfg, context, r);
-        this.entrypoint = milesCommand(cfg, r).entrypoint;
+        const manifest = rayJobManifest(r, context);
+        this.entrypoint = r.command.entrypoint;
         this.rayJob = new k8s.apiextensions.CustomResource(
             `${name}-rayjob`,
             { apiVersion: manifest.apiVersion, kind: manifest.kind, metadata: manifest.metadata, spec: manifest.spec },

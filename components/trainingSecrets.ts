@@ -5,12 +5,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { MilesConfig } from "../config";
-import { secretManifest } from "../lib/trainingManifests";
+import type { ResolvedRun } from "../domain/training/run";
+import { secretManifest } from "../domain/training/secret";
 
 export interface TrainingSecretsArgs {
-    /** The validated stack config; the values come from `training.wandb.apiKey` and `training.hfToken`. */
-    config: MilesConfig;
+    /** The resolved run; the values come from its `training.wandb.apiKey` and `training.hfToken`. */
+    run: ResolvedRun;
     /**
      * Namespace of the Secret (the training namespace).
      * @example "miles"
@@ -30,7 +30,7 @@ export class TrainingSecrets extends pulumi.ComponentResource {
 
     constructor(name: string, args: TrainingSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:TrainingSecrets", name, {}, opts);
-        const m = secretManifest(args.config, args.namespace);
+        const m = secretManifest(args.run, args.namespace);
         this.keys = m ? Object.keys(m.stringData) : [];
         if (m) {
             this.secretName = m.metadata.name;

@@ -14,7 +14,7 @@
  *   `apiclient ephemeral-storage init` + `bind`, which is what Karpenter renders for
  *   `instanceStorePolicy: RAID0`.
  */
-import type { AmiFamily } from "../lib/gpuNodes";
+import type { AmiFamily } from "../catalog/nodeLabels";
 
 const MIME_BOUNDARY = "MILESCLUSTERBOUNDARY";
 

@@ -1,6 +1,4 @@
 import { z } from "zod";
-import type { Problem } from "./problems";
-import type { MilesConfig } from "./index";
 
 const k8sName = z
     .string()
@@ -70,38 +68,5 @@ export const AddonsSchema = z
 export type AddonsConfig = z.output<typeof AddonsSchema>;
 export const addonsSecretPaths: string[][] = [];
 
-/** True when the stack targets a cluster miles-cluster does not create (`cluster.existing`). */
-export function isBringYourOwnCluster(cfg: Pick<MilesConfig, "cluster">): boolean {
-    return cfg.cluster.existing !== undefined;
-}
 
-/** Whether the EFA device plugin is installed: the explicit switch, else on for our EKS cluster, off for bring-your-own. */
-export function efaDevicePluginEnabled(cfg: Pick<MilesConfig, "cluster" | "addons">): boolean {
-    return cfg.addons.efaDevicePlugin.enabled ?? !isBringYourOwnCluster(cfg);
-}
 
-/** Cross-field rules that zod's per-field schema cannot express. */
-export function addonsChecks(cfg: MilesConfig): Problem[] {
-    const problems: Problem[] = [];
-    const a = cfg.addons;
-    if (a.dcgmExporter.serviceMonitor && !a.dcgmExporter.enabled) {
-        problems.push({ path: "addons.dcgmExporter.serviceMonitor", message: "is true but dcgmExporter.enabled is false: the ServiceMonitor belongs to the exporter; enable the exporter or drop serviceMonitor" });
-    }
-    const existing = cfg.cluster.existing;
-    if (existing && a.efaDevicePlugin.enabled === true && existing.gpuNodes.efaPerNode === 0) {
-        problems.push({
-            path: "addons.efaDevicePlugin.enabled",
-            message: "is true but cluster.existing.gpuNodes.efaPerNode is 0: the plugin would find no EFA device; set efaPerNode to the EFA interfaces per node, or drop the switch",
-        });
-    }
-    if (a.namespace === cfg.training.namespace) {
-        problems.push({
-            path: "addons.namespace",
-            message: `"${a.namespace}" is also training.namespace: keep the cluster add-ons (operator, exporter) apart from the training job so deleting one never deletes the other`,
-        });
-    }
-    if (a.namespace === "kube-system" || a.namespace === "default") {
-        problems.push({ path: "addons.namespace", message: `"${a.namespace}" is a built-in namespace; miles-cluster creates and deletes addons.namespace, so use a dedicated one such as "miles-system"` });
-    }
-    return problems;
-}

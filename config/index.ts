@@ -1,15 +1,16 @@
 /**
  * The config layer: the four `miles-cluster:*` stack config keys, each a zod schema, read into one
- * validated, defaults-filled, typed object. Every problem is collected and reported at once as
- * `<key>.<path>: <reason>` before any resource is registered.
+ * defaults-filled, typed object, with the problems each field has on its own (schema, unknown keys,
+ * plaintext secrets) collected as `<key>.<path>: <reason>`. The rules across fields and sections run
+ * above this layer, in validation/ (`parseConfig`, `loadConfig`).
  */
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ClusterSchema, clusterChecks, clusterSecretPaths, type ClusterConfig } from "./cluster";
-import { StorageSchema, storageChecks, storageSecretPaths, type StorageConfig } from "./storage";
-import { AddonsSchema, addonsChecks, addonsSecretPaths, type AddonsConfig } from "./addons";
-import { TrainingSchema, trainingChecks, trainingSecretPaths, type TrainingConfig } from "./training";
-import { ConfigError, closest, describeValue, problemsFromZod, type Problem } from "./problems";
+import { ClusterSchema, clusterSecretPaths, type ClusterConfig } from "./cluster";
+import { StorageSchema, storageSecretPaths, type StorageConfig } from "./storage";
+import { AddonsSchema, addonsSecretPaths, type AddonsConfig } from "./addons";
+import { TrainingSchema, trainingSecretPaths, type TrainingConfig } from "./training";
+import { closest, describeValue, type Problem } from "./problems";
+import { problemsFromZod } from "./zodProblems";
 
 export * from "./problems";
 export type { ClusterConfig, StorageConfig, AddonsConfig, TrainingConfig };
@@ -55,10 +56,6 @@ export interface RawConfig {
     secretKeys: ReadonlyArray<string>;
 }
 
-export interface ParseResult {
-    config?: MilesConfig;
-    problems: Problem[];
-}
 
 function getAt(obj: unknown, path: string[]): unknown {
     let cur: any = obj;
@@ -69,16 +66,6 @@ function getAt(obj: unknown, path: string[]): unknown {
     return cur;
 }
 
-/**
- * Cross-field checks and the sections each reads: a check runs as soon as those sections are valid,
- * so a cluster rule is reported in the same run as a typo in the training section.
- */
-const CHECKS: Array<{ needs: SectionName[]; check: (c: MilesConfig) => Problem[] }> = [
-    { needs: ["cluster"], check: clusterChecks },
-    { needs: ["cluster", "storage", "training"], check: storageChecks },
-    { needs: ["cluster", "addons", "training"], check: addonsChecks },
-    { needs: ["cluster", "storage", "addons", "training"], check: trainingChecks },
-];
 
 /** An AWS region name such as us-east-1, eu-central-2, us-gov-west-1 or ap-southeast-5. */
 const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
@@ -135,18 +122,20 @@ function plaintextSecretProblems(key: string, name: SectionName, value: unknown,
         .map((p) => ({ path: `${name}.${p.join(".")}`, message: `is a secret: set it with \`pulumi config set --secret --path '${key}.${p.join(".")}' <value>\`, never as plaintext` }));
 }
 
-function dedupe(problems: Problem[]): Problem[] {
-    const seen = new Set<string>();
-    return problems.filter((p) => {
-        const k = `${p.path}\u0000${p.message}`;
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-    });
+
+
+
+/** The sections of a stack's config that parsed, and the field-level problems of all of them. */
+export interface SectionsResult {
+    /** The config with every section that parsed; a section that did not parse is left undefined. */
+    config: MilesConfig;
+    /** The sections that parsed (cross-section rules run only on these). */
+    parsed: ReadonlySet<SectionName>;
+    problems: Problem[];
 }
 
-/** Validates a stack's raw config; never throws for bad input, returns every problem instead. */
-export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: string }): ParseResult {
+/** Parses each section of a stack's raw config on its own; never throws for bad input. */
+export function parseSections(raw: RawConfig, ctx: { project?: string; stack: string }): SectionsResult {
     const problems: Problem[] = keyProblems(raw.values);
     const out: Partial<Record<SectionName, unknown>> = {};
 
@@ -174,22 +163,7 @@ export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: stri
         training: out.training as TrainingConfig,
         secretKeys: raw.secretKeys.filter((k) => k.startsWith(`${NAMESPACE}:`)),
     } satisfies MilesConfig;
-    for (const { needs, check } of CHECKS) {
-        if (needs.every((n) => out[n] !== undefined)) problems.push(...check(config));
-    }
-    const all = dedupe(problems);
-    return all.length > 0 ? { problems: all } : { config, problems: all };
-}
-
-/** Reads the current stack's config from the Pulumi runtime; throws a ConfigError listing every problem. */
-export function loadConfig(): MilesConfig {
-    const all = pulumi.runtime.allConfig();
-    // `isConfigSecret` is exported by the runtime but not declared in its typings.
-    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean };
-    const secretKeys = Object.keys(all).filter((k) => runtimeConfig.isConfigSecret(k));
-    const result = parseConfig({ values: all, secretKeys }, { project: pulumi.getProject(), stack: pulumi.getStack() });
-    if (!result.config) throw new ConfigError(result.problems);
-    return result.config;
+    return { config, parsed: new Set(SECTION_NAMES.filter((n) => out[n] !== undefined)), problems };
 }
 
 /** JSON Schema of one stack file's `config:` block, generated from the zod schemas (for editor completion). */

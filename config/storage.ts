@@ -1,26 +1,7 @@
 import { z } from "zod";
-import { SHARED_DIRS } from "../lib/layout";
-import type { Problem } from "./problems";
-import type { MilesConfig } from "./index";
+import { SHARED_DIRS } from "../catalog/sharedPaths";
+import { DRA_EVENTS, type DraEvent, isValidFsxCapacity, FSX_THROUGHPUTS_PER_TIB, MAX_DATA_REPOSITORY_ASSOCIATIONS } from "../catalog/fsx";
 
-/** FSx for Lustre PERSISTENT_2 SSD throughput tiers, MB/s per TiB of storage. */
-export const FSX_THROUGHPUTS_PER_TIB = [125, 250, 500, 1000] as const;
-export type FsxThroughputPerTiB = (typeof FSX_THROUGHPUTS_PER_TIB)[number];
-
-/** Smallest FSx for Lustre SSD capacities; beyond 2400 GiB capacity grows in steps of 2400. */
-export const FSX_CAPACITY_STEP_GIB = 2400;
-export const FSX_MIN_CAPACITY_GIB = 1200;
-
-/** Whether `gib` is a valid PERSISTENT_2 SSD capacity at creation: 1200, 2400 or a multiple of 2400. */
-export function isValidFsxCapacity(gib: number): boolean {
-    return Number.isInteger(gib) && (gib === FSX_MIN_CAPACITY_GIB || (gib > 0 && gib % FSX_CAPACITY_STEP_GIB === 0));
-}
-
-/** Maximum data repository associations per FSx for Lustre file system. */
-export const MAX_DATA_REPOSITORY_ASSOCIATIONS = 8;
-
-export const DRA_EVENTS = ["NEW", "CHANGED", "DELETED"] as const;
-export type DraEvent = (typeof DRA_EVENTS)[number];
 
 const events = z.array(z.enum(DRA_EVENTS)).max(3);
 
@@ -43,7 +24,7 @@ export type StorageLink = z.output<typeof StorageLinkSchema>;
 const ALL_EVENTS: DraEvent[] = ["NEW", "CHANGED", "DELETED"];
 
 /**
- * Default links, from lib/layout.ts. FSx backups are not supported on a file system linked to S3, so
+ * Default links, from catalog/sharedPaths.ts. FSx backups are not supported on a file system linked to S3, so
  * S3 is the only durable copy: checkpoints are exported on every change (and imported, so a
  * re-created file system sees the checkpoints already in the bucket); models are imported and their
  * new files exported (HF downloads and torch_dist conversions survive a file system replacement;
@@ -124,65 +105,4 @@ export const StorageSchema = z
 export type StorageConfig = z.output<typeof StorageSchema>;
 export const storageSecretPaths: string[][] = [];
 
-/** The bucket prefix a link maps to. */
-export function linkS3Prefix(link: StorageLink): string {
-    return link.s3Prefix ?? link.path.replace(/^\/+/, "");
-}
 
-function overlaps(a: string, b: string): boolean {
-    return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
-}
-
-function linkProblems(links: StorageLink[]): Problem[] {
-    const problems: Problem[] = [];
-    links.forEach((l, i) => {
-        for (let j = 0; j < i; j++) {
-            if (overlaps(l.path, links[j].path)) {
-                problems.push({ path: `storage.links[${i}].path`, message: `"${l.path}" overlaps links[${j}].path "${links[j].path}"; data repository associations cannot share or nest file system paths` });
-                continue;
-            }
-            const p = linkS3Prefix(l);
-            const q = linkS3Prefix(links[j]);
-            if (overlaps(p, q)) {
-                problems.push({ path: `storage.links[${i}].s3Prefix`, message: `bucket prefix "${p}" overlaps links[${j}]'s "${q}"; data repository associations cannot share or nest bucket prefixes` });
-            }
-        }
-    });
-    return problems;
-}
-
-/** Cross-field rules of `miles-cluster:storage` that the schema alone cannot express. */
-export function storageChecks(cfg: MilesConfig): Problem[] {
-    const problems: Problem[] = [];
-    const s = cfg.storage;
-    // `cluster.existing` (bring your own cluster) creates no AWS resource, so only a claim can be used.
-    const existingCluster = (cfg.cluster as { existing?: unknown }).existing;
-    if (existingCluster !== undefined && existingCluster !== null && existingCluster !== false && s.type !== "existing-claim") {
-        problems.push({ path: "storage.type", message: `must be "existing-claim" when cluster.existing is set (a bring-your-own cluster gets no file system from miles-cluster); got "${s.type}"` });
-    }
-    if (s.type === "existing-claim" && s.claimName === undefined) {
-        problems.push({ path: "storage.claimName", message: `is required with type "existing-claim": the name of a ReadWriteMany PersistentVolumeClaim in namespace "${cfg.training.namespace}"` });
-    }
-    if (s.type !== "existing-claim" && s.claimName !== undefined) {
-        problems.push({ path: "storage.claimName", message: `is only used with type "existing-claim"; type "${s.type}" creates its own claim` });
-    }
-    if (s.type === "fsx-lustre") {
-        if (s.bucket.existing && s.bucket.name === undefined) {
-            problems.push({ path: "storage.bucket.name", message: "is required with bucket.existing: true (the bucket to link)" });
-        }
-        problems.push(...linkProblems(s.links));
-    }
-    if (s.type === "efs") {
-        const e = s.efs;
-        if (e.throughputMode === "provisioned" && e.provisionedThroughputMibps === undefined) {
-            problems.push({ path: "storage.efs.provisionedThroughputMibps", message: `is required with throughputMode "provisioned"` });
-        }
-        if (e.throughputMode !== "provisioned" && e.provisionedThroughputMibps !== undefined) {
-            problems.push({ path: "storage.efs.provisionedThroughputMibps", message: `is only used with throughputMode "provisioned"; got throughputMode "${e.throughputMode}"` });
-        }
-        if (e.performanceMode === "maxIO" && e.throughputMode === "elastic") {
-            problems.push({ path: "storage.efs.performanceMode", message: `"maxIO" cannot be combined with throughputMode "elastic"; use "generalPurpose" or another throughput mode` });
-        }
-    }
-    return problems;
-}

@@ -2,16 +2,13 @@
  * `miles-cluster:training` — one miles RL run per stack, grouped the way miles' own launchers group
  * their flags (cluster/layout, model + checkpoints, rollout, algorithm, optimizer, perf, SGLang,
  * logging). The schema checks each field on its own; the rules that tie fields together (GPU math,
- * Megatron parallelism, batch sizes, feature conflicts) are in `lib/trainingRules.ts` and run in
- * `trainingChecks`. The argv and env the fields turn into are built by `lib/milesArgv.ts`.
+ * Megatron parallelism, batch sizes, feature conflicts) are in `domain/training/rules.ts` and run in
+ * `validation/training.ts`. The argv and env the fields turn into are built by `domain/training/argv.ts`.
  */
 import { z } from "zod";
-import type { Problem } from "./problems";
-import type { MilesConfig } from "./index";
-import { MODEL_PRESET_NAMES } from "../lib/models";
-import { IMAGES } from "../lib/versions";
+import { MODEL_PRESET_NAMES } from "../catalog/models";
+import { IMAGES } from "../catalog/versions";
 import { closest } from "./problems";
-import { trainingProblems } from "../lib/trainingRules";
 
 // ---------------------------------------------------------------------------------------------
 // Field helpers
@@ -48,7 +45,7 @@ const ImageSchema = z
             .string()
             .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be an image tag such as v0.1.0")
             .default(IMAGES.miles.tag)
-            .meta({ description: "Image tag. Pinned by default (lib/versions.ts); `latest` is rejected unless `allowLatest` is true, because it moves twice a day." }),
+            .meta({ description: "Image tag. Pinned by default (catalog/versions.ts); `latest` is rejected unless `allowLatest` is true, because it moves twice a day." }),
         allowLatest: z.boolean().default(false).meta({ description: "Accept a moving tag (`latest`, `dev`, `latest-cu12`, `dev-cu12`)." }),
         pullPolicy: z.enum(["IfNotPresent", "Always"]).default("IfNotPresent").meta({ description: "Kubernetes imagePullPolicy of every training pod." }),
         rayVersion: z
@@ -79,10 +76,10 @@ const ModelSchema = z
             .refine((v) => MODEL_PRESET_NAMES.includes(v), {
                 error: (iss) => {
                     const hint = closest(String(iss.input), MODEL_PRESET_NAMES);
-                    return `unknown model preset ${JSON.stringify(iss.input)}${hint ? ` (did you mean "${hint}"?)` : ""}; see shared/miles/models.tsv or lib/models.data.ts`;
+                    return `unknown model preset ${JSON.stringify(iss.input)}${hint ? ` (did you mean "${hint}"?)` : ""}; see shared/miles/models.tsv or catalog/models.data.ts`;
                 },
             })
-            .meta({ description: "Model preset: the Megatron architecture args of a miles `scripts/models/<preset>` file (lib/models.ts). Ignored when `custom` is set.", examples: ["qwen3-30B-A3B"] }),
+            .meta({ description: "Model preset: the Megatron architecture args of a miles `scripts/models/<preset>` file (catalog/models.ts). Ignored when `custom` is set.", examples: ["qwen3-30B-A3B"] }),
         custom: CustomArchitectureSchema.optional(),
         hfRepo: hfRepoId().optional().meta({ description: "Hugging Face repo of the checkpoint to download. Default: the preset's repo.", examples: ["Qwen/Qwen3-4B"] }),
         hfCheckpoint: absPath().optional().meta({ description: "BF16 Hugging Face checkpoint directory. Default: /shared/models/<repo name>." }),
@@ -447,11 +444,3 @@ export type TrainingConfig = z.output<typeof TrainingSchema>;
 /** Paths (relative to `training`) that hold secrets and must be set with `pulumi config set --secret`. */
 export const trainingSecretPaths: string[][] = [["wandb", "apiKey"], ["hfToken"]];
 
-/**
- * Cross-field rules miles and Megatron enforce at start-up (or hang on), checked before anything is
- * created. Each problem names the field and the numbers. See lib/trainingRules.ts.
- */
-export function trainingChecks(cfg: MilesConfig): Problem[] {
-    if (!cfg.training.enabled) return [];
-    return trainingProblems(cfg).filter((p) => p.severity === "error").map(({ path, message }) => ({ path, message }));
-}

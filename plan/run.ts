@@ -1,4 +1,5 @@
-import { parseConfig, isConfigError, NAMESPACE, type MilesConfig, type Problem, type RawConfig } from "../config";
+import { parseConfig } from "../validation";
+import { isConfigError, NAMESPACE, type MilesConfig, type Problem, type RawConfig } from "../config";
 import { program } from "../program";
 import { evaluate, type Evaluation, type RecordedResource } from "./evaluate";
 import { summarize, type PlanSummary } from "./summary";

@@ -1,9 +1,9 @@
-// Regenerates lib/models.data.ts from ../shared/miles/models.tsv (the architecture facts of miles'
+// Regenerates catalog/models.data.ts from ../shared/miles/models.tsv (the architecture facts of miles'
 // model presets). The table is committed so a user's clone works without ../shared; a test checks
 // that it still matches the TSV.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseModelsTsv } from "../lib/modelsTsv";
+import { parseModelsTsv } from "../catalog/modelsTsv";
 
 const root = path.resolve(__dirname, "..");
 const tsv = path.resolve(root, "..", "shared", "miles", "models.tsv");
@@ -13,5 +13,5 @@ import type { ModelPreset } from "./models";
 
 export const MODEL_PRESETS: ReadonlyArray<ModelPreset> = ${JSON.stringify(presets, null, 4)};
 `;
-fs.writeFileSync(path.join(root, "lib", "models.data.ts"), body);
-console.log(`wrote lib/models.data.ts (${presets.length} presets)`);
+fs.writeFileSync(path.join(root, "catalog", "models.data.ts"), body);
+console.log(`wrote catalog/models.data.ts (${presets.length} presets)`);

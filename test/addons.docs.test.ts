@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT } from "./harness";
-import { CHARTS, IMAGES, imageRef } from "../lib/versions";
+import { CHARTS, IMAGES, imageRef } from "../catalog/versions";
 
 /** docs/addons.md's add-on table must state exactly the pinned charts. */
 describe("docs/addons.md", () => {

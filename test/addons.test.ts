@@ -6,16 +6,17 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { loadConfig, parseConfig } from "../config";
+import { loadConfig, parseConfig } from "../validation";
 import { plan, type Plan } from "../plan/run";
 import { rawConfig, ofType, planConfig } from "./harness";
 import type { RecordedResource } from "../plan/evaluate";
-import { ClusterAddons } from "../components/addons";
+import { ClusterAddons } from "../components/clusterAddons";
 import { TrainingNamespace } from "../components/namespace";
 import type { ClusterHandle, StorageHandle } from "../components/contracts";
-import { gpuNodeGroupsFromConfig } from "../lib/gpuNodes";
+import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import { addonsSection } from "../plan/sections/addons";
-import { daemonSetCoverage, dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement } from "../lib/scheduling";
+import { daemonSetCoverage } from "../domain/scheduling";
+import { dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement } from "../domain/chartPlacement";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 

@@ -1,14 +1,15 @@
 /** GpuCluster: config rules (each rejection by path) and the pure pieces (EFA layout, subnets, user data). */
 import { strict as assert } from "node:assert";
 import { parse as parseYaml } from "yaml";
-import { parseConfig } from "../config";
+import { parseConfig } from "../validation";
 import { rawConfig } from "./harness";
-import { efaInterfaceSlots, efaNetworkInterfaces } from "../lib/efa";
-import { gpuNodeGroupsFromConfig, GPU_TAINT } from "../lib/gpuNodes";
-import { subnetLayout } from "../components/network";
+import { efaInterfaceSlots, efaNetworkInterfaces } from "../catalog/efaLayout";
+import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
+import { GPU_TAINT } from "../catalog/nodeLabels";
+import { subnetLayout } from "../domain/cluster";
 import { gpuUserDataBase64 } from "../components/userData";
-import { scalingOf, eksTaintEffect, capacityTypeOf } from "../components/gpuNodeGroup";
-import { kubeconfigJson } from "../components/eksCluster";
+import { scalingOf, eksTaintEffect, capacityTypeOf } from "../domain/cluster";
+import { kubeconfigJson } from "../components/eksControlPlane";
 
 const CB = "cr-0123456789abcdef0";
 const base = (cluster: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ "aws:region": "us-east-1", "miles-cluster:cluster": { availabilityZone: "us-east-1a", ...cluster }, ...extra });

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { parseConfig } from "../config";
+import { parseConfig } from "../validation";
 import { rawConfig } from "./harness";
 
 const raw = rawConfig;

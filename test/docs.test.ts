@@ -2,8 +2,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { planStack, ROOT } from "./harness";
-import { parseConfig } from "../config";
-import { CHARTS } from "../lib/versions";
+import { parseConfig } from "../validation";
+import { CHARTS } from "../catalog/versions";
 import { configReferenceMarkdown, stackConfigJsonSchemaText } from "../config/reference";
 
 describe("generated docs", () => {

@@ -1,10 +1,11 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseConfig, type MilesConfig } from "../config";
+import { parseConfig } from "../validation";
+import { type MilesConfig } from "../config";
 import { rawConfig, requireShared } from "./harness";
-import { milesCommand } from "../lib/milesArgv";
-import { MODEL_PRESETS } from "../lib/models";
+import { runOf } from "../domain/training/run";
+import { MODEL_PRESETS } from "../catalog/models";
 import { WORKFLOW_1, WORKFLOW_2 } from "./trainingFixtures";
 
 /** A flag train.py accepts: its value type and allowed choices. */
@@ -123,7 +124,7 @@ describe("generated entrypoints use only real train.py flags", function () {
     for (const [name, c] of Object.entries(CONFIGS)) {
         it(`${name}: every flag is in flags.tsv, megatron-flags.tsv or --sglang-<sglang-server-flags.tsv>, with well-formed values`, () => {
             const cfg = cfgOf(c.values, c.secret ? ["miles-cluster:training"] : []);
-            const cmd = milesCommand(cfg);
+            const cmd = runOf(cfg).command;
             assert.deepEqual(argvProblems(cmd.argv, known), []);
             const generated = cmd.generated.filter((t) => t.startsWith("--"));
             assert.equal(new Set(generated).size, generated.length, `a generated flag repeats: ${generated.join(" ")}`);
@@ -142,16 +143,16 @@ describe("generated entrypoints use only real train.py flags", function () {
         const bad: string[] = [];
         for (const p of MODEL_PRESETS.filter((m) => m.source === "miles")) {
             const cfg = cfgOf({ ...ONE_NODE, "miles-cluster:training": { enabled: false, model: { preset: p.preset } } });
-            for (const e of argvProblems(milesCommand(cfg).argv, known)) bad.push(`${p.preset}: ${e}`);
+            for (const e of argvProblems(runOf(cfg).command.argv, known)) bad.push(`${p.preset}: ${e}`);
         }
         assert.deepEqual(bad, []);
     });
 
     it("the union of the configs covers every flag the generator can emit", () => {
-        const emitted = new Set(Object.values(CONFIGS).flatMap((c) => milesCommand(cfgOf(c.values, c.secret ? ["miles-cluster:training"] : [])).generated.filter((t) => t.startsWith("--"))));
-        const source = fs.readFileSync(path.join(__dirname, "..", "lib", "milesArgv.ts"), "utf8");
+        const emitted = new Set(Object.values(CONFIGS).flatMap((c) => runOf(cfgOf(c.values, c.secret ? ["miles-cluster:training"] : [])).command.generated.filter((t) => t.startsWith("--"))));
+        const source = fs.readFileSync(path.join(__dirname, "..", "domain", "training", "argv.ts"), "utf8");
         const literal = [...new Set([...source.matchAll(/"(--[a-z0-9-]+)"/g)].map((m) => m[1]))].filter((f) => f !== "--no-" && f !== "--");
         const missing = literal.filter((f) => !emitted.has(f));
-        assert.deepEqual(missing, [], "flags in lib/milesArgv.ts no test config emits");
+        assert.deepEqual(missing, [], "flags in domain/training/argv.ts no test config emits");
     });
 });

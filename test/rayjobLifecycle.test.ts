@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { one, planConfig } from "./harness";
-import { RAYJOB_REPLACE_ON_CHANGES } from "../lib/trainingManifests";
+import { RAYJOB_REPLACE_ON_CHANGES } from "../domain/training/rayJob";
 
 const BASE = {
     "aws:region": "us-east-1",

@@ -1,20 +1,8 @@
 import { strict as assert } from "node:assert";
-import {
-    blockingTaints,
-    daemonSetLandsOn,
-    dcgmExporterPlacement,
-    efaDevicePluginPlacement,
-    helmMerge,
-    matchesRequirement,
-    matchesRequiredNodeAffinity,
-    matchesTerm,
-    nodeLabelsOf,
-    nvidiaDevicePluginPlacement,
-    toleratesTaint,
-    type Toleration,
-} from "../lib/scheduling";
-import type { Taint } from "../lib/gpuNodes";
-import type { GpuNodeGroupInfo } from "../components/contracts";
+import { blockingTaints, daemonSetLandsOn, matchesRequirement, matchesRequiredNodeAffinity, matchesTerm, nodeLabelsOf, toleratesTaint, type Toleration } from "../domain/scheduling";
+import { dcgmExporterPlacement, efaDevicePluginPlacement, helmMerge, nvidiaDevicePluginPlacement } from "../domain/chartPlacement";
+import type { Taint } from "../catalog/nodeLabels";
+import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 
 const gpuTaint: Taint = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" };
 

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { loadConfig, parseConfig } from "../config";
+import { loadConfig, parseConfig } from "../validation";
 import { plan, type Plan } from "../plan/run";
 import { rawConfig, ofType, one, planConfig } from "./harness";
 import { writeManifests } from "../plan/render";
@@ -13,8 +13,8 @@ import type { ClusterHandle } from "../components/contracts";
 import { TrainingNamespace } from "../components/namespace";
 import { CheckpointStorage } from "../components/storage";
 import { storageSection } from "../plan/sections/storage";
-import { peakRetainedCheckpoints, sizeFsx, storageNeedFromTraining, suggestFsx } from "../lib/sizing";
-import { bucketPolicy } from "../components/trainingIdentity";
+import { peakRetainedCheckpoints, sizeFsx, storageNeedFromTraining, suggestFsx } from "../domain/sizing";
+import { bucketPolicy } from "../domain/iam";
 
 const T = {
     fs: "aws:fsx/lustreFileSystem:LustreFileSystem",

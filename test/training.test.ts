@@ -1,9 +1,10 @@
 import { strict as assert } from "node:assert";
-import { parseConfig, type MilesConfig, type Problem } from "../config";
+import { parseConfig } from "../validation";
+import { type MilesConfig, type Problem } from "../config";
 import { rawConfig } from "./harness";
-import { trainingProblems, trainingWarnings } from "../lib/trainingRules";
-import { resolveTraining, workerSizing } from "../lib/trainingResolve";
-import { milesCommand } from "../lib/milesArgv";
+import { trainingProblems, trainingWarnings } from "../domain/training/rules";
+import { workerSizing } from "../domain/training/resolve";
+import { runOf } from "../domain/training/run";
 
 /** A stack with one p5.48xlarge group of `nodes` nodes and the given training config. */
 function values(training: Record<string, unknown>, nodes = 1, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -41,7 +42,7 @@ describe("training config", () => {
         assert.notEqual(t.image.tag, "latest");
         assert.equal(t.model.preset, "qwen3-4B");
         assert.equal(t.algorithm.advantageEstimator, "grpo");
-        const r = resolveTraining(cfg);
+        const r = runOf(cfg);
         assert.equal(r.group?.name, "h100");
         assert.equal(r.actorGpus, 8);
         assert.equal(r.gpusNeeded, 8);
@@ -59,14 +60,14 @@ describe("training config", () => {
         assert.equal(config({ checkpoints: { saveInterval: 30 } }).training.checkpoints.retainInterval, 750);
         const all = config({ checkpoints: { retainInterval: null } });
         assert.equal(all.training.checkpoints.retainInterval, null);
-        assert.ok(!milesCommand(all).argv.includes("--save-retain-interval"));
-        const argv = milesCommand(config({})).argv;
+        assert.ok(!runOf(all).command.argv.includes("--save-retain-interval"));
+        const argv = runOf(config({})).command.argv;
         assert.equal(argv[argv.indexOf("--save-retain-interval") + 1], "500");
     });
 
     it("sizes a p5.48xlarge worker pod below the node: 192 − 8 = 184 CPUs, floor(2048 × 0.88) = 1802 GiB, 32 EFA → hugepages", () => {
         const cfg = config({});
-        const s = workerSizing(cfg.training, resolveTraining(cfg).group);
+        const s = workerSizing(cfg.training, runOf(cfg).group);
         assert.equal(s.cpu, 184);
         assert.equal(s.memoryGiB, 1802);
         assert.equal(s.hugepages2MiMi, 5120);
@@ -117,7 +118,7 @@ describe("training config", () => {
         });
         it("warns (does not reject) about paid, idle GPUs: 2 nodes = 16 GPUs for a run on 8", () => {
             const cfg = config({}, 2);
-            const w = trainingWarnings(cfg);
+            const w = trainingWarnings(runOf(cfg));
             assert.ok(w.some((m) => m.startsWith("training.layout") && m.includes("provisions 16 GPUs") && m.includes("uses 8") && m.includes("8 GPUs paid and idle")), w.join("\n"));
         });
     });
@@ -185,6 +186,6 @@ describe("training config", () => {
 
     it("returns no rule problem for a valid run, and errors are what trainingChecks reports", () => {
         const cfg = config({});
-        assert.deepEqual(trainingProblems(cfg).filter((p) => p.severity === "error"), []);
+        assert.deepEqual(trainingProblems(runOf(cfg)).filter((p) => p.severity === "error"), []);
     });
 });

@@ -4,11 +4,13 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import Ajv, { type ValidateFunction } from "ajv";
-import { loadConfig, parseConfig } from "../config";
+import { loadConfig, parseConfig } from "../validation";
 import { plan, type Plan } from "../plan/run";
 import { REDACTED } from "../plan/evaluate";
-import { gpuNodeGroupsFromConfig } from "../lib/gpuNodes";
-import { convertScript, downloadScript, secretManifest } from "../lib/trainingManifests";
+import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
+import { convertScript, downloadScript } from "../domain/training/prepJobs";
+import { secretManifest } from "../domain/training/secret";
+import { runOf } from "../domain/training/run";
 import { MilesTrainingJob } from "../components/trainingJob";
 import { trainingSection } from "../plan/sections/training";
 import * as os from "node:os";
@@ -50,7 +52,8 @@ async function planTraining(values: Record<string, unknown>, secretKeys: string[
         const pvc = new k8s.core.v1.PersistentVolumeClaim("pvc", { metadata: { name: "miles-shared", namespace: cfg.training.namespace }, spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1200Gi" } } } }, { provider });
         const crds = new k8s.core.v1.ConfigMap("kuberay-crds", {}, { provider });
         component = new MilesTrainingJob("training", {
-            config: cfg,
+            training: cfg.training,
+            stack: cfg.stack,
             cluster: { provider, gpuNodeGroups: gpuNodeGroupsFromConfig(cfg) },
             namespace: { name: cfg.training.namespace, resource: ns },
             storage: { claimName: "miles-shared", ready: [pvc] },
@@ -263,7 +266,7 @@ describe("MilesTrainingJob secrets", () => {
 
     it("the Secret manifest is a valid v1 Secret", async () => {
         const cfg = parseConfig(rawConfig(values, ["miles-cluster:training"]), { stack: "test" }).config!;
-        const m = secretManifest(cfg, "miles")!;
+        const m = secretManifest(runOf(cfg), "miles")!;
         await validateK8s("kubernetes-models/v1", "Secret", m);
         assert.deepEqual(Object.keys(m.stringData).sort(), ["hf-token", "wandb-api-key"]);
     });
@@ -367,14 +370,14 @@ describe("preparation scripts", () => {
     const cfgOf = (training: Record<string, unknown>) => parseConfig(rawConfig({ ...DEV, "miles-cluster:training": training }), { stack: "test" }).config!;
 
     it("skips the torch_dist conversion in bridge mode and makes the FP8 rollout checkpoint once", () => {
-        const s = convertScript(cfgOf({ model: { megatronToHfMode: "bridge" }, features: { fp8Rollout: true } }));
+        const s = convertScript(runOf(cfgOf({ model: { megatronToHfMode: "bridge" }, features: { fp8Rollout: true } })));
         assert.ok(!s.includes("convert_hf_to_torch_dist"));
         assert.match(s, /convert_hf_to_fp8\.py --model-dir \/shared\/models\/Qwen3-4B --save-dir \/shared\/models\/Qwen3-4B-FP8 --strategy block/);
         assert.match(s, /if \[ -f \/shared\/models\/Qwen3-4B-FP8\/\.miles-cluster-convert-complete \] \|\| \[ -f \/shared\/models\/Qwen3-4B-FP8\/config\.json \]; then/);
     });
 
     it("downloads nothing but the model when the dataset is brought", () => {
-        const s = downloadScript(cfgOf({ data: { hfDataset: null, promptData: "/shared/data/mine.jsonl" } }));
+        const s = downloadScript(runOf(cfgOf({ data: { hfDataset: null, promptData: "/shared/data/mine.jsonl" } })));
         assert.equal((s.match(/^fetch /gm) ?? []).length, 1);
     });
 

@@ -1,20 +1,21 @@
 /**
  * Add-ons in the plan: for each one its chart and pinned version, on/off, namespace and — for the
  * DaemonSets — on how many GPU groups it will really run, computed from the Helm values the
- * program registered (through the chart models of lib/scheduling.ts) against each group's labels
+ * program registered (through the chart models of domain/chartPlacement.ts) against each group's labels
  * and taints. A device plugin that would miss a group is a warning, before anything is deployed.
  */
 import type { SectionProducer } from "../types";
 import type { MilesConfig } from "../../config";
-import { efaDevicePluginEnabled, isBringYourOwnCluster } from "../../config/addons";
+import { efaDevicePluginEnabled, isBringYourOwnCluster } from "../../domain/addons";
 import type { Evaluation } from "../evaluate";
-import type { GpuNodeGroupInfo } from "../../components/contracts";
-import { gpuNodeGroupsFromConfig } from "../../lib/gpuNodes";
-import { CHARTS, type ChartPin } from "../../lib/versions";
-import { daemonSetCoverage, dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement, type PodPlacement } from "../../lib/scheduling";
-import { dcgmExporterValues } from "../../components/dcgmExporter";
-import { efaDevicePluginValues, nvidiaDevicePluginValues, NODE_AGENT_NAMESPACE } from "../../components/devicePlugins";
-import { crdJobName } from "../../components/kuberay";
+import type { GpuNodeGroupInfo } from "../../domain/gpuNodes";
+import { gpuNodeGroupsFromConfig } from "../../domain/gpuNodes";
+import { CHARTS, type ChartPin } from "../../catalog/versions";
+import { daemonSetCoverage, type PodPlacement } from "../../domain/scheduling";
+import { dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement } from "../../domain/chartPlacement";
+import { dcgmExporterValues } from "../../domain/addons";
+import { efaDevicePluginValues, nvidiaDevicePluginValues, NODE_AGENT_NAMESPACE } from "../../domain/addons";
+import { crdJobName } from "../../domain/kuberay";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 

@@ -1,9 +1,10 @@
 import type { SectionProducer, SectionResult, CostItem } from "../types";
 import type { MilesConfig } from "../../config";
-import { extraAvailabilityZones, placementGroupOf, type GpuNodeGroupConfig } from "../../config/cluster";
-import { instanceFacts } from "../../lib/instances";
-import { efaDevicesPerNode } from "../../lib/efa";
-import { gpuNodeGroupsFromConfig } from "../../lib/gpuNodes";
+import { extraAvailabilityZones, placementGroupOf } from "../../domain/cluster";
+import { type GpuNodeGroupConfig } from "../../config/cluster";
+import { instanceFacts } from "../../catalog/instances";
+import { efaDevicesPerNode } from "../../catalog/efaLayout";
+import { gpuNodeGroupsFromConfig } from "../../domain/gpuNodes";
 
 /** EKS control plane, standard support (AWS EKS pricing page). */
 const EKS_CONTROL_PLANE_USD_PER_HOUR = 0.1;

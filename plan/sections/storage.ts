@@ -1,24 +1,9 @@
 import type { MilesConfig } from "../../config";
-import { linkS3Prefix } from "../../config/storage";
-import { SHARED_MOUNT_PATH, SHARED_DIRS } from "../../lib/layout";
-import {
-    EFS_PRICE_PER_GIB_MONTH,
-    EFS_PRICE_SOURCE,
-    FSX_PRICE_PER_GIB_MONTH,
-    FSX_PRICE_SOURCE,
-    GIB,
-    HOURS_PER_MONTH,
-    MAX_WRITE_SECONDS,
-    formatBytes,
-    formatSeconds,
-    sizeFsx,
-    storageNeedBytes,
-    storageNeedFromTraining,
-    suggestFsx,
-    type StorageNeed,
-} from "../../lib/sizing";
+import { linkS3Prefix } from "../../domain/storage";
+import { SHARED_MOUNT_PATH, SHARED_DIRS } from "../../catalog/sharedPaths";
+import { EFS_PRICE_PER_GIB_MONTH, EFS_PRICE_SOURCE, FSX_PRICE_PER_GIB_MONTH, FSX_PRICE_SOURCE, GIB, HOURS_PER_MONTH, MAX_WRITE_SECONDS, formatBytes, formatSeconds, sizeFsx, storageNeedBytes, storageNeedFromTraining, suggestFsx, type StorageNeed } from "../../domain/sizing";
 import { SHARED_CLAIM_NAME } from "../../components/storage";
-import { bucketPrefixFor } from "../../components/checkpointBucket";
+import { bucketPrefixFor } from "../../domain/storage";
 import type { CostItem, SectionProducer, SectionResult } from "../types";
 
 type Lines = Array<[string, string]>;

@@ -1,8 +1,7 @@
 import type { SectionProducer } from "../types";
 import type { MilesConfig } from "../../config";
-import { milesCommand } from "../../lib/milesArgv";
-import { trainingWarnings } from "../../lib/trainingRules";
-import { resolveTraining, workerSizing } from "../../lib/trainingResolve";
+import { trainingWarnings } from "../../domain/training/rules";
+import { runOf } from "../../domain/training/run";
 
 /**
  * The training run: the full entrypoint, GPU layout, parallelism and DP, SGLang engines, batch
@@ -11,9 +10,9 @@ import { resolveTraining, workerSizing } from "../../lib/trainingResolve";
 export const trainingSection: SectionProducer = (cfg) => {
     const t = cfg.training;
     if (!t.enabled) return { data: { enabled: false }, lines: [["training", "disabled (training.enabled: false)"]] };
-    const r = resolveTraining(cfg);
-    const cmd = milesCommand(cfg, r);
-    const size = workerSizing(t, r.group);
+    const r = runOf(cfg);
+    const cmd = r.command;
+    const size = r.worker;
     const g = r.group;
     const engineGpus = t.layout.gpusPerEngine;
     const layout = t.layout.colocate
@@ -64,7 +63,7 @@ export const trainingSection: SectionProducer = (cfg) => {
         argv: [cmd.script, ...cmd.argv],
         env: Object.fromEntries(cmd.env.map((e) => [e.name, e.value])),
     };
-    return { data, lines, warnings: trainingWarnings(cfg) };
+    return { data, lines, warnings: trainingWarnings(r) };
 };
 
 /** Where the CPU-only Ray head lands: an explicit selector wins; otherwise any untainted node. */

@@ -5,11 +5,12 @@
  * Errors stop `pulumi up`/`plan`; warnings (paid, idle GPUs; silently ignored settings) go to the
  * plan summary.
  */
-import type { MilesConfig } from "../config";
-import { instanceFacts } from "./instances";
-import { flagsOf, milesCommand } from "./milesArgv";
-import { resolveTraining, workerSizing, WORKER_CPU_HEADROOM, type ResolvedTraining, type WorkerSizing } from "./trainingResolve";
-import type { GpuNodeGroupInfo } from "../components/contracts";
+import type { TrainingConfig } from "../../config";
+import { instanceFacts } from "../../catalog/instances";
+import type { GpuNodeGroupInfo } from "../gpuNodes";
+import { flagsOf } from "./argv";
+import { WORKER_CPU_HEADROOM, type WorkerSizing } from "./resolve";
+import type { ResolvedRun } from "./run";
 
 export interface TrainingProblem {
     path: string;
@@ -22,15 +23,15 @@ export const MOVING_IMAGE_TAGS: ReadonlyArray<string> = ["latest", "dev", "lates
 
 type Push = (path: string, message: string) => void;
 
-function imageRules(cfg: MilesConfig, err: Push): void {
-    const i = cfg.training.image;
+function imageRules(r: ResolvedRun, err: Push): void {
+    const i = r.training.image;
     if (MOVING_IMAGE_TAGS.includes(i.tag) && !i.allowLatest) {
         err("training.image.tag", `"${i.tag}" is a moving tag (republished twice a day), so two deployments may run different code; pin a release such as "v0.1.0", or set training.image.allowLatest: true`);
     }
 }
 
-function modelRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
-    const t = cfg.training;
+function modelRules(r: ResolvedRun, err: Push): void {
+    const t = r.training;
     if (t.model.custom) {
         if (r.model.numLayers <= 0) err("training.model.custom.args", "must contain --num-layers <n> (Megatron cannot read the architecture from the HF config)");
     } else if (r.model.needsAdapting) {
@@ -45,8 +46,8 @@ function modelRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
 }
 
 /** GPU placement: the node group exists, fits the run, and GPUs per node are the real ones. */
-function placementRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: Push): void {
-    const t = cfg.training;
+function placementRules(r: ResolvedRun, err: Push, warn: Push): void {
+    const t = r.training;
     const l = t.layout;
     if (r.allGroups.length === 0) {
         err("training.nodeGroup", "the cluster has no GPU node groups (cluster.gpuNodeGroups); add one, or set training.enabled: false to provision only the cluster");
@@ -85,7 +86,7 @@ function placementRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: 
     for (const other of r.allGroups) {
         if (other !== g && other.nodes > 0) warn("training.nodeGroup", `GPU node group ${other.name} (${other.nodes} × ${other.gpusPerNode} GPUs) is not used by the training run`);
     }
-    const size = workerSizing(t, g);
+    const size = r.worker;
     if (size.cpu <= 0 || size.memoryGiB <= 0) {
         err("training.resources", `node group ${g.name} has no known instance type; set resources.workerCpu and resources.workerMemoryGiB`);
     } else {
@@ -101,7 +102,7 @@ function placementRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: 
  * allocatable. A request above that keeps every worker Pending. The bounds are deliberately loose
  * (1 vCPU, 5% of memory): they catch "the whole node", not a tight fit.
  */
-function nodeFitRules(t: MilesConfig["training"], g: GpuNodeGroupInfo, size: WorkerSizing, err: Push): void {
+function nodeFitRules(t: TrainingConfig, g: GpuNodeGroupInfo, size: WorkerSizing, err: Push): void {
     if (!g.instanceType) return;
     const facts = instanceFacts(g.instanceType);
     const maxCpu = facts.vcpus - 1;
@@ -115,8 +116,8 @@ function nodeFitRules(t: MilesConfig["training"], g: GpuNodeGroupInfo, size: Wor
 }
 
 /** Megatron's parallelism arithmetic (world size = actor GPUs). */
-function parallelismRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: Push): void {
-    const p = cfg.training.parallelism;
+function parallelismRules(r: ResolvedRun, err: Push, warn: Push): void {
+    const p = r.training.parallelism;
     const world = r.actorGpus;
     const mp = r.tp * r.pp * r.cp;
     if (world % mp !== 0) {
@@ -153,8 +154,8 @@ function parallelismRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn
     }
 }
 
-function engineRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
-    const e = cfg.training.layout.gpusPerEngine;
+function engineRules(r: ResolvedRun, err: Push): void {
+    const e = r.training.layout.gpusPerEngine;
     if (r.rolloutGpus > 0 && r.rolloutGpus % e !== 0) {
         err("training.layout.gpusPerEngine", `rollout GPUs ${r.rolloutGpus} are not divisible by GPUs per engine ${e}`);
     }
@@ -164,8 +165,8 @@ function engineRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
 }
 
 /** miles' batch arithmetic. */
-function batchRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
-    const a = cfg.training.algorithm;
+function batchRules(r: ResolvedRun, err: Push): void {
+    const a = r.training.algorithm;
     const n = `rolloutBatchSize × nSamplesPerPrompt = ${a.rolloutBatchSize} × ${a.nSamplesPerPrompt} = ${r.samplesPerRollout}`;
     if (a.globalBatchSize !== undefined && a.numStepsPerRollout !== undefined) {
         if (r.samplesPerRollout !== a.globalBatchSize * a.numStepsPerRollout) {
@@ -180,19 +181,19 @@ function batchRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
     if (Number.isInteger(dp) && r.globalBatchSize % (dp * a.microBatchSize) !== 0) {
         err("training.algorithm.globalBatchSize", `global batch ${r.globalBatchSize} is not divisible by DP × microBatchSize = ${dp} × ${a.microBatchSize} = ${dp * a.microBatchSize} (DP = ${r.actorGpus} GPUs ÷ (TP ${r.tp} × PP ${r.pp} × CP ${r.cp}))`);
     }
-    const pr = cfg.training.features.partialRollout;
+    const pr = r.training.features.partialRollout;
     if (pr.overSamplingBatchSize !== undefined && pr.overSamplingBatchSize < a.rolloutBatchSize) {
         err("training.features.partialRollout.overSamplingBatchSize", `is ${pr.overSamplingBatchSize}, less than rolloutBatchSize ${a.rolloutBatchSize}`);
     }
-    const ro = cfg.training.rollout;
+    const ro = r.training.rollout;
     if (ro.maxPromptLen !== undefined && ro.maxContextLen !== undefined && ro.maxPromptLen > ro.maxContextLen - 1) {
         err("training.rollout.maxPromptLen", `is ${ro.maxPromptLen}; it must be at most maxContextLen − 1 = ${ro.maxContextLen - 1}`);
     }
 }
 
 /** Feature and algorithm combinations miles rejects at start-up. */
-function featureRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: Push): void {
-    const t = cfg.training;
+function featureRules(r: ResolvedRun, err: Push, warn: Push): void {
+    const t = r.training;
     const f = t.features;
     const a = t.algorithm;
     if (t.entry === "train_async.py" && t.layout.colocate) {
@@ -237,11 +238,11 @@ function featureRules(cfg: MilesConfig, r: ResolvedTraining, err: Push, warn: Pu
 }
 
 /** Shape of extraArgs and extraEnv: flags first, no repeats, nothing the config already generates. */
-function escapeHatchRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): void {
-    const t = cfg.training;
+function escapeHatchRules(r: ResolvedRun, err: Push): void {
+    const t = r.training;
     const extra = t.extraArgs;
     if (extra.length > 0 && !extra[0].startsWith("--")) err("training.extraArgs[0]", `"${extra[0]}" must be a flag starting with --`);
-    const cmd = milesCommand(cfg, r);
+    const cmd = r.command;
     const generated = new Set([...flagsOf(cmd.generated), ...flagsOf(cmd.groups[0].args)]);
     const seen = new Set<string>();
     extra.forEach((tok, i) => {
@@ -263,26 +264,25 @@ function escapeHatchRules(cfg: MilesConfig, r: ResolvedTraining, err: Push): voi
 }
 
 /** Every rule, errors and warnings, for an enabled training config. */
-export function trainingProblems(cfg: MilesConfig): TrainingProblem[] {
+export function trainingProblems(r: ResolvedRun): TrainingProblem[] {
     const out: TrainingProblem[] = [];
     const err: Push = (path, message) => out.push({ path, message, severity: "error" });
     const warn: Push = (path, message) => out.push({ path, message, severity: "warning" });
-    const r = resolveTraining(cfg);
-    imageRules(cfg, err);
-    modelRules(cfg, r, err);
-    placementRules(cfg, r, err, warn);
-    parallelismRules(cfg, r, err, warn);
-    engineRules(cfg, r, err);
-    batchRules(cfg, r, err);
-    featureRules(cfg, r, err, warn);
-    escapeHatchRules(cfg, r, err);
+    imageRules(r, err);
+    modelRules(r, err);
+    placementRules(r, err, warn);
+    parallelismRules(r, err, warn);
+    engineRules(r, err);
+    batchRules(r, err);
+    featureRules(r, err, warn);
+    escapeHatchRules(r, err);
     return out;
 }
 
 /** Warnings only (for the plan summary). */
-export function trainingWarnings(cfg: MilesConfig): string[] {
-    if (!cfg.training.enabled) return [];
-    return trainingProblems(cfg)
+export function trainingWarnings(r: ResolvedRun): string[] {
+    if (!r.training.enabled) return [];
+    return trainingProblems(r)
         .filter((p) => p.severity === "warning")
         .map((p) => `${p.path}: ${p.message}`);
 }

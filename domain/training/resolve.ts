@@ -1,15 +1,15 @@
 /**
  * The training config resolved into the facts everything else reads: the model's architecture
  * (preset or custom), the paths on the shared volume, the GPU node group, the GPU layout and the
- * derived sizes (world size, data-parallel size, engines, batch sizes). Pure; total even for an
- * invalid config (validation in lib/trainingRules.ts reads these numbers to explain what is wrong).
+ * derived sizes (world size, data-parallel size, engines, batch sizes, worker pod size). Pure;
+ * total even for an invalid config (the rules in rules.ts read these numbers to explain what is
+ * wrong). run.ts adds the command line and is the one entry point: `resolveRun`.
  */
-import type { MilesConfig, TrainingConfig } from "../config";
-import type { GpuNodeGroupInfo } from "../components/contracts";
-import { gpuNodeGroupsFromConfig } from "./gpuNodes";
-import { instanceFacts } from "./instances";
-import { sharedPath } from "./layout";
-import { architectureArgv, modelPreset } from "./models";
+import type { TrainingConfig } from "../../config";
+import type { GpuNodeGroupInfo } from "../gpuNodes";
+import { instanceFacts } from "../../catalog/instances";
+import { sharedPath } from "../../catalog/sharedPaths";
+import { architectureArgv, modelPreset } from "../../catalog/models";
 
 /** The architecture the run trains. */
 export interface ResolvedModel {
@@ -49,6 +49,8 @@ export interface ResolvedPaths {
 }
 
 export interface ResolvedTraining {
+    /** The validated training section the run was resolved from. */
+    training: TrainingConfig;
     runName: string;
     namespace: string;
     image: string;
@@ -80,6 +82,16 @@ export interface ResolvedTraining {
     samplesPerRollout: number;
     globalBatchSize: number;
     numStepsPerRollout: number;
+    /** CPU, memory and /dev/shm of one GPU worker pod. */
+    worker: WorkerSizing;
+}
+
+/** What a run is resolved against besides its own config. */
+export interface RunContext {
+    /** Stack name (the default run name is `miles-<stack>`). */
+    stack: string;
+    /** The GPU node groups of the cluster (from the cluster handle, or from the config offline). */
+    gpuNodeGroups: GpuNodeGroupInfo[];
 }
 
 /** A DNS-1123 name from the stack name, as default run name. */
@@ -171,12 +183,11 @@ export function batchSizes(t: TrainingConfig): { samplesPerRollout: number; glob
     return { samplesPerRollout, globalBatchSize: samplesPerRollout / steps, numStepsPerRollout: steps };
 }
 
-/** Resolves the training config of a stack (see ResolvedTraining). */
-export function resolveTraining(cfg: MilesConfig): ResolvedTraining {
-    const t = cfg.training;
-    const runName = t.runName ?? defaultRunName(cfg.stack);
+/** Resolves the layout and paths of a run (see ResolvedTraining); `resolveRun` in run.ts adds the command. */
+export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTraining {
+    const runName = t.runName ?? defaultRunName(ctx.stack);
     const model = resolveModel(t);
-    const allGroups = gpuNodeGroupsFromConfig(cfg);
+    const allGroups = [...ctx.gpuNodeGroups];
     const group = t.nodeGroup === undefined ? allGroups[0] : allGroups.find((g) => g.name === t.nodeGroup);
     const gpusPerNode = group?.gpusPerNode ?? t.layout.gpusPerNode ?? 8;
     const actorNodes = t.layout.actorNodes;
@@ -187,6 +198,7 @@ export function resolveTraining(cfg: MilesConfig): ResolvedTraining {
     const p = t.parallelism;
     const etp = p.etp ?? p.tp;
     return {
+        training: t,
         runName,
         namespace: t.namespace,
         image: `${t.image.repository}:${t.image.tag}`,
@@ -209,6 +221,7 @@ export function resolveTraining(cfg: MilesConfig): ResolvedTraining {
         etp,
         dp: actorGpus / (p.tp * p.pp * p.cp),
         ...batchSizes(t),
+        worker: workerSizing(t, group),
     };
 }
 

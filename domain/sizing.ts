@@ -5,8 +5,8 @@
  * Units: GiB = 2^30 bytes (FSx capacity is provisioned in GiB), TiB = 1024 GiB, and FSx throughput
  * "MB/s per TiB" uses MB = 10^6 bytes (decimal, as AWS states storage throughput).
  */
-import { FSX_CAPACITY_STEP_GIB, FSX_MIN_CAPACITY_GIB, FSX_THROUGHPUTS_PER_TIB } from "../config/storage";
-import { modelPreset } from "./models";
+import { FSX_CAPACITY_STEP_GIB, FSX_MIN_CAPACITY_GIB, FSX_THROUGHPUTS_PER_TIB } from "../catalog/fsx";
+import { modelPreset } from "../catalog/models";
 
 export const GIB = 2 ** 30;
 export const MB = 1e6;

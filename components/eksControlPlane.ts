@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { MANAGED_POLICY, roleWithPolicies } from "./iam";
+import { MANAGED_POLICY } from "../catalog/aws";
+import { roleWithPolicies } from "./iam";
 
 /** EKS access policy granting cluster-admin through an access entry. */
 export const CLUSTER_ADMIN_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
@@ -47,7 +48,7 @@ export interface EksControlPlaneArgs {
  * the node IAM role shared by all node groups.
  *
  * `bootstrapSelfManagedAddons: false`: EKS installs no unmanaged vpc-cni/kube-proxy/CoreDNS; the
- * managed add-ons (components/eksAddons.ts) are the only copies, so their versions and settings
+ * managed add-ons (components/eksManagedAddons.ts) are the only copies, so their versions and settings
  * are ours.
  */
 export class EksControlPlane extends pulumi.ComponentResource {

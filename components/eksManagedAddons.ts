@@ -14,8 +14,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { GPU_TAINT } from "../lib/gpuNodes";
-import { MANAGED_POLICY, podIdentityRole } from "./iam";
+import { MANAGED_POLICY } from "../catalog/aws";
+import { podIdentityRole } from "./iam";
+import { nodeMonitoringAgentValues } from "../domain/addons";
 
 /**
  * Service account of the FSx CSI controller (the EKS add-on's name for it). It gets no IAM role:
@@ -26,18 +27,6 @@ import { MANAGED_POLICY, podIdentityRole } from "./iam";
  */
 export const FSX_CSI_CONTROLLER_SA = "fsx-csi-controller-sa";
 
-/**
- * Configuration of the eks-node-monitoring-agent add-on (Helm values of its chart): the agent
- * itself tolerates every taint, and its dcgm-server DaemonSet, which by default tolerates none
- * (aws/containers-roadmap #2567), tolerates the GPU taint so GPU health (XIDs, DCGM diagnostics)
- * is actually watched on our tainted GPU nodes.
- */
-export function nodeMonitoringAgentValues(): Record<string, unknown> {
-    return {
-        nodeAgent: { tolerations: [{ operator: "Exists" }] },
-        dcgmAgent: { tolerations: [{ key: GPU_TAINT.key, operator: "Exists", effect: GPU_TAINT.effect }] },
-    };
-}
 
 interface AddonsArgs {
     clusterName: pulumi.Input<string>;

@@ -1,14 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { extraAvailabilityZones, type ExistingClusterConfig } from "../config/cluster";
+import { extraAvailabilityZones } from "../domain/cluster";
+import { type ExistingClusterConfig } from "../config/cluster";
 import type { MilesConfig } from "../config";
-import { gpuNodeGroupsFromConfig } from "../lib/gpuNodes";
-import type { ClusterHandle, GpuNodeGroupInfo } from "./contracts";
+import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
+import type { ClusterHandle } from "./contracts";
+import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import { ClusterNetwork } from "./network";
-import { EksControlPlane } from "./eksCluster";
-import { EksClusterAddons, EksNodeAddons } from "./eksAddons";
+import { EksControlPlane } from "./eksControlPlane";
+import { EksClusterAddons, EksNodeAddons } from "./eksManagedAddons";
 import { SystemNodeGroup } from "./systemNodeGroup";
-import { FSX_STARTUP_TAINT, GpuNodeGroup } from "./gpuNodeGroup";
+import { FSX_STARTUP_TAINT } from "../catalog/nodeLabels";
+import { GpuNodeGroup } from "./gpuNodeGroup";
+import { clusterNameOf } from "../domain/cluster";
 
 export interface GpuClusterArgs {
     /**
@@ -19,10 +23,6 @@ export interface GpuClusterArgs {
     config: MilesConfig;
 }
 
-/** The EKS cluster name of a stack: `cluster.name`, or `miles-<stack>`. */
-export function clusterNameOf(cfg: MilesConfig): string {
-    return cfg.cluster.name ?? `miles-${cfg.stack}`;
-}
 
 /**
  * The Kubernetes cluster of a stack, and the provider every later component uses.

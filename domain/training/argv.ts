@@ -6,8 +6,8 @@
  * Ray pod. Every generated flag is one `train.py` really defines (test/flags.test.ts proves it
  * against the flag tables in shared/miles).
  */
-import type { MilesConfig, TrainingConfig } from "../config";
-import { archArgsWithoutMtp, resolveTraining, type ResolvedTraining } from "./trainingResolve";
+import type { TrainingConfig } from "../../config";
+import { archArgsWithoutMtp, type ResolvedTraining } from "./resolve";
 
 /** One group of flags, as miles' launchers keep them (`CKPT_ARGS`, `ROLLOUT_ARGS`, …). */
 export interface ArgGroup {
@@ -269,10 +269,9 @@ function generatedEnv(t: TrainingConfig, r: ResolvedTraining): EnvVar[] {
     return env;
 }
 
-/** The run's train.py argv, entrypoint and env for a validated config. */
-export function milesCommand(cfg: MilesConfig, resolved: ResolvedTraining = resolveTraining(cfg)): MilesCommand {
-    const t = cfg.training;
-    const r = resolved;
+/** The run's train.py argv, entrypoint and env (run.ts calls it once, in `resolveRun`). */
+export function milesCommand(r: ResolvedTraining): MilesCommand {
+    const t = r.training;
     const arch = archArgsWithoutMtp(r.model);
     const archFlags = new Set(flagsOf(arch));
     const raw: ArgGroup[] = [

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { MilesConfig } from "../config";
-import { efaDevicePluginEnabled } from "../config/addons";
+import { efaDevicePluginEnabled } from "../domain/addons";
 import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
 import { EfaDevicePlugin, NvidiaDevicePlugin } from "./devicePlugins";
 import { KubeRay } from "./kuberay";

@@ -1,0 +1,55 @@
+/**
+ * A pinned third-party chart as a Helm release (`k8s.helm.v3.Release`, so its objects are visible
+ * under the mock runtime and in `plan`), with the settings every add-on of ours shares.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { ChartPin } from "../catalog/versions";
+
+/** How a Helm release of ours waits and rolls back; explained in docs/addons.md. */
+export interface ReleasePolicy {
+    /** Roll back (first install: uninstall) when the release does not become ready in time. */
+    atomic: boolean;
+    /** Seconds Helm waits for the DaemonSet/Deployment to be ready. */
+    timeout: number;
+}
+
+
+export interface HelmAddonArgs {
+    pin: ChartPin;
+    /** Release name (also the prefix of the chart's object names). */
+    releaseName: string;
+    namespace: string;
+    values: Record<string, unknown>;
+    policy: ReleasePolicy;
+    provider: k8s.Provider;
+    dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+    /** Leave the chart's CRDs alone (they are managed elsewhere). */
+    skipCrds?: boolean;
+    /** Don't wait for readiness at all (monitoring must never block a deploy). */
+    skipAwait?: boolean;
+}
+
+/** A pinned third-party chart as a Helm release, with the settings every add-on shares. */
+export function helmAddon(name: string, args: HelmAddonArgs, parent: pulumi.Resource): k8s.helm.v3.Release {
+    return new k8s.helm.v3.Release(
+        name,
+        {
+            name: args.releaseName,
+            chart: args.pin.chart,
+            version: args.pin.version,
+            repositoryOpts: { repo: args.pin.repo },
+            namespace: args.namespace,
+            // Namespaces are created as their own resources (ours) or exist already (kube-system).
+            createNamespace: false,
+            values: args.values,
+            atomic: args.skipAwait ? false : args.policy.atomic,
+            cleanupOnFail: true,
+            timeout: args.policy.timeout,
+            skipAwait: args.skipAwait ?? false,
+            skipCrds: args.skipCrds ?? false,
+            maxHistory: 10,
+        },
+        { parent, provider: args.provider, dependsOn: args.dependsOn },
+    );
+}

@@ -1,0 +1,124 @@
+/**
+ * Decisions about the cluster add-ons: which are installed, and the Helm values of the GPU node
+ * agents (device plugins, DCGM exporter, node monitoring agent). Pure and exported: the tests and the
+ * plan summary feed the values the program really passes to Helm through the chart models of
+ * domain/chartPlacement.ts.
+ */
+import type { MilesConfig } from "../config";
+import { GPU_TAINT, LABEL_AMI_FAMILY, LABEL_EFA_PRESENT, LABEL_GPU_PRESENT } from "../catalog/nodeLabels";
+import type { GpuNodeGroupInfo } from "./gpuNodes";
+import { matchesTerm, nodeLabelsOf, tolerationsForTaints, type NodeSelectorRequirement, type NodeSelectorTerm, type Toleration } from "./scheduling";
+
+/** True when the stack targets a cluster miles-cluster does not create (`cluster.existing`). */
+export function isBringYourOwnCluster(cfg: Pick<MilesConfig, "cluster">): boolean {
+    return cfg.cluster.existing !== undefined;
+}
+
+/** Whether the EFA device plugin is installed: the explicit switch, else on for our EKS cluster, off for bring-your-own. */
+export function efaDevicePluginEnabled(cfg: Pick<MilesConfig, "cluster" | "addons">): boolean {
+    return cfg.addons.efaDevicePlugin.enabled ?? !isBringYourOwnCluster(cfg);
+}
+
+/** Node agents live with the other node agents (kube-proxy, aws-node): they run at system-node-critical priority. */
+export const NODE_AGENT_NAMESPACE = "kube-system";
+
+/** Keeps the NVIDIA plugin off Bottlerocket nodes, which run their own (a second one would double-advertise GPUs). */
+export const NOT_BOTTLEROCKET: NodeSelectorRequirement = { key: LABEL_AMI_FAMILY, operator: "NotIn", values: ["bottlerocket"] };
+
+/**
+ * Required node-affinity terms (OR'ed) that cover every given GPU group: one term on
+ * `nvidia.com/gpu.present=true` (every node group miles-cluster creates carries it, and so will
+ * any group added later), plus, for a group without that label (a bring-your-own cluster's group,
+ * selected by its configured label), a term on that group's own selector. `extra` is AND'ed into
+ * every term.
+ */
+export function gpuNodeTerms(groups: ReadonlyArray<GpuNodeGroupInfo>, extra: NodeSelectorRequirement[] = []): NodeSelectorTerm[] {
+    const base: NodeSelectorTerm = { matchExpressions: [{ key: LABEL_GPU_PRESENT, operator: "In", values: ["true"] }, ...extra] };
+    const terms: NodeSelectorTerm[] = [base];
+    for (const g of groups) {
+        const labels = nodeLabelsOf(g);
+        if (terms.some((t) => matchesTerm(t, labels))) continue;
+        const own = Object.entries(g.selector).map(([key, value]): NodeSelectorRequirement => ({ key, operator: "In", values: [value] }));
+        terms.push({ matchExpressions: [...own, ...extra] });
+    }
+    return terms;
+}
+
+/** Tolerations for the taints of these groups (our GPU taint when there are no groups yet). */
+export function gpuTolerations(groups: ReadonlyArray<GpuNodeGroupInfo>): Toleration[] {
+    const taints = groups.flatMap((g) => g.taints);
+    return tolerationsForTaints(taints.length > 0 ? taints : [GPU_TAINT]);
+}
+
+const CRITICAL_ADDONS_ONLY: Toleration = { key: "CriticalAddonsOnly", operator: "Exists" };
+
+/**
+ * Helm values of the NVIDIA device plugin: AL2023 GPU nodes only (Bottlerocket excluded by the
+ * ami-family label), our GPU taint tolerated, GFD and NFD off. NFD stays off on purpose: its worker
+ * tolerates only `nvidia.com/gpu=present` (Equal) and would never run on our `nvidia.com/gpu=true`
+ * nodes (k8s-device-plugin #1934); we don't need its labels because our node groups set
+ * `nvidia.com/gpu.present=true` themselves. `affinity` and `tolerations` replace the chart's
+ * defaults (Helm replaces lists), so what is written here is exactly what the DaemonSet gets.
+ */
+export function nvidiaDevicePluginValues(groups: ReadonlyArray<GpuNodeGroupInfo>): Record<string, unknown> {
+    return {
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: gpuNodeTerms(groups, [NOT_BOTTLEROCKET]) } } },
+        tolerations: [CRITICAL_ADDONS_ONLY, ...gpuTolerations(groups)],
+        gfd: { enabled: false },
+        nfd: { enabled: false },
+    };
+}
+
+/**
+ * Helm values of the EFA device plugin. Its template builds the required affinity from
+ * `supportedInstanceLabels` (one `key In values` term per key, plus `compute-type NotIn [auto]`),
+ * so instead of the chart's instance-type allowlist (stale allowlists gave DESIRED 0 on p5e/p5en,
+ * aws-do-eks #56) we point it at the EFA label our node groups carry. For bring-your-own groups
+ * without that label, the groups' own selector label is used when they share one key.
+ */
+export function efaDevicePluginValues(groups: ReadonlyArray<GpuNodeGroupInfo>, imageRepository?: string): Record<string, unknown> {
+    const efaGroups = groups.filter((g) => g.efaPerNode > 0);
+    const values: Record<string, unknown> = {
+        supportedInstanceLabels: efaSelectorLabel(efaGroups),
+        tolerations: gpuTolerations(efaGroups),
+    };
+    if (imageRepository) values.image = { repository: imageRepository };
+    return values;
+}
+
+/**
+ * One label key every EFA group carries, and the values it takes: our EFA label when every group
+ * has it (or there are no EFA groups yet), else a selector key all groups share. If there is none,
+ * the EFA label is kept and the plan's coverage check reports the groups it misses.
+ */
+export function efaSelectorLabel(efaGroups: ReadonlyArray<GpuNodeGroupInfo>): { keys: string[]; values: string[] } {
+    const ours = { keys: [LABEL_EFA_PRESENT], values: ["true"] };
+    if (efaGroups.every((g) => g.labels[LABEL_EFA_PRESENT] === "true")) return ours;
+    for (const key of new Set(efaGroups.flatMap((g) => Object.keys(g.selector)))) {
+        if (efaGroups.every((g) => key in g.labels)) return { keys: [key], values: [...new Set(efaGroups.map((g) => g.labels[key]))] };
+    }
+    return ours;
+}
+
+
+/** Helm values: every GPU group (Bottlerocket included), GPU taint tolerated, ServiceMonitor per the switch. */
+export function dcgmExporterValues(groups: ReadonlyArray<GpuNodeGroupInfo>, serviceMonitor: boolean): Record<string, unknown> {
+    return {
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: gpuNodeTerms(groups) } } },
+        tolerations: gpuTolerations(groups),
+        serviceMonitor: { enabled: serviceMonitor },
+    };
+}
+
+/**
+ * Configuration of the eks-node-monitoring-agent add-on (Helm values of its chart): the agent
+ * itself tolerates every taint, and its dcgm-server DaemonSet, which by default tolerates none
+ * (aws/containers-roadmap #2567), tolerates the GPU taint so GPU health (XIDs, DCGM diagnostics)
+ * is actually watched on our tainted GPU nodes.
+ */
+export function nodeMonitoringAgentValues(): Record<string, unknown> {
+    return {
+        nodeAgent: { tolerations: [{ operator: "Exists" }] },
+        dcgmAgent: { tolerations: [{ key: GPU_TAINT.key, operator: "Exists", effect: GPU_TAINT.effect }] },
+    };
+}

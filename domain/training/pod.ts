@@ -1,0 +1,139 @@
+/**
+ * The parts of a run's pods: where they run (node group, tolerations), what they mount (the shared
+ * claim, a memory-backed /dev/shm), their env, and the Ray head and worker pod templates. The
+ * RayJob (rayJob.ts) and the preparation Jobs (prepJobs.ts) are built from them.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import type { GpuNodeGroupInfo } from "../gpuNodes";
+import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
+import type { MilesCommand } from "./argv";
+import type { ResolvedRun } from "./run";
+
+export type PodSpec = k8s.types.input.core.v1.PodSpec;
+type Container = k8s.types.input.core.v1.Container;
+export type EnvVarSpec = k8s.types.input.core.v1.EnvVar;
+
+/** Where the run's Kubernetes objects go and what they mount. */
+export interface TrainingContext {
+    namespace: string;
+    /** ReadWriteMany claim of the shared volume, mounted at SHARED_MOUNT_PATH. */
+    claimName: string;
+    serviceAccountName: string;
+    /** Kubernetes Secret holding the run's secret values; undefined when the config has none. */
+    secretName?: string;
+}
+
+/** /dev/shm of the head pod in GiB (it holds the head's Ray object store, half of it). */
+export const HEAD_SHM_GIB = 2;
+
+export const SHARED_VOLUME = "shared";
+const SHM_VOLUME = "dshm";
+
+export function runLabels(r: ResolvedRun, component: string): Record<string, string> {
+    return {
+        "app.kubernetes.io/name": "miles",
+        "app.kubernetes.io/instance": r.runName,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "miles-cluster",
+    };
+}
+
+/** Tolerations of a pod on the group's nodes: each taint matched exactly (`Exists` for an empty value). */
+export function podTolerations(g: GpuNodeGroupInfo | undefined): k8s.types.input.core.v1.Toleration[] {
+    return (g?.taints ?? []).map((t) => (t.value === "" ? { key: t.key, operator: "Exists", effect: t.effect } : { key: t.key, operator: "Equal", value: t.value, effect: t.effect }));
+}
+
+export function sharedVolumes(ctx: TrainingContext, shmGiB: number): k8s.types.input.core.v1.Volume[] {
+    return [
+        { name: SHARED_VOLUME, persistentVolumeClaim: { claimName: ctx.claimName } },
+        // Memory-backed /dev/shm sized explicitly (KubeRay would otherwise size it from the pod memory);
+        // NCCL's shared-memory transport and the Ray object store live here.
+        { name: SHM_VOLUME, emptyDir: { medium: "Memory", sizeLimit: `${shmGiB}Gi` } },
+    ];
+}
+
+export const sharedMounts: k8s.types.input.core.v1.VolumeMount[] = [
+    { name: SHARED_VOLUME, mountPath: SHARED_MOUNT_PATH },
+    { name: SHM_VOLUME, mountPath: "/dev/shm" },
+];
+
+function podEnv(cmd: MilesCommand, ctx: TrainingContext, role: "head" | "worker"): EnvVarSpec[] {
+    const env: EnvVarSpec[] = cmd.env.filter((e) => role === "worker" || !e.workersOnly).map((e) => ({ name: e.name, value: e.value }));
+    if (ctx.secretName) for (const s of cmd.secretEnv) env.push({ name: s.name, valueFrom: { secretKeyRef: { name: ctx.secretName, key: s.secretKey } } });
+    return env;
+}
+
+/**
+ * The Ray head. It runs on a CPU-only pod, on the untainted system nodes: it hosts the train.py
+ * driver and, with --pin-rollout-manager-to-head, the RolloutManager (1 Ray CPU), its router and
+ * the dataset — none of which needs a GPU. Keeping it off the GPU nodes leaves every GPU node's
+ * CPU/memory to one worker pod sized near the node's allocatable, and lets the head come up (and
+ * the dashboard answer) while GPU nodes are still joining. It has no GPU toleration, so the GPU
+ * taint keeps it off GPU nodes even without a selector; `resources.headNodeSelector` pins it
+ * further (needed on bring-your-own clusters whose untainted nodes are not the system ones).
+ */
+export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: object; spec: PodSpec } {
+    const t = r.training;
+    const cmd = r.command;
+    const mem = `${t.resources.headMemoryGiB}Gi`;
+    const ports: k8s.types.input.core.v1.ContainerPort[] = [
+        { name: "gcs-server", containerPort: 6379 },
+        { name: "dashboard", containerPort: 8265 },
+        { name: "client", containerPort: 10001 },
+    ];
+    if (t.prometheus.enabled) ports.push({ name: "miles-metrics", containerPort: t.prometheus.port });
+    const spec: PodSpec = {
+        serviceAccountName: ctx.serviceAccountName,
+        enableServiceLinks: false,
+        containers: [
+            {
+                name: "ray-head",
+                image: r.image,
+                imagePullPolicy: t.image.pullPolicy,
+                env: podEnv(cmd, ctx, "head"),
+                ports,
+                resources: { requests: { cpu: String(t.resources.headCpu), memory: mem }, limits: { memory: mem } },
+                volumeMounts: sharedMounts,
+            },
+        ],
+        volumes: sharedVolumes(ctx, HEAD_SHM_GIB),
+    };
+    if (Object.keys(t.resources.headNodeSelector).length > 0) spec.nodeSelector = { ...t.resources.headNodeSelector };
+    return { metadata: { labels: runLabels(r, "ray-head") }, spec };
+}
+
+/**
+ * One worker pod per GPU node: every GPU, every EFA device, huge pages for libfabric, CPU and
+ * memory near the node's allocatable (see WORKER_CPU_HEADROOM / WORKER_MEMORY_FRACTION), memlock
+ * for RDMA (IPC_LOCK). CPU has a request but no limit (no CFS throttling of the data loaders and
+ * NCCL proxy threads); memory request = limit.
+ */
+export function workerPod(r: ResolvedRun, ctx: TrainingContext): { metadata: object; spec: PodSpec } {
+    const t = r.training;
+    const cmd = r.command;
+    const size = r.worker;
+    const g = r.group;
+    const efa = t.network.efa ? (g?.efaPerNode ?? 0) : 0;
+    const limits: Record<string, string> = { memory: `${size.memoryGiB}Gi`, "nvidia.com/gpu": String(r.gpusPerNode) };
+    if (efa > 0) limits["vpc.amazonaws.com/efa"] = String(efa);
+    if (size.hugepages2MiMi > 0) limits["hugepages-2Mi"] = `${size.hugepages2MiMi}Mi`;
+    const requests: Record<string, string> = { cpu: String(size.cpu), ...limits };
+    const container: Container = {
+        name: "ray-worker",
+        image: r.image,
+        imagePullPolicy: t.image.pullPolicy,
+        env: podEnv(cmd, ctx, "worker"),
+        resources: { requests, limits },
+        securityContext: { capabilities: { add: ["IPC_LOCK"] } },
+        volumeMounts: sharedMounts,
+    };
+    const spec: PodSpec = {
+        serviceAccountName: ctx.serviceAccountName,
+        enableServiceLinks: false,
+        nodeSelector: { ...(g?.selector ?? {}) },
+        tolerations: podTolerations(g),
+        containers: [container],
+        volumes: sharedVolumes(ctx, size.shmGiB),
+    };
+    return { metadata: { labels: runLabels(r, "ray-worker") }, spec };
+}

@@ -1,0 +1,90 @@
+/**
+ * The KubeRay RayJob of a run (`ray.io/v1`): a CPU-only head on the system nodes and one GPU worker
+ * pod per node, the miles entrypoint, and the lifecycle fields; plus how to follow it.
+ */
+import type { ResolvedRun } from "./run";
+import { HEAD_SHM_GIB, headPod, runLabels, workerPod, type TrainingContext } from "./pod";
+
+export interface RayJobManifest {
+    apiVersion: "ray.io/v1";
+    kind: "RayJob";
+    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    spec: Record<string, unknown>;
+}
+
+/** The KubeRay RayJob of a run. */
+export function rayJobManifest(r: ResolvedRun, ctx: TrainingContext): RayJobManifest {
+    const t = r.training;
+    const size = r.worker;
+    const lc = t.lifecycle;
+    const GiB = 1024 ** 3;
+    const rayClusterSpec: Record<string, unknown> = {
+        enableInTreeAutoscaling: false,
+        headGroupSpec: {
+            serviceType: "ClusterIP",
+            // The object store is kept inside the head's /dev/shm (half of it); Ray's default (30% of the pod memory) would not fit and fall back to disk.
+            rayStartParams: { "dashboard-host": "0.0.0.0", "num-cpus": String(t.resources.headCpu), "num-gpus": "0", "object-store-memory": String((HEAD_SHM_GIB / 2) * GiB) },
+            template: headPod(r, ctx),
+        },
+        workerGroupSpecs: [
+            {
+                groupName: "gpu",
+                replicas: r.nodesNeeded,
+                minReplicas: r.nodesNeeded,
+                maxReplicas: r.nodesNeeded,
+                rayStartParams: {
+                    // Ray CPUs ≥ GPUs: miles' placement group asks 1 CPU + 1 GPU per bundle.
+                    "num-cpus": String(size.cpu),
+                    "num-gpus": String(r.gpusPerNode),
+                    // Inside /dev/shm (half of it), so Ray never falls back to a disk-backed store.
+                    "object-store-memory": String(size.objectStoreGiB * GiB),
+                },
+                template: workerPod(r, ctx),
+            },
+        ],
+    };
+    if (t.image.rayVersion) rayClusterSpec.rayVersion = t.image.rayVersion;
+    const spec: Record<string, unknown> = {
+        entrypoint: r.command.entrypoint,
+        submissionMode: "K8sJobMode",
+        // Each retry is a new Ray cluster; --load = --save makes it resume from the last checkpoint.
+        backoffLimit: lc.backoffLimit,
+        shutdownAfterJobFinishes: lc.shutdownAfterJobFinishes,
+        ttlSecondsAfterFinished: lc.ttlSecondsAfterFinished,
+        preRunningDeadlineSeconds: lc.preRunningDeadlineSeconds,
+        submitterConfig: { backoffLimit: lc.submitterBackoffLimit },
+        rayClusterSpec,
+    };
+    if (lc.activeDeadlineSeconds !== undefined) spec.activeDeadlineSeconds = lc.activeDeadlineSeconds;
+    // Always explicit, so that resuming (true -> false) is an in-place change KubeRay acts on.
+    spec.suspend = lc.suspend;
+    return { apiVersion: "ray.io/v1", kind: "RayJob", metadata: { name: r.runName, namespace: ctx.namespace, labels: runLabels(r, "rayjob") }, spec };
+}
+
+/**
+ * RayJob spec fields whose change must recreate the job: KubeRay ignores spec changes to a running
+ * RayJob, so a changed run is deleted and created again (resuming from the last checkpoint). Every
+ * field this module sets is here except `suspend`, which KubeRay applies in place (pause / resume).
+ */
+export const RAYJOB_REPLACE_ON_CHANGES: readonly string[] = [
+    "entrypoint",
+    "submissionMode",
+    "backoffLimit",
+    "shutdownAfterJobFinishes",
+    "ttlSecondsAfterFinished",
+    "preRunningDeadlineSeconds",
+    "activeDeadlineSeconds",
+    "submitterConfig",
+    "rayClusterSpec",
+].map((f) => `spec.${f}`);
+
+/** Commands to follow a run (stack outputs and docs). */
+export function followCommands(r: ResolvedRun, namespace: string): Record<string, string> {
+    const ns = `-n ${namespace}`;
+    return {
+        status: `kubectl ${ns} get rayjob ${r.runName} -w`,
+        logs: `kubectl ${ns} logs -f job/${r.runName}`,
+        pods: `kubectl ${ns} get pods -l app.kubernetes.io/instance=${r.runName} -o wide`,
+        dashboard: `kubectl ${ns} port-forward svc/$(kubectl ${ns} get rayjob ${r.runName} -o jsonpath='{.status.rayClusterName}')-head-svc 8265:8265`,
+    };
+}

@@ -1,0 +1,59 @@
+/**
+ * The one place that turns a stack's raw config into a validated MilesConfig: every section parsed
+ * on its own (config/), then every rule across fields and sections (this folder and the training
+ * rules of domain/training/rules.ts), all problems reported at once, before any resource exists.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { parseSections, type MilesConfig, type RawConfig, type SectionName } from "../config";
+import { ConfigError, type Problem } from "../config/problems";
+import { clusterChecks } from "./cluster";
+import { storageChecks } from "./storage";
+import { addonsChecks } from "./addons";
+import { trainingChecks } from "./training";
+
+export interface ParseResult {
+    config?: MilesConfig;
+    problems: Problem[];
+}
+
+/**
+ * Cross-field checks and the sections each reads: a check runs as soon as those sections are valid,
+ * so a cluster rule is reported in the same run as a typo in the training section.
+ */
+const CHECKS: Array<{ needs: SectionName[]; check: (c: MilesConfig) => Problem[] }> = [
+    { needs: ["cluster"], check: clusterChecks },
+    { needs: ["cluster", "storage", "training"], check: storageChecks },
+    { needs: ["cluster", "addons", "training"], check: addonsChecks },
+    { needs: ["cluster", "storage", "addons", "training"], check: trainingChecks },
+];
+
+function dedupe(problems: Problem[]): Problem[] {
+    const seen = new Set<string>();
+    return problems.filter((p) => {
+        const k = `${p.path}\u0000${p.message}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+    });
+}
+
+/** Validates a stack's raw config; never throws for bad input, returns every problem instead. */
+export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: string }): ParseResult {
+    const { config, parsed, problems } = parseSections(raw, ctx);
+    for (const { needs, check } of CHECKS) {
+        if (needs.every((n) => parsed.has(n))) problems.push(...check(config));
+    }
+    const all = dedupe(problems);
+    return all.length > 0 ? { problems: all } : { config, problems: all };
+}
+
+/** Reads the current stack's config from the Pulumi runtime; throws a ConfigError listing every problem. */
+export function loadConfig(): MilesConfig {
+    const all = pulumi.runtime.allConfig();
+    // `isConfigSecret` is exported by the runtime but not declared in its typings.
+    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean };
+    const secretKeys = Object.keys(all).filter((k) => runtimeConfig.isConfigSecret(k));
+    const result = parseConfig({ values: all, secretKeys }, { project: pulumi.getProject(), stack: pulumi.getStack() });
+    if (!result.config) throw new ConfigError(result.problems);
+    return result.config;
+}

@@ -1,0 +1,65 @@
+/**
+ * Cross-field rules of `miles-cluster:storage` (and what it needs from the cluster and training sections).
+ */
+import type { MilesConfig } from "../config";
+import type { StorageLink } from "../config/storage";
+import type { Problem } from "../config/problems";
+import { linkS3Prefix } from "../domain/storage";
+
+function overlaps(a: string, b: string): boolean {
+    return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+}
+
+function linkProblems(links: StorageLink[]): Problem[] {
+    const problems: Problem[] = [];
+    links.forEach((l, i) => {
+        for (let j = 0; j < i; j++) {
+            if (overlaps(l.path, links[j].path)) {
+                problems.push({ path: `storage.links[${i}].path`, message: `"${l.path}" overlaps links[${j}].path "${links[j].path}"; data repository associations cannot share or nest file system paths` });
+                continue;
+            }
+            const p = linkS3Prefix(l);
+            const q = linkS3Prefix(links[j]);
+            if (overlaps(p, q)) {
+                problems.push({ path: `storage.links[${i}].s3Prefix`, message: `bucket prefix "${p}" overlaps links[${j}]'s "${q}"; data repository associations cannot share or nest bucket prefixes` });
+            }
+        }
+    });
+    return problems;
+}
+
+/** Cross-field rules of `miles-cluster:storage` that the schema alone cannot express. */
+export function storageChecks(cfg: MilesConfig): Problem[] {
+    const problems: Problem[] = [];
+    const s = cfg.storage;
+    // `cluster.existing` (bring your own cluster) creates no AWS resource, so only a claim can be used.
+    const existingCluster = (cfg.cluster as { existing?: unknown }).existing;
+    if (existingCluster !== undefined && existingCluster !== null && existingCluster !== false && s.type !== "existing-claim") {
+        problems.push({ path: "storage.type", message: `must be "existing-claim" when cluster.existing is set (a bring-your-own cluster gets no file system from miles-cluster); got "${s.type}"` });
+    }
+    if (s.type === "existing-claim" && s.claimName === undefined) {
+        problems.push({ path: "storage.claimName", message: `is required with type "existing-claim": the name of a ReadWriteMany PersistentVolumeClaim in namespace "${cfg.training.namespace}"` });
+    }
+    if (s.type !== "existing-claim" && s.claimName !== undefined) {
+        problems.push({ path: "storage.claimName", message: `is only used with type "existing-claim"; type "${s.type}" creates its own claim` });
+    }
+    if (s.type === "fsx-lustre") {
+        if (s.bucket.existing && s.bucket.name === undefined) {
+            problems.push({ path: "storage.bucket.name", message: "is required with bucket.existing: true (the bucket to link)" });
+        }
+        problems.push(...linkProblems(s.links));
+    }
+    if (s.type === "efs") {
+        const e = s.efs;
+        if (e.throughputMode === "provisioned" && e.provisionedThroughputMibps === undefined) {
+            problems.push({ path: "storage.efs.provisionedThroughputMibps", message: `is required with throughputMode "provisioned"` });
+        }
+        if (e.throughputMode !== "provisioned" && e.provisionedThroughputMibps !== undefined) {
+            problems.push({ path: "storage.efs.provisionedThroughputMibps", message: `is only used with throughputMode "provisioned"; got throughputMode "${e.throughputMode}"` });
+        }
+        if (e.performanceMode === "maxIO" && e.throughputMode === "elastic") {
+            problems.push({ path: "storage.efs.performanceMode", message: `"maxIO" cannot be combined with throughputMode "elastic"; use "generalPurpose" or another throughput mode` });
+        }
+    }
+    return problems;
+}
