@@ -140,11 +140,36 @@ describe("training config", () => {
             assert.deepEqual(parse({ parallelism: { pp: 4, decoderFirstPipelineNumLayers: 9, decoderLastPipelineNumLayers: 9 } }).problems, []);
         });
         it("rejects uneven stages with PP = 1", () => rejects({ parallelism: { decoderLastPipelineNumLayers: 4 } }, "training.parallelism.decoderFirstPipelineNumLayers", ["PP > 1"]));
-        it("expert + tensor parallelism needs sequence parallelism (qwen3-30B-A3B, TP 2, EP 4), and accepts it when on", () => {
+        it("expert + tensor parallelism without sequence parallelism is only a warning, as in Megatron (qwen3-30B-A3B, TP 2, EP 4)", () => {
             const moe = { model: { preset: "qwen3-30B-A3B" }, parallelism: { tp: 2, ep: 4, etp: 1 } };
-            rejects(moe, "training.parallelism.sequenceParallel", ["EP = 4", "TP = 2"]);
-            assert.deepEqual(parse({ ...moe, parallelism: { ...moe.parallelism, sequenceParallel: true } }).problems, []);
+            assert.deepEqual(parse(moe).problems, [], "Megatron's model_parallel_config.py only calls warnings.warn");
+            const w = trainingWarnings(runOf(config(moe)));
+            assert.ok(w.some((m) => m.startsWith("training.parallelism.sequenceParallel") && m.includes("EP = 4") && m.includes("TP = 2")), w.join("\n"));
+            assert.ok(!trainingWarnings(runOf(config({ ...moe, parallelism: { ...moe.parallelism, sequenceParallel: true } }))).some((m) => m.startsWith("training.parallelism.sequenceParallel")));
+            const viaExtra = trainingWarnings(runOf(config({ ...moe, extraArgs: ["--sequence-parallel"] })));
+            assert.ok(!viaExtra.some((m) => m.startsWith("training.parallelism.sequenceParallel")), "a --sequence-parallel in extraArgs counts");
         });
+        it("TP must divide the attention heads (qwen3-4B: 32 heads, TP 6 on 6 GPUs)", () =>
+            rejects({ layout: { actorGpusPerNode: 6 }, parallelism: { tp: 6 } }, "training.parallelism.tp", ["32 attention heads", "TP = 6"]));
+        it("query groups must be a multiple or divisor of TP (qwen3-14B: 40 heads, 8 groups, TP 5 and TP 10 rejected)", () => {
+            rejects({ model: { preset: "qwen3-14B" }, layout: { actorGpusPerNode: 5 }, parallelism: { tp: 5 } }, "training.parallelism.tp", ["8 query groups", "TP = 5"]);
+            rejects({ model: { preset: "qwen3-14B" }, layout: { actorNodes: 2 }, parallelism: { tp: 10 } }, "training.parallelism.tp", ["8 query groups", "TP = 10"]);
+        });
+        it("accepts TP above the query groups when it is a multiple (qwen3-30B-A3B: 32 heads, 4 groups, TP 8 — Megatron replicates KV heads)", () => {
+            const r = parse({ model: { preset: "qwen3-30B-A3B" }, parallelism: { tp: 8, ep: 8, etp: 1, sequenceParallel: true }, offload: { optimizerCpu: true } });
+            assert.deepEqual(r.problems.filter((p) => p.path === "training.parallelism.tp"), []);
+        });
+        it("full recomputation needs its method and layer count; selective takes neither", () => {
+            rejects({ parallelism: { recompute: { granularity: "full", numLayers: 1 } } }, "training.parallelism.recompute.method", ["uniform", "block"]);
+            rejects({ parallelism: { recompute: { granularity: "full", method: "uniform" } } }, "training.parallelism.recompute.numLayers", ["numLayers"]);
+            rejects({ parallelism: { recompute: { granularity: "full", method: "block", numLayers: 40 } } }, "training.parallelism.recompute.numLayers", ["is 40", "36 layers"]);
+            rejects({ parallelism: { recompute: { granularity: "selective", method: "uniform" } } }, "training.parallelism.recompute.method", ["selective"]);
+            rejects({ parallelism: { recompute: { granularity: "selective", numLayers: 2 } } }, "training.parallelism.recompute.numLayers", ["selective"]);
+            assert.deepEqual(parse({ parallelism: { recompute: { granularity: "selective" } } }).problems, []);
+            assert.deepEqual(parse({ parallelism: { recompute: { granularity: "full", method: "uniform", numLayers: 1 } } }).problems, []);
+        });
+        it("recomputation set through extraArgs goes through the same rules", () =>
+            rejects({ extraArgs: ["--recompute-granularity", "full", "--recompute-num-layers", "1"] }, "training.extraArgs[0]", ["method"]));
     });
 
     describe("batch sizes", () => {

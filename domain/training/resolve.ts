@@ -10,6 +10,7 @@ import type { GpuNodeGroupInfo } from "../gpuNodes";
 import { instanceFacts } from "../../catalog/instances";
 import { sharedPath } from "../../catalog/sharedPaths";
 import { architectureArgv, modelPreset } from "../../catalog/models";
+import { architectureFacts, argNumber, type ArchFacts } from "../../catalog/modelArch";
 
 /** The architecture the run trains. */
 export interface ResolvedModel {
@@ -28,6 +29,8 @@ export interface ResolvedModel {
     hfRepo?: string;
     /** The preset comes from slime and references modules the miles image lacks. */
     needsAdapting: boolean;
+    /** Heads, query groups, hidden sizes, experts… read from the architecture args (catalog/modelArch.ts). */
+    arch: ArchFacts;
 }
 
 /** Where the run reads and writes on the shared volume (absolute paths inside the pods). */
@@ -105,14 +108,6 @@ export function defaultRunName(stack: string): string {
     return s;
 }
 
-/** The value following `flag` in an argv, as a number. */
-function argNumber(argv: ReadonlyArray<string>, flag: string): number | undefined {
-    const i = argv.indexOf(flag);
-    if (i < 0 || i + 1 >= argv.length) return undefined;
-    const n = Number(argv[i + 1]);
-    return Number.isFinite(n) ? n : undefined;
-}
-
 export function resolveModel(t: TrainingConfig): ResolvedModel {
     if (t.model.custom) {
         const args = [...t.model.custom.args];
@@ -126,13 +121,15 @@ export function resolveModel(t: TrainingConfig): ResolvedModel {
             totalParamsB: t.model.custom.totalParamsB,
             hfRepo: t.model.hfRepo ?? t.model.custom.hfRepo,
             needsAdapting: false,
+            arch: architectureFacts(args),
         };
     }
     const p = modelPreset(t.model.preset);
-    if (!p) return { name: t.model.preset, archArgs: [], numLayers: 0, numExperts: 0, mtpLayers: t.features.mtp.numLayers ?? 0, needsAdapting: false, hfRepo: t.model.hfRepo };
+    if (!p) return { name: t.model.preset, archArgs: [], numLayers: 0, numExperts: 0, mtpLayers: t.features.mtp.numLayers ?? 0, needsAdapting: false, hfRepo: t.model.hfRepo, arch: architectureFacts([]) };
+    const archArgs = architectureArgv(p);
     return {
         name: p.preset,
-        archArgs: architectureArgv(p),
+        archArgs,
         numLayers: p.numLayers,
         numExperts: p.numExperts,
         mtpLayers: t.features.mtp.numLayers ?? p.mtpLayers,
@@ -140,6 +137,7 @@ export function resolveModel(t: TrainingConfig): ResolvedModel {
         totalParamsB: p.totalParamsB,
         hfRepo: t.model.hfRepo ?? p.hfRepo,
         needsAdapting: /slime_plugins|--use-gated-attention/.test(p.megatronArgs),
+        arch: architectureFacts(archArgs),
     };
 }
 

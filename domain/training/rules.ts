@@ -11,6 +11,7 @@ import type { GpuNodeGroupInfo } from "../gpuNodes";
 import { flagsOf } from "./argv";
 import { WORKER_CPU_HEADROOM, type WorkerSizing } from "./resolve";
 import type { ResolvedRun } from "./run";
+import { extraNumber, parseExtraArgs, type ExtraFlag } from "./extraArgs";
 
 export interface TrainingProblem {
     path: string;
@@ -115,6 +116,32 @@ function nodeFitRules(t: TrainingConfig, g: GpuNodeGroupInfo, size: WorkerSizing
     }
 }
 
+/** The Megatron settings the rules check, from the config and, where the config leaves them unset, from extraArgs. */
+interface EffectiveMegatron {
+    extra: Map<string, ExtraFlag>;
+    sequenceParallel: boolean;
+    recompute?: { granularity: string; method?: string; numLayers?: number };
+    recomputeFromExtra: boolean;
+    /** Problem path of the recompute settings: the config fields, or the extraArgs flag. */
+    recomputeAt: (field: "method" | "numLayers") => string;
+}
+
+function effectiveMegatron(r: ResolvedRun): EffectiveMegatron {
+    const t = r.training;
+    const extra = parseExtraArgs(t.extraArgs);
+    const p = t.parallelism;
+    let recompute: EffectiveMegatron["recompute"] = p.recompute;
+    let recomputeFromExtra = false;
+    if (!recompute && (extra.has("--recompute-granularity") || extra.has("--recompute-method") || extra.has("--recompute-num-layers") || extra.has("--recompute-activations"))) {
+        recomputeFromExtra = true;
+        const g = extra.get("--recompute-granularity")?.values[0] ?? (extra.has("--recompute-activations") ? "selective" : undefined);
+        recompute = g === undefined ? undefined : { granularity: g, method: extra.get("--recompute-method")?.values[0], numLayers: extraNumber(extra, "--recompute-num-layers") };
+    }
+    const at = extra.get("--recompute-granularity") ?? extra.get("--recompute-activations");
+    const recomputeAt = (field: "method" | "numLayers") => (recomputeFromExtra ? `training.extraArgs[${at?.index ?? 0}]` : `training.parallelism.recompute.${field}`);
+    return { extra, sequenceParallel: p.sequenceParallel || extra.has("--sequence-parallel"), recompute, recomputeFromExtra, recomputeAt };
+}
+
 /** Megatron's parallelism arithmetic (world size = actor GPUs). */
 function parallelismRules(r: ResolvedRun, err: Push, warn: Push): void {
     const p = r.training.parallelism;
@@ -147,10 +174,54 @@ function parallelismRules(r: ResolvedRun, err: Push, warn: Push): void {
     } else if (L > 0 && L % r.pp !== 0) {
         err("training.parallelism.pp", `${r.model.name} has ${L} layers, not divisible by PP = ${r.pp}; pick a divisor or set decoderFirstPipelineNumLayers/decoderLastPipelineNumLayers`);
     }
-    if (p.sequenceParallel && r.tp === 1) warn("training.parallelism.sequenceParallel", "is ignored with TP = 1 (Megatron turns it off)");
-    // megatron/core TransformerConfig raises "When using expert parallelism and tensor parallelism, sequence parallelism must be used".
-    if (r.ep > 1 && r.tp > 1 && !p.sequenceParallel) {
-        err("training.parallelism.sequenceParallel", `must be true with EP = ${r.ep} and TP = ${r.tp} (Megatron refuses expert + tensor parallelism without sequence parallelism)`);
+    const x = effectiveMegatron(r);
+    if (x.sequenceParallel && r.tp === 1) warn("training.parallelism.sequenceParallel", "is ignored with TP = 1 (Megatron turns it off)");
+    // Only a warning upstream: radixark/Megatron-LM @ 37f91617 megatron/core/model_parallel_config.py
+    // `__post_init__` calls warnings.warn("When using expert parallelism and tensor parallelism for
+    // training, sequence parallelism must be used") — the run starts, with more activation memory.
+    if (r.ep > 1 && r.tp > 1 && !x.sequenceParallel) {
+        warn("training.parallelism.sequenceParallel", `is false with EP = ${r.ep} and TP = ${r.tp}: Megatron only warns ("sequence parallelism must be used" with expert + tensor parallelism) and runs with every norm/dropout activation replicated on the ${r.tp} TP ranks; set sequenceParallel: true`);
+    }
+    attentionRules(r, err);
+    recomputeRules(r, x, err);
+}
+
+/**
+ * TP against the attention heads, as Megatron's TransformerConfig checks them (radixark/Megatron-LM @ 37f91617
+ * megatron/core/transformer/transformer_config.py `__post_init__`): num_attention_heads must be a multiple of
+ * TP, and num_query_groups a multiple OR a divisor of TP (fewer groups than TP ranks are replicated,
+ * megatron/core/transformer/attention.py). Heads and groups come from the architecture args.
+ */
+function attentionRules(r: ResolvedRun, err: Push): void {
+    const a = r.model.arch;
+    if (a.numAttentionHeads <= 0) return;
+    if (a.numAttentionHeads % r.tp !== 0) {
+        err("training.parallelism.tp", `${r.model.name} has ${a.numAttentionHeads} attention heads, not a multiple of TP = ${r.tp} (Megatron's TransformerConfig raises); use a TP that divides ${a.numAttentionHeads}`);
+    }
+    const g = a.numQueryGroups;
+    if (g > 0 && g % r.tp !== 0 && r.tp % g !== 0) {
+        err("training.parallelism.tp", `${r.model.name} has ${g} query groups (KV heads): TP = ${r.tp} is neither a divisor nor a multiple of ${g} (Megatron's TransformerConfig raises "num_query_groups must be a multiple or divisor of tensor_model_parallel_size")`);
+    }
+}
+
+/**
+ * Recomputation as Megatron validates it: full granularity needs `--recompute-method` (uniform|block)
+ * and `--recompute-num-layers` (transformer_config.py raises without either); selective takes neither
+ * (megatron/training/arguments.py asserts "recompute method is not yet supported for selective
+ * recomputing granularity"; transformer_config.py: "recompute_num_layers must be None").
+ */
+function recomputeRules(r: ResolvedRun, x: EffectiveMegatron, err: Push): void {
+    const rc = x.recompute;
+    if (!rc) return;
+    if (rc.granularity === "full") {
+        if (rc.method === undefined) err(x.recomputeAt("method"), 'full recomputation needs a method: "uniform" (recompute every numLayers-layer chunk) or "block" (the first numLayers layers of each stage)');
+        if (rc.numLayers === undefined) err(x.recomputeAt("numLayers"), `full recomputation needs numLayers (1 … layers per pipeline stage, ${r.model.numLayers > 0 ? Math.floor(r.model.numLayers / r.pp) : "?"} here)`);
+        else if (r.model.numLayers > 0 && rc.numLayers > Math.ceil(r.model.numLayers / r.pp)) {
+            err(x.recomputeAt("numLayers"), `is ${rc.numLayers}, more than the ${Math.ceil(r.model.numLayers / r.pp)} layers of a pipeline stage (${r.model.numLayers} layers ÷ PP ${r.pp})`);
+        }
+    } else {
+        if (rc.method !== undefined) err(x.recomputeAt("method"), "must be unset with selective recomputation (Megatron asserts a method is not supported for selective granularity)");
+        if (rc.numLayers !== undefined) err(x.recomputeAt("numLayers"), "must be unset with selective recomputation (Megatron: recompute_num_layers must be None)");
     }
 }
 
