@@ -38,6 +38,12 @@ export interface FsxLustreArgs {
     bucketName: pulumi.Input<string>;
     /** Directories linked to bucket prefixes (one data repository association each, at most 8). */
     links: StorageLink[];
+    /**
+     * Pulumi `protect` on the file system: no `pulumi up` replacement and no `pulumi destroy` can
+     * delete it (with the checkpoints not yet exported to S3) until the stack sets it to false.
+     * @default true
+     */
+    protect?: boolean;
     /** Resources the associations must wait for (the bucket's settings). */
     bucketReady?: pulumi.Resource[];
     tags: Record<string, string>;
@@ -52,10 +58,14 @@ export function pathSlug(path: string): string {
  * FSx for Lustre PERSISTENT_2 (SSD, Lustre 2.15, LZ4, encrypted with KMS) in the GPU availability
  * zone, its security group, and one data repository association per linked directory.
  *
- * Deletion: the file system is disposable (it can be replaced); S3 is the durable copy. FSx cannot
- * back up a file system linked to S3, so `skipFinalBackup: true` and automatic backups are off:
- * what is not exported yet when the file system is deleted is lost (docs/storage.md: wait for
- * export before destroying).
+ * Deletion: S3 is the durable copy. The file system is `protect`ed by default (storage.protect), so
+ * deleting it takes a deliberate config change. `skipFinalBackup: true` is not a shortcut but the
+ * only valid choice: "Backups cannot be enabled on S3-linked file systems" (FSx API reference,
+ * DeleteFileSystemLustreConfiguration.SkipFinalBackup,
+ * https://docs.aws.amazon.com/fsx/latest/APIReference/API_DeleteFileSystemLustreConfiguration.html;
+ * CreateBackup: only persistent file systems "not linked to a data repository"). What is not
+ * exported yet when the file system is deleted is lost: docs/storage.md waits until the
+ * auto-export queue is empty (AgeOfOldestQueuedMessage = 0) before a destroy.
  */
 export class FsxLustre extends pulumi.ComponentResource {
     readonly fileSystem: aws.fsx.LustreFileSystem;
@@ -85,7 +95,7 @@ export class FsxLustre extends pulumi.ComponentResource {
                 logConfiguration: { level: "WARN_ERROR" },
                 tags: { ...args.tags, Name: name },
             },
-            { parent: this, customTimeouts: FSX_TIMEOUTS, dependsOn: this.ingressRules },
+            { parent: this, customTimeouts: FSX_TIMEOUTS, dependsOn: this.ingressRules, protect: args.protect ?? true },
         );
         this.associations = this.createAssociations(name, args);
         this.registerOutputs({ fileSystemId: this.fileSystem.id, dnsName: this.fileSystem.dnsName, mountName: this.fileSystem.mountName });

@@ -129,7 +129,11 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
                 labels: gpuNodeLabels(identity),
                 taints: taints.map((t) => ({ key: t.key, value: t.value === "" ? undefined : t.value, effect: eksTaintEffect(t.effect) })),
                 nodeRepairConfig: { enabled: true },
+                // One node at a time, and never forced: EKS drains each node respecting the run's
+                // PodDisruptionBudget (maxUnavailable 0) and fails the update with PodEvictionFailure
+                // after 15 minutes instead of deleting the run's pods (EKS managed-node-update-behavior).
                 updateConfig: reserved ? { maxUnavailable: 1, updateStrategy: "MINIMAL" } : { maxUnavailable: 1 },
+                forceUpdateVersion: false,
                 tags: args.tags,
             },
             // A fixed node group name cannot exist twice, and reserved capacity must be freed before

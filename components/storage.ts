@@ -105,6 +105,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
                 bucketName: bucket.name,
                 bucketReady: bucket.ready,
                 links: s.links,
+                protect: s.protect,
                 tags,
             },
             { parent: this },

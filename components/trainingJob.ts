@@ -15,6 +15,7 @@ import { TrainingSecrets } from "./trainingSecrets";
 import { followCommands, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest } from "../domain/training/rayJob";
 import type { TrainingContext } from "../domain/training/pod";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
+import { runDisruptionBudget } from "../domain/lifecycle/disruption";
 
 export interface MilesTrainingJobArgs {
     /**
@@ -54,6 +55,8 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
     readonly entrypoint: string;
     /** kubectl commands to follow the run. */
     readonly follow: Record<string, string>;
+    /** `maxUnavailable: 0` over the run's Ray pods: a node roll or drain waits for (fails on) the run. */
+    readonly disruptionBudget: k8s.policy.v1.PodDisruptionBudget;
 
     constructor(name: string, args: MilesTrainingJobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:MilesTrainingJob", name, {}, opts);
@@ -89,6 +92,8 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 deleteBeforeReplace: true,
             },
         );
+        const pdb = runDisruptionBudget(r, this.namespace);
+        this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: pdb.metadata, spec: pdb.spec }, { parent: this, provider, dependsOn: [args.namespace.resource] });
         this.follow = followCommands(r, this.namespace);
         this.registerOutputs({ jobName: this.jobName, namespace: this.namespace, follow: this.follow });
     }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_KUBERNETES_VERSION } from "../catalog/eksVersions";
 import { GPU_INSTANCE_TYPES } from "../catalog/instances";
 import { GPU_TAINT } from "../catalog/nodeLabels";
 
@@ -194,9 +195,9 @@ export const ClusterSchema = z
             .meta({ description: "The one availability zone of the GPU nodes (GPU capacity, EFA and Capacity Blocks are per-AZ). Required unless `existing`.", examples: ["us-east-1a"] }),
         kubernetesVersion: z
             .string()
-            .regex(/^1\.\d{2}$/, "must look like 1.34")
-            .default("1.34")
-            .meta({ description: "EKS Kubernetes version." }),
+            .regex(/^1\.\d{2}$/, "must look like 1.35")
+            .default(DEFAULT_KUBERNETES_VERSION)
+            .meta({ description: "EKS Kubernetes version. Default: the newest version in EKS standard support on 2026-12-01 (1.35, standard support until 2027-03-27). `plan` warns 90 days before standard support ends (extended support costs $0.60 instead of $0.10 per cluster-hour); upgrade path: docs/upgrades.md." }),
         network: NetworkSchema.prefault({ type: "create" }).meta({ description: "The VPC: create one (default) or use an existing one.", examples: [{ type: "create", vpcCidr: "10.0.0.0/16" }] }),
         endpoint: EndpointSchema.prefault({}),
         controlPlaneLogs: z

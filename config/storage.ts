@@ -75,6 +75,13 @@ export const StorageSchema = z
             .max(MAX_DATA_REPOSITORY_ASSOCIATIONS, `FSx for Lustre allows at most ${MAX_DATA_REPOSITORY_ASSOCIATIONS} data repository associations`)
             .default(() => DEFAULT_LINKS.map((l) => ({ ...l, import: [...l.import], export: [...l.export] })))
             .meta({ description: "File-system directories linked to bucket prefixes (one data repository association each). Default: /checkpoints imported and exported on NEW/CHANGED/DELETED, /models imported and exported on NEW/CHANGED, /data imported." }),
+        protect: z
+            .boolean()
+            .default(true)
+            .meta({
+                description:
+                    "FSx for Lustre: Pulumi `protect` on the file system, so neither a replacing `pulumi up` nor `pulumi destroy` can delete it with checkpoints not yet exported to S3. Set `false` only for an intended destroy or replacement, after flushing the export queue (docs/storage.md); `plan` says which applies.",
+            }),
         noncurrentVersionDays: z
             .number()
             .int()

@@ -25,6 +25,17 @@ export interface RecordedResource {
     custom: boolean;
     /** Inputs as registered, secrets redacted and unknowns marked. */
     inputs: Record<string, unknown>;
+    /** The resource options that decide what a deployment may delete or replace (set ones only). */
+    options?: RecordedOptions;
+}
+
+/** Resource options that protect data or decide replacements, as the program set them. */
+export interface RecordedOptions {
+    protect?: boolean;
+    retainOnDelete?: boolean;
+    deleteBeforeReplace?: boolean;
+    replaceOnChanges?: string[];
+    ignoreChanges?: string[];
 }
 
 export interface Evaluation {
@@ -73,6 +84,7 @@ export interface EvaluateOptions {
 export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
     const registered: RecordedResource[] = [];
     const parents = new Map<string, { type: string; name: string }>();
+    const options = new Map<string, RecordedOptions>();
     const key = (type: string, name: string) => `${type}::${name}`;
 
     await pulumi.runtime.setMocks(
@@ -98,6 +110,11 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
         pulumi.runtime.registerStackTransformation((args) => {
             const p = args.opts.parent as any;
             if (p && p.__pulumiType !== "pulumi:pulumi:Stack") parents.set(key(args.type, args.name), { type: p.__pulumiType, name: p.__name });
+            const o = args.opts as pulumi.CustomResourceOptions;
+            const set = Object.fromEntries(
+                (["protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "ignoreChanges"] as const).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]),
+            ) as RecordedOptions;
+            if (Object.keys(set).length > 0) options.set(key(args.type, args.name), set);
             return undefined;
         });
         try {
@@ -116,6 +133,6 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
 
     const resources = registered
         .filter((r) => r.type !== "pulumi:pulumi:Stack")
-        .map((r) => ({ ...r, parent: parents.get(key(r.type, r.name)), inputs: sanitize(r.inputs) as Record<string, unknown> }));
+        .map((r) => ({ ...r, parent: parents.get(key(r.type, r.name)), options: options.get(key(r.type, r.name)), inputs: sanitize(r.inputs) as Record<string, unknown> }));
     return { resources, outputs: resolved };
 }

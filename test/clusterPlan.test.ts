@@ -213,7 +213,8 @@ describe("GpuCluster under mocks", function () {
             assert.deepEqual(c.enabledClusterLogTypes, ["api", "audit", "authenticator"]);
             assert.deepEqual([c.vpcConfig.endpointPrivateAccess, c.vpcConfig.endpointPublicAccess, c.vpcConfig.publicAccessCidrs], [true, false, undefined]);
             assert.equal(c.name, "miles-test");
-            assert.equal(c.version, "1.34");
+            // The default is the newest EKS version in standard support on 2026-12-01 (catalog/eksVersions.ts).
+            assert.equal(c.version, "1.35");
         });
 
         it("IAM: node role has exactly the worker-node and ECR read-only policies; CNI through Pod Identity; no AWS access for the FSx CSI controller", () => {

@@ -64,6 +64,22 @@ describe("GitOps workflows", () => {
         assert.equal(upJob.environment, "${{ matrix.stack }}", "pulumi up must run in the stack's GitHub environment (the approval gate for prod)");
     });
 
+    it("deploys only the stacks listed in deploy/deployable-stacks, and none of the example stack files", () => {
+        const dep = load("deploy.yml");
+        const list = dep.jobs.stacks.steps.find((s: any) => s.id === "list");
+        assert.match(list.run, /deploy\/deployable-stacks/);
+        assert.doesNotMatch(list.run, /ls stacks\//, "must not list every stack file");
+        assert.equal(dep.jobs.up.if, "needs.stacks.outputs.stacks != '[]'");
+        const listed = fs
+            .readFileSync(path.join(ROOT, "deploy", "deployable-stacks"), "utf8")
+            .split("\n")
+            .map((l) => l.replace(/#.*/, "").trim())
+            .filter(Boolean);
+        const examples = fs.readdirSync(path.join(ROOT, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter(Boolean);
+        assert.ok(examples.length > 0);
+        for (const e of examples) assert.ok(!listed.includes(e!), `example stack ${e} must not be deployable`);
+    });
+
     it("ships a Pulumi Kubernetes Operator Stack that never destroys on deletion", () => {
         const doc = parse(fs.readFileSync(path.join(ROOT, "deploy", "pulumi-kubernetes-operator", "stack.yaml"), "utf8")) as any;
         assert.equal(doc.apiVersion, "pulumi.com/v1");

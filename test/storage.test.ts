@@ -121,9 +121,20 @@ describe("storage: FSx for Lustre (default)", function () {
         // Linked to S3: FSx cannot back it up, so no final backup (deletion would otherwise fail) and no automatic ones.
         assert.equal(fs.skipFinalBackup, true);
         assert.equal(fs.automaticBackupRetentionDays, 0);
+        // Protected by default: a replacing `pulumi up` or a `pulumi destroy` cannot delete it.
+        assert.equal(one(b.plan, T.fs).options?.protect, true);
+        const line = b.plan.summary!.lines.storage.find(([k]) => k === "deletion");
+        assert.match(line![1], /PROTECTED/);
         // Encryption at rest is always on for PERSISTENT_2; no key given = AWS-managed aws/fsx.
         assert.equal(fs.kmsKeyId, undefined);
         assert.equal(one(b.plan, T.sg).inputs.vpcId, "vpc-123");
+    });
+
+    it("storage.protect: false lifts the protection, and plan says so as a warning", async () => {
+        const o = await build({ bucket: { name: "acme-ckpt" }, protect: false });
+        assert.equal(one(o.plan, T.fs).options?.protect, false);
+        assert.match(o.plan.summary!.lines.storage.find(([k]) => k === "deletion")![1], /NOT protected/);
+        assert.ok(o.plan.summary!.warnings.some((w) => w.startsWith("storage.protect is false")));
     });
 
     it("opens TCP 988 and 1018-1023 from the node security group and from itself", () => {

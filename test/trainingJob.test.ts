@@ -119,6 +119,23 @@ describe("MilesTrainingJob (under mocks)", function () {
         assert.ok(dev.deps.get("training-prep-download")!.includes("pvc"));
     });
 
+    it("a node roll or drain waits for the run: a PodDisruptionBudget (maxUnavailable 0) over its Ray pods, and pods the Cluster Autoscaler never evicts", async () => {
+        const pdb = one(dev.p, "kubernetes:policy/v1:PodDisruptionBudget");
+        const ps = pdb.inputs.spec as any;
+        assert.equal(ps.maxUnavailable, 0);
+        assert.equal(ps.selector.matchLabels["app.kubernetes.io/instance"], "miles-test");
+        assert.deepEqual(ps.selector.matchExpressions[0].values, ["ray-head", "ray-worker"]);
+        const mod = (await import("kubernetes-models/policy/v1")) as unknown as Record<string, new (o: unknown) => { validate(): void }>;
+        new mod.PodDisruptionBudget({ ...pdb.inputs, apiVersion: "policy/v1", kind: "PodDisruptionBudget" }).validate();
+        const rcs = spec(one(dev.p, RAYJOB)).rayClusterSpec;
+        for (const t of [rcs.headGroupSpec.template, rcs.workerGroupSpecs[0].template]) {
+            assert.equal(t.metadata.annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"], "false");
+            // The PDB's selector matches these pods.
+            for (const [k, v] of Object.entries(ps.selector.matchLabels)) assert.equal(t.metadata.labels[k], v);
+            assert.ok(ps.selector.matchExpressions[0].values.includes(t.metadata.labels["app.kubernetes.io/component"]));
+        }
+    });
+
     it("validates against the KubeRay v1.7.0 RayJob schema with every object closed", function () {
         const validate = rayJobValidator(requireShared(this));
         const rj = one(dev.p, RAYJOB).inputs;

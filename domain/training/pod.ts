@@ -6,6 +6,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { GpuNodeGroupInfo } from "../gpuNodes";
 import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
+import { CA_SAFE_TO_EVICT } from "../../catalog/autoscaler";
 import type { MilesCommand } from "./argv";
 import type { ResolvedRun } from "./run";
 
@@ -99,7 +100,7 @@ export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: objec
         volumes: sharedVolumes(ctx, HEAD_SHM_GIB),
     };
     if (Object.keys(t.resources.headNodeSelector).length > 0) spec.nodeSelector = { ...t.resources.headNodeSelector };
-    return { metadata: { labels: runLabels(r, "ray-head") }, spec };
+    return { metadata: { labels: runLabels(r, "ray-head"), annotations: { ...CA_SAFE_TO_EVICT } }, spec };
 }
 
 /**
@@ -135,5 +136,5 @@ export function workerPod(r: ResolvedRun, ctx: TrainingContext): { metadata: obj
         containers: [container],
         volumes: sharedVolumes(ctx, size.shmGiB),
     };
-    return { metadata: { labels: runLabels(r, "ray-worker") }, spec };
+    return { metadata: { labels: runLabels(r, "ray-worker"), annotations: { ...CA_SAFE_TO_EVICT } }, spec };
 }

@@ -5,9 +5,8 @@ import { type GpuNodeGroupConfig } from "../../config/cluster";
 import { instanceFacts } from "../../catalog/instances";
 import { efaDevicesPerNode } from "../../catalog/efaLayout";
 import { gpuNodeGroupsFromConfig } from "../../domain/gpuNodes";
+import { versionSupport } from "../../domain/lifecycle/versionSupport";
 
-/** EKS control plane, standard support (AWS EKS pricing page). */
-const EKS_CONTROL_PLANE_USD_PER_HOUR = 0.1;
 
 function capacityText(g: GpuNodeGroupConfig): string {
     const c = g.capacity;
@@ -106,7 +105,14 @@ function eksSection(cfg: MilesConfig): SectionResult {
             const note = g.capacity.type === "spot" ? " (spot: on-demand price as an upper bound)" : g.capacity.type === "capacity-block" ? " (Capacity Block: price is set at purchase; on-demand shown for reference)" : "";
             return { item: `${g.nodes} × ${g.instanceType} (${g.name})${note}`, usdPerHour: g.nodes * price.usd, source: `${g.instanceType}: ${price.source}, ${price.asOf}${price.approximate ? ", approximate" : ""}` };
         });
-    cost.push({ item: "EKS control plane", usdPerHour: EKS_CONTROL_PLANE_USD_PER_HOUR, source: "EKS control plane: AWS EKS pricing, standard support, $0.10/hour per cluster" });
+    const support = versionSupport(c.kubernetesVersion, new Date());
+    if (support.warning) warnings.push(support.warning);
+    lines.push(["kubernetes support", support.standardSupportEnds ? `EKS ${c.kubernetesVersion}: standard support until ${support.standardSupportEnds}, extended until ${support.extendedSupportEnds} (${support.phase} now)` : `EKS ${c.kubernetesVersion}: not in the calendar`]);
+    cost.push({
+        item: `EKS control plane (${support.phase === "extended" || support.phase === "ended" ? "extended support" : "standard support"})`,
+        usdPerHour: support.usdPerHour,
+        source: "EKS control plane: AWS EKS pricing, $0.10/hour per cluster in standard support, $0.60 in extended support",
+    });
 
     return {
         data: {
@@ -115,6 +121,7 @@ function eksSection(cfg: MilesConfig): SectionResult {
             region: cfg.region,
             availabilityZone: c.availabilityZone,
             kubernetesVersion: c.kubernetesVersion,
+            kubernetesSupport: support,
             network: n.type === "create" ? { type: "create", vpcCidr: n.vpcCidr, availabilityZones: zones } : { type: "existing", vpcId: n.vpcId, gpuSubnetId: n.gpuSubnetId },
             endpoint: { private: true, publicAccessCidrs: cidrs },
             systemNodeGroup: c.systemNodeGroup,

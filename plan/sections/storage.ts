@@ -88,6 +88,14 @@ export const storageSection: SectionProducer = (cfg) => {
         fsxLines(cfg, lines, cost);
         Object.assign(data, { capacityGiB: s.capacityGiB, throughputPerTiB: s.throughputPerTiB, throughputMBps: (s.capacityGiB / 1024) * s.throughputPerTiB });
         data.bucket = fsxLinkLines(cfg, lines, warnings);
+        data.protect = s.protect;
+        lines.push([
+            "deletion",
+            s.protect
+                ? "file system PROTECTED (Pulumi protect): a replacing `pulumi up` or `pulumi destroy` fails until storage.protect is false; no final backup (FSx cannot back up an S3-linked file system): flush the export queue first (docs/storage.md)"
+                : "file system NOT protected (storage.protect: false): a replacing `pulumi up` or `pulumi destroy` deletes it, and whatever is not exported to S3 yet is lost; no final backup is possible",
+        ]);
+        if (!s.protect) warnings.push("storage.protect is false: the FSx file system can be deleted by `pulumi destroy` or a replacement, with checkpoints not yet exported to S3 (flush first: docs/storage.md)");
     } else if (s.type === "efs") {
         const e = s.efs;
         lines.push(["storage", `Amazon EFS (encrypted, ${e.performanceMode}, ${e.throughputMode}${e.provisionedThroughputMibps ? ` ${e.provisionedThroughputMibps} MiB/s` : ""}), mount target in the GPU-AZ subnet, NFS 2049 from the nodes, EFS CSI add-on; KEPT when the stack is destroyed`]);
