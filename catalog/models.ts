@@ -3,29 +3,9 @@
  * `scripts/models/<preset>` file for (plus slime-only presets), from shared/miles/models.tsv.
  */
 import { MODEL_PRESETS } from "./models.data";
+import type { ModelPreset } from "./modelPreset";
 
-export interface ModelPreset {
-    preset: string;
-    family: string;
-    hfRepo?: string;
-    /** Total parameters in billions (undefined for pruned test slices). */
-    totalParamsB?: number;
-    activeParamsB?: number;
-    numLayers: number;
-    hiddenSize: number;
-    /** 0 for dense models. */
-    numExperts: number;
-    moeRouterTopk: number;
-    usesMla: boolean;
-    /** The preset's own `--mtp-num-layers` (0 when it sets none). */
-    mtpLayers: number;
-    /** MTP heads in the released checkpoint, where known. */
-    ckptMtpLayers?: number;
-    /** The Megatron architecture flags the preset emits, one string. */
-    megatronArgs: string;
-    source: "miles" | "slime";
-    note?: string;
-}
+export type { ModelPreset };
 
 export { MODEL_PRESETS };
 
