@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DEFAULT_KUBERNETES_VERSION } from "../catalog/eksVersions";
 import { GPU_INSTANCE_TYPES } from "../catalog/instances";
 import { GPU_TAINT } from "../catalog/nodeLabels";
+import { contains, formatIpv4Cidr, hasHostBits, networkOf, nonPublicRange, parseIpv4Cidr } from "./cidr";
 
 const instanceType = z.enum(GPU_INSTANCE_TYPES, {
     error: (iss) => `${JSON.stringify(iss.input)} is not an H100/H200 instance type; use one of ${GPU_INSTANCE_TYPES.join(", ")}`,
@@ -16,7 +17,30 @@ const availabilityZone = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, "must 
 
 const ipv4Cidr = z
     .string()
-    .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(\d|[12]\d|3[0-2])$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an IPv4 CIDR block such as 10.0.0.0/16` });
+    .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(\d|[12]\d|3[0-2])$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an IPv4 CIDR block such as 10.0.0.0/16` })
+    .superRefine((text, ctx) => {
+        // `10.0.0.1/16`: EC2 rejects a VPC block with host bits set, and an allow list written so is ambiguous.
+        const c = parseIpv4Cidr(text);
+        if (c && hasHostBits(c)) ctx.addIssue({ code: "custom", message: `${JSON.stringify(text)} has host bits set: write its network address, ${formatIpv4Cidr(networkOf(c))}` });
+    });
+
+/**
+ * Public-endpoint allow list: public ranges only (EKS: "The blocks cannot include reserved
+ * addresses", awsdocs/amazon-eks-user-guide latest/ug/clusters/cluster-endpoint.adoc), each once.
+ */
+const publicCidrList = z.array(ipv4Cidr).superRefine((list, ctx) => {
+    const parsed = list.map((t) => parseIpv4Cidr(t));
+    parsed.forEach((c, i) => {
+        if (!c || hasHostBits(c)) return;
+        const reserved = nonPublicRange(c);
+        if (reserved) {
+            ctx.addIssue({ code: "custom", path: [i], message: `${JSON.stringify(list[i])} is not a public range (${reserved}): the public endpoint only sees internet addresses, and EKS rejects reserved ones; nodes and in-VPC clients use the private endpoint` });
+            return;
+        }
+        const j = parsed.findIndex((o, k) => k !== i && o !== undefined && !hasHostBits(o) && contains(o, c) && (k < i || !contains(c, o)));
+        if (j >= 0) ctx.addIssue({ code: "custom", path: [i], message: list[j] === list[i] ? `${JSON.stringify(list[i])} is listed twice` : `${JSON.stringify(list[i])} is already covered by ${JSON.stringify(list[j])}; remove it` });
+    });
+});
 
 /** Name of the system (operators) node group; GPU groups may not use it. */
 export const SYSTEM_NODE_GROUP_NAME = "system";
@@ -116,8 +140,7 @@ export const NetworkSchema = z.discriminatedUnion("type", [CreateNetworkSchema, 
 
 const EndpointSchema = z
     .strictObject({
-        publicAccessCidrs: z
-            .array(ipv4Cidr)
+        publicAccessCidrs: publicCidrList
             .default([])
             .meta({
                 description:

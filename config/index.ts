@@ -11,6 +11,7 @@ import { AddonsSchema, addonsSecretPaths, type AddonsConfig } from "./addons";
 import { TrainingSchema, trainingSecretPaths, type TrainingConfig } from "./training";
 import { closest, describeValue, type Problem } from "./problems";
 import { problemsFromZod } from "./zodProblems";
+import { nestingDepth } from "./secureLeaves";
 
 export * from "./problems";
 export type { ClusterConfig, StorageConfig, AddonsConfig, TrainingConfig };
@@ -54,16 +55,34 @@ export interface MilesConfig {
 export interface RawConfig {
     values: Record<string, string>;
     secretKeys: ReadonlyArray<string>;
+    /**
+     * Paths (`miles-cluster:training.wandb.apiKey`) of the values written as `secure:` in the stack
+     * file, when it could be read. Each secret field is then checked on its own; without it, only the
+     * key-level flag of `secretKeys` is known (see config/secureLeaves.ts).
+     */
+    secretLeaves?: ReadonlyArray<string>;
 }
 
+/** Deepest nesting of lists and mappings a section may have; the deepest real field is 4 levels down. */
+export const MAX_NESTING = 32;
 
-function getAt(obj: unknown, path: string[]): unknown {
-    let cur: any = obj;
-    for (const p of path) {
-        if (cur === null || typeof cur !== "object") return undefined;
-        cur = cur[p];
+
+/**
+ * The concrete paths a secret path names in `value`: `*` stands for every key of a mapping
+ * (`secretEnv.*`). Only paths that hold a value are returned.
+ */
+function expandSecretPath(value: unknown, path: ReadonlyArray<string>): string[][] {
+    let found: Array<{ at: string[]; v: unknown }> = [{ at: [], v: value }];
+    for (const seg of path) {
+        const next: typeof found = [];
+        for (const { at, v } of found) {
+            if (v === null || typeof v !== "object" || Array.isArray(v)) continue;
+            const keys = seg === "*" ? Object.keys(v) : Object.prototype.hasOwnProperty.call(v, seg) ? [seg] : [];
+            for (const k of keys) next.push({ at: [...at, k], v: (v as Record<string, unknown>)[k] });
+        }
+        found = next;
     }
-    return cur;
+    return found.filter((f) => f.v !== undefined && f.v !== null).map((f) => f.at);
 }
 
 
@@ -91,11 +110,27 @@ function keyProblems(values: Record<string, string>): Problem[] {
             problems.push({ path: key, message: `is not read by miles-cluster, which reads "${meant}"; write the key as ${meant}` });
         }
     }
-    const region = values["aws:region"];
-    if (region !== undefined && !AWS_REGION.test(region)) {
-        problems.push({ path: "aws:region", message: `${JSON.stringify(region)} is not an AWS region name such as us-east-1 or eu-west-1` });
-    }
+    const regionProblem = awsRegionProblem(values["aws:region"]);
+    if (regionProblem) problems.push({ path: "aws:region", message: regionProblem });
     return problems;
+}
+
+/**
+ * What is wrong with `aws:region` as Pulumi passes it (a string; a list or mapping written in the
+ * stack file arrives as its JSON text), or undefined when it is a region name or unset.
+ */
+export function awsRegionProblem(region: string | undefined): string | undefined {
+    if (region === undefined || AWS_REGION.test(region)) return undefined;
+    let written: unknown = region;
+    if (/^\s*[[{]/.test(region)) {
+        try {
+            written = JSON.parse(region);
+        } catch {
+            /* not JSON: a plain string */
+        }
+    }
+    if (typeof written !== "string") return `must be one region name such as us-east-1 (a string), got ${describeValue(written)}`;
+    return `${JSON.stringify(region.length > 60 ? `${region.slice(0, 57)}...` : region)} is not an AWS region name such as us-east-1 or eu-west-1`;
 }
 
 /** The section's value as JSON, or a problem when it is not a mapping. */
@@ -114,12 +149,33 @@ function sectionValue(key: string, name: SectionName, text: string | undefined):
     return { value: value as Record<string, unknown> };
 }
 
-/** Secret fields written as plaintext (the section's key is not a Pulumi secret). */
-function plaintextSecretProblems(key: string, name: SectionName, value: unknown, secretKeys: ReadonlyArray<string>): Problem[] {
-    if (secretKeys.includes(key)) return [];
+/**
+ * Secret fields written as plaintext. Each field is checked on its own against the `secure:` leaves
+ * of the stack file when they are known (a `secure:` W&B key must not vouch for a plaintext HF
+ * token beside it); otherwise against the key-level flag Pulumi gives the program.
+ */
+function plaintextSecretProblems(key: string, name: SectionName, value: unknown, raw: RawConfig): Problem[] {
+    const leaves = raw.secretLeaves;
+    const isSecret = (p: string[]) => {
+        if (leaves === undefined) return raw.secretKeys.includes(key);
+        const full = key + p.map((seg) => `.${seg}`).join("");
+        // The leaf itself, or a whole mapping above it, was written as `secure:`.
+        return leaves.some((l) => l === full || full.startsWith(`${l}.`));
+    };
     return SECRET_PATHS[name]
-        .filter((p) => getAt(value, p) !== undefined)
+        .flatMap((p) => expandSecretPath(value, p))
+        .filter((p) => !isSecret(p))
         .map((p) => ({ path: `${name}.${p.join(".")}`, message: `is a secret: set it with \`pulumi config set --secret --path '${key}.${p.join(".")}' <value>\`, never as plaintext` }));
+}
+
+/** A section nested deeper than MAX_NESTING (never a legitimate config; walking it could overflow the stack). */
+function nestingProblem(name: SectionName, value: unknown): Problem | undefined {
+    const { depth, path } = nestingDepth(value, MAX_NESTING);
+    if (depth <= MAX_NESTING) return undefined;
+    // The field it sits in (the leading keys), not the thousand indexes under it.
+    const lead = path.findIndex((s) => typeof s === "number");
+    const at = path.slice(0, Math.min(lead < 0 ? path.length : lead, 3)).map((s) => `.${String(s)}`).join("");
+    return { path: `${name}${at}`, message: `nests lists or mappings more than ${MAX_NESTING} levels deep; no field of ${NAMESPACE}:${name} goes deeper than a few levels (see docs/config-reference.md)` };
 }
 
 
@@ -146,13 +202,19 @@ export function parseSections(raw: RawConfig, ctx: { project?: string; stack: st
             problems.push(problem);
             continue;
         }
+        const tooDeep = nestingProblem(name, value);
+        if (tooDeep) {
+            problems.push(tooDeep);
+            continue;
+        }
         const parsed = SECTIONS[name].safeParse(value);
         if (!parsed.success) problems.push(...problemsFromZod(name, SECTIONS[name], parsed.error.issues, value, SECRET_PATHS[name]));
         else out[name] = parsed.data;
-        problems.push(...plaintextSecretProblems(key, name, value, raw.secretKeys));
+        problems.push(...plaintextSecretProblems(key, name, value, raw));
     }
 
-    const region = raw.values["aws:region"];
+    // An invalid region is reported once, above; no rule below ever sees (or compiles) it.
+    const region = awsRegionProblem(raw.values["aws:region"]) === undefined ? raw.values["aws:region"] : undefined;
     const config = {
         project: ctx.project ?? NAMESPACE,
         stack: ctx.stack,

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { MODEL_PRESET_NAMES } from "../catalog/models";
 import { IMAGES } from "../catalog/versions";
 import { closest } from "./problems";
+import { credentialShape, isCredentialFlag, isCredentialName, urlWithPassword, USE_SECRET_ENV } from "./credentials";
 
 // ---------------------------------------------------------------------------------------------
 // Field helpers
@@ -26,6 +27,32 @@ const absPath = () =>
 
 /** A value that ends up as one argv token of the entrypoint. */
 const argValue = () => z.string().min(1, "must not be empty").regex(SHELL_SAFE, SHELL_SAFE_MSG);
+
+const envName = () => z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+
+/** A URL field: a password in it would sit in plaintext in the stack file and the manifests. */
+const safeUrl = () =>
+    z.url().refine((u) => !urlWithPassword(u), "holds a password (user:password@host); drop it from the URL and pass the credential through training.secretEnv");
+
+function noCredentialEnv(env: Record<string, string>, ctx: z.RefinementCtx): void {
+    for (const [name, value] of Object.entries(env)) {
+        if (isCredentialName(name)) ctx.addIssue({ code: "custom", path: [name], message: `${name} names a credential, and extraEnv is plaintext (stack file, RayJob manifest, Pulumi state): ${USE_SECRET_ENV}` });
+        else {
+            const shape = credentialShape(value);
+            if (shape) ctx.addIssue({ code: "custom", path: [name], message: `looks like ${shape}, and extraEnv is plaintext: ${USE_SECRET_ENV}` });
+        }
+    }
+}
+
+function noCredentialArgs(args: string[], ctx: z.RefinementCtx): void {
+    args.forEach((arg, i) => {
+        const shape = credentialShape(arg);
+        if (shape) ctx.addIssue({ code: "custom", path: [i], message: `looks like ${shape}; extraArgs are plaintext in the RayJob entrypoint: ${USE_SECRET_ENV}, and have miles read it from the environment` });
+        else if (isCredentialFlag(arg) && (arg.includes("=") || (args[i + 1] !== undefined && !args[i + 1].startsWith("--")))) {
+            ctx.addIssue({ code: "custom", path: [arg.includes("=") ? i : i + 1], message: `is the value of ${arg.split("=")[0]}, a credential; extraArgs are plaintext in the RayJob entrypoint: ${USE_SECRET_ENV}, and have miles read it from the environment` });
+        }
+    });
+}
 
 const posInt = () => z.number().int("must be a whole number").min(1, "must be 1 or more");
 const nonNegInt = () => z.number().int("must be a whole number").min(0, "must be 0 or more");
@@ -224,7 +251,7 @@ const DataSchema = z
             .enum(["remote_rm", "deepscaler", "gemma_math", "dapo", "math", "f1", "gpqa", "ifbench", "random", "deterministic_random"])
             .default("deepscaler")
             .meta({ description: "`--rm-type`: built-in reward function." }),
-        rmUrl: z.url().optional().meta({ description: "`--rm-url` for `rmType: remote_rm`." }),
+        rmUrl: safeUrl().optional().meta({ description: "`--rm-url` for `rmType: remote_rm`." }),
         shuffle: z.boolean().default(true).meta({ description: "`--rollout-shuffle`." }),
     })
     .prefault({})
@@ -322,7 +349,7 @@ const WandbSchema = z
         project: argValue().default("miles").meta({ description: "`--wandb-project`." }),
         group: argValue().optional().meta({ description: "`--wandb-group`. Default: the run name." }),
         team: argValue().optional().meta({ description: "`--wandb-team`." }),
-        host: z.url().optional().meta({ description: "`--wandb-host` (self-hosted W&B)." }),
+        host: safeUrl().optional().meta({ description: "`--wandb-host` (self-hosted W&B)." }),
         apiKey: z.string().min(1).optional().meta({ description: "W&B API key (a Pulumi secret), given to the pods as `WANDB_API_KEY` from a Kubernetes Secret." }),
     })
     .prefault({})
@@ -430,17 +457,27 @@ export const TrainingSchema = z
         lifecycle: LifecycleSchema,
         extraArgs: z
             .array(z.string().min(1).regex(SHELL_SAFE, SHELL_SAFE_MSG))
+            .superRefine(noCredentialArgs)
             .default([])
             .meta({ description: "More train.py argv, appended last: flags start with `--`, each may be followed by its values; no flag the config already generates.", examples: [["--rollout-top-k", "20"]] }),
         extraEnv: z
-            .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string())
+            .record(envName(), z.string())
+            .superRefine(noCredentialEnv)
             .default({})
-            .meta({ description: "More environment variables of every Ray pod; no variable the config already generates.", examples: [{ NCCL_DEBUG: "INFO" }] }),
+            .meta({ description: "More environment variables of every Ray pod (plaintext: credentials are rejected, use `secretEnv`); no variable the config already generates.", examples: [{ NCCL_DEBUG: "INFO" }] }),
+        secretEnv: z
+            .record(envName(), z.string().min(1, "must not be empty"))
+            .default({})
+            .meta({
+                description:
+                    "Environment variables of every Ray pod whose values are Pulumi secrets (reward-model API keys, MLflow tokens): each set with `pulumi config set --secret --path 'miles-cluster:training.secretEnv.<NAME>' <value>`, stored in the run's Kubernetes Secret and read through `secretKeyRef`.",
+                examples: [{ RM_API_KEY: "<secret>" }],
+            }),
     })
     .meta({ description: "The miles RL training run." });
 
 export type TrainingConfig = z.output<typeof TrainingSchema>;
 
 /** Paths (relative to `training`) that hold secrets and must be set with `pulumi config set --secret`. */
-export const trainingSecretPaths: string[][] = [["wandb", "apiKey"], ["hfToken"]];
+export const trainingSecretPaths: string[][] = [["wandb", "apiKey"], ["hfToken"], ["secretEnv", "*"]];
 

@@ -148,7 +148,7 @@ interface IssueContext {
 }
 
 function isSecretPath(path: ReadonlyArray<PropertyKey>, secretPaths: ReadonlyArray<ReadonlyArray<string>>): boolean {
-    return secretPaths.some((sp) => sp.length <= path.length && sp.every((seg, i) => String(path[i]) === seg));
+    return secretPaths.some((sp) => sp.length <= path.length && sp.every((seg, i) => seg === "*" || String(path[i]) === seg));
 }
 
 /** A message that says what is wrong and what to write instead, for one zod issue. */

@@ -6,7 +6,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import type { RawConfig } from "../config";
+import { MAX_NESTING, type RawConfig } from "../config";
+import { isSecureValue, pathSegment } from "../config/secureLeaves";
+import { stackFilePath } from "../validation/stackFile";
+
+export { stackFilePath };
 import { REDACTED } from "./evaluate";
 
 /** A stack file that cannot be read as one: missing, not YAML, or a `config:` that is not a mapping. */
@@ -27,33 +31,22 @@ function kindOf(v: unknown): string {
     return typeof v === "object" ? "a mapping" : `a ${typeof v}`;
 }
 
-function isSecure(v: unknown): v is { secure: string } {
-    return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
-}
-
-/** Replaces `{secure: ...}` leaves by a placeholder; reports whether any were found. */
-function stripSecure(v: unknown): { value: unknown; secret: boolean } {
-    if (isSecure(v)) return { value: REDACTED, secret: true };
-    if (Array.isArray(v)) {
-        let secret = false;
-        const value = v.map((x) => {
-            const r = stripSecure(x);
-            secret ||= r.secret;
-            return r.value;
-        });
-        return { value, secret };
+/**
+ * Replaces `{secure: ...}` leaves by a placeholder and collects their paths (`<key>.a.b[0]`). Values
+ * nested deeper than MAX_NESTING are cut there (parseConfig reports the nesting as a problem), so
+ * turning the value into JSON can never overflow the stack.
+ */
+function stripSecure(v: unknown, at: string, leaves: string[], depth = 0): unknown {
+    if (isSecureValue(v)) {
+        leaves.push(at);
+        return REDACTED;
     }
-    if (v !== null && typeof v === "object") {
-        let secret = false;
-        const value: Record<string, unknown> = {};
-        for (const [k, x] of Object.entries(v)) {
-            const r = stripSecure(x);
-            secret ||= r.secret;
-            value[k] = r.value;
-        }
-        return { value, secret };
-    }
-    return { value: v, secret: false };
+    if (v === null || typeof v !== "object") return v;
+    if (depth > MAX_NESTING) return Array.isArray(v) ? [] : {};
+    if (Array.isArray(v)) return v.map((x, i) => stripSecure(x, at + pathSegment(i), leaves, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = stripSecure(x, at + pathSegment(k), leaves, depth + 1);
+    return out;
 }
 
 /** Converts a parsed stack document's `config:` block into raw Pulumi config. */
@@ -68,13 +61,39 @@ export function rawConfigFromDocument(doc: unknown, project: string, file = "sta
     if (typeof config !== "object" || Array.isArray(config)) {
         throw new StackFileError(file, `\`config:\` must be a mapping of keys such as aws:region and miles-cluster:cluster, got ${kindOf(config)}`);
     }
+    const secretLeaves: string[] = [];
     for (const [k, v] of Object.entries(config)) {
         const key = k.includes(":") ? k : `${project}:${k}`;
-        const { value, secret } = stripSecure(v);
+        const leaves: string[] = [];
+        const value = stripSecure(v, key, leaves);
         values[key] = typeof value === "string" ? value : JSON.stringify(value);
-        if (secret) secretKeys.push(key);
+        if (leaves.length > 0) secretKeys.push(key);
+        secretLeaves.push(...leaves);
     }
-    return { values, secretKeys };
+    return { values, secretKeys, secretLeaves };
+}
+
+/**
+ * The YAML parser itself overflowed its stack: a value nested thousands of levels deep. Name the
+ * config key it sits under (the last `key:` at the indentation of the config keys before it).
+ */
+function tooDeepReason(text: string): string {
+    const lines = text.split("\n");
+    let key: string | undefined;
+    let line = 0;
+    let indent: number | undefined;
+    for (let i = 0; i < lines.length; i++) {
+        if (/^config:\s*$/.test(lines[i])) continue;
+        const m = /^(\s+)([A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+):/.exec(lines[i]);
+        if (m && (indent === undefined || m[1].length === indent)) {
+            indent = m[1].length;
+            key = m[2];
+            line = i + 1;
+        }
+        if (/[[{]{64}/.test(lines[i])) break;
+    }
+    const where = key ? `${key} (line ${line})` : "a value";
+    return `${where} nests lists or mappings more than ${MAX_NESTING} levels deep; no miles-cluster field goes deeper than a few levels (see docs/config-reference.md)`;
 }
 
 export function readStackFile(file: string, project: string): RawConfig {
@@ -89,6 +108,7 @@ export function readStackFile(file: string, project: string): RawConfig {
     try {
         doc = parse(text);
     } catch (e) {
+        if (e instanceof RangeError || /Maximum call stack/.test((e as Error).message)) throw new StackFileError(file, tooDeepReason(text));
         throw new StackFileError(file, `is not valid YAML: ${(e as Error).message.split("\n")[0].replace(/:\s*$/, "")}`);
     }
     return rawConfigFromDocument(doc, project, file);
@@ -143,18 +163,6 @@ export function stackNames(dir: string): string[] {
     } catch {
         return [];
     }
-}
-
-/** Reads `stackConfigDir` from Pulumi.yaml (default: the project root). */
-export function stackFilePath(root: string, stack: string): string {
-    let dir = root;
-    try {
-        const proj = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { stackConfigDir?: string };
-        if (proj?.stackConfigDir) dir = path.join(root, proj.stackConfigDir);
-    } catch {
-        /* no Pulumi.yaml: stack files beside the caller */
-    }
-    return path.join(dir, `Pulumi.${stack}.yaml`);
 }
 
 /**

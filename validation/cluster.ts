@@ -7,6 +7,11 @@ import { SYSTEM_NODE_GROUP_NAME } from "../config/cluster";
 import type { Problem } from "../config/problems";
 import { CAPACITY_BLOCK_MAX_INSTANCES } from "../catalog/aws";
 
+/** Whether `az` is a zone of `region` (`us-east-1a` of `us-east-1`): compared as text, never as a pattern built from input. */
+export function isZoneOf(az: string, region: string): boolean {
+    return az.length === region.length + 1 && az.startsWith(region) && az.charCodeAt(region.length) >= 97 && az.charCodeAt(region.length) <= 122;
+}
+
 function gpuGroupChecks(g: GpuNodeGroupConfig, i: number): Problem[] {
     const problems: Problem[] = [];
     const at = `cluster.gpuNodeGroups[${i}]`;
@@ -44,7 +49,7 @@ function networkChecks(cfg: MilesConfig): Problem[] {
     } else if (n.availabilityZones) {
         n.availabilityZones.forEach((az, j) => {
             const path = `cluster.network.availabilityZones[${j}]`;
-            if (cfg.region && !new RegExp(`^${cfg.region}[a-z]$`).test(az)) problems.push({ path, message: `"${az}" is not an availability zone of region ${cfg.region}` });
+            if (cfg.region && !isZoneOf(az, cfg.region)) problems.push({ path, message: `"${az}" is not an availability zone of region ${cfg.region}` });
             else if (az === c.availabilityZone) problems.push({ path, message: `"${az}" is already the GPU availability zone; list other zones` });
             else if (n.availabilityZones!.indexOf(az) !== j) problems.push({ path, message: `"${az}" is listed twice` });
         });
@@ -74,7 +79,7 @@ export function clusterChecks(cfg: MilesConfig): Problem[] {
         problems.push({ path: "aws:region", message: `"${cfg.region}" is outside the commercial AWS partition; miles-cluster creates EKS clusters in commercial regions only (use cluster.existing for a cluster elsewhere)` });
     }
     if (!c.availabilityZone) problems.push({ path: "cluster.availabilityZone", message: "is required: the one availability zone of the GPU nodes (where the capacity or reservation is), e.g. us-east-1a" });
-    if (cfg.region && c.availabilityZone && !new RegExp(`^${cfg.region}[a-z]$`).test(c.availabilityZone)) {
+    if (cfg.region && c.availabilityZone && !isZoneOf(c.availabilityZone, cfg.region)) {
         problems.push({ path: "cluster.availabilityZone", message: `"${c.availabilityZone}" is not an availability zone of region ${cfg.region} (expected ${cfg.region}a, ${cfg.region}b, ...)` });
     }
     if (c.gpuNodeGroups.length === 0) problems.push({ path: "cluster.gpuNodeGroups", message: "needs at least one GPU node group (or set cluster.existing to use a cluster you already have)" });

@@ -9,7 +9,8 @@ import { ConfigError, type Problem } from "../config/problems";
 import { clusterChecks } from "./cluster";
 import { storageChecks } from "./storage";
 import { addonsChecks } from "./addons";
-import { trainingChecks } from "./training";
+import { headFitChecks, trainingChecks } from "./training";
+import { stackFilePath, stackFileSecretLeaves } from "./stackFile";
 
 export interface ParseResult {
     config?: MilesConfig;
@@ -25,11 +26,15 @@ const CHECKS: Array<{ needs: SectionName[]; check: (c: MilesConfig) => Problem[]
     { needs: ["cluster", "storage", "training"], check: storageChecks },
     { needs: ["cluster", "addons", "training"], check: addonsChecks },
     { needs: ["cluster", "storage", "addons", "training"], check: trainingChecks },
+    { needs: ["cluster", "training"], check: headFitChecks },
 ];
 
 function dedupe(problems: Problem[]): Problem[] {
     const seen = new Set<string>();
+    // `aws:region` is reported once: a rule that needs a region says nothing more once its value is wrong.
+    const regionProblem = problems.find((p) => p.path === "aws:region");
     return problems.filter((p) => {
+        if (p.path === "aws:region" && p !== regionProblem) return false;
         const k = `${p.path}\u0000${p.message}`;
         if (seen.has(k)) return false;
         seen.add(k);
@@ -53,7 +58,9 @@ export function loadConfig(): MilesConfig {
     // `isConfigSecret` is exported by the runtime but not declared in its typings.
     const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean };
     const secretKeys = Object.keys(all).filter((k) => runtimeConfig.isConfigSecret(k));
-    const result = parseConfig({ values: all, secretKeys }, { project: pulumi.getProject(), stack: pulumi.getStack() });
+    // Pulumi runs the program in the project directory, where it read the stack file.
+    const secretLeaves = stackFileSecretLeaves(stackFilePath(process.cwd(), pulumi.getStack()), pulumi.getProject());
+    const result = parseConfig({ values: all, secretKeys, secretLeaves }, { project: pulumi.getProject(), stack: pulumi.getStack() });
     if (!result.config) throw new ConfigError(result.problems);
     return result.config;
 }

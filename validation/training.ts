@@ -6,6 +6,7 @@ import type { MilesConfig } from "../config";
 import type { Problem } from "../config/problems";
 import { trainingProblems } from "../domain/training/rules";
 import { runOf } from "../domain/training/run";
+import { systemInstanceFacts } from "../catalog/systemInstances";
 
 /**
  * Cross-field rules miles and Megatron enforce at start-up (or hang on), checked before anything is
@@ -14,4 +15,29 @@ import { runOf } from "../domain/training/run";
 export function trainingChecks(cfg: MilesConfig): Problem[] {
     if (!cfg.training.enabled) return [];
     return trainingProblems(runOf(cfg)).filter((p) => p.severity === "error").map(({ path, message }) => ({ path, message }));
+}
+
+/**
+ * The Ray head runs on a system node (it tolerates no GPU taint): a head that asks for more than a
+ * system node can give stays Pending forever and the RayJob never starts. The kubelet reservation,
+ * the kernel and the DaemonSets (CNI, kube-proxy, Pod Identity agent, CSI node plugins, node
+ * monitoring) take about 0.5 vCPU and 1.5-2 GiB on a 4 vCPU / 16 GiB node, so the bound is one vCPU
+ * and 15% of memory below the instance size: loose enough to catch "the whole node", not a tight fit.
+ */
+export function headFitChecks(cfg: MilesConfig): Problem[] {
+    if (!cfg.training.enabled || cfg.cluster.existing) return [];
+    const type = cfg.cluster.systemNodeGroup.instanceType;
+    const facts = systemInstanceFacts(type);
+    if (!facts) return [];
+    const r = cfg.training.resources;
+    const problems: Problem[] = [];
+    const maxCpu = facts.vcpus - 1;
+    const maxMemGiB = Math.floor(facts.memoryGiB * 0.85);
+    if (r.headCpu > maxCpu) {
+        problems.push({ path: "training.resources.headCpu", message: `is ${r.headCpu} but the Ray head runs on a system node (${type}: ${facts.vcpus} vCPUs, some taken by the kubelet and DaemonSets): at most ${maxCpu}, or a larger cluster.systemNodeGroup.instanceType; otherwise the head stays Pending` });
+    }
+    if (r.headMemoryGiB > maxMemGiB) {
+        problems.push({ path: "training.resources.headMemoryGiB", message: `is ${r.headMemoryGiB} GiB but the Ray head runs on a system node (${type}: ${facts.memoryGiB} GiB, less the kernel, kubelet reservation and DaemonSets): at most ${maxMemGiB} GiB, or a larger cluster.systemNodeGroup.instanceType; otherwise the head stays Pending` });
+    }
+    return problems;
 }

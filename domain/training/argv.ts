@@ -49,6 +49,11 @@ export interface MilesCommand {
 /** Keys of the run's Kubernetes Secret. */
 export const SECRET_KEYS = { wandbApiKey: "wandb-api-key", hfToken: "hf-token" } as const;
 
+/** Key in the run's Secret of one `training.secretEnv` variable (Secret keys allow letters, digits, '-', '_', '.'). */
+export function secretEnvKey(name: string): string {
+    return `env.${name}`;
+}
+
 export const MILES_ROOT = "/root/miles";
 export const MEGATRON_ROOT = "/root/Megatron-LM";
 
@@ -297,5 +302,6 @@ export function milesCommand(r: ResolvedTraining): MilesCommand {
     const generatedEnvNames = env.map((e) => e.name);
     for (const [name, value] of Object.entries(t.extraEnv)) env.push({ name, value });
     const secretEnv: SecretEnvVar[] = t.wandb.enabled && t.wandb.apiKey ? [{ name: "WANDB_API_KEY", secretKey: SECRET_KEYS.wandbApiKey }] : [];
+    for (const name of Object.keys(t.secretEnv)) secretEnv.push({ name, secretKey: secretEnvKey(name) });
     return { script, groups, argv, generated, entrypoint: ["python3", script, ...argv].map(shellQuote).join(" "), env, generatedEnvNames, secretEnv };
 }

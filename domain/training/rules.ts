@@ -332,6 +332,10 @@ function escapeHatchRules(r: ResolvedRun, err: Push): void {
     for (const name of Object.keys(t.extraEnv)) {
         if (envNames.has(name)) err(`training.extraEnv.${name}`, `${name} is already set from the config; change the matching training.* field instead`);
     }
+    for (const name of Object.keys(t.secretEnv)) {
+        if (envNames.has(name)) err(`training.secretEnv.${name}`, `${name} is already set from the config; change the matching training.* field instead`);
+        else if (name in t.extraEnv) err(`training.secretEnv.${name}`, `${name} is also in training.extraEnv; keep one`);
+    }
 }
 
 /** Every rule, errors and warnings, for an enabled training config. */

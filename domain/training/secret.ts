@@ -1,8 +1,8 @@
 /**
- * The run's Kubernetes Secret (W&B API key, Hugging Face token) as a plain manifest; the component
+ * The run's Kubernetes Secret (W&B API key, Hugging Face token, `training.secretEnv`) as a plain manifest; the component
  * wraps its data in `pulumi.secret`.
  */
-import { SECRET_KEYS } from "./argv";
+import { SECRET_KEYS, secretEnvKey } from "./argv";
 import type { ResolvedRun } from "./run";
 import { runLabels } from "./pod";
 
@@ -12,6 +12,7 @@ export function secretValues(r: ResolvedRun): Record<string, string> {
     const out: Record<string, string> = {};
     if (t.wandb.enabled && t.wandb.apiKey) out[SECRET_KEYS.wandbApiKey] = t.wandb.apiKey;
     if (t.hfToken) out[SECRET_KEYS.hfToken] = t.hfToken;
+    for (const [name, value] of Object.entries(t.secretEnv)) out[secretEnvKey(name)] = value;
     return out;
 }
 
