@@ -313,7 +313,13 @@ const FeaturesSchema = z
             })
             .prefault({})
             .meta({ description: "Partial rollout and dynamic sampling." }),
-        trueOnPolicy: z.boolean().default(false).meta({ description: "`--true-on-policy-mode` + `--deterministic-mode` and the env miles documents for bitwise train/rollout equality." }),
+        trueOnPolicy: z
+            .boolean()
+            .default(false)
+            .meta({
+                description:
+                    "True on-policy (bitwise-equal rollout and training log-probs), exactly as miles v0.1.0 builds it (`miles/true_on_policy/config.py`): the model's contract (`--true-on-policy-contract`, `--sglang-true-on-policy-contract`, `--sglang-attention-backend fa3`, `--sglang-enable-deterministic-inference`), `--transformer-impl local --use-cpu-initialization --batch-invariant-mode --no-bias-swiglu-fusion --no-rope-fusion`, `--deterministic-mode --true-on-policy-mode --recompute-logprobs-via-prefill`, `--cp-comm-type a2a` with CP > 1, and `NCCL_ALGO=Ring NVTE_ALLOW_NONDETERMINISTIC_ALGO=0 CUBLAS_WORKSPACE_CONFIG=:4096:8`. Only for models miles has a profile for (qwen3-0.6B, qwen3-4B, qwen3-4B-Instruct-2507); sequence parallelism and FP8 training are refused.",
+            }),
         faultTolerance: z
             .strictObject({
                 enabled: z.boolean().default(true).meta({ description: "`--use-fault-tolerance`: engine health checks and restart (on in most miles launchers)." }),
@@ -379,6 +385,13 @@ const ResourcesSchema = z
         workerCpu: posInt().optional().meta({ description: "CPU request of each GPU worker pod. Default: the instance's vCPUs minus 8 (kubelet, daemonsets)." }),
         workerMemoryGiB: posInt().optional().meta({ description: "Memory of each GPU worker pod in GiB. Default: 88% of the instance's memory." }),
         shmGiB: posInt().default(256).meta({ description: "Size of the memory-backed /dev/shm of each worker (NCCL, Ray object store); counts against the pod memory." }),
+        memoryFitCheck: z
+            .enum(["error", "warn"])
+            .default("error")
+            .meta({
+                description:
+                    "What `plan` does when the per-GPU (or host) memory estimate exceeds the GPU (node): `error` rejects the layout before any GPU is paid for; `warn` only reports it — for a layout measured to fit on a real cluster (the estimate is not a measurement; see docs/memory-fit.md).",
+            }),
     })
     .prefault({})
     .meta({ description: "Pod sizing." });

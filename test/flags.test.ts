@@ -34,6 +34,9 @@ function knownFlags(shared: string): Map<string, FlagInfo> {
         const names = [...r.flag.split(" | "), ...(r.aliases ? r.aliases.split(",") : [])];
         for (const f of names) add(f, { type: r.type, choices: choices(r.choices), table: "megatron-flags.tsv" });
     }
+    // Flags of the sglang-miles branch the miles image runs (the table is from SGLang v0.5.16, see shared/miles/README.md):
+    // miles v0.1.0 miles/true_on_policy/config.py `build_sglang_args` passes this one.
+    add("--sglang-true-on-policy-contract", { type: "str", choices: [], table: "sglang-miles (miles/true_on_policy/config.py)" });
     const skipped = new Set(fs.readFileSync(path.join(dir, "sglang-skipped.txt"), "utf8").split("\n").map((s) => s.trim()).filter(Boolean));
     for (const r of readTsv(path.join(dir, "sglang-server-flags.tsv"))) {
         const first = r.flag.split(" | ")[0];
@@ -83,6 +86,7 @@ const ONE_NODE = { "aws:region": "us-east-1", "miles-cluster:cluster": { availab
 /** Configs that together switch every generated flag on at least once. */
 const CONFIGS: Record<string, { values: Record<string, unknown>; secret?: boolean }> = {
     defaults: { values: { ...ONE_NODE } },
+    "true on-policy": { values: { ...ONE_NODE, "miles-cluster:training": { parallelism: { tp: 2, cp: 2 }, features: { trueOnPolicy: true } } } },
     "workflow 1": { values: WORKFLOW_1 },
     "workflow 2": { values: WORKFLOW_2 },
     "everything else": {
@@ -103,7 +107,6 @@ const CONFIGS: Record<string, { values: Record<string, unknown>; secret?: boolea
                     fp8KvCache: true,
                     useRolloutLogprobs: true,
                     partialRollout: { enabled: true, overSamplingBatchSize: 64, dynamicSamplingFilterPath: "miles.rollout.filter_hub.dynamic_sampling_filters.check_reward_nonzero_std" },
-                    trueOnPolicy: true,
                     faultTolerance: { enabled: true, healthCheckFirstWait: 600 },
                 },
                 wandb: { enabled: true, project: "rl", team: "ml", host: "https://wandb.example.com", apiKey: "k" },

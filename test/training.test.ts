@@ -141,7 +141,12 @@ describe("training config", () => {
         });
         it("rejects uneven stages with PP = 1", () => rejects({ parallelism: { decoderLastPipelineNumLayers: 4 } }, "training.parallelism.decoderFirstPipelineNumLayers", ["PP > 1"]));
         it("expert + tensor parallelism without sequence parallelism is only a warning, as in Megatron (qwen3-30B-A3B, TP 2, EP 4)", () => {
-            const moe = { model: { preset: "qwen3-30B-A3B" }, parallelism: { tp: 2, ep: 4, etp: 1 } };
+            const moe = {
+                model: { preset: "qwen3-30B-A3B" },
+                layout: { gpusPerEngine: 4 },
+                parallelism: { tp: 2, ep: 4, etp: 1, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
+                offload: { optimizerCpu: true },
+            };
             assert.deepEqual(parse(moe).problems, [], "Megatron's model_parallel_config.py only calls warnings.warn");
             const w = trainingWarnings(runOf(config(moe)));
             assert.ok(w.some((m) => m.startsWith("training.parallelism.sequenceParallel") && m.includes("EP = 4") && m.includes("TP = 2")), w.join("\n"));

@@ -24,6 +24,9 @@ export const WORKFLOW_1: Record<string, unknown> = {
         algorithm: { rolloutBatchSize: 64, nSamplesPerPrompt: 8, globalBatchSize: 512, kl: { useKlLoss: true, klLossCoef: 0.001 } },
         features: { fp8Training: true, fp8Rollout: true, routingReplay: true, tis: { enabled: true } },
         checkpoints: { saveInterval: 20, retainInterval: 1000 },
+        // EP 4 as the seed gives it does not fit DeepSeek-V3 on 64 GPUs (memory-fit estimate ~349 GiB per H200):
+        // reported as a warning, as in stacks/Pulumi.moe-fp8.yaml.
+        resources: { memoryFitCheck: "warn" },
     },
 };
 

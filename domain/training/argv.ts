@@ -8,6 +8,7 @@
  */
 import type { TrainingConfig } from "../../config";
 import { archArgsWithoutMtp, type ResolvedTraining } from "./resolve";
+import { trueOnPolicyLaunch, trueOnPolicyProfile } from "./trueOnPolicy";
 
 /** One group of flags, as miles' launchers keep them (`CKPT_ARGS`, `ROLLOUT_ARGS`, …). */
 export interface ArgGroup {
@@ -158,7 +159,6 @@ function algorithmArgs(t: TrainingConfig): string[] {
         ...flagIf(f.tis.enabled, "--use-tis", "--tis-clip", num(f.tis.clip), "--tis-clip-low", num(f.tis.clipLow)),
         ...flagIf(f.useRolloutLogprobs, "--use-rollout-logprobs"),
         ...flagIf(f.routingReplay, "--use-rollout-routing-replay"),
-        ...flagIf(f.trueOnPolicy, "--true-on-policy-mode", "--deterministic-mode"),
         "--seed", num(a.seed),
     ];
 }
@@ -267,11 +267,17 @@ function generatedEnv(t: TrainingConfig, r: ResolvedTraining): EnvVar[] {
     if (t.features.int4Qat.enabled) {
         env.push({ name: "OPEN_TRAINING_INT4_FAKE_QAT_FLAG", value: "1" }, { name: "OPEN_TRAINING_INT4_GROUP_SIZE", value: num(t.features.int4Qat.groupSize) });
     }
-    if (t.features.trueOnPolicy) {
-        env.push({ name: "NCCL_ALGO", value: "Ring" }, { name: "NVTE_ALLOW_NONDETERMINISTIC_ALGO", value: "0" }, { name: "CUBLAS_WORKSPACE_CONFIG", value: ":4096:8" });
-    }
+    const top = trueOnPolicy(t, r);
+    if (top) env.push(...top.env);
     if (r.paths.tensorboardDir) env.push({ name: "TENSORBOARD_DIR", value: r.paths.tensorboardDir });
     return env;
+}
+
+/** miles' true on-policy launch contract for the run's model and layout; undefined when off or without a profile (the rules reject that). */
+function trueOnPolicy(t: TrainingConfig, r: ResolvedTraining) {
+    if (!t.features.trueOnPolicy) return undefined;
+    const profile = trueOnPolicyProfile(t.model.custom ? undefined : r.model.name);
+    return profile ? trueOnPolicyLaunch(profile, { cp: r.cp }) : undefined;
 }
 
 /** The run's train.py argv, entrypoint and env (run.ts calls it once, in `resolveRun`). */
@@ -289,6 +295,7 @@ export function milesCommand(r: ResolvedTraining): MilesCommand {
         { name: "precision", args: precisionArgs(t) },
         { name: "mtp", args: mtpArgs(t, r) },
         { name: "sglang", args: sglangArgs(t) },
+        { name: "true-on-policy", args: trueOnPolicy(t, r)?.args ?? [] },
         { name: "fault-tolerance", args: faultToleranceArgs(t) },
         ...loggingArgs(t, r),
         { name: "misc", args: miscArgs() },

@@ -26,6 +26,7 @@ export interface ResolvedModel {
     /** MTP heads in the released checkpoint, when known. */
     ckptMtpLayers?: number;
     totalParamsB?: number;
+    activeParamsB?: number;
     hfRepo?: string;
     /** The preset comes from slime and references modules the miles image lacks. */
     needsAdapting: boolean;
@@ -135,6 +136,7 @@ export function resolveModel(t: TrainingConfig): ResolvedModel {
         mtpLayers: t.features.mtp.numLayers ?? p.mtpLayers,
         ckptMtpLayers: p.ckptMtpLayers,
         totalParamsB: p.totalParamsB,
+        activeParamsB: p.activeParamsB,
         hfRepo: t.model.hfRepo ?? p.hfRepo,
         needsAdapting: /slime_plugins|--use-gated-attention/.test(p.megatronArgs),
         arch: architectureFacts(archArgs),

@@ -12,6 +12,8 @@ import { flagsOf } from "./argv";
 import { WORKER_CPU_HEADROOM, type WorkerSizing } from "./resolve";
 import type { ResolvedRun } from "./run";
 import { extraNumber, parseExtraArgs, type ExtraFlag } from "./extraArgs";
+import { memoryFitRules } from "./memoryFitRun";
+import { trueOnPolicyProblems } from "./trueOnPolicy";
 
 export interface TrainingProblem {
     path: string;
@@ -305,7 +307,10 @@ function featureRules(r: ResolvedRun, err: Push, warn: Push): void {
     if (t.wandb.enabled && !t.wandb.apiKey) {
         err("training.wandb.apiKey", "wandb.enabled needs the API key: pulumi config set --secret --path 'miles-cluster:training.wandb.apiKey' <key>");
     }
-    if (t.parallelism.cp > 1 && t.features.trueOnPolicy) warn("training.features.trueOnPolicy", "true on-policy with CP > 1 is not covered by miles' documented recipes");
+    if (f.trueOnPolicy) {
+        const x = effectiveMegatron(r);
+        for (const p of trueOnPolicyProblems({ preset: t.model.custom ? undefined : r.model.name, tp: r.tp, pp: r.pp, cp: r.cp, gpusPerEngine: t.layout.gpusPerEngine, sequenceParallel: x.sequenceParallel, fp8Training: f.fp8Training })) err(p.path, p.message);
+    }
 }
 
 /** Shape of extraArgs and extraEnv: flags first, no repeats, nothing the config already generates. */
@@ -351,6 +356,7 @@ export function trainingProblems(r: ResolvedRun): TrainingProblem[] {
     batchRules(r, err);
     featureRules(r, err, warn);
     escapeHatchRules(r, err);
+    memoryFitRules(r, err, warn);
     return out;
 }
 

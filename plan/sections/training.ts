@@ -2,6 +2,8 @@ import type { SectionProducer } from "../types";
 import type { MilesConfig } from "../../config";
 import { trainingWarnings } from "../../domain/training/rules";
 import { runOf } from "../../domain/training/run";
+import { breakdown, runMemoryFit } from "../../domain/training/memoryFitRun";
+import { GIB, type PhaseFit } from "../../domain/training/memoryFit";
 
 /**
  * The training run: the full entrypoint, GPU layout, parallelism and DP, SGLang engines, batch
@@ -30,6 +32,7 @@ export const trainingSection: SectionProducer = (cfg) => {
         ["worker pod", `${r.nodesNeeded} × (${r.gpusPerNode} GPUs, ${efa} EFA, ${size.cpu} CPU, ${size.memoryGiB} GiB, /dev/shm ${size.shmGiB} GiB)`],
         ["head pod", `CPU only, ${headPlacement(cfg)}: ${t.resources.headCpu} CPU, ${t.resources.headMemoryGiB} GiB (driver, RolloutManager, router)`],
         ["prep jobs", `${t.modelPrep.download ? "download" : "no download"}, ${t.modelPrep.convert ? "convert to torch_dist" : "no conversion"}; pulumi up waits up to ${t.modelPrep.timeoutMinutes} min for each`],
+        ...memoryLines(r),
         ["entrypoint", cmd.entrypoint],
         ["env", cmd.env.map((e) => `${e.name}=${e.value}`).concat(cmd.secretEnv.map((s) => `${s.name}=<secret ${s.secretKey}>`)).join(" ")],
     ];
@@ -62,6 +65,7 @@ export const trainingSection: SectionProducer = (cfg) => {
         entrypoint: cmd.entrypoint,
         argv: [cmd.script, ...cmd.argv],
         env: Object.fromEntries(cmd.env.map((e) => [e.name, e.value])),
+        memory: memoryData(r),
     };
     return { data, lines, warnings: trainingWarnings(r) };
 };
@@ -71,4 +75,25 @@ function headPlacement(cfg: MilesConfig): string {
     const sel = Object.entries(cfg.training.resources.headNodeSelector).map(([k, v]) => `${k}=${v}`);
     if (sel.length > 0) return `on nodes with ${sel.join(", ")}`;
     return cfg.cluster.existing ? "on any untainted node of the cluster (set resources.headNodeSelector to pin it)" : "on the untainted system nodes";
+}
+
+const gib = (b: number): string => `${(b / GIB).toFixed(1)} GiB`;
+const usage = (f: PhaseFit): string => `${gib(f.totalBytes)} of ${gib(f.capacityBytes)} (${Math.round(f.usage * 100)}%)`;
+
+/** The per-GPU memory estimate (domain/training/memoryFit.ts): actor, rollout engine and host, with their parts. */
+function memoryLines(r: ReturnType<typeof runOf>): Array<[string, string]> {
+    const f = runMemoryFit(r);
+    if (!f) return [["memory", "not estimated (unknown instance type or architecture)"]];
+    return [
+        ["memory/GPU train", `${usage(f.train)} on ${f.gpu}: ${breakdown(f.train)}; ${f.tokensBasis} tokens per micro-batch; params ${f.paramsBasis}`],
+        ["memory/GPU rollout", `${usage(f.rollout)}: ${breakdown(f.rollout)}; ≈ ${f.rollout.kvTokens.toLocaleString("en-US")} KV tokens per engine GPU`],
+        ["memory/host", f.host.items.length > 0 ? `${usage(f.host)} per node: ${breakdown(f.host)}` : `nothing offloaded to host RAM (${gib(f.host.capacityBytes)} per worker pod)`],
+    ];
+}
+
+function memoryData(r: ReturnType<typeof runOf>): Record<string, unknown> | undefined {
+    const f = runMemoryFit(r);
+    if (!f) return undefined;
+    const phase = (p: PhaseFit) => ({ totalGiB: +(p.totalBytes / GIB).toFixed(2), capacityGiB: +(p.capacityBytes / GIB).toFixed(2), usage: +p.usage.toFixed(3), items: p.items.map((i) => ({ label: i.label, GiB: +(i.bytes / GIB).toFixed(2), formula: i.formula })) });
+    return { gpu: f.gpu, params: f.paramsBasis, tokens: f.tokensBasis, train: phase(f.train), rollout: { ...phase(f.rollout), kvTokens: f.rollout.kvTokens }, host: phase(f.host) };
 }

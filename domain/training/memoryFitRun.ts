@@ -1,0 +1,142 @@
+/**
+ * The memory-fit estimate (memoryFit.ts) of a resolved run: its GPU, layout, token budget, rollout
+ * precision and offload switches, and the problems it implies — an error when an estimate exceeds the
+ * GPU's (or the node's host) memory, naming the numbers and the knobs that would fix it; a warning
+ * within 10%. `training.resources.memoryFitCheck: warn` turns the errors into warnings for a layout
+ * measured to fit on a real cluster.
+ */
+import { instanceFacts } from "../../catalog/instances";
+import { GIB, memoryFit, type FitInput, type MemoryFit, type PhaseFit, type RolloutPrecision } from "./memoryFit";
+import type { ResolvedTraining } from "./resolve";
+
+/** Share of a capacity above which the plan warns (the issue's "within 10%"). */
+export const MEMORY_WARN_USAGE = 0.9;
+
+/** The rollout checkpoint's precision: FP8/INT4 variants, or a published FP8 download loaded as is. */
+export function rolloutPrecision(r: ResolvedTraining): RolloutPrecision {
+    const f = r.training.features;
+    if (f.fp8Rollout) return "fp8";
+    if (f.int4Qat.enabled) return "int4";
+    if (r.training.model.hfCheckpointIsFp8 && r.paths.rolloutCheckpoint !== undefined && r.paths.rolloutCheckpoint === r.paths.hfDownload) return "fp8";
+    return "bf16";
+}
+
+/** Tokens of one micro-batch on one GPU: miles packs up to --max-tokens-per-gpu, a longer sample gets its own (split by CP). */
+export function tokensPerGpu(r: ResolvedTraining): { tokens: number; basis: string } {
+    const t = r.training;
+    const ro = t.rollout;
+    const seq = ro.maxContextLen ?? (ro.maxPromptLen ?? 0) + ro.maxResponseLen;
+    const seqBasis = ro.maxContextLen !== undefined ? `maxContextLen ${seq}` : ro.maxPromptLen !== undefined ? `prompt ${ro.maxPromptLen} + response ${ro.maxResponseLen}` : `response ${ro.maxResponseLen} (+ prompts of unknown length: set rollout.maxPromptLen)`;
+    const perGpuSeq = Math.ceil(seq / r.cp);
+    if (t.algorithm.dynamicBatch.enabled) {
+        const budget = t.algorithm.dynamicBatch.maxTokensPerGpu;
+        return perGpuSeq > budget
+            ? { tokens: perGpuSeq, basis: `one ${seqBasis}-token sample ÷ CP ${r.cp} (longer than maxTokensPerGpu ${budget}, so it forms its own micro-batch)` }
+            : { tokens: budget, basis: `maxTokensPerGpu ${budget}` };
+    }
+    return { tokens: t.algorithm.microBatchSize * perGpuSeq, basis: `microBatchSize ${t.algorithm.microBatchSize} × ${seqBasis} ÷ CP ${r.cp}` };
+}
+
+export interface RunMemoryFit extends MemoryFit {
+    gpu: string;
+    tokensBasis: string;
+}
+
+/** The estimate for a run; undefined when the GPU or the architecture is unknown. */
+export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
+    const g = r.group;
+    if (!g?.instanceType || r.model.arch.numLayers <= 0 || r.model.arch.hiddenSize <= 0) return undefined;
+    const facts = instanceFacts(g.instanceType);
+    const t = r.training;
+    const p = t.parallelism;
+    const tok = tokensPerGpu(r);
+    const colocate = t.layout.colocate;
+    const input: FitInput = {
+        arch: r.model.arch,
+        publishedTotalB: r.model.totalParamsB,
+        publishedActiveB: r.model.activeParamsB,
+        gpuMemoryGiB: facts.gpuMemoryGiB,
+        gpusPerNode: r.gpusPerNode,
+        hostMemoryGiB: r.worker.memoryGiB,
+        colocate,
+        // miles/utils/arguments.py: with --colocate, offload_train and offload_rollout default to True.
+        offloadTrain: t.offload.train ?? colocate,
+        offloadRollout: t.offload.rollout ?? colocate,
+        train: {
+            tp: r.tp,
+            pp: r.pp,
+            cp: r.cp,
+            ep: r.ep,
+            etp: r.etp,
+            world: r.actorGpus,
+            sequenceParallel: p.sequenceParallel || t.extraArgs.includes("--sequence-parallel"),
+            firstStageLayers: p.decoderFirstPipelineNumLayers,
+            lastStageLayers: p.decoderLastPipelineNumLayers,
+            recompute: p.recompute,
+            tokensPerGpu: tok.tokens,
+            optimizerCpuOffload: t.offload.optimizerCpu,
+        },
+        rollout: {
+            gpusPerEngine: t.layout.gpusPerEngine,
+            precision: rolloutPrecision(r),
+            int4GroupSize: t.features.int4Qat.groupSize,
+            memFractionStatic: t.rollout.memFractionStatic,
+            kvBytes: t.features.fp8KvCache ? 1 : 2,
+            maxSequenceTokens: t.rollout.maxContextLen ?? (t.rollout.maxPromptLen ?? 0) + t.rollout.maxResponseLen,
+        },
+    };
+    return { ...memoryFit(input), gpu: `${facts.gpuName} (${facts.gpuMemoryGiB} GiB)`, tokensBasis: tok.basis };
+}
+
+const gib = (b: number): string => `${(b / GIB).toFixed(1)} GiB`;
+
+/** "weights + grads 394.2 GiB + optimizer state 98.6 GiB + …" */
+export function breakdown(f: PhaseFit): string {
+    return f.items
+        .filter((i) => i.bytes > 0)
+        .map((i) => `${i.label} ${gib(i.bytes)}`)
+        .join(" + ");
+}
+
+type Push = (path: string, message: string) => void;
+
+/** Errors when an estimate exceeds its capacity (warnings with memoryFitCheck: warn), warnings within 10%. */
+export function memoryFitRules(r: ResolvedTraining, err: Push, warn: Push): void {
+    const f = runMemoryFit(r);
+    if (!f) return;
+    const t = r.training;
+    const fail: Push = t.resources.memoryFitCheck === "warn" ? warn : err;
+    const knobsTrain = [
+        r.model.numExperts > 0 ? "more EP" : undefined,
+        "more TP or PP (parallelism.tp / pp)",
+        t.parallelism.recompute?.granularity !== "full" ? 'recomputation (parallelism.recompute: {granularity: full, method: uniform, numLayers: 1})' : undefined,
+        !t.offload.optimizerCpu ? "optimizer CPU offload (offload.optimizerCpu: true)" : undefined,
+        t.algorithm.dynamicBatch.enabled ? "fewer tokens per GPU (algorithm.dynamicBatch.maxTokensPerGpu)" : "a smaller microBatchSize",
+        "more actor nodes (a larger DP shards the optimizer)",
+    ].filter((k): k is string => k !== undefined);
+    const pct = (u: number) => `${Math.round(u * 100)}%`;
+    const tr = f.train;
+    if (tr.usage > 1) {
+        fail("training.parallelism", `the actor needs ≈ ${gib(tr.totalBytes)} per GPU but a ${f.gpu} has ${gib(tr.capacityBytes)} (${breakdown(tr)}); fix with ${knobsTrain.join(", ")}`);
+    } else if (tr.usage > MEMORY_WARN_USAGE) {
+        warn("training.parallelism", `the actor needs ≈ ${gib(tr.totalBytes)} of ${gib(tr.capacityBytes)} per GPU (${pct(tr.usage)}, within 10%: ${breakdown(tr)}); an OOM minutes into the run is likely — consider ${knobsTrain.slice(0, 3).join(", ")}`);
+    }
+    const ro = f.rollout;
+    const weights = ro.items.find((i) => i.label === "weights")?.bytes ?? 0;
+    const staticBytes = t.rollout.memFractionStatic * ro.capacityBytes;
+    const rolloutKnobs = `more GPUs per engine (layout.gpusPerEngine, now ${t.layout.gpusPerEngine})${t.features.fp8Rollout || t.features.int4Qat.enabled ? "" : ", an FP8 rollout (features.fp8Rollout)"}, or a larger rollout.memFractionStatic`;
+    if (weights > staticBytes) {
+        fail("training.layout.gpusPerEngine", `each SGLang engine GPU must hold ${gib(weights)} of weights but mem-fraction-static ${t.rollout.memFractionStatic} × ${gib(ro.capacityBytes)} = ${gib(staticBytes)} leaves no KV cache; fix with ${rolloutKnobs}`);
+    } else if (ro.kvTokens < t.rollout.maxResponseLen) {
+        warn("training.rollout.memFractionStatic", `the KV cache of an engine holds ≈ ${ro.kvTokens.toLocaleString("en-US")} tokens, less than one ${t.rollout.maxResponseLen}-token response; generation will be slow or fail — ${rolloutKnobs}`);
+    }
+    if (ro.usage > 1 && weights <= staticBytes) {
+        fail("training.offload.train", `while the engines generate, a GPU needs ≈ ${gib(ro.totalBytes)} (${breakdown(ro)}) of ${gib(ro.capacityBytes)}; leave offload.train on (miles' default when colocated) or lower rollout.memFractionStatic`);
+    }
+    const h = f.host;
+    if (h.usage > 1) {
+        fail("training.resources.workerMemoryGiB", `host memory of a GPU node: ≈ ${gib(h.totalBytes)} needed (${breakdown(h)}) but the worker pod has ${gib(h.capacityBytes)}; fix with more actor nodes (the offloaded state is sharded over DP), more TP/PP/EP, or without offload.optimizerCpu`);
+    } else if (h.usage > MEMORY_WARN_USAGE) {
+        warn("training.resources.workerMemoryGiB", `host memory of a GPU node: ≈ ${gib(h.totalBytes)} of ${gib(h.capacityBytes)} (${pct(h.usage)}, within 10%: ${breakdown(h)})`);
+    }
+}
