@@ -32,6 +32,10 @@ export function deploy(cfg: MilesConfig): StackOutputs {
     outputs.storageClaimName = storage.claimName;
     if (storage.bucket) outputs.checkpointBucket = storage.bucket.name;
     outputs.trainingServiceAccount = addons.serviceAccountName;
+    if (addons.monitoring) {
+        outputs.grafanaPortForward = addons.monitoring.grafanaPortForward;
+        outputs.grafanaAdminPassword = addons.monitoring.grafanaAdminPassword;
+    }
     if (cfg.training.enabled) {
         const training = new MilesTrainingJob("training", { training: cfg.training, stack: cfg.stack, cluster, namespace, storage, addons });
         outputs.trainingJobName = training.jobName;

@@ -14,6 +14,14 @@ export const CHARTS = {
     efaDevicePlugin: { chart: "aws-efa-k8s-device-plugin", repo: "https://aws.github.io/eks-charts", version: "v0.5.30" },
     kuberayOperator: { chart: "kuberay-operator", repo: "https://ray-project.github.io/kuberay-helm/", version: "1.7.0" },
     dcgmExporter: { chart: "dcgm-exporter", repo: "https://nvidia.github.io/dcgm-exporter/helm-charts", version: "4.8.3" },
+    /**
+     * Prometheus operator + Prometheus + Alertmanager + Grafana + node exporter + kube-state-metrics.
+     * github.com/prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3 (commit ea930bae):
+     * Chart.yaml appVersion v0.93.1 (the operator; ../shared/schemas/prometheus-operator is v0.93.0),
+     * sub-charts kube-state-metrics 8.4.0, prometheus-node-exporter 4.56.1, grafana 12.11.1.
+     * domain/monitoring/values.ts writes only keys of that tag's values.yaml.
+     */
+    kubePrometheusStack: { chart: "kube-prometheus-stack", repo: "https://prometheus-community.github.io/helm-charts", version: "88.5.3" },
 } as const satisfies Record<string, ChartPin>;
 
 export interface ImagePin {
@@ -28,6 +36,13 @@ export const IMAGES = {
     kubectl: { repository: "registry.k8s.io/kubectl", tag: "v1.34.1" },
     /** Downloads the KubeRay CRDs for the kubectl container (has a shell, sha256sum and CA certificates). */
     curl: { repository: "curlimages/curl", tag: "8.15.0" },
+    /**
+     * Ships the Ray logs of every training pod to CloudWatch Logs (sidecar). Tag listed at
+     * https://docs.fluentbit.io/manual/4.2/installation/downloads/docker; EKS Pod Identity
+     * credentials are supported since v4.0.0 (fluent/fluent-bit PR #10115, commit f29d2a3e2, an
+     * ancestor of v5.0.3). Distroless: no shell.
+     */
+    fluentBit: { repository: "cr.fluentbit.io/fluent/fluent-bit", tag: "5.0.3" },
 } as const satisfies Record<string, ImagePin>;
 
 /**

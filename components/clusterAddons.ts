@@ -7,7 +7,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { MilesConfig } from "../config";
-import { efaDevicePluginEnabled } from "../domain/addons";
+import { dcgmExporterOptions, efaDevicePluginEnabled } from "../domain/addons";
+import { resolveMonitoring, type TrainingObservability } from "../domain/monitoring/resolve";
+import { Monitoring } from "./monitoring";
 import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
 import { EfaDevicePlugin, NvidiaDevicePlugin } from "./devicePlugins";
 import { KubeRay } from "./kuberay";
@@ -37,6 +39,8 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
     readonly kuberay?: KubeRay;
     readonly dcgmExporter?: DcgmExporter;
     readonly identity: TrainingIdentity;
+    readonly monitoring?: Monitoring;
+    readonly observability: TrainingObservability;
 
     constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:addons:ClusterAddons", name, {}, opts);
@@ -55,8 +59,17 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
             this.kuberay = new KubeRay(`${name}-kuberay`, { namespace: a.namespace, manageCrds: a.kuberay.manageCrds, provider, dependsOn: [...clusterReady, ns] }, { parent: this });
         }
         if (a.dcgmExporter.enabled) {
-            this.dcgmExporter = new DcgmExporter(`${name}-dcgm-exporter`, { ...common, serviceMonitor: a.dcgmExporter.serviceMonitor }, { parent: this });
+            this.dcgmExporter = new DcgmExporter(`${name}-dcgm-exporter`, { ...common, options: dcgmExporterOptions(args.config) }, { parent: this });
         }
+        const monitoring = resolveMonitoring(args.config);
+        if (monitoring) {
+            this.monitoring = new Monitoring(
+                `${name}-monitoring`,
+                { monitoring, provider, grafanaAdminPassword: a.monitoring.grafana.adminPassword, dependsOn: clusterReady },
+                { parent: this },
+            );
+        }
+        this.observability = { monitoring: monitoring !== undefined };
         this.identity = new TrainingIdentity(
             `${name}-training-identity`,
             {

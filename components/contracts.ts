@@ -6,6 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
+import type { TrainingObservability } from "../domain/monitoring/resolve";
 
 
 export interface AwsNetworkInfo {
@@ -56,4 +57,11 @@ export interface AddonsHandle {
     serviceAccountName: string;
     /** Resources (KubeRay CRDs and operator, device plugins) a RayJob must wait for. */
     ready: pulumi.Resource[];
+    /**
+     * What watches the training pods: the monitoring stack (then miles' exporter and the
+     * checkpoint probe are on) and the CloudWatch log group their Fluent Bit sidecars ship to.
+     * @default no monitoring, no log shipping
+     */
+    observability?: TrainingObservability;
 }
+

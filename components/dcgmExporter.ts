@@ -10,7 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import { CHARTS } from "../catalog/versions";
 import { helmAddon, type ReleasePolicy } from "./helmAddon";
-import { dcgmExporterValues, NODE_AGENT_NAMESPACE } from "../domain/addons";
+import { dcgmExporterValues, NODE_AGENT_NAMESPACE, type DcgmExporterOptions } from "../domain/addons";
 
 /**
  * Monitoring never blocks a deploy: no wait, no rollback. The exporter's readiness probe starts
@@ -22,10 +22,11 @@ export const DCGM_POLICY: ReleasePolicy = { atomic: false, timeout: 300 };
 export interface DcgmExporterArgs {
     gpuNodeGroups: GpuNodeGroupInfo[];
     /**
-     * Create a ServiceMonitor (needs the Prometheus operator CRDs).
-     * @default false
+     * The chart's ServiceMonitor (needs the Prometheus operator CRDs) and whether to join the node
+     * monitoring agent's DCGM host engine (domain/addons.ts `DcgmExporterOptions`).
+     * @example { serviceMonitor: false, nodeAgentHostEngine: true }
      */
-    serviceMonitor: boolean;
+    options: DcgmExporterOptions;
     provider: k8s.Provider;
     dependsOn?: pulumi.Resource[];
 }
@@ -42,7 +43,7 @@ export class DcgmExporter extends pulumi.ComponentResource {
                 pin: CHARTS.dcgmExporter,
                 releaseName: "dcgm-exporter",
                 namespace: NODE_AGENT_NAMESPACE,
-                values: dcgmExporterValues(args.gpuNodeGroups, args.serviceMonitor),
+                values: dcgmExporterValues(args.gpuNodeGroups, args.options),
                 policy: DCGM_POLICY,
                 provider: args.provider,
                 dependsOn: args.dependsOn,

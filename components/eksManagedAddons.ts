@@ -17,6 +17,7 @@ import * as aws from "@pulumi/aws";
 import { MANAGED_POLICY } from "../catalog/aws";
 import { podIdentityRole } from "./iam";
 import { nodeMonitoringAgentValues } from "../domain/addons";
+import { EBS_CSI } from "../catalog/observability";
 
 /**
  * Service account of the FSx CSI controller (the EKS add-on's name for it). It gets no IAM role:
@@ -32,6 +33,14 @@ interface AddonsArgs {
     clusterName: pulumi.Input<string>;
     tags: Record<string, string>;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+interface ClusterAddonsArgs extends AddonsArgs {
+    /**
+     * Install the EBS CSI driver (the monitoring volumes need a dynamic provisioner; EKS ships none).
+     * @default false
+     */
+    ebsCsi?: boolean;
 }
 
 function addon(parent: pulumi.Resource, name: string, addonName: string, clusterName: pulumi.Input<string>, extra: Partial<aws.eks.AddonArgs>, tags: Record<string, string>, dependsOn?: pulumi.Input<pulumi.Resource>[]) {
@@ -69,13 +78,24 @@ export class EksNodeAddons extends pulumi.ComponentResource {
 export class EksClusterAddons extends pulumi.ComponentResource {
     readonly addons: aws.eks.Addon[];
 
-    constructor(name: string, args: AddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:aws:EksClusterAddons", name, {}, opts);
         const coredns = addon(this, name, "coredns", args.clusterName, {}, args.tags, args.dependsOn);
         // No role for FSX_CSI_CONTROLLER_SA (see there): static volumes only.
         const fsx = addon(this, name, "aws-fsx-csi-driver", args.clusterName, {}, args.tags, args.dependsOn);
         const monitoring = addon(this, name, "eks-node-monitoring-agent", args.clusterName, { configurationValues: JSON.stringify(nodeMonitoringAgentValues()) }, args.tags, args.dependsOn);
         this.addons = [coredns, fsx, monitoring];
+        if (args.ebsCsi) {
+            // Its controller calls EC2 (CreateVolume, AttachVolume): AmazonEBSCSIDriverPolicy through Pod
+            // Identity on ebs-csi-controller-sa (catalog/observability.ts EBS_CSI for the sources).
+            const role = podIdentityRole(`${name}-ebs-csi`, [EBS_CSI.policyArn], "EBS CSI controller (ebs-csi-controller-sa) through EKS Pod Identity", args.tags, { parent: this });
+            this.addons.push(
+                addon(this, name, EBS_CSI.addonName, args.clusterName, { podIdentityAssociations: [{ serviceAccount: EBS_CSI.serviceAccount, roleArn: role.role.arn }] }, args.tags, [
+                    ...(args.dependsOn ?? []),
+                    ...role.attachments,
+                ]),
+            );
+        }
         this.registerOutputs({});
     }
 }

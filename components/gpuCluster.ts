@@ -9,6 +9,7 @@ import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import { ClusterNetwork } from "./network";
 import { EksControlPlane } from "./eksControlPlane";
 import { EksClusterAddons, EksNodeAddons } from "./eksManagedAddons";
+import { resolveMonitoring } from "../domain/monitoring/resolve";
 import { SystemNodeGroup } from "./systemNodeGroup";
 import { FSX_STARTUP_TAINT } from "../catalog/nodeLabels";
 import { GpuNodeGroup } from "./gpuNodeGroup";
@@ -141,7 +142,11 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
                     o,
                 ),
         );
-        const clusterAddons = new EksClusterAddons(`${name}-addons`, { clusterName: controlPlane.clusterName, tags, dependsOn: [system.nodeGroup] }, o);
+        const clusterAddons = new EksClusterAddons(
+            `${name}-addons`,
+            { clusterName: controlPlane.clusterName, tags, dependsOn: [system.nodeGroup], ebsCsi: resolveMonitoring(cfg)?.createsStorageClass ?? false },
+            o,
+        );
 
         const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: controlPlane.kubeconfig }, o);
         return {

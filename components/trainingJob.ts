@@ -60,7 +60,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
 
     constructor(name: string, args: MilesTrainingJobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:MilesTrainingJob", name, {}, opts);
-        const r = resolveRun(args.training, { stack: args.stack, gpuNodeGroups: args.cluster.gpuNodeGroups });
+        const r = resolveRun(args.training, { stack: args.stack, gpuNodeGroups: args.cluster.gpuNodeGroups, monitoring: args.addons.observability?.monitoring });
         this.run = r;
         const provider = args.cluster.provider;
         this.namespace = args.namespace.name;
@@ -72,6 +72,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             claimName: args.storage.claimName,
             serviceAccountName: args.addons.serviceAccountName,
             secretName: this.secrets.secretName,
+            observability: args.addons.observability,
         };
         const base: pulumi.Resource[] = [args.namespace.resource, ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : [])];
         this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready] }, { parent: this });

@@ -6,6 +6,71 @@ const k8sName = z
 
 const enabled = (description: string) => z.boolean().default(true).meta({ description });
 
+const duration = z.string().regex(/^[0-9]+(ms|s|m|h|d|w|y)$/, "must be a Prometheus duration such as 30s, 15d");
+const labelMap = z.record(z.string().min(1), z.string());
+
+/** kube-prometheus-stack (Prometheus, Alertmanager, Grafana, node exporter, kube-state-metrics) and what it watches. */
+const MonitoringSchema = z
+    .strictObject({
+        enabled: z
+            .boolean()
+            .optional()
+            .meta({ description: "Install kube-prometheus-stack and scrape the DCGM exporter, Ray, miles, node exporter and kube-state-metrics, with the miles-cluster dashboards and alerts. Default: on for a cluster miles-cluster creates, off for a bring-your-own cluster (which usually has its own Prometheus)." }),
+        namespace: k8sName.default("miles-monitoring").meta({ description: "Namespace of the monitoring stack (created and deleted with the stack)." }),
+        nodeSelector: labelMap
+            .optional()
+            .meta({ description: "Node labels the monitoring pods (except the node exporter DaemonSet) are pinned to. Default: the system node group on a cluster miles-cluster creates; none on a bring-your-own cluster." }),
+        storageClassName: z
+            .string()
+            .min(1)
+            .optional()
+            .meta({ description: "StorageClass of the Prometheus, Alertmanager and Grafana volumes. Default: `miles-monitoring-gp3`, an encrypted gp3 EBS class with reclaim policy Retain that miles-cluster creates (with the EBS CSI driver add-on) on its own cluster. Required on a bring-your-own cluster." }),
+        prometheus: z
+            .strictObject({
+                retention: duration.default("15d").meta({ description: "How long Prometheus keeps samples." }),
+                storageGiB: z.number().int().min(10, "must be at least 10").max(16384, "must be at most 16384").default(100).meta({ description: "Size of Prometheus' volume in GiB (retention by size is set to 90% of it, so the volume never fills)." }),
+                scrapeInterval: duration.default("30s").meta({ description: "Scrape interval of every target." }),
+            })
+            .prefault({})
+            .meta({ description: "Prometheus server." }),
+        grafana: z
+            .strictObject({
+                storageGiB: z.number().int().min(1, "must be at least 1").max(1024, "must be at most 1024").default(10).meta({ description: "Size of Grafana's volume in GiB (users, edited dashboards)." }),
+                adminPassword: z
+                    .string()
+                    .min(12, "must be at least 12 characters")
+                    .optional()
+                    .meta({ description: "Grafana admin password (a Pulumi secret). Default: a random 32-character password generated once and kept in the Pulumi state as a secret (stack output `grafanaAdminPassword`). There is never a default password." }),
+            })
+            .prefault({})
+            .meta({ description: "Grafana (admin user `admin`)." }),
+        alerts: z
+            .strictObject({
+                idleGpuMinutes: z.number().int().min(5, "must be at least 5").max(1440, "must be at most 1440").default(30).meta({ description: "Alert when a run's GPUs have been idle (mean utilisation below idleGpuPercent) for this many minutes." }),
+                idleGpuPercent: z.number().min(1, "must be at least 1").max(90, "must be at most 90").default(10).meta({ description: "Mean GPU utilisation (percent) under which a run's GPUs count as idle." }),
+                noProgressMinutes: z.number().int().min(10, "must be at least 10").max(1440, "must be at most 1440").default(60).meta({ description: "Alert when a run's rollout step has not advanced for this many minutes (a hung collective keeps GPUs busy, so the idle alert alone misses it)." }),
+            })
+            .prefault({})
+            .meta({ description: "Thresholds of the miles-cluster alert rules (PrometheusRule `miles-cluster`)." }),
+    })
+    .prefault({})
+    .meta({ description: "Metrics, dashboards and alerts (Helm chart `kube-prometheus-stack`)." });
+
+/** Ray logs shipped to CloudWatch Logs so they outlive the Ray cluster. */
+const LogsSchema = z
+    .strictObject({
+        enabled: z
+            .boolean()
+            .optional()
+            .meta({ description: "Ship the Ray logs of every training pod (driver, head, workers: /tmp/ray/session_*/logs) to a CloudWatch Logs group with a Fluent Bit sidecar. Default: on for a cluster miles-cluster creates; unavailable on a bring-your-own cluster (no IAM role for the pods)." }),
+        retentionDays: z
+            .union([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map((d) => z.literal(d)))
+            .default(30)
+            .meta({ description: "Days CloudWatch keeps the logs (one of the values CloudWatch Logs accepts: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html)." }),
+    })
+    .prefault({})
+    .meta({ description: "Training logs that survive the Ray cluster (CloudWatch Logs)." });
+
 export const AddonsSchema = z
     .strictObject({
         namespace: k8sName
@@ -59,6 +124,8 @@ export const AddonsSchema = z
             })
             .prefault({})
             .meta({ description: "NVIDIA DCGM exporter (Helm chart `dcgm-exporter`)." }),
+        monitoring: MonitoringSchema,
+        logs: LogsSchema,
         trainingServiceAccount: k8sName
             .default("miles-training")
             .meta({ description: "Service account the training pods run as, in the training namespace. On a cluster miles-cluster creates it gets read/write access to the checkpoint bucket through EKS Pod Identity." }),
@@ -66,7 +133,7 @@ export const AddonsSchema = z
     .meta({ description: "Cluster add-ons: device plugins, KubeRay, GPU monitoring and the training pods' identity." });
 
 export type AddonsConfig = z.output<typeof AddonsSchema>;
-export const addonsSecretPaths: string[][] = [];
+export const addonsSecretPaths: string[][] = [["monitoring", "grafana", "adminPassword"]];
 
 
 

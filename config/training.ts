@@ -371,7 +371,10 @@ const TensorboardSchema = z
 
 const PrometheusSchema = z
     .strictObject({
-        enabled: z.boolean().default(false).meta({ description: "`--use-prometheus`: metrics endpoint on the head." }),
+        enabled: z
+            .boolean()
+            .optional()
+            .meta({ description: "`--use-prometheus`: miles' metrics endpoint on the head (scraped by the monitoring stack). Default: on when `addons.monitoring` is on, off otherwise." }),
         port: z.number().int().min(1024).max(65535).default(9090).meta({ description: "`--prometheus-port` and `PROMETHEUS_PORT` (set explicitly: a Service named prometheus would otherwise inject tcp://… into it)." }),
     })
     .prefault({})

@@ -5,6 +5,7 @@
  * domain/chartPlacement.ts.
  */
 import type { MilesConfig } from "../config";
+import { NODE_AGENT_HOSTENGINE_PORT } from "../catalog/observability";
 import { GPU_TAINT, LABEL_AMI_FAMILY, LABEL_EFA_PRESENT, LABEL_GPU_PRESENT } from "../catalog/nodeLabels";
 import type { GpuNodeGroupInfo } from "./gpuNodes";
 import { matchesTerm, nodeLabelsOf, tolerationsForTaints, type NodeSelectorRequirement, type NodeSelectorTerm, type Toleration } from "./scheduling";
@@ -17,6 +18,16 @@ export function isBringYourOwnCluster(cfg: Pick<MilesConfig, "cluster">): boolea
 /** Whether the EFA device plugin is installed: the explicit switch, else on for our EKS cluster, off for bring-your-own. */
 export function efaDevicePluginEnabled(cfg: Pick<MilesConfig, "cluster" | "addons">): boolean {
     return cfg.addons.efaDevicePlugin.enabled ?? !isBringYourOwnCluster(cfg);
+}
+
+/** Whether kube-prometheus-stack and the miles-cluster monitors, rules and dashboards are installed: the switch, else on for our EKS cluster. */
+export function monitoringEnabled(cfg: Pick<MilesConfig, "cluster" | "addons">): boolean {
+    return cfg.addons.monitoring.enabled ?? !isBringYourOwnCluster(cfg);
+}
+
+/** Whether the training pods ship their Ray logs to CloudWatch Logs: the switch, else on for our EKS cluster (the pods need its IAM role). */
+export function logShippingEnabled(cfg: Pick<MilesConfig, "cluster" | "addons">): boolean {
+    return cfg.addons.logs.enabled ?? !isBringYourOwnCluster(cfg);
 }
 
 /** Node agents live with the other node agents (kube-proxy, aws-node): they run at system-node-critical priority. */
@@ -101,13 +112,42 @@ export function efaSelectorLabel(efaGroups: ReadonlyArray<GpuNodeGroupInfo>): { 
 }
 
 
-/** Helm values: every GPU group (Bottlerocket included), GPU taint tolerated, ServiceMonitor per the switch. */
-export function dcgmExporterValues(groups: ReadonlyArray<GpuNodeGroupInfo>, serviceMonitor: boolean): Record<string, unknown> {
-    return {
+export interface DcgmExporterOptions {
+    /** The chart's own ServiceMonitor (`addons.dcgmExporter.serviceMonitor`; off when miles-cluster's monitoring creates one). */
+    serviceMonitor: boolean;
+    /**
+     * Connect to the node monitoring agent's DCGM host engine instead of starting an embedded one.
+     * Two engines on one GPU cannot both serve profiling (DCP) metrics: NVIDIA/dcgm-exporter #7
+     * ("the profiling module uses hardware subsystems that cannot be shared between multiple
+     * processes"), #61 (embedded mode fails to load modules when another nv-hostengine runs) and
+     * aws/eks-node-monitoring-agent #256. The agent's dcgm-server runs `nv-hostengine -b ALL` on
+     * hostPort 5555 of every NVIDIA node (catalog/observability.ts NODE_AGENT_HOSTENGINE_PORT), so
+     * the exporter joins that one engine with `-r <node IP>:5555`.
+     */
+    nodeAgentHostEngine: boolean;
+}
+
+/** The exporter's options for a config: the agent's engine on our EKS cluster (it always runs eks-node-monitoring-agent). */
+export function dcgmExporterOptions(cfg: Pick<MilesConfig, "cluster" | "addons">): DcgmExporterOptions {
+    return { serviceMonitor: cfg.addons.dcgmExporter.serviceMonitor, nodeAgentHostEngine: !isBringYourOwnCluster(cfg) };
+}
+
+/** The chart's default `arguments` (dcgm-exporter deployment/values.yaml at 4.5.3-4.8.2): the default counters, profiling ones included. */
+export const DCGM_DEFAULT_ARGUMENTS = ["-f", "/etc/dcgm-exporter/default-counters.csv"];
+
+/** Helm values: every GPU group (Bottlerocket included), GPU taint tolerated, ServiceMonitor per the switch, one DCGM engine per node. */
+export function dcgmExporterValues(groups: ReadonlyArray<GpuNodeGroupInfo>, opts: DcgmExporterOptions): Record<string, unknown> {
+    const values: Record<string, unknown> = {
         affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: gpuNodeTerms(groups) } } },
         tolerations: gpuTolerations(groups),
-        serviceMonitor: { enabled: serviceMonitor },
+        serviceMonitor: { enabled: opts.serviceMonitor },
     };
+    if (opts.nodeAgentHostEngine) {
+        // Kubernetes expands $(NODE_IP) in args from the container's env (extraEnv is rendered into it).
+        values.arguments = [...DCGM_DEFAULT_ARGUMENTS, "-r", `$(NODE_IP):${NODE_AGENT_HOSTENGINE_PORT}`];
+        values.extraEnv = [{ name: "NODE_IP", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } }];
+    }
+    return values;
 }
 
 /**

@@ -152,7 +152,7 @@ describe("cluster add-ons", function () {
 
         it("creates the miles-system namespace for the operator", () => {
             const ns = ofType(four.plan, "kubernetes:core/v1:Namespace").map((r) => (r.inputs.metadata as { name: string }).name);
-            assert.deepEqual(ns.sort(), ["miles", "miles-system"]);
+            assert.deepEqual(ns.sort(), ["miles", "miles-monitoring", "miles-system"]);
         });
     });
 
@@ -213,7 +213,8 @@ describe("cluster add-ons", function () {
         });
 
         it("serviceMonitor: true turns the chart's ServiceMonitor on", async () => {
-            const b = await planAddons({ ...FOUR_GROUPS, "miles-cluster:addons": { dcgmExporter: { serviceMonitor: true } } });
+            // Only without miles-cluster's monitoring (which creates its own ServiceMonitor for the exporter).
+            const b = await planAddons({ ...FOUR_GROUPS, "miles-cluster:addons": { dcgmExporter: { serviceMonitor: true }, monitoring: { enabled: false } } });
             assert.equal((release(b.plan, "dcgm-exporter").inputs.values as Record<string, { enabled: boolean }>).serviceMonitor.enabled, true);
         });
     });
@@ -327,7 +328,7 @@ describe("cluster add-ons", function () {
         it("every add-on can be turned off; the service account remains", async () => {
             const b = await planAddons({
                 ...FOUR_GROUPS,
-                "miles-cluster:addons": { nvidiaDevicePlugin: { enabled: false }, efaDevicePlugin: { enabled: false }, kuberay: { enabled: false }, dcgmExporter: { enabled: false } },
+                "miles-cluster:addons": { nvidiaDevicePlugin: { enabled: false }, efaDevicePlugin: { enabled: false }, kuberay: { enabled: false }, dcgmExporter: { enabled: false }, monitoring: { enabled: false } },
             });
             assert.deepEqual(releaseNames(b.plan), []);
             assert.equal(ofType(b.plan, "kubernetes:batch/v1:Job").length, 0);

@@ -59,15 +59,15 @@ const BASE_COUNTS: Record<string, number> = {
     "aws:ec2/natGateway:NatGateway": 1,
     "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
     "aws:ec2/securityGroup:SecurityGroup": 3,
-    // control plane: KMS key + alias, log group, cluster; roles: cluster, node, vpc-cni (none for the FSx CSI controller: static volume); 1 + 2 + 1 policy attachments
+    // control plane: KMS key + alias, log group, cluster; roles: cluster, node, vpc-cni, ebs-csi (monitoring volumes; none for the FSx CSI controller: static volume); 1 + 2 + 1 + 1 policy attachments
     "aws:kms/key:Key": 1,
     "aws:kms/alias:Alias": 1,
     "aws:cloudwatch/logGroup:LogGroup": 1,
     "aws:eks/cluster:Cluster": 1,
-    "aws:iam/role:Role": 3,
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 4,
-    // six managed add-ons, system launch template + node group, the Kubernetes provider
-    "aws:eks/addon:Addon": 6,
+    "aws:iam/role:Role": 4,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 5,
+    // seven managed add-ons (aws-ebs-csi-driver for the monitoring volumes, on by default), system launch template + node group, the Kubernetes provider
+    "aws:eks/addon:Addon": 7,
     "aws:ec2/launchTemplate:LaunchTemplate": 1,
     "aws:eks/nodeGroup:NodeGroup": 1,
     "pulumi:providers:kubernetes": 1,
@@ -226,8 +226,11 @@ describe("GpuCluster under mocks", function () {
             assert.deepEqual(attached("cluster-eks-node-role"), ["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly", "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"]);
             assert.deepEqual(attached("cluster-eks-cluster-role"), ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]);
             const addons = Object.fromEntries(ofType(p, T.addon).filter((r) => r.name.startsWith("cluster-")).map((r) => [r.inputs.addonName as string, r.inputs as any]));
-            assert.deepEqual(Object.keys(addons).sort(), ["aws-fsx-csi-driver", "coredns", "eks-node-monitoring-agent", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"]);
+            assert.deepEqual(Object.keys(addons).sort(), ["aws-ebs-csi-driver", "aws-fsx-csi-driver", "coredns", "eks-node-monitoring-agent", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"]);
             assert.equal(addons["vpc-cni"].podIdentityAssociations[0].serviceAccount, "aws-node");
+            // The EBS CSI controller (monitoring volumes) gets exactly AmazonEBSCSIDriverPolicy through Pod Identity.
+            assert.equal(addons["aws-ebs-csi-driver"].podIdentityAssociations[0].serviceAccount, "ebs-csi-controller-sa");
+            assert.deepEqual(attached("cluster-addons-ebs-csi"), ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]);
             // Static FSx volume: the controller calls no AWS API, so it gets no role (FSxFullAccess could delete any file system).
             assert.equal(addons["aws-fsx-csi-driver"].podIdentityAssociations, undefined);
             assert.ok(!ofType(p, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").some((r) => /AmazonFSxFullAccess/.test(String(r.inputs.policyArn))));

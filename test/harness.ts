@@ -47,3 +47,12 @@ export function requireShared(ctx: Mocha.Context): string {
     }
     return SHARED_DIR!;
 }
+
+/** Closes every object schema that lists properties, so a misspelt field fails (schemas README). */
+export function closeObjects(node: unknown): void {
+    if (Array.isArray(node)) return node.forEach(closeObjects);
+    if (node === null || typeof node !== "object") return;
+    const o = node as Record<string, unknown>;
+    if (o.properties && o.additionalProperties === undefined) o.additionalProperties = false;
+    for (const v of Object.values(o)) closeObjects(v);
+}

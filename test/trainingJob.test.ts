@@ -16,7 +16,7 @@ import { trainingSection } from "../plan/sections/training";
 import * as os from "node:os";
 import { parse as parseYaml } from "yaml";
 import { renderJson, renderText, writeManifests } from "../plan/render";
-import { one, ofType, planConfig, rawConfig, requireShared } from "./harness";
+import { closeObjects, one, ofType, planConfig, rawConfig, requireShared } from "./harness";
 import { WORKFLOW_1, WORKFLOW_2 } from "./trainingFixtures";
 
 const RAYJOB = "kubernetes:ray.io/v1:RayJob";
@@ -65,14 +65,6 @@ async function planTraining(values: Record<string, unknown>, secretKeys: string[
     return { p, deps, job: () => component! };
 }
 
-/** Closes every object schema that lists properties, so a misspelt field fails (schemas README). */
-function closeObjects(node: unknown): void {
-    if (Array.isArray(node)) return node.forEach(closeObjects);
-    if (node === null || typeof node !== "object") return;
-    const o = node as Record<string, unknown>;
-    if (o.properties && o.additionalProperties === undefined) o.additionalProperties = false;
-    for (const v of Object.values(o)) closeObjects(v);
-}
 
 let cachedValidator: ValidateFunction | undefined;
 /** Compiles the closed RayJob schema once (about a second). */

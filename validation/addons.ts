@@ -3,6 +3,7 @@
  */
 import type { MilesConfig } from "../config";
 import type { Problem } from "../config/problems";
+import { isBringYourOwnCluster, monitoringEnabled } from "../domain/addons";
 
 /** Cross-field rules that zod's per-field schema cannot express. */
 export function addonsChecks(cfg: MilesConfig): Problem[] {
@@ -10,6 +11,20 @@ export function addonsChecks(cfg: MilesConfig): Problem[] {
     const a = cfg.addons;
     if (a.dcgmExporter.serviceMonitor && !a.dcgmExporter.enabled) {
         problems.push({ path: "addons.dcgmExporter.serviceMonitor", message: "is true but dcgmExporter.enabled is false: the ServiceMonitor belongs to the exporter; enable the exporter or drop serviceMonitor" });
+    }
+    if (monitoringEnabled(cfg)) {
+        if (a.dcgmExporter.serviceMonitor) {
+            problems.push({ path: "addons.dcgmExporter.serviceMonitor", message: "is true while addons.monitoring is on: miles-cluster already creates the exporter's ServiceMonitor (with the node label the alerts need); drop serviceMonitor" });
+        }
+        if (isBringYourOwnCluster(cfg) && a.monitoring.storageClassName === undefined) {
+            problems.push({ path: "addons.monitoring.storageClassName", message: "is required on a bring-your-own cluster with monitoring on: name a StorageClass of that cluster for the Prometheus, Alertmanager and Grafana volumes (miles-cluster creates one only on its own EKS cluster)" });
+        }
+        if (a.monitoring.namespace === cfg.training.namespace || a.monitoring.namespace === a.namespace || ["kube-system", "default"].includes(a.monitoring.namespace)) {
+            problems.push({ path: "addons.monitoring.namespace", message: `"${a.monitoring.namespace}" is already used (training, add-ons or a built-in namespace); miles-cluster creates and deletes the monitoring namespace, so give it its own, e.g. "miles-monitoring"` });
+        }
+    }
+    if (a.logs.enabled === true && isBringYourOwnCluster(cfg)) {
+        problems.push({ path: "addons.logs.enabled", message: "is true on a bring-your-own cluster: log shipping needs the IAM role miles-cluster gives the training pods on its own EKS cluster; drop the switch and ship logs with the cluster's own agent" });
     }
     const existing = cfg.cluster.existing;
     if (existing && a.efaDevicePlugin.enabled === true && existing.gpuNodes.efaPerNode === 0) {

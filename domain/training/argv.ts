@@ -217,7 +217,7 @@ function loggingArgs(t: TrainingConfig, r: ResolvedTraining): ArgGroup[] {
             args: flagIf(w.enabled, "--use-wandb", "--wandb-project", w.project, "--wandb-group", w.group ?? r.runName, ...opt("--wandb-team", w.team), ...opt("--wandb-host", w.host)),
         },
         { name: "tensorboard", args: flagIf(t.tensorboard.enabled, "--use-tensorboard", "--tb-project-name", r.runName) },
-        { name: "prometheus", args: flagIf(t.prometheus.enabled, "--use-prometheus", "--prometheus-port", num(t.prometheus.port), "--prometheus-run-name", r.runName) },
+        { name: "prometheus", args: flagIf(r.prometheus, "--use-prometheus", "--prometheus-port", num(t.prometheus.port), "--prometheus-run-name", r.runName) },
     ];
 }
 

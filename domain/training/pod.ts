@@ -9,6 +9,9 @@ import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
 import { CA_SAFE_TO_EVICT } from "../../catalog/autoscaler";
 import type { MilesCommand } from "./argv";
 import type { ResolvedRun } from "./run";
+import type { TrainingObservability } from "../monitoring/resolve";
+import { HEAD_COMPONENT, MILES_METRICS_PORT_NAME, PART_OF, RUN_APP_NAME, WORKER_COMPONENT } from "../../catalog/runLabels";
+import { checkpointProbeContainer } from "../monitoring/probe";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -22,6 +25,8 @@ export interface TrainingContext {
     serviceAccountName: string;
     /** Kubernetes Secret holding the run's secret values; undefined when the config has none. */
     secretName?: string;
+    /** Monitoring and log shipping of the run's pods. @default none */
+    observability?: TrainingObservability;
 }
 
 /** /dev/shm of the head pod in GiB (it holds the head's Ray object store, half of it). */
@@ -32,10 +37,10 @@ const SHM_VOLUME = "dshm";
 
 export function runLabels(r: ResolvedRun, component: string): Record<string, string> {
     return {
-        "app.kubernetes.io/name": "miles",
+        "app.kubernetes.io/name": RUN_APP_NAME,
         "app.kubernetes.io/instance": r.runName,
         "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": "miles-cluster",
+        "app.kubernetes.io/part-of": PART_OF,
     };
 }
 
@@ -82,13 +87,13 @@ export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: objec
         { name: "dashboard", containerPort: 8265 },
         { name: "client", containerPort: 10001 },
     ];
-    if (t.prometheus.enabled) ports.push({ name: "miles-metrics", containerPort: t.prometheus.port });
+    if (r.prometheus) ports.push({ name: MILES_METRICS_PORT_NAME, containerPort: t.prometheus.port });
     const spec: PodSpec = {
         serviceAccountName: ctx.serviceAccountName,
         enableServiceLinks: false,
         containers: [
             {
-                name: "ray-head",
+                name: HEAD_COMPONENT,
                 image: r.image,
                 imagePullPolicy: t.image.pullPolicy,
                 env: podEnv(cmd, ctx, "head"),
@@ -99,8 +104,12 @@ export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: objec
         ],
         volumes: sharedVolumes(ctx, HEAD_SHM_GIB),
     };
+    if (ctx.observability?.monitoring) {
+        const probe = { image: r.image, imagePullPolicy: t.image.pullPolicy, runName: r.runName, saveDir: r.paths.checkpointDir, saveInterval: t.checkpoints.saveInterval };
+        spec.containers = [...(spec.containers as Container[]), checkpointProbeContainer(probe, sharedMounts.filter((v) => v.name === SHARED_VOLUME))];
+    }
     if (Object.keys(t.resources.headNodeSelector).length > 0) spec.nodeSelector = { ...t.resources.headNodeSelector };
-    return { metadata: { labels: runLabels(r, "ray-head"), annotations: { ...CA_SAFE_TO_EVICT } }, spec };
+    return { metadata: { labels: runLabels(r, HEAD_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec };
 }
 
 /**
@@ -120,7 +129,7 @@ export function workerPod(r: ResolvedRun, ctx: TrainingContext): { metadata: obj
     if (size.hugepages2MiMi > 0) limits["hugepages-2Mi"] = `${size.hugepages2MiMi}Mi`;
     const requests: Record<string, string> = { cpu: String(size.cpu), ...limits };
     const container: Container = {
-        name: "ray-worker",
+        name: WORKER_COMPONENT,
         image: r.image,
         imagePullPolicy: t.image.pullPolicy,
         env: podEnv(cmd, ctx, "worker"),
@@ -136,5 +145,5 @@ export function workerPod(r: ResolvedRun, ctx: TrainingContext): { metadata: obj
         containers: [container],
         volumes: sharedVolumes(ctx, size.shmGiB),
     };
-    return { metadata: { labels: runLabels(r, "ray-worker"), annotations: { ...CA_SAFE_TO_EVICT } }, spec };
+    return { metadata: { labels: runLabels(r, WORKER_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec };
 }

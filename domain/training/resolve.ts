@@ -58,6 +58,8 @@ export interface ResolvedTraining {
     runName: string;
     namespace: string;
     image: string;
+    /** `--use-prometheus`: `training.prometheus.enabled`, else on with the monitoring stack. */
+    prometheus: boolean;
     model: ResolvedModel;
     paths: ResolvedPaths;
     /** The GPU node group the run uses; undefined when the config names none that exists. */
@@ -96,6 +98,12 @@ export interface RunContext {
     stack: string;
     /** The GPU node groups of the cluster (from the cluster handle, or from the config offline). */
     gpuNodeGroups: GpuNodeGroupInfo[];
+    /**
+     * Whether the stack runs the monitoring stack (`addons.monitoring`): miles' Prometheus endpoint
+     * then defaults to on.
+     * @default false
+     */
+    monitoring?: boolean;
 }
 
 /** A DNS-1123 name from the stack name, as default run name. */
@@ -202,6 +210,7 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
         runName,
         namespace: t.namespace,
         image: `${t.image.repository}:${t.image.tag}`,
+        prometheus: t.prometheus.enabled ?? ctx.monitoring ?? false,
         model,
         paths: resolvePaths(t, model, runName),
         group,

@@ -5,6 +5,7 @@
  */
 import type { MilesConfig, TrainingConfig } from "../../config";
 import { gpuNodeGroupsFromConfig } from "../gpuNodes";
+import { monitoringEnabled } from "../addons";
 import { milesCommand, type MilesCommand } from "./argv";
 import { resolveTraining, type ResolvedTraining, type RunContext } from "./resolve";
 
@@ -21,5 +22,5 @@ export function resolveRun(training: TrainingConfig, ctx: RunContext): ResolvedR
 
 /** The run of a whole stack config, with the GPU node groups its cluster section declares (validation, plan). */
 export function runOf(cfg: MilesConfig): ResolvedRun {
-    return resolveRun(cfg.training, { stack: cfg.stack, gpuNodeGroups: gpuNodeGroupsFromConfig(cfg) });
+    return resolveRun(cfg.training, { stack: cfg.stack, gpuNodeGroups: gpuNodeGroupsFromConfig(cfg), monitoring: monitoringEnabled(cfg) });
 }

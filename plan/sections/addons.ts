@@ -13,7 +13,7 @@ import { gpuNodeGroupsFromConfig } from "../../domain/gpuNodes";
 import { CHARTS, type ChartPin } from "../../catalog/versions";
 import { daemonSetCoverage, type PodPlacement } from "../../domain/scheduling";
 import { dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement } from "../../domain/chartPlacement";
-import { dcgmExporterValues } from "../../domain/addons";
+import { dcgmExporterOptions, dcgmExporterValues } from "../../domain/addons";
 import { efaDevicePluginValues, nvidiaDevicePluginValues, NODE_AGENT_NAMESPACE } from "../../domain/addons";
 import { crdJobName } from "../../domain/kuberay";
 
@@ -71,7 +71,7 @@ function daemonSetAddons(cfg: MilesConfig, groups: GpuNodeGroupInfo[]): DaemonSe
             pin: CHARTS.dcgmExporter,
             enabled: a.dcgmExporter.enabled,
             placement: dcgmExporterPlacement,
-            fallbackValues: () => dcgmExporterValues(groups, a.dcgmExporter.serviceMonitor),
+            fallbackValues: () => dcgmExporterValues(groups, dcgmExporterOptions(cfg)),
             expected: () => true,
         },
     ];
