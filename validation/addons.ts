@@ -13,7 +13,7 @@ export function addonsChecks(cfg: MilesConfig): Problem[] {
         problems.push({ path: "addons.dcgmExporter.serviceMonitor", message: "is true but dcgmExporter.enabled is false: the ServiceMonitor belongs to the exporter; enable the exporter or drop serviceMonitor" });
     }
     if (monitoringEnabled(cfg)) {
-        if (a.dcgmExporter.serviceMonitor) {
+        if (a.dcgmExporter.serviceMonitor && a.dcgmExporter.enabled) {
             problems.push({ path: "addons.dcgmExporter.serviceMonitor", message: "is true while addons.monitoring is on: miles-cluster already creates the exporter's ServiceMonitor (with the node label the alerts need); drop serviceMonitor" });
         }
         if (isBringYourOwnCluster(cfg) && a.monitoring.storageClassName === undefined) {
