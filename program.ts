@@ -11,6 +11,8 @@ import { TrainingNamespace } from "./components/namespace";
 import { CheckpointStorage } from "./components/storage";
 import { ClusterAddons } from "./components/clusterAddons";
 import { MilesTrainingJob } from "./components/trainingJob";
+import { ImageRepository } from "./components/imageRepository";
+import { runOf } from "./domain/training/run";
 
 export type StackOutputs = Record<string, unknown>;
 
@@ -37,9 +39,13 @@ export function deploy(cfg: MilesConfig): StackOutputs {
         outputs.grafanaAdminPassword = addons.monitoring.grafanaAdminPassword;
     }
     if (cfg.training.enabled) {
-        const training = new MilesTrainingJob("training", { training: cfg.training, stack: cfg.stack, cluster, namespace, storage, addons });
+        const choice = runOf(cfg).imageChoice;
+        const repo = cluster.eks && choice.ecrRepositoryName ? new ImageRepository("efa-image", { name: choice.ecrRepositoryName, tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" } }) : undefined;
+        if (repo) outputs.efaImageRepository = repo.url;
+        const training = new MilesTrainingJob("training", { training: cfg.training, stack: cfg.stack, cluster, namespace, storage, addons, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
         outputs.trainingJobName = training.jobName;
         outputs.trainingFollow = training.follow;
+        outputs.fabricGate = training.fabricGateResult;
     }
     return outputs;
 }

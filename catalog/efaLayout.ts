@@ -16,8 +16,14 @@
  * device 1, device index 0 on the other cards) needs one interface more than there are cards; we
  * keep exactly one interface per network card, so the node exposes exactly `networkCards` EFA
  * devices (`vpc.amazonaws.com/efa`: 32 on p5/p5e, 16 on p5en), which is what the training pods
- * request. Whether P5/P5e need a more specific layout for the last few percent of bandwidth could
- * not be verified here (§2.3 rule 2 ⚠); validate a new cluster with nccl-tests.
+ * request. The same layout for p5, p5e and p5en. AWS's current page
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-acc-inst-types.html recommends an ENA
+ * primary + `efa-only` at card 0 device 1 + `efa-only` at device 0 elsewhere, and says P5 needs "a
+ * specific manner" for maximum bandwidth (#efa-for-p5, not readable here; dstack's
+ * src/dstack/_internal/core/backends/aws/resources.py @511c318 reads its earlier version as `efa` on
+ * every fourth card of a p5.48xlarge). Both keep one EFA device per card, so the device count the
+ * pods request is the same; the fabric gate (domain/fabric/) measures what a cluster really gets
+ * before every run and fails when NICs are missing or bandwidth is low.
  *
  * Security groups go on every interface (a launch template with interfaces cannot also carry
  * instance-level groups), and EKS does not add its cluster security group when a template names

@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { TrainingConfig } from "../config";
 import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
 import { ModelPrep } from "./modelPrep";
+import { FabricGate, type FabricGateResult } from "./fabricGate";
 import { TrainingSecrets } from "./trainingSecrets";
 import { followCommands, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest } from "../domain/training/rayJob";
 import type { TrainingContext } from "../domain/training/pod";
@@ -39,6 +40,12 @@ export interface MilesTrainingJobArgs {
     storage: StorageHandle;
     /** Service account of the pods, and the add-ons the RayJob needs (KubeRay CRDs/operator, device plugins). */
     addons: AddonsHandle;
+    /**
+     * Repository URL of the stack's ECR repository holding the project EFA image (`training.image.source:
+     * efa-build`); the pods pull `<url>:<tag>` or `<url>@<digest>`.
+     * @default undefined (the run's image reference is complete: named or plain miles image)
+     */
+    efaImageRepositoryUrl?: pulumi.Input<string>;
 }
 
 /** A miles RL run: Secret, preparation Jobs and the RayJob. */
@@ -49,6 +56,10 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
     readonly rayJob: k8s.apiextensions.CustomResource;
     readonly prep: ModelPrep;
     readonly secrets: TrainingSecrets;
+    /** The fabric gate the RayJob waits for. */
+    readonly fabricGate: FabricGate;
+    /** What the gate measured (stack output `fabricGate`). */
+    readonly fabricGateResult: pulumi.Output<FabricGateResult>;
     /** The resolved run every object here was built from. */
     readonly run: ResolvedRun;
     /** The full shell command the RayJob submits. */
@@ -60,7 +71,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
 
     constructor(name: string, args: MilesTrainingJobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:MilesTrainingJob", name, {}, opts);
-        const r = resolveRun(args.training, { stack: args.stack, gpuNodeGroups: args.cluster.gpuNodeGroups, monitoring: args.addons.observability?.monitoring });
+        const r = resolveRun(args.training, { stack: args.stack, gpuNodeGroups: args.cluster.gpuNodeGroups, monitoring: args.addons.observability?.monitoring, platform: args.cluster.aws ? "eks" : "existing" });
         this.run = r;
         const provider = args.cluster.provider;
         this.namespace = args.namespace.name;
@@ -73,19 +84,27 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             serviceAccountName: args.addons.serviceAccountName,
             secretName: this.secrets.secretName,
             observability: args.addons.observability,
+            ...(args.efaImageRepositoryUrl !== undefined
+                ? { image: pulumi.interpolate`${args.efaImageRepositoryUrl}${r.imageChoice.digest ? `@${r.imageChoice.digest}` : `:${r.imageChoice.tag}`}` }
+                : {}),
         };
         const base: pulumi.Resource[] = [args.namespace.resource, ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : [])];
         this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready] }, { parent: this });
 
+        this.fabricGate = new FabricGate(`${name}-fabric`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...this.prep.ready] }, { parent: this });
+        this.fabricGateResult = this.fabricGate.result;
+
         const manifest = rayJobManifest(r, context);
+        // The RayJob's inputs depend on the gate's verdict: a failed gate (an error in that output) stops its creation.
+        const metadata = { ...manifest.metadata, annotations: { "miles-cluster.io/fabric-gate": this.fabricGate.result.apply((g) => g.status) } };
         this.entrypoint = r.command.entrypoint;
         this.rayJob = new k8s.apiextensions.CustomResource(
             `${name}-rayjob`,
-            { apiVersion: manifest.apiVersion, kind: manifest.kind, metadata: manifest.metadata, spec: manifest.spec },
+            { apiVersion: manifest.apiVersion, kind: manifest.kind, metadata, spec: manifest.spec },
             {
                 parent: this,
                 provider,
-                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready],
+                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready],
                 // KubeRay does not apply spec changes to a RayJob that already runs: a changed run is
                 // deleted and created again (it resumes from the last checkpoint, --load = --save);
                 // only `spec.suspend` changes in place, so pausing keeps the RayJob.

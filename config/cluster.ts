@@ -195,6 +195,21 @@ const ExistingGpuNodesSchema = z
             .default(0)
             .meta({ description: "EFA devices per node (`vpc.amazonaws.com/efa`); 0 = none (InfiniBand/RoCE clusters, or EFA not wanted)." }),
         nodes: z.number().int().min(1, "must be at least 1").max(512, "must be at most 512").default(1).meta({ description: "Number of GPU nodes available to the training job." }),
+        rdma: z
+            .strictObject({
+                resourceName: z
+                    .string()
+                    .regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be an extended resource name such as rdma/ib or nvidia.com/hostdev")
+                    .meta({ description: "Extended resource the cluster's RDMA device plugin advertises (InfiniBand/RoCE), e.g. `rdma/ib` (Mellanox k8s-rdma-shared-dev-plugin) or `nvidia.com/hostdev`.", examples: ["rdma/ib"] }),
+                perNode: z.number().int().min(1, "must be at least 1").max(64, "must be at most 64").meta({ description: "How many of that resource each GPU worker pod requests (one pod per node)." }),
+                hca: z
+                    .string()
+                    .regex(/^[=^]?[A-Za-z0-9_:,.-]+$/, "must be an NCCL_IB_HCA value such as mlx5 or =mlx5_0:1,mlx5_1:1")
+                    .optional()
+                    .meta({ description: "`NCCL_IB_HCA`: which HCAs NCCL uses (default: all it finds)." }),
+            })
+            .optional()
+            .meta({ description: "InfiniBand/RoCE on a cluster without EFA (CoreWeave, Nebius, Lambda, on-prem): the worker pods request this RDMA resource and NCCL is pinned to its IB transport, so a missing device fails instead of falling back to TCP." }),
     })
     .meta({ description: "How the GPU nodes of the existing cluster are selected and what they hold." });
 

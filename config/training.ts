@@ -74,6 +74,18 @@ const ImageSchema = z
             .default(IMAGES.miles.tag)
             .meta({ description: "Image tag. Pinned by default (catalog/versions.ts); `latest` is rejected unless `allowLatest` is true, because it moves twice a day." }),
         allowLatest: z.boolean().default(false).meta({ description: "Accept a moving tag (`latest`, `dev`, `latest-cu12`, `dev-cu12`)." }),
+        source: z
+            .enum(["efa-build", "named", "miles"])
+            .optional()
+            .meta({
+                description:
+                    "Which image the pods run. `efa-build`: the project's EFA image (images/miles-efa: the miles image plus the AWS EFA installer and aws-ofi-nccl), pushed to this stack's ECR repository by the CI workflow — the default on EKS stacks whose GPU nodes have EFA. `named`: `repository` (+ `digest`) as you give them. `miles`: the plain miles image (no EFA software: NCCL falls back to TCP sockets between nodes) — the default elsewhere.",
+            }),
+        digest: z
+            .string()
+            .regex(/^sha256:[a-f0-9]{64}$/, "must be an image digest such as sha256:<64 hex digits>")
+            .optional()
+            .meta({ description: "Image digest: the pods pull `repository@digest` (immutable). For `efa-build` it is the digest the build workflow prints; unset, the pods pull the build's tag." }),
         pullPolicy: z.enum(["IfNotPresent", "Always"]).default("IfNotPresent").meta({ description: "Kubernetes imagePullPolicy of every training pod." }),
         rayVersion: z
             .string()
@@ -413,6 +425,21 @@ const NetworkSchema = z
     .prefault({})
     .meta({ description: "NCCL transport." });
 
+const FabricGateSchema = z
+    .strictObject({
+        enabled: z.boolean().default(true).meta({ description: "Run the fabric gate before the RayJob: an NCCL all-reduce on the run's GPU nodes that fails `pulumi up` when NCCL did not use EFA (or RDMA) between nodes or the bus bandwidth is below the threshold. Off: the RayJob starts without the check." }),
+        minBusBandwidthGBps: z
+            .number()
+            .positive("must be more than 0")
+            .optional()
+            .meta({ description: "Bus bandwidth (GB/s, nccl-tests `busbw`) the all-reduce must reach. Default: a share of the published reference of the instance type (catalog/fabric.ts; plan shows it and its source); required for a useful check on nodes miles-cluster knows no reference for." }),
+        messageSizeMiB: posInt().max(16384, "must be at most 16384").default(8192).meta({ description: "Largest all-reduce message in MiB (the figure compared is the bus bandwidth at this size; the reference was published at 8 GiB)." }),
+        iterations: posInt().max(1000, "must be at most 1000").default(20).meta({ description: "Timed all-reduce iterations per message size (after 5 warm-up ones)." }),
+        timeoutMinutes: posInt().default(30).meta({ description: "How long `pulumi up` waits for the gate Job (image pull included)." }),
+    })
+    .prefault({})
+    .meta({ description: "Fabric gate: measured all-reduce bandwidth on the run's nodes before the RayJob is created." });
+
 const ModelPrepSchema = z
     .strictObject({
         download: z.boolean().default(true).meta({ description: "Run the Job that downloads the HF checkpoint (and dataset) to the shared volume (skipped when already there)." }),
@@ -470,6 +497,7 @@ export const TrainingSchema = z
         resources: ResourcesSchema,
         network: NetworkSchema,
         modelPrep: ModelPrepSchema,
+        fabricGate: FabricGateSchema,
         lifecycle: LifecycleSchema,
         extraArgs: z
             .array(z.string().min(1).regex(SHELL_SAFE, SHELL_SAFE_MSG))

@@ -18,6 +18,8 @@ export interface GpuNodeGroupInfo {
     gpusPerNode: number;
     /** EFA devices each node exposes as `vpc.amazonaws.com/efa` (0 = no EFA). */
     efaPerNode: number;
+    /** RDMA (InfiniBand/RoCE) resource each worker pod requests on a bring-your-own cluster. */
+    rdma?: { resourceName: string; perNode: number; hca?: string };
     amiFamily?: AmiFamily;
     /** Labels the nodes carry; a pod's nodeSelector for this group is a subset of these. */
     labels: Record<string, string>;
@@ -44,6 +46,7 @@ export function gpuNodeGroupsFromConfig(cfg: MilesConfig): GpuNodeGroupInfo[] {
                 nodes: n.nodes,
                 gpusPerNode: n.gpusPerNode,
                 efaPerNode: n.efaPerNode,
+                ...(n.rdma ? { rdma: { ...n.rdma } } : {}),
                 labels: { ...n.selector },
                 selector: { ...n.selector },
                 taints: n.taint ? [{ key: n.taint.key, value: n.taint.value, effect: n.taint.effect }] : [],

@@ -99,7 +99,7 @@ describe("MilesTrainingJob (under mocks)", function () {
         const rj = one(dev.p, RAYJOB);
         assert.equal(meta(rj).name, "miles-test");
         assert.equal(meta(rj).namespace, "miles");
-        assert.deepEqual(ofType(dev.p, JOB).map((j) => meta(j).name).sort(), ["miles-test-convert", "miles-test-download"]);
+        assert.deepEqual(ofType(dev.p, JOB).map((j) => meta(j).name).sort(), ["miles-test-convert", "miles-test-download", "miles-test-fabric"]);
         assert.equal(ofType(dev.p, SECRET).length, 0);
         assert.equal(one(dev.p, "miles-cluster:training:MilesTrainingJob").name, "training");
     });

@@ -263,6 +263,14 @@ function generatedEnv(t: TrainingConfig, r: ResolvedTraining): EnvVar[] {
             { name: "FI_EFA_FORK_SAFE", value: "1", workersOnly: true },
         );
     }
+    const rdma = !efa ? r.group?.rdma : undefined;
+    if (rdma) {
+        // InfiniBand/RoCE on a bring-your-own cluster: pin NCCL to its IB transport so a missing
+        // device fails at init instead of falling back to TCP sockets (NCCL env docs: NCCL_NET,
+        // NCCL_IB_HCA). Workers only, as for EFA.
+        env.push({ name: "NCCL_NET", value: "IB", workersOnly: true });
+        if (rdma.hca) env.push({ name: "NCCL_IB_HCA", value: rdma.hca, workersOnly: true });
+    }
     if (t.features.fp8Training) env.push({ name: "NVTE_FP8_BLOCK_SCALING_FP32_SCALES", value: "1" });
     if (t.features.int4Qat.enabled) {
         env.push({ name: "OPEN_TRAINING_INT4_FAKE_QAT_FLAG", value: "1" }, { name: "OPEN_TRAINING_INT4_GROUP_SIZE", value: num(t.features.int4Qat.groupSize) });

@@ -4,6 +4,7 @@
  * RayJob (rayJob.ts) and the preparation Jobs (prepJobs.ts) are built from them.
  */
 import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import type { GpuNodeGroupInfo } from "../gpuNodes";
 import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
 import { CA_SAFE_TO_EVICT } from "../../catalog/autoscaler";
@@ -27,6 +28,8 @@ export interface TrainingContext {
     secretName?: string;
     /** Monitoring and log shipping of the run's pods. @default none */
     observability?: TrainingObservability;
+    /** The image every pod pulls when it is known only at deploy (the EFA build in the stack's ECR repository); default: the run's `image`. */
+    image?: pulumi.Input<string>;
 }
 
 /** /dev/shm of the head pod in GiB (it holds the head's Ray object store, half of it). */
@@ -94,7 +97,7 @@ export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: objec
         containers: [
             {
                 name: HEAD_COMPONENT,
-                image: r.image,
+                image: ctx.image ?? r.image,
                 imagePullPolicy: t.image.pullPolicy,
                 env: podEnv(cmd, ctx, "head"),
                 ports,
@@ -126,11 +129,12 @@ export function workerPod(r: ResolvedRun, ctx: TrainingContext): { metadata: obj
     const efa = t.network.efa ? (g?.efaPerNode ?? 0) : 0;
     const limits: Record<string, string> = { memory: `${size.memoryGiB}Gi`, "nvidia.com/gpu": String(r.gpusPerNode) };
     if (efa > 0) limits["vpc.amazonaws.com/efa"] = String(efa);
+    else if (g?.rdma) limits[g.rdma.resourceName] = String(g.rdma.perNode);
     if (size.hugepages2MiMi > 0) limits["hugepages-2Mi"] = `${size.hugepages2MiMi}Mi`;
     const requests: Record<string, string> = { cpu: String(size.cpu), ...limits };
     const container: Container = {
         name: WORKER_COMPONENT,
-        image: r.image,
+        image: ctx.image ?? r.image,
         imagePullPolicy: t.image.pullPolicy,
         env: podEnv(cmd, ctx, "worker"),
         resources: { requests, limits },

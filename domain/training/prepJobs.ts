@@ -204,7 +204,7 @@ export function downloadJobManifest(r: ResolvedRun, ctx: TrainingContext): JobMa
         containers: [
             {
                 name: "download",
-                image: r.image,
+                image: ctx.image ?? r.image,
                 imagePullPolicy: t.image.pullPolicy,
                 command: ["bash", "-c", downloadScript(r)],
                 env,
@@ -238,7 +238,7 @@ export function convertJobManifest(r: ResolvedRun, ctx: TrainingContext): JobMan
         containers: [
             {
                 name: "convert",
-                image: r.image,
+                image: ctx.image ?? r.image,
                 imagePullPolicy: t.image.pullPolicy,
                 command: ["bash", "-c", convertScript(r)],
                 env: [

@@ -11,6 +11,7 @@ import { instanceFacts } from "../../catalog/instances";
 import { sharedPath } from "../../catalog/sharedPaths";
 import { architectureArgv, modelPreset } from "../../catalog/models";
 import { architectureFacts, argNumber, type ArchFacts } from "../../catalog/modelArch";
+import { chooseImage, type ImageChoice, type Platform } from "../fabric/image";
 
 /** The architecture the run trains. */
 export interface ResolvedModel {
@@ -57,9 +58,11 @@ export interface ResolvedTraining {
     training: TrainingConfig;
     runName: string;
     namespace: string;
+    /** Image reference of every pod; for the EFA build the ECR registry host is known only at deploy (see `imageChoice`). */
     image: string;
     /** `--use-prometheus`: `training.prometheus.enabled`, else on with the monitoring stack. */
     prometheus: boolean;
+    imageChoice: ImageChoice;
     model: ResolvedModel;
     paths: ResolvedPaths;
     /** The GPU node group the run uses; undefined when the config names none that exists. */
@@ -104,6 +107,8 @@ export interface RunContext {
      * @default false
      */
     monitoring?: boolean;
+    /** An EKS cluster this stack creates, or one the user brings (default: EKS). */
+    platform?: Platform;
 }
 
 /** A DNS-1123 name from the stack name, as default run name. */
@@ -205,11 +210,13 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
     const gpusNeeded = t.layout.colocate ? Math.max(actorGpus, rolloutGpus) : actorGpus + rolloutGpus;
     const p = t.parallelism;
     const etp = p.etp ?? p.tp;
+    const imageChoice = chooseImage(t, { stack: ctx.stack, platform: ctx.platform ?? "eks", efaPerNode: group?.efaPerNode ?? 0 });
     return {
         training: t,
         runName,
         namespace: t.namespace,
-        image: `${t.image.repository}:${t.image.tag}`,
+        image: imageChoice.ref ?? `${imageChoice.ecrRepositoryName}${imageChoice.digest ? `@${imageChoice.digest}` : `:${imageChoice.tag}`}`,
+        imageChoice,
         prometheus: t.prometheus.enabled ?? ctx.monitoring ?? false,
         model,
         paths: resolvePaths(t, model, runName),

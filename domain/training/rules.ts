@@ -28,6 +28,9 @@ type Push = (path: string, message: string) => void;
 
 function imageRules(r: ResolvedRun, err: Push): void {
     const i = r.training.image;
+    if (r.imageChoice.source === "efa-build" && r.imageChoice.platform === "existing") {
+        err("training.image.source", `"efa-build" is pushed to the ECR repository an EKS stack creates; on cluster.existing push images/miles-efa to your registry and use source "named" with its repository and digest`);
+    }
     if (MOVING_IMAGE_TAGS.includes(i.tag) && !i.allowLatest) {
         err("training.image.tag", `"${i.tag}" is a moving tag (republished twice a day), so two deployments may run different code; pin a release such as "v0.1.0", or set training.image.allowLatest: true`);
     }

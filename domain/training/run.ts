@@ -22,5 +22,5 @@ export function resolveRun(training: TrainingConfig, ctx: RunContext): ResolvedR
 
 /** The run of a whole stack config, with the GPU node groups its cluster section declares (validation, plan). */
 export function runOf(cfg: MilesConfig): ResolvedRun {
-    return resolveRun(cfg.training, { stack: cfg.stack, gpuNodeGroups: gpuNodeGroupsFromConfig(cfg), monitoring: monitoringEnabled(cfg) });
+    return resolveRun(cfg.training, { stack: cfg.stack, gpuNodeGroups: gpuNodeGroupsFromConfig(cfg), monitoring: monitoringEnabled(cfg), platform: cfg.cluster.existing ? "existing" : "eks" });
 }

@@ -4,6 +4,7 @@ import { trainingWarnings } from "../../domain/training/rules";
 import { runOf } from "../../domain/training/run";
 import { breakdown, runMemoryFit } from "../../domain/training/memoryFitRun";
 import { GIB, type PhaseFit } from "../../domain/training/memoryFit";
+import { describeGate, fabricGatePlan, fabricWarnings } from "../../domain/fabric/gate";
 
 /**
  * The training run: the full entrypoint, GPU layout, parallelism and DP, SGLang engines, batch
@@ -21,15 +22,18 @@ export const trainingSection: SectionProducer = (cfg) => {
         ? `colocated: actor ${r.actorNodes} × ${r.actorGpusPerNode} = ${r.actorGpus} GPUs, shared with the SGLang engines`
         : `disaggregated: actor ${r.actorNodes} × ${r.actorGpusPerNode} = ${r.actorGpus} GPUs + rollout ${r.rolloutGpus} GPUs = ${r.gpusNeeded}`;
     const efa = t.network.efa ? (g?.efaPerNode ?? 0) : 0;
+    const gate = fabricGatePlan(r);
     const lines: Array<[string, string]> = [
-        ["run", `RayJob ${r.runName} in namespace ${r.namespace}, image ${r.image}, ${t.entry}`],
+        ["run", `RayJob ${r.runName} in namespace ${r.namespace}, ${t.entry}`],
+        ["image", r.imageChoice.describe],
+        ["fabric gate", describeGate(gate)],
         ["model", `${r.model.name}${r.model.totalParamsB ? ` (${r.model.totalParamsB}B params${r.model.numExperts > 0 ? `, ${r.model.numExperts} experts` : ""})` : ""}, ${r.model.numLayers} layers${r.model.mtpLayers > 0 ? `, ${r.model.mtpLayers} MTP layer(s)` : ""}`],
         ["gpu layout", `${layout}; node group ${g?.name ?? "?"}: ${r.nodesNeeded} of ${g?.nodes ?? "?"} node(s) × ${r.gpusPerNode} GPUs`],
         ["parallelism", `TP ${r.tp} × PP ${r.pp} × CP ${r.cp} → DP ${r.dp}; EP ${r.ep}, ETP ${r.etp}${t.parallelism.sequenceParallel ? ", sequence parallel" : ""}`],
         ["engines", `${r.engines} engine${r.engines === 1 ? "" : "s"} × ${engineGpus} GPU${engineGpus === 1 ? "" : "s"} (SGLang TP ${engineGpus})`],
         ["batch", `${t.algorithm.rolloutBatchSize} prompts × ${t.algorithm.nSamplesPerPrompt} samples = ${r.samplesPerRollout} per rollout = global batch ${r.globalBatchSize} × ${r.numStepsPerRollout} step(s); ${t.algorithm.numRollout} rollouts, ${t.algorithm.advantageEstimator}`],
         ["checkpoints", `--load = --save ${r.paths.checkpointDir} every ${t.checkpoints.saveInterval} rollouts${t.checkpoints.retainInterval ? `, keep every ${t.checkpoints.retainInterval}` : ""}; ref ${r.paths.refLoad ?? "none"}; rollout weights ${r.paths.rolloutCheckpoint ?? "?"}`],
-        ["worker pod", `${r.nodesNeeded} × (${r.gpusPerNode} GPUs, ${efa} EFA, ${size.cpu} CPU, ${size.memoryGiB} GiB, /dev/shm ${size.shmGiB} GiB)`],
+        ["worker pod", `${r.nodesNeeded} × (${r.gpusPerNode} GPUs, ${efa > 0 ? `${efa} EFA` : g?.rdma ? `${g.rdma.perNode} ${g.rdma.resourceName}` : "0 EFA"}, ${size.cpu} CPU, ${size.memoryGiB} GiB, /dev/shm ${size.shmGiB} GiB)`],
         ["head pod", `CPU only, ${headPlacement(cfg)}: ${t.resources.headCpu} CPU, ${t.resources.headMemoryGiB} GiB (driver, RolloutManager, router)`],
         ["prep jobs", `${t.modelPrep.download ? "download" : "no download"}, ${t.modelPrep.convert ? "convert to torch_dist" : "no conversion"}; pulumi up waits up to ${t.modelPrep.timeoutMinutes} min for each`],
         ...memoryLines(r),
@@ -41,6 +45,9 @@ export const trainingSection: SectionProducer = (cfg) => {
         runName: r.runName,
         namespace: r.namespace,
         image: r.image,
+        imageSource: r.imageChoice.source,
+        imageDigest: r.imageChoice.digest,
+        fabricGate: gate,
         entry: t.entry,
         model: r.model.name,
         nodeGroup: g?.name,
@@ -67,7 +74,7 @@ export const trainingSection: SectionProducer = (cfg) => {
         env: Object.fromEntries(cmd.env.map((e) => [e.name, e.value])),
         memory: memoryData(r),
     };
-    return { data, lines, warnings: trainingWarnings(r) };
+    return { data, lines, warnings: [...trainingWarnings(r), ...fabricWarnings(r)] };
 };
 
 /** Where the CPU-only Ray head lands: an explicit selector wins; otherwise any untainted node. */

@@ -1,0 +1,101 @@
+/**
+ * FabricGate: the measured-bandwidth check a run passes before its RayJob is created. It registers
+ * the gate's service account (allowed to annotate only the gate Job), the headless Service of a
+ * multi-node gate and the Indexed Job (domain/fabric/gateJob.ts); Pulumi waits for the Job like for
+ * the preparation Jobs. When the Job has finished, `result` parses what pod 0 recorded on it
+ * (domain/fabric/ncclLog.ts) and judges it (domain/fabric/gate.ts): a failed verdict fails
+ * `pulumi up` with the reasons, and the RayJob — whose inputs depend on `result` — is not created.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { ResolvedRun } from "../domain/training/run";
+import type { TrainingContext } from "../domain/training/pod";
+import { fabricGatePlan, fabricVerdict, type FabricGatePlan } from "../domain/fabric/gate";
+import { GATE_RESULT_ANNOTATION, gateManifests } from "../domain/fabric/gateJob";
+import { parseNcclLog } from "../domain/fabric/ncclLog";
+
+export interface FabricGateArgs {
+    /**
+     * The resolved run: the gate runs on its node group, with its worker pod's image, env and devices.
+     * @example resolveRun(training, { stack, gpuNodeGroups: cluster.gpuNodeGroups })
+     */
+    run: ResolvedRun;
+    /** Namespace, claim and image of the run's pods. */
+    context: TrainingContext;
+    provider: k8s.Provider;
+    /** What the gate waits for (the preparation Jobs: the gate measures just before the run starts). */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** What the gate found, as a stack output. */
+export interface FabricGateResult {
+    /** `passed`, `failed`, `pending` (preview: not measured yet) or `disabled`. */
+    status: "passed" | "failed" | "pending" | "disabled";
+    nodes: number;
+    fabric: string;
+    transport?: string;
+    busBandwidthGBps?: number;
+    thresholdGBps?: number;
+    thresholdSource: string;
+    summary: string;
+}
+
+/** Thrown (inside an apply) when the gate fails: `pulumi up` stops with these lines. */
+export class FabricGateError extends Error {}
+
+/** The verdict on a Job's recorded annotation (undefined = not recorded yet). */
+export function judgeRecorded(recorded: string | undefined, plan: FabricGatePlan, dryRun: boolean): FabricGateResult {
+    const base = { nodes: plan.nodes, fabric: plan.fabric, thresholdSource: plan.thresholdSource, ...(plan.thresholdGBps !== undefined ? { thresholdGBps: plan.thresholdGBps } : {}) };
+    if (recorded === undefined) {
+        if (dryRun) return { ...base, status: "pending", summary: "measured during pulumi up, before the RayJob is created" };
+        throw new FabricGateError(`fabric gate: the gate Job finished without recording its result on annotation ${GATE_RESULT_ANNOTATION}; read its logs (kubectl logs -l app.kubernetes.io/component=fabric-gate).`);
+    }
+    const v = fabricVerdict(parseNcclLog(recorded), plan);
+    const result: FabricGateResult = { ...base, status: v.pass ? "passed" : "failed", transport: v.transport, ...(v.measuredGBps !== undefined ? { busBandwidthGBps: v.measuredGBps } : {}), summary: v.summary };
+    if (!v.pass) {
+        throw new FabricGateError(
+            [`fabric gate failed (${v.summary}):`, ...v.problems.map((p) => `  - ${p}`), "  The RayJob was not created. Fix the cause and run pulumi up again (a changed image or run reruns the gate; after replacing nodes: pulumi up --replace on the gate Job), or turn the gate off with training.fabricGate.enabled: false."].join("\n"),
+        );
+    }
+    return result;
+}
+
+/** The fabric gate of a run. */
+export class FabricGate extends pulumi.ComponentResource {
+    readonly plan: FabricGatePlan;
+    readonly job?: k8s.batch.v1.Job;
+    /** What the RayJob waits for. */
+    readonly ready: pulumi.Resource[];
+    /** The verdict; throws (failing `pulumi up`) when the gate failed. */
+    readonly result: pulumi.Output<FabricGateResult>;
+
+    constructor(name: string, args: FabricGateArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:training:FabricGate", name, {}, opts);
+        const plan = fabricGatePlan(args.run);
+        this.plan = plan;
+        if (!plan.enabled) {
+            this.ready = [];
+            this.result = pulumi.output<FabricGateResult>({ status: "disabled", nodes: plan.nodes, fabric: plan.fabric, thresholdSource: plan.thresholdSource, summary: "training.fabricGate.enabled: false" });
+            this.registerOutputs({});
+            return;
+        }
+        const m = gateManifests(args.run, plan, args.context);
+        const o = { parent: this, provider: args.provider };
+        const deps = args.dependsOn ?? [];
+        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, m.serviceAccount, { ...o, dependsOn: deps });
+        const role = new k8s.rbac.v1.Role(`${name}-role`, m.role, { ...o, dependsOn: deps });
+        const binding = new k8s.rbac.v1.RoleBinding(`${name}-rolebinding`, m.roleBinding, { ...o, dependsOn: [sa, role] });
+        // skipAwait: Pulumi would wait for ready endpoints, i.e. for the gate pods, which come after it.
+        const svc = m.service ? new k8s.core.v1.Service(`${name}-svc`, { ...m.service, metadata: { ...m.service.metadata, annotations: { "pulumi.com/skipAwait": "true" } } }, { ...o, dependsOn: deps }) : undefined;
+        const wait = `${plan.timeoutMinutes}m`;
+        this.job = new k8s.batch.v1.Job(
+            `${name}-job`,
+            { ...m.job, metadata: { ...m.job.metadata, annotations: { "pulumi.com/replaceUnready": "true" } } },
+            { ...o, dependsOn: [...deps, binding, ...(svc ? [svc] : [])], customTimeouts: { create: wait, update: wait } },
+        );
+        const dryRun = pulumi.runtime.isDryRun();
+        this.result = this.job.metadata.apply((md) => judgeRecorded(md?.annotations?.[GATE_RESULT_ANNOTATION], plan, dryRun));
+        this.ready = [this.job];
+        this.registerOutputs({ result: this.result });
+    }
+}

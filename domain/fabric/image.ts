@@ -1,0 +1,72 @@
+/**
+ * Which container image a run's pods pull, and what that means for the fabric: the project's EFA
+ * build (images/miles-efa, pushed to the stack's ECR repository by CI), an image the user names, or
+ * the plain miles image (no libfabric / aws-ofi-nccl: NCCL uses TCP sockets between nodes).
+ */
+import type { TrainingConfig } from "../../config";
+import { IMAGES } from "../../catalog/versions";
+import { EFA_INSTALLER, efaImageTag } from "../../catalog/fabric";
+
+export type ImageSource = "efa-build" | "named" | "miles";
+
+export interface ImageChoice {
+    source: ImageSource;
+    /** The platform it was chosen for (the EFA build lives in an ECR repository only EKS stacks create). */
+    platform: Platform;
+    /** Whether the source was chosen by default (not written in the config). */
+    defaulted: boolean;
+    /** ECR repository name of the EFA build (the registry host is the account's, known at deploy). */
+    ecrRepositoryName?: string;
+    /** Tag pulled when no digest is set. */
+    tag: string;
+    digest?: string;
+    /** Full reference when it is known offline (named and miles images). */
+    ref?: string;
+    /** Whether the image carries libfabric with the EFA provider and aws-ofi-nccl. */
+    hasEfaSoftware: boolean | "unknown";
+    /** One line for the plan. */
+    describe: string;
+}
+
+/** Where the run's cluster comes from: created by this stack (EKS) or brought by the user. */
+export type Platform = "eks" | "existing";
+
+/** ECR repository name of a stack's EFA image (lowercase; `/` groups it under the project). */
+export function efaRepositoryName(stack: string): string {
+    return `miles-cluster/${stack.toLowerCase().replace(/[^a-z0-9._-]+/g, "-")}/miles-efa`;
+}
+
+/** `repo:tag` or `repo@digest`. */
+export function imageReference(repository: string, tag: string, digest: string | undefined): string {
+    return digest ? `${repository}@${digest}` : `${repository}:${tag}`;
+}
+
+/**
+ * The image of a run. Default source: the EFA build on EKS stacks whose GPU nodes have EFA (the
+ * pods request EFA devices the plain image cannot use), the plain miles image elsewhere.
+ */
+export function chooseImage(t: TrainingConfig, opts: { stack: string; platform: Platform; efaPerNode: number }): ImageChoice {
+    const i = t.image;
+    const efaNodes = t.network.efa && opts.efaPerNode > 0;
+    const source: ImageSource = i.source ?? (opts.platform === "eks" && efaNodes ? "efa-build" : i.repository !== IMAGES.miles.repository ? "named" : "miles");
+    const defaulted = i.source === undefined;
+    if (source === "efa-build") {
+        const tag = efaImageTag(i.tag);
+        const name = efaRepositoryName(opts.stack);
+        return {
+            source,
+            platform: opts.platform,
+            defaulted,
+            ecrRepositoryName: name,
+            tag,
+            digest: i.digest,
+            hasEfaSoftware: true,
+            describe: `EFA build (images/miles-efa: ${i.repository}:${i.tag} + EFA installer ${EFA_INSTALLER.version}) from this stack's ECR repository ${name}, ${i.digest ? `pinned by digest ${i.digest}` : `tag ${tag}, built by CI (.github/workflows/miles-efa-image.yml): set training.image.digest to the digest it prints`}`,
+        };
+    }
+    const ref = imageReference(i.repository, i.tag, i.digest);
+    if (source === "named") {
+        return { source, platform: opts.platform, defaulted, tag: i.tag, digest: i.digest, ref, hasEfaSoftware: "unknown", describe: `${ref} (named image${i.digest ? "" : "; by tag: set training.image.digest to pin it"})` };
+    }
+    return { source, platform: opts.platform, defaulted, tag: i.tag, digest: i.digest, ref, hasEfaSoftware: false, describe: `${ref} (plain miles image: no libfabric/aws-ofi-nccl)` };
+}
