@@ -10,7 +10,13 @@ import { GpuCluster } from "./components/gpuCluster";
 import { TrainingNamespace } from "./components/namespace";
 import { CheckpointStorage } from "./components/storage";
 import { ClusterAddons } from "./components/clusterAddons";
-import { MilesTrainingJob } from "./components/trainingJob";
+import { MilesTrainingJob, type MilesTrainingJobArgs } from "./components/trainingJob";
+import type { AddonsHandle, ClusterHandle, StorageHandle } from "./components/contracts";
+import type { RunEntry } from "./config";
+import { resolveRun } from "./domain/training/run";
+import { prepDirectories } from "./domain/training/prepJobs";
+import { CLUSTER_FACTS_OUTPUT, CLUSTER_FACTS_VERSION, runFacts, type ClusterFacts } from "./domain/runStack";
+import { nestedPaths } from "./validation/runs";
 import { ImageRepository } from "./components/imageRepository";
 import { runOf } from "./domain/training/run";
 
@@ -38,16 +44,60 @@ export function deploy(cfg: MilesConfig): StackOutputs {
         outputs.grafanaPortForward = addons.monitoring.grafanaPortForward;
         outputs.grafanaAdminPassword = addons.monitoring.grafanaAdminPassword;
     }
-    if (cfg.training.enabled) {
-        const choice = runOf(cfg).imageChoice;
-        const repo = cluster.eks && choice.ecrRepositoryName ? new ImageRepository("efa-image", { name: choice.ecrRepositoryName, tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" } }) : undefined;
+    const firstRun = cfg.runs.find((e) => e.training.enabled);
+    let repo: ImageRepository | undefined;
+    if (firstRun) {
+        const choice = runOf({ ...cfg, training: firstRun.training }).imageChoice;
+        repo = cluster.eks && choice.ecrRepositoryName ? new ImageRepository("efa-image", { name: choice.ecrRepositoryName, tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" } }) : undefined;
         if (repo) outputs.efaImageRepository = repo.url;
-        const training = new MilesTrainingJob("training", { training: cfg.training, stack: cfg.stack, cluster, namespace, storage, addons, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
-        outputs.trainingJobName = training.jobName;
-        outputs.trainingFollow = training.follow;
-        outputs.fabricGate = training.fabricGateResult;
     }
+    const runs = deployRuns(cfg.runs, { stack: cfg.stack, cluster, namespace, storage, addons, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
+    if (cfg.training.runs === undefined) {
+        const training = runs[0];
+        if (training) {
+            outputs.trainingJobName = training.jobName;
+            outputs.trainingFollow = training.follow;
+            outputs.fabricGate = training.fabricGateResult;
+        }
+    } else {
+        outputs.runs = Object.fromEntries(runs.map((j) => [j.jobName, { follow: j.follow, checkpointDir: j.run.paths.checkpointDir, fabricGate: j.fabricGateResult }]));
+    }
+    // What a run stack reads through its StackReference (plain facts; the kubeconfig is the secret output above).
+    const facts: ClusterFacts = {
+        version: CLUSTER_FACTS_VERSION,
+        stack: cfg.stack,
+        namespace: namespace.name,
+        claimName: storage.claimName,
+        serviceAccount: addons.serviceAccountName,
+        queue: addons.queue ?? null,
+        gpuNodeGroups: cluster.gpuNodeGroups,
+        runs: runs.map((j) => runFacts(j.run)),
+    };
+    outputs[CLUSTER_FACTS_OUTPUT] = facts;
     return outputs;
+}
+
+/**
+ * The enabled runs of a stack as MilesTrainingJobs. A stack without `training.runs` keeps its one
+ * run's resource names (`training`); named runs are `run-<name>`. Preparation Jobs of runs that
+ * write the same directory (a shared model download or conversion) run one after the other.
+ */
+export function deployRuns(
+    runs: RunEntry[],
+    ctx: { stack: string; cluster: ClusterHandle; namespace: MilesTrainingJobArgs["namespace"]; storage: StorageHandle; addons: AddonsHandle; efaImageRepositoryUrl?: MilesTrainingJobArgs["efaImageRepositoryUrl"] },
+): MilesTrainingJob[] {
+    const single = runs.length === 1 && runs[0].path === "training";
+    const jobs: MilesTrainingJob[] = [];
+    const written: Array<{ dirs: string[]; ready: pulumi.Resource[] }> = [];
+    for (const run of runs) {
+        if (!run.training.enabled) continue;
+        const dirs = prepDirectories(resolveRun(run.training, { stack: ctx.stack, gpuNodeGroups: ctx.cluster.gpuNodeGroups }));
+        const prepAfter = written.filter((w) => w.dirs.some((d) => dirs.some((e) => nestedPaths(d, e)))).flatMap((w) => w.ready);
+        const job = new MilesTrainingJob(single ? "training" : `run-${run.training.runName}`, { ...ctx, training: run.training, prepAfter });
+        written.push({ dirs, ready: job.prep.ready });
+        jobs.push(job);
+    }
+    return jobs;
 }
 
 /** The whole program: config first (every problem at once, before any resource), then resources. */

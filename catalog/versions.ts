@@ -22,6 +22,13 @@ export const CHARTS = {
      * domain/monitoring/values.ts writes only keys of that tag's values.yaml.
      */
     kubePrometheusStack: { chart: "kube-prometheus-stack", repo: "https://prometheus-community.github.io/helm-charts", version: "88.5.3" },
+    /**
+     * Kueue (job queueing, gang admission). kubernetes-sigs/kueue charts/kueue/Chart.yaml at tag v0.19.2
+     * (commit 8eab68778fc1, 2026-08-20): `version: 0.19.2`; published as an OCI chart,
+     * `oci://registry.k8s.io/kueue/charts/kueue` (charts/kueue/README.md at v0.19.2), so `chart` is the
+     * full OCI reference and `repo` is empty (Helm takes no repository for an oci:// chart).
+     */
+    kueue: { chart: "oci://registry.k8s.io/kueue/charts/kueue", repo: "", version: "0.19.2" },
 } as const satisfies Record<string, ChartPin>;
 
 export interface ImagePin {
@@ -43,6 +50,12 @@ export const IMAGES = {
      * ancestor of v5.0.3). Distroless: no shell.
      */
     fluentBit: { repository: "cr.fluentbit.io/fluent/fluent-bit", tag: "5.0.3" },
+    /**
+     * Kueue's controller manager. The chart's values.yaml in git names a staging image; its release
+     * packaging (hack/helm-chart-package.sh at v0.19.2) rewrites it to registry.k8s.io/kueue/kueue:<tag>
+     * for a release tag. Set explicitly so the release never depends on that rewrite.
+     */
+    kueue: { repository: "registry.k8s.io/kueue/kueue", tag: "v0.19.2" },
 } as const satisfies Record<string, ImagePin>;
 
 /**

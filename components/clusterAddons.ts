@@ -15,6 +15,7 @@ import { EfaDevicePlugin, NvidiaDevicePlugin } from "./devicePlugins";
 import { KubeRay } from "./kuberay";
 import { DcgmExporter } from "./dcgmExporter";
 import { TrainingIdentity } from "./trainingIdentity";
+import { Kueue } from "./kueue";
 
 export interface ClusterAddonsArgs {
     /** The validated stack config (`cfg.addons` switches, `cfg.stack` for tags). */
@@ -38,6 +39,8 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
     readonly efaDevicePlugin?: EfaDevicePlugin;
     readonly kuberay?: KubeRay;
     readonly dcgmExporter?: DcgmExporter;
+    readonly kueue?: Kueue;
+    readonly queue?: { clusterQueue: string; localQueue: string };
     readonly identity: TrainingIdentity;
     readonly monitoring?: Monitoring;
     readonly observability: TrainingObservability;
@@ -70,6 +73,14 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
             );
         }
         this.observability = { monitoring: monitoring !== undefined };
+        if (a.kueue.enabled) {
+            this.kueue = new Kueue(
+                `${name}-kueue`,
+                { queue: a.kueue, gpuNodeGroups, trainingNamespace: args.namespace.name, provider, dependsOn: [...clusterReady, args.namespace.resource] },
+                { parent: this },
+            );
+            this.queue = { clusterQueue: a.kueue.clusterQueue, localQueue: a.kueue.localQueue };
+        }
         this.identity = new TrainingIdentity(
             `${name}-training-identity`,
             {
@@ -90,6 +101,8 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
             ...(this.kuberay?.ready ?? []),
             ...(this.nvidiaDevicePlugin ? [this.nvidiaDevicePlugin.release] : []),
             ...(this.efaDevicePlugin ? [this.efaDevicePlugin.release] : []),
+            // A queued job needs Kueue's webhook (it would otherwise start unsuspended) and its LocalQueue.
+            ...(this.kueue?.ready ?? []),
             ...this.identity.ready,
         ];
         this.registerOutputs({ serviceAccountName: this.serviceAccountName });

@@ -55,6 +55,11 @@ export interface StorageHandle {
 export interface AddonsHandle {
     /** Service account the training pods run as. */
     serviceAccountName: string;
+    /**
+     * The Kueue queue the runs wait in (their RayJob and convert Job are labelled for it); undefined
+     * when the stack has none (`addons.kueue.enabled: false`).
+     */
+    queue?: { clusterQueue: string; localQueue: string };
     /** Resources (KubeRay CRDs and operator, device plugins) a RayJob must wait for. */
     ready: pulumi.Resource[];
     /**

@@ -38,7 +38,8 @@ export function helmAddon(name: string, args: HelmAddonArgs, parent: pulumi.Reso
             name: args.releaseName,
             chart: args.pin.chart,
             version: args.pin.version,
-            repositoryOpts: { repo: args.pin.repo },
+            // An OCI chart (`oci://…`) is its own reference: Helm takes no repository for it.
+            ...(args.pin.repo ? { repositoryOpts: { repo: args.pin.repo } } : {}),
             namespace: args.namespace,
             // Namespaces are created as their own resources (ours) or exist already (kube-system).
             createNamespace: false,

@@ -17,6 +17,7 @@ import { followCommands, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest } from "../do
 import type { TrainingContext } from "../domain/training/pod";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
 import { runDisruptionBudget } from "../domain/lifecycle/disruption";
+import { queueRef } from "../domain/kueue";
 
 export interface MilesTrainingJobArgs {
     /**
@@ -32,10 +33,10 @@ export interface MilesTrainingJobArgs {
     /** Kubernetes provider and the GPU node groups the run is placed on. */
     cluster: ClusterHandle;
     /**
-     * The training namespace.
+     * The training namespace (`resource` undefined when another stack owns it, as in a run stack).
      * @example { name: "miles" }
      */
-    namespace: NamespaceHandle;
+    namespace: Pick<NamespaceHandle, "name"> & { resource?: pulumi.Resource };
     /** The shared ReadWriteMany volume (mounted at /shared in every pod). */
     storage: StorageHandle;
     /** Service account of the pods, and the add-ons the RayJob needs (KubeRay CRDs/operator, device plugins). */
@@ -46,6 +47,13 @@ export interface MilesTrainingJobArgs {
      * @default undefined (the run's image reference is complete: named or plain miles image)
      */
     efaImageRepositoryUrl?: pulumi.Input<string>;
+    /**
+     * What the preparation Jobs wait for besides the volume and add-ons: the preparation of earlier
+     * runs of the stack that write the same directories (one download or conversion at a time per
+     * directory; the second finds the first's markers and skips).
+     * @default []
+     */
+    prepAfter?: pulumi.Resource[];
 }
 
 /** A miles RL run: Secret, preparation Jobs and the RayJob. */
@@ -77,7 +85,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
         this.namespace = args.namespace.name;
         this.jobName = r.runName;
 
-        this.secrets = new TrainingSecrets(`${name}-secrets`, { run: r, namespace: this.namespace, provider, dependsOn: [args.namespace.resource] }, { parent: this });
+        this.secrets = new TrainingSecrets(`${name}-secrets`, { run: r, namespace: this.namespace, provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [] }, { parent: this });
         const context: TrainingContext = {
             namespace: this.namespace,
             claimName: args.storage.claimName,
@@ -87,9 +95,10 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             ...(args.efaImageRepositoryUrl !== undefined
                 ? { image: pulumi.interpolate`${args.efaImageRepositoryUrl}${r.imageChoice.digest ? `@${r.imageChoice.digest}` : `:${r.imageChoice.tag}`}` }
                 : {}),
+            queue: args.addons.queue ? queueRef(args.addons.queue, r.training.priority) : undefined,
         };
-        const base: pulumi.Resource[] = [args.namespace.resource, ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : [])];
-        this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready] }, { parent: this });
+        const base: pulumi.Resource[] = [...(args.namespace.resource ? [args.namespace.resource] : []), ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : [])];
+        this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...(args.prepAfter ?? [])] }, { parent: this });
 
         this.fabricGate = new FabricGate(`${name}-fabric`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...this.prep.ready] }, { parent: this });
         this.fabricGateResult = this.fabricGate.result;
@@ -113,7 +122,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             },
         );
         const pdb = runDisruptionBudget(r, this.namespace);
-        this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: pdb.metadata, spec: pdb.spec }, { parent: this, provider, dependsOn: [args.namespace.resource] });
+        this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: pdb.metadata, spec: pdb.spec }, { parent: this, provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [] });
         this.follow = followCommands(r, this.namespace);
         this.registerOutputs({ jobName: this.jobName, namespace: this.namespace, follow: this.follow });
     }

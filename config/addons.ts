@@ -126,11 +126,37 @@ export const AddonsSchema = z
             .meta({ description: "NVIDIA DCGM exporter (Helm chart `dcgm-exporter`)." }),
         monitoring: MonitoringSchema,
         logs: LogsSchema,
+        kueue: z
+            .strictObject({
+                enabled: enabled(
+                    "Install Kueue and queue every run: a ResourceFlavor per GPU node group, a ClusterQueue whose quota is the GPUs (and EFA devices) the node groups provision, a LocalQueue in the training namespace. Each RayJob is created suspended and admitted whole (all its pods or none) when its GPUs are free; runs wait in order instead of half-starting. A single-run stack is a queue of one.",
+                ),
+                clusterQueue: k8sName
+                    .default("miles")
+                    .meta({ description: "Name of the ClusterQueue (cluster-scoped); also the prefix of the ResourceFlavors (`<clusterQueue>-<node group>`) and the WorkloadPriorityClasses (`<clusterQueue>-low|normal|high`)." }),
+                localQueue: k8sName.default("miles").meta({ description: "Name of the LocalQueue in the training namespace that every RayJob is labelled for (`kueue.x-k8s.io/queue-name`)." }),
+                queueingStrategy: z
+                    .enum(["BestEffortFIFO", "StrictFIFO"])
+                    .default("BestEffortFIFO")
+                    .meta({
+                        description:
+                            "Order of admission (ClusterQueue `queueingStrategy`): both admit by priority, then age. BestEffortFIFO (Kueue's default) lets a smaller run start while an older, larger one waits for GPUs (no idle paid GPUs); StrictFIFO keeps the order strictly (a large run is never overtaken, GPUs may idle meanwhile).",
+                    }),
+                preemption: z
+                    .enum(["Never", "LowerPriority"])
+                    .default("Never")
+                    .meta({
+                        description:
+                            "ClusterQueue `preemption.withinClusterQueue`. Never (default): a running run is never stopped for another. LowerPriority: a waiting run of higher priority evicts lower-priority running runs; an evicted RayJob is suspended (its Ray cluster deleted), requeued, and resumes from its last checkpoint when admitted again, losing the rollouts since (up to `checkpoints.saveInterval`).",
+                    }),
+            })
+            .prefault({})
+            .meta({ description: "Kueue (Helm chart `kueue`, pinned): the queue with gang admission that lets several runs share the cluster." }),
         trainingServiceAccount: k8sName
             .default("miles-training")
             .meta({ description: "Service account the training pods run as, in the training namespace. On a cluster miles-cluster creates it gets read/write access to the checkpoint bucket through EKS Pod Identity." }),
     })
-    .meta({ description: "Cluster add-ons: device plugins, KubeRay, GPU monitoring and the training pods' identity." });
+    .meta({ description: "Cluster add-ons: device plugins, KubeRay, Kueue, GPU monitoring and the training pods' identity." });
 
 export type AddonsConfig = z.output<typeof AddonsSchema>;
 export const addonsSecretPaths: string[][] = [["monitoring", "grafana", "adminPassword"]];

@@ -12,9 +12,11 @@ import { TrainingSchema, trainingSecretPaths, type TrainingConfig } from "./trai
 import { closest, describeValue, type Problem } from "./problems";
 import { problemsFromZod } from "./zodProblems";
 import { nestingDepth } from "./secureLeaves";
+import { expandRuns, type RunEntry } from "./runs";
 
 export * from "./problems";
 export type { ClusterConfig, StorageConfig, AddonsConfig, TrainingConfig };
+export type { RunEntry } from "./runs";
 
 /** The Pulumi config namespace of this package (the project name). */
 export const NAMESPACE = "miles-cluster";
@@ -46,7 +48,13 @@ export interface MilesConfig {
     cluster: ClusterConfig;
     storage: StorageConfig;
     addons: AddonsConfig;
+    /** The shared training section (with `runs`, the defaults every named run overrides). */
     training: TrainingConfig;
+    /**
+     * The runs of the stack, each with its own validated training config: the training section
+     * itself for a stack without `training.runs` (a queue of one), else one per named run.
+     */
+    runs: RunEntry[];
     /** Full config keys (`miles-cluster:training`) whose values Pulumi holds as secrets. */
     secretKeys: string[];
 }
@@ -213,6 +221,15 @@ export function parseSections(raw: RawConfig, ctx: { project?: string; stack: st
         problems.push(...plaintextSecretProblems(key, name, value, raw));
     }
 
+    let runs: RunEntry[] = [];
+    if (out.training !== undefined) {
+        const key = `${NAMESPACE}:training`;
+        const rawTraining = sectionValue(key, "training", raw.values[key]).value ?? {};
+        const expanded = expandRuns(rawTraining, out.training as TrainingConfig, { secret: raw.secretKeys.includes(key), key });
+        runs = expanded.runs;
+        problems.push(...expanded.problems);
+    }
+
     // An invalid region is reported once, above; no rule below ever sees (or compiles) it.
     const region = awsRegionProblem(raw.values["aws:region"]) === undefined ? raw.values["aws:region"] : undefined;
     const config = {
@@ -223,6 +240,7 @@ export function parseSections(raw: RawConfig, ctx: { project?: string; stack: st
         storage: out.storage as StorageConfig,
         addons: out.addons as AddonsConfig,
         training: out.training as TrainingConfig,
+        runs,
         secretKeys: raw.secretKeys.filter((k) => k.startsWith(`${NAMESPACE}:`)),
     } satisfies MilesConfig;
     return { config, parsed: new Set(SECTION_NAMES.filter((n) => out[n] !== undefined)), problems };

@@ -465,6 +465,12 @@ const LifecycleSchema = z
     .prefault({})
     .meta({ description: "RayJob lifecycle." });
 
+/** A run's name: the RayJob's, its submitter Job's and its checkpoint directory's. */
+export const RUN_NAME = /^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/;
+function runNameSchema() {
+    return z.string().regex(RUN_NAME, "must be 1-32 lowercase letters, digits or '-', starting with a letter");
+}
+
 export const TrainingSchema = z
     .strictObject({
         enabled: z.boolean().default(true).meta({ description: "Create the training job. Turn off to provision only the cluster." }),
@@ -473,9 +479,7 @@ export const TrainingSchema = z
             .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, '-')")
             .default("miles")
             .meta({ description: "Kubernetes namespace of the training job, its storage claim and service account." }),
-        runName: z
-            .string()
-            .regex(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/, "must be 1-32 lowercase letters, digits or '-', starting with a letter")
+        runName: runNameSchema()
             .optional()
             .meta({ description: "Name of the RayJob and of its checkpoint directory. Default: miles-<stack>." }),
         entry: z.enum(["train.py", "train_async.py"]).default("train.py").meta({ description: "miles entry script; train_async.py overlaps rollout and training and cannot be colocated." }),
@@ -499,6 +503,21 @@ export const TrainingSchema = z
         modelPrep: ModelPrepSchema,
         fabricGate: FabricGateSchema,
         lifecycle: LifecycleSchema,
+        priority: z
+            .enum(["low", "normal", "high"])
+            .default("normal")
+            .meta({
+                description:
+                    "Queue priority of the run (Kueue WorkloadPriorityClass `<clusterQueue>-<priority>`, label `kueue.x-k8s.io/priority-class`): a waiting run of higher priority is admitted first; with `addons.kueue.preemption: LowerPriority` it also evicts lower-priority running runs.",
+            }),
+        runs: z
+            .record(runNameSchema(), z.record(z.string(), z.unknown()))
+            .optional()
+            .meta({
+                description:
+                    "Several named runs on this cluster, queued together (each a RayJob in the LocalQueue). Each key is a run's name (RayJob, checkpoint directory /shared/checkpoints/<name>); each value holds training fields that override the ones of this section for that run (mappings merge, lists and values replace). `namespace`, `runName` and `runs` cannot be overridden. Unset: one run, this section.",
+                examples: [{ "grpo-a": { algorithm: { lr: 1e-6 } }, "grpo-b": { algorithm: { lr: 2e-6 }, priority: "high" } }],
+            }),
         extraArgs: z
             .array(z.string().min(1).regex(SHELL_SAFE, SHELL_SAFE_MSG))
             .superRefine(noCredentialArgs)

@@ -9,7 +9,7 @@ describe("docs/addons.md", () => {
     const doc = fs.readFileSync(path.join(ROOT, "docs", "addons.md"), "utf8");
     const rows = doc
         .split("\n")
-        .filter((l) => l.startsWith("| ") && /`https:\/\//.test(l))
+        .filter((l) => l.startsWith("| ") && /`(https|oci):\/\//.test(l))
         .map((l) => l.split("|").map((c) => c.trim()));
 
     it("has one table row per pinned chart, with its repo and version", () => {
@@ -17,7 +17,8 @@ describe("docs/addons.md", () => {
         for (const pin of Object.values(CHARTS)) {
             const row = rows.find((r) => r[3].startsWith(`\`${pin.chart}\``));
             assert.ok(row, `no row for ${pin.chart}`);
-            assert.ok(row![3].includes(`(\`${pin.repo}\`)`), `${pin.chart}: repo ${pin.repo} not in "${row![3]}"`);
+            // An OCI chart is its own full reference (no repository).
+            if (pin.repo) assert.ok(row![3].includes(`(\`${pin.repo}\`)`), `${pin.chart}: repo ${pin.repo} not in "${row![3]}"`);
             assert.ok(row![4].startsWith(`\`${pin.version}\``), `${pin.chart}: version ${pin.version} not in "${row![4]}"`);
         }
     });

@@ -150,9 +150,9 @@ describe("cluster add-ons", function () {
             assert.equal(d.inputs.atomic, false);
         });
 
-        it("creates the miles-system namespace for the operator", () => {
+        it("creates the miles-system namespace for the operator (and kueue-system for Kueue)", () => {
             const ns = ofType(four.plan, "kubernetes:core/v1:Namespace").map((r) => (r.inputs.metadata as { name: string }).name);
-            assert.deepEqual(ns.sort(), ["miles", "miles-monitoring", "miles-system"]);
+            assert.deepEqual(ns.sort(), ["kueue-system", "miles", "miles-monitoring", "miles-system"]);
         });
     });
 
@@ -328,7 +328,7 @@ describe("cluster add-ons", function () {
         it("every add-on can be turned off; the service account remains", async () => {
             const b = await planAddons({
                 ...FOUR_GROUPS,
-                "miles-cluster:addons": { nvidiaDevicePlugin: { enabled: false }, efaDevicePlugin: { enabled: false }, kuberay: { enabled: false }, dcgmExporter: { enabled: false }, monitoring: { enabled: false } },
+                "miles-cluster:addons": { nvidiaDevicePlugin: { enabled: false }, efaDevicePlugin: { enabled: false }, kuberay: { enabled: false }, dcgmExporter: { enabled: false }, monitoring: { enabled: false }, kueue: { enabled: false } },
             });
             assert.deepEqual(releaseNames(b.plan), []);
             assert.equal(ofType(b.plan, "kubernetes:batch/v1:Job").length, 0);
@@ -343,7 +343,7 @@ describe("cluster add-ons", function () {
                 b.plan.resources.filter((r) => r.type.startsWith("aws:")).map((r) => r.type),
                 [],
             );
-            assert.deepEqual(releaseNames(b.plan), ["dcgm-exporter", "kuberay-operator", "nvidia-device-plugin"]);
+            assert.deepEqual(releaseNames(b.plan), ["dcgm-exporter", "kuberay-operator", "kueue", "nvidia-device-plugin"]);
             assert.equal(ofType(b.plan, "kubernetes:core/v1:ServiceAccount").filter((r) => (r.inputs.metadata as any).name === "miles-training").length, 1);
         });
 
@@ -374,7 +374,7 @@ describe("add-ons wired into the program", function () {
 
     it("the whole program installs every add-on, with the storage bucket in the training policy", async () => {
         const p = await planConfig(FOUR_GROUPS);
-        assert.deepEqual(releaseNames(p), ["aws-efa-k8s-device-plugin", "dcgm-exporter", "kuberay-operator", "monitoring", "nvidia-device-plugin"]);
+        assert.deepEqual(releaseNames(p), ["aws-efa-k8s-device-plugin", "dcgm-exporter", "kuberay-operator", "kueue", "monitoring", "nvidia-device-plugin"]);
         assert.equal(ofType(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation").length, 1);
         // FSx with a created bucket: the role gets the bucket policy (its ARN is only known after deploy).
         assert.equal(ofType(p, "aws:iam/rolePolicy:RolePolicy").filter((r) => r.parent?.type === "miles-cluster:addons:TrainingIdentity").length, 1);
@@ -390,7 +390,7 @@ describe("add-ons wired into the program", function () {
             aws.map((r) => `${r.type} ${r.name}`),
             [],
         );
-        assert.deepEqual(releaseNames(p), ["dcgm-exporter", "kuberay-operator", "nvidia-device-plugin"]);
+        assert.deepEqual(releaseNames(p), ["dcgm-exporter", "kuberay-operator", "kueue", "nvidia-device-plugin"]);
     });
 });
 

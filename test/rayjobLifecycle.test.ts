@@ -7,8 +7,9 @@ const BASE = {
     "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes: 1 }] },
 };
 
+/** Without a queue: in a Kueue queue, Kueue owns `suspend` (test/kueue.test.ts). */
 async function rayJobSpec(lifecycle: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const p = await planConfig({ ...BASE, "miles-cluster:training": { lifecycle } });
+    const p = await planConfig({ ...BASE, "miles-cluster:addons": { kueue: { enabled: false } }, "miles-cluster:training": { lifecycle } });
     return one(p, "kubernetes:ray.io/v1:RayJob").inputs.spec as Record<string, unknown>;
 }
 

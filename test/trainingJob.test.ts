@@ -369,8 +369,8 @@ describe("the seed's workflows as stacks", () => {
 });
 
 describe("stopping a run", () => {
-    it("lifecycle.suspend suspends the RayJob (GPUs freed, checkpoints kept)", async () => {
-        const { p } = await planTraining({ ...DEV, "miles-cluster:training": { lifecycle: { suspend: true } } });
+    it("lifecycle.suspend suspends the RayJob (GPUs freed, checkpoints kept) on a stack without a queue", async () => {
+        const { p } = await planTraining({ ...DEV, "miles-cluster:addons": { kueue: { enabled: false } }, "miles-cluster:training": { lifecycle: { suspend: true } } });
         assert.equal(spec(one(p, RAYJOB)).suspend, true);
     });
 });

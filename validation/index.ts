@@ -11,6 +11,8 @@ import { storageChecks } from "./storage";
 import { addonsChecks } from "./addons";
 import { headFitChecks, trainingChecks } from "./training";
 import { stackFilePath, stackFileSecretLeaves } from "./stackFile";
+import { runsChecks } from "./runs";
+import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 
 export interface ParseResult {
     config?: MilesConfig;
@@ -25,8 +27,9 @@ const CHECKS: Array<{ needs: SectionName[]; check: (c: MilesConfig) => Problem[]
     { needs: ["cluster"], check: clusterChecks },
     { needs: ["cluster", "storage", "training"], check: storageChecks },
     { needs: ["cluster", "addons", "training"], check: addonsChecks },
-    { needs: ["cluster", "storage", "addons", "training"], check: trainingChecks },
+    { needs: ["cluster", "storage", "addons", "training"], check: (c) => trainingChecks(c) },
     { needs: ["cluster", "training"], check: headFitChecks },
+    { needs: ["cluster", "addons", "training"], check: (c) => runsChecks(c, { groups: gpuNodeGroupsFromConfig(c), queued: c.addons.kueue.enabled }) },
 ];
 
 function dedupe(problems: Problem[]): Problem[] {

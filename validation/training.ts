@@ -1,20 +1,34 @@
 /**
- * The training rules as config problems: errors stop `pulumi up` and `plan`; warnings only reach the
- * plan summary (domain/training/rules.ts).
+ * The training rules as config problems, for every run of the stack: errors stop `pulumi up` and
+ * `plan`; warnings only reach the plan summary (domain/training/rules.ts). A named run's problems
+ * are reported at its own path, `training.runs.<name>.<field>`.
  */
-import type { MilesConfig } from "../config";
+import type { MilesConfig, RunEntry } from "../config";
 import type { Problem } from "../config/problems";
 import { trainingProblems } from "../domain/training/rules";
-import { runOf } from "../domain/training/run";
+import { resolveRun } from "../domain/training/run";
 import { systemInstanceFacts } from "../catalog/systemInstances";
+import { gpuNodeGroupsFromConfig, type GpuNodeGroupInfo } from "../domain/gpuNodes";
+
+/** A rule's `training.<field>` path, moved to where the run's fields live. */
+export function runPath(run: Pick<RunEntry, "path">, path: string): string {
+    if (run.path === "training") return path;
+    return path === "training" ? run.path : path.startsWith("training.") ? `${run.path}${path.slice("training".length)}` : path;
+}
 
 /**
  * Cross-field rules miles and Megatron enforce at start-up (or hang on), checked before anything is
- * created. Each problem names the field and the numbers. See domain/training/rules.ts.
+ * created, for each enabled run. Each problem names the field and the numbers. `groups`: the GPU
+ * node groups the runs are placed on (a run stack's come from its cluster stack).
  */
-export function trainingChecks(cfg: MilesConfig): Problem[] {
-    if (!cfg.training.enabled) return [];
-    return trainingProblems(runOf(cfg)).filter((p) => p.severity === "error").map(({ path, message }) => ({ path, message }));
+export function trainingChecks(cfg: MilesConfig, groups: GpuNodeGroupInfo[] = gpuNodeGroupsFromConfig(cfg)): Problem[] {
+    const problems: Problem[] = [];
+    for (const run of cfg.runs) {
+        if (!run.training.enabled) continue;
+        const r = resolveRun(run.training, { stack: cfg.stack, gpuNodeGroups: groups });
+        for (const p of trainingProblems(r)) if (p.severity === "error") problems.push({ path: runPath(run, p.path), message: p.message });
+    }
+    return problems;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { ResolvedRun } from "./run";
 import type { TrainingObservability } from "../monitoring/resolve";
 import { HEAD_COMPONENT, MILES_METRICS_PORT_NAME, PART_OF, RUN_APP_NAME, WORKER_COMPONENT } from "../../catalog/runLabels";
 import { checkpointProbeContainer } from "../monitoring/probe";
+import type { QueueRef } from "../kueue";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -30,6 +31,11 @@ export interface TrainingContext {
     observability?: TrainingObservability;
     /** The image every pod pulls when it is known only at deploy (the EFA build in the stack's ECR repository); default: the run's `image`. */
     image?: pulumi.Input<string>;
+    /**
+     * The Kueue LocalQueue and priority class the run's GPU jobs (RayJob, convert Job) wait in;
+     * undefined when the stack has no queue (`addons.kueue.enabled: false`).
+     */
+    queue?: QueueRef;
 }
 
 /** /dev/shm of the head pod in GiB (it holds the head's Ray object store, half of it). */

@@ -9,6 +9,7 @@ import { MEGATRON_ROOT, MILES_ROOT, SECRET_KEYS, shellQuote } from "./argv";
 import type { TrainingConfig } from "../../config";
 import { archArgsWithoutMtp } from "./resolve";
 import type { ResolvedRun } from "./run";
+import { queueLabels } from "../kueue";
 import { podTolerations, runLabels, SHARED_VOLUME, sharedMounts, sharedVolumes, type EnvVarSpec, type PodSpec, type TrainingContext } from "./pod";
 
 /** Marker the download job writes into a directory once a snapshot is complete. */
@@ -35,6 +36,15 @@ function downloads(r: ResolvedRun, t: TrainingConfig): Download[] {
     if (r.model.hfRepo && r.paths.hfDownload) out.push({ repo: r.model.hfRepo, dir: r.paths.hfDownload, type: "model" });
     if (t.data.hfDataset && r.paths.datasetDir) out.push({ repo: t.data.hfDataset, dir: r.paths.datasetDir, type: "dataset" });
     return out;
+}
+
+/** Directories the run's preparation Jobs write (downloads, BF16 cast, torch_dist, rollout variant): runs sharing one must not prepare it at once. */
+export function prepDirectories(r: ResolvedRun): string[] {
+    const p = r.paths;
+    const dirs: string[] = [];
+    if (hasDownloads(r)) dirs.push(...downloads(r, r.training).map((d) => d.dir));
+    if (hasConversions(r)) for (const d of [p.hfBf16, p.refLoad, p.rolloutCheckpoint]) if (d && d !== p.hfDownload) dirs.push(d);
+    return [...new Set(dirs)];
 }
 
 /** Whether the run has anything to download. */
@@ -254,6 +264,12 @@ export function convertJobManifest(r: ResolvedRun, ctx: TrainingContext): JobMan
     };
     const job = jobManifest(`${r.runName}-convert`, "convert", r, ctx, pod, 2);
     if (nodes > 1) Object.assign(job.spec, { completionMode: "Indexed", completions: nodes, parallelism: nodes });
+    if (ctx.queue) {
+        // The conversion takes GPUs too: it waits in the run's queue (created suspended, admitted
+        // whole by Kueue) instead of taking GPUs an admitted run was promised.
+        job.metadata.labels = { ...job.metadata.labels, ...queueLabels(ctx.queue) };
+        Object.assign(job.spec, { suspend: true });
+    }
     return job;
 }
 

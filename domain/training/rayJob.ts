@@ -4,6 +4,7 @@
  */
 import type { ResolvedRun } from "./run";
 import { HEAD_SHM_GIB, headPod, runLabels, workerPod, type TrainingContext } from "./pod";
+import { queueLabels } from "../kueue";
 
 export interface RayJobManifest {
     apiVersion: "ray.io/v1";
@@ -57,8 +58,11 @@ export function rayJobManifest(r: ResolvedRun, ctx: TrainingContext): RayJobMani
     };
     if (lc.activeDeadlineSeconds !== undefined) spec.activeDeadlineSeconds = lc.activeDeadlineSeconds;
     // Always explicit, so that resuming (true -> false) is an in-place change KubeRay acts on.
-    spec.suspend = lc.suspend;
-    return { apiVersion: "ray.io/v1", kind: "RayJob", metadata: { name: r.runName, namespace: ctx.namespace, labels: runLabels(r, "rayjob") }, spec };
+    // In a queue the RayJob is created suspended and Kueue unsuspends it when it admits all of its
+    // pods at once (it owns `suspend` from then on: kueue site docs tasks/run/rayjobs.md).
+    spec.suspend = ctx.queue ? true : lc.suspend;
+    const labels = { ...runLabels(r, "rayjob"), ...(ctx.queue ? queueLabels(ctx.queue) : {}) };
+    return { apiVersion: "ray.io/v1", kind: "RayJob", metadata: { name: r.runName, namespace: ctx.namespace, labels }, spec };
 }
 
 /**

@@ -1,4 +1,8 @@
-import type { SectionProducer } from "../types";
+import type { SectionProducer, SectionResult } from "../types";
+import { gpuNodeGroupsFromConfig, type GpuNodeGroupInfo } from "../../domain/gpuNodes";
+import { resolveRun, type ResolvedRun } from "../../domain/training/run";
+import { admissions, KUEUE_CHART, queueQuota } from "../../domain/kueue";
+import { gpusByGroup } from "../../domain/runStack";
 import type { MilesConfig } from "../../config";
 import { trainingWarnings } from "../../domain/training/rules";
 import { runOf } from "../../domain/training/run";
@@ -10,10 +14,69 @@ import { describeGate, fabricGatePlan, fabricWarnings } from "../../domain/fabri
  * The training run: the full entrypoint, GPU layout, parallelism and DP, SGLang engines, batch
  * sizes, paths, pod sizing, preparation Jobs and warnings (idle GPUs, ignored settings).
  */
-export const trainingSection: SectionProducer = (cfg) => {
+export const trainingSection: SectionProducer = (cfg, ev) => {
+    const queue = queueSummary(cfg);
+    if (cfg.training.runs !== undefined) return namedRuns(cfg, ev, queue);
     const t = cfg.training;
-    if (!t.enabled) return { data: { enabled: false }, lines: [["training", "disabled (training.enabled: false)"]] };
-    const r = runOf(cfg);
+    if (!t.enabled) return { data: { enabled: false, queue: queue.data }, lines: [["training", "disabled (training.enabled: false)"], ...queue.lines] };
+    const single = runSection(runOf(cfg), cfg);
+    return { data: { ...single.data, queue: queue.data }, lines: [...single.lines, ...queue.lines], warnings: single.warnings };
+};
+
+/** A stack with `training.runs`: each run's lines under its name, the queue, and one idle-GPU warning for all of them. */
+function namedRuns(cfg: MilesConfig, _ev: unknown, queue: { data: unknown; lines: Array<[string, string]>; warnings: string[] }): SectionResult {
+    const groups = gpuNodeGroupsFromConfig(cfg);
+    const runs = cfg.runs.filter((e) => e.training.enabled).map((e) => resolveRun(e.training, { stack: cfg.stack, gpuNodeGroups: groups }));
+    const lines: Array<[string, string]> = [];
+    const data: Array<Record<string, unknown>> = [];
+    const warnings: string[] = [];
+    for (const r of runs) {
+        const one = runSection(r, cfg);
+        lines.push(...one.lines.map(([k, v]): [string, string] => [`${r.runName} · ${k}`, v]));
+        data.push(one.data);
+        // Per-run "idle GPUs" warnings say nothing when several runs share the groups; the queue says it for all of them.
+        warnings.push(...(one.warnings ?? []).filter((w) => !w.startsWith("training.layout: node group") && !w.startsWith("training.nodeGroup: GPU node group")).map((w) => `${r.runName}: ${w}`));
+    }
+    if (runs.length === 0) lines.push(["training", "every run is disabled (enabled: false)"]);
+    return { data: { enabled: runs.length > 0, runs: data, queue: queue.data }, lines: [...lines, ...queue.lines], warnings: [...warnings, ...queue.warnings] };
+}
+
+/**
+ * The queue: its objects, the quota per node group, and which runs start at once on an empty queue
+ * (Kueue's order: priority, then age) and which wait.
+ */
+export function queueSummary(cfg: MilesConfig, groups: GpuNodeGroupInfo[] = gpuNodeGroupsFromConfig(cfg)): { data: unknown; lines: Array<[string, string]>; warnings: string[] } {
+    const k = cfg.addons.kueue;
+    const runs = cfg.runs.filter((e) => e.training.enabled).map((e) => resolveRun(e.training, { stack: cfg.stack, gpuNodeGroups: groups }));
+    if (!k.enabled) {
+        const lines: Array<[string, string]> = [["queue", "none (addons.kueue.enabled: false): each RayJob starts when created; runs that do not fit together half-start and wait on each other's GPUs"]];
+        return { data: null, lines, warnings: runs.length > 1 ? ["addons.kueue.enabled: false with several runs: without a queue they compete for GPUs and can deadlock half-started"] : [] };
+    }
+    const quota = queueQuota(k, groups);
+    const adm = admissions(runs.map((r) => ({ name: r.runName, priority: r.training.priority, gpusByGroup: gpusByGroup(r) })), quota, k.queueingStrategy);
+    const quotaText = quota.map((q) => `${q.group} ${q.gpus} GPUs${q.efa > 0 ? ` + ${q.efa} EFA` : ""} (flavor ${q.flavor})`).join(", ") || "no GPU node group";
+    const lines: Array<[string, string]> = [
+        ["queue", `LocalQueue ${cfg.training.namespace}/${k.localQueue} → ClusterQueue ${k.clusterQueue} (${k.queueingStrategy}, preemption ${k.preemption}); Kueue ${KUEUE_CHART.version}; each RayJob created suspended, admitted whole`],
+        ["quota", quotaText],
+    ];
+    if (adm.length > 0) {
+        lines.push(["at once", adm.filter((a) => a.startsAtOnce).map((a) => `${a.run} (${a.priority}, ${a.gpus} GPUs)`).join(", ") || "none"]);
+        const waiting = adm.filter((a) => !a.startsAtOnce);
+        if (waiting.length > 0) lines.push(["waiting", `${waiting.map((a) => `${a.run} (${a.priority}, ${a.gpus} GPUs)`).join(", ")}: admitted when GPUs free up`]);
+    }
+    if (k.preemption === "LowerPriority") {
+        lines.push(["preemption", "a waiting higher-priority run evicts lower-priority running runs: Kueue suspends the RayJob (its pods are deleted), requeues it, and it resumes from its last checkpoint — up to checkpoints.saveInterval rollouts are redone"]);
+    }
+    const warnings: string[] = [];
+    const started = adm.filter((a) => a.startsAtOnce).reduce((s, a) => s + a.gpus, 0);
+    const total = quota.reduce((s, q) => s + q.gpus, 0);
+    if (runs.length > 1 && started < total) warnings.push(`queue ${k.clusterQueue}: the runs that start at once use ${started} of ${total} GPUs; ${total - started} GPUs paid and idle until a run fits them`);
+    return { data: { clusterQueue: k.clusterQueue, localQueue: k.localQueue, queueingStrategy: k.queueingStrategy, preemption: k.preemption, quota, admissions: adm }, lines, warnings };
+}
+
+/** The lines, data and warnings of one run. */
+function runSection(r: ResolvedRun, cfg: MilesConfig): SectionResult {
+    const t = r.training;
     const cmd = r.command;
     const size = r.worker;
     const g = r.group;
@@ -34,7 +97,7 @@ export const trainingSection: SectionProducer = (cfg) => {
         ["batch", `${t.algorithm.rolloutBatchSize} prompts × ${t.algorithm.nSamplesPerPrompt} samples = ${r.samplesPerRollout} per rollout = global batch ${r.globalBatchSize} × ${r.numStepsPerRollout} step(s); ${t.algorithm.numRollout} rollouts, ${t.algorithm.advantageEstimator}`],
         ["checkpoints", `--load = --save ${r.paths.checkpointDir} every ${t.checkpoints.saveInterval} rollouts${t.checkpoints.retainInterval ? `, keep every ${t.checkpoints.retainInterval}` : ""}; ref ${r.paths.refLoad ?? "none"}; rollout weights ${r.paths.rolloutCheckpoint ?? "?"}`],
         ["worker pod", `${r.nodesNeeded} × (${r.gpusPerNode} GPUs, ${efa > 0 ? `${efa} EFA` : g?.rdma ? `${g.rdma.perNode} ${g.rdma.resourceName}` : "0 EFA"}, ${size.cpu} CPU, ${size.memoryGiB} GiB, /dev/shm ${size.shmGiB} GiB)`],
-        ["head pod", `CPU only, ${headPlacement(cfg)}: ${t.resources.headCpu} CPU, ${t.resources.headMemoryGiB} GiB (driver, RolloutManager, router)`],
+        ["head pod", `CPU only, ${headPlacement(cfg, t)}: ${t.resources.headCpu} CPU, ${t.resources.headMemoryGiB} GiB (driver, RolloutManager, router)`],
         ["prep jobs", `${t.modelPrep.download ? "download" : "no download"}, ${t.modelPrep.convert ? "convert to torch_dist" : "no conversion"}; pulumi up waits up to ${t.modelPrep.timeoutMinutes} min for each`],
         ...memoryLines(r),
         ["entrypoint", cmd.entrypoint],
@@ -74,12 +137,12 @@ export const trainingSection: SectionProducer = (cfg) => {
         env: Object.fromEntries(cmd.env.map((e) => [e.name, e.value])),
         memory: memoryData(r),
     };
-    return { data, lines, warnings: [...trainingWarnings(r), ...fabricWarnings(r)] };
-};
+    return { data: { ...data, priority: t.priority }, lines: [...lines, ["priority", t.priority]], warnings: [...trainingWarnings(r), ...fabricWarnings(r)] };
+}
 
 /** Where the CPU-only Ray head lands: an explicit selector wins; otherwise any untainted node. */
-function headPlacement(cfg: MilesConfig): string {
-    const sel = Object.entries(cfg.training.resources.headNodeSelector).map(([k, v]) => `${k}=${v}`);
+function headPlacement(cfg: MilesConfig, t: ResolvedRun["training"]): string {
+    const sel = Object.entries(t.resources.headNodeSelector).map(([k, v]) => `${k}=${v}`);
     if (sel.length > 0) return `on nodes with ${sel.join(", ")}`;
     return cfg.cluster.existing ? "on any untainted node of the cluster (set resources.headNodeSelector to pin it)" : "on the untainted system nodes";
 }

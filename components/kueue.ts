@@ -1,0 +1,67 @@
+/**
+ * Kueue: the queue with gang admission every run of the stack waits in. The pinned chart (its CRDs
+ * are templates, so they upgrade with the chart), then the objects of domain/kueue.ts as typed
+ * custom resources: a ResourceFlavor per GPU node group, the ClusterQueue (quota = the GPUs and EFA
+ * devices the groups provision), the LocalQueue in the training namespace, and the
+ * WorkloadPriorityClasses `training.priority` names.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
+import { CHARTS } from "../catalog/versions";
+import { helmAddon, type ReleasePolicy } from "./helmAddon";
+import { clusterQueueManifest, KUEUE_NAMESPACE, kueueValues, localQueueManifest, priorityClassManifests, resourceFlavorManifest, type KueueConfig } from "../domain/kueue";
+
+/** The controller and its webhooks must be up before a queued job is created (its webhook suspends it): wait, roll back on failure. */
+export const KUEUE_POLICY: ReleasePolicy = { atomic: true, timeout: 600 };
+
+export interface KueueArgs {
+    /**
+     * `addons.kueue`: queue names, queueing strategy, preemption.
+     * @example { enabled: true, clusterQueue: "miles", localQueue: "miles", queueingStrategy: "BestEffortFIFO", preemption: "Never" }
+     */
+    queue: KueueConfig;
+    /** GPU node groups: one ResourceFlavor each, their GPUs are the quota. */
+    gpuNodeGroups: GpuNodeGroupInfo[];
+    /**
+     * Namespace of the LocalQueue (the training namespace; created by the caller).
+     * @example "miles"
+     */
+    trainingNamespace: string;
+    provider: k8s.Provider;
+    dependsOn?: pulumi.Resource[];
+}
+
+/** The Kueue release and the queue objects; `ready` is what a queued job waits for. */
+export class Kueue extends pulumi.ComponentResource {
+    readonly release: k8s.helm.v3.Release;
+    readonly clusterQueue: k8s.apiextensions.CustomResource;
+    readonly localQueue: k8s.apiextensions.CustomResource;
+    readonly flavors: k8s.apiextensions.CustomResource[];
+    readonly priorityClasses: k8s.apiextensions.CustomResource[];
+    readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: KueueArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miles-cluster:addons:Kueue", name, {}, opts);
+        const ns = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: KUEUE_NAMESPACE, labels: { "app.kubernetes.io/part-of": "miles-cluster" } } },
+            { parent: this, provider: args.provider, dependsOn: args.dependsOn },
+        );
+        this.release = helmAddon(
+            name,
+            { pin: CHARTS.kueue, releaseName: "kueue", namespace: KUEUE_NAMESPACE, values: kueueValues(), policy: KUEUE_POLICY, provider: args.provider, dependsOn: [...(args.dependsOn ?? []), ns] },
+            this,
+        );
+        const cr = (suffix: string, m: { apiVersion: string; kind: string; metadata: object; [k: string]: unknown }, deps: pulumi.Resource[] = []) => {
+            const { apiVersion, kind, metadata, ...rest } = m;
+            return new k8s.apiextensions.CustomResource(`${name}-${suffix}`, { apiVersion, kind, metadata, ...rest }, { parent: this, provider: args.provider, dependsOn: [this.release, ...deps] });
+        };
+        this.flavors = args.gpuNodeGroups.map((g) => cr(`flavor-${g.name}`, resourceFlavorManifest(args.queue, g)));
+        this.priorityClasses = priorityClassManifests(args.queue).map((m) => cr(`priority-${m.metadata.name}`, m));
+        this.clusterQueue = cr("cluster-queue", clusterQueueManifest(args.queue, args.gpuNodeGroups, args.trainingNamespace), this.flavors);
+        this.localQueue = cr("local-queue", localQueueManifest(args.queue, args.trainingNamespace), [this.clusterQueue]);
+        this.ready = [this.release, this.localQueue, ...this.priorityClasses];
+        this.registerOutputs({ clusterQueue: args.queue.clusterQueue, localQueue: args.queue.localQueue });
+    }
+}

@@ -1,0 +1,57 @@
+/**
+ * The contract between a cluster stack and the run stacks that add runs to it: one plain, versioned
+ * stack output (`milesCluster`) with everything a run needs besides the kubeconfig (a separate,
+ * secret output): the training namespace, its storage claim and service account, the queue, the
+ * GPU node groups, and the cluster stack's own runs (so names and checkpoint directories stay
+ * unique across stacks). Plain data known before deployment, so `plan` of a run stack can derive
+ * it offline by planning the cluster stack's file.
+ */
+import type { GpuNodeGroupInfo } from "./gpuNodes";
+import type { ResolvedRun } from "./training/run";
+
+export const CLUSTER_FACTS_OUTPUT = "milesCluster";
+export const CLUSTER_FACTS_VERSION = 1;
+
+export interface RunFacts {
+    name: string;
+    checkpointDir: string;
+    gpus: number;
+    priority: string;
+    /** GPUs per node group the run's workers take. */
+    gpusByGroup: Record<string, number>;
+}
+
+export interface ClusterFacts {
+    version: number;
+    /** The cluster stack's name. */
+    stack: string;
+    namespace: string;
+    claimName: string;
+    serviceAccount: string;
+    /** The Kueue queue; null when the cluster stack has none (runs then start as soon as they are created). */
+    queue: { clusterQueue: string; localQueue: string } | null;
+    gpuNodeGroups: GpuNodeGroupInfo[];
+    /** The runs the cluster stack itself holds. */
+    runs: RunFacts[];
+}
+
+/** GPUs per node group a run's workers take (one worker pod per node, all of a node's GPUs). */
+export function gpusByGroup(r: Pick<ResolvedRun, "group" | "nodesNeeded" | "gpusPerNode">): Record<string, number> {
+    return r.group ? { [r.group.name]: r.nodesNeeded * r.gpusPerNode } : {};
+}
+
+export function runFacts(r: ResolvedRun): RunFacts {
+    return { name: r.runName, checkpointDir: r.paths.checkpointDir, gpus: r.nodesNeeded * r.gpusPerNode, priority: r.training.priority, gpusByGroup: gpusByGroup(r) };
+}
+
+/** What a problem with a cluster stack's output says, or undefined when it is usable. */
+export function clusterFactsProblem(v: unknown): string | undefined {
+    if (v === undefined || v === null) return `has no "${CLUSTER_FACTS_OUTPUT}" output: deploy it with this version of miles-cluster first`;
+    if (typeof v !== "object") return `output "${CLUSTER_FACTS_OUTPUT}" is not an object`;
+    const f = v as Partial<ClusterFacts>;
+    if (f.version !== CLUSTER_FACTS_VERSION) return `output "${CLUSTER_FACTS_OUTPUT}" has version ${String(f.version)}, this miles-cluster reads version ${CLUSTER_FACTS_VERSION}: update the cluster stack first`;
+    if (typeof f.namespace !== "string" || typeof f.claimName !== "string" || typeof f.serviceAccount !== "string" || !Array.isArray(f.gpuNodeGroups) || !Array.isArray(f.runs)) {
+        return `output "${CLUSTER_FACTS_OUTPUT}" lacks namespace, claimName, serviceAccount, gpuNodeGroups or runs`;
+    }
+    return undefined;
+}
