@@ -244,9 +244,44 @@ const RolloutSchema = z
         maxPromptLen: posInt().optional().meta({ description: "`--rollout-max-prompt-len`: drop longer prompts." }),
         maxContextLen: posInt().optional().meta({ description: "`--rollout-max-context-len`." }),
         memFractionStatic: z.number().gt(0).lt(1).default(0.7).meta({ description: "`--sglang-mem-fraction-static`: GPU memory share of the SGLang engines." }),
+        weightTransfer: z
+            .strictObject({
+                mode: z
+                    .enum(["broadcast", "p2p", "disk-delta"])
+                    .default("broadcast")
+                    .meta({
+                        description:
+                            "`--update-weight-transfer-mode` of a disaggregated run: `broadcast` (NCCL from the actor to the engines, miles' default), `p2p` (RDMA straight into each engine), `disk-delta` (XOR deltas through a shared directory). Colocated runs hand weights over through CUDA IPC whatever this says, and miles refuses p2p and disk-delta with `--colocate`.",
+                    }),
+                diskDir: absPath().optional().meta({ description: "`--update-weight-disk-dir` (disk-delta): a directory on the file system the actor and the engines share, e.g. under /shared." }),
+                localCheckpointDir: absPath().optional().meta({ description: "`--update-weight-local-checkpoint-dir` (disk-delta): a directory local to each rollout host (e.g. node NVMe), not the shared volume." }),
+                bufferSizeMiB: posInt().optional().meta({ description: "`--update-weight-buffer-size` in MiB (miles' default 512; big-MoE recipes use 4096)." }),
+            })
+            .prefault({})
+            .meta({ description: "How new weights reach the SGLang engines after each training step." }),
     })
     .prefault({})
     .meta({ description: "Rollout sampling and SGLang engine settings." });
+
+const EvalDatasetSchema = z.strictObject({
+    name: argValue().meta({ description: "Name the eval metrics are logged under (e.g. `aime`)." }),
+    path: absPath().meta({ description: "JSONL/parquet prompt file on the shared volume.", examples: ["/shared/data/aime-2024/aime-2024.jsonl"] }),
+});
+
+const EvalSchema = z
+    .strictObject({
+        interval: posInt().optional().meta({ description: "`--eval-interval`: evaluate every N rollouts. Unset: no evaluation during training." }),
+        datasets: z.array(EvalDatasetSchema).default([]).meta({ description: "`--eval-prompt-data name path …`: the eval sets (download them to the shared volume yourself, e.g. with data.hfDataset in another run)." }),
+        nSamplesPerPrompt: posInt().default(1).meta({ description: "`--n-samples-per-eval-prompt`." }),
+        maxResponseLen: posInt().optional().meta({ description: "`--eval-max-response-len`. Unset: the rollout's." }),
+        temperature: z.number().min(0).optional().meta({ description: "`--eval-temperature`." }),
+        topP: z.number().gt(0).max(1).optional().meta({ description: "`--eval-top-p`." }),
+        numGpus: nonNegInt().default(0).meta({ description: "`--eval-num-gpus`: a dedicated eval fleet fed by HF snapshots (counted in the GPU math; disaggregated runs only). 0: evaluate on the rollout engines." }),
+        numGpusPerEngine: posInt().default(1).meta({ description: "`--eval-num-gpus-per-engine` (must divide numGpus)." }),
+        hfDir: absPath().optional().meta({ description: "`--eval-hf-dir`: staging directory of the eval fleet's HF snapshots. Unset with numGpus > 0: the HF exports of checkpoints.exportHf are reused." }),
+    })
+    .prefault({})
+    .meta({ description: "Evaluation during training (miles `add_eval_arguments`)." });
 
 const DataSchema = z
     .strictObject({
@@ -293,6 +328,25 @@ const FeaturesSchema = z
             })
             .prefault({})
             .meta({ description: "TIS (train/inference mismatch correction)." }),
+        mis: z
+            .strictObject({
+                enabled: z
+                    .boolean()
+                    .default(false)
+                    .meta({ description: "Masked importance sampling: `--custom-tis-function-path examples.infra_features.train_infer_mismatch_helper.mis.compute_mis_weights_with_cp` with its config passed inline as `--custom-config-path base64:<yaml>` (miles' pseudo-file, `miles/utils/file_arg_utils.py`). Replaces tis." }),
+                useRs: z.boolean().default(true).meta({ description: "`use_rs`: rejection sampling of tokens/sequences outside the RS bounds." }),
+                tisLevel: z.enum(["token", "sequence", "geometric"]).default("token").meta({ description: "`tis_level`." }),
+                rsLevel: z.enum(["token", "sequence", "geometric"]).default("token").meta({ description: "`rs_level`." }),
+                tisMode: z.enum(["truncate", "clip", "mask"]).default("truncate").meta({ description: "`tis_mode`." }),
+                tisLowerBound: z.number().min(0).default(0.5).meta({ description: "`tis_lower_bound`." }),
+                tisUpperBound: z.number().positive().default(2.0).meta({ description: "`tis_upper_bound`." }),
+                rsLowerBound: z.number().min(0).nullable().default(null).meta({ description: "`rs_lower_bound` (null: none)." }),
+                rsUpperBound: z.number().positive().nullable().default(null).meta({ description: "`rs_upper_bound` (null: none)." }),
+                rsVetoThreshold: z.number().min(0).default(1e-4).meta({ description: "`rs_veto_threshold`." }),
+                tisBatchNormalize: z.boolean().default(true).meta({ description: "`tis_batch_normalize` (token or sequence tisLevel only)." }),
+            })
+            .prefault({})
+            .meta({ description: "MIS with the defaults of miles v0.1.0 scripts/run_qwen3_4b.py (`--enable-mis`)." }),
         useRolloutLogprobs: z.boolean().default(false).meta({ description: "`--use-rollout-logprobs` (excludes TIS)." }),
         speculative: z
             .strictObject({
@@ -356,6 +410,13 @@ const CheckpointsSchema = z
             .meta({
                 description: `\`--save-retain-interval\`: keep every N-th checkpoint for good (a multiple of saveInterval); Megatron deletes the others except the latest. Default: ${RETAIN_EVERY_N_SAVES} × saveInterval. \`null\`: keep every checkpoint (watch the file system fill up).`,
             }),
+        exportHf: z
+            .strictObject({
+                enabled: z.boolean().default(false).meta({ description: "`--save-hf <dir>/{rollout_id}`: also write the policy as a Hugging Face checkpoint at every save (miles exports on each `--save`, the last one included)." }),
+                dir: absPath().optional().meta({ description: "Parent directory of the exports. Default: <checkpoints.dir>/hf, under /shared/checkpoints, which the default storage link exports to S3." }),
+            })
+            .prefault({})
+            .meta({ description: "Export of the trained policy in Hugging Face format." }),
     })
     .transform((c) => ({ ...c, retainInterval: c.retainInterval === undefined ? RETAIN_EVERY_N_SAVES * c.saveInterval : c.retainInterval }))
     .prefault({})
@@ -493,6 +554,7 @@ export const TrainingSchema = z
         rollout: RolloutSchema,
         data: DataSchema,
         features: FeaturesSchema,
+        eval: EvalSchema,
         checkpoints: CheckpointsSchema,
         wandb: WandbSchema,
         tensorboard: TensorboardSchema,

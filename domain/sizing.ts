@@ -6,6 +6,7 @@
  * "MB/s per TiB" uses MB = 10^6 bytes (decimal, as AWS states storage throughput).
  */
 import { FSX_CAPACITY_STEP_GIB, FSX_MIN_CAPACITY_GIB, FSX_THROUGHPUTS_PER_TIB } from "../catalog/fsx";
+import { sharedPath } from "../catalog/sharedPaths";
 import { modelPreset } from "../catalog/models";
 
 export const GIB = 2 ** 30;
@@ -221,6 +222,18 @@ export function peakRetainedCheckpoints(numRollout: number | undefined, saveInte
  * parameter count (custom.totalParamsB, else the preset's), FP8 training (still 14 B/param), the
  * checkpoint retention, and the model copies kept beside the HF checkpoint.
  */
+/**
+ * Whether the rollout checkpoint of an FP8 download is that download (unset rolloutCheckpoint defaults to
+ * it, domain/training/resolve.ts; or it names the download directory, /shared/models/<repo name> or hfCheckpoint).
+ */
+function publishedFp8IsRolloutCheckpoint(model: Record<string, unknown>, custom: Loose, presetName: string): boolean {
+    const rollout = typeof model.rolloutCheckpoint === "string" ? model.rolloutCheckpoint.replace(/\/+$/, "") : undefined;
+    if (rollout === undefined) return true;
+    const repo = typeof model.hfRepo === "string" ? model.hfRepo : typeof custom?.hfRepo === "string" ? custom.hfRepo : modelPreset(presetName)?.hfRepo;
+    const download = typeof model.hfCheckpoint === "string" ? model.hfCheckpoint : repo ? sharedPath("models", repo.split("/")[1]) : undefined;
+    return download !== undefined && rollout === download.replace(/\/+$/, "");
+}
+
 export function storageNeedFromTraining(training: unknown): TrainingStorageNeed {
     const t = obj(training);
     const model = obj(t?.model);
@@ -237,7 +250,10 @@ export function storageNeedFromTraining(training: unknown): TrainingStorageNeed 
         hfBytesPerParam += 1;
         notes.push("FP8 HF download kept beside its BF16 cast (+1 byte/param)");
     }
-    if (features?.fp8Rollout === true) {
+    if (features?.fp8Rollout === true && model?.hfCheckpointIsFp8 === true && publishedFp8IsRolloutCheckpoint(model, custom, presetName)) {
+        // The engines load the published FP8 release itself (the FP8 download): no converted copy exists.
+        notes.push("FP8 rollout reads the published FP8 release itself (no converted copy)");
+    } else if (features?.fp8Rollout === true) {
         hfBytesPerParam += 1;
         notes.push("FP8 rollout checkpoint (+1 byte/param)");
     }

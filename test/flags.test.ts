@@ -86,6 +86,19 @@ const ONE_NODE = { "aws:region": "us-east-1", "miles-cluster:cluster": { availab
 /** Configs that together switch every generated flag on at least once. */
 const CONFIGS: Record<string, { values: Record<string, unknown>; secret?: boolean }> = {
     defaults: { values: { ...ONE_NODE } },
+    switches: {
+        values: {
+            ...ONE_NODE,
+            "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes: 3 }] },
+            "miles-cluster:training": {
+                layout: { colocate: false, rolloutGpus: 8 },
+                rollout: { weightTransfer: { mode: "disk-delta", diskDir: "/shared/deltas", localCheckpointDir: "/tmp/ckpt", bufferSizeMiB: 1024 } },
+                eval: { interval: 20, datasets: [{ name: "aime", path: "/shared/data/aime.jsonl" }], maxResponseLen: 4096, temperature: 0.6, topP: 0.95, numGpus: 8, numGpusPerEngine: 2, hfDir: "/tmp/eval-hf" },
+                checkpoints: { exportHf: { enabled: true } },
+                features: { mis: { enabled: true } },
+            },
+        },
+    },
     "true on-policy": { values: { ...ONE_NODE, "miles-cluster:training": { parallelism: { tp: 2, cp: 2 }, features: { trueOnPolicy: true } } } },
     "workflow 1": { values: WORKFLOW_1 },
     "workflow 2": { values: WORKFLOW_2 },

@@ -426,6 +426,16 @@ describe("storage sizing (hand-computed)", () => {
         assert.equal(t.need?.retained, 3);
         assert.equal(storageNeedFromTraining({ model: { preset: "deepseek-v3-5layer" } }).need, undefined);
     });
+
+    it("an FP8 rollout of a published FP8 release adds no converted copy (the engines load the download itself)", () => {
+        const fp8 = { preset: "deepseek-v3", hfCheckpointIsFp8: true };
+        // 2 (BF16 cast) + 1 (the FP8 download), whether rolloutCheckpoint is unset or names the download
+        assert.equal(storageNeedFromTraining({ model: fp8, features: { fp8Rollout: true } }).need?.hfBytesPerParam, 3);
+        assert.equal(storageNeedFromTraining({ model: { ...fp8, rolloutCheckpoint: "/shared/models/DeepSeek-V3" }, features: { fp8Rollout: true } }).need?.hfBytesPerParam, 3);
+        // a converted copy elsewhere, or a BF16 release, still counts +1
+        assert.equal(storageNeedFromTraining({ model: { ...fp8, rolloutCheckpoint: "/shared/models/DeepSeek-V3-FP8" }, features: { fp8Rollout: true } }).need?.hfBytesPerParam, 4);
+        assert.equal(storageNeedFromTraining({ model: { preset: "qwen3-4B" }, features: { fp8Rollout: true } }).need?.hfBytesPerParam, 3);
+    });
 });
 
 describe("storage plan section", () => {

@@ -91,7 +91,64 @@ function ckptArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
         "--save-interval", num(t.checkpoints.saveInterval),
         ...opt("--save-retain-interval", t.checkpoints.retainInterval),
         ...flagIf(t.model.megatronToHfMode === "bridge", "--megatron-to-hf-mode", "bridge"),
+        // miles: "The model will be saved to `save_hf.format(rollout_id)`" (miles/utils/arguments.py --save-hf).
+        ...opt("--save-hf", r.paths.hfExport),
     ];
+}
+
+/** Evaluation during training (miles `add_eval_arguments`). */
+function evalArgs(t: TrainingConfig): string[] {
+    const e = t.eval;
+    if (e.interval === undefined && e.datasets.length === 0) return [];
+    return [
+        ...opt("--eval-interval", e.interval),
+        ...(e.datasets.length > 0 ? ["--eval-prompt-data", ...e.datasets.flatMap((d) => [d.name, d.path])] : []),
+        "--n-samples-per-eval-prompt", num(e.nSamplesPerPrompt),
+        ...opt("--eval-max-response-len", e.maxResponseLen),
+        ...opt("--eval-temperature", e.temperature),
+        ...opt("--eval-top-p", e.topP),
+        ...(e.numGpus > 0 ? ["--eval-num-gpus", num(e.numGpus), "--eval-num-gpus-per-engine", num(e.numGpusPerEngine)] : []),
+        ...opt("--eval-hf-dir", e.hfDir),
+    ];
+}
+
+/** Weight transfer to the engines of a disaggregated run (`--update-weight-*`); broadcast and 512 MiB are miles' defaults. */
+function weightTransferArgs(t: TrainingConfig): string[] {
+    const w = t.rollout.weightTransfer;
+    return [
+        ...(w.mode !== "broadcast" ? ["--update-weight-transfer-mode", w.mode] : []),
+        ...opt("--update-weight-disk-dir", w.diskDir),
+        ...opt("--update-weight-local-checkpoint-dir", w.localCheckpointDir),
+        ...opt("--update-weight-buffer-size", w.bufferSizeMiB === undefined ? undefined : w.bufferSizeMiB * 1024 * 1024),
+    ];
+}
+
+/**
+ * MIS as miles v0.1.0 scripts/run_qwen3_4b.py `--enable-mis` passes it: the config YAML inline as a
+ * `base64:` pseudo-file (miles/utils/file_arg_utils.py `resolve_file_arg`, read by `--custom-config-path`
+ * in miles/utils/arguments.py, whose keys override the args) and the MIS weight function.
+ */
+export const MIS_FUNCTION_PATH = "examples.infra_features.train_infer_mismatch_helper.mis.compute_mis_weights_with_cp";
+export function misConfigYaml(t: TrainingConfig): string {
+    const m = t.features.mis;
+    const v = (x: number | null) => (x === null ? "null" : String(x));
+    return [
+        "use_tis: true",
+        `use_rs: ${m.useRs}`,
+        `tis_level: "${m.tisLevel}"`,
+        `rs_level: "${m.rsLevel}"`,
+        `tis_mode: "${m.tisMode}"`,
+        `tis_lower_bound: ${v(m.tisLowerBound)}`,
+        `tis_upper_bound: ${v(m.tisUpperBound)}`,
+        `rs_lower_bound: ${v(m.rsLowerBound)}`,
+        `rs_upper_bound: ${v(m.rsUpperBound)}`,
+        `rs_veto_threshold: ${v(m.rsVetoThreshold)}`,
+        `tis_batch_normalize: ${m.tisBatchNormalize}`,
+    ].join("\n");
+}
+function misArgs(t: TrainingConfig): string[] {
+    if (!t.features.mis.enabled) return [];
+    return ["--custom-config-path", `base64:${Buffer.from(misConfigYaml(t)).toString("base64")}`, "--custom-tis-function-path", MIS_FUNCTION_PATH];
 }
 
 function rolloutArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
@@ -304,6 +361,9 @@ export function milesCommand(r: ResolvedTraining): MilesCommand {
         { name: "mtp", args: mtpArgs(t, r) },
         { name: "sglang", args: sglangArgs(t) },
         { name: "true-on-policy", args: trueOnPolicy(t, r)?.args ?? [] },
+        { name: "eval", args: evalArgs(t) },
+        { name: "weight-transfer", args: weightTransferArgs(t) },
+        { name: "mis", args: misArgs(t) },
         { name: "fault-tolerance", args: faultToleranceArgs(t) },
         ...loggingArgs(t, r),
         { name: "misc", args: miscArgs() },

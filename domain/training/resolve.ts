@@ -51,6 +51,8 @@ export interface ResolvedPaths {
     /** Where the download job puts `data.hfDataset`. */
     datasetDir?: string;
     tensorboardDir?: string;
+    /** `--save-hf` template (`<dir>/{rollout_id}`) when checkpoints.exportHf is on. */
+    hfExport?: string;
 }
 
 export interface ResolvedTraining {
@@ -176,13 +178,17 @@ function resolvePaths(t: TrainingConfig, model: ResolvedModel, runName: string):
     const bridge = t.model.megatronToHfMode === "bridge";
     const refLoad = t.model.refLoad === null ? null : (t.model.refLoad ?? (hfBf16 ? (bridge ? hfBf16 : `${hfBf16}_torch_dist`) : null));
     const variant = t.features.fp8Rollout ? "-FP8" : t.features.int4Qat.enabled ? "-INT4" : "";
-    const rolloutCheckpoint = t.model.rolloutCheckpoint ?? (hfBf16 ? `${hfBf16}${variant}` : undefined);
+    // FP8 rollout of a published FP8 release (DeepSeek-V3/R1 style): the engines load the download itself, as
+    // THUDM/slime docs/en/models/deepseek-r1.md does (`--hf-checkpoint $BASE_DIR/DeepSeek-R1/`, the FP8 original).
+    const publishedFp8 = t.features.fp8Rollout && t.model.hfCheckpointIsFp8 ? hfDownload : undefined;
+    const rolloutCheckpoint = t.model.rolloutCheckpoint ?? publishedFp8 ?? (hfBf16 ? `${hfBf16}${variant}` : undefined);
     const datasetName = t.data.hfDataset?.split("/")[1];
     const datasetDir = datasetName ? sharedPath("data", datasetName) : undefined;
     const promptData = t.data.promptData ?? (datasetName ? sharedPath("data", datasetName, `${datasetName}.jsonl`) : undefined);
     const checkpointDir = t.checkpoints.dir ?? sharedPath("checkpoints", runName);
     const tensorboardDir = t.tensorboard.enabled ? (t.tensorboard.dir ?? `${checkpointDir}/tensorboard`) : undefined;
-    return { hfDownload, hfBf16, rolloutCheckpoint, refLoad, checkpointDir, promptData, datasetDir, tensorboardDir };
+    const hfExport = t.checkpoints.exportHf.enabled ? `${t.checkpoints.exportHf.dir ?? `${checkpointDir}/hf`}/{rollout_id}` : undefined;
+    return { hfDownload, hfBf16, rolloutCheckpoint, refLoad, checkpointDir, promptData, datasetDir, tensorboardDir, hfExport };
 }
 
 /** Samples per rollout, global batch and optimizer steps per rollout, derived the way miles derives them. */
@@ -207,7 +213,8 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
     const actorGpusPerNode = t.layout.actorGpusPerNode ?? gpusPerNode;
     const actorGpus = actorNodes * actorGpusPerNode;
     const rolloutGpus = t.layout.colocate ? actorGpus : (t.layout.rolloutGpus ?? 0);
-    const gpusNeeded = t.layout.colocate ? Math.max(actorGpus, rolloutGpus) : actorGpus + rolloutGpus;
+    // A dedicated eval fleet (--eval-num-gpus) takes its own bundles of the placement group (miles-launch.md §6).
+    const gpusNeeded = (t.layout.colocate ? Math.max(actorGpus, rolloutGpus) : actorGpus + rolloutGpus) + t.eval.numGpus;
     const p = t.parallelism;
     const etp = p.etp ?? p.tp;
     const imageChoice = chooseImage(t, { stack: ctx.stack, platform: ctx.platform ?? "eks", efaPerNode: group?.efaPerNode ?? 0 });

@@ -79,9 +79,10 @@ function placementRules(r: ResolvedRun, err: Push, warn: Push): void {
         err("training.layout.rolloutGpus", "is required when colocate is false (the SGLang engines need their own GPUs)");
     }
     const available = g.nodes * g.gpusPerNode;
+    const evalGpus = t.eval.numGpus > 0 ? ` + ${t.eval.numGpus} eval` : "";
     const need = l.colocate
-        ? `${r.actorNodes} × ${r.actorGpusPerNode} = ${r.gpusNeeded} GPUs (colocated)`
-        : `${r.actorNodes} × ${r.actorGpusPerNode} actor + ${r.rolloutGpus} rollout = ${r.gpusNeeded} GPUs`;
+        ? `${r.actorNodes} × ${r.actorGpusPerNode}${evalGpus} = ${r.gpusNeeded} GPUs (colocated)`
+        : `${r.actorNodes} × ${r.actorGpusPerNode} actor + ${r.rolloutGpus} rollout${evalGpus} = ${r.gpusNeeded} GPUs`;
     if (r.gpusNeeded > available) {
         err("training.layout", `the run needs ${need}, but node group ${g.name} has ${g.nodes} × ${g.gpusPerNode} = ${available}; miles' placement group would never be ready — add nodes or shrink the layout`);
     } else if (available > r.gpusNeeded) {
@@ -316,6 +317,74 @@ function featureRules(r: ResolvedRun, err: Push, warn: Push): void {
     }
 }
 
+/**
+ * MIS, eval, HF export and weight transfer, with the asserts miles v0.1.0 makes around them
+ * (radixark/miles v0.1.0 miles/utils/arguments.py): p2p/disk-delta transfer refuse --colocate, prefill
+ * servers (PD) and LoRA, disk-delta needs both directories (3262-3292); --eval-interval needs eval
+ * datasets, --eval-num-gpus divisible by its per-engine size (3060-3073); a dedicated eval fleet needs
+ * --eval-interval, --eval-hf-dir or --save-hf, no --colocate, and reusing --save-hf exports needs
+ * eval_interval % save_interval == 0 (3411-3428). Each also looks at the same flags in extraArgs.
+ */
+function switchRules(r: ResolvedRun, err: Push, warn: Push): void {
+    const t = r.training;
+    const x = effectiveMegatron(r);
+    const colocate = t.layout.colocate;
+    const w = t.rollout.weightTransfer;
+    const mode = w.mode !== "broadcast" ? w.mode : (x.extra.get("--update-weight-transfer-mode")?.values[0] ?? "broadcast");
+    const modePath = w.mode !== "broadcast" ? "training.rollout.weightTransfer.mode" : `training.extraArgs[${x.extra.get("--update-weight-transfer-mode")?.index ?? 0}]`;
+    if (mode === "p2p" || mode === "disk-delta") {
+        if (colocate) err(modePath, `${mode} weight transfer is not compatible with --colocate (colocated runs hand weights over through CUDA IPC); set layout.colocate: false or keep broadcast`);
+        if (x.extra.has("--prefill-num-servers")) err(modePath, `${mode} weight transfer has not been tested with prefill/decode disaggregation (--prefill-num-servers); miles asserts against it`);
+        if ((extraNumber(x.extra, "--lora-rank") ?? 0) > 0) err(modePath, `LoRA weight sync is not supported for ${mode} weight transfer (miles asserts lora_rank <= 0)`);
+    }
+    if (mode === "disk-delta") {
+        if (!w.diskDir && !x.extra.has("--update-weight-disk-dir")) err("training.rollout.weightTransfer.diskDir", "is required with disk-delta: a directory the actor and the engines share, e.g. /shared/weight-deltas/<run>");
+        else if (w.diskDir && !w.diskDir.startsWith("/shared/")) warn("training.rollout.weightTransfer.diskDir", `${w.diskDir} is not on the shared volume (/shared): the actor and the engines run in different pods`);
+        if (!w.localCheckpointDir && !x.extra.has("--update-weight-local-checkpoint-dir")) err("training.rollout.weightTransfer.localCheckpointDir", "is required with disk-delta: a directory local to each rollout host (node NVMe), not the shared volume");
+        else if (w.localCheckpointDir?.startsWith("/shared/")) err("training.rollout.weightTransfer.localCheckpointDir", `${w.localCheckpointDir} is on the shared volume; miles wants a rollout-host-local directory (--update-weight-local-checkpoint-dir)`);
+    } else if (w.diskDir || w.localCheckpointDir) {
+        err("training.rollout.weightTransfer.mode", `is ${mode}: diskDir and localCheckpointDir are only used by disk-delta`);
+    }
+    const e = t.eval;
+    if (e.interval !== undefined && e.datasets.length === 0 && !x.extra.has("--eval-prompt-data") && !x.extra.has("--eval-config")) {
+        err("training.eval.datasets", `eval.interval ${e.interval} needs eval datasets (miles asserts "Evaluation datasets must be configured when eval_interval is set")`);
+    }
+    if (e.interval === undefined && e.datasets.length > 0) warn("training.eval.interval", "is unset, so the eval datasets are never evaluated; set eval.interval (rollouts between evaluations)");
+    const names = e.datasets.map((d) => d.name);
+    names.forEach((n, i) => {
+        if (names.indexOf(n) !== i) err(`training.eval.datasets[${i}].name`, `"${n}" is used twice; eval metrics are logged per dataset name`);
+    });
+    if (e.numGpus > 0) {
+        if (e.numGpus % e.numGpusPerEngine !== 0) err("training.eval.numGpus", `${e.numGpus} eval GPUs are not divisible by numGpusPerEngine ${e.numGpusPerEngine} (miles asserts it)`);
+        if (colocate) err("training.eval.numGpus", "a dedicated eval fleet (snapshot eval) is not supported with --colocate; set layout.colocate: false or numGpus: 0 (evaluate on the rollout engines)");
+        if (e.interval === undefined) err("training.eval.interval", "is required with eval.numGpus > 0 (snapshot eval)");
+        if (!e.hfDir && !r.paths.hfExport) err("training.eval.hfDir", "snapshot eval needs a snapshot source: set eval.hfDir (staging exports) or checkpoints.exportHf.enabled (reuse the periodic HF exports)");
+        else if (!e.hfDir && e.interval !== undefined && e.interval % t.checkpoints.saveInterval !== 0) {
+            err("training.eval.interval", `is ${e.interval}; reusing the HF exports for eval needs a multiple of checkpoints.saveInterval ${t.checkpoints.saveInterval} (or set eval.hfDir)`);
+        }
+    }
+    const top = x.extra.get("--true-on-policy-mode");
+    if (top && !t.features.trueOnPolicy) err(`training.extraArgs[${top.index}]`, "--true-on-policy-mode alone is not miles' contract (profile, kernels, env); set features.trueOnPolicy instead");
+    // megatron/training/arguments.py (37f91617): optimizer_cpu_offload asserts use_precision_aware_optimizer, and
+    // fp8_param_gather with it asserts fp8_recipe == "delayed" (features.fp8Training uses blockwise).
+    const cpuOff = x.extra.get("--optimizer-cpu-offload");
+    if (cpuOff && !x.extra.has("--use-precision-aware-optimizer")) err(`training.extraArgs[${cpuOff.index}]`, "--optimizer-cpu-offload needs --use-precision-aware-optimizer (Megatron asserts it); set offload.optimizerCpu: true instead");
+    const pg = x.extra.get("--fp8-param-gather");
+    if (pg && (t.offload.optimizerCpu || cpuOff) && t.features.fp8Training) err(`training.extraArgs[${pg.index}]`, "--fp8-param-gather with optimizer CPU offload needs --fp8-recipe delayed, but features.fp8Training uses blockwise (Megatron asserts it)");
+    const m = t.features.mis;
+    if (m.enabled) {
+        if (t.features.tis.enabled) err("training.features.mis.enabled", "MIS replaces TIS (its config sets use_tis with its own bounds); disable features.tis");
+        if (t.features.useRolloutLogprobs) err("training.features.mis.enabled", "MIS corrects the mismatch between training and rollout log-probs, which useRolloutLogprobs removes; disable one of them");
+        if (m.tisBatchNormalize && m.tisLevel === "geometric") err("training.features.mis.tisBatchNormalize", 'the MIS function supports batch normalization only for tisLevel "token" or "sequence" (mis.py raises Unsupported tis_level)');
+        if (m.tisLowerBound >= m.tisUpperBound) err("training.features.mis.tisLowerBound", `${m.tisLowerBound} is not below tisUpperBound ${m.tisUpperBound}`);
+    }
+    if (r.paths.hfExport && r.model.totalParamsB !== undefined) {
+        const saves = Math.floor(t.algorithm.numRollout / t.checkpoints.saveInterval);
+        const tb = (saves * r.model.totalParamsB * 2e9) / 1e12;
+        warn("training.checkpoints.exportHf", `writes a ${(r.model.totalParamsB * 2).toFixed(0)} GB BF16 copy of ${r.model.name} at each of ${saves} saves (≈ ${tb.toFixed(1)} TB in ${r.paths.hfExport.replace("/{rollout_id}", "")}); Megatron's retention does not prune them — delete old exports or raise saveInterval`);
+    }
+}
+
 /** Shape of extraArgs and extraEnv: flags first, no repeats, nothing the config already generates. */
 function escapeHatchRules(r: ResolvedRun, err: Push): void {
     const t = r.training;
@@ -359,6 +428,7 @@ export function trainingProblems(r: ResolvedRun): TrainingProblem[] {
     batchRules(r, err);
     featureRules(r, err, warn);
     escapeHatchRules(r, err);
+    switchRules(r, err, warn);
     memoryFitRules(r, err, warn);
     return out;
 }
