@@ -18,6 +18,17 @@ export interface ModelPreset {
     ckptMtpLayers?: number;
     /** The Megatron architecture flags the preset emits, one string. */
     megatronArgs: string;
-    source: "miles" | "slime";
+    /** miles, slime (shared/miles/models.tsv), or this package's catalog/models.ext.tsv. */
+    source: "miles" | "slime" | "extension";
     note?: string;
+    /** Dtype of the published Hugging Face checkpoint, where a source states it (catalog/models.ext.tsv). */
+    ckptDtype?: "bf16" | "fp8" | "int4" | "mxfp4";
+    /** The Hugging Face repo is gated (a token of an account that accepted the license is needed). */
+    gated?: boolean;
+    /** How the checkpoint converts between HF and Megatron (miles' raw converter or a bridge). */
+    conversion?: string;
+    /** Why `plan` refuses the preset and what would make it work. */
+    refused?: string;
+    /** Where the extension facts come from. */
+    factsSource?: string;
 }

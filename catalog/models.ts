@@ -2,12 +2,15 @@
  * Model presets: the architecture facts and Megatron architecture args of every model miles ships a
  * `scripts/models/<preset>` file for (plus slime-only presets), from shared/miles/models.tsv.
  */
-import { MODEL_PRESETS } from "./models.data";
+import { MODEL_PRESETS as TSV_PRESETS } from "./models.data";
+import { MODEL_EXTENSIONS } from "./modelsExt.data";
+import { applyModelExtensions } from "./modelsExt";
 import type { ModelPreset } from "./modelPreset";
 
 export type { ModelPreset };
 
-export { MODEL_PRESETS };
+/** shared/miles/models.tsv with catalog/models.ext.tsv applied: one table of model facts. */
+export const MODEL_PRESETS: ReadonlyArray<ModelPreset> = applyModelExtensions(TSV_PRESETS, MODEL_EXTENSIONS);
 
 export const MODEL_PRESET_NAMES: ReadonlyArray<string> = MODEL_PRESETS.map((m) => m.preset);
 

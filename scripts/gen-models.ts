@@ -4,8 +4,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { modelsDataSource, parseModelsTsv } from "../catalog/modelsTsv";
+import { modelsExtDataSource } from "../catalog/modelsExt";
 
 const root = path.resolve(__dirname, "..");
 const tsv = fs.readFileSync(path.resolve(root, "..", "shared", "miles", "models.tsv"), "utf8");
 fs.writeFileSync(path.join(root, "catalog", "models.data.ts"), modelsDataSource(tsv));
+// This package's own model facts (new family presets, checkpoint dtype, gated repos), each row with its source.
+const ext = fs.readFileSync(path.join(root, "catalog", "models.ext.tsv"), "utf8");
+fs.writeFileSync(path.join(root, "catalog", "modelsExt.data.ts"), modelsExtDataSource(ext));
 console.log(`wrote catalog/models.data.ts (${parseModelsTsv(tsv).length} presets)`);

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { modelsDataSource, parseModelsTsv } from "../catalog/modelsTsv";
 import { MODEL_PRESETS } from "../catalog/models";
+import { modelsExtDataSource, parseModelsExtTsv } from "../catalog/modelsExt";
 
 const ROOT = path.resolve(__dirname, "..");
 const TSV = path.resolve(ROOT, "..", "shared", "miles", "models.tsv");
@@ -43,6 +44,15 @@ describe("model presets: catalog/models.data.ts is fresh", () => {
     it("the committed table parses to the presets the package uses (no preset lost or duplicated)", () => {
         const names = MODEL_PRESETS.map((m) => m.preset);
         assert.equal(new Set(names).size, names.length);
-        if (fs.existsSync(TSV)) assert.deepEqual(names, parseModelsTsv(fs.readFileSync(TSV, "utf8")).map((m) => m.preset));
+        if (fs.existsSync(TSV)) {
+            const tsvNames = parseModelsTsv(fs.readFileSync(TSV, "utf8")).map((m) => m.preset);
+            assert.deepEqual(names.slice(0, tsvNames.length), tsvNames, "models.tsv first, then catalog/models.ext.tsv's own presets");
+        }
+    });
+
+    it("catalog/modelsExt.data.ts matches catalog/models.ext.tsv, and every extension row names a source", () => {
+        const ext = fs.readFileSync(path.join(ROOT, "catalog", "models.ext.tsv"), "utf8");
+        assert.equal(fs.readFileSync(path.join(ROOT, "catalog", "modelsExt.data.ts"), "utf8"), modelsExtDataSource(ext), "run `npx tsx scripts/gen-models.ts`");
+        for (const e of parseModelsExtTsv(ext)) assert.ok(e.source.length > 10, `${e.preset} has no source`);
     });
 });

@@ -441,7 +441,7 @@ describe("storage sizing (hand-computed)", () => {
 describe("storage plan section", () => {
     it("warns for deepseek-v3 on the default FSx (too slow and does not fit) and suggests the cheapest fix", async () => {
         // DeepSeek-V3 on one node is far beyond the GPU memory: only its storage is under test here.
-        const training = { model: { preset: "deepseek-v3" }, checkpoints: { saveInterval: 20, retainInterval: 1000 }, resources: { memoryFitCheck: "warn" } };
+        const training = { model: { preset: "deepseek-v3", hfCheckpointIsFp8: true }, checkpoints: { saveInterval: 20, retainInterval: 1000 }, resources: { memoryFitCheck: "warn" } };
         const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": training }), { stack: "t" }).config!;
         const r = storageSection(cfg, { resources: [], outputs: {} });
         const text = r.lines.map(([l, v]) => `${l}: ${v}`).join("\n");

@@ -33,6 +33,10 @@ export interface ResolvedModel {
     needsAdapting: boolean;
     /** Heads, query groups, hidden sizes, experts… read from the architecture args (catalog/modelArch.ts). */
     arch: ArchFacts;
+    /** Preset facts from catalog/models.ext.tsv: published checkpoint dtype, gated repo, refusal reason. */
+    ckptDtype?: "bf16" | "fp8" | "int4" | "mxfp4";
+    gated?: boolean;
+    refused?: string;
 }
 
 /** Where the run reads and writes on the shared volume (absolute paths inside the pods). */
@@ -155,6 +159,9 @@ export function resolveModel(t: TrainingConfig): ResolvedModel {
         hfRepo: t.model.hfRepo ?? p.hfRepo,
         needsAdapting: /slime_plugins|--use-gated-attention/.test(p.megatronArgs),
         arch: architectureFacts(archArgs),
+        ckptDtype: p.ckptDtype,
+        gated: p.gated,
+        refused: p.refused,
     };
 }
 

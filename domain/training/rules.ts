@@ -36,19 +36,46 @@ function imageRules(r: ResolvedRun, err: Push): void {
     }
 }
 
-function modelRules(r: ResolvedRun, err: Push): void {
+function modelRules(r: ResolvedRun, err: Push, warn: Push): void {
     const t = r.training;
     if (t.model.custom) {
         if (r.model.numLayers <= 0) err("training.model.custom.args", "must contain --num-layers <n> (Megatron cannot read the architecture from the HF config)");
+    } else if (r.model.refused) {
+        err("training.model.preset", `"${t.model.preset}" cannot be planned: ${r.model.refused}`);
     } else if (r.model.needsAdapting) {
         err("training.model.preset", `"${t.model.preset}" comes from slime and references modules the miles image does not have (slime_plugins / --use-gated-attention); use model.custom with adapted args`);
     }
     if (!r.paths.hfDownload) {
         err("training.model.hfCheckpoint", `model "${r.model.name}" has no known Hugging Face repo; set training.model.hfRepo or training.model.hfCheckpoint`);
     }
+    checkpointFactRules(r, err, warn);
     if (!r.paths.promptData) err("training.data.promptData", "no prompt data: set training.data.promptData, or training.data.hfDataset to download one");
     if (t.data.rmType === "remote_rm" && !t.data.rmUrl) err("training.data.rmUrl", 'rmType "remote_rm" needs rmUrl');
     if (t.features.fp8Rollout && t.features.int4Qat.enabled) err("training.features.int4Qat.enabled", "FP8 rollout and INT4 QAT both choose the rollout checkpoint; enable one of them");
+}
+
+/**
+ * What the preset's published checkpoint is (catalog/models.ext.tsv): an FP8 release must be cast to BF16
+ * before the torch_dist conversion (hfCheckpointIsFp8), a BF16/INT4/MXFP4 release must not be; a gated
+ * repo needs training.hfToken for the download Job. Only when the download is the preset's own repo.
+ */
+function checkpointFactRules(r: ResolvedRun, err: Push, warn: Push): void {
+    const t = r.training;
+    if (t.model.custom || t.model.hfCheckpoint !== undefined || t.model.hfRepo !== undefined) return;
+    const d = r.model.ckptDtype;
+    const raw = t.model.megatronToHfMode === "raw";
+    if (d === "fp8" && raw && !t.model.hfCheckpointIsFp8) {
+        err("training.model.hfCheckpointIsFp8", `${r.model.hfRepo} is published in FP8: set hfCheckpointIsFp8: true so the convert Job casts it to BF16 (tools/fp8_cast_bf16.py) before the torch_dist conversion`);
+    }
+    if (d !== undefined && d !== "fp8" && t.model.hfCheckpointIsFp8) {
+        err("training.model.hfCheckpointIsFp8", `${r.model.hfRepo} is published in ${d.toUpperCase()}, not FP8: an FP8→BF16 cast of it would fail or corrupt the weights; remove hfCheckpointIsFp8`);
+    }
+    if (d === "int4" && raw && t.modelPrep.convert) {
+        err("training.model.hfCheckpoint", `${r.model.hfRepo} is published in INT4; the convert Job has no INT4→BF16 step (miles' tools/convert_kimi_int4_to_bf16.py): set model.hfCheckpoint to a BF16 copy, or megatronToHfMode: bridge`);
+    }
+    if (r.model.gated && !t.hfToken && t.modelPrep.download) {
+        warn("training.hfToken", `${r.model.hfRepo} is a gated Hugging Face repo: the download Job fails without a token of an account that accepted its license (pulumi config set --secret --path 'miles-cluster:training.hfToken' <token>)`);
+    }
 }
 
 /** GPU placement: the node group exists, fits the run, and GPUs per node are the real ones. */
@@ -421,7 +448,7 @@ export function trainingProblems(r: ResolvedRun): TrainingProblem[] {
     const err: Push = (path, message) => out.push({ path, message, severity: "error" });
     const warn: Push = (path, message) => out.push({ path, message, severity: "warning" });
     imageRules(r, err);
-    modelRules(r, err);
+    modelRules(r, err, warn);
     placementRules(r, err, warn);
     parallelismRules(r, err, warn);
     engineRules(r, err);
