@@ -4,8 +4,8 @@
  * (weights at the rollout precision, KV cache), the colocated hand-over between the two, and the
  * host memory that CPU offload needs. Pure arithmetic; every formula names its source.
  *
- * Units: bytes internally; GPU capacity is the catalog's `gpuMemoryGiB` × 2^30 (an H100 80GB shows
- * 81559 MiB to CUDA, an H200 141GB 143771 MiB, so the catalog figure is within 0.5%).
+ * Units: bytes internally; GPU capacity is the catalog's `gpuMemoryGiB` × 2^30 (catalog/instances.ts). How
+ * much of it CUDA exposes on a given driver was not measured here, so the 3 GiB margin below covers it too.
  *
  * What it is not: a measurement. Fragmentation, NCCL buffers, CUDA graphs and kernel workspaces vary
  * with versions; the estimate keeps miles' own training margin for them and errs high on activations
@@ -316,7 +316,7 @@ export function kvBytesPerToken(a: ArchFacts, gpusPerEngine: number, kvBytes: nu
 /**
  * Rollout-phase memory of one engine GPU. SGLang reserves `mem_fraction_static` × GPU memory for the
  * weights and the KV-cache pool together (python/sglang/srt/server_args.py `--mem-fraction-static`:
- * "the fraction of the memory used for static allocation (model weights and KV cache memory pool)");
+ * "The fraction of the memory used for static allocation (model weights and KV cache memory pool)");
  * the KV pool is what the weights leave of it.
  */
 function rolloutPhase(inp: FitInput, p: ReturnType<typeof effectiveParams>): PhaseFit & { kvTokens: number } {
