@@ -174,8 +174,10 @@ describe("fabric: image choice and warnings", () => {
         assert.equal(w.length, 1);
         assert.match(w[0], /NCCL will fall back to TCP sockets .*training\.image\.source: efa-build/);
     });
-    it("EKS with EFA defaults to the EFA build, referenced by digest once set; a named image by digest", () => {
+    it("a multi-node run on EKS with EFA defaults to the EFA build (one node: the plain image), by digest once set; a named image by digest", () => {
         assert.equal(runOf(cfgOf(P5_TWO())).imageChoice.source, "efa-build");
+        // One node talks over NVLink: the plain image, usable before any CI build.
+        assert.equal(runOf(cfgOf(P5_TWO({ layout: { actorNodes: 1 } }))).imageChoice.source, "miles");
         const d = "sha256:" + "a".repeat(64);
         assert.equal(runOf(cfgOf(P5_TWO({ image: { digest: d } }))).image, `miles-cluster/t/miles-efa@${d}`);
         assert.equal(runOf(cfgOf(P5_TWO({ image: { source: "named", repository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine", digest: d } }))).image, `123456789012.dkr.ecr.us-east-1.amazonaws.com/mine@${d}`);

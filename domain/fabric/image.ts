@@ -42,13 +42,16 @@ export function imageReference(repository: string, tag: string, digest: string |
 }
 
 /**
- * The image of a run. Default source: the EFA build on EKS stacks whose GPU nodes have EFA (the
- * pods request EFA devices the plain image cannot use), the plain miles image elsewhere.
+ * The image of a run. Default source: a `repository` other than radixark/miles is a named image;
+ * otherwise the EFA build on EKS stacks whose run spans several EFA nodes (the plain image cannot
+ * use the EFA devices the pods request), the plain miles image elsewhere (one node talks over NVLink).
  */
-export function chooseImage(t: TrainingConfig, opts: { stack: string; platform: Platform; efaPerNode: number }): ImageChoice {
+export function chooseImage(t: TrainingConfig, opts: { stack: string; platform: Platform; efaPerNode: number; nodes: number }): ImageChoice {
     const i = t.image;
-    const efaNodes = t.network.efa && opts.efaPerNode > 0;
-    const source: ImageSource = i.source ?? (opts.platform === "eks" && efaNodes ? "efa-build" : i.repository !== IMAGES.miles.repository ? "named" : "miles");
+    // EFA only carries NCCL traffic between nodes: a one-node run (NVLink) keeps the plain image and
+    // works without the CI build; a multi-node run on EFA nodes gets the EFA build.
+    const efaNodes = t.network.efa && opts.efaPerNode > 0 && opts.nodes > 1;
+    const source: ImageSource = i.source ?? (i.repository !== IMAGES.miles.repository ? "named" : opts.platform === "eks" && efaNodes ? "efa-build" : "miles");
     const defaulted = i.source === undefined;
     if (source === "efa-build") {
         const tag = efaImageTag(i.tag);

@@ -224,7 +224,7 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
     const gpusNeeded = (t.layout.colocate ? Math.max(actorGpus, rolloutGpus) : actorGpus + rolloutGpus) + t.eval.numGpus;
     const p = t.parallelism;
     const etp = p.etp ?? p.tp;
-    const imageChoice = chooseImage(t, { stack: ctx.stack, platform: ctx.platform ?? "eks", efaPerNode: group?.efaPerNode ?? 0 });
+    const imageChoice = chooseImage(t, { stack: ctx.stack, platform: ctx.platform ?? "eks", efaPerNode: group?.efaPerNode ?? 0, nodes: Math.ceil(gpusNeeded / gpusPerNode) });
     return {
         training: t,
         runName,
