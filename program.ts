@@ -51,7 +51,7 @@ export function deploy(cfg: MilesConfig): StackOutputs {
         repo = cluster.eks && choice.ecrRepositoryName ? new ImageRepository("efa-image", { name: choice.ecrRepositoryName, tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" } }) : undefined;
         if (repo) outputs.efaImageRepository = repo.url;
     }
-    const runs = deployRuns(cfg.runs, { stack: cfg.stack, cluster, namespace, storage, addons, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
+    const runs = deployRuns(cfg.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
     if (cfg.training.runs === undefined) {
         const training = runs[0];
         if (training) {
@@ -84,7 +84,7 @@ export function deploy(cfg: MilesConfig): StackOutputs {
  */
 export function deployRuns(
     runs: RunEntry[],
-    ctx: { stack: string; cluster: ClusterHandle; namespace: MilesTrainingJobArgs["namespace"]; storage: StorageHandle; addons: AddonsHandle; efaImageRepositoryUrl?: MilesTrainingJobArgs["efaImageRepositoryUrl"] },
+    ctx: { stack: string; cluster: ClusterHandle; namespace: MilesTrainingJobArgs["namespace"]; storage: StorageHandle; addons: AddonsHandle; region?: string; efaImageRepositoryUrl?: MilesTrainingJobArgs["efaImageRepositoryUrl"] },
 ): MilesTrainingJob[] {
     const single = runs.length === 1 && runs[0].path === "training";
     const jobs: MilesTrainingJob[] = [];

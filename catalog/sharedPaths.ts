@@ -13,6 +13,11 @@ export const SHARED_DIRS = {
     data: "data",
     /** `--save`/`--load` directories of training runs. Exported to S3 on every change. */
     checkpoints: "checkpoints",
+    /**
+     * Control files of the run lifecycle (the save sentinel). Never linked to S3, so creating and
+     * removing a sentinel is not exported.
+     */
+    control: "control",
 } as const;
 
 export type SharedDir = keyof typeof SHARED_DIRS;

@@ -56,6 +56,13 @@ export const IMAGES = {
      * for a release tag. Set explicitly so the release never depends on that rewrite.
      */
     kueue: { repository: "registry.k8s.io/kueue/kueue", tag: "v0.19.2" },
+    /**
+     * The run-lifecycle Jobs' CloudWatch reads (the FSx export queue). AWS CLI v2 >= 2.15.0 reads EKS
+     * Pod Identity credentials (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-minimum-sdk.html);
+     * tag 2.34.48 as used with `/bin/sh -ec` in public Kubernetes manifests (code search) — no digest
+     * pinned: none was verified here.
+     */
+    awsCli: { repository: "amazon/aws-cli", tag: "2.34.48" },
 } as const satisfies Record<string, ImagePin>;
 
 /**

@@ -7,6 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import type { TrainingObservability } from "../domain/monitoring/resolve";
+import type { BlockWindow } from "../domain/lifecycle/capacityBlock";
 
 
 export interface AwsNetworkInfo {
@@ -31,6 +32,12 @@ export interface ClusterHandle {
         ready: pulumi.Resource[];
     };
     gpuNodeGroups: GpuNodeGroupInfo[];
+    /**
+     * The window of each Capacity Block group (by group name) as the deployment knows it: read from
+     * the reservation at deploy, the config's `capacity.window` under `plan`; undefined when neither
+     * says.
+     */
+    capacityBlockWindows?: Record<string, pulumi.Output<BlockWindow | undefined>>;
 }
 
 export interface NamespaceHandle {
@@ -43,6 +50,8 @@ export interface StorageHandle {
     claimName: string;
     /** Resources a pod mounting the claim must wait for. */
     ready: pulumi.Resource[];
+    /** The FSx for Lustre file system, when the storage is one (the lifecycle Jobs wait on its export queue). */
+    fileSystemId?: pulumi.Output<string>;
     /** The S3 bucket linked to the file system, when there is one. */
     bucket?: {
         name: pulumi.Output<string>;

@@ -47,6 +47,7 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
     readonly provider: k8s.Provider;
     readonly aws?: ClusterHandle["aws"];
     readonly gpuNodeGroups: GpuNodeGroupInfo[];
+    readonly capacityBlockWindows?: ClusterHandle["capacityBlockWindows"];
     /** EKS only: cluster name, API endpoint, kubeconfig (secret), node group names. */
     readonly eks?: {
         clusterName: pulumi.Output<string>;
@@ -67,6 +68,7 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
             this.provider = eks.provider;
             this.aws = eks.aws;
             this.eks = eks.outputs;
+            this.capacityBlockWindows = eks.capacityBlockWindows;
         }
         this.registerOutputs({ clusterName: this.eks?.clusterName, endpoint: this.eks?.endpoint });
     }
@@ -149,8 +151,10 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
         );
 
         const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: controlPlane.kubeconfig }, o);
+        const capacityBlockWindows = Object.fromEntries(c.gpuNodeGroups.flatMap((g, i) => (gpuGroups[i].blockWindow ? [[g.name, gpuGroups[i].blockWindow!] as const] : [])));
         return {
             provider,
+            capacityBlockWindows,
             aws: {
                 clusterName: controlPlane.clusterName,
                 network,

@@ -5,7 +5,8 @@ import { type GpuNodeGroupConfig } from "../config/cluster";
 import { efaNetworkInterfaces } from "../catalog/efaLayout";
 import { gpuNodeLabels, gpuNodeTaints, type AmiFamily, type Taint } from "../catalog/nodeLabels";
 import { gpuUserDataBase64 } from "./userData";
-import { capacityTypeOf, scalingOf, eksTaintEffect } from "../domain/cluster";
+import { blockStartTime, type BlockWindow } from "../domain/lifecycle/capacityBlock";
+import { blockScalingOf, capacityTypeOf, scalingOf, eksTaintEffect } from "../domain/cluster";
 
 /** `aws.eks.NodeGroup.amiType` of each AMI family (EKS-optimized NVIDIA x86_64 AMIs). */
 export const AMI_TYPE: Record<AmiFamily, string> = {
@@ -71,6 +72,10 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     readonly placementGroup?: aws.ec2.PlacementGroup;
     /** The EKS node group name (= the configured group name). */
     readonly nodeGroupName: pulumi.Output<string>;
+    /** Capacity Block only: the block's window (from the reservation; the config's under `plan`). */
+    readonly blockWindow?: pulumi.Output<BlockWindow | undefined>;
+    /** Capacity Block only: the ASG scheduled action that scales the group up when the block starts. */
+    readonly blockStart?: aws.autoscaling.Schedule;
 
     constructor(name: string, args: GpuNodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:aws:GpuNodeGroup", name, {}, opts);
@@ -81,6 +86,10 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         this.launchTemplate = this.createLaunchTemplate(name, args, placementGroupName);
         this.nodeGroup = this.createNodeGroup(name, args);
         this.nodeGroupName = this.nodeGroup.nodeGroupName;
+        if (g.capacity.type === "capacity-block") {
+            this.blockWindow = this.readBlockWindow(g.capacity.reservationId, g.capacity.window);
+            this.blockStart = this.scheduleBlockStart(name, args, this.blockWindow);
+        }
         this.registerOutputs({ nodeGroupName: this.nodeGroupName, launchTemplateId: this.launchTemplate.id });
     }
 
@@ -109,11 +118,58 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         );
     }
 
+    /**
+     * The block's start and end, read from the reservation (aws.ec2.getCapacityBlockReservation:
+     * `startDate`, `endDate`, RFC 3339). Under `plan` (no AWS) the lookup answers nothing and the
+     * config's `capacity.window` stands in; at deploy a config window that differs is reported.
+     */
+    private readBlockWindow(reservationId: string, configured: BlockWindow | undefined): pulumi.Output<BlockWindow | undefined> {
+        const r = aws.ec2.getCapacityBlockReservationOutput({ id: reservationId }, { parent: this });
+        return r.apply((res) => {
+            if (!res?.startDate || !res?.endDate) return configured;
+            const fromAws = { start: res.startDate, end: res.endDate };
+            if (configured && (Date.parse(configured.start) !== Date.parse(fromAws.start) || Date.parse(configured.end) !== Date.parse(fromAws.end))) {
+                pulumi.log.warn(`Capacity Block ${reservationId} runs ${fromAws.start} .. ${fromAws.end}, not ${configured.start} .. ${configured.end} as capacity.window says: using the reservation's dates; fix the config so plan shows the real schedule`, this);
+            }
+            if (res.state === "expired" || res.state === "cancelled" || res.state === "failed") {
+                pulumi.log.warn(`Capacity Block ${reservationId} is ${res.state}: its group stays at 0 nodes; point the group at the next block's reservation id or remove it`, this);
+            }
+            return fromAws;
+        });
+    }
+
+    /**
+     * Scale the group up when the block starts: "create a scheduled scaling policy for the ASG that
+     * aligns to the Capacity Block reservation start time" (EKS capacity-blocks-mng). The group
+     * exists at 0 nodes before that (creating it at N fails its launches until the start). A start
+     * time in the past is rejected ("Given start time is in the past"), so a block that already
+     * runs is scaled up two minutes after the deployment instead; the time is set once
+     * (ignoreChanges), and the resource is per reservation, so the next block gets its own action.
+     */
+    private scheduleBlockStart(name: string, args: GpuNodeGroupArgs, window: pulumi.Output<BlockWindow | undefined>): aws.autoscaling.Schedule {
+        const g = args.group;
+        const reservationId = (g.capacity as { reservationId: string }).reservationId;
+        const asgName = this.nodeGroup.resources.apply((r) => r?.[0]?.autoscalingGroups?.[0]?.name ?? "(known after deploy)");
+        return new aws.autoscaling.Schedule(
+            `${name}-block-start-${reservationId}`,
+            {
+                autoscalingGroupName: asgName,
+                scheduledActionName: `miles-cluster block start ${reservationId}`,
+                startTime: window.apply((w) => blockStartTime(w, new Date())),
+                minSize: 0,
+                maxSize: Math.max(g.nodes, 1),
+                desiredCapacity: g.nodes,
+            },
+            { parent: this, ignoreChanges: ["startTime"] },
+        );
+    }
+
     private createNodeGroup(name: string, args: GpuNodeGroupArgs): aws.eks.NodeGroup {
         const g = args.group;
         const identity = { name: g.name, amiFamily: g.amiFamily, efa: true };
         const taints = [...gpuNodeTaints(identity), ...(args.startupTaints ?? [])];
         const reserved = isReservedCapacity(g.capacity);
+        const isBlock = g.capacity.type === "capacity-block";
         return new aws.eks.NodeGroup(
             `${name}-ng`,
             {
@@ -125,7 +181,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
                 capacityType: capacityTypeOf(g.capacity),
                 instanceTypes: g.capacity.type === "capacity-block" ? undefined : [g.instanceType],
                 launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply((v) => String(v)) },
-                scalingConfig: scalingOf(g.nodes),
+                scalingConfig: isBlock ? blockScalingOf(g.nodes) : scalingOf(g.nodes),
                 labels: gpuNodeLabels(identity),
                 taints: taints.map((t) => ({ key: t.key, value: t.value === "" ? undefined : t.value, effect: eksTaintEffect(t.effect) })),
                 nodeRepairConfig: { enabled: true },
@@ -138,7 +194,9 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
             },
             // A fixed node group name cannot exist twice, and reserved capacity must be freed before
             // a replacement can use it: replace by deleting first.
-            { parent: this, dependsOn: args.dependsOn, deleteBeforeReplace: true },
+            // A Capacity Block group's desired size belongs to the block's scheduled actions (ours at
+            // the start, EKS's at T-40 min): a later `pulumi up` must not reset it.
+            { parent: this, dependsOn: args.dependsOn, deleteBeforeReplace: true, ignoreChanges: isBlock ? ["scalingConfig.desiredSize"] : undefined },
         );
     }
 }

@@ -40,6 +40,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
     readonly claimName: string;
     readonly ready: pulumi.Resource[] = [];
     readonly bucket?: StorageHandle["bucket"];
+    readonly fileSystemId?: pulumi.Output<string>;
     /** The FSx file system id or the EFS volume handle (undefined for existing-claim). */
     readonly volumeHandle?: pulumi.Output<string>;
 
@@ -58,6 +59,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
                 // An existing bucket's encryption is not ours to know; a created one uses kmsKeyArn when set.
                 this.bucket = { name: bucket.name, arn: bucket.arn, kmsKeyArn: s.bucket.existing ? undefined : s.kmsKeyArn };
                 this.volumeHandle = fsx.fileSystem.id;
+                this.fileSystemId = fsx.fileSystem.id;
                 const volume = this.createVolume(name, args, {
                     capacity: `${s.capacityGiB}Gi`,
                     csi: { driver: FSX_CSI_DRIVER, volumeHandle: fsx.fileSystem.id, volumeAttributes: { dnsname: fsx.fileSystem.dnsName, mountname: fsx.fileSystem.mountName } },

@@ -18,6 +18,8 @@ import type { TrainingContext } from "../domain/training/pod";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
 import { runDisruptionBudget } from "../domain/lifecycle/disruption";
 import { queueRef } from "../domain/kueue";
+import { rayJobSpecHash } from "../domain/lifecycle/jobs";
+import { RunLifecycle } from "./runLifecycle";
 
 export interface MilesTrainingJobArgs {
     /**
@@ -54,6 +56,11 @@ export interface MilesTrainingJobArgs {
      * @default []
      */
     prepAfter?: pulumi.Resource[];
+    /**
+     * AWS region of the EKS cluster (the lifecycle Jobs read the FSx export-queue metric there).
+     * @example "us-east-1"
+     */
+    region?: string;
 }
 
 /** A miles RL run: Secret, preparation Jobs and the RayJob. */
@@ -74,6 +81,8 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
     readonly entrypoint: string;
     /** kubectl commands to follow the run. */
     readonly follow: Record<string, string>;
+    /** Pre-replacement save, end-of-block save and resume (components/runLifecycle.ts). */
+    readonly lifecycle: RunLifecycle;
     /** `maxUnavailable: 0` over the run's Ray pods: a node roll or drain waits for (fails on) the run. */
     readonly disruptionBudget: k8s.policy.v1.PodDisruptionBudget;
 
@@ -107,13 +116,29 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
         // The RayJob's inputs depend on the gate's verdict: a failed gate (an error in that output) stops its creation.
         const metadata = { ...manifest.metadata, annotations: { "miles-cluster.io/fabric-gate": this.fabricGate.result.apply((g) => g.status) } };
         this.entrypoint = r.command.entrypoint;
+        this.lifecycle = new RunLifecycle(
+            `${name}-lifecycle`,
+            {
+                run: r,
+                namespace: this.namespace,
+                claimName: args.storage.claimName,
+                provider,
+                rayJobHash: rayJobSpecHash(manifest),
+                fileSystemId: args.storage.fileSystemId,
+                eks: args.cluster.aws ? { clusterName: args.cluster.aws.clusterName, region: args.region } : undefined,
+                blockWindow: r.group ? args.cluster.capacityBlockWindows?.[r.group.name] : undefined,
+                dependsOn: base,
+            },
+            { parent: this },
+        );
         this.rayJob = new k8s.apiextensions.CustomResource(
             `${name}-rayjob`,
             { apiVersion: manifest.apiVersion, kind: manifest.kind, metadata, spec: manifest.spec },
             {
                 parent: this,
                 provider,
-                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready],
+                // After the pre-replacement save: a changed spec first makes the running run save.
+                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : [])],
                 // KubeRay does not apply spec changes to a RayJob that already runs: a changed run is
                 // deleted and created again (it resumes from the last checkpoint, --load = --save);
                 // only `spec.suspend` changes in place, so pausing keeps the RayJob.

@@ -13,6 +13,8 @@ const reservationId = z
     .regex(/^cr-[0-9a-f]{8}([0-9a-f]{9})?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a capacity reservation id (cr- followed by 8 or 17 hex digits)` })
     .meta({ description: "Capacity reservation id (`cr-` + 17 hex digits), from `aws ec2 describe-capacity-reservations`.", examples: ["cr-0123456789abcdef0"] });
 
+const instant = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, "must be an RFC 3339 date-time such as 2026-12-07T11:30:00Z");
+
 const availabilityZone = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, "must be an availability zone name such as us-east-1a");
 
 const ipv4Cidr = z
@@ -47,13 +49,50 @@ export const SYSTEM_NODE_GROUP_NAME = "system";
 
 export const CapacitySchema = z.discriminatedUnion("type", [
     z.strictObject({ type: z.literal("on-demand") }).meta({ description: "On-Demand instances (needs P-instance vCPU quota; capacity is often short)." }),
-    z.strictObject({ type: z.literal("spot") }).meta({ description: "Spot instances: cheapest, can be reclaimed at any time." }),
+    z
+        .strictObject({
+            type: z.literal("spot"),
+            usdPerHour: z
+                .number()
+                .positive()
+                .optional()
+                .meta({ description: "Your spot price per instance-hour, for `plan`'s cost line (spot prices move; `aws ec2 describe-spot-price-history`). Default: an assumption of 40% of the on-demand price, labelled as such." }),
+        })
+        .meta({ description: "Spot instances: cheapest, can be reclaimed at any time." }),
     z
         .strictObject({ type: z.literal("capacity-reservation"), reservationId })
         .meta({ description: "An On-Demand Capacity Reservation (ODCR), targeted by id." }),
     z
-        .strictObject({ type: z.literal("capacity-block"), reservationId })
-        .meta({ description: "An EC2 Capacity Block for ML, targeted by its reservation id (at most 64 instances)." }),
+        .strictObject({
+            type: z.literal("capacity-block"),
+            reservationId,
+            window: z
+                .strictObject({
+                    start: instant.meta({ description: "Start of the block (RFC 3339 UTC), as `aws ec2 describe-capacity-reservations` shows it (StartDate).", examples: ["2026-12-07T11:30:00Z"] }),
+                    end: instant.meta({ description: "End of the block (RFC 3339 UTC; blocks end at 11:30 UTC) (EndDate).", examples: ["2026-12-14T11:30:00Z"] }),
+                })
+                .optional()
+                .meta({
+                    description:
+                        "The block's start and end, for the offline `plan` (schedule, cost per hour). `pulumi up` reads them from the reservation itself (aws.ec2.getCapacityBlockReservation) and warns when they differ.",
+                }),
+            upfrontPriceUsd: z
+                .number()
+                .positive()
+                .optional()
+                .meta({ description: "What the block cost (its up-front fee in USD, from the purchase or `aws ec2 describe-capacity-block-offerings`), for `plan`'s cost line (spread over the window)." }),
+            saveLeadMinutes: z
+                .number()
+                .int()
+                .min(10, "must be at least 10 minutes (a training step, the checkpoint write and the export)")
+                .max(720, "must be at most 720")
+                .default(60)
+                .meta({
+                    description:
+                        "How long before EKS drains the group (40 minutes before the block ends) the run is asked to save: at least one training step (miles checks its sentinel when a step ends) + one checkpoint write + its export to S3.",
+                }),
+        })
+        .meta({ description: "An EC2 Capacity Block for ML, targeted by its reservation id (at most 64 instances). The group is created at size 0 and scaled up when the block starts; the run saves and is suspended before it ends, and resumes on the next block." }),
 ]);
 
 const PlacementGroupSchema = z

@@ -522,6 +522,16 @@ const LifecycleSchema = z
             .default(false)
             .meta({ description: "RayJob `suspend`: stop the run and free the GPUs, keeping the RayJob and the checkpoints; set back to false to resume from the last checkpoint." }),
         submitterBackoffLimit: nonNegInt().default(3).meta({ description: "`submitterConfig.backoffLimit` of the `ray job submit` Kubernetes Job." }),
+        onRunningChange: z
+            .enum(["save-then-replace", "refuse", "restart"])
+            .default("save-then-replace")
+            .meta({
+                description:
+                    "What `pulumi up` does when a change replaces the RayJob (any spec change but `suspend`) while the run is Running. `save-then-replace`: a Job first makes miles save (its --save-trigger-sentinel) and waits for the checkpoint and its export to S3; if that does not finish within saveTimeoutMinutes the deploy fails and the run keeps running. `refuse`: the deploy fails while the run is Running. `restart`: replace at once, losing the steps since the last periodic save.",
+            }),
+        saveTimeoutMinutes: posInt()
+            .default(30)
+            .meta({ description: "How long the pre-replacement save waits for the run to reach its next save point and write the checkpoint (then as long again for the export)." }),
     })
     .prefault({})
     .meta({ description: "RayJob lifecycle." });

@@ -55,6 +55,14 @@ export function scalingOf(nodes: number): { minSize: number; desiredSize: number
     return { minSize: nodes, desiredSize: nodes, maxSize: Math.max(nodes, 1) };
 }
 
+/**
+ * A Capacity Block group: created empty (0 desired, 0 min), at most `nodes`. The block's own
+ * scheduled actions size it: ours scales it to `nodes` when the block starts, EKS's to 0 at T-40 min.
+ */
+export function blockScalingOf(nodes: number): { minSize: number; desiredSize: number; maxSize: number } {
+    return { minSize: 0, desiredSize: 0, maxSize: Math.max(nodes, 1) };
+}
+
 export interface ZoneSubnets {
     availabilityZone: string;
     privateCidr: string;

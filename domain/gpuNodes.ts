@@ -26,6 +26,11 @@ export interface GpuNodeGroupInfo {
     /** The subset of `labels` that selects exactly this group's nodes. */
     selector: Record<string, string>;
     taints: Taint[];
+    /**
+     * Set when the group runs on an EC2 Capacity Block: its reservation, the window the config states
+     * (for `plan`; a deployment reads the reservation's own) and how early the run saves before it ends.
+     */
+    capacityBlock?: { reservationId: string; window?: { start: string; end: string }; saveLeadMinutes: number };
 }
 
 /**
@@ -66,6 +71,10 @@ export function gpuNodeGroupsFromConfig(cfg: MilesConfig): GpuNodeGroupInfo[] {
             labels: gpuNodeLabels(identity),
             selector: gpuNodeSelector(g.name),
             taints: gpuNodeTaints(identity),
+            capacityBlock:
+                g.capacity.type === "capacity-block"
+                    ? { reservationId: g.capacity.reservationId, window: g.capacity.window ? { ...g.capacity.window } : undefined, saveLeadMinutes: g.capacity.saveLeadMinutes }
+                    : undefined,
         };
     });
 }

@@ -92,15 +92,18 @@ describe("GpuCluster under mocks", function () {
         });
 
         it("creates the complete resource set: base + one launch template and node group, no placement group", () => {
-            assert.deepEqual(typeCounts(clusterTree(p)), plus(BASE_COUNTS, { "miles-cluster:aws:GpuNodeGroup": 1, [T.lt]: 1, [T.ng]: 1 }));
+            assert.deepEqual(typeCounts(clusterTree(p)), plus(BASE_COUNTS, { "miles-cluster:aws:GpuNodeGroup": 1, [T.lt]: 1, [T.ng]: 1, "aws:autoscaling/schedule:Schedule": 1 }));
         });
 
-        it("node group: CAPACITY_BLOCK, no instanceTypes, AL2023 NVIDIA, 2/2/2 in the GPU subnet, repair on, MINIMAL updates", () => {
+        it("node group: CAPACITY_BLOCK, no instanceTypes, AL2023 NVIDIA, created empty (0/0/2) in the GPU subnet, repair on, MINIMAL updates", () => {
             const g = ng(p, "cb");
             assert.equal(g.capacityType, "CAPACITY_BLOCK");
             assert.ok(!("instanceTypes" in g), "a Capacity Block node group must not set instanceTypes");
             assert.equal(g.amiType, "AL2023_x86_64_NVIDIA");
-            assert.deepEqual(g.scalingConfig, { minSize: 2, desiredSize: 2, maxSize: 2 });
+            // Created empty: launching before the block starts fails; the block's scheduled actions size it.
+            assert.deepEqual(g.scalingConfig, { minSize: 0, desiredSize: 0, maxSize: 2 });
+            assert.deepEqual(one(p, T.ng, "cluster-gpu-cb-ng").options?.ignoreChanges, ["scalingConfig.desiredSize"]);
+            assert.equal(g.forceUpdateVersion, false);
             assert.equal(g.subnetIds.length, 1);
             assert.deepEqual(g.nodeRepairConfig, { enabled: true });
             assert.equal(g.updateConfig.updateStrategy, "MINIMAL");
@@ -147,10 +150,19 @@ describe("GpuCluster under mocks", function () {
             });
         });
 
-        it("plan summary: EFA interfaces and Gbps per node, the block, and the size-0-before-start warning", () => {
+        it("the group is scaled up when the block starts by an ASG scheduled action (no config edit at the right minute)", () => {
+            const s = one(p, "aws:autoscaling/schedule:Schedule").inputs as any;
+            assert.deepEqual([s.minSize, s.maxSize, s.desiredCapacity], [0, 2, 2]);
+            assert.match(s.scheduledActionName, /cr-0123456789abcdef0/);
+            // No window in this config and no AWS under plan: two minutes after the deployment (never in the past).
+            assert.ok(Date.parse(s.startTime) > Date.now());
+            assert.deepEqual(one(p, "aws:autoscaling/schedule:Schedule").options?.ignoreChanges, ["startTime"]);
+        });
+
+        it("plan summary: EFA interfaces and Gbps per node, the block, and how the group is sized", () => {
             const line = p.summary!.lines.cluster.find(([l]) => l === "gpu group cb")![1];
             assert.match(line, /2 × p5\.48xlarge = 16 × H100 80GB; 32 EFA interfaces\/node \(3200 Gbps\); Capacity Block cr-0123456789abcdef0 \(CAPACITY_BLOCK; no placement group\)/);
-            assert.ok(p.summary!.warnings.some((w) => /Capacity Block .* nodes: 0 until the block is active/.test(w)));
+            assert.match(p.summary!.lines.cluster.find(([l]) => l === "  cb scaling")![1], /created empty \(0 of 2\); an ASG scheduled action scales it to 2 when the block starts/);
         });
     });
 

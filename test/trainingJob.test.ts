@@ -109,6 +109,8 @@ describe("MilesTrainingJob (under mocks)", function () {
         const rj = dev.deps.get("training-rayjob")!;
         for (const d of ["training-prep-download", "training-prep-convert", "pvc", "kuberay-crds", "ns"]) assert.ok(rj.includes(d), `RayJob does not depend on ${d}: ${rj.join(", ")}`);
         assert.ok(dev.deps.get("training-prep-download")!.includes("pvc"));
+        // A spec change first runs the pre-replacement save (its name carries the spec hash).
+        assert.ok(rj.some((d) => /^training-lifecycle-presave-[0-9a-f]{10}$/.test(d)), `RayJob does not wait for the pre-replacement save: ${rj.join(", ")}`);
     });
 
     it("a node roll or drain waits for the run: a PodDisruptionBudget (maxUnavailable 0) over its Ray pods, and pods the Cluster Autoscaler never evicts", async () => {

@@ -17,6 +17,11 @@ function gpuGroupChecks(g: GpuNodeGroupConfig, i: number): Problem[] {
     const at = `cluster.gpuNodeGroups[${i}]`;
     if (g.name === SYSTEM_NODE_GROUP_NAME) problems.push({ path: `${at}.name`, message: `"${SYSTEM_NODE_GROUP_NAME}" is the name of the system node group; choose another name` });
     if (g.capacity.type === "capacity-block") {
+        const w = g.capacity.window;
+        if (w && Date.parse(w.end) <= Date.parse(w.start)) problems.push({ path: `${at}.capacity.window.end`, message: `${w.end} is not after the start ${w.start}` });
+        else if (w && Date.parse(w.end) - Date.parse(w.start) < (g.capacity.saveLeadMinutes + 40) * 60_000) {
+            problems.push({ path: `${at}.capacity.saveLeadMinutes`, message: `${g.capacity.saveLeadMinutes} minutes before the drain (40 min before the end) is before the block even starts; shorten it` });
+        }
         if (g.nodes > CAPACITY_BLOCK_MAX_INSTANCES) {
             problems.push({ path: `${at}.nodes`, message: `${g.nodes} nodes on a Capacity Block: a Capacity Block holds at most ${CAPACITY_BLOCK_MAX_INSTANCES} instances; split the group across blocks` });
         }

@@ -89,6 +89,8 @@ function ckptArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
         "--load", r.paths.checkpointDir,
         "--save", r.paths.checkpointDir,
         "--save-interval", num(t.checkpoints.saveInterval),
+        // Requires --save (miles/utils/arguments.py:3078, v0.1.0): a forced save when the file appears.
+        "--save-trigger-sentinel", r.paths.saveSentinel,
         ...opt("--save-retain-interval", t.checkpoints.retainInterval),
         ...flagIf(t.model.megatronToHfMode === "bridge", "--megatron-to-hf-mode", "bridge"),
         // miles: "The model will be saved to `save_hf.format(rollout_id)`" (miles/utils/arguments.py --save-hf).

@@ -51,6 +51,12 @@ export interface ResolvedPaths {
     refLoad: string | null;
     /** `--save` = `--load`. */
     checkpointDir: string;
+    /**
+     * `--save-trigger-sentinel`: the file whose presence makes miles save at the end of the current
+     * step and then remove it (radixark/miles v0.1.0 train.py:121-127). The end-of-block and
+     * pre-replacement Jobs create it.
+     */
+    saveSentinel: string;
     promptData?: string;
     /** Where the download job puts `data.hfDataset`. */
     datasetDir?: string;
@@ -195,7 +201,8 @@ function resolvePaths(t: TrainingConfig, model: ResolvedModel, runName: string):
     const checkpointDir = t.checkpoints.dir ?? sharedPath("checkpoints", runName);
     const tensorboardDir = t.tensorboard.enabled ? (t.tensorboard.dir ?? `${checkpointDir}/tensorboard`) : undefined;
     const hfExport = t.checkpoints.exportHf.enabled ? `${t.checkpoints.exportHf.dir ?? `${checkpointDir}/hf`}/{rollout_id}` : undefined;
-    return { hfDownload, hfBf16, rolloutCheckpoint, refLoad, checkpointDir, promptData, datasetDir, tensorboardDir, hfExport };
+    const saveSentinel = sharedPath("control", runName, "save-now");
+    return { hfDownload, hfBf16, rolloutCheckpoint, refLoad, checkpointDir, saveSentinel, promptData, datasetDir, tensorboardDir, hfExport };
 }
 
 /** Samples per rollout, global batch and optimizer steps per rollout, derived the way miles derives them. */

@@ -88,8 +88,8 @@ function eksSection(cfg: MilesConfig): SectionResult {
             `gpu group ${g.name}`,
             `${g.nodes} × ${g.instanceType} = ${g.gpus} × ${g.gpuModel} ${g.gpuMemoryGiB}GB; ${g.efaInterfacesPerNode} EFA interfaces/node (${g.efaGbpsPerNode} Gbps); ${capacityText(c.gpuNodeGroups[i])}; ${g.amiFamily}`,
         ]);
-        if (g.capacity === "capacity-block" && g.nodes > 0) {
-            warnings.push(`gpu group ${g.name}: ${g.nodes} nodes on Capacity Block ${g.reservationId}: create the group with nodes: 0 until the block is active, or the node group cannot launch; EKS scales it to 0 at T-40 min before the block ends`);
+        if (g.capacity === "capacity-block") {
+            lines.push([`  ${g.name} scaling`, `created empty (0 of ${g.nodes}); an ASG scheduled action scales it to ${g.nodes} when the block starts, EKS scales it to 0 at T-40 min; fixed size in between (not autoscaled: the block is paid whether used or not)`]);
         }
         if ((g.capacity === "on-demand" || g.capacity === "spot") && g.nodes > 0) {
             warnings.push(`gpu group ${g.name}: ${g.capacity} ${g.instanceType} needs ${g.nodes * instanceFacts(g.instanceType).vcpus} vCPUs of P-instance ${g.capacity} quota in ${cfg.region}, and P5-family capacity is often short (InsufficientInstanceCapacity)`);

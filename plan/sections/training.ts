@@ -9,6 +9,7 @@ import { runOf } from "../../domain/training/run";
 import { breakdown, runMemoryFit } from "../../domain/training/memoryFitRun";
 import { GIB, type PhaseFit } from "../../domain/training/memoryFit";
 import { describeGate, fabricGatePlan, fabricWarnings } from "../../domain/fabric/gate";
+import { lifecyclePlan } from "./lifecycle";
 
 /**
  * The training run: the full entrypoint, GPU layout, parallelism and DP, SGLang engines, batch
@@ -137,7 +138,9 @@ function runSection(r: ResolvedRun, cfg: MilesConfig): SectionResult {
         env: Object.fromEntries(cmd.env.map((e) => [e.name, e.value])),
         memory: memoryData(r),
     };
-    return { data: { ...data, priority: t.priority }, lines: [...lines, ["priority", t.priority]], warnings: [...trainingWarnings(r), ...fabricWarnings(r)] };
+    const lc = lifecyclePlan(cfg, r, new Date());
+    lines.push(...lc.lines);
+    return { data: { ...data, priority: t.priority, lifecycle: lc.data }, lines: [...lines, ["priority", t.priority]], warnings: [...trainingWarnings(r), ...fabricWarnings(r), ...lc.warnings] };
 }
 
 /** Where the CPU-only Ray head lands: an explicit selector wins; otherwise any untainted node. */

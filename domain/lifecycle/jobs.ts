@@ -1,0 +1,192 @@
+/**
+ * The Kubernetes objects of a run's lifecycle, as pure manifests (components/runLifecycle.ts
+ * registers them):
+ *
+ * - the pre-replacement save Job: created whenever the RayJob's spec changes (its name carries a
+ *   hash of that spec) and before the RayJob is replaced, it makes a Running run save (the
+ *   sentinel), waits for the checkpoint and its export to S3, or refuses (training.lifecycle.
+ *   onRunningChange). Pulumi awaits a Job's completion, so a failed save stops the deployment with
+ *   the old RayJob still running.
+ * - on a Capacity Block: the end-of-block save CronJob (sentinel → checkpoint → export → suspend
+ *   the RayJob) before EKS drains the group, and the resume CronJob at the block's start.
+ */
+import { createHash } from "node:crypto";
+import type * as k8s from "@pulumi/kubernetes";
+import { IMAGES, imageRef } from "../../catalog/versions";
+import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
+import type { ResolvedRun } from "../training/run";
+import { runLabels } from "../training/pod";
+import { RESUME_SCRIPT, STATE_DIR, SUSPEND_SCRIPT, TRIGGER_SAVE_SCRIPT, WAIT_EXPORT_SCRIPT } from "./scripts";
+import { blockSchedule, cronAt, type BlockWindow } from "./capacityBlock";
+
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+type Container = k8s.types.input.core.v1.Container;
+type EnvVar = { name: string; value: string } | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string } } };
+
+export interface LifecycleContext {
+    namespace: string;
+    /** The shared volume's claim (the sentinel lives on it). */
+    claimName: string;
+    /** Service account of the lifecycle pods (RBAC on this one RayJob; Pod Identity for CloudWatch). */
+    serviceAccountName: string;
+    /**
+     * ConfigMap holding FILE_SYSTEM_ID and AWS_REGION of the FSx for Lustre file system whose export
+     * queue is waited on (its id is only known after deploy, so the Job specs stay fully known);
+     * none = no export wait (EFS, an existing claim).
+     */
+    exportConfigMap?: string;
+}
+
+export const lifecycleName = (r: ResolvedRun, what: string) => `${r.runName}-${what}`;
+
+/** A short hash of everything Pulumi replaces the RayJob on (all but `spec.suspend`). */
+export function rayJobSpecHash(manifest: { metadata: unknown; spec: Record<string, unknown> }): string {
+    const { suspend: _suspend, ...spec } = manifest.spec;
+    return createHash("sha256").update(JSON.stringify({ metadata: manifest.metadata, spec })).digest("hex").slice(0, 10);
+}
+
+const securityContext = {
+    // Root, as the training pods are: the sentinel goes next to what they write on the shared volume.
+    runAsUser: 0,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+};
+const resources = { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } };
+
+function step(name: string, image: string, script: string, env: EnvVar[]): Container {
+    return {
+        name,
+        image,
+        command: ["/bin/sh", "-c", script],
+        env,
+        resources,
+        securityContext,
+        volumeMounts: [
+            { name: "shared", mountPath: SHARED_MOUNT_PATH },
+            { name: "state", mountPath: STATE_DIR },
+        ],
+    };
+}
+
+function podSpec(ctx: LifecycleContext, steps: Container[]): PodSpec {
+    const init = steps.slice(0, -1);
+    return {
+        serviceAccountName: ctx.serviceAccountName,
+        restartPolicy: "Never",
+        enableServiceLinks: false,
+        ...(init.length > 0 ? { initContainers: init } : {}),
+        containers: [steps[steps.length - 1]],
+        volumes: [
+            { name: "shared", persistentVolumeClaim: { claimName: ctx.claimName } },
+            { name: "state", emptyDir: { sizeLimit: "16Mi" } },
+        ],
+    };
+}
+
+const epoch = (d: Date) => String(Math.floor(d.getTime() / 1000));
+
+function saveSteps(r: ResolvedRun, ctx: LifecycleContext, env: EnvVar[]): Container[] {
+    const base = [{ name: "NAMESPACE", value: ctx.namespace }, { name: "RAYJOB", value: r.runName }, { name: "SENTINEL", value: r.paths.saveSentinel }, ...env];
+    const steps = [step("save", imageRef(IMAGES.curl), TRIGGER_SAVE_SCRIPT, base)];
+    const cm = ctx.exportConfigMap;
+    if (cm) {
+        const fromMap = (key: string): EnvVar => ({ name: key, valueFrom: { configMapKeyRef: { name: cm, key } } });
+        steps.push(step("wait-export", imageRef(IMAGES.awsCli), WAIT_EXPORT_SCRIPT, [fromMap("FILE_SYSTEM_ID"), fromMap("AWS_REGION"), ...env]));
+    }
+    return steps;
+}
+
+/**
+ * The pre-replacement save Job, or undefined with onRunningChange `restart`. Its name changes with
+ * the RayJob spec, so a spec change creates (and Pulumi awaits) a new one before the replacement.
+ */
+export function preReplaceSaveJob(r: ResolvedRun, ctx: LifecycleContext, rayJobHash: string) {
+    const lc = r.training.lifecycle;
+    if (lc.onRunningChange === "restart") return undefined;
+    const timeout = lc.saveTimeoutMinutes * 60;
+    const env: EnvVar[] = [
+        { name: "SAVE_TIMEOUT_SECONDS", value: String(timeout) },
+        { name: "EXPORT_TIMEOUT_SECONDS", value: String(timeout) },
+        { name: "ON_TIMEOUT", value: "fail" },
+        { name: "REFUSE_RUNNING", value: String(lc.onRunningChange === "refuse") },
+    ];
+    return {
+        apiVersion: "batch/v1" as const,
+        kind: "Job" as const,
+        metadata: { name: `${r.runName}-presave-${rayJobHash}`.slice(0, 63), namespace: ctx.namespace, labels: runLabels(r, "pre-replace-save") },
+        spec: {
+            backoffLimit: 0,
+            activeDeadlineSeconds: 2 * timeout + 300,
+            template: { metadata: { labels: runLabels(r, "pre-replace-save") }, spec: podSpec(ctx, saveSteps(r, ctx, env)) },
+        },
+    };
+}
+
+function cronJob(r: ResolvedRun, ctx: LifecycleContext, what: string, schedule: string, startingDeadlineSeconds: number, activeDeadlineSeconds: number, steps: Container[]) {
+    const labels = runLabels(r, what);
+    return {
+        apiVersion: "batch/v1" as const,
+        kind: "CronJob" as const,
+        metadata: { name: lifecycleName(r, what), namespace: ctx.namespace, labels },
+        spec: {
+            schedule,
+            timeZone: "Etc/UTC",
+            concurrencyPolicy: "Forbid",
+            startingDeadlineSeconds,
+            successfulJobsHistoryLimit: 3,
+            failedJobsHistoryLimit: 3,
+            jobTemplate: { metadata: { labels }, spec: { backoffLimit: 1, activeDeadlineSeconds, template: { metadata: { labels }, spec: podSpec(ctx, steps) } } },
+        },
+    };
+}
+
+/** A cron expression that never fires (February 30th): the window is unknown (plan without capacity.window). */
+export const NEVER = "0 0 30 2 *";
+
+/**
+ * End of a Capacity Block: at `saveTrigger` create the sentinel, wait for the checkpoint until
+ * `saveDeadline`, for the export until `suspendBy`, then suspend the RayJob (whatever was saved)
+ * before EKS drains the group at T-40 min.
+ */
+export function blockEndSaveCronJob(r: ResolvedRun, ctx: LifecycleContext, w: BlockWindow | undefined, saveLeadMinutes: number) {
+    const s = w ? blockSchedule(w, saveLeadMinutes) : undefined;
+    const env: EnvVar[] = [
+        { name: "SAVE_DEADLINE", value: s ? epoch(s.saveDeadline) : "0" },
+        { name: "EXPORT_DEADLINE", value: s ? epoch(s.suspendBy) : "0" },
+        { name: "BLOCK_END", value: s ? epoch(s.end) : "0" },
+        { name: "ON_TIMEOUT", value: "continue" },
+    ];
+    const suspend = step("suspend", imageRef(IMAGES.curl), SUSPEND_SCRIPT, [{ name: "NAMESPACE", value: ctx.namespace }, { name: "RAYJOB", value: r.runName }]);
+    return cronJob(r, ctx, "block-end-save", s ? cronAt(s.saveTrigger) : NEVER, 300, saveLeadMinutes * 60, [...saveSteps(r, ctx, env), suspend]);
+}
+
+/** Start of a Capacity Block: wait for the run's nodes to be Ready, then resume a RayJob the end-of-block save suspended. */
+export function blockResumeCronJob(r: ResolvedRun, ctx: LifecycleContext, w: BlockWindow | undefined) {
+    const s = w ? blockSchedule(w, 10) : undefined;
+    const selector = Object.entries(r.group?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
+    const env: EnvVar[] = [
+        { name: "NAMESPACE", value: ctx.namespace },
+        { name: "RAYJOB", value: r.runName },
+        { name: "NODE_SELECTOR", value: encodeURIComponent(selector) },
+        { name: "NODES_NEEDED", value: String(r.nodesNeeded) },
+        { name: "BLOCK_END", value: s ? epoch(s.drain) : "0" },
+    ];
+    return cronJob(r, ctx, "block-resume", s ? cronAt(s.resume) : NEVER, 3600, 3 * 3600, [step("resume", imageRef(IMAGES.curl), RESUME_SCRIPT, env)]);
+}
+
+/** Least privilege: read and patch this one RayJob (suspend/resume, status). */
+export function lifecycleRole(r: ResolvedRun, namespace: string) {
+    return {
+        metadata: { name: lifecycleName(r, "lifecycle"), namespace, labels: runLabels(r, "lifecycle") },
+        rules: [{ apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: [r.runName], verbs: ["get", "patch"] }],
+    };
+}
+
+/** The resume counts the block's Ready nodes: list nodes (cluster-scoped; RBAC cannot narrow it by label). */
+export function lifecycleNodeReaderRole(r: ResolvedRun, namespace: string) {
+    return {
+        metadata: { name: `${namespace}-${lifecycleName(r, "nodes")}`, labels: runLabels(r, "lifecycle") },
+        rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["list"] }],
+    };
+}

@@ -1,0 +1,68 @@
+/**
+ * Plan lines of a run's lifecycle (part of the training section): the save sentinel, what a
+ * redeploy does to a running run, what a failure costs, and the Capacity Block schedule.
+ */
+import type { MilesConfig } from "../../config";
+import type { ResolvedRun } from "../../domain/training/run";
+import { instanceFacts } from "../../catalog/instances";
+import { blockHours, blockPhase, blockSchedule, formatUtc, EC2_TERMINATION_MINUTES_BEFORE_END, EKS_SCALEDOWN_MINUTES_BEFORE_END } from "../../domain/lifecycle/capacityBlock";
+
+export interface LifecyclePlan {
+    lines: Array<[string, string]>;
+    warnings: string[];
+    data: Record<string, unknown>;
+}
+
+export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date): LifecyclePlan {
+    const lc = r.training.lifecycle;
+    const lines: Array<[string, string]> = [];
+    const warnings: string[] = [];
+    const data: Record<string, unknown> = { saveSentinel: r.paths.saveSentinel, onRunningChange: lc.onRunningChange };
+    lines.push(["save trigger", `--save-trigger-sentinel ${r.paths.saveSentinel}: miles saves at the end of the step that finds the file, then removes it`]);
+    const exportWait = cfg.storage.type === "fsx-lustre" ? `, then up to ${lc.saveTimeoutMinutes} min for its export to S3 (FSx AgeOfOldestQueuedMessage = 0)` : "";
+    lines.push([
+        "running-run change",
+        lc.onRunningChange === "save-then-replace"
+            ? `save, then replace: a change that replaces the RayJob while it runs first creates Job ${r.runName}-presave-<spec hash>, which makes the run save and waits up to ${lc.saveTimeoutMinutes} min for the checkpoint${exportWait}; the new RayJob resumes from it. A save that does not finish fails the deploy and leaves the run running`
+            : lc.onRunningChange === "refuse"
+              ? "refused: a change that replaces the RayJob fails the deploy while the run is Running (training.lifecycle.onRunningChange: refuse); suspend it first or choose save-then-replace"
+              : `restart: a change replaces the RayJob at once (training.lifecycle.onRunningChange: restart), losing up to ${r.training.checkpoints.saveInterval} rollouts since the last periodic save`,
+    ]);
+
+    const g = r.group;
+    const nodes = r.nodesNeeded;
+    if (g?.instanceType) {
+        const usd = instanceFacts(g.instanceType).onDemandUsdPerHour.usd;
+        const perRolloutMinute = (nodes * usd) / 60;
+        const si = r.training.checkpoints.saveInterval;
+        lines.push([
+            "at risk on a failure",
+            `a node failure or spot reclaim resumes from the last save: up to ${si} rollouts (saveInterval) = ${si} × T min on ${nodes} node(s) × ${r.gpusPerNode} GPUs, ≈ $${(si * perRolloutMinute).toFixed(0)} per minute of rollout time T at the on-demand rate (T = 5 min: ${((si * 5 * nodes * r.gpusPerNode) / 60).toFixed(1)} GPU-hours, $${(si * 5 * perRolloutMinute).toFixed(0)})`,
+        ]);
+        data.atRisk = { rollouts: si, nodes, gpus: nodes * r.gpusPerNode, usdPerRolloutMinute: Math.round(si * perRolloutMinute * 100) / 100 };
+    }
+
+    const cb = g?.capacityBlock;
+    if (cb) {
+        data.capacityBlock = { reservationId: cb.reservationId, window: cb.window, saveLeadMinutes: cb.saveLeadMinutes };
+        if (!cb.window) {
+            warnings.push(`capacity block ${cb.reservationId}: capacity.window is not set, so plan cannot show the block schedule (pulumi up reads it from the reservation); set it from \`aws ec2 describe-capacity-reservations --capacity-reservation-ids ${cb.reservationId}\``);
+            lines.push(["capacity block", `${cb.reservationId}: window known at deploy (from the reservation)`]);
+        } else {
+            const s = blockSchedule(cb.window, cb.saveLeadMinutes);
+            const phase = blockPhase(cb.window, now);
+            lines.push(["capacity block", `${cb.reservationId}: ${formatUtc(s.nodesAppear)} → ${formatUtc(s.end)} (${blockHours(cb.window)} h), ${phase} now`]);
+            lines.push(["  nodes appear", `${formatUtc(s.nodesAppear)}: ASG scheduled action scales ${g!.name} to ${g!.nodes} (group created empty)`]);
+            lines.push(["  resume", `${formatUtc(s.resume)}: CronJob ${r.runName}-block-resume waits for ${nodes} Ready node(s), then resumes a RayJob the previous block's end suspended`]);
+            lines.push(["  save triggered", `${formatUtc(s.saveTrigger)}: CronJob ${r.runName}-block-end-save creates the sentinel (${cb.saveLeadMinutes} min before the drain)`]);
+            lines.push(["  save deadline", `${formatUtc(s.saveDeadline)}: checkpoint written by then, or the last periodic save stands`]);
+            lines.push(["  suspended by", `${formatUtc(s.suspendBy)}: export to S3 waited for, RayJob suspended (its retries are not burnt on a group without GPUs)`]);
+            lines.push(["  drain", `${formatUtc(s.drain)}: EKS scales the group to 0 (T-${EKS_SCALEDOWN_MINUTES_BEFORE_END} min)`]);
+            lines.push(["  termination", `${formatUtc(s.termination)}: EC2 terminates the instances (T-${EC2_TERMINATION_MINUTES_BEFORE_END} min)`]);
+            lines.push(["  next block", "point the group's reservationId (and window) at the next block and `pulumi up`: its start scales the group up and the resume continues the run"]);
+            data.capacityBlock = { ...(data.capacityBlock as object), phase, schedule: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, (v as Date).toISOString()])) };
+            if (phase === "ended") warnings.push(`capacity block ${cb.reservationId} ended at ${formatUtc(s.end)}: its group stays at 0 nodes; point it at the next block or remove it`);
+        }
+    }
+    return { lines, warnings, data };
+}
