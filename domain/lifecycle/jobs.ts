@@ -114,7 +114,14 @@ export function preReplaceSaveJob(r: ResolvedRun, ctx: LifecycleContext, rayJobH
     return {
         apiVersion: "batch/v1" as const,
         kind: "Job" as const,
-        metadata: { name: `${r.runName}-presave-${rayJobHash}`.slice(0, 63), namespace: ctx.namespace, labels: runLabels(r, "pre-replace-save") },
+        metadata: {
+            name: `${r.runName}-presave-${rayJobHash}`.slice(0, 63),
+            namespace: ctx.namespace,
+            labels: runLabels(r, "pre-replace-save"),
+            // A save that failed (timed out, refused) is tried again by the next `pulumi up` instead of
+            // blocking every later deployment on a Failed Job.
+            annotations: { "pulumi.com/replaceUnready": "true" },
+        },
         spec: {
             backoffLimit: 0,
             activeDeadlineSeconds: 2 * timeout + 300,
