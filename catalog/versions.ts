@@ -29,6 +29,12 @@ export const CHARTS = {
      * full OCI reference and `repo` is empty (Helm takes no repository for an oci:// chart).
      */
     kueue: { chart: "oci://registry.k8s.io/kueue/charts/kueue", repo: "", version: "0.19.2" },
+    /**
+     * kubernetes/autoscaler tag cluster-autoscaler-chart-9.59.0: appVersion 1.35.0, image
+     * registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.0 — the minor matches the default
+     * Kubernetes version (the autoscaler is released per Kubernetes minor; bump both together).
+     */
+    clusterAutoscaler: { chart: "cluster-autoscaler", repo: "https://kubernetes.github.io/autoscaler", version: "9.59.0" },
 } as const satisfies Record<string, ChartPin>;
 
 export interface ImagePin {

@@ -3,6 +3,8 @@ import * as k8s from "@pulumi/kubernetes";
 import { extraAvailabilityZones } from "../domain/cluster";
 import { type ExistingClusterConfig } from "../config/cluster";
 import type { MilesConfig } from "../config";
+import { ClusterAutoscaler } from "./clusterAutoscaler";
+import { autoscales, autoscalingAsgTags } from "../domain/lifecycle/autoscaling";
 import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import type { ClusterHandle } from "./contracts";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
@@ -144,6 +146,7 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
                     o,
                 ),
         );
+        const autoscaled = c.gpuNodeGroups.flatMap((g, i) => (autoscales(g) ? [{ name: g.name, asgName: gpuGroups[i].asgName, tags: autoscalingAsgTags(g) }] : []));
         const clusterAddons = new EksClusterAddons(
             `${name}-addons`,
             { clusterName: controlPlane.clusterName, tags, dependsOn: [system.nodeGroup], ebsCsi: resolveMonitoring(cfg)?.createsStorageClass ?? false },
@@ -151,6 +154,13 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
         );
 
         const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: controlPlane.kubeconfig }, o);
+        if (autoscaled.length > 0) {
+            new ClusterAutoscaler(
+                `${name}-autoscaler`,
+                { clusterName: controlPlane.clusterName, discoveryClusterName: clusterNameOf(cfg), region: cfg.region ?? "", groups: autoscaled, provider, dependsOn: [system.nodeGroup, ...nodeAddons.addons, ...clusterAddons.addons], tags },
+                o,
+            );
+        }
         const capacityBlockWindows = Object.fromEntries(c.gpuNodeGroups.flatMap((g, i) => (gpuGroups[i].blockWindow ? [[g.name, gpuGroups[i].blockWindow!] as const] : [])));
         return {
             provider,

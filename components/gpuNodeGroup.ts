@@ -6,6 +6,7 @@ import { efaNetworkInterfaces } from "../catalog/efaLayout";
 import { gpuNodeLabels, gpuNodeTaints, type AmiFamily, type Taint } from "../catalog/nodeLabels";
 import { gpuUserDataBase64 } from "./userData";
 import { blockStartTime, type BlockWindow } from "../domain/lifecycle/capacityBlock";
+import { autoScalingOf, autoscales } from "../domain/lifecycle/autoscaling";
 import { blockScalingOf, capacityTypeOf, scalingOf, eksTaintEffect } from "../domain/cluster";
 
 /** `aws.eks.NodeGroup.amiType` of each AMI family (EKS-optimized NVIDIA x86_64 AMIs). */
@@ -72,6 +73,8 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     readonly placementGroup?: aws.ec2.PlacementGroup;
     /** The EKS node group name (= the configured group name). */
     readonly nodeGroupName: pulumi.Output<string>;
+    /** The node group's Auto Scaling group (EKS creates and names it). */
+    readonly asgName: pulumi.Output<string>;
     /** Capacity Block only: the block's window (from the reservation; the config's under `plan`). */
     readonly blockWindow?: pulumi.Output<BlockWindow | undefined>;
     /** Capacity Block only: the ASG scheduled action that scales the group up when the block starts. */
@@ -86,6 +89,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         this.launchTemplate = this.createLaunchTemplate(name, args, placementGroupName);
         this.nodeGroup = this.createNodeGroup(name, args);
         this.nodeGroupName = this.nodeGroup.nodeGroupName;
+        this.asgName = this.nodeGroup.resources.apply((r) => r?.[0]?.autoscalingGroups?.[0]?.name ?? "(known after deploy)");
         if (g.capacity.type === "capacity-block") {
             this.blockWindow = this.readBlockWindow(g.capacity.reservationId, g.capacity.window);
             this.blockStart = this.scheduleBlockStart(name, args, this.blockWindow);
@@ -149,7 +153,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
     private scheduleBlockStart(name: string, args: GpuNodeGroupArgs, window: pulumi.Output<BlockWindow | undefined>): aws.autoscaling.Schedule {
         const g = args.group;
         const reservationId = (g.capacity as { reservationId: string }).reservationId;
-        const asgName = this.nodeGroup.resources.apply((r) => r?.[0]?.autoscalingGroups?.[0]?.name ?? "(known after deploy)");
+        const asgName = this.asgName;
         return new aws.autoscaling.Schedule(
             `${name}-block-start-${reservationId}`,
             {
@@ -170,6 +174,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         const taints = [...gpuNodeTaints(identity), ...(args.startupTaints ?? [])];
         const reserved = isReservedCapacity(g.capacity);
         const isBlock = g.capacity.type === "capacity-block";
+        const autoscaled = autoscales(g);
         return new aws.eks.NodeGroup(
             `${name}-ng`,
             {
@@ -181,7 +186,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
                 capacityType: capacityTypeOf(g.capacity),
                 instanceTypes: g.capacity.type === "capacity-block" ? undefined : [g.instanceType],
                 launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply((v) => String(v)) },
-                scalingConfig: isBlock ? blockScalingOf(g.nodes) : scalingOf(g.nodes),
+                scalingConfig: isBlock ? blockScalingOf(g.nodes) : autoscaled ? autoScalingOf(g.nodes) : scalingOf(g.nodes),
                 labels: gpuNodeLabels(identity),
                 taints: taints.map((t) => ({ key: t.key, value: t.value === "" ? undefined : t.value, effect: eksTaintEffect(t.effect) })),
                 nodeRepairConfig: { enabled: true },
@@ -194,9 +199,10 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
             },
             // A fixed node group name cannot exist twice, and reserved capacity must be freed before
             // a replacement can use it: replace by deleting first.
-            // A Capacity Block group's desired size belongs to the block's scheduled actions (ours at
-            // the start, EKS's at T-40 min): a later `pulumi up` must not reset it.
-            { parent: this, dependsOn: args.dependsOn, deleteBeforeReplace: true, ignoreChanges: isBlock ? ["scalingConfig.desiredSize"] : undefined },
+            // The desired size of a Capacity Block group belongs to the block's scheduled actions (ours
+            // at the start, EKS's at T-40 min), that of an autoscaled group to the Cluster Autoscaler:
+            // a later `pulumi up` must not reset it.
+            { parent: this, dependsOn: args.dependsOn, deleteBeforeReplace: true, ignoreChanges: isBlock || autoscaled ? ["scalingConfig.desiredSize"] : undefined },
         );
     }
 }

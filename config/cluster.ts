@@ -126,6 +126,13 @@ export const GpuNodeGroupSchema = z.strictObject({
         .min(0, "must be 0 or more")
         .max(512, "must be at most 512")
         .meta({ description: "Number of nodes (min = desired = max). 0 keeps the group with no instances, e.g. before a Capacity Block starts.", examples: [2] }),
+    scaling: z
+        .enum(["auto", "fixed"])
+        .default("auto")
+        .meta({
+            description:
+                "On-demand and spot groups: `auto` (default) scales between 0 and `nodes` with the Cluster Autoscaler, so GPU nodes run only while a pod needs them; `fixed` keeps `nodes` running. Capacity Block and ODCR groups are always fixed (paid whether used or not).",
+        }),
     capacity: CapacitySchema.prefault({ type: "on-demand" }).meta({ description: "Where the instances come from.", examples: [{ type: "capacity-block", reservationId: "cr-0123456789abcdef0" }] }),
     amiFamily: z.enum(["al2023", "bottlerocket"]).default("al2023").meta({ description: "EKS-optimized NVIDIA AMI family: AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA." }),
     placementGroup: PlacementGroupSchema,

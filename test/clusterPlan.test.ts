@@ -177,7 +177,23 @@ describe("GpuCluster under mocks", function () {
         });
 
         it("creates the complete resource set: base + launch template, node group and a cluster placement group", () => {
-            assert.deepEqual(typeCounts(clusterTree(p)), plus(BASE_COUNTS, { "miles-cluster:aws:GpuNodeGroup": 1, [T.lt]: 1, [T.ng]: 1, [T.pg]: 1 }));
+            // On-demand autoscales: the Cluster Autoscaler (role, policy, Pod Identity, chart) and the group's 8 ASG tags
+            // (discovery, GPUs, EFA, 4 labels, taint).
+            assert.deepEqual(
+                typeCounts(clusterTree(p)),
+                plus(BASE_COUNTS, {
+                    "miles-cluster:aws:GpuNodeGroup": 1,
+                    [T.lt]: 1,
+                    [T.ng]: 1,
+                    [T.pg]: 1,
+                    "miles-cluster:cluster:ClusterAutoscaler": 1,
+                    "aws:autoscaling/tag:Tag": 8,
+                    "aws:iam/role:Role": 1,
+                    "aws:iam/rolePolicy:RolePolicy": 1,
+                    "aws:eks/podIdentityAssociation:PodIdentityAssociation": 1,
+                    "kubernetes:helm.sh/v3:Release": 1,
+                }),
+            );
             assert.equal(one(p, T.pg, "cluster-gpu-h200-pg").inputs.strategy, "cluster");
         });
 
@@ -185,7 +201,7 @@ describe("GpuCluster under mocks", function () {
             const g = ng(p, "h200");
             assert.equal(g.capacityType, "ON_DEMAND");
             assert.deepEqual(g.instanceTypes, ["p5en.48xlarge"]);
-            assert.deepEqual(g.scalingConfig, { minSize: 4, desiredSize: 4, maxSize: 4 });
+            assert.deepEqual(g.scalingConfig, { minSize: 0, desiredSize: 0, maxSize: 4 });
             const t = lt(p, "h200");
             assert.equal(t.instanceMarketOptions, undefined);
             assert.equal(t.capacityReservationSpecification, undefined);
@@ -401,7 +417,7 @@ describe("GpuCluster under mocks", function () {
 
 describe("GpuNodeGroup component with known security group ids", () => {
     it("puts the EKS, node and EFA groups on each of the 16 interfaces of a p5en", async () => {
-        const group: GpuNodeGroupConfig = { name: "g", instanceType: "p5en.48xlarge", nodes: 1, capacity: { type: "on-demand" }, amiFamily: "al2023", rootVolumeGiB: 200 };
+        const group: GpuNodeGroupConfig = { name: "g", instanceType: "p5en.48xlarge", nodes: 1, scaling: "fixed", capacity: { type: "on-demand" }, amiFamily: "al2023", rootVolumeGiB: 200 };
         const ev = await evaluate({
             project: "miles-cluster",
             stack: "t",

@@ -53,10 +53,17 @@ describe("example stacks", function () {
         }
     });
 
-    it("dev: one on-demand p5.48xlarge, FSx 1200 GiB, Qwen3-4B GRPO colocated on its 8 GPUs", () => {
+    it("dev: one on-demand p5.48xlarge scaled from zero, FSx 1200 GiB, Qwen3-4B GRPO colocated on its 8 GPUs", () => {
         const p = plans.get("dev")!;
         const ng = one(p, "aws:eks/nodeGroup:NodeGroup", "cluster-gpu-h100-ng").inputs as any;
-        assert.deepEqual([ng.scalingConfig.desiredSize, ng.capacityType], [1, "ON_DEMAND"]);
+        // No idle paid GPU: the Cluster Autoscaler starts the node for the pending run (0..1).
+        assert.deepEqual([ng.scalingConfig, ng.capacityType], [{ minSize: 0, desiredSize: 0, maxSize: 1 }, "ON_DEMAND"]);
+        const tags = Object.fromEntries(ofType(p, "aws:autoscaling/tag:Tag").map((t) => [(t.inputs as any).tag.key, (t.inputs as any).tag.value]));
+        assert.equal(tags["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"], "8");
+        assert.equal(tags["k8s.io/cluster-autoscaler/node-template/resources/vpc.amazonaws.com/efa"], "32");
+        assert.equal(tags["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"], "true:NoSchedule");
+        assert.equal(tags["miles-cluster/autoscale"], "true");
+        assert.match(Object.fromEntries(p.summary!.lines.cluster)["  h100 idle"], /^scales 0\.\.1 with the Cluster Autoscaler: idle \$0\/h/);
         assert.equal((one(p, "aws:fsx/lustreFileSystem:LustreFileSystem").inputs as any).storageCapacity, 1200);
         const ep = entrypoint(p);
         assert.match(ep, /--actor-num-nodes 1 --actor-num-gpus-per-node 8 .*--colocate/);

@@ -6,6 +6,10 @@ import { instanceFacts } from "../../catalog/instances";
 import { efaDevicesPerNode } from "../../catalog/efaLayout";
 import { gpuNodeGroupsFromConfig } from "../../domain/gpuNodes";
 import { versionSupport } from "../../domain/lifecycle/versionSupport";
+import { groupCost } from "../../domain/lifecycle/cost";
+import { autoscales } from "../../domain/lifecycle/autoscaling";
+import { CHARTS } from "../../catalog/versions";
+import { NAT_GATEWAY, SYSTEM_INSTANCE_PRICES } from "../../catalog/prices";
 
 
 function capacityText(g: GpuNodeGroupConfig): string {
@@ -98,13 +102,26 @@ function eksSection(cfg: MilesConfig): SectionResult {
     const totalGpus = groups.reduce((s, g) => s + g.gpus, 0);
     lines.push(["gpus total", String(totalGpus)]);
 
-    const cost: CostItem[] = c.gpuNodeGroups
-        .filter((g) => g.nodes > 0)
-        .map((g) => {
-            const price = instanceFacts(g.instanceType).onDemandUsdPerHour;
-            const note = g.capacity.type === "spot" ? " (spot: on-demand price as an upper bound)" : g.capacity.type === "capacity-block" ? " (Capacity Block: price is set at purchase; on-demand shown for reference)" : "";
-            return { item: `${g.nodes} × ${g.instanceType} (${g.name})${note}`, usdPerHour: g.nodes * price.usd, source: `${g.instanceType}: ${price.source}, ${price.asOf}${price.approximate ? ", approximate" : ""}` };
-        });
+    const cost: CostItem[] = [];
+    let idleUsdPerHour = 0;
+    for (const g of c.gpuNodeGroups.filter((x) => x.nodes > 0)) {
+        const gc = groupCost(g);
+        lines.push([`  ${g.name} idle`, gc.idle]);
+        idleUsdPerHour += gc.usdPerHourIdle;
+        cost.push({ item: `${g.nodes} × ${g.instanceType} (${g.name}) while running${gc.canIdle ? ", $0 idle" : ""}`, usdPerHour: gc.usdPerHourRunning, source: `${g.name}: ${gc.basis}` });
+    }
+    const auto = c.gpuNodeGroups.filter(autoscales);
+    if (auto.length > 0) {
+        lines.push([
+            "cluster autoscaler",
+            `${CHARTS.clusterAutoscaler.chart} ${CHARTS.clusterAutoscaler.version} (kube-system, system nodes): scales ${auto.map((g) => `${g.name} 0..${g.nodes}`).join(", ")} from zero (ASG node-template tags for nvidia.com/gpu, vpc.amazonaws.com/efa, labels and taints); never a Capacity Block or ODCR group`,
+        ]);
+    }
+    const sys = c.systemNodeGroup;
+    const sysPrice = SYSTEM_INSTANCE_PRICES[sys.instanceType];
+    if (sysPrice) cost.push({ item: `${sys.nodes} × ${sys.instanceType} system nodes`, usdPerHour: sys.nodes * sysPrice.usdPerHour, source: sysPrice.source });
+    else warnings.push(`cluster.systemNodeGroup.instanceType: no price for ${sys.instanceType} in catalog/prices.ts; the cost line leaves the system nodes out`);
+    if (n.type === "create") cost.push({ item: "1 NAT gateway (hourly; data processed not estimated)", usdPerHour: NAT_GATEWAY.usdPerHour, source: NAT_GATEWAY.source });
     const support = versionSupport(c.kubernetesVersion, new Date());
     if (support.warning) warnings.push(support.warning);
     lines.push(["kubernetes support", support.standardSupportEnds ? `EKS ${c.kubernetesVersion}: standard support until ${support.standardSupportEnds}, extended until ${support.extendedSupportEnds} (${support.phase} now)` : `EKS ${c.kubernetesVersion}: not in the calendar`]);
@@ -127,6 +144,7 @@ function eksSection(cfg: MilesConfig): SectionResult {
             systemNodeGroup: c.systemNodeGroup,
             gpuNodeGroups: groups,
             totalGpus,
+            gpuIdleUsdPerHour: Math.round(idleUsdPerHour * 100) / 100,
         },
         lines,
         warnings,
