@@ -34,6 +34,11 @@ export interface EfsFileSystemArgs {
      * @default []
      */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Mount this existing file system (by id) instead of creating one: only the CSI add-on is
+     * created; no mount target, security group or access point is added to it.
+     */
+    existingFileSystemId?: string;
 }
 
 /**
@@ -42,16 +47,23 @@ export interface EfsFileSystemArgs {
  * targets, an access point, and the `aws-efs-csi-driver` EKS add-on with its IAM role via Pod Identity.
  */
 export class EfsFileSystem extends pulumi.ComponentResource {
-    readonly fileSystem: aws.efs.FileSystem;
-    readonly accessPoint: aws.efs.AccessPoint;
-    readonly mountTargets: aws.efs.MountTarget[];
+    /** Undefined when an existing file system is mounted. */
+    readonly fileSystem?: aws.efs.FileSystem;
+    readonly accessPoint?: aws.efs.AccessPoint;
+    readonly mountTargets: aws.efs.MountTarget[] = [];
     readonly addon: aws.eks.Addon;
     /** `<fs id>::<access point id>`, the CSI volume handle. */
     readonly volumeHandle: pulumi.Output<string>;
 
     constructor(name: string, args: EfsFileSystemArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:storage:EfsFileSystem", name, {}, opts);
-        this.fileSystem = new aws.efs.FileSystem(
+        if (args.existingFileSystemId) {
+            this.addon = this.createCsiAddon(name, args);
+            this.volumeHandle = pulumi.output(args.existingFileSystemId);
+            this.registerOutputs({ fileSystemId: args.existingFileSystemId });
+            return;
+        }
+        const fileSystem = new aws.efs.FileSystem(
             name,
             {
                 encrypted: true,
@@ -65,12 +77,12 @@ export class EfsFileSystem extends pulumi.ComponentResource {
         );
         const sg = this.createSecurityGroup(name, args);
         this.mountTargets = args.mountSubnetIds.map(
-            (subnetId, i) => new aws.efs.MountTarget(`${name}-mount-${i}`, { fileSystemId: this.fileSystem.id, subnetId, securityGroups: [sg.id] }, { parent: this }),
+            (subnetId, i) => new aws.efs.MountTarget(`${name}-mount-${i}`, { fileSystemId: fileSystem.id, subnetId, securityGroups: [sg.id] }, { parent: this }),
         );
-        this.accessPoint = new aws.efs.AccessPoint(
+        const accessPoint = new aws.efs.AccessPoint(
             `${name}-ap`,
             {
-                fileSystemId: this.fileSystem.id,
+                fileSystemId: fileSystem.id,
                 // The miles image runs as root; the directory is created root-owned on first use.
                 rootDirectory: { path: args.rootPath, creationInfo: { ownerUid: 0, ownerGid: 0, permissions: "0755" } },
                 tags: args.tags,
@@ -78,8 +90,10 @@ export class EfsFileSystem extends pulumi.ComponentResource {
             { parent: this },
         );
         this.addon = this.createCsiAddon(name, args);
-        this.volumeHandle = pulumi.interpolate`${this.fileSystem.id}::${this.accessPoint.id}`;
-        this.registerOutputs({ fileSystemId: this.fileSystem.id, accessPointId: this.accessPoint.id });
+        this.volumeHandle = pulumi.interpolate`${fileSystem.id}::${accessPoint.id}`;
+        this.fileSystem = fileSystem;
+        this.accessPoint = accessPoint;
+        this.registerOutputs({ fileSystemId: fileSystem.id, accessPointId: accessPoint.id });
     }
 
     private createSecurityGroup(name: string, args: EfsFileSystemArgs): aws.ec2.SecurityGroup {

@@ -54,7 +54,18 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
             this.claimName = SHARED_CLAIM_NAME;
             const aws = requireAws(args.cluster, s.type);
             const tags = { "miles-cluster/stack": args.config.stack, "miles-cluster/component": "storage" };
-            if (s.type === "fsx-lustre") {
+            const existing = s.existingFileSystem;
+            if (s.type === "fsx-lustre" && existing) {
+                // An existing file system: only the static volume points at it; nothing of it is managed here.
+                this.volumeHandle = pulumi.output(existing.id);
+                this.fileSystemId = pulumi.output(existing.id);
+                const volume = this.createVolume(name, args, {
+                    capacity: `${s.capacityGiB}Gi`,
+                    csi: { driver: FSX_CSI_DRIVER, volumeHandle: existing.id, volumeAttributes: { dnsname: existing.dnsName!, mountname: existing.mountName! } },
+                    mountOptions: ["flock"],
+                });
+                this.ready.push(volume.claim);
+            } else if (s.type === "fsx-lustre") {
                 const { bucket, fsx } = this.createFsx(name, args, aws, tags);
                 // An existing bucket's encryption is not ours to know; a created one uses kmsKeyArn when set.
                 this.bucket = { name: bucket.name, arn: bucket.arn, kmsKeyArn: s.bucket.existing ? undefined : s.kmsKeyArn };
@@ -130,6 +141,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
                 performanceMode: e.performanceMode,
                 kmsKeyArn: args.config.storage.kmsKeyArn,
                 rootPath: `/${args.namespace.name}`,
+                existingFileSystemId: args.config.storage.existingFileSystem?.id,
                 tags,
                 dependsOn: aws.ready,
             },

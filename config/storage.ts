@@ -75,6 +75,17 @@ export const StorageSchema = z
             .max(MAX_DATA_REPOSITORY_ASSOCIATIONS, `FSx for Lustre allows at most ${MAX_DATA_REPOSITORY_ASSOCIATIONS} data repository associations`)
             .default(() => DEFAULT_LINKS.map((l) => ({ ...l, import: [...l.import], export: [...l.export] })))
             .meta({ description: "File-system directories linked to bucket prefixes (one data repository association each). Default: /checkpoints imported and exported on NEW/CHANGED/DELETED, /models imported and exported on NEW/CHANGED, /data imported." }),
+        existingFileSystem: z
+            .strictObject({
+                id: z.string().regex(/^fs-[0-9a-f]{8,17}$/, "must be a file system id such as fs-0123456789abcdef0").meta({ description: "Id of the FSx for Lustre or EFS file system (`aws fsx describe-file-systems` / `aws efs describe-file-systems`)." }),
+                dnsName: z.string().min(1).optional().meta({ description: "FSx for Lustre only, required there: its DNSName.", examples: ["fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com"] }),
+                mountName: z.string().min(1).optional().meta({ description: "FSx for Lustre only, required there: its LustreConfiguration.MountName.", examples: ["abcdefgh"] }),
+            })
+            .optional()
+            .meta({
+                description:
+                    "Use a file system that already exists (type fsx-lustre or efs) instead of creating one: only a static PersistentVolume/claim (reclaim Retain) points at it, and the stack never modifies or deletes it. Its network access (security groups, an EFS mount target in the GPU zone) and any S3 links are yours.",
+            }),
         protect: z
             .boolean()
             .default(true)

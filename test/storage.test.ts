@@ -507,3 +507,38 @@ describe("storage in the whole program (planConfig)", function () {
         assert.equal(ofType(p, T.pv).length, 0);
     });
 });
+
+describe("storage: an existing file system by id", function () {
+    this.timeout(120000);
+    it("FSx for Lustre: only a static volume pointing at it, no file system, bucket or link of ours", async () => {
+        const b = await build({ existingFileSystem: { id: "fs-0123456789abcdef0", dnsName: "fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com", mountName: "abcdefgh" } });
+        assert.equal(ofType(b.plan, T.fs).length, 0);
+        assert.equal(ofType(b.plan, "aws:s3/bucket:Bucket").length + ofType(b.plan, "aws:s3/bucketV2:BucketV2").length, 0);
+        assert.equal(ofType(b.plan, "aws:fsx/dataRepositoryAssociation:DataRepositoryAssociation").length, 0);
+        const pv = ofType(b.plan, "kubernetes:core/v1:PersistentVolume")[0].inputs as any;
+        assert.equal(pv.spec.csi.volumeHandle, "fs-0123456789abcdef0");
+        assert.deepEqual(pv.spec.csi.volumeAttributes, { dnsname: "fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com", mountname: "abcdefgh" });
+        assert.equal(pv.spec.persistentVolumeReclaimPolicy, "Retain");
+        assert.match(b.plan.summary!.lines.storage.find(([k]) => k === "storage")![1], /existing FSx for Lustre fs-0123456789abcdef0 .* never modifies or deletes it/);
+    });
+
+    it("FSx for Lustre needs its DNS and mount names; EFS takes none", () => {
+        const cfg = (storage: unknown) => parseConfig(rawConfig({ ...BASE, "miles-cluster:storage": storage }), { stack: "t" });
+        const r = cfg({ existingFileSystem: { id: "fs-0123456789abcdef0" } });
+        assert.deepEqual(
+            (r as any).problems.map((p: any) => p.path),
+            ["storage.existingFileSystem.dnsName", "storage.existingFileSystem.mountName"],
+        );
+        const e = cfg({ type: "efs", existingFileSystem: { id: "fs-01234567", mountName: "x" } });
+        assert.deepEqual((e as any).problems.map((p: any) => p.path), ["storage.existingFileSystem.mountName"]);
+    });
+
+    it("EFS: the CSI add-on and a volume on the file system's id; no file system, mount target or access point created", async () => {
+        const b = await build({ type: "efs", existingFileSystem: { id: "fs-01234567" } });
+        assert.equal(ofType(b.plan, "aws:efs/fileSystem:FileSystem").length, 0);
+        assert.equal(ofType(b.plan, "aws:efs/mountTarget:MountTarget").length, 0);
+        assert.equal(ofType(b.plan, "aws:efs/accessPoint:AccessPoint").length, 0);
+        assert.equal(ofType(b.plan, "aws:eks/addon:Addon").length, 1);
+        assert.equal((ofType(b.plan, "kubernetes:core/v1:PersistentVolume")[0].inputs as any).spec.csi.volumeHandle, "fs-01234567");
+    });
+});

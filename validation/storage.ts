@@ -43,7 +43,16 @@ export function storageChecks(cfg: MilesConfig): Problem[] {
     if (s.type !== "existing-claim" && s.claimName !== undefined) {
         problems.push({ path: "storage.claimName", message: `is only used with type "existing-claim"; type "${s.type}" creates its own claim` });
     }
-    if (s.type === "fsx-lustre") {
+    const ex = s.existingFileSystem;
+    if (ex && s.type === "existing-claim") problems.push({ path: "storage.existingFileSystem", message: `is for type fsx-lustre or efs; type "existing-claim" already names its claim` });
+    if (ex && s.type === "fsx-lustre") {
+        if (!ex.dnsName) problems.push({ path: "storage.existingFileSystem.dnsName", message: `is required for an existing FSx for Lustre file system (its DNSName, from \`aws fsx describe-file-systems --file-system-ids ${ex.id}\`)` });
+        if (!ex.mountName) problems.push({ path: "storage.existingFileSystem.mountName", message: `is required for an existing FSx for Lustre file system (LustreConfiguration.MountName)` });
+    }
+    if (ex && s.type === "efs") {
+        for (const k of ["dnsName", "mountName"] as const) if (ex[k] !== undefined) problems.push({ path: `storage.existingFileSystem.${k}`, message: "is only for FSx for Lustre; an EFS file system is mounted by its id" });
+    }
+    if (s.type === "fsx-lustre" && !ex) {
         if (s.bucket.existing && s.bucket.name === undefined) {
             problems.push({ path: "storage.bucket.name", message: "is required with bucket.existing: true (the bucket to link)" });
         }

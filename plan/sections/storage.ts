@@ -84,7 +84,16 @@ export const storageSection: SectionProducer = (cfg) => {
     const warnings: string[] = [];
     const cost: CostItem[] = [];
     const data: Record<string, unknown> = { type: s.type };
-    if (s.type === "fsx-lustre") {
+    const ex = s.existingFileSystem;
+    if (ex && s.type !== "existing-claim") {
+        lines.push([
+            "storage",
+            s.type === "fsx-lustre"
+                ? `existing FSx for Lustre ${ex.id} (${ex.dnsName}@tcp:/${ex.mountName}): only a static volume points at it; miles-cluster never modifies or deletes it. Its security group must admit TCP 988 and 1018-1023 from the nodes; its S3 links (and the export the lifecycle waits for) are yours`
+                : `existing Amazon EFS ${ex.id}, mounted at its root by id (EFS CSI add-on); miles-cluster never modifies or deletes it. It needs a mount target in ${cfg.cluster.availabilityZone ?? "the GPU zone"} that admits NFS 2049 from the nodes`,
+        ]);
+        data.existingFileSystem = ex;
+    } else if (s.type === "fsx-lustre") {
         fsxLines(cfg, lines, cost);
         Object.assign(data, { capacityGiB: s.capacityGiB, throughputPerTiB: s.throughputPerTiB, throughputMBps: (s.capacityGiB / 1024) * s.throughputPerTiB });
         data.bucket = fsxLinkLines(cfg, lines, warnings);
