@@ -374,9 +374,12 @@ describe("add-ons wired into the program", function () {
 
     it("the whole program installs every add-on, with the storage bucket in the training policy", async () => {
         const p = await planConfig(FOUR_GROUPS);
-        assert.deepEqual(releaseNames(p), ["aws-efa-k8s-device-plugin", "dcgm-exporter", "kuberay-operator", "kueue", "monitoring", "nvidia-device-plugin"]);
+        // The Cluster Autoscaler too: FOUR_GROUPS has on-demand/spot groups, which scale from zero (test/autoscaling.test.ts).
+        assert.deepEqual(releaseNames(p), ["aws-efa-k8s-device-plugin", "cluster-autoscaler", "dcgm-exporter", "kuberay-operator", "kueue", "monitoring", "nvidia-device-plugin"]);
+        // The training identity's, the Cluster Autoscaler's and the run lifecycle's CloudWatch reader (test/runLifecycle.test.ts).
+        assert.deepEqual(ofType(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((r) => r.parent?.type).sort(), ["miles-cluster:addons:TrainingIdentity", "miles-cluster:cluster:ClusterAutoscaler", "miles-cluster:training:RunLifecycle"]);
         // The training identity's, and the run lifecycle's CloudWatch reader (test/runLifecycle.test.ts).
-        assert.deepEqual(ofType(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((r) => r.parent?.type).sort(), ["miles-cluster:addons:TrainingIdentity", "miles-cluster:training:RunLifecycle"]);
+        assert.deepEqual(ofType(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((r) => r.parent?.type).sort(), ["miles-cluster:addons:TrainingIdentity", "miles-cluster:cluster:ClusterAutoscaler", "miles-cluster:training:RunLifecycle"]);
         // FSx with a created bucket: the role gets the bucket policy (its ARN is only known after deploy).
         assert.equal(ofType(p, "aws:iam/rolePolicy:RolePolicy").filter((r) => r.parent?.type === "miles-cluster:addons:TrainingIdentity").length, 1);
         assert.equal(p.outputs.trainingServiceAccount, "miles-training");
