@@ -26,7 +26,7 @@ export function groupCost(g: GpuNodeGroupConfig): GroupCost {
     const od = instanceFacts(g.instanceType).onDemandUsdPerHour;
     const c = g.capacity;
     let perNode = od.usd;
-    let basis = `on-demand ${od.usd}/h (${od.source}, ${od.asOf}${od.approximate ? ", approximate" : ""})`;
+    let basis = `on-demand $${od.usd}/h (${od.source}, ${od.asOf}${od.approximate ? ", approximate" : ""})`;
     if (c.type === "spot") {
         perNode = c.usdPerHour ?? od.usd * SPOT_ASSUMED_FRACTION_OF_ON_DEMAND;
         basis = c.usdPerHour ? `spot at your figure $${c.usdPerHour}/h (capacity.usdPerHour)` : `spot ASSUMED at ${SPOT_ASSUMED_FRACTION_OF_ON_DEMAND * 100}% of on-demand $${od.usd}/h (not a quote: set capacity.usdPerHour)`;

@@ -108,7 +108,7 @@ function eksSection(cfg: MilesConfig): SectionResult {
         const gc = groupCost(g);
         lines.push([`  ${g.name} idle`, gc.idle]);
         idleUsdPerHour += gc.usdPerHourIdle;
-        cost.push({ item: `${g.nodes} × ${g.instanceType} (${g.name}) while running${gc.canIdle ? ", $0 idle" : ""}`, usdPerHour: gc.usdPerHourRunning, source: `${g.name}: ${gc.basis}` });
+        cost.push({ item: `${g.nodes} × ${g.instanceType} (${g.name}) while running${gc.canIdle ? ", $0 idle" : ""}`, usdPerHour: gc.usdPerHourRunning, source: `${g.instanceType}: ${gc.basis} (group ${g.name})` });
     }
     const auto = c.gpuNodeGroups.filter(autoscales);
     if (auto.length > 0) {
