@@ -4,7 +4,8 @@
  * under Pulumi's mock runtime.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig } from "./validation";
+import { clusterStackOf, loadConfig, runtimeRawConfig } from "./validation";
+import * as k8s from "@pulumi/kubernetes";
 import { type MilesConfig } from "./config";
 import { GpuCluster } from "./components/gpuCluster";
 import { TrainingNamespace } from "./components/namespace";
@@ -100,8 +101,39 @@ export function deployRuns(
     return jobs;
 }
 
+/**
+ * A run stack: only the runs, on the cluster of the stack `cluster.clusterStack` names, whose outputs
+ * it reads through a StackReference (the kubeconfig secret and the `milesCluster` facts). It creates
+ * no namespace, claim, service account, queue or add-on, so destroying it deletes only its runs'
+ * Secrets, Jobs and RayJobs; the checkpoints on the shared volume stay.
+ */
+export async function deployRunStack(ref: { name: string }): Promise<StackOutputs> {
+    const sr = new pulumi.StackReference("cluster-stack", { name: ref.name });
+    const details = await sr.getOutputDetails(CLUSTER_FACTS_OUTPUT);
+    const cfg = loadConfig({ clusterFacts: details.value });
+    const f = details.value as ClusterFacts;
+    const provider = new k8s.Provider("cluster", { kubeconfig: sr.requireOutput("kubeconfig") as pulumi.Output<string> });
+    const runs = deployRuns(cfg.runs, {
+        stack: cfg.stack,
+        cluster: { provider, gpuNodeGroups: f.gpuNodeGroups },
+        namespace: { name: f.namespace },
+        storage: { claimName: f.claimName, ready: [] },
+        addons: { serviceAccountName: f.serviceAccount, ready: [], ...(f.queue ? { queue: f.queue } : {}) },
+        // A run built on the project EFA image pulls it from the cluster stack's ECR repository.
+        ...(cfg.runs.some((e) => runOf({ ...cfg, training: e.training }).imageChoice.ecrRepositoryName) ? { efaImageRepositoryUrl: sr.getOutput("efaImageRepository") as pulumi.Output<string> } : {}),
+    });
+    return {
+        stack: cfg.stack,
+        clusterStack: ref.name,
+        trainingNamespace: f.namespace,
+        runs: Object.fromEntries(runs.map((j) => [j.jobName, { follow: j.follow, checkpointDir: j.run.paths.checkpointDir }])),
+    };
+}
+
 /** The whole program: config first (every problem at once, before any resource), then resources. */
 export async function program(): Promise<StackOutputs> {
+    const ref = clusterStackOf(runtimeRawConfig());
+    if (ref) return deployRunStack(ref);
     const cfg = loadConfig();
     return deploy(cfg);
 }

@@ -295,6 +295,23 @@ export const ClusterSchema = z
         systemNodeGroup: SystemNodeGroupSchema.prefault({}),
         gpuNodeGroups: z.array(GpuNodeGroupSchema).default([]).meta({ description: "GPU node groups." }),
         existing: ExistingClusterSchema.optional(),
+        clusterStack: z
+            .strictObject({
+                name: z
+                    .string()
+                    .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/, "must be a Pulumi stack name: <stack>, or <org>/<project>/<stack>")
+                    .meta({ description: "The cluster stack, as `pulumi.StackReference` takes it: `prod` (same project and organization) or `<org>/miles-cluster/prod`.", examples: ["prod"] }),
+                planFrom: z
+                    .string()
+                    .regex(/^[A-Za-z0-9_.-]+$/, "must be a stack name with a file stacks/Pulumi.<name>.yaml in this repository")
+                    .optional()
+                    .meta({ description: "For the offline `plan` only: the stack file (stacks/Pulumi.<planFrom>.yaml) whose plan stands in for the cluster stack's outputs. Default: the last segment of `name`." }),
+            })
+            .optional()
+            .meta({
+                description:
+                    "Make this a run stack: it creates only runs (Secrets, Jobs, RayJobs) on the cluster of another stack, reading that stack's outputs through a StackReference (kubeconfig as a secret; namespace, storage claim, service account, queue and GPU node groups from its `milesCluster` output). Set nothing else in `cluster`, and `{}` for storage and addons. Destroying a run stack deletes only its runs' objects, never the cluster, its storage or its checkpoints.",
+            }),
     })
     .meta({ description: "The Kubernetes cluster and its GPU node groups." });
 

@@ -75,6 +75,8 @@ export interface EvaluateOptions {
     config: RawConfig;
     /** The program to run (normally `program` from program.ts, as `index.ts` exports it). */
     run: () => Promise<Record<string, unknown>>;
+    /** Outputs a `pulumi.StackReference` of that name reads (a run stack's cluster stack, planned offline). */
+    stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
 }
 
 /**
@@ -91,6 +93,10 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
         {
             newResource(args) {
                 registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs });
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    const ref = opts.stackOutputs?.[String(args.inputs.name)];
+                    return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs: ref?.outputs ?? {}, secretOutputNames: ref?.secretOutputNames ?? [] } };
+                }
                 // Preview semantics: no id and no computed attributes; inputs echo back as known state.
                 return { id: undefined as unknown as string, state: args.inputs };
             },

@@ -1,7 +1,14 @@
-import { parseConfig } from "../validation";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { clusterStackOf, parseConfig } from "../validation";
+import { projectRoot, readStackFile, stackFilePath } from "./stackFile";
+import { trainingSection } from "./sections/training";
+import { CLUSTER_FACTS_OUTPUT, gpusByGroup, type ClusterFacts } from "../domain/runStack";
+import { admissions, queueQuota } from "../domain/kueue";
+import { resolveRun } from "../domain/training/run";
 import { isConfigError, NAMESPACE, type MilesConfig, type Problem, type RawConfig } from "../config";
 import { program } from "../program";
-import { evaluate, type Evaluation, type RecordedResource } from "./evaluate";
+import { evaluate, UNKNOWN, type Evaluation, type RecordedResource } from "./evaluate";
 import { summarize, type PlanSummary } from "./summary";
 
 export interface Plan {
@@ -18,6 +25,8 @@ export interface Plan {
  * program `pulumi up` runs under the mock runtime, and summarizes what it would create.
  */
 export async function plan(stack: string, raw: RawConfig, run: () => Promise<Record<string, unknown>> = program): Promise<Plan> {
+    const ref = clusterStackOf(raw);
+    if (ref) return planRunStack(stack, raw, ref, run);
     const parsed = parseConfig(raw, { project: NAMESPACE, stack });
     if (!parsed.config) return { stack, resources: [], outputs: {}, problems: parsed.problems };
     let ev: Evaluation;
@@ -28,4 +37,74 @@ export async function plan(stack: string, raw: RawConfig, run: () => Promise<Rec
         throw e;
     }
     return { stack, config: parsed.config, summary: summarize(parsed.config, ev), resources: ev.resources, outputs: ev.outputs, problems: [] };
+}
+
+/**
+ * Plans a run stack offline. The cluster stack's outputs cannot be read without an engine, so they
+ * are derived by planning the cluster stack's own file from this repository
+ * (stacks/Pulumi.<planFrom>.yaml, default the last segment of the reference's name) — the plan says
+ * so — and handed to the run stack's StackReference under the mocks.
+ */
+async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; planFrom?: string }, run: () => Promise<Record<string, unknown>>): Promise<Plan> {
+    const from = ref.planFrom ?? ref.name.split("/").pop()!;
+    const file = stackFilePath(projectRoot(), from);
+    const at = "cluster.clusterStack";
+    if (from === stack) return { stack, resources: [], outputs: {}, problems: [{ path: `${at}.name`, message: `is this stack itself (${stack}); name the cluster stack` }] };
+    if (!fs.existsSync(file)) return { stack, resources: [], outputs: {}, problems: [{ path: `${at}.planFrom`, message: `no stack file ${path.relative(process.cwd(), file)} to plan the cluster stack ${ref.name} from offline; set planFrom to its stack file's name` }] };
+    const cluster = await plan(from, readStackFile(file, NAMESPACE));
+    if (cluster.problems.length > 0 || !cluster.config) {
+        return { stack, resources: [], outputs: {}, problems: [{ path: `${at}.name`, message: `cluster stack file ${path.relative(process.cwd(), file)} does not plan: ${cluster.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}` }] };
+    }
+    if (cluster.config.cluster.clusterStack) return { stack, resources: [], outputs: {}, problems: [{ path: `${at}.name`, message: `${from} is itself a run stack; name the cluster stack it runs on` }] };
+    const facts = cluster.outputs[CLUSTER_FACTS_OUTPUT];
+    const parsed = parseConfig(raw, { project: NAMESPACE, stack, clusterFacts: facts });
+    if (!parsed.config) return { stack, resources: [], outputs: {}, problems: parsed.problems };
+    let ev: Evaluation;
+    try {
+        ev = await evaluate({ project: NAMESPACE, stack, config: raw, run, stackOutputs: { [ref.name]: { outputs: { ...cluster.outputs, kubeconfig: UNKNOWN }, secretOutputNames: ["kubeconfig"] } } });
+    } catch (e) {
+        if (isConfigError(e)) return { stack, resources: [], outputs: {}, problems: e.problems };
+        throw e;
+    }
+    // The training section as it runs on the cluster stack's cluster: its node groups and queue.
+    const onCluster: MilesConfig = { ...parsed.config, cluster: cluster.config.cluster, storage: cluster.config.storage, addons: cluster.config.addons };
+    const training = trainingSection(onCluster, ev);
+    const f = facts as ClusterFacts;
+    // Which runs start at once on the shared queue: the cluster stack's own runs are older, so they come first at equal priority.
+    const k = cluster.config.addons.kueue;
+    if (k.enabled) {
+        const mine = parsed.config.runs.filter((e) => e.training.enabled).map((e) => resolveRun(e.training, { stack, gpuNodeGroups: f.gpuNodeGroups }));
+        const all = [
+            ...f.runs.map((r) => ({ name: `${r.name} (${f.stack})`, priority: r.priority as MilesConfig["training"]["priority"], gpusByGroup: r.gpusByGroup })),
+            ...mine.map((r) => ({ name: r.runName, priority: r.training.priority, gpusByGroup: gpusByGroup(r) })),
+        ];
+        const adm = admissions(all, queueQuota(k, f.gpuNodeGroups), k.queueingStrategy);
+        const fmt = (a: (typeof adm)[number]) => `${a.run} (${a.priority}, ${a.gpus} GPUs)`;
+        training.lines = training.lines.filter(([key]) => key !== "at once" && key !== "waiting");
+        training.lines.push(["at once", adm.filter((a) => a.startsAtOnce).map(fmt).join(", ") || "none"]);
+        const waiting = adm.filter((a) => !a.startsAtOnce);
+        if (waiting.length > 0) training.lines.push(["waiting", `${waiting.map(fmt).join(", ")}: admitted when GPUs free up`]);
+        training.warnings = (training.warnings ?? []).filter((w) => !w.startsWith(`queue ${k.clusterQueue}: the runs that start at once`));
+    }
+    const source = `derived offline by planning ${path.relative(projectRoot(), file)} (pulumi up reads the deployed stack's outputs through a StackReference)`;
+    const summary: PlanSummary = {
+        cluster: { clusterStack: ref.name, factsFrom: path.relative(projectRoot(), file) },
+        storage: { claimName: f.claimName, namespace: f.namespace },
+        addons: { serviceAccount: f.serviceAccount, queue: f.queue },
+        training: training.data,
+        cost: { usdPerHour: 0, items: [], sources: [] },
+        warnings: training.warnings ?? [],
+        lines: {
+            cluster: [
+                ["run stack", `runs only, on the cluster of stack ${ref.name}: creates no cluster, node group, storage, namespace, service account, queue or add-on; destroying it deletes only its runs' Secrets, Jobs and RayJobs (checkpoints stay)`],
+                ["cluster facts", source],
+                ["gpu groups", f.gpuNodeGroups.map((g) => `${g.name}: ${g.nodes} × ${g.gpusPerNode} GPUs`).join(", ")],
+                ["cluster runs", f.runs.map((r) => `${r.name} (${r.gpus} GPUs, ${r.checkpointDir})`).join(", ") || "none"],
+            ],
+            storage: [["claim", `${f.claimName} in namespace ${f.namespace} (the cluster stack's)`]],
+            addons: [["add-ons", `the cluster stack's; pods run as ${f.namespace}/${f.serviceAccount}`]],
+            training: training.lines,
+        },
+    };
+    return { stack, config: parsed.config, summary, resources: ev.resources, outputs: ev.outputs, problems: [] };
 }

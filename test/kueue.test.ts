@@ -236,3 +236,59 @@ describe("admissions (which runs start at once)", () => {
         assert.deepEqual(admissions(runs, quota, "StrictFIFO").map((a) => [a.run, a.startsAtOnce]), [["urgent", true], ["big", false], ["x", false]]);
     });
 });
+
+describe("a run stack on the prod cluster stack (stacks/Pulumi.prod-runs.yaml)", function () {
+    this.timeout(60000);
+    let p: Plan;
+    before(async () => {
+        p = await planStack("prod-runs");
+        assert.deepEqual(p.problems, []);
+    });
+
+    it("plans offline from prod's stack file and says so", () => {
+        const lines = Object.fromEntries(p.summary!.lines.cluster);
+        assert.match(lines["cluster facts"], /derived offline by planning stacks\/Pulumi\.prod\.yaml/);
+        const ref = one(p, "pulumi:pulumi:StackReference");
+        assert.equal(ref.inputs.name, "prod");
+    });
+
+    it("creates no cluster resource: nothing on AWS, no namespace, volume, claim, chart, queue or cluster-scoped object", () => {
+        assert.deepEqual(p.resources.filter((r) => r.type.startsWith("aws:")).map((r) => r.type), []);
+        const k8sObjects = p.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm"));
+        assert.ok(k8sObjects.length > 0);
+        for (const r of k8sObjects) {
+            assert.ok(!/Namespace$|PersistentVolume|ClusterRole|kueue\.x-k8s\.io|StorageClass/.test(r.type), `${r.type} ${r.name} is a cluster resource`);
+            assert.equal((r.inputs as Obj).metadata.namespace, "miles", `${r.type} ${r.name} must live in the cluster stack's training namespace`);
+        }
+        assert.equal(ofType(p, RELEASE).length, 0);
+        // The training pods run as the cluster stack's service account and mount its claim.
+        const rj = ofType(p, RAYJOB).map((r) => r.inputs as Obj);
+        assert.equal(rj.length, 2);
+        const head = rj[0].spec.rayClusterSpec.headGroupSpec.template.spec;
+        assert.equal(head.serviceAccountName, "miles-training");
+        assert.ok(head.volumes.some((v: Obj) => v.persistentVolumeClaim?.claimName === "miles-shared"));
+        for (const j of rj) assert.equal(j.metadata.labels["kueue.x-k8s.io/queue-name"], "miles");
+    });
+
+    it("queues behind prod's own run, which holds all 32 GPUs", () => {
+        const lines = Object.fromEntries(p.summary!.lines.training);
+        assert.equal(lines["at once"], "qwen3-30b-a3b-fp8 (prod) (normal, 32 GPUs)");
+        assert.match(lines.waiting, /^qwen3-4b-sweep-a \(low, 8 GPUs\), qwen3-4b-sweep-b \(low, 8 GPUs\)/);
+    });
+
+    it("rejects a run that reuses a cluster stack run's name or checkpoint directory, and cluster fields", () => {
+        const raw = rawConfig({
+            "miles-cluster:cluster": { clusterStack: { name: "prod" }, availabilityZone: "us-east-1a" },
+            "miles-cluster:storage": { capacityGiB: 1200 },
+            "miles-cluster:addons": {},
+            "miles-cluster:training": { ...SHARED, runs: { "qwen3-30b-a3b-fp8": {}, other: { checkpoints: { dir: "/shared/checkpoints/qwen3-30b-a3b-fp8" } } } },
+        });
+        const clusterFacts = { version: 1, stack: "prod", namespace: "miles", claimName: "miles-shared", serviceAccount: "miles-training", queue: { clusterQueue: "miles", localQueue: "miles" }, gpuNodeGroups: [{ name: "h200", instanceType: "p5en.48xlarge", nodes: 4, gpusPerNode: 8, efaPerNode: 16, labels: {}, selector: { "miles-cluster.io/node-group": "h200" }, taints: [] }], runs: [{ name: "qwen3-30b-a3b-fp8", checkpointDir: "/shared/checkpoints/qwen3-30b-a3b-fp8", gpus: 32, priority: "normal", gpusByGroup: { h200: 32 } }] };
+        const r = parseConfig(raw, { stack: "x", clusterFacts });
+        const at = [...new Set(r.problems.map((x) => x.path))].sort();
+        assert.deepEqual(at, ["cluster.availabilityZone", "storage.capacityGiB", "training.runs.other.checkpoints.dir", "training.runs.qwen3-30b-a3b-fp8", "training.runs.qwen3-30b-a3b-fp8.checkpoints.dir"]);
+        assert.match(r.problems.find((x) => x.path === "training.runs.other.checkpoints.dir")!.message, /cluster stack prod/);
+        const none = parseConfig(raw, { stack: "x", clusterFacts: undefined });
+        assert.ok(none.problems.some((x) => x.path === "cluster.clusterStack.name" && /milesCluster/.test(x.message)));
+    });
+});

@@ -12,6 +12,8 @@ import { addonsChecks } from "./addons";
 import { headFitChecks, trainingChecks } from "./training";
 import { stackFilePath, stackFileSecretLeaves } from "./stackFile";
 import { runsChecks } from "./runs";
+import { runStackChecks } from "./runStack";
+export { clusterStackOf } from "./runStack";
 import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 
 export interface ParseResult {
@@ -45,9 +47,18 @@ function dedupe(problems: Problem[]): Problem[] {
     });
 }
 
-/** Validates a stack's raw config; never throws for bad input, returns every problem instead. */
-export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: string }): ParseResult {
+/**
+ * Validates a stack's raw config; never throws for bad input, returns every problem instead. A run
+ * stack (`cluster.clusterStack`) is checked against its cluster stack's `milesCluster` output,
+ * `clusterFacts` (undefined with `factsProblem` when it could not be read).
+ */
+export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: string; clusterFacts?: unknown; factsProblem?: string }): ParseResult {
     const { config, parsed, problems } = parseSections(raw, ctx);
+    if (parsed.has("cluster") && config.cluster.clusterStack) {
+        if (parsed.has("training")) problems.push(...runStackChecks(config, raw, ctx.clusterFacts, ctx.factsProblem));
+        const all = dedupe(problems);
+        return all.length > 0 ? { problems: all } : { config, problems: all };
+    }
     for (const { needs, check } of CHECKS) {
         if (needs.every((n) => parsed.has(n))) problems.push(...check(config));
     }
@@ -55,15 +66,20 @@ export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: stri
     return all.length > 0 ? { problems: all } : { config, problems: all };
 }
 
-/** Reads the current stack's config from the Pulumi runtime; throws a ConfigError listing every problem. */
-export function loadConfig(): MilesConfig {
+/** The current stack's raw config, as the Pulumi runtime holds it. */
+export function runtimeRawConfig(): RawConfig {
     const all = pulumi.runtime.allConfig();
     // `isConfigSecret` is exported by the runtime but not declared in its typings.
     const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean };
     const secretKeys = Object.keys(all).filter((k) => runtimeConfig.isConfigSecret(k));
     // Pulumi runs the program in the project directory, where it read the stack file.
     const secretLeaves = stackFileSecretLeaves(stackFilePath(process.cwd(), pulumi.getStack()), pulumi.getProject());
-    const result = parseConfig({ values: all, secretKeys, secretLeaves }, { project: pulumi.getProject(), stack: pulumi.getStack() });
+    return { values: all, secretKeys, secretLeaves };
+}
+
+/** Reads and validates the current stack's config; throws a ConfigError listing every problem. `facts`: a run stack's cluster facts. */
+export function loadConfig(facts?: { clusterFacts?: unknown; factsProblem?: string }): MilesConfig {
+    const result = parseConfig(runtimeRawConfig(), { project: pulumi.getProject(), stack: pulumi.getStack(), ...facts });
     if (!result.config) throw new ConfigError(result.problems);
     return result.config;
 }
