@@ -55,11 +55,13 @@ export const MODEL_EXTENSIONS: ReadonlyArray<ModelExtension> = [
     },
     {
         "preset": "qwen2-7B",
-        "source": "repo id: Qwen2 model family naming (Qwen/Qwen2-*); miles v0.1.0 miles/backends/megatron_utils/megatron_to_hf/qwen2.py",
+        "source": "architecture: NVIDIA/NeMo nemo/collections/llm/gpt/model/qwen2.py @03823d2acf6e9e8c0fed8409a89f9cfd5308e157 (Qwen2Config7B: num_layers 28, hidden_size 3584, num_attention_heads 28, num_query_groups 4, ffn_hidden_size 18944, vocab_size 152064; Qwen2Config: RMSNorm, gated_linear_unit, add_bias_linear False, add_qkv_bias True, layernorm_epsilon 1e-6, rotary_base 1000000, share_embeddings_and_output_weights False); the Instruct repo is taken to share the base size's architecture (not read from its config.json); converter: miles v0.1.0 miles/backends/megatron_utils/megatron_to_hf/qwen2.py",
         "family": "qwen2",
         "hfRepo": "Qwen/Qwen2-7B-Instruct",
         "conversion": "raw (qwen2 converter)",
-        "refused": "the published config.json of Qwen/Qwen2-7B-Instruct could not be read here (no Hugging Face access), so its architecture args are not verified; set training.model.custom.args from that config.json (the qwen2.5-7B preset is the template; miles converts Qwen2ForCausalLM with its qwen2 converter)"
+        "numLayers": 28,
+        "hiddenSize": 3584,
+        "megatronArgs": "--swiglu --num-layers 28 --hidden-size 3584 --ffn-hidden-size 18944 --num-attention-heads 28 --group-query-attention --num-query-groups 4 --use-rotary-position-embeddings --disable-bias-linear --add-qkv-bias --normalization RMSNorm --norm-epsilon 1e-6 --rotary-base 1000000 --vocab-size 152064 --untie-embeddings-and-output-weights"
     },
     {
         "preset": "qwen2-72B",
@@ -67,7 +69,7 @@ export const MODEL_EXTENSIONS: ReadonlyArray<ModelExtension> = [
         "family": "qwen2",
         "hfRepo": "Qwen/Qwen2-72B-Instruct",
         "conversion": "raw (qwen2 converter)",
-        "refused": "the published config.json of Qwen/Qwen2-72B-Instruct could not be read here, so its architecture args are not verified; set training.model.custom.args from that config.json (template: qwen2.5-32B; converter: qwen2)"
+        "refused": "the published config.json of Qwen/Qwen2-72B-Instruct could not be read here, so its architecture args are not verified; set training.model.custom.args from that config.json (template: qwen2.5-32B; converter: qwen2) (rms_norm_eps is not settled by the sources read: NVIDIA/NeMo nemo/collections/llm/gpt/model/qwen2.py @03823d2a Qwen2Config72B says 1e-5, NVIDIA-NeMo/Megatron-Bridge src/megatron/bridge/models/qwen/qwen_provider.py @07d0d14aceb47916885f74abeace7ac5d167aa75 Qwen2ModelProvider72B says 1e-6)"
     },
     {
         "preset": "qwen2.5-14B",
@@ -75,7 +77,7 @@ export const MODEL_EXTENSIONS: ReadonlyArray<ModelExtension> = [
         "family": "qwen2.5",
         "hfRepo": "Qwen/Qwen2.5-14B-Instruct",
         "conversion": "raw (qwen2 converter)",
-        "refused": "the published config.json of Qwen/Qwen2.5-14B-Instruct could not be read here, so its architecture args are not verified; set training.model.custom.args from that config.json (template: qwen2.5-32B; converter: qwen2)"
+        "refused": "the published config.json of Qwen/Qwen2.5-14B-Instruct could not be read here, so its architecture args are not verified; set training.model.custom.args from that config.json (template: qwen2.5-32B; converter: qwen2) (NVIDIA-NeMo/Megatron-Bridge src/megatron/bridge/models/qwen/qwen_provider.py @07d0d14aceb47916885f74abeace7ac5d167aa75 Qwen25ModelProvider14B gives 48 layers, hidden 5120, 40 heads, 8 query groups, ffn 13824, vocab 152064, but its rms_norm_eps is not trustworthy: it gives 1e-6 for Qwen2.5-32B where miles v0.1.0 scripts/models/qwen2.5-32B.py uses 1e-5)"
     },
     {
         "preset": "qwen2.5-72B",
@@ -83,43 +85,51 @@ export const MODEL_EXTENSIONS: ReadonlyArray<ModelExtension> = [
         "family": "qwen2.5",
         "hfRepo": "Qwen/Qwen2.5-72B-Instruct",
         "conversion": "raw (qwen2 converter)",
-        "refused": "the published config.json of Qwen/Qwen2.5-72B-Instruct could not be read here, so its architecture args are not verified; set training.model.custom.args from that config.json (template: qwen2.5-32B; converter: qwen2)"
+        "refused": "the published config.json of Qwen/Qwen2.5-72B-Instruct could not be read here, so its architecture args are not verified; set training.model.custom.args from that config.json (template: qwen2.5-32B; converter: qwen2) (NVIDIA-NeMo/Megatron-Bridge src/megatron/bridge/models/qwen/qwen_provider.py @07d0d14aceb47916885f74abeace7ac5d167aa75 Qwen25ModelProvider72B gives 80 layers, hidden 8192, 64 heads, 8 query groups, ffn 29568, vocab 152064, but its rms_norm_eps is not trustworthy: it gives 1e-6 for Qwen2.5-32B where miles v0.1.0 scripts/models/qwen2.5-32B.py uses 1e-5)"
     },
     {
         "preset": "llama3-8B-Instruct",
-        "source": "gated: github.com/xorbitsai/inference/issues/1734; converter: miles v0.1.0 megatron_to_hf/llama.py",
+        "source": "architecture: meta-llama/llama-models models/sku_list.py @084b88e939e954d2851ee28f96398ca54aa8f8f9 (meta_llama3_8b_instruct (meta-llama/Meta-Llama-3-8B-Instruct): dim 4096, n_layers 32, n_heads 32, n_kv_heads 8, vocab_size 128256, norm_eps 1e-05, rope_theta 500000.0, use_scaled_rope False) + NVIDIA-NeMo/Megatron-Bridge src/megatron/bridge/models/llama/llama_provider.py @2afd2d34f7d7b2e84095af1a7fd7244902189ebc and NVIDIA/NeMo nemo/collections/llm/gpt/model/llama.py @008df615de39d6e00422c41f86f15fc0b7a03606 (Llama3ModelProvider8B / Llama3Config8B: ffn_hidden_size 14336, num_query_groups 8, add_bias_linear False, share_embeddings_and_output_weights False); kv-channels = hidden/heads = 128 (Megatron's default); converter: miles v0.1.0 megatron_to_hf/llama.py; gated: meta-llama repos (xorbitsai/inference#1734)",
         "family": "llama3",
         "hfRepo": "meta-llama/Meta-Llama-3-8B-Instruct",
         "gated": true,
         "conversion": "raw (llama converter)",
-        "refused": "the published config.json of meta-llama/Meta-Llama-3-8B-Instruct could not be read here, so its architecture args are not verified; set training.model.custom.args from that config.json (template: llama3.1-8B-Instruct; converter: llama)"
+        "numLayers": 32,
+        "hiddenSize": 4096,
+        "megatronArgs": "--swiglu --num-layers 32 --hidden-size 4096 --ffn-hidden-size 14336 --num-attention-heads 32 --group-query-attention --num-query-groups 8 --use-rotary-position-embeddings --disable-bias-linear --normalization RMSNorm --norm-epsilon 1e-5 --rotary-base 500000 --vocab-size 128256 --kv-channels 128 --untie-embeddings-and-output-weights"
     },
     {
         "preset": "llama3-70B-Instruct",
-        "source": "gated: github.com/huggingface/huggingface_hub/issues/3086 (403 on meta-llama/Meta-Llama-3-70B-Instruct); converter: megatron_to_hf/llama.py",
+        "source": "architecture: meta-llama/llama-models models/sku_list.py @084b88e939e954d2851ee28f96398ca54aa8f8f9 (meta_llama3_70b_instruct (meta-llama/Meta-Llama-3-70B-Instruct): dim 8192, n_layers 80, n_heads 64, n_kv_heads 8, vocab_size 128256, norm_eps 1e-05, rope_theta 500000.0, use_scaled_rope False) + NVIDIA-NeMo/Megatron-Bridge src/megatron/bridge/models/llama/llama_provider.py @2afd2d34f7d7b2e84095af1a7fd7244902189ebc and NVIDIA/NeMo nemo/collections/llm/gpt/model/llama.py @008df615de39d6e00422c41f86f15fc0b7a03606 (Llama3ModelProvider70B / Llama3Config70B: ffn_hidden_size 28672, num_query_groups 8, add_bias_linear False, share_embeddings_and_output_weights False); kv-channels = hidden/heads = 128 (Megatron's default); converter: miles v0.1.0 megatron_to_hf/llama.py; gated: meta-llama repos (xorbitsai/inference#1734)",
         "family": "llama3",
         "hfRepo": "meta-llama/Meta-Llama-3-70B-Instruct",
         "gated": true,
         "conversion": "raw (llama converter)",
-        "refused": "the published config.json of meta-llama/Meta-Llama-3-70B-Instruct could not be read here, so its architecture args are not verified; set training.model.custom.args from that config.json (template: llama3.1-8B-Instruct; converter: llama)"
+        "numLayers": 80,
+        "hiddenSize": 8192,
+        "megatronArgs": "--swiglu --num-layers 80 --hidden-size 8192 --ffn-hidden-size 28672 --num-attention-heads 64 --group-query-attention --num-query-groups 8 --use-rotary-position-embeddings --disable-bias-linear --normalization RMSNorm --norm-epsilon 1e-5 --rotary-base 500000 --vocab-size 128256 --kv-channels 128 --untie-embeddings-and-output-weights"
     },
     {
         "preset": "llama3.1-70B-Instruct",
-        "source": "gated: meta-llama repos (xorbitsai/inference#1734); converter: megatron_to_hf/llama.py",
+        "source": "architecture: meta-llama/llama-models models/sku_list.py @084b88e939e954d2851ee28f96398ca54aa8f8f9 (meta_llama3_1_70b_instruct (meta-llama/Meta-Llama-3.1-70B-Instruct): dim 8192, n_layers 80, n_heads 64, n_kv_heads 8, vocab_size 128256, norm_eps 1e-05, rope_theta 500000.0, use_scaled_rope True) + NVIDIA-NeMo/Megatron-Bridge src/megatron/bridge/models/llama/llama_provider.py @2afd2d34f7d7b2e84095af1a7fd7244902189ebc and NVIDIA/NeMo nemo/collections/llm/gpt/model/llama.py @008df615de39d6e00422c41f86f15fc0b7a03606 (Llama31ModelProvider70B / Llama31Config70B: ffn_hidden_size 28672, num_query_groups 8, seq_length 131072, rope scaling factor 8, add_bias_linear False, share_embeddings_and_output_weights False); kv-channels = hidden/heads = 128 (Megatron's default); rope flags as the miles llama3.1-8B-Instruct preset; converter: miles v0.1.0 megatron_to_hf/llama.py; gated: meta-llama repos (xorbitsai/inference#1734)",
         "family": "llama3.1",
         "hfRepo": "meta-llama/Llama-3.1-70B-Instruct",
         "gated": true,
         "conversion": "raw (llama converter)",
-        "refused": "the published config.json of meta-llama/Llama-3.1-70B-Instruct could not be read here, so its architecture args are not verified; set training.model.custom.args from that config.json (template: llama3.1-8B-Instruct; converter: llama)"
+        "numLayers": 80,
+        "hiddenSize": 8192,
+        "megatronArgs": "--swiglu --num-layers 80 --hidden-size 8192 --ffn-hidden-size 28672 --num-attention-heads 64 --group-query-attention --num-query-groups 8 --max-position-embeddings 131072 --use-rotary-position-embeddings --disable-bias-linear --normalization RMSNorm --norm-epsilon 1e-5 --rotary-base 500000 --vocab-size 128256 --kv-channels 128 --use-rope-scaling --rotary-scaling-factor 8.0 --untie-embeddings-and-output-weights"
     },
     {
         "preset": "llama3.1-405B-Instruct",
-        "source": "gated: meta-llama repos (xorbitsai/inference#1734); converter: megatron_to_hf/llama.py",
+        "source": "architecture: meta-llama/llama-models models/sku_list.py @084b88e939e954d2851ee28f96398ca54aa8f8f9 (meta_llama3_1_405b_instruct (meta-llama/Meta-Llama-3.1-405B-Instruct, BF16): dim 16384, n_layers 126, n_heads 128, n_kv_heads 8, vocab_size 128256, norm_eps 1e-05, rope_theta 500000.0, use_scaled_rope True) + NVIDIA-NeMo/Megatron-Bridge src/megatron/bridge/models/llama/llama_provider.py @2afd2d34f7d7b2e84095af1a7fd7244902189ebc and NVIDIA/NeMo nemo/collections/llm/gpt/model/llama.py @008df615de39d6e00422c41f86f15fc0b7a03606 (Llama31ModelProvider405B / Llama31Config405B: ffn_hidden_size 53248, num_query_groups 8, seq_length 131072, rope scaling factor 8, add_bias_linear False, share_embeddings_and_output_weights False); kv-channels = hidden/heads = 128 (Megatron's default); rope flags as the miles llama3.1-8B-Instruct preset; converter: miles v0.1.0 megatron_to_hf/llama.py; gated: meta-llama repos (xorbitsai/inference#1734)",
         "family": "llama3.1",
         "hfRepo": "meta-llama/Llama-3.1-405B-Instruct",
         "gated": true,
         "conversion": "raw (llama converter)",
-        "refused": "the published config.json of meta-llama/Llama-3.1-405B-Instruct could not be read here, so its architecture args are not verified; set training.model.custom.args from that config.json (template: llama3.1-8B-Instruct; converter: llama)"
+        "numLayers": 126,
+        "hiddenSize": 16384,
+        "megatronArgs": "--swiglu --num-layers 126 --hidden-size 16384 --ffn-hidden-size 53248 --num-attention-heads 128 --group-query-attention --num-query-groups 8 --max-position-embeddings 131072 --use-rotary-position-embeddings --disable-bias-linear --normalization RMSNorm --norm-epsilon 1e-5 --rotary-base 500000 --vocab-size 128256 --kv-channels 128 --use-rope-scaling --rotary-scaling-factor 8.0 --untie-embeddings-and-output-weights"
     },
     {
         "preset": "llama3.3-70B-Instruct",

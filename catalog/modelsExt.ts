@@ -19,6 +19,10 @@ export interface ModelExtension {
     gated?: boolean;
     conversion?: string;
     refused?: string;
+    /** Architecture of a preset of ours that has no base preset: read from the source the row cites. */
+    numLayers?: number;
+    hiddenSize?: number;
+    megatronArgs?: string;
     source: string;
 }
 
@@ -41,6 +45,9 @@ export function parseModelsExtTsv(text: string): ModelExtension[] {
         if (at("gated")) e.gated = at("gated") === "yes";
         if (at("conversion")) e.conversion = at("conversion");
         if (at("refused")) e.refused = at("refused");
+        if (num(at("num_layers")) !== undefined) e.numLayers = num(at("num_layers"));
+        if (num(at("hidden_size")) !== undefined) e.hiddenSize = num(at("hidden_size"));
+        if (at("megatron_args")) e.megatronArgs = at("megatron_args");
         return e;
     });
 }
@@ -68,15 +75,15 @@ export function applyModelExtensions(base: ReadonlyArray<ModelPreset>, ext: Read
             ...(e.hfRepo ? { hfRepo: e.hfRepo } : {}),
             ...(e.totalParamsB !== undefined ? { totalParamsB: e.totalParamsB } : {}),
             ...(e.activeParamsB !== undefined ? { activeParamsB: e.activeParamsB } : {}),
-            numLayers: b?.numLayers ?? 0,
-            hiddenSize: b?.hiddenSize ?? 0,
+            numLayers: e.numLayers ?? b?.numLayers ?? 0,
+            hiddenSize: e.hiddenSize ?? b?.hiddenSize ?? 0,
             numExperts: b?.numExperts ?? 0,
             moeRouterTopk: b?.moeRouterTopk ?? 0,
             usesMla: b?.usesMla ?? false,
             mtpLayers: b?.mtpLayers ?? 0,
             ...(b?.ckptMtpLayers !== undefined ? { ckptMtpLayers: b.ckptMtpLayers } : {}),
             // Refused presets carry no architecture: never a guessed one.
-            megatronArgs: e.refused ? "" : (b?.megatronArgs ?? ""),
+            megatronArgs: e.refused ? "" : (e.megatronArgs ?? b?.megatronArgs ?? ""),
             source: "extension",
             note: e.basePreset ? `architecture of ${e.basePreset}` : undefined,
             ...pick(e),

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { parseConfig } from "../validation";
 import { modelPreset, MODEL_PRESETS } from "../catalog/models";
+import { architectureFacts, paramCounts } from "../catalog/modelArch";
 import { rawConfig } from "./harness";
 import { trainingWarnings } from "../domain/training/rules";
 import { runOf } from "../domain/training/run";
@@ -93,5 +94,108 @@ describe("published checkpoint facts on the presets", () => {
         assert.ok(r.config);
         assert.ok(trainingWarnings(runOf(r.config!)).some((w) => w.startsWith("training.hfToken") && w.includes("gated")));
         assert.ok(!trainingWarnings(runOf(parse({ model: { preset: "llama3.1-8B-Instruct" }, hfToken: "t" }).config!)).some((w) => w.startsWith("training.hfToken")));
+    });
+});
+
+/**
+ * Presets whose architecture was read from cited public sources (catalog/models.ext.tsv source column).
+ * Expected values are typed by hand from those sources, not from the table:
+ *  - Qwen2: NVIDIA/NeMo nemo/collections/llm/gpt/model/qwen2.py @03823d2acf6e9e8c0fed8409a89f9cfd5308e157
+ *    (Qwen2Config, Qwen2Config7B).
+ *  - Llama 3 / 3.1: meta-llama/llama-models models/sku_list.py @084b88e939e954d2851ee28f96398ca54aa8f8f9
+ *    (model_args: dim, n_layers, n_heads, n_kv_heads, vocab_size, norm_eps, rope_theta, use_scaled_rope) and
+ *    NVIDIA-NeMo/Megatron-Bridge src/megatron/bridge/models/llama/llama_provider.py @2afd2d34f7d7b2e84095af1a7fd7244902189ebc
+ *    (ffn_hidden_size, untied embeddings, no linear bias, rope scaling factor 8 and seq_length 131072 for 3.1).
+ */
+describe("sourced architectures of the extension presets", () => {
+    const flags = (args: string): Map<string, string> => {
+        const t = args.split(/\s+/).filter((x) => x !== "");
+        const m = new Map<string, string>();
+        t.forEach((x, i) => {
+            if (x.startsWith("--")) m.set(x, t[i + 1] !== undefined && !t[i + 1].startsWith("--") ? t[i + 1] : "");
+        });
+        return m;
+    };
+    const DENSE_COMMON: Record<string, string> = {
+        "--swiglu": "", // gated_linear_unit True, silu
+        "--normalization": "RMSNorm",
+        "--disable-bias-linear": "", // add_bias_linear False
+        "--untie-embeddings-and-output-weights": "", // share_embeddings_and_output_weights False
+        "--group-query-attention": "",
+        "--use-rotary-position-embeddings": "", // position_embedding_type "rope"
+    };
+    const QWEN2 = { ...DENSE_COMMON, "--add-qkv-bias": "", "--rotary-base": "1000000" };
+    const LLAMA3 = { ...DENSE_COMMON, "--num-query-groups": "8", "--vocab-size": "128256", "--norm-epsilon": "1e-5", "--rotary-base": "500000" };
+    const LLAMA31 = { ...LLAMA3, "--use-rope-scaling": "", "--rotary-scaling-factor": "8.0", "--max-position-embeddings": "131072" };
+    const cases: Array<{ preset: string; source: string; tp: number; badTp: number; expect: Record<string, string>; absent?: string[] }> = [
+        {
+            preset: "qwen2-7B",
+            source: "NVIDIA/NeMo nemo/collections/llm/gpt/model/qwen2.py",
+            tp: 4,
+            badTp: 3,
+            expect: { ...QWEN2, "--num-layers": "28", "--hidden-size": "3584", "--num-attention-heads": "28", "--num-query-groups": "4", "--ffn-hidden-size": "18944", "--vocab-size": "152064", "--norm-epsilon": "1e-6" },
+        },
+        {
+            preset: "llama3-8B-Instruct",
+            source: "meta-llama/llama-models models/sku_list.py",
+            tp: 8,
+            badTp: 3,
+            expect: { ...LLAMA3, "--num-layers": "32", "--hidden-size": "4096", "--num-attention-heads": "32", "--ffn-hidden-size": "14336" },
+            absent: ["--use-rope-scaling"], // use_scaled_rope False
+        },
+        {
+            preset: "llama3-70B-Instruct",
+            source: "meta-llama/llama-models models/sku_list.py",
+            tp: 8,
+            badTp: 3,
+            expect: { ...LLAMA3, "--num-layers": "80", "--hidden-size": "8192", "--num-attention-heads": "64", "--ffn-hidden-size": "28672" },
+            absent: ["--use-rope-scaling"],
+        },
+        {
+            preset: "llama3.1-70B-Instruct",
+            source: "meta-llama/llama-models models/sku_list.py",
+            tp: 8,
+            badTp: 3,
+            expect: { ...LLAMA31, "--num-layers": "80", "--hidden-size": "8192", "--num-attention-heads": "64", "--ffn-hidden-size": "28672" },
+        },
+        {
+            preset: "llama3.1-405B-Instruct",
+            source: "meta-llama/llama-models models/sku_list.py",
+            tp: 8,
+            badTp: 3,
+            expect: { ...LLAMA31, "--num-layers": "126", "--hidden-size": "16384", "--num-attention-heads": "128", "--ffn-hidden-size": "53248" },
+        },
+    ];
+    for (const c of cases) {
+        it(`${c.preset}: args match the source and it plans with TP = ${c.tp} (a TP not dividing its heads is refused)`, () => {
+            const p = modelPreset(c.preset)!;
+            assert.equal(p.refused, undefined);
+            assert.ok(p.factsSource?.includes(c.source), p.factsSource);
+            const f = flags(p.megatronArgs);
+            for (const [k, v] of Object.entries(c.expect)) assert.equal(f.get(k), v, `${c.preset} ${k}`);
+            for (const k of c.absent ?? []) assert.ok(!f.has(k), `${c.preset} has ${k}`);
+            assert.equal(p.numLayers, Number(c.expect["--num-layers"]));
+            assert.equal(p.hiddenSize, Number(c.expect["--hidden-size"]));
+            assert.deepEqual(modelProblems({ model: { preset: c.preset }, parallelism: { tp: c.tp }, hfToken: "t" }), []);
+            const bad = parse({ model: { preset: c.preset }, parallelism: { tp: c.badTp }, hfToken: "t" }).problems;
+            assert.ok(bad.some((x) => x.path === "training.parallelism.tp" && x.message.includes("attention heads")), JSON.stringify(bad));
+        });
+    }
+
+    it("the sourced args count the parameters the model names publish (Llama 8B / 70B / 405B within 2%)", () => {
+        const billions = (name: string) => paramCounts(architectureFacts(modelPreset(name)!.megatronArgs.split(/\s+/).filter((t) => t !== ""))).total / 1e9;
+        for (const [name, b] of [["llama3-8B-Instruct", 8], ["llama3-70B-Instruct", 70], ["llama3.1-70B-Instruct", 70], ["llama3.1-405B-Instruct", 405]] as const) {
+            assert.ok(Math.abs(billions(name) / b - 1) < 0.02, `${name}: ${billions(name).toFixed(1)}B vs ${b}B`);
+        }
+        // Qwen2-7B and miles' Qwen2.5-7B preset have the same shape in the sources (NeMo Qwen2Config7B, miles scripts/models/qwen2.5-7B.py).
+        assert.equal(billions("qwen2-7B").toFixed(3), billions("qwen2.5-7B").toFixed(3));
+    });
+
+    it("presets whose sources disagree or are missing stay refused with no architecture", () => {
+        for (const name of ["qwen2-72B", "qwen2.5-14B", "qwen2.5-72B", "llama3.3-70B-Instruct", "glm4.6-355B-A32B", "glm4.7-355B-A32B"]) {
+            const p = modelPreset(name)!;
+            assert.ok(p.refused, name);
+            assert.equal(p.megatronArgs, "", name);
+        }
     });
 });
