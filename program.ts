@@ -20,6 +20,8 @@ import { CLUSTER_FACTS_OUTPUT, CLUSTER_FACTS_VERSION, runFacts, type ClusterFact
 import { nestedPaths } from "./validation/runs";
 import { ImageRepository } from "./components/imageRepository";
 import { runOf } from "./domain/training/run";
+import { trainingPodSecurity } from "./domain/security/namespaces";
+import { resolveMonitoring } from "./domain/monitoring/resolve";
 
 export type StackOutputs = Record<string, unknown>;
 
@@ -27,7 +29,13 @@ export type StackOutputs = Record<string, unknown>;
 export function deploy(cfg: MilesConfig): StackOutputs {
     const outputs: StackOutputs = { stack: cfg.stack };
     const cluster = new GpuCluster("cluster", { config: cfg });
-    const namespace = new TrainingNamespace("training-namespace", { name: cfg.training.namespace, provider: cluster.provider, dependsOn: cluster.aws?.ready });
+    const namespace = new TrainingNamespace("training-namespace", {
+        name: cfg.training.namespace,
+        provider: cluster.provider,
+        dependsOn: cluster.aws?.ready,
+        podSecurity: trainingPodSecurity(cfg, cluster.gpuNodeGroups),
+        networkPolicies: cfg.addons.networkPolicies.enabled,
+    });
     const storage = new CheckpointStorage("storage", { config: cfg, cluster, namespace });
     const addons = new ClusterAddons("addons", { config: cfg, cluster, namespace, storage });
     if (cluster.eks) {
@@ -52,7 +60,12 @@ export function deploy(cfg: MilesConfig): StackOutputs {
         repo = cluster.eks && choice.ecrRepositoryName ? new ImageRepository("efa-image", { name: choice.ecrRepositoryName, tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" } }) : undefined;
         if (repo) outputs.efaImageRepository = repo.url;
     }
-    const runs = deployRuns(cfg.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
+    // Who may reach the runs' pods besides each other (domain/security/networkPolicy.ts); the stack's own Prometheus scrapes their metrics ports.
+    const monitoring = resolveMonitoring(cfg);
+    const networkPolicy = cfg.addons.networkPolicies.enabled
+        ? { operatorNamespace: cfg.addons.kuberay.enabled ? cfg.addons.namespace : undefined, metricsNamespaces: [...new Set([...cfg.addons.networkPolicies.metricsNamespaces, ...(monitoring ? [monitoring.namespace] : [])])] }
+        : undefined;
+    const runs = deployRuns(cfg.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, networkPolicy, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
     if (cfg.training.runs === undefined) {
         const training = runs[0];
         if (training) {
@@ -85,7 +98,7 @@ export function deploy(cfg: MilesConfig): StackOutputs {
  */
 export function deployRuns(
     runs: RunEntry[],
-    ctx: { stack: string; cluster: ClusterHandle; namespace: MilesTrainingJobArgs["namespace"]; storage: StorageHandle; addons: AddonsHandle; region?: string; efaImageRepositoryUrl?: MilesTrainingJobArgs["efaImageRepositoryUrl"] },
+    ctx: { stack: string; cluster: ClusterHandle; namespace: MilesTrainingJobArgs["namespace"]; storage: StorageHandle; addons: AddonsHandle; region?: string; efaImageRepositoryUrl?: MilesTrainingJobArgs["efaImageRepositoryUrl"]; networkPolicy?: MilesTrainingJobArgs["networkPolicy"] },
 ): MilesTrainingJob[] {
     const single = runs.length === 1 && runs[0].path === "training";
     const jobs: MilesTrainingJob[] = [];

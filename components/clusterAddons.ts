@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { MilesConfig } from "../config";
 import { dcgmExporterOptions, efaDevicePluginEnabled } from "../domain/addons";
+import { podSecurityLabels } from "../domain/security/pods";
 import { resolveMonitoring, type TrainingObservability } from "../domain/monitoring/resolve";
 import { Monitoring } from "./monitoring";
 import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
@@ -112,7 +113,9 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
     private systemNamespace(name: string, nsName: string, provider: k8s.Provider, dependsOn: pulumi.Resource[]): k8s.core.v1.Namespace {
         return new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            { metadata: { name: nsName, labels: { "app.kubernetes.io/part-of": "miles-cluster" } } },
+            // The KubeRay operator chart runs restricted-compliant (kuberay v1.7.0 helm-chart/kuberay-operator/values.yaml
+            // securityContext), and so does the CRD job: the namespace enforces `restricted`.
+            { metadata: { name: nsName, labels: { "app.kubernetes.io/part-of": "miles-cluster", ...podSecurityLabels("restricted") } } },
             { parent: this, provider, dependsOn },
         );
     }

@@ -29,6 +29,14 @@ import { EBS_CSI } from "../catalog/observability";
 export const FSX_CSI_CONTROLLER_SA = "fsx-csi-controller-sa";
 
 
+/**
+ * VPC CNI add-on configuration: enforce Kubernetes NetworkPolicies (the add-on's network policy
+ * agent, VPC CNI >= 1.14; https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html,
+ * value `enableNetworkPolicy: "true"` as the aws-vpc-cni chart spells it). Without it the
+ * training namespace's NetworkPolicies are accepted but do nothing.
+ */
+export const VPC_CNI_VALUES = { enableNetworkPolicy: "true" } as const;
+
 interface AddonsArgs {
     clusterName: pulumi.Input<string>;
     tags: Record<string, string>;
@@ -64,7 +72,7 @@ export class EksNodeAddons extends pulumi.ComponentResource {
             name,
             "vpc-cni",
             args.clusterName,
-            { podIdentityAssociations: [{ serviceAccount: "aws-node", roleArn: cniRole.role.arn }] },
+            { podIdentityAssociations: [{ serviceAccount: "aws-node", roleArn: cniRole.role.arn }], configurationValues: JSON.stringify(VPC_CNI_VALUES) },
             args.tags,
             [...(args.dependsOn ?? []), podIdentity, ...cniRole.attachments],
         );

@@ -118,6 +118,9 @@ export class KubeRay extends pulumi.ComponentResource {
                         metadata: { labels: { "app.kubernetes.io/name": "kuberay-crds" } },
                         spec: {
                             serviceAccountName: saName,
+                            // It applies the CRDs: the one pod here that needs the Kubernetes API.
+                            automountServiceAccountToken: true,
+                            enableServiceLinks: false,
                             restartPolicy: "Never",
                             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
                             volumes: [

@@ -14,7 +14,8 @@ import { ModelPrep } from "./modelPrep";
 import { FabricGate, type FabricGateResult } from "./fabricGate";
 import { TrainingSecrets } from "./trainingSecrets";
 import { followCommands, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest } from "../domain/training/rayJob";
-import type { TrainingContext } from "../domain/training/pod";
+import { runLabels, runSelector, submitterServiceAccountName, type TrainingContext } from "../domain/training/pod";
+import { RAY_PORTS, runPolicy } from "../domain/security/networkPolicy";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
 import { runDisruptionBudget } from "../domain/lifecycle/disruption";
 import { queueRef } from "../domain/kueue";
@@ -61,6 +62,12 @@ export interface MilesTrainingJobArgs {
      * @example "us-east-1"
      */
     region?: string;
+    /**
+     * The run's ingress NetworkPolicy: who besides the run's own pods may reach them. Undefined: none
+     * (the namespace's default deny still applies when it has one).
+     * @example { operatorNamespace: "miles-system", metricsNamespaces: ["monitoring"] }
+     */
+    networkPolicy?: { operatorNamespace?: string; metricsNamespaces: string[] };
 }
 
 /** A miles RL run: Secret, preparation Jobs and the RayJob. */
@@ -75,6 +82,10 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
     readonly fabricGate: FabricGate;
     /** What the gate measured (stack output `fabricGate`). */
     readonly fabricGateResult: pulumi.Output<FabricGateResult>;
+    /** Service account of the RayJob's submitter pod. */
+    readonly submitterServiceAccount: k8s.core.v1.ServiceAccount;
+    /** The run's ingress NetworkPolicy, when the stack creates NetworkPolicies. */
+    readonly networkPolicy?: k8s.networking.v1.NetworkPolicy;
     /** The resolved run every object here was built from. */
     readonly run: ResolvedRun;
     /** The full shell command the RayJob submits. */
@@ -94,6 +105,24 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
         this.namespace = args.namespace.name;
         this.jobName = r.runName;
 
+        // The job submitter's own identity: no API token, no AWS role (it only calls the head's dashboard).
+        this.submitterServiceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-submitter`,
+            { metadata: { name: submitterServiceAccountName(r), namespace: this.namespace, labels: runLabels(r, "ray-submitter") }, automountServiceAccountToken: false },
+            { parent: this, provider, dependsOn: [...(args.namespace.resource ? [args.namespace.resource] : [])] },
+        );
+        if (args.networkPolicy) {
+            const m = runPolicy({
+                runName: r.runName,
+                namespace: this.namespace,
+                runSelector: runSelector(r),
+                operatorNamespace: args.networkPolicy.operatorNamespace,
+                metricsNamespaces: args.networkPolicy.metricsNamespaces,
+                metricsPorts: [RAY_PORTS.metrics, ...(r.training.prometheus.enabled ? [r.training.prometheus.port] : [])],
+                labels: runLabels(r, "network-policy"),
+            });
+            this.networkPolicy = new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, m, { parent: this, provider, dependsOn: [...(args.namespace.resource ? [args.namespace.resource] : [])] });
+        }
         this.secrets = new TrainingSecrets(`${name}-secrets`, { run: r, namespace: this.namespace, provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [] }, { parent: this });
         const context: TrainingContext = {
             namespace: this.namespace,
@@ -105,8 +134,9 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 ? { image: pulumi.interpolate`${args.efaImageRepositoryUrl}${r.imageChoice.digest ? `@${r.imageChoice.digest}` : `:${r.imageChoice.tag}`}` }
                 : {}),
             queue: args.addons.queue ? queueRef(args.addons.queue, r.training.priority) : undefined,
+            submitterServiceAccountName: submitterServiceAccountName(r),
         };
-        const base: pulumi.Resource[] = [...(args.namespace.resource ? [args.namespace.resource] : []), ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : [])];
+        const base: pulumi.Resource[] = [...(args.namespace.resource ? [args.namespace.resource] : []), ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : []), ...(this.networkPolicy ? [this.networkPolicy] : [])];
         this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...(args.prepAfter ?? [])] }, { parent: this });
 
         this.fabricGate = new FabricGate(`${name}-fabric`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...this.prep.ready] }, { parent: this });
@@ -138,7 +168,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 parent: this,
                 provider,
                 // After the pre-replacement save: a changed spec first makes the running run save.
-                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : [])],
+                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready, this.submitterServiceAccount, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : [])],
                 // KubeRay does not apply spec changes to a RayJob that already runs: a changed run is
                 // deleted and created again (it resumes from the last checkpoint, --load = --save);
                 // only `spec.suspend` changes in place, so pausing keeps the RayJob.

@@ -152,6 +152,18 @@ export const AddonsSchema = z
             })
             .prefault({})
             .meta({ description: "Kueue (Helm chart `kueue`, pinned): the queue with gang admission that lets several runs share the cluster." }),
+        networkPolicies: z
+            .strictObject({
+                enabled: enabled(
+                    "Create NetworkPolicies in the training namespace: deny by default; a run's pods reachable only from each other, its job submitter, the KubeRay operator's namespace (dashboard port) and `metricsNamespaces` (metrics ports); egress to DNS, the namespace and outside the cluster except the instance metadata service. On a cluster miles-cluster creates the VPC CNI enforces them; on a bring-your-own cluster only if its CNI does.",
+                ),
+                metricsNamespaces: z
+                    .array(k8sName)
+                    .default([])
+                    .meta({ description: "Namespaces whose pods may scrape the run's metrics ports (Ray 8080 and miles' Prometheus port), e.g. where Prometheus runs.", examples: [["monitoring"]] }),
+            })
+            .prefault({})
+            .meta({ description: "Kubernetes NetworkPolicies of the training namespace (see docs/security.md)." }),
         trainingServiceAccount: k8sName
             .default("miles-training")
             .meta({ description: "Service account the training pods run as, in the training namespace. On a cluster miles-cluster creates it gets read/write access to the checkpoint bucket through EKS Pod Identity." }),

@@ -93,4 +93,40 @@ describe("example stacks", function () {
         const rayjob = JSON.stringify(one(p, "kubernetes:ray.io/v1:RayJob").inputs);
         assert.ok(rayjob.includes('"claimName":"shared-rwx"'));
     });
+    it("every stack: hardened pods, Pod Security labels and the NetworkPolicies (issue 16)", () => {
+        for (const [s, p] of plans) {
+            const pods: Array<[string, any]> = [];
+            for (const rj of ofType(p, "kubernetes:ray.io/v1:RayJob")) {
+                const spec = rj.inputs.spec as any;
+                pods.push(["head", spec.rayClusterSpec.headGroupSpec.template.spec], ["submitter", spec.submitterPodTemplate.spec]);
+                for (const g of spec.rayClusterSpec.workerGroupSpecs) pods.push([`worker ${g.groupName}`, g.template.spec]);
+            }
+            for (const j of ofType(p, "kubernetes:batch/v1:Job")) pods.push([`job ${j.name}`, (j.inputs.spec as any).template.spec]);
+            assert.ok(pods.length >= 3, s);
+            for (const [what, pod] of pods) {
+                const seccomp = pod.securityContext?.seccompProfile?.type;
+                assert.equal(seccomp, "RuntimeDefault", `${s} ${what}`);
+                assert.equal(pod.enableServiceLinks, false, `${s} ${what}`);
+                assert.equal(typeof pod.automountServiceAccountToken, "boolean", `${s} ${what}: automountServiceAccountToken is explicit`);
+                for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+                    assert.equal(c.securityContext?.allowPrivilegeEscalation, false, `${s} ${what}/${c.name}`);
+                    assert.deepEqual(c.securityContext?.capabilities?.drop, ["ALL"], `${s} ${what}/${c.name}`);
+                    for (const cap of c.securityContext?.capabilities?.add ?? []) {
+                        assert.equal(cap, "IPC_LOCK", `${s} ${what}/${c.name}`);
+                        assert.ok(Number(c.resources?.limits?.["vpc.amazonaws.com/efa"] ?? 0) > 0, `${s} ${what}/${c.name}: IPC_LOCK without EFA devices`);
+                    }
+                }
+            }
+            const namespaces = ofType(p, "kubernetes:core/v1:Namespace").map((n) => (n.inputs.metadata as any).labels);
+            assert.ok(namespaces.length > 0, s);
+            for (const l of namespaces) {
+                assert.match(l["pod-security.kubernetes.io/enforce"], /^(restricted|baseline|privileged)$/, s);
+                assert.equal(l["pod-security.kubernetes.io/warn"], "restricted", s);
+                assert.equal(l["pod-security.kubernetes.io/audit"], "restricted", s);
+            }
+            const policies = ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((n) => (n.inputs.metadata as any).name);
+            for (const name of ["default-deny", "allow-egress"]) assert.ok(policies.includes(name), `${s}: ${name}`);
+            assert.ok(policies.some((n: string) => n.endsWith("-ingress")), `${s}: the run's ingress policy`);
+        }
+    });
 });

@@ -14,6 +14,7 @@ import type { TrainingObservability } from "../monitoring/resolve";
 import { HEAD_COMPONENT, MILES_METRICS_PORT_NAME, PART_OF, RUN_APP_NAME, WORKER_COMPONENT } from "../../catalog/runLabels";
 import { checkpointProbeContainer } from "../monitoring/probe";
 import type { QueueRef } from "../kueue";
+import { hardenPodSpec, RDMA_CAPABILITY } from "../security/pods";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -36,6 +37,8 @@ export interface TrainingContext {
      * undefined when the stack has no queue (`addons.kueue.enabled: false`).
      */
     queue?: QueueRef;
+    /** Service account of the RayJob's submitter pod (no API token, no AWS role). Default: serviceAccountName. */
+    submitterServiceAccountName?: string;
 }
 
 /** /dev/shm of the head pod in GiB (it holds the head's Ray object store, half of it). */
@@ -118,7 +121,12 @@ export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: objec
         spec.containers = [...(spec.containers as Container[]), checkpointProbeContainer(probe, sharedMounts.filter((v) => v.name === SHARED_VOLUME))];
     }
     if (Object.keys(t.resources.headNodeSelector).length > 0) spec.nodeSelector = { ...t.resources.headNodeSelector };
-    return { metadata: { labels: runLabels(r, HEAD_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec };
+    return { metadata: { labels: runLabels(r, HEAD_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec: hardenPodSpec(spec) };
+}
+
+/** EFA devices each GPU worker pod requests (0 without EFA): the pods that need RDMA's IPC_LOCK. */
+export function efaDevicesPerWorker(r: ResolvedRun): number {
+    return r.training.network.efa ? (r.group?.efaPerNode ?? 0) : 0;
 }
 
 /**
@@ -132,7 +140,7 @@ export function workerPod(r: ResolvedRun, ctx: TrainingContext): { metadata: obj
     const cmd = r.command;
     const size = r.worker;
     const g = r.group;
-    const efa = t.network.efa ? (g?.efaPerNode ?? 0) : 0;
+    const efa = efaDevicesPerWorker(r);
     const limits: Record<string, string> = { memory: `${size.memoryGiB}Gi`, "nvidia.com/gpu": String(r.gpusPerNode) };
     if (efa > 0) limits["vpc.amazonaws.com/efa"] = String(efa);
     else if (g?.rdma) limits[g.rdma.resourceName] = String(g.rdma.perNode);
@@ -144,7 +152,6 @@ export function workerPod(r: ResolvedRun, ctx: TrainingContext): { metadata: obj
         imagePullPolicy: t.image.pullPolicy,
         env: podEnv(cmd, ctx, "worker"),
         resources: { requests, limits },
-        securityContext: { capabilities: { add: ["IPC_LOCK"] } },
         volumeMounts: sharedMounts,
     };
     const spec: PodSpec = {
@@ -155,5 +162,44 @@ export function workerPod(r: ResolvedRun, ctx: TrainingContext): { metadata: obj
         containers: [container],
         volumes: sharedVolumes(ctx, size.shmGiB),
     };
-    return { metadata: { labels: runLabels(r, WORKER_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec };
+    // memlock for RDMA only where the pod really gets EFA devices; every other capability is dropped.
+    return { metadata: { labels: runLabels(r, WORKER_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec: hardenPodSpec(spec, { addCapabilities: efa > 0 ? [RDMA_CAPABILITY] : [] }) };
+}
+
+/**
+ * The pod of the RayJob's submitter Kubernetes Job (`submitterPodTemplate`): KubeRay v1.7.0 would
+ * otherwise run `ray job submit` as the namespace's `default` service account with no hardening
+ * (ray-operator/controllers/ray/common/job.go GetDefaultSubmitterContainer). Same image as the head
+ * (KubeRay's own default, to avoid Ray version skew), KubeRay's default resources (500m/200Mi
+ * requested, 1 CPU/1 GiB limit), no command: KubeRay fills in `ray job submit` and, with token
+ * authentication, the token env (rayjob_controller.go configureSubmitterContainer). Its own service
+ * account, no API token, no AWS role: it only talks HTTP to the head's dashboard.
+ */
+export const SUBMITTER_CONTAINER = "ray-job-submitter";
+export function submitterPod(r: ResolvedRun, ctx: TrainingContext): { metadata: object; spec: PodSpec } {
+    const spec: PodSpec = {
+        serviceAccountName: ctx.submitterServiceAccountName ?? ctx.serviceAccountName,
+        restartPolicy: "Never",
+        containers: [
+            {
+                name: SUBMITTER_CONTAINER,
+                image: r.image,
+                imagePullPolicy: r.training.image.pullPolicy,
+                resources: { requests: { cpu: "500m", memory: "200Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+            },
+        ],
+    };
+    if (Object.keys(r.training.resources.headNodeSelector).length > 0) spec.nodeSelector = { ...r.training.resources.headNodeSelector };
+    return { metadata: { labels: runLabels(r, "ray-submitter") }, spec: hardenPodSpec(spec) };
+}
+
+/** Name of the submitter's own service account. */
+export function submitterServiceAccountName(r: ResolvedRun): string {
+    return `${r.runName}-submitter`;
+}
+
+/** Labels every pod of a run carries (head, workers, submitter, preparation Jobs): the NetworkPolicy selector. */
+export function runSelector(r: ResolvedRun): Record<string, string> {
+    const l = runLabels(r, "");
+    return { "app.kubernetes.io/name": l["app.kubernetes.io/name"], "app.kubernetes.io/instance": l["app.kubernetes.io/instance"] };
 }

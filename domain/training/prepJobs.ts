@@ -5,6 +5,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
+import { hardenPodSpec } from "../security/pods";
 import { MEGATRON_ROOT, MILES_ROOT, SECRET_KEYS, shellQuote } from "./argv";
 import type { TrainingConfig } from "../../config";
 import { archArgsWithoutMtp } from "./resolve";
@@ -192,7 +193,8 @@ function jobManifest(name: string, component: string, r: ResolvedRun, ctx: Train
         apiVersion: "batch/v1",
         kind: "Job",
         metadata: { name, namespace: ctx.namespace, labels: runLabels(r, component) },
-        spec: { backoffLimit, template: { metadata: { labels: runLabels(r, component) }, spec: pod } },
+        // Hardened like every pod of the run; the Jobs need no Kubernetes API and no RDMA.
+        spec: { backoffLimit, template: { metadata: { labels: runLabels(r, component) }, spec: hardenPodSpec(pod) } },
     };
 }
 

@@ -3,8 +3,26 @@
  * pod per node, the miles entrypoint, and the lifecycle fields; plus how to follow it.
  */
 import type { ResolvedRun } from "./run";
-import { HEAD_SHM_GIB, headPod, runLabels, workerPod, type TrainingContext } from "./pod";
+import { HEAD_SHM_GIB, headPod, runLabels, submitterPod, workerPod, type TrainingContext } from "./pod";
 import { queueLabels } from "../kueue";
+import type { TrainingConfig } from "../../config";
+
+/**
+ * Ray token authentication needs Ray >= 2.52.0 in the image ("Token authentication is available in
+ * Ray 2.52.0 or later", https://docs.ray.io/en/latest/ray-security/token-auth.html) and KubeRay >=
+ * 1.5.1 for `authOptions.mode: token`, which requires `rayVersion` >= 2.52.0 (KubeRay v1.5.1 release
+ * notes; the pinned 1.7.0 CRD has the field). The miles image's Ray version is not pinned by its
+ * source (radixark/miles v0.1.0 requirements.txt: bare `ray[default]`, installed by
+ * docker/Dockerfile), so token auth turns on only when `training.image.rayVersion` says 2.52.0 or
+ * newer; the NetworkPolicies limit who reaches the head either way.
+ */
+export const RAY_TOKEN_AUTH_MIN_VERSION = "2.52.0";
+export function rayTokenAuth(t: TrainingConfig): boolean {
+    if (!t.image.rayVersion) return false;
+    const [a, b, c] = t.image.rayVersion.split(".").map(Number);
+    const [x, y, z] = RAY_TOKEN_AUTH_MIN_VERSION.split(".").map(Number);
+    return a !== x ? a > x : b !== y ? b > y : c >= z;
+}
 
 export interface RayJobManifest {
     apiVersion: "ray.io/v1";
@@ -45,6 +63,7 @@ export function rayJobManifest(r: ResolvedRun, ctx: TrainingContext): RayJobMani
         ],
     };
     if (t.image.rayVersion) rayClusterSpec.rayVersion = t.image.rayVersion;
+    if (rayTokenAuth(t)) rayClusterSpec.authOptions = { mode: "token" };
     const spec: Record<string, unknown> = {
         entrypoint: r.command.entrypoint,
         submissionMode: "K8sJobMode",
@@ -54,6 +73,7 @@ export function rayJobManifest(r: ResolvedRun, ctx: TrainingContext): RayJobMani
         ttlSecondsAfterFinished: lc.ttlSecondsAfterFinished,
         preRunningDeadlineSeconds: lc.preRunningDeadlineSeconds,
         submitterConfig: { backoffLimit: lc.submitterBackoffLimit },
+        submitterPodTemplate: submitterPod(r, ctx),
         rayClusterSpec,
     };
     if (lc.activeDeadlineSeconds !== undefined) spec.activeDeadlineSeconds = lc.activeDeadlineSeconds;
@@ -79,6 +99,7 @@ export const RAYJOB_REPLACE_ON_CHANGES: readonly string[] = [
     "preRunningDeadlineSeconds",
     "activeDeadlineSeconds",
     "submitterConfig",
+    "submitterPodTemplate",
     "rayClusterSpec",
 ].map((f) => `spec.${f}`);
 

@@ -9,6 +9,7 @@ import type { TrainingConfig } from "../../config";
 import { instanceFacts } from "../../catalog/instances";
 import type { GpuNodeGroupInfo } from "../gpuNodes";
 import { flagsOf } from "./argv";
+import { RAY_TOKEN_AUTH_MIN_VERSION, rayTokenAuth } from "./rayJob";
 import { WORKER_CPU_HEADROOM, type WorkerSizing } from "./resolve";
 import type { ResolvedRun } from "./run";
 import { extraNumber, parseExtraArgs, type ExtraFlag } from "./extraArgs";
@@ -26,13 +27,19 @@ export const MOVING_IMAGE_TAGS: ReadonlyArray<string> = ["latest", "dev", "lates
 
 type Push = (path: string, message: string) => void;
 
-function imageRules(r: ResolvedRun, err: Push): void {
+function imageRules(r: ResolvedRun, err: Push, warn: Push): void {
     const i = r.training.image;
     if (r.imageChoice.source === "efa-build" && r.imageChoice.platform === "existing") {
         err("training.image.source", `"efa-build" is pushed to the ECR repository an EKS stack creates; on cluster.existing push images/miles-efa to your registry and use source "named" with its repository and digest`);
     }
     if (MOVING_IMAGE_TAGS.includes(i.tag) && !i.allowLatest) {
         err("training.image.tag", `"${i.tag}" is a moving tag (republished twice a day), so two deployments may run different code; pin a release such as "v0.1.0", or set training.image.allowLatest: true`);
+    }
+    if (!rayTokenAuth(r.training)) {
+        warn(
+            "training.image.rayVersion",
+            `${i.rayVersion ? `Ray ${i.rayVersion} is older than ${RAY_TOKEN_AUTH_MIN_VERSION}` : "not set (the miles image does not pin its Ray version)"}: Ray token authentication stays off, so any pod the NetworkPolicies admit can submit jobs to the head; set it to the image's Ray version once it is ${RAY_TOKEN_AUTH_MIN_VERSION} or newer`,
+        );
     }
 }
 
@@ -447,7 +454,7 @@ export function trainingProblems(r: ResolvedRun): TrainingProblem[] {
     const out: TrainingProblem[] = [];
     const err: Push = (path, message) => out.push({ path, message, severity: "error" });
     const warn: Push = (path, message) => out.push({ path, message, severity: "warning" });
-    imageRules(r, err);
+    imageRules(r, err, warn);
     modelRules(r, err, warn);
     placementRules(r, err, warn);
     parallelismRules(r, err, warn);
