@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { tlsOnlyBucketPolicy } from "../domain/security/aws";
 import { awsPartition } from "../catalog/aws";
 import { bucketPrefixFor } from "../domain/storage";
 
@@ -85,6 +86,8 @@ export class CheckpointBucket extends pulumi.ComponentResource {
                 { bucket: bucket.bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
                 on,
             ),
+            // TLS only (Security Hub S3.5); kept on destroy like the bucket, so a retained bucket stays TLS-only.
+            new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: bucket.bucket, policy: bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))) }, on),
             new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } }, on),
             new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, { bucket: bucket.bucket, rules: [encryptionRule(args.kmsKeyArn)] }, on),
             new aws.s3.BucketLifecycleConfiguration(

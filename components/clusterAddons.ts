@@ -89,7 +89,8 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
                 namespace: args.namespace,
                 provider,
                 eks: args.cluster.aws ? { clusterName: args.cluster.aws.clusterName } : undefined,
-                bucket: args.storage?.bucket,
+                // Opt-in: FSx does the S3 I/O with its own role; the pods need the grant only for code of their own.
+                bucket: a.trainingS3Access ? args.storage?.bucket : undefined,
                 tags: { "miles-cluster/stack": args.config.stack },
             },
             { parent: this },

@@ -34,6 +34,11 @@ export interface EksControlPlaneArgs {
      */
     logTypes: string[];
     /**
+     * Days CloudWatch Logs keeps the control plane logs.
+     * @default 30
+     */
+    logRetentionDays?: number;
+    /**
      * IAM principals given cluster-admin through access entries (the deployer always is).
      * @default []
      */
@@ -73,7 +78,7 @@ export class EksControlPlane extends pulumi.ComponentResource {
             o,
         );
         new aws.kms.Alias(`${name}-secrets`, { name: `alias/${args.clusterName}-eks-secrets`, targetKeyId: this.kmsKey.keyId }, o);
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/eks/${args.clusterName}/cluster`, retentionInDays: 30, tags: args.tags }, o);
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/eks/${args.clusterName}/cluster`, retentionInDays: args.logRetentionDays ?? 30, tags: args.tags }, o);
 
         const clusterRole = roleWithPolicies(`${name}-cluster-role`, { service: "eks.amazonaws.com", policies: [MANAGED_POLICY.eksCluster], description: `EKS cluster ${args.clusterName}`, tags: args.tags }, o);
         const nodeRole = roleWithPolicies(

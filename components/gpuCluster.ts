@@ -114,6 +114,7 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
                 clusterSecurityGroupId: network.clusterSecurityGroupId,
                 publicAccessCidrs: c.endpoint.publicAccessCidrs,
                 logTypes: c.controlPlaneLogs,
+                logRetentionDays: c.controlPlaneLogRetentionDays,
                 adminPrincipalArns: c.adminRoleArns,
                 tags,
             },

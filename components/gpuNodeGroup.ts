@@ -20,13 +20,18 @@ export const AMI_TYPE: Record<AmiFamily, string> = {
 
 
 /**
- * Instance metadata: IMDSv2 only (session tokens required). Hop limit 2, not 1: the GPU nodes run
- * only our own workloads, and in-pod clients on the pod network (the FSx CSI and DCGM components,
- * AWS SDKs resolving the region) need one more hop to reach the metadata service; the pods' AWS
- * credentials come from EKS Pod Identity, not from the node role. This matches what EKS sets in the
- * launch templates it generates for managed node groups (⚠ from memory, not re-verified here).
+ * Instance metadata: IMDSv2 only (session tokens required) and hop limit 1, so no pod on the pod
+ * network reaches the node role's credentials (EKS Best Practices, "Restrict access to the instance
+ * profile assigned to the worker node"; the EKS default for AL2023 managed node groups is also 1,
+ * awsdocs/amazon-eks-user-guide latest/ug/nodes/al2023.adoc). Pods get AWS credentials from EKS Pod
+ * Identity. What runs on these nodes without IMDS from pods: vpc-cni (aws-node), kube-proxy, the
+ * Pod Identity agent and the CSI node plugins are hostNetwork (one hop is enough); the FSx and EFS
+ * CSI controllers fall back to the Kubernetes API when IMDS is unreachable
+ * (kubernetes-sigs/aws-fsx-csi-driver pkg/cloud/metadata.go since v0.10.0,
+ * kubernetes-sigs/aws-efs-csi-driver pkg/cloud/metadata.go since v1.4.0); the NVIDIA and EFA device
+ * plugins, DCGM exporter, KubeRay and CoreDNS make no AWS call. ⚠ Verified only on a real cluster.
  */
-export const GPU_METADATA_OPTIONS = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 } as const;
+export const GPU_METADATA_OPTIONS = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 } as const;
 
 export interface GpuNodeGroupArgs {
     /** The group as configured (`cluster.gpuNodeGroups[i]`). */

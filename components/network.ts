@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { FLOW_LOGS_TRUST_POLICY, flowLogsRolePolicy } from "../domain/security/aws";
 import type { NetworkConfig } from "../config/cluster";
 import type { AwsNetworkInfo } from "./contracts";
 import { subnetLayout } from "../domain/cluster";
@@ -96,6 +97,11 @@ export class ClusterNetwork extends pulumi.ComponentResource implements AwsNetwo
         const privateRt = new aws.ec2.RouteTable(`${name}-private`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: tag("private") }, opts);
         for (const s of subnets) new aws.ec2.RouteTableAssociation(`${name}-private-${s.zone}`, { subnetId: s.privateSubnet.id, routeTableId: privateRt.id }, opts);
         new aws.ec2.VpcEndpoint(`${name}-s3`, { vpcId: vpc.id, serviceName: `com.amazonaws.${args.region}.s3`, vpcEndpointType: "Gateway", routeTableIds: [privateRt.id], tags: tag("s3") }, opts);
+        // The default security group, closed: adopting it removes every rule (no ingress/egress given).
+        // Nothing here uses it; a resource launched into the VPC without a group gets no traffic
+        // (Security Hub EC2.2, AWS Config vpc-default-security-group-closed).
+        new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: tag("default-closed") }, opts);
+        if (args.network.type === "create" && args.network.flowLogs.enabled) this.flowLogs(name, vpc.id, args.network.flowLogs, args, tag("flow-logs"));
 
         return {
             vpcId: vpc.id,
@@ -103,6 +109,19 @@ export class ClusterNetwork extends pulumi.ComponentResource implements AwsNetwo
             gpuSubnetId: gpuZone.privateSubnet.id,
             privateSubnetIds: pulumi.all(subnets.map((s) => s.privateSubnet.id)),
         };
+    }
+
+    /** VPC flow logs into a CloudWatch log group with a retention, written by a role scoped to it (Security Hub EC2.6). */
+    private flowLogs(name: string, vpcId: pulumi.Input<string>, f: { trafficType: string; retentionDays: number }, args: ClusterNetworkArgs, tags: Record<string, string>): void {
+        const opts = { parent: this };
+        const group = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { name: `/aws/vpc/${args.clusterName}/flow-logs`, retentionInDays: f.retentionDays, tags }, opts);
+        const role = new aws.iam.Role(`${name}-flow-logs`, { description: `VPC flow logs of ${args.clusterName}`, assumeRolePolicy: JSON.stringify(FLOW_LOGS_TRUST_POLICY), tags }, opts);
+        const policy = new aws.iam.RolePolicy(`${name}-flow-logs`, { role: role.name, policy: group.arn.apply((arn) => JSON.stringify(flowLogsRolePolicy(arn))) }, opts);
+        new aws.ec2.FlowLog(
+            `${name}-flow-logs`,
+            { vpcId, trafficType: f.trafficType, logDestinationType: "cloud-watch-logs", logDestination: group.arn, iamRoleArn: role.arn, maxAggregationInterval: 600, tags },
+            { ...opts, dependsOn: [policy] },
+        );
     }
 
     private existingVpc(n: Extract<NetworkConfig, { type: "existing" }>) {

@@ -6,9 +6,8 @@ import { GPU_METADATA_OPTIONS } from "./gpuNodeGroup";
 import { scalingOf } from "../domain/cluster";
 
 /**
- * Instance metadata of system nodes: IMDSv2 only, hop limit 2, for the same reason as on GPU nodes
- * (see GPU_METADATA_OPTIONS): controllers on the pod network, such as the FSx CSI controller, may
- * read their region and instance facts from the metadata service.
+ * Instance metadata of system nodes: IMDSv2 only, hop limit 1, as on GPU nodes (see
+ * GPU_METADATA_OPTIONS, which also lists why each add-on works without IMDS from its pods).
  */
 export const SYSTEM_METADATA_OPTIONS = { ...GPU_METADATA_OPTIONS } as const;
 

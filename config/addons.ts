@@ -164,9 +164,16 @@ export const AddonsSchema = z
             })
             .prefault({})
             .meta({ description: "Kubernetes NetworkPolicies of the training namespace (see docs/security.md)." }),
+        trainingS3Access: z
+            .boolean()
+            .default(false)
+            .meta({
+                description:
+                    "Grant the training pods' IAM role read/write to the checkpoint bucket (scoped to that bucket and its KMS key). Off by default: the pods read and write /shared, and FSx moves the data to and from S3 with its own service-linked role, so the pods need no S3 access. Turn on only if your own code in the pods calls S3.",
+            }),
         trainingServiceAccount: k8sName
             .default("miles-training")
-            .meta({ description: "Service account the training pods run as, in the training namespace. On a cluster miles-cluster creates it gets read/write access to the checkpoint bucket through EKS Pod Identity." }),
+            .meta({ description: "Service account the training pods run as, in the training namespace. On a cluster miles-cluster creates it gets an IAM role through EKS Pod Identity (with the checkpoint bucket only if `trainingS3Access`)." }),
     })
     .meta({ description: "Cluster add-ons: device plugins, KubeRay, Kueue, GPU monitoring and the training pods' identity." });
 

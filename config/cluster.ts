@@ -44,6 +44,17 @@ const publicCidrList = z.array(ipv4Cidr).superRefine((list, ctx) => {
     });
 });
 
+/** Retention values CloudWatch Logs accepts (PutRetentionPolicy, https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+function logRetentionDays(defaultDays: number) {
+    return z
+        .number()
+        .int("must be a whole number of days")
+        .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), { error: (iss) => `${String(iss.input)} is not a retention CloudWatch Logs accepts; use one of ${LOG_RETENTION_DAYS.join(", ")}` })
+        .default(defaultDays);
+}
+
 /** Name of the system (operators) node group; GPU groups may not use it. */
 export const SYSTEM_NODE_GROUP_NAME = "system";
 
@@ -164,8 +175,16 @@ const CreateNetworkSchema = z
                     "Extra availability zones (besides the GPU one) for the system nodes and the EKS control plane, which needs subnets in at least two. Default: one more zone, `<region>b` (or `<region>a` when the GPU zone is b); set it when your account lacks that zone.",
                 examples: [["us-east-1c"]],
             }),
+        flowLogs: z
+            .strictObject({
+                enabled: z.boolean().default(true).meta({ description: "Record the VPC's flow logs to CloudWatch Logs (Security Hub EC2.6). Costs CloudWatch ingestion and storage (about $0.50 per GB ingested in us-east-1)." }),
+                trafficType: z.enum(["ALL", "REJECT", "ACCEPT"]).default("ALL").meta({ description: "Which flows to record: ALL (forensics), or only REJECT (cheaper; what Security Hub EC2.6 asks at least)." }),
+                retentionDays: logRetentionDays(90).meta({ description: "Days CloudWatch Logs keeps the flow logs (a value CloudWatch accepts, as for controlPlaneLogRetentionDays)." }),
+            })
+            .prefault({})
+            .meta({ description: "VPC flow logs of the created VPC (an existing VPC's flow logs are its owner's)." }),
     })
-    .meta({ description: "Create a VPC: a private and a public subnet per zone, one NAT gateway (in the GPU zone) and an S3 gateway endpoint." });
+    .meta({ description: "Create a VPC: a private and a public subnet per zone, one NAT gateway (in the GPU zone), an S3 gateway endpoint, flow logs, and its default security group closed." });
 
 const ExistingNetworkSchema = z
     .strictObject({
@@ -287,7 +306,10 @@ export const ClusterSchema = z
         controlPlaneLogs: z
             .array(z.enum(["api", "audit", "authenticator", "controllerManager", "scheduler"]))
             .default(["api", "audit", "authenticator"])
-            .meta({ description: "EKS control plane log types sent to CloudWatch Logs (kept 30 days)." }),
+            .meta({ description: "EKS control plane log types sent to CloudWatch Logs (kept `controlPlaneLogRetentionDays`). Production: all five (CIS EKS Benchmark 2.1.1; Security Hub EKS.8 needs `audit`)." }),
+        controlPlaneLogRetentionDays: logRetentionDays(30).meta({
+            description: "Days CloudWatch Logs keeps the control plane logs (a value CloudWatch accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653). 30 for dev; keep a year or more for production.",
+        }),
         adminRoleArns: z
             .array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/, "must be an IAM role or user ARN"))
             .default([])

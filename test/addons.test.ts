@@ -118,7 +118,7 @@ describe("cluster add-ons", function () {
     this.timeout(30000);
     let four: Built;
     before(async () => {
-        four = await planAddons(FOUR_GROUPS, { bucketArn: "arn:aws:s3:::acme-ckpt" });
+        four = await planAddons({ ...FOUR_GROUPS, "miles-cluster:addons": { trainingS3Access: true } }, { bucketArn: "arn:aws:s3:::acme-ckpt" });
     });
 
     describe("Helm releases (chart, repo, version, namespace)", () => {
@@ -305,6 +305,12 @@ describe("cluster add-ons", function () {
             assert.ok(!actions.some((a) => /^s3:(PutBucket|DeleteBucket|PutObjectAcl)/.test(a)), "no bucket-level or ACL writes");
         });
 
+        it("the S3 grant is opt-in: with a bucket but without trainingS3Access the role has no S3 policy", async () => {
+            const b = await planAddons(FOUR_GROUPS, { bucketArn: "arn:aws:s3:::acme-ckpt" });
+            assert.equal(ofType(b.plan, "aws:iam/role:Role").length, 1);
+            assert.equal(ofType(b.plan, "aws:iam/rolePolicy:RolePolicy").length, 0);
+        });
+
         it("no bucket (EFS, existing claim): the role has no S3 policy", async () => {
             const b = await planAddons(FOUR_GROUPS);
             assert.equal(ofType(b.plan, "aws:iam/role:Role").length, 1);
@@ -380,8 +386,8 @@ describe("add-ons wired into the program", function () {
         assert.deepEqual(ofType(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((r) => r.parent?.type).sort(), ["miles-cluster:addons:TrainingIdentity", "miles-cluster:cluster:ClusterAutoscaler", "miles-cluster:training:RunLifecycle"]);
         // The training identity's, and the run lifecycle's CloudWatch reader (test/runLifecycle.test.ts).
         assert.deepEqual(ofType(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation").map((r) => r.parent?.type).sort(), ["miles-cluster:addons:TrainingIdentity", "miles-cluster:cluster:ClusterAutoscaler", "miles-cluster:training:RunLifecycle"]);
-        // FSx with a created bucket: the role gets the bucket policy (its ARN is only known after deploy).
-        assert.equal(ofType(p, "aws:iam/rolePolicy:RolePolicy").filter((r) => r.parent?.type === "miles-cluster:addons:TrainingIdentity").length, 1);
+        // FSx with a created bucket: FSx does the S3 I/O, so the training role gets no bucket policy unless trainingS3Access.
+        assert.equal(ofType(p, "aws:iam/rolePolicy:RolePolicy").filter((r) => r.parent?.type === "miles-cluster:addons:TrainingIdentity").length, 0);
         assert.equal(p.outputs.trainingServiceAccount, "miles-training");
         const nv = p.summary!.addons.nvidiaDevicePlugin as { groupsCovered: number };
         assert.equal(nv.groupsCovered, 2);

@@ -59,12 +59,16 @@ const BASE_COUNTS: Record<string, number> = {
     "aws:ec2/natGateway:NatGateway": 1,
     "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
     "aws:ec2/securityGroup:SecurityGroup": 3,
-    // control plane: KMS key + alias, log group, cluster; roles: cluster, node, vpc-cni, ebs-csi (monitoring volumes; none for the FSx CSI controller: static volume); 1 + 2 + 1 + 1 policy attachments
+    // the VPC's default security group adopted and closed; flow logs: log group, role + policy, flow log
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": 1,
+    "aws:ec2/flowLog:FlowLog": 1,
+    "aws:iam/rolePolicy:RolePolicy": 1,
+    // control plane: KMS key + alias, log group, cluster; roles: cluster, node, vpc-cni, ebs-csi (monitoring volumes), flow logs ( none for the FSx CSI controller: static volume); 1 + 2 + 1 + 1 policy attachments
     "aws:kms/key:Key": 1,
     "aws:kms/alias:Alias": 1,
-    "aws:cloudwatch/logGroup:LogGroup": 1,
+    "aws:cloudwatch/logGroup:LogGroup": 2,
     "aws:eks/cluster:Cluster": 1,
-    "aws:iam/role:Role": 4,
+    "aws:iam/role:Role": 5,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 5,
     // seven managed add-ons (aws-ebs-csi-driver for the monitoring volumes, on by default), system launch template + node group, the Kubernetes provider
     "aws:eks/addon:Addon": 7,

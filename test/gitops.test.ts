@@ -22,14 +22,17 @@ describe("GitOps workflows", () => {
     for (const f of workflowFiles) {
         describe(f, () => {
             const doc = load(f);
+            const text = fs.readFileSync(path.join(WORKFLOWS, f), "utf8");
 
             it("parses, with triggers and jobs", () => {
                 assert.ok(doc.on, "no `on:`");
                 assert.ok(Object.keys(doc.jobs ?? {}).length > 0, "no jobs");
             });
 
-            it("references only actions pinned to an exact version or commit", () => {
-                for (const u of uses(doc)) assert.match(u.ref, /^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@(v\d+\.\d+\.\d+|[0-9a-f]{40})$/, `${u.job}: ${u.ref} is not pinned`);
+            it("references only actions pinned by full commit SHA, the release tag in a comment", () => {
+                // A tag can be moved to other code; a commit cannot (GitHub's security hardening guide for Actions).
+                for (const u of uses(doc)) assert.match(u.ref, /^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40}$/, `${u.job}: ${u.ref} is not pinned by commit SHA`);
+                for (const line of text.split("\n").filter((l) => /^\s*-?\s*uses:/.test(l))) assert.match(line, /@[0-9a-f]{40} # v\d+\.\d+\.\d+\s*$/, `${line.trim()}: no "# vX.Y.Z" tag comment`);
             });
 
             it("grants least privilege: read-only by default, write scopes only on the jobs that need them", () => {

@@ -129,4 +129,29 @@ describe("example stacks", function () {
             assert.ok(policies.some((n: string) => n.endsWith("-ingress")), `${s}: the run's ingress policy`);
         }
     });
+    it("every AWS stack: TLS-only bucket policy kept on destroy, flow logs, the default security group closed, IMDS hop limit 1, NetworkPolicy enforcement (issue 16)", () => {
+        for (const [s, p] of plans) {
+            if (!p.resources.some((r) => r.type === "aws:eks/cluster:Cluster")) continue;
+            for (const lt of ofType(p, "aws:ec2/launchTemplate:LaunchTemplate")) assert.deepEqual((lt.inputs as any).metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 }, `${s} ${lt.name}`);
+            const cni = ofType(p, "aws:eks/addon:Addon").find((a) => a.inputs.addonName === "vpc-cni")!;
+            assert.equal(JSON.parse(String(cni.inputs.configurationValues)).enableNetworkPolicy, "true", s);
+            const created = ofType(p, "aws:ec2/vpc:Vpc").length > 0;
+            if (created) {
+                const sg = one(p, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").inputs as any;
+                assert.equal(sg.ingress, undefined, s);
+                assert.equal(sg.egress, undefined, s);
+                const fl = one(p, "aws:ec2/flowLog:FlowLog").inputs as any;
+                assert.equal(fl.logDestinationType, "cloud-watch-logs", s);
+                assert.ok(ofType(p, "aws:cloudwatch/logGroup:LogGroup").some((g) => String(g.inputs.name).endsWith("/flow-logs") && Number(g.inputs.retentionInDays) > 0), s);
+            }
+            if (ofType(p, "aws:s3/bucket:Bucket").length > 0) {
+                const bp = ofType(p, "aws:s3/bucketPolicy:BucketPolicy");
+                assert.equal(bp.length, 1, `${s}: the created bucket's TLS-only policy`);
+            }
+        }
+        const prod = plans.get("prod")!;
+        const eks = one(prod, "aws:eks/cluster:Cluster").inputs as any;
+        assert.deepEqual([...eks.enabledClusterLogTypes].sort(), ["api", "audit", "authenticator", "controllerManager", "scheduler"]);
+        assert.equal(ofType(prod, "aws:cloudwatch/logGroup:LogGroup").find((g) => String(g.inputs.name).endsWith("/cluster"))!.inputs.retentionInDays, 365);
+    });
 });
