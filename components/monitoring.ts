@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { podSecurityLabels } from "../domain/security/pods";
 import * as random from "@pulumi/random";
 import { CHARTS } from "../catalog/versions";
 import { EBS_CSI } from "../catalog/observability";
@@ -49,7 +50,13 @@ export class Monitoring extends pulumi.ComponentResource {
         super("miles-cluster:addons:Monitoring", name, {}, opts);
         const m = args.monitoring;
         const k = { parent: this, provider: args.provider };
-        const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: m.namespace, labels: { "app.kubernetes.io/part-of": "miles-cluster" } } }, { ...k, dependsOn: args.dependsOn });
+        // Pod Security: the node exporter DaemonSet uses the host's network, PID namespace and root
+        // filesystem, which only `privileged` admits; warn/audit stay `restricted` (domain/security/pods.ts).
+        const ns = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: m.namespace, labels: { "app.kubernetes.io/part-of": "miles-cluster", ...podSecurityLabels("privileged") } } },
+            { ...k, dependsOn: args.dependsOn },
+        );
 
         const password = args.grafanaAdminPassword
             ? pulumi.secret(args.grafanaAdminPassword)
