@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { clusterStackOf, parseConfig } from "../validation";
+import { clusterStackOf, parseConfig, withSecretLeaves } from "../validation";
 import { projectRoot, readStackFile, stackFilePath } from "./stackFile";
 import { trainingSection } from "./sections/training";
 import { CLUSTER_FACTS_OUTPUT, gpusByGroup, type ClusterFacts } from "../domain/runStack";
@@ -31,7 +31,7 @@ export async function plan(stack: string, raw: RawConfig, run: () => Promise<Rec
     if (!parsed.config) return { stack, resources: [], outputs: {}, problems: parsed.problems };
     let ev: Evaluation;
     try {
-        ev = await evaluate({ project: NAMESPACE, stack, config: raw, run });
+        ev = await withSecretLeaves(raw.secretLeaves, () => evaluate({ project: NAMESPACE, stack, config: raw, run }));
     } catch (e) {
         if (isConfigError(e)) return { stack, resources: [], outputs: {}, problems: e.problems };
         throw e;
@@ -61,7 +61,9 @@ async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; 
     if (!parsed.config) return { stack, resources: [], outputs: {}, problems: parsed.problems };
     let ev: Evaluation;
     try {
-        ev = await evaluate({ project: NAMESPACE, stack, config: raw, run, stackOutputs: { [ref.name]: { outputs: { ...cluster.outputs, kubeconfig: UNKNOWN }, secretOutputNames: ["kubeconfig"] } } });
+        ev = await withSecretLeaves(raw.secretLeaves, () =>
+            evaluate({ project: NAMESPACE, stack, config: raw, run, stackOutputs: { [ref.name]: { outputs: { ...cluster.outputs, kubeconfig: UNKNOWN }, secretOutputNames: ["kubeconfig"] } } }),
+        );
     } catch (e) {
         if (isConfigError(e)) return { stack, resources: [], outputs: {}, problems: e.problems };
         throw e;

@@ -66,14 +66,31 @@ export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: stri
     return all.length > 0 ? { problems: all } : { config, problems: all };
 }
 
+let leavesOverride: ReadonlyArray<string> | undefined | null = null;
+
+/**
+ * Runs `fn` with loadConfig taking these `secure:` leaves instead of reading the stack file (the
+ * offline plan: it validated a given file, maybe not the one in the working directory).
+ */
+export async function withSecretLeaves<T>(leaves: ReadonlyArray<string> | undefined, fn: () => Promise<T>): Promise<T> {
+    const before = leavesOverride;
+    leavesOverride = leaves;
+    try {
+        return await fn();
+    } finally {
+        leavesOverride = before;
+    }
+}
+
 /** The current stack's raw config, as the Pulumi runtime holds it. */
 export function runtimeRawConfig(): RawConfig {
     const all = pulumi.runtime.allConfig();
     // `isConfigSecret` is exported by the runtime but not declared in its typings.
     const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean };
     const secretKeys = Object.keys(all).filter((k) => runtimeConfig.isConfigSecret(k));
-    // Pulumi runs the program in the project directory, where it read the stack file.
-    const secretLeaves = stackFileSecretLeaves(stackFilePath(process.cwd(), pulumi.getStack()), pulumi.getProject());
+    // Pulumi runs the program in the project directory, where it read the stack file; the offline
+    // plan hands over the leaves of the very file it validated (withSecretLeaves).
+    const secretLeaves = leavesOverride !== null ? leavesOverride : stackFileSecretLeaves(stackFilePath(process.cwd(), pulumi.getStack()), pulumi.getProject());
     return { values: all, secretKeys, secretLeaves };
 }
 
