@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { podSecurityLabels } from "../domain/security/pods";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import { CHARTS } from "../catalog/versions";
 import { helmAddon, type ReleasePolicy } from "./helmAddon";
@@ -45,7 +46,9 @@ export class Kueue extends pulumi.ComponentResource {
         super("miles-cluster:addons:Kueue", name, {}, opts);
         const ns = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            { metadata: { name: KUEUE_NAMESPACE, labels: { "app.kubernetes.io/part-of": "miles-cluster" } } },
+            // The Kueue chart's controller is restricted-compliant (kubernetes-sigs/kueue v0.19.2 charts/kueue/values.yaml
+            // podSecurityContext/containerSecurityContext): the namespace enforces `restricted`.
+            { metadata: { name: KUEUE_NAMESPACE, labels: { "app.kubernetes.io/part-of": "miles-cluster", ...podSecurityLabels("restricted") } } },
             { parent: this, provider: args.provider, dependsOn: args.dependsOn },
         );
         this.release = helmAddon(
