@@ -32,7 +32,7 @@ describe("cluster config", () => {
         const r = parse(base({ gpuNodeGroups: [group()] }));
         assert.deepEqual(r.problems, []);
         const c = r.config!.cluster;
-        assert.deepEqual(c.network, { type: "create", vpcCidr: "10.0.0.0/16" });
+        assert.deepEqual(c.network, { type: "create", vpcCidr: "10.0.0.0/16", flowLogs: { enabled: true, retentionDays: 90, trafficType: "ALL" } });
         assert.deepEqual(c.endpoint, { publicAccessCidrs: [] });
         assert.deepEqual(c.systemNodeGroup, { instanceType: "m7i.xlarge", nodes: 2, rootVolumeGiB: 100 });
         assert.equal(c.gpuNodeGroups[0].placementGroup, undefined);

@@ -10,6 +10,7 @@
  * - on a Capacity Block: the end-of-block save CronJob (sentinel → checkpoint → export → suspend
  *   the RayJob) before EKS drains the group, and the resume CronJob at the block's start.
  */
+import { hardenPodSpec } from "../security/pods";
 import { createHash } from "node:crypto";
 import type * as k8s from "@pulumi/kubernetes";
 import { IMAGES, imageRef } from "../../catalog/versions";
@@ -69,9 +70,10 @@ function step(name: string, image: string, script: string, env: EnvVar[]): Conta
     };
 }
 
+/** The steps' pod, hardened like every pod of the project; it patches the RayJob, so it keeps its API token. */
 function podSpec(ctx: LifecycleContext, steps: Container[]): PodSpec {
     const init = steps.slice(0, -1);
-    return {
+    return hardenPodSpec({
         serviceAccountName: ctx.serviceAccountName,
         restartPolicy: "Never",
         enableServiceLinks: false,
@@ -81,7 +83,7 @@ function podSpec(ctx: LifecycleContext, steps: Container[]): PodSpec {
             { name: "shared", persistentVolumeClaim: { claimName: ctx.claimName } },
             { name: "state", emptyDir: { sizeLimit: "16Mi" } },
         ],
-    };
+    }, { apiAccess: true });
 }
 
 const epoch = (d: Date) => String(Math.floor(d.getTime() / 1000));
