@@ -6,10 +6,9 @@
  * makes the whole install fail on clusters without the Prometheus operator CRDs — hence the switch.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as k8s from "@pulumi/kubernetes";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import { CHARTS } from "../catalog/versions";
-import { helmAddon, type ReleasePolicy } from "./helmAddon";
+import { HelmAddon, type HelmAddonPlacement, type ReleasePolicy } from "./helmAddon";
 import { dcgmExporterValues, NODE_AGENT_NAMESPACE, type DcgmExporterOptions } from "../domain/addons";
 
 /**
@@ -18,8 +17,7 @@ import { dcgmExporterValues, NODE_AGENT_NAMESPACE, type DcgmExporterOptions } fr
  */
 export const DCGM_POLICY: ReleasePolicy = { atomic: false, timeout: 300 };
 
-
-export interface DcgmExporterArgs {
+export interface DcgmExporterArgs extends HelmAddonPlacement {
     gpuNodeGroups: GpuNodeGroupInfo[];
     /**
      * The chart's ServiceMonitor (needs the Prometheus operator CRDs) and whether to join the node
@@ -27,30 +25,19 @@ export interface DcgmExporterArgs {
      * @example { serviceMonitor: false, nodeAgentHostEngine: true }
      */
     options: DcgmExporterOptions;
-    provider: k8s.Provider;
-    dependsOn?: pulumi.Resource[];
 }
 
 /** DCGM exporter DaemonSet on the GPU nodes. */
-export class DcgmExporter extends pulumi.ComponentResource {
-    readonly release: k8s.helm.v3.Release;
-
+export class DcgmExporter extends HelmAddon {
     constructor(name: string, args: DcgmExporterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("miles-cluster:addons:DcgmExporter", name, {}, opts);
-        this.release = helmAddon(
-            name,
-            {
-                pin: CHARTS.dcgmExporter,
-                releaseName: "dcgm-exporter",
-                namespace: NODE_AGENT_NAMESPACE,
-                values: dcgmExporterValues(args.gpuNodeGroups, args.options),
-                policy: DCGM_POLICY,
-                provider: args.provider,
-                dependsOn: args.dependsOn,
-                skipAwait: true,
-            },
-            this,
-        );
-        this.registerOutputs({ release: this.release.name });
+        const spec = {
+            pin: CHARTS.dcgmExporter,
+            releaseName: "dcgm-exporter",
+            namespace: NODE_AGENT_NAMESPACE,
+            values: dcgmExporterValues(args.gpuNodeGroups, args.options),
+            policy: DCGM_POLICY,
+            skipAwait: true,
+        };
+        super("miles-cluster:addons:DcgmExporter", name, spec, args, opts);
     }
 }

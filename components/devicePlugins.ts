@@ -8,43 +8,30 @@
  * them through the chart models of domain/chartPlacement.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as k8s from "@pulumi/kubernetes";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import { CHARTS } from "../catalog/versions";
 import { efaDevicePluginValues, NODE_AGENT_NAMESPACE, nvidiaDevicePluginValues } from "../domain/addons";
-import { helmAddon, type ReleasePolicy } from "./helmAddon";
+import { HelmAddon, type HelmAddonPlacement, type ReleasePolicy } from "./helmAddon";
 
 /** Device plugins: roll back on failure (a half-upgraded plugin on GPU nodes is worse than the previous one). */
 export const DEVICE_PLUGIN_POLICY: ReleasePolicy = { atomic: true, timeout: 600 };
 
-export interface DevicePluginArgs {
+export interface DevicePluginArgs extends HelmAddonPlacement {
     /** GPU node groups the plugin must cover (from the cluster handle). */
     gpuNodeGroups: GpuNodeGroupInfo[];
-    provider: k8s.Provider;
-    /** What must exist before the DaemonSet can become ready (node groups, VPC CNI). */
-    dependsOn?: pulumi.Resource[];
 }
 
 /** NVIDIA's device plugin on every AL2023 GPU node. */
-export class NvidiaDevicePlugin extends pulumi.ComponentResource {
-    readonly release: k8s.helm.v3.Release;
-
+export class NvidiaDevicePlugin extends HelmAddon {
     constructor(name: string, args: DevicePluginArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("miles-cluster:addons:NvidiaDevicePlugin", name, {}, opts);
-        this.release = helmAddon(
-            name,
-            {
-                pin: CHARTS.nvidiaDevicePlugin,
-                releaseName: "nvidia-device-plugin",
-                namespace: NODE_AGENT_NAMESPACE,
-                values: nvidiaDevicePluginValues(args.gpuNodeGroups),
-                policy: DEVICE_PLUGIN_POLICY,
-                provider: args.provider,
-                dependsOn: args.dependsOn,
-            },
-            this,
-        );
-        this.registerOutputs({ release: this.release.name });
+        const spec = {
+            pin: CHARTS.nvidiaDevicePlugin,
+            releaseName: "nvidia-device-plugin",
+            namespace: NODE_AGENT_NAMESPACE,
+            values: nvidiaDevicePluginValues(args.gpuNodeGroups),
+            policy: DEVICE_PLUGIN_POLICY,
+        };
+        super("miles-cluster:addons:NvidiaDevicePlugin", name, spec, args, opts);
     }
 }
 
@@ -54,24 +41,15 @@ export interface EfaDevicePluginArgs extends DevicePluginArgs {
 }
 
 /** AWS's EFA device plugin on every GPU node with EFA interfaces. */
-export class EfaDevicePlugin extends pulumi.ComponentResource {
-    readonly release: k8s.helm.v3.Release;
-
+export class EfaDevicePlugin extends HelmAddon {
     constructor(name: string, args: EfaDevicePluginArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("miles-cluster:addons:EfaDevicePlugin", name, {}, opts);
-        this.release = helmAddon(
-            name,
-            {
-                pin: CHARTS.efaDevicePlugin,
-                releaseName: "aws-efa-k8s-device-plugin",
-                namespace: NODE_AGENT_NAMESPACE,
-                values: efaDevicePluginValues(args.gpuNodeGroups, args.imageRepository),
-                policy: DEVICE_PLUGIN_POLICY,
-                provider: args.provider,
-                dependsOn: args.dependsOn,
-            },
-            this,
-        );
-        this.registerOutputs({ release: this.release.name });
+        const spec = {
+            pin: CHARTS.efaDevicePlugin,
+            releaseName: "aws-efa-k8s-device-plugin",
+            namespace: NODE_AGENT_NAMESPACE,
+            values: efaDevicePluginValues(args.gpuNodeGroups, args.imageRepository),
+            policy: DEVICE_PLUGIN_POLICY,
+        };
+        super("miles-cluster:addons:EfaDevicePlugin", name, spec, args, opts);
     }
 }

@@ -1,6 +1,8 @@
 /**
  * A pinned third-party chart as a Helm release (`k8s.helm.v3.Release`, so its objects are visible
- * under the mock runtime and in `plan`), with the settings every add-on of ours shares.
+ * under the mock runtime and in `plan`), with the settings every add-on of ours shares: the
+ * `helmAddon` function (KubeRay adds its CRD Job beside the release) and the `HelmAddon` component
+ * that the add-ons made of one release alone (the device plugins, the DCGM exporter) are.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -53,4 +55,29 @@ export function helmAddon(name: string, args: HelmAddonArgs, parent: pulumi.Reso
         },
         { parent, provider: args.provider, dependsOn: args.dependsOn },
     );
+}
+
+/** One add-on: what differs between the components that are a single pinned release. */
+export type HelmAddonSpec = Omit<HelmAddonArgs, "provider" | "dependsOn">;
+
+/** Where an add-on runs and what it waits for. */
+export interface HelmAddonPlacement {
+    provider: k8s.Provider;
+    /** What must exist before the chart's workloads can become ready (node groups, VPC CNI). */
+    dependsOn?: pulumi.Resource[];
+}
+
+/**
+ * A component that is one pinned Helm release. Each add-on keeps its own type token (e.g.
+ * `miles-cluster:addons:NvidiaDevicePlugin`) and the release keeps the component's name and is its
+ * child, so deployed stacks see the same URNs.
+ */
+export class HelmAddon extends pulumi.ComponentResource {
+    readonly release: k8s.helm.v3.Release;
+
+    constructor(type: string, name: string, spec: HelmAddonSpec, placement: HelmAddonPlacement, opts?: pulumi.ComponentResourceOptions) {
+        super(type, name, {}, opts);
+        this.release = helmAddon(name, { ...spec, provider: placement.provider, dependsOn: placement.dependsOn }, this);
+        this.registerOutputs({ release: this.release.name });
+    }
 }
