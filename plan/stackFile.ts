@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { MAX_NESTING, type RawConfig } from "../config";
 import { isSecureValue, pathSegment } from "../config/secureLeaves";
-import { stackFilePath } from "../validation/stackFile";
+import { nearestProjectFile, readProjectFile, stackFilePath } from "../validation/stackFile";
 
 export { stackFilePath };
 import { REDACTED } from "./evaluate";
@@ -116,13 +116,8 @@ export function readStackFile(file: string, project: string): RawConfig {
 
 /** The project root: the nearest folder at or above `from` holding a Pulumi.yaml, else this package's root. */
 export function projectRoot(from = process.cwd()): string {
-    let dir = path.resolve(from);
-    for (;;) {
-        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-        const up = path.dirname(dir);
-        if (up === dir) break;
-        dir = up;
-    }
+    const proj = nearestProjectFile(from);
+    if (proj) return path.dirname(proj);
     // Inside the package: plan/ (source) or dist/plan/ (built).
     for (const cand of [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")]) {
         if (fs.existsSync(path.join(cand, "Pulumi.yaml"))) return cand;
@@ -135,21 +130,9 @@ export function projectRoot(from = process.cwd()): string {
  * which Pulumi uses as the namespace of keys written without one. Default: `fallback`.
  */
 export function projectNameFor(file: string, fallback: string): string {
-    let dir = path.dirname(path.resolve(file));
-    for (;;) {
-        const proj = path.join(dir, "Pulumi.yaml");
-        if (fs.existsSync(proj)) {
-            try {
-                const name = (parse(fs.readFileSync(proj, "utf8")) as { name?: unknown } | null)?.name;
-                return typeof name === "string" && name !== "" ? name : fallback;
-            } catch {
-                return fallback;
-            }
-        }
-        const up = path.dirname(dir);
-        if (up === dir) return fallback;
-        dir = up;
-    }
+    const proj = nearestProjectFile(path.dirname(path.resolve(file)));
+    const name = proj ? readProjectFile(proj)?.name : undefined;
+    return typeof name === "string" && name !== "" ? name : fallback;
 }
 
 /** Names of the stacks that have a stack file in `dir` (`Pulumi.<name>.yaml`). */
@@ -170,27 +153,14 @@ export function stackNames(dir: string): string[] {
  * run a stack whose file does not set every one of them, so `plan` reports them the same way.
  */
 export function requiredProjectKeys(stackFile: string): string[] {
-    let dir = path.dirname(path.resolve(stackFile));
-    for (;;) {
-        const proj = path.join(dir, "Pulumi.yaml");
-        if (fs.existsSync(proj)) {
-            let doc: { name?: unknown; config?: unknown } | null;
-            try {
-                doc = parse(fs.readFileSync(proj, "utf8"));
-            } catch {
-                return [];
-            }
-            const name = typeof doc?.name === "string" ? doc.name : "";
-            const config = doc?.config;
-            if (config === null || typeof config !== "object" || Array.isArray(config)) return [];
-            return Object.entries(config as Record<string, unknown>)
-                .filter(([, decl]) => decl !== null && typeof decl === "object" && !Array.isArray(decl) && !("default" in decl) && !("value" in decl))
-                .map(([k]) => (k.includes(":") ? k : `${name}:${k}`));
-        }
-        const up = path.dirname(dir);
-        if (up === dir) return [];
-        dir = up;
-    }
+    const proj = nearestProjectFile(path.dirname(path.resolve(stackFile)));
+    const doc = proj ? readProjectFile(proj) : undefined;
+    const name = typeof doc?.name === "string" ? doc.name : "";
+    const config = doc?.config;
+    if (config === null || typeof config !== "object" || Array.isArray(config)) return [];
+    return Object.entries(config as Record<string, unknown>)
+        .filter(([, decl]) => decl !== null && typeof decl === "object" && !Array.isArray(decl) && !("default" in decl) && !("value" in decl))
+        .map(([k]) => (k.includes(":") ? k : `${name}:${k}`));
 }
 
 /** One problem per required project key the stack file does not set. */

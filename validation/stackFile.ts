@@ -9,16 +9,32 @@ import { parse } from "yaml";
 import { MAX_NESTING } from "../config";
 import { secureLeafPaths } from "../config/secureLeaves";
 
+/** The nearest Pulumi.yaml in `dir` or a folder above it: the one walk up every lookup here shares. */
+export function nearestProjectFile(dir: string): string | undefined {
+    for (let d = path.resolve(dir); ; ) {
+        const proj = path.join(d, "Pulumi.yaml");
+        if (fs.existsSync(proj)) return proj;
+        const up = path.dirname(d);
+        if (up === d) return undefined;
+        d = up;
+    }
+}
+
+/** A project file's document; undefined when it cannot be read or parsed, or is empty. */
+export function readProjectFile(file: string): { name?: unknown; config?: unknown; stackConfigDir?: unknown } | undefined {
+    try {
+        const doc: unknown = parse(fs.readFileSync(file, "utf8"));
+        return doc !== null && typeof doc === "object" ? doc : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
 /** Reads `stackConfigDir` from Pulumi.yaml (default: the project root). */
 export function stackFilePath(root: string, stack: string): string {
-    let dir = root;
-    try {
-        const proj = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { stackConfigDir?: string };
-        if (proj?.stackConfigDir) dir = path.join(root, proj.stackConfigDir);
-    } catch {
-        /* no Pulumi.yaml: stack files beside the caller */
-    }
-    return path.join(dir, `Pulumi.${stack}.yaml`);
+    // No Pulumi.yaml (or none readable): stack files beside the caller.
+    const dir = readProjectFile(path.join(root, "Pulumi.yaml"))?.stackConfigDir;
+    return path.join(typeof dir === "string" && dir !== "" ? path.join(root, dir) : root, `Pulumi.${stack}.yaml`);
 }
 
 /**
