@@ -12,6 +12,7 @@ export * from "./catalog/efaLayout";
 export * from "./catalog/nodeLabels";
 export * from "./catalog/fsx";
 export * from "./catalog/aws";
+export * from "./catalog/prices";
 // config: schemas and the typed config
 export * from "./config";
 export { ClusterSchema, GpuNodeGroupSchema, CapacitySchema, NetworkSchema, ExistingClusterSchema, type GpuNodeGroupConfig, type CapacityConfig, type NetworkConfig, type ExistingClusterConfig, type SystemNodeGroupConfig } from "./config/cluster";

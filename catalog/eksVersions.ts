@@ -30,12 +30,7 @@ export const EKS_VERSIONS: Readonly<Record<string, EksVersionSupport>> = {
  */
 export const DEFAULT_KUBERNETES_VERSION = "1.35";
 
-/**
- * EKS control plane price per cluster-hour: $0.10 in standard support, $0.60 in total in extended
- * support (https://aws.amazon.com/blogs/containers/amazon-eks-extended-support-for-kubernetes-versions-pricing/;
- * https://aws.amazon.com/eks/pricing/).
- */
-export const EKS_CONTROL_PLANE_USD_PER_HOUR = { standard: 0.1, extended: 0.6 } as const;
+/** The EKS control plane price of each support phase is in catalog/prices.ts. */
 
 /** `plan` warns when standard support ends within this many days. */
 export const EKS_SUPPORT_WARNING_DAYS = 90;

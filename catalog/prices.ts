@@ -1,7 +1,29 @@
 /**
- * Prices `plan` uses besides the GPU instances (catalog/instances.ts) and storage. Approximate,
- * us-east-1/us-east-2 list prices; other regions differ.
+ * Prices, one place: what `plan` shows as cost and what the training rules compare. Approximate,
+ * us-east-1, USD; each carries where it came from. The GPU instances' on-demand prices sit with the
+ * other facts of each instance type (`INSTANCE_FACTS[…].onDemandUsdPerHour` in catalog/instances.ts).
  */
+
+/** Hours in a month, as AWS's monthly prices count them (730 h = 8760 h / 12). */
+export const HOURS_PER_MONTH = 730;
+
+/**
+ * EKS control plane price per cluster-hour: $0.10 in standard support, $0.60 in total in extended
+ * support (https://aws.amazon.com/blogs/containers/amazon-eks-extended-support-for-kubernetes-versions-pricing/;
+ * https://aws.amazon.com/eks/pricing/).
+ */
+export const EKS_CONTROL_PLANE_USD_PER_HOUR = { standard: 0.1, extended: 0.6 } as const;
+export const EKS_CONTROL_PLANE_PRICE_SOURCE = "EKS control plane: AWS EKS pricing, $0.10/hour per cluster in standard support, $0.60 in extended support";
+
+/**
+ * Approximate FSx for Lustre PERSISTENT_2 SSD storage price, USD per GiB-month, by throughput tier
+ * (us-east-1; other regions differ). Billed on provisioned capacity, whatever is stored.
+ */
+export const FSX_PRICE_PER_GIB_MONTH: Readonly<Record<number, number>> = { 125: 0.145, 250: 0.21, 500: 0.34, 1000: 0.6 };
+export const FSX_PRICE_SOURCE = "FSx for Lustre: AWS pricing page, PERSISTENT_2 SSD, us-east-1, 2025, per GB-month ÷ 730 h, approximate";
+/** Approximate Amazon EFS Standard storage price (elastic throughput billed extra per GB transferred). */
+export const EFS_PRICE_PER_GIB_MONTH = 0.3;
+export const EFS_PRICE_SOURCE = "EFS: AWS pricing page, Standard storage, us-east-1, 2025, per GB-month ÷ 730 h, approximate; throughput charges not included";
 export interface Price {
     usdPerHour: number;
     source: string;

@@ -8,6 +8,7 @@
 import { FSX_CAPACITY_STEP_GIB, FSX_MIN_CAPACITY_GIB, FSX_THROUGHPUTS_PER_TIB } from "../catalog/fsx";
 import { sharedPath } from "../catalog/sharedPaths";
 import { modelPreset } from "../catalog/models";
+import { FSX_PRICE_PER_GIB_MONTH } from "../catalog/prices";
 
 export const GIB = 2 ** 30;
 export const MB = 1e6;
@@ -39,17 +40,6 @@ export const REFERENCE_BYTES_PER_PARAM = 2;
  * in FP8 (DeepSeek-V3) are ~1 byte/param, but their conversion needs a BF16 cast, so 2 is assumed.
  */
 export const HF_BYTES_PER_PARAM = 2;
-
-/**
- * Approximate FSx for Lustre PERSISTENT_2 SSD storage price, USD per GiB-month, by throughput tier
- * (us-east-1; other regions differ). Billed on provisioned capacity, whatever is stored.
- */
-export const FSX_PRICE_PER_GIB_MONTH: Readonly<Record<number, number>> = { 125: 0.145, 250: 0.21, 500: 0.34, 1000: 0.6 };
-export const FSX_PRICE_SOURCE = "FSx for Lustre: AWS pricing page, PERSISTENT_2 SSD, us-east-1, 2025, per GB-month ÷ 730 h, approximate";
-/** Approximate Amazon EFS Standard storage price (elastic throughput billed extra per GB transferred). */
-export const EFS_PRICE_PER_GIB_MONTH = 0.3;
-export const EFS_PRICE_SOURCE = "EFS: AWS pricing page, Standard storage, us-east-1, 2025, per GB-month ÷ 730 h, approximate; throughput charges not included";
-export const HOURS_PER_MONTH = 730;
 
 /** What the checkpoint storage must hold. */
 export interface StorageNeed {

@@ -2,7 +2,8 @@
  * Where a Kubernetes version stands in the EKS support calendar on a given day, what the control
  * plane costs then, and the warning `plan` prints.
  */
-import { EKS_CONTROL_PLANE_USD_PER_HOUR, EKS_SUPPORT_WARNING_DAYS, EKS_VERSIONS } from "../../catalog/eksVersions";
+import { EKS_SUPPORT_WARNING_DAYS, EKS_VERSIONS } from "../../catalog/eksVersions";
+import { EKS_CONTROL_PLANE_USD_PER_HOUR } from "../../catalog/prices";
 
 export type SupportPhase = "standard" | "extended" | "ended" | "unknown";
 

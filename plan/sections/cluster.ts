@@ -1,6 +1,6 @@
 import type { SectionProducer, SectionResult, CostItem } from "../types";
 import type { MilesConfig } from "../../config";
-import { extraAvailabilityZones, placementGroupOf } from "../../domain/cluster";
+import { clusterNameOf, extraAvailabilityZones, placementGroupOf } from "../../domain/cluster";
 import { type GpuNodeGroupConfig } from "../../config/cluster";
 import { instanceFacts } from "../../catalog/instances";
 import { efaDevicesPerNode } from "../../catalog/efaLayout";
@@ -9,7 +9,7 @@ import { versionSupport } from "../../domain/lifecycle/versionSupport";
 import { groupCost } from "../../domain/lifecycle/cost";
 import { autoscales } from "../../domain/lifecycle/autoscaling";
 import { CHARTS } from "../../catalog/versions";
-import { NAT_GATEWAY, SYSTEM_INSTANCE_PRICES } from "../../catalog/prices";
+import { EKS_CONTROL_PLANE_PRICE_SOURCE, NAT_GATEWAY, SYSTEM_INSTANCE_PRICES } from "../../catalog/prices";
 
 
 function capacityText(g: GpuNodeGroupConfig): string {
@@ -47,7 +47,7 @@ function existingSection(cfg: MilesConfig): SectionResult {
 
 function eksSection(cfg: MilesConfig): SectionResult {
     const c = cfg.cluster;
-    const name = c.name ?? `miles-${cfg.stack}`;
+    const name = clusterNameOf(cfg);
     const warnings: string[] = [];
     const groups = c.gpuNodeGroups.map((g) => {
         const f = instanceFacts(g.instanceType);
@@ -128,7 +128,7 @@ function eksSection(cfg: MilesConfig): SectionResult {
     cost.push({
         item: `EKS control plane (${support.phase === "extended" || support.phase === "ended" ? "extended support" : "standard support"})`,
         usdPerHour: support.usdPerHour,
-        source: "EKS control plane: AWS EKS pricing, $0.10/hour per cluster in standard support, $0.60 in extended support",
+        source: EKS_CONTROL_PLANE_PRICE_SOURCE,
     });
 
     return {

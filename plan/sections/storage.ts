@@ -1,7 +1,8 @@
 import type { MilesConfig } from "../../config";
 import { linkS3Prefix } from "../../domain/storage";
 import { SHARED_MOUNT_PATH, SHARED_DIRS } from "../../catalog/sharedPaths";
-import { EFS_PRICE_PER_GIB_MONTH, EFS_PRICE_SOURCE, FSX_PRICE_PER_GIB_MONTH, FSX_PRICE_SOURCE, GIB, HOURS_PER_MONTH, MAX_WRITE_SECONDS, formatBytes, formatSeconds, sizeFsx, storageNeedBytes, storageNeedFromTraining, suggestFsx, type StorageNeed } from "../../domain/sizing";
+import { EFS_PRICE_PER_GIB_MONTH, EFS_PRICE_SOURCE, FSX_PRICE_PER_GIB_MONTH, FSX_PRICE_SOURCE, HOURS_PER_MONTH } from "../../catalog/prices";
+import { GIB, MAX_WRITE_SECONDS, formatBytes, formatSeconds, sizeFsx, storageNeedBytes, storageNeedFromTraining, suggestFsx, type StorageNeed } from "../../domain/sizing";
 import { SHARED_CLAIM_NAME } from "../../components/storage";
 import { bucketPrefixFor } from "../../domain/storage";
 import type { CostItem, SectionProducer, SectionResult } from "../types";
