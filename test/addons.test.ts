@@ -17,6 +17,13 @@ import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import { addonsSection } from "../plan/sections/addons";
 import { daemonSetCoverage } from "../domain/scheduling";
 import { dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement } from "../domain/chartPlacement";
+import { CHARTS, IMAGES, KUBERAY_CRDS, type ChartPin } from "../catalog/versions";
+
+/** The pins come from the one pin table (catalog/versions.ts); a bump must not need test edits. */
+const KUBERAY = CHARTS.kuberayOperator.version;
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** The CRD Job's name for a KubeRay version (`kuberay-crds-v1-7-0` for 1.7.0). */
+const crdJobNameOf = (version: string) => `kuberay-crds-v${version.replace(/\./g, "-")}`;
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
@@ -122,13 +129,13 @@ describe("cluster add-ons", function () {
     });
 
     describe("Helm releases (chart, repo, version, namespace)", () => {
-        const expected: Array<[string, string, string, string, string]> = [
-            ["nvidia-device-plugin", "nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0", "kube-system"],
-            ["aws-efa-k8s-device-plugin", "aws-efa-k8s-device-plugin", "https://aws.github.io/eks-charts", "v0.5.30", "kube-system"],
-            ["kuberay-operator", "kuberay-operator", "https://ray-project.github.io/kuberay-helm/", "1.7.0", "miles-system"],
-            ["dcgm-exporter", "dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.8.3", "kube-system"],
+        const expected: Array<[string, ChartPin, string]> = [
+            ["nvidia-device-plugin", CHARTS.nvidiaDevicePlugin, "kube-system"],
+            ["aws-efa-k8s-device-plugin", CHARTS.efaDevicePlugin, "kube-system"],
+            ["kuberay-operator", CHARTS.kuberayOperator, "miles-system"],
+            ["dcgm-exporter", CHARTS.dcgmExporter, "kube-system"],
         ];
-        for (const [name, chart, repo, version, ns] of expected) {
+        for (const [name, { chart, repo, version }, ns] of expected) {
             it(`${name}: ${chart} ${version} from ${repo} in ${ns}`, () => {
                 const r = release(four.plan, name);
                 assert.equal(r.inputs.chart, chart);
@@ -225,16 +232,18 @@ describe("cluster add-ons", function () {
             const jobs = ofType(four.plan, "kubernetes:batch/v1:Job");
             assert.equal(jobs.length, 1);
             const job = jobs[0].inputs as { metadata: { name: string; namespace: string }; spec: any };
-            assert.equal(job.metadata.name, "kuberay-crds-v1-7-0");
+            assert.equal(job.metadata.name, crdJobNameOf(KUBERAY));
             assert.equal(job.metadata.namespace, "miles-system");
             const apply = job.spec.template.spec.containers[0];
-            assert.equal(apply.image, "registry.k8s.io/kubectl:v1.34.1");
+            assert.equal(apply.image, `${IMAGES.kubectl.repository}:${IMAGES.kubectl.tag}`);
             for (const flag of ["apply", "--server-side", "--force-conflicts"]) assert.ok(apply.args.includes(flag), flag);
             for (const f of ["ray.io_rayclusters.yaml", "ray.io_rayjobs.yaml", "ray.io_rayservices.yaml", "ray.io_raycronjobs.yaml"]) assert.ok(apply.args.includes(`/crds/${f}`), f);
             const script: string = job.spec.template.spec.initContainers[0].command[2];
-            assert.match(script, /https:\/\/raw\.githubusercontent\.com\/ray-project\/kuberay\/v1\.7\.0\/ray-operator\/config\/crd\/bases\/ray\.io_rayjobs\.yaml/);
-            // sha256 of ray.io_rayjobs.yaml at v1.7.0 (blob c7d3f08, same blob as ../shared/schemas/README.md names).
-            assert.match(script, /01a5cf3b17c1769fda44af7e82debcd98722f0c27b9ab84d084681c6649121f5 {2}ray\.io_rayjobs\.yaml/);
+            assert.ok(script.includes(`https://raw.githubusercontent.com/ray-project/kuberay/v${KUBERAY}/ray-operator/config/crd/bases/ray.io_rayjobs.yaml`), script);
+            for (const crd of KUBERAY_CRDS) assert.ok(script.includes(`${crd.sha256}  ${crd.file}`), crd.file);
+            // sha256 of ray.io_rayjobs.yaml at v1.7.0 (blob c7d3f08, same blob as ../shared/schemas/README.md
+            // names): an independent check of the pinned hash while the pin is 1.7.0.
+            if (KUBERAY === "1.7.0") assert.match(script, /01a5cf3b17c1769fda44af7e82debcd98722f0c27b9ab84d084681c6649121f5 {2}ray\.io_rayjobs\.yaml/);
             assert.match(script, /sha256sum -c/);
             await validateK8s("kubernetes-models/batch/v1", "Job", job);
         });
@@ -412,13 +421,14 @@ describe("add-ons in the plan summary", function () {
         const b = await planAddons(FOUR_GROUPS);
         const s = b.plan.summary!;
         const nv = s.addons.nvidiaDevicePlugin as { version: string; groupsCovered: number; groupsTotal: number };
-        assert.equal(nv.version, "0.20.0");
+        assert.equal(nv.version, CHARTS.nvidiaDevicePlugin.version);
         assert.equal(nv.groupsCovered, 2);
         assert.equal(nv.groupsTotal, 4);
         const text = new Map(s.lines.addons);
-        assert.match(text.get("nvidia device plugin")!, /nvidia-device-plugin 0\.20\.0 \(kube-system\): on 2 of 4 GPU groups \(al-p5 ×2, al-p5en ×3\); not on br-p5, br-p5en: Bottlerocket ships its own/);
-        assert.match(text.get("efa device plugin")!, /aws-efa-k8s-device-plugin v0\.5\.30 \(kube-system\): on 4 of 4 GPU groups/);
-        assert.match(text.get("kuberay operator")!, /kuberay-operator 1\.7\.0 \(miles-system\); CRDs applied server-side by job kuberay-crds-v1-7-0/);
+        const nvV = escape(CHARTS.nvidiaDevicePlugin.version);
+        assert.match(text.get("nvidia device plugin")!, new RegExp(`nvidia-device-plugin ${nvV} \\(kube-system\\): on 2 of 4 GPU groups \\(al-p5 ×2, al-p5en ×3\\); not on br-p5, br-p5en: Bottlerocket ships its own`));
+        assert.match(text.get("efa device plugin")!, new RegExp(`aws-efa-k8s-device-plugin ${escape(CHARTS.efaDevicePlugin.version)} \\(kube-system\\): on 4 of 4 GPU groups`));
+        assert.match(text.get("kuberay operator")!, new RegExp(`kuberay-operator ${escape(KUBERAY)} \\(miles-system\\); CRDs applied server-side by job ${crdJobNameOf(KUBERAY)}`));
         assert.deepEqual(
             s.warnings.filter((w) => w.startsWith("addons:")),
             [],
