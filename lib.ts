@@ -22,6 +22,7 @@ export { TrainingSchema } from "./config/training";
 // domain: pure decisions
 export * from "./domain/gpuNodes";
 export * from "./domain/cluster";
+export * from "./domain/labels";
 export * from "./domain/storage";
 export * from "./domain/addons";
 export * from "./domain/scheduling";

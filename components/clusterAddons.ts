@@ -17,6 +17,7 @@ import { KubeRay } from "./kuberay";
 import { DcgmExporter } from "./dcgmExporter";
 import { TrainingIdentity } from "./trainingIdentity";
 import { Kueue } from "./kueue";
+import { partOfLabels, stackTags } from "../domain/labels";
 
 export interface ClusterAddonsArgs {
     /** The validated stack config (`cfg.addons` switches, `cfg.stack` for tags). */
@@ -91,7 +92,7 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
                 eks: args.cluster.aws ? { clusterName: args.cluster.aws.clusterName } : undefined,
                 // Opt-in: FSx does the S3 I/O with its own role; the pods need the grant only for code of their own.
                 bucket: a.trainingS3Access ? args.storage?.bucket : undefined,
-                tags: { "miles-cluster/stack": args.config.stack },
+                tags: stackTags(args.config.stack),
             },
             { parent: this },
         );
@@ -116,7 +117,7 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
             `${name}-namespace`,
             // The KubeRay operator chart runs restricted-compliant (kuberay v1.7.0 helm-chart/kuberay-operator/values.yaml
             // securityContext), and so does the CRD job: the namespace enforces `restricted`.
-            { metadata: { name: nsName, labels: { "app.kubernetes.io/part-of": "miles-cluster", ...podSecurityLabels("restricted") } } },
+            { metadata: { name: nsName, labels: { ...partOfLabels(), ...podSecurityLabels("restricted") } } },
             { parent: this, provider, dependsOn },
         );
     }

@@ -16,6 +16,7 @@ import { SystemNodeGroup } from "./systemNodeGroup";
 import { FSX_STARTUP_TAINT } from "../catalog/nodeLabels";
 import { GpuNodeGroup } from "./gpuNodeGroup";
 import { clusterNameOf } from "../domain/cluster";
+import { stackTags } from "../domain/labels";
 
 export interface GpuClusterArgs {
     /**
@@ -89,7 +90,7 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
         const region = cfg.region!;
         const gpuAz = c.availabilityZone!;
         const clusterName = clusterNameOf(cfg);
-        const tags = { "miles-cluster/stack": cfg.stack, "miles-cluster/cluster": clusterName };
+        const tags = stackTags(cfg.stack, { cluster: clusterName });
         const o = { parent: this };
 
         const network = new ClusterNetwork(

@@ -15,7 +15,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { serviceTrustPolicy } from "../domain/iam";
+import { POD_IDENTITY_SERVICE, serviceTrustPolicy } from "../domain/iam";
 
 
 
@@ -37,5 +37,5 @@ export function roleWithPolicies(
 
 /** A role for a Kubernetes service account through EKS Pod Identity. */
 export function podIdentityRole(name: string, policies: string[], description: string, tags: Record<string, string>, opts: pulumi.CustomResourceOptions) {
-    return roleWithPolicies(name, { service: "pods.eks.amazonaws.com", tagSession: true, policies, description, tags }, opts);
+    return roleWithPolicies(name, { service: POD_IDENTITY_SERVICE, tagSession: true, policies, description, tags }, opts);
 }

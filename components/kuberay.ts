@@ -18,6 +18,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { CHARTS, IMAGES, KUBERAY_CRDS, imageRef } from "../catalog/versions";
 import { helmAddon, type ReleasePolicy } from "./helmAddon";
 import { crdJobName, crdFetchScript, crdApplyArgs } from "../domain/kuberay";
+import { partOfLabels } from "../domain/labels";
 
 export interface KubeRayArgs {
     /** Namespace of the operator and the CRD job (created by the caller). */
@@ -107,7 +108,7 @@ export class KubeRay extends pulumi.ComponentResource {
                 metadata: {
                     name: crdJobName(version),
                     namespace: args.namespace,
-                    labels: { "app.kubernetes.io/name": "kuberay-crds", "app.kubernetes.io/version": version, "app.kubernetes.io/part-of": "miles-cluster" },
+                    labels: { "app.kubernetes.io/name": "kuberay-crds", "app.kubernetes.io/version": version, ...partOfLabels() },
                     // A Job that failed once (e.g. no egress yet) is replaced on the next `pulumi up` instead of awaited forever.
                     annotations: { "pulumi.com/replaceUnready": "true" },
                 },

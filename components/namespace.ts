@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { NamespaceHandle } from "./contracts";
 import { podSecurityLabels, type PodSecurityLevel } from "../domain/security/pods";
 import { namespacePolicies } from "../domain/security/networkPolicy";
+import { partOfLabels } from "../domain/labels";
 
 export interface TrainingNamespaceArgs {
     /**
@@ -38,7 +39,7 @@ export class TrainingNamespace extends pulumi.ComponentResource implements Names
         this.name = args.name;
         this.resource = new k8s.core.v1.Namespace(
             name,
-            { metadata: { name: args.name, labels: { "app.kubernetes.io/part-of": "miles-cluster", ...podSecurityLabels(args.podSecurity ?? "baseline") } } },
+            { metadata: { name: args.name, labels: { ...partOfLabels(), ...podSecurityLabels(args.podSecurity ?? "baseline") } } },
             { parent: this, provider: args.provider, dependsOn: args.dependsOn },
         );
         this.networkPolicies =

@@ -6,6 +6,7 @@ import { CheckpointBucket } from "./checkpointBucket";
 import { FsxLustre } from "./fsxLustre";
 import { EfsFileSystem } from "./efs";
 import { SharedVolume, type SharedVolumeArgs } from "./sharedVolume";
+import { partOfLabels, stackTags } from "../domain/labels";
 
 /** Name of the claim miles-cluster creates in the training namespace (fsx-lustre and efs). */
 export const SHARED_CLAIM_NAME = "miles-shared";
@@ -53,7 +54,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
         } else {
             this.claimName = SHARED_CLAIM_NAME;
             const aws = requireAws(args.cluster, s.type);
-            const tags = { "miles-cluster/stack": args.config.stack, "miles-cluster/component": "storage" };
+            const tags = stackTags(args.config.stack, { component: "storage" });
             const existing = s.existingFileSystem;
             if (s.type === "fsx-lustre" && existing) {
                 // An existing file system: only the static volume points at it; nothing of it is managed here.
@@ -157,7 +158,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
                 namespace: args.namespace.name,
                 claimName: this.claimName,
                 volumeName: `${args.namespace.name}-shared`,
-                labels: { "app.kubernetes.io/part-of": "miles-cluster", "app.kubernetes.io/component": "storage" },
+                labels: partOfLabels("storage"),
                 dependsOn: [args.namespace.resource],
                 ...v,
             },

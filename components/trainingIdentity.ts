@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { POD_IDENTITY_TRUST_POLICY, bucketPolicy } from "../domain/iam";
+import { partOfLabels } from "../domain/labels";
 
 
 
@@ -44,7 +45,7 @@ export class TrainingIdentity extends pulumi.ComponentResource {
         this.serviceAccountName = args.serviceAccountName;
         this.serviceAccount = new k8s.core.v1.ServiceAccount(
             name,
-            { metadata: { name: args.serviceAccountName, namespace: args.namespace.name, labels: { "app.kubernetes.io/part-of": "miles-cluster" } } },
+            { metadata: { name: args.serviceAccountName, namespace: args.namespace.name, labels: partOfLabels() } },
             { parent: this, provider: args.provider, dependsOn: [args.namespace.resource] },
         );
         if (args.eks) {

@@ -15,8 +15,11 @@ export function serviceTrustPolicy(service: string, tagSession = false): string 
     return JSON.stringify(serviceTrustPolicyDocument(service, tagSession));
 }
 
-/** Trust policy of a role EKS Pod Identity can hand to pods (AWS docs: https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html). */
-export const POD_IDENTITY_TRUST_POLICY = serviceTrustPolicyDocument("pods.eks.amazonaws.com", true);
+/** The service principal of EKS Pod Identity (AWS docs: https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html). */
+export const POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com";
+
+/** Trust policy of a role EKS Pod Identity can hand to pods (it needs `sts:TagSession` too). */
+export const POD_IDENTITY_TRUST_POLICY = serviceTrustPolicyDocument(POD_IDENTITY_SERVICE, true);
 
 /**
  * What miles needs on the checkpoint bucket (the FSx data repository): list it, and read, write and
