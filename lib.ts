@@ -42,10 +42,10 @@ export { parseConfig, loadConfig, type ParseResult } from "./validation";
 export * from "./components/contracts";
 export { GpuCluster, type GpuClusterArgs } from "./components/gpuCluster";
 export { GpuNodeGroup, type GpuNodeGroupArgs } from "./components/gpuNodeGroup";
-export { TrainingNamespace, type TrainingNamespaceArgs } from "./components/namespace";
-export { CheckpointStorage, type CheckpointStorageArgs } from "./components/storage";
+export { TrainingNamespace, type TrainingNamespaceArgs } from "./components/trainingNamespace";
+export { CheckpointStorage, type CheckpointStorageArgs } from "./components/checkpointStorage";
 export { ClusterAddons, type ClusterAddonsArgs } from "./components/clusterAddons";
-export { MilesTrainingJob, type MilesTrainingJobArgs } from "./components/trainingJob";
+export { MilesTrainingJob, type MilesTrainingJobArgs } from "./components/milesTrainingJob";
 // the program and the offline plan
 export { deploy, program, type StackOutputs } from "./program";
 export { plan, type Plan } from "./plan/run";

@@ -8,7 +8,7 @@ import { autoscales, autoscalingAsgTags } from "../domain/lifecycle/autoscaling"
 import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import type { ClusterHandle } from "./contracts";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
-import { ClusterNetwork } from "./network";
+import { ClusterNetwork } from "./clusterNetwork";
 import { EksControlPlane } from "./eksControlPlane";
 import { EksClusterAddons, EksNodeAddons } from "./eksManagedAddons";
 import { resolveMonitoring } from "../domain/monitoring/resolve";

@@ -11,7 +11,7 @@ import { plan, type Plan } from "../plan/run";
 import { rawConfig, ofType, planConfig } from "./harness";
 import type { RecordedResource } from "../plan/evaluate";
 import { ClusterAddons } from "../components/clusterAddons";
-import { TrainingNamespace } from "../components/namespace";
+import { TrainingNamespace } from "../components/trainingNamespace";
 import type { ClusterHandle, StorageHandle } from "../components/contracts";
 import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import { addonsSection } from "../plan/sections/addons";

@@ -11,7 +11,7 @@ import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import { convertScript, downloadScript } from "../domain/training/prepJobs";
 import { secretManifest } from "../domain/training/secret";
 import { runOf } from "../domain/training/run";
-import { MilesTrainingJob } from "../components/trainingJob";
+import { MilesTrainingJob } from "../components/milesTrainingJob";
 import { trainingSection } from "../plan/sections/training";
 import * as os from "node:os";
 import { parse as parseYaml } from "yaml";

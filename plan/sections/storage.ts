@@ -3,7 +3,7 @@ import { linkS3Prefix } from "../../domain/storage";
 import { SHARED_MOUNT_PATH, SHARED_DIRS } from "../../catalog/sharedPaths";
 import { EFS_PRICE_PER_GIB_MONTH, EFS_PRICE_SOURCE, FSX_PRICE_PER_GIB_MONTH, FSX_PRICE_SOURCE, HOURS_PER_MONTH } from "../../catalog/prices";
 import { GIB, MAX_WRITE_SECONDS, formatBytes, formatSeconds, sizeFsx, storageNeedBytes, storageNeedFromTraining, suggestFsx, type StorageNeed } from "../../domain/sizing";
-import { SHARED_CLAIM_NAME } from "../../components/storage";
+import { SHARED_CLAIM_NAME } from "../../components/checkpointStorage";
 import { bucketPrefixFor } from "../../domain/storage";
 import type { CostItem, SectionProducer, SectionResult } from "../types";
 

@@ -4,7 +4,7 @@ import { extraAvailabilityZones } from "../domain/cluster";
 import type { ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
 import { CheckpointBucket } from "./checkpointBucket";
 import { FsxLustre } from "./fsxLustre";
-import { EfsFileSystem } from "./efs";
+import { EfsFileSystem } from "./efsFileSystem";
 import { SharedVolume, type SharedVolumeArgs } from "./sharedVolume";
 import { partOfLabels, stackTags } from "../domain/labels";
 
