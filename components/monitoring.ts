@@ -18,6 +18,7 @@ import { monitorManifests } from "../domain/monitoring/monitors";
 import { prometheusRuleManifest } from "../domain/monitoring/rules";
 import { runDashboardConfigMap } from "../domain/monitoring/dashboards";
 import { grafanaPortForward } from "../domain/monitoring/access";
+import { partOfLabels } from "../domain/labels";
 
 /**
  * The stack's Prometheus is waited for (so the monitors after it find their CRDs), but never rolled
@@ -54,7 +55,7 @@ export class Monitoring extends pulumi.ComponentResource {
         // filesystem, which only `privileged` admits; warn/audit stay `restricted` (domain/security/pods.ts).
         const ns = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            { metadata: { name: m.namespace, labels: { "app.kubernetes.io/part-of": "miles-cluster", ...podSecurityLabels("privileged") } } },
+            { metadata: { name: m.namespace, labels: { ...partOfLabels(), ...podSecurityLabels("privileged") } } },
             { ...k, dependsOn: args.dependsOn },
         );
 
@@ -74,7 +75,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 new k8s.storage.v1.StorageClass(
                     `${name}-gp3`,
                     {
-                        metadata: { name: m.storageClassName, labels: { "app.kubernetes.io/part-of": "miles-cluster" } },
+                        metadata: { name: m.storageClassName, labels: partOfLabels() },
                         provisioner: EBS_CSI.provisioner,
                         // Retain: deleting a claim (or the stack) never deletes the metrics history.
                         reclaimPolicy: "Retain",
