@@ -12,6 +12,7 @@ import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import { CHARTS } from "../catalog/versions";
 import { helmAddon, type ReleasePolicy } from "./helmAddon";
 import { clusterQueueManifest, KUEUE_NAMESPACE, kueueValues, localQueueManifest, priorityClassManifests, resourceFlavorManifest, type KueueConfig } from "../domain/kueue";
+import { partOfLabels } from "../domain/labels";
 
 /** The controller and its webhooks must be up before a queued job is created (its webhook suspends it): wait, roll back on failure. */
 export const KUEUE_POLICY: ReleasePolicy = { atomic: true, timeout: 600 };
@@ -48,7 +49,7 @@ export class Kueue extends pulumi.ComponentResource {
             `${name}-namespace`,
             // The Kueue chart's controller is restricted-compliant (kubernetes-sigs/kueue v0.19.2 charts/kueue/values.yaml
             // podSecurityContext/containerSecurityContext): the namespace enforces `restricted`.
-            { metadata: { name: KUEUE_NAMESPACE, labels: { "app.kubernetes.io/part-of": "miles-cluster", ...podSecurityLabels("restricted") } } },
+            { metadata: { name: KUEUE_NAMESPACE, labels: { ...partOfLabels(), ...podSecurityLabels("restricted") } } },
             { parent: this, provider: args.provider, dependsOn: args.dependsOn },
         );
         this.release = helmAddon(
