@@ -120,7 +120,7 @@ const CONFIGS: Record<string, { values: Record<string, unknown>; secret?: boolea
     "true on-policy": { values: { ...ONE_NODE, "miles-cluster:training": { parallelism: { tp: 2, cp: 2 }, features: { trueOnPolicy: true } } } },
     "workflow 1": { values: WORKFLOW_1 },
     "workflow 2": { values: WORKFLOW_2 },
-    "offload the other way round": { values: { ...ONE_NODE, "miles-cluster:training": { offload: { train: true, rollout: false } } } },
+    "offload the other way round": { values: { ...ONE_NODE, "miles-cluster:training": { layout: { actorNodes: 1, colocate: false, rolloutGpus: 8, gpusPerEngine: 4 }, offload: { train: true, rollout: false } } } },
     "everything else": {
         secret: true,
         values: {
