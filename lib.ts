@@ -32,20 +32,46 @@ export { resolveRun, runOf, type ResolvedRun } from "./domain/training/run";
 export type { ResolvedTraining, ResolvedModel, ResolvedPaths, RunContext, WorkerSizing } from "./domain/training/resolve";
 export { milesCommand, type MilesCommand, type ArgGroup, type EnvVar, type SecretEnvVar } from "./domain/training/argv";
 export { trainingProblems, trainingWarnings, type TrainingProblem } from "./domain/training/rules";
-export { rayJobManifest, followCommands, type RayJobManifest } from "./domain/training/rayJob";
+export { rayJobManifest, followCommands, type RayJobManifest, type FollowCommands } from "./domain/training/rayJob";
 export { downloadJobManifest, convertJobManifest, convertServiceManifest, type JobManifest, type ServiceManifest } from "./domain/training/prepJobs";
 export { secretManifest, type SecretManifest } from "./domain/training/secret";
 export type { TrainingContext } from "./domain/training/pod";
 // validation: raw stack config → validated MilesConfig
 export { parseConfig, loadConfig, type ParseResult } from "./validation";
-// components
+// components: the composites a stack wires (GpuCluster → TrainingNamespace → CheckpointStorage →
+// ClusterAddons → MilesTrainingJob), every leaf they are made of, their handles and the transform hook
 export * from "./components/contracts";
-export { GpuCluster, type GpuClusterArgs } from "./components/gpuCluster";
-export { GpuNodeGroup, type GpuNodeGroupArgs } from "./components/gpuNodeGroup";
-export { TrainingNamespace, type TrainingNamespaceArgs } from "./components/trainingNamespace";
-export { CheckpointStorage, type CheckpointStorageArgs } from "./components/checkpointStorage";
-export { ClusterAddons, type ClusterAddonsArgs } from "./components/clusterAddons";
-export { MilesTrainingJob, type MilesTrainingJobArgs } from "./components/milesTrainingJob";
+export * from "./components/transform";
+export * from "./components/defaults";
+export * from "./components/gpuCluster";
+export * from "./components/clusterNetwork";
+export * from "./components/eksControlPlane";
+export * from "./components/eksManagedAddons";
+export * from "./components/systemNodeGroup";
+export * from "./components/gpuNodeGroup";
+export * from "./components/clusterAutoscaler";
+export * from "./components/userData";
+export * from "./components/iam";
+export * from "./components/trainingNamespace";
+export * from "./components/checkpointStorage";
+export * from "./components/checkpointBucket";
+export * from "./components/fsxLustre";
+export * from "./components/efsFileSystem";
+export * from "./components/sharedVolume";
+export * from "./components/clusterAddons";
+export * from "./components/helmAddon";
+export * from "./components/devicePlugins";
+export * from "./components/dcgmExporter";
+export * from "./components/monitoring";
+export * from "./components/kueue";
+export * from "./components/fabricGate";
+export * from "./components/imageRepository";
+export * from "./components/kuberay";
+export * from "./components/trainingIdentity";
+export * from "./components/milesTrainingJob";
+export * from "./components/runLifecycle";
+export * from "./components/modelPrep";
+export * from "./components/trainingSecrets";
 // the program and the offline plan
-export { deploy, program, type StackOutputs } from "./program";
+export { deploy, program, type StackOutputs, type RunStackOutputs } from "./program";
 export { plan, type Plan } from "./plan/run";

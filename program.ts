@@ -21,14 +21,61 @@ import { nestedPaths } from "./validation/runs";
 import { ImageRepository } from "./components/imageRepository";
 import { runOf } from "./domain/training/run";
 import { trainingPodSecurity } from "./domain/security/namespaces";
+import type { FollowCommands } from "./domain/training/rayJob";
 import { resolveMonitoring } from "./domain/monitoring/resolve";
 
-export type StackOutputs = Record<string, unknown>;
+/**
+ * What a miles-cluster stack exports (`pulumi stack output`), in this key order; the EKS fields only
+ * when miles-cluster created the cluster.
+ */
+export interface StackOutputs {
+    stack: string;
+    clusterName?: pulumi.Output<string>;
+    clusterEndpoint?: pulumi.Output<string>;
+    /** Kubeconfig running `aws eks get-token` (a secret). */
+    kubeconfig?: pulumi.Output<string>;
+    gpuNodeGroupNames?: pulumi.Output<string[]>;
+    systemNodeGroupName?: pulumi.Output<string>;
+    trainingNamespace?: string;
+    /** The ReadWriteMany claim every training pod mounts at /shared. */
+    storageClaimName?: string;
+    checkpointBucket?: pulumi.Output<string>;
+    trainingServiceAccount?: string;
+    /** With monitoring: the command opening Grafana on localhost:3000, and its admin password (a secret). */
+    grafanaPortForward?: string;
+    grafanaAdminPassword?: pulumi.Output<string>;
+    efaImageRepository?: pulumi.Output<string>;
+    /** One run (no `training.runs`): the RayJob's name, kubectl commands to follow it, its fabric gate. */
+    trainingJobName?: string;
+    trainingFollow?: FollowCommands;
+    fabricGate?: MilesTrainingJob["fabricGateResult"];
+    /** Named runs (`training.runs`), by RayJob name. */
+    runs?: Record<string, { follow: FollowCommands; checkpointDir: string; fabricGate: MilesTrainingJob["fabricGateResult"] }>;
+    /** What a run stack reads through its StackReference. */
+    [CLUSTER_FACTS_OUTPUT]?: ClusterFacts;
+}
+
+/** What a run stack (`cluster.clusterStack`) exports: its runs, on the cluster stack it names. */
+export interface RunStackOutputs {
+    stack: string;
+    /** The cluster stack whose outputs it reads. */
+    clusterStack: string;
+    trainingNamespace: string;
+    /** The stack's runs, by RayJob name. */
+    runs: Record<string, { follow: FollowCommands; checkpointDir: string }>;
+}
 
 /** Wires the components for an already validated config. */
 export function deploy(cfg: MilesConfig): StackOutputs {
-    const outputs: StackOutputs = { stack: cfg.stack };
-    const cluster = new GpuCluster("cluster", { config: cfg });
+    const { stack, region } = cfg;
+    const outputs: StackOutputs = { stack };
+    const cluster = new GpuCluster("cluster", {
+        cluster: cfg.cluster,
+        region,
+        stack,
+        fsxStartupTaint: cfg.storage.type === "fsx-lustre",
+        ebsCsiDriver: resolveMonitoring(cfg)?.createsStorageClass ?? false,
+    });
     const namespace = new TrainingNamespace("training-namespace", {
         name: cfg.training.namespace,
         provider: cluster.provider,
@@ -36,8 +83,8 @@ export function deploy(cfg: MilesConfig): StackOutputs {
         podSecurity: trainingPodSecurity(cfg, cluster.gpuNodeGroups),
         networkPolicies: cfg.addons.networkPolicies.enabled,
     });
-    const storage = new CheckpointStorage("storage", { config: cfg, cluster, namespace });
-    const addons = new ClusterAddons("addons", { config: cfg, cluster, namespace, storage });
+    const storage = new CheckpointStorage("storage", { storage: cfg.storage, stack, region, cluster, namespace });
+    const addons = new ClusterAddons("addons", { addons: cfg.addons, stack, cluster, namespace, storage });
     if (cluster.eks) {
         outputs.clusterName = cluster.eks.clusterName;
         outputs.clusterEndpoint = cluster.eks.endpoint;
@@ -120,7 +167,7 @@ export function deployRuns(
  * no namespace, claim, service account, queue or add-on, so destroying it deletes only its runs'
  * Secrets, Jobs and RayJobs; the checkpoints on the shared volume stay.
  */
-export async function deployRunStack(ref: { name: string }): Promise<StackOutputs> {
+export async function deployRunStack(ref: { name: string }): Promise<RunStackOutputs> {
     const sr = new pulumi.StackReference("cluster-stack", { name: ref.name });
     const details = await sr.getOutputDetails(CLUSTER_FACTS_OUTPUT);
     const cfg = loadConfig({ clusterFacts: details.value });
@@ -144,7 +191,7 @@ export async function deployRunStack(ref: { name: string }): Promise<StackOutput
 }
 
 /** The whole program: config first (every problem at once, before any resource), then resources. */
-export async function program(): Promise<StackOutputs> {
+export async function program(): Promise<StackOutputs | RunStackOutputs> {
     const ref = clusterStackOf(runtimeRawConfig());
     if (ref) return deployRunStack(ref);
     const cfg = loadConfig();

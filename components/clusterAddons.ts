@@ -6,31 +6,67 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { MilesConfig } from "../config";
+import type { AddonsConfig } from "../config";
 import { dcgmExporterOptions, efaDevicePluginEnabled } from "../domain/addons";
 import { podSecurityLabels } from "../domain/security/pods";
 import { resolveMonitoring, type TrainingObservability } from "../domain/monitoring/resolve";
-import { Monitoring } from "./monitoring";
+import { Monitoring, type MonitoringArgs } from "./monitoring";
+import { currentStack, sectionDefaults } from "./defaults";
 import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
-import { EfaDevicePlugin, NvidiaDevicePlugin } from "./devicePlugins";
-import { KubeRay } from "./kuberay";
-import { DcgmExporter } from "./dcgmExporter";
-import { TrainingIdentity } from "./trainingIdentity";
-import { Kueue } from "./kueue";
+import { EfaDevicePlugin, NvidiaDevicePlugin, type DevicePluginArgs, type EfaDevicePluginArgs } from "./devicePlugins";
+import { KubeRay, type KubeRayArgs } from "./kuberay";
+import { DcgmExporter, type DcgmExporterArgs } from "./dcgmExporter";
+import { TrainingIdentity, type TrainingIdentityArgs } from "./trainingIdentity";
+import { transform, type Transform } from "./transform";
+import { Kueue, type KueueArgs } from "./kueue";
 import { partOfLabels, stackTags } from "../domain/labels";
 
 export interface ClusterAddonsArgs {
-    /** The validated stack config (`cfg.addons` switches, `cfg.stack` for tags). */
-    config: MilesConfig;
-    /** Provider, GPU node groups and, on our EKS cluster, its name and readiness. */
+    /**
+     * The add-ons section (`miles-cluster:addons`, validated, defaults applied): which add-ons are
+     * installed and how.
+     * @default AddonsSchema.parse({}): NVIDIA and EFA device plugins, KubeRay with its CRD job, DCGM exporter, the monitoring stack (EFA plugin and monitoring off on a bring-your-own cluster), service account `miles-training`
+     * @example AddonsSchema.parse({ dcgmExporter: { enabled: false } })
+     */
+    addons?: AddonsConfig;
+    /**
+     * Stack name, for the tags of the AWS resources (the training role and its Pod Identity association).
+     * @default pulumi.getStack()
+     * @example "prod"
+     */
+    stack?: string;
+    /**
+     * Provider, GPU node groups and, on our EKS cluster, its name and readiness.
+     * @example new GpuCluster("cluster", { cluster: ClusterSchema.parse({ availabilityZone: "us-east-1a" }) })
+     */
     cluster: ClusterHandle;
-    /** Training namespace: the training service account lives there. */
+    /**
+     * Training namespace: the training service account lives there.
+     * @example new TrainingNamespace("ns", { provider: cluster.provider })
+     */
     namespace: NamespaceHandle;
     /**
      * Shared storage; its bucket (if any) is what the training role may read and write.
      * @default no bucket access
+     * @example new CheckpointStorage("storage", { cluster, namespace })
      */
     storage?: StorageHandle;
+    /**
+     * Changes to the args of the underlying resources, per child component (`namespace`: the
+     * KubeRay operator's namespace).
+     * @default none
+     * @example { kuberay: { release: { timeout: 600 } }, identity: { role: { maxSessionDuration: 7200 } } }
+     */
+    transform?: {
+        namespace?: Transform<k8s.core.v1.NamespaceArgs>;
+        nvidiaDevicePlugin?: DevicePluginArgs["transform"];
+        efaDevicePlugin?: EfaDevicePluginArgs["transform"];
+        kuberay?: KubeRayArgs["transform"];
+        dcgmExporter?: DcgmExporterArgs["transform"];
+        monitoring?: MonitoringArgs["transform"];
+        kueue?: KueueArgs["transform"];
+        identity?: TrainingIdentityArgs["transform"];
+    };
 }
 
 /** The cluster add-ons; `ready` is what the training RayJob must wait for. */
@@ -49,28 +85,36 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
 
     constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:addons:ClusterAddons", name, {}, opts);
-        const a = args.config.addons;
+        const a = args.addons ?? sectionDefaults.addons();
+        // What the add-on decisions (domain/addons.ts, domain/monitoring/) read: this section, whether
+        // the cluster is a bring-your-own one (its handle has no AWS facts) and the training namespace.
+        const scope = { cluster: { existing: args.cluster.aws ? undefined : "bring-your-own" }, addons: a, training: { namespace: args.namespace.name } };
         const { provider, gpuNodeGroups } = args.cluster;
         // Pods need running nodes and networking (system node group, VPC CNI) before Helm's readiness wait can pass.
         const clusterReady = args.cluster.aws?.ready ?? [];
         const common = { provider, gpuNodeGroups, dependsOn: clusterReady };
 
-        if (a.nvidiaDevicePlugin.enabled) this.nvidiaDevicePlugin = new NvidiaDevicePlugin(`${name}-nvidia-device-plugin`, common, { parent: this });
-        if (efaDevicePluginEnabled(args.config)) {
-            this.efaDevicePlugin = new EfaDevicePlugin(`${name}-efa-device-plugin`, { ...common, imageRepository: a.efaDevicePlugin.imageRepository }, { parent: this });
+        const t = args.transform ?? {};
+        if (a.nvidiaDevicePlugin.enabled) this.nvidiaDevicePlugin = new NvidiaDevicePlugin(`${name}-nvidia-device-plugin`, { ...common, transform: t.nvidiaDevicePlugin }, { parent: this });
+        if (efaDevicePluginEnabled(scope)) {
+            this.efaDevicePlugin = new EfaDevicePlugin(`${name}-efa-device-plugin`, { ...common, imageRepository: a.efaDevicePlugin.imageRepository, transform: t.efaDevicePlugin }, { parent: this });
         }
         if (a.kuberay.enabled) {
-            const ns = this.systemNamespace(name, a.namespace, provider, clusterReady);
-            this.kuberay = new KubeRay(`${name}-kuberay`, { namespace: a.namespace, manageCrds: a.kuberay.manageCrds, provider, dependsOn: [...clusterReady, ns] }, { parent: this });
+            const ns = this.systemNamespace(name, a.namespace, provider, clusterReady, t.namespace);
+            this.kuberay = new KubeRay(
+                `${name}-kuberay`,
+                { namespace: a.namespace, manageCrds: a.kuberay.manageCrds, provider, dependsOn: [...clusterReady, ns], transform: t.kuberay },
+                { parent: this },
+            );
         }
         if (a.dcgmExporter.enabled) {
-            this.dcgmExporter = new DcgmExporter(`${name}-dcgm-exporter`, { ...common, options: dcgmExporterOptions(args.config) }, { parent: this });
+            this.dcgmExporter = new DcgmExporter(`${name}-dcgm-exporter`, { ...common, options: dcgmExporterOptions(scope), transform: t.dcgmExporter }, { parent: this });
         }
-        const monitoring = resolveMonitoring(args.config);
+        const monitoring = resolveMonitoring(scope);
         if (monitoring) {
             this.monitoring = new Monitoring(
                 `${name}-monitoring`,
-                { monitoring, provider, grafanaAdminPassword: a.monitoring.grafana.adminPassword, dependsOn: clusterReady },
+                { monitoring, provider, grafanaAdminPassword: a.monitoring.grafana.adminPassword, dependsOn: clusterReady, transform: t.monitoring },
                 { parent: this },
             );
         }
@@ -78,7 +122,7 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
         if (a.kueue.enabled) {
             this.kueue = new Kueue(
                 `${name}-kueue`,
-                { queue: a.kueue, gpuNodeGroups, trainingNamespace: args.namespace.name, provider, dependsOn: [...clusterReady, args.namespace.resource] },
+                { queue: a.kueue, gpuNodeGroups, trainingNamespace: args.namespace.name, provider, dependsOn: [...clusterReady, args.namespace.resource], transform: t.kueue },
                 { parent: this },
             );
             this.queue = { clusterQueue: a.kueue.clusterQueue, localQueue: a.kueue.localQueue };
@@ -92,7 +136,8 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
                 eks: args.cluster.aws ? { clusterName: args.cluster.aws.clusterName } : undefined,
                 // Opt-in: FSx does the S3 I/O with its own role; the pods need the grant only for code of their own.
                 bucket: a.trainingS3Access ? args.storage?.bucket : undefined,
-                tags: stackTags(args.config.stack),
+                tags: stackTags(args.stack ?? currentStack()),
+                transform: t.identity,
             },
             { parent: this },
         );
@@ -112,13 +157,16 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
     }
 
     /** The namespace of the KubeRay operator and its CRD job (a resource of ours: deleted with the stack). */
-    private systemNamespace(name: string, nsName: string, provider: k8s.Provider, dependsOn: pulumi.Resource[]): k8s.core.v1.Namespace {
+    private systemNamespace(name: string, nsName: string, provider: k8s.Provider, dependsOn: pulumi.Resource[], t: Transform<k8s.core.v1.NamespaceArgs> | undefined): k8s.core.v1.Namespace {
         return new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            // The KubeRay operator chart runs restricted-compliant (kuberay v1.7.0 helm-chart/kuberay-operator/values.yaml
-            // securityContext), and so does the CRD job: the namespace enforces `restricted`.
-            { metadata: { name: nsName, labels: { ...partOfLabels(), ...podSecurityLabels("restricted") } } },
-            { parent: this, provider, dependsOn },
+            ...transform(
+                t,
+                `${name}-namespace`,
+                // The KubeRay operator chart runs restricted-compliant (kuberay v1.7.0 helm-chart/kuberay-operator/values.yaml
+                // securityContext), and so does the CRD job: the namespace enforces `restricted`.
+                { metadata: { name: nsName, labels: { ...partOfLabels(), ...podSecurityLabels("restricted") } } },
+                { parent: this, provider, dependsOn },
+            ),
         );
     }
 }

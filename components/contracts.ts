@@ -19,6 +19,12 @@ export interface AwsNetworkInfo {
     /** The security group every node (system and GPU) carries; storage opens its ports to it. */
     nodeSecurityGroupId: pulumi.Output<string>;
     vpcCidr: pulumi.Output<string>;
+    /**
+     * How many zones `privateSubnetIds` spans (one private subnet each, GPU zone first), when known
+     * before deployment: a created VPC. Undefined for an existing VPC, whose subnets' zones are not
+     * known offline.
+     */
+    zoneCount?: number;
 }
 
 export interface ClusterHandle {

@@ -18,10 +18,15 @@ import { dcgmExporterValues, NODE_AGENT_NAMESPACE, type DcgmExporterOptions } fr
 export const DCGM_POLICY: ReleasePolicy = { atomic: false, timeout: 300 };
 
 export interface DcgmExporterArgs extends HelmAddonPlacement {
+    /**
+     * GPU node groups the exporter must cover (from the cluster handle).
+     * @example cluster.gpuNodeGroups
+     */
     gpuNodeGroups: GpuNodeGroupInfo[];
     /**
      * The chart's ServiceMonitor (needs the Prometheus operator CRDs) and whether to join the node
-     * monitoring agent's DCGM host engine (domain/addons.ts `DcgmExporterOptions`).
+     * monitoring agent's DCGM host engine (domain/addons.ts `DcgmExporterOptions`; a miles-cluster
+     * stack passes `dcgmExporterOptions(cfg)`).
      * @example { serviceMonitor: false, nodeAgentHostEngine: true }
      */
     options: DcgmExporterOptions;

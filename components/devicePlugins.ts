@@ -17,7 +17,10 @@ import { HelmAddon, type HelmAddonPlacement, type ReleasePolicy } from "./helmAd
 export const DEVICE_PLUGIN_POLICY: ReleasePolicy = { atomic: true, timeout: 600 };
 
 export interface DevicePluginArgs extends HelmAddonPlacement {
-    /** GPU node groups the plugin must cover (from the cluster handle). */
+    /**
+     * GPU node groups the plugin must cover (from the cluster handle).
+     * @example cluster.gpuNodeGroups
+     */
     gpuNodeGroups: GpuNodeGroupInfo[];
 }
 
@@ -36,7 +39,11 @@ export class NvidiaDevicePlugin extends HelmAddon {
 }
 
 export interface EfaDevicePluginArgs extends DevicePluginArgs {
-    /** @default the chart's image (EKS ECR, us-west-2) */
+    /**
+     * Image repository of the plugin.
+     * @default the chart's image (EKS ECR, us-west-2)
+     * @example "602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/aws-efa-k8s-device-plugin"
+     */
     imageRepository?: string;
 }
 

@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { MANAGED_POLICY } from "../catalog/aws";
-import { roleWithPolicies } from "./iam";
+import { roleWithPolicies, type RoleTransform } from "./iam";
+import { transform, type Transform } from "./transform";
+import { sectionDefaults } from "./defaults";
 
 /** EKS access policy granting cluster-admin through an access entry. */
 export const CLUSTER_ADMIN_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
@@ -14,36 +16,71 @@ export interface EksControlPlaneArgs {
     clusterName: string;
     /**
      * Kubernetes version.
-     * @default "1.34"
+     * @default the stack default (`cluster.kubernetesVersion`, config/cluster.ts)
+     * @example "1.35"
      */
-    kubernetesVersion: string;
+    kubernetesVersion?: string;
+    /**
+     * AWS region, written into the kubeconfig's `aws eks get-token` call.
+     * @example "us-east-1"
+     */
     region: string;
-    /** Private subnets for the control plane's network interfaces (at least two zones). */
+    /**
+     * Private subnets for the control plane's network interfaces (at least two zones).
+     * @example network.privateSubnetIds
+     */
     subnetIds: pulumi.Input<string[]>;
-    /** Extra security group on the control plane (HTTPS from the VPC). */
+    /**
+     * Extra security group on the control plane (HTTPS from the VPC).
+     * @example network.clusterSecurityGroupId
+     */
     clusterSecurityGroupId: pulumi.Input<string>;
     /**
      * CIDRs allowed to reach the public endpoint; empty = private endpoint only.
      * @default []
      * @example ["203.0.113.0/24"]
      */
-    publicAccessCidrs: string[];
+    publicAccessCidrs?: string[];
     /**
      * Control plane log types sent to CloudWatch Logs.
      * @default ["api", "audit", "authenticator"]
+     * @example ["api", "audit", "authenticator", "scheduler"]
      */
-    logTypes: string[];
+    logTypes?: string[];
     /**
-     * Days CloudWatch Logs keeps the control plane logs.
+     * Days CloudWatch Logs keeps the control plane logs (a value CloudWatch accepts).
      * @default 30
+     * @example 365
      */
     logRetentionDays?: number;
     /**
      * IAM principals given cluster-admin through access entries (the deployer always is).
      * @default []
+     * @example ["arn:aws:iam::123456789012:role/ml-platform-admin"]
      */
-    adminPrincipalArns: string[];
-    tags: Record<string, string>;
+    adminPrincipalArns?: string[];
+    /**
+     * Tags of every resource.
+     * @default {}
+     * @example { "miles-cluster/stack": "prod" }
+     */
+    tags?: Record<string, string>;
+    /**
+     * Changes to the args of the underlying resources; the access-entry transforms apply to the
+     * entry (and policy association) of every admin principal.
+     * @default none
+     * @example { cluster: { upgradePolicy: { supportType: "STANDARD" } }, logGroup: { retentionInDays: 90 } }
+     */
+    transform?: {
+        kmsKey?: Transform<aws.kms.KeyArgs>;
+        kmsAlias?: Transform<aws.kms.AliasArgs>;
+        logGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
+        clusterRole?: RoleTransform;
+        nodeRole?: RoleTransform;
+        cluster?: Transform<aws.eks.ClusterArgs>;
+        accessEntry?: Transform<aws.eks.AccessEntryArgs>;
+        accessPolicyAssociation?: Transform<aws.eks.AccessPolicyAssociationArgs>;
+    };
 }
 
 /**
@@ -71,56 +108,68 @@ export class EksControlPlane extends pulumi.ComponentResource {
 
     constructor(name: string, args: EksControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:aws:EksControlPlane", name, {}, opts);
-        const o = { parent: this };
+        const defaults = sectionDefaults.cluster();
+        const tags = args.tags ?? {};
+        const publicAccessCidrs = args.publicAccessCidrs ?? defaults.endpoint.publicAccessCidrs;
+        const t = args.transform ?? {};
+        const o = () => ({ parent: this });
         this.kmsKey = new aws.kms.Key(
-            `${name}-secrets`,
-            { description: `Envelope encryption of Kubernetes secrets of EKS cluster ${args.clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30, tags: args.tags },
-            o,
+            ...transform(t.kmsKey, `${name}-secrets`, { description: `Envelope encryption of Kubernetes secrets of EKS cluster ${args.clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30, tags }, o()),
         );
-        new aws.kms.Alias(`${name}-secrets`, { name: `alias/${args.clusterName}-eks-secrets`, targetKeyId: this.kmsKey.keyId }, o);
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/eks/${args.clusterName}/cluster`, retentionInDays: args.logRetentionDays ?? 30, tags: args.tags }, o);
+        new aws.kms.Alias(...transform(t.kmsAlias, `${name}-secrets`, { name: `alias/${args.clusterName}-eks-secrets`, targetKeyId: this.kmsKey.keyId }, o()));
+        const logGroup = new aws.cloudwatch.LogGroup(...transform(t.logGroup, `${name}-logs`, { name: `/aws/eks/${args.clusterName}/cluster`, retentionInDays: args.logRetentionDays ?? defaults.controlPlaneLogRetentionDays, tags }, o()));
 
-        const clusterRole = roleWithPolicies(`${name}-cluster-role`, { service: "eks.amazonaws.com", policies: [MANAGED_POLICY.eksCluster], description: `EKS cluster ${args.clusterName}`, tags: args.tags }, o);
+        const clusterRole = roleWithPolicies(
+            `${name}-cluster-role`,
+            { service: "eks.amazonaws.com", policies: [MANAGED_POLICY.eksCluster], description: `EKS cluster ${args.clusterName}`, tags, transform: t.clusterRole },
+            o(),
+        );
         const nodeRole = roleWithPolicies(
             `${name}-node-role`,
-            { service: "ec2.amazonaws.com", policies: [MANAGED_POLICY.eksWorkerNode, MANAGED_POLICY.ecrReadOnly], description: `Nodes of EKS cluster ${args.clusterName}`, tags: args.tags },
-            o,
+            { service: "ec2.amazonaws.com", policies: [MANAGED_POLICY.eksWorkerNode, MANAGED_POLICY.ecrReadOnly], description: `Nodes of EKS cluster ${args.clusterName}`, tags, transform: t.nodeRole },
+            o(),
         );
         this.nodeRole = nodeRole.role;
         this.nodeRoleReady = nodeRole.attachments;
 
-        const publicAccess = args.publicAccessCidrs.length > 0;
+        const publicAccess = publicAccessCidrs.length > 0;
         this.cluster = new aws.eks.Cluster(
-            name,
-            {
-                name: args.clusterName,
-                version: args.kubernetesVersion,
-                roleArn: clusterRole.role.arn,
-                vpcConfig: {
-                    subnetIds: args.subnetIds,
-                    securityGroupIds: [args.clusterSecurityGroupId],
-                    endpointPrivateAccess: true,
-                    endpointPublicAccess: publicAccess,
-                    publicAccessCidrs: publicAccess ? [...args.publicAccessCidrs] : undefined,
+            ...transform(
+                t.cluster,
+                name,
+                {
+                    name: args.clusterName,
+                    version: args.kubernetesVersion ?? defaults.kubernetesVersion,
+                    roleArn: clusterRole.role.arn,
+                    vpcConfig: {
+                        subnetIds: args.subnetIds,
+                        securityGroupIds: [args.clusterSecurityGroupId],
+                        endpointPrivateAccess: true,
+                        endpointPublicAccess: publicAccess,
+                        publicAccessCidrs: publicAccess ? [...publicAccessCidrs] : undefined,
+                    },
+                    accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
+                    encryptionConfig: { provider: { keyArn: this.kmsKey.arn }, resources: ["secrets"] },
+                    enabledClusterLogTypes: [...(args.logTypes ?? defaults.controlPlaneLogs)],
+                    bootstrapSelfManagedAddons: false,
+                    tags,
                 },
-                accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
-                encryptionConfig: { provider: { keyArn: this.kmsKey.arn }, resources: ["secrets"] },
-                enabledClusterLogTypes: [...args.logTypes],
-                bootstrapSelfManagedAddons: false,
-                tags: args.tags,
-            },
-            { parent: this, dependsOn: [logGroup, ...clusterRole.attachments] },
+                { parent: this, dependsOn: [logGroup, ...clusterRole.attachments] },
+            ),
         );
         this.clusterName = this.cluster.name;
         this.endpoint = this.cluster.endpoint;
         this.eksSecurityGroupId = this.cluster.vpcConfig.apply((v) => v?.clusterSecurityGroupId);
 
-        args.adminPrincipalArns.forEach((principalArn, i) => {
-            const entry = new aws.eks.AccessEntry(`${name}-admin-${i}`, { clusterName: this.cluster.name, principalArn, type: "STANDARD", tags: args.tags }, o);
+        (args.adminPrincipalArns ?? defaults.adminRoleArns).forEach((principalArn, i) => {
+            const entry = new aws.eks.AccessEntry(...transform(t.accessEntry, `${name}-admin-${i}`, { clusterName: this.cluster.name, principalArn, type: "STANDARD", tags }, o()));
             new aws.eks.AccessPolicyAssociation(
-                `${name}-admin-${i}`,
-                { clusterName: this.cluster.name, principalArn, policyArn: CLUSTER_ADMIN_ACCESS_POLICY, accessScope: { type: "cluster" } },
-                { parent: this, dependsOn: [entry] },
+                ...transform(
+                    t.accessPolicyAssociation,
+                    `${name}-admin-${i}`,
+                    { clusterName: this.cluster.name, principalArn, policyArn: CLUSTER_ADMIN_ACCESS_POLICY, accessScope: { type: "cluster" } },
+                    { parent: this, dependsOn: [entry] },
+                ),
             );
         });
 

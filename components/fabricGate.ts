@@ -13,6 +13,7 @@ import type { TrainingContext } from "../domain/training/pod";
 import { fabricGatePlan, fabricVerdict, type FabricGatePlan } from "../domain/fabric/gate";
 import { GATE_RESULT_ANNOTATION, gateManifests } from "../domain/fabric/gateJob";
 import { parseNcclLog } from "../domain/fabric/ncclLog";
+import { transform, type Transform } from "./transform";
 
 export interface FabricGateArgs {
     /**
@@ -20,11 +21,34 @@ export interface FabricGateArgs {
      * @example resolveRun(training, { stack, gpuNodeGroups: cluster.gpuNodeGroups })
      */
     run: ResolvedRun;
-    /** Namespace, claim and image of the run's pods. */
+    /**
+     * Namespace, claim and image of the run's pods.
+     * @example { namespace: "miles", claimName: "miles-shared", serviceAccountName: "miles-training", secretName: undefined }
+     */
     context: TrainingContext;
+    /**
+     * Provider of the cluster.
+     * @example cluster.provider
+     */
     provider: k8s.Provider;
-    /** What the gate waits for (the preparation Jobs: the gate measures just before the run starts). */
+    /**
+     * What the gate waits for (the preparation Jobs: the gate measures just before the run starts).
+     * @default []
+     * @example prep.ready
+     */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Changes to the args of the underlying resources.
+     * @default none
+     * @example { job: (a) => { a.metadata = { ...a.metadata, labels: { team: "rl" } }; } }
+     */
+    transform?: {
+        serviceAccount?: Transform<k8s.core.v1.ServiceAccountArgs>;
+        role?: Transform<k8s.rbac.v1.RoleArgs>;
+        roleBinding?: Transform<k8s.rbac.v1.RoleBindingArgs>;
+        service?: Transform<k8s.core.v1.ServiceArgs>;
+        job?: Transform<k8s.batch.v1.JobArgs>;
+    };
 }
 
 /** What the gate found, as a stack output. */
@@ -82,16 +106,22 @@ export class FabricGate extends pulumi.ComponentResource {
         const m = gateManifests(args.run, plan, args.context);
         const o = { parent: this, provider: args.provider };
         const deps = args.dependsOn ?? [];
-        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, m.serviceAccount, { ...o, dependsOn: deps });
-        const role = new k8s.rbac.v1.Role(`${name}-role`, m.role, { ...o, dependsOn: deps });
-        const binding = new k8s.rbac.v1.RoleBinding(`${name}-rolebinding`, m.roleBinding, { ...o, dependsOn: [sa, role] });
+        const t = args.transform ?? {};
+        const sa = new k8s.core.v1.ServiceAccount(...transform(t.serviceAccount, `${name}-sa`, { ...m.serviceAccount }, { ...o, dependsOn: deps }));
+        const role = new k8s.rbac.v1.Role(...transform(t.role, `${name}-role`, { ...m.role }, { ...o, dependsOn: deps }));
+        const binding = new k8s.rbac.v1.RoleBinding(...transform(t.roleBinding, `${name}-rolebinding`, { ...m.roleBinding }, { ...o, dependsOn: [sa, role] }));
         // skipAwait: Pulumi would wait for ready endpoints, i.e. for the gate pods, which come after it.
-        const svc = m.service ? new k8s.core.v1.Service(`${name}-svc`, { ...m.service, metadata: { ...m.service.metadata, annotations: { "pulumi.com/skipAwait": "true" } } }, { ...o, dependsOn: deps }) : undefined;
+        const svc = m.service
+            ? new k8s.core.v1.Service(...transform(t.service, `${name}-svc`, { ...m.service, metadata: { ...m.service.metadata, annotations: { "pulumi.com/skipAwait": "true" } } }, { ...o, dependsOn: deps }))
+            : undefined;
         const wait = `${plan.timeoutMinutes}m`;
         this.job = new k8s.batch.v1.Job(
-            `${name}-job`,
-            { ...m.job, metadata: { ...m.job.metadata, annotations: { "pulumi.com/replaceUnready": "true" } } },
-            { ...o, dependsOn: [...deps, binding, ...(svc ? [svc] : [])], customTimeouts: { create: wait, update: wait } },
+            ...transform(
+                t.job,
+                `${name}-job`,
+                { ...m.job, metadata: { ...m.job.metadata, annotations: { "pulumi.com/replaceUnready": "true" } } },
+                { ...o, dependsOn: [...deps, binding, ...(svc ? [svc] : [])], customTimeouts: { create: wait, update: wait } },
+            ),
         );
         const dryRun = pulumi.runtime.isDryRun();
         this.result = this.job.metadata.apply((md) => judgeRecorded(md?.annotations?.[GATE_RESULT_ANNOTATION], plan, dryRun));

@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { linkS3Prefix } from "../domain/storage";
 import { type StorageLink } from "../config/storage";
+import { transform, type Transform } from "./transform";
+import { sectionDefaults } from "./defaults";
 
 /** Lustre network ports: LNET 988 and the 1018-1023 range (FSx for Lustre user guide, VPC access control). */
 export const LUSTRE_PORTS: ReadonlyArray<{ from: number; to: number }> = [
@@ -14,40 +16,86 @@ export const FSX_TIMEOUTS: pulumi.CustomTimeouts = { create: "60m", update: "60m
 export const DRA_TIMEOUTS: pulumi.CustomTimeouts = { create: "45m", update: "45m", delete: "45m" };
 
 export interface FsxLustreArgs {
+    /**
+     * VPC of the file system's security group.
+     * @example network.vpcId
+     */
     vpcId: pulumi.Input<string>;
-    /** The private subnet of the GPU availability zone; the file system lives there (one subnet only). */
+    /**
+     * The private subnet of the GPU availability zone; the file system lives there (one subnet only).
+     * @example network.gpuSubnetId
+     */
     subnetId: pulumi.Input<string>;
-    /** Security group of the clients (every node); the file system accepts Lustre traffic from it. */
+    /**
+     * Security group of the clients (every node); the file system accepts Lustre traffic from it.
+     * @example network.nodeSecurityGroupId
+     */
     clientSecurityGroupId: pulumi.Input<string>;
     /**
      * Capacity in GiB: 1200, 2400 or a multiple of 2400.
      * @default 1200
+     * @example 4800
      */
-    capacityGiB: number;
+    capacityGiB?: number;
     /**
      * MB/s per TiB: 125, 250, 500 or 1000.
      * @default 250
+     * @example 500
      */
-    throughputPerTiB: number;
+    throughputPerTiB?: number;
     /**
      * KMS key for encryption at rest.
      * @default the AWS-managed key `aws/fsx` (rotated by AWS, never deleted with the stack)
+     * @example "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
      */
     kmsKeyArn?: string;
-    /** Bucket the links point into. */
+    /**
+     * Bucket the links point into.
+     * @example bucket.name
+     */
     bucketName: pulumi.Input<string>;
-    /** Directories linked to bucket prefixes (one data repository association each, at most 8). */
-    links: StorageLink[];
+    /**
+     * Directories linked to bucket prefixes (one data repository association each, at most 8).
+     * @default the stack default (`storage.links`): /checkpoints and /models imported and exported, /data imported
+     * @example [{ path: "/checkpoints", import: ["NEW", "CHANGED", "DELETED"], export: ["NEW", "CHANGED", "DELETED"] }]
+     */
+    links?: StorageLink[];
     /**
      * Pulumi `protect` on the file system: no `pulumi up` replacement and no `pulumi destroy` can
      * delete it (with the checkpoints not yet exported to S3) until the stack sets it to false.
      * @default true
+     * @example false
      */
     protect?: boolean;
-    /** Resources the associations must wait for (the bucket's settings). */
+    /**
+     * Resources the associations must wait for (the bucket's settings).
+     * @default []
+     * @example bucket.ready
+     */
     bucketReady?: pulumi.Resource[];
-    tags: Record<string, string>;
+    /**
+     * Tags of every resource.
+     * @default {}
+     * @example { "miles-cluster/stack": "prod" }
+     */
+    tags?: Record<string, string>;
+    /**
+     * Changes to the args of the underlying resources; the rule and association transforms apply
+     * to every rule and every association.
+     * @default none
+     * @example { fileSystem: { weeklyMaintenanceStartTime: "7:03:00" } }
+     */
+    transform?: {
+        securityGroup?: Transform<aws.ec2.SecurityGroupArgs>;
+        ingressRule?: Transform<aws.vpc.SecurityGroupIngressRuleArgs>;
+        egressRule?: Transform<aws.vpc.SecurityGroupEgressRuleArgs>;
+        fileSystem?: Transform<aws.fsx.LustreFileSystemArgs>;
+        dataRepositoryAssociation?: Transform<aws.fsx.DataRepositoryAssociationArgs>;
+    };
 }
+
+/** The args with their defaults applied. */
+type Resolved = FsxLustreArgs & Required<Pick<FsxLustreArgs, "capacityGiB" | "throughputPerTiB" | "links" | "tags">>;
 
 /** `/checkpoints` → `checkpoints`, `/a/b` → `a-b`: a resource-name-safe form of a path. */
 export function pathSlug(path: string): string {
@@ -74,30 +122,37 @@ export class FsxLustre extends pulumi.ComponentResource {
 
     constructor(name: string, args: FsxLustreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:storage:FsxLustre", name, {}, opts);
-        this.securityGroup = this.createSecurityGroup(name, args);
+        const defaults = sectionDefaults.storage();
+        const a: Resolved = {
+            ...args,
+            capacityGiB: args.capacityGiB ?? defaults.capacityGiB,
+            throughputPerTiB: args.throughputPerTiB ?? defaults.throughputPerTiB,
+            links: args.links ?? defaults.links,
+            tags: args.tags ?? {},
+        };
+        this.securityGroup = this.createSecurityGroup(name, a);
         this.fileSystem = new aws.fsx.LustreFileSystem(
-            name,
-            {
+            ...transform(a.transform?.fileSystem, name, {
                 deploymentType: "PERSISTENT_2",
                 storageType: "SSD",
                 fileSystemTypeVersion: "2.15",
-                storageCapacity: args.capacityGiB,
-                perUnitStorageThroughput: args.throughputPerTiB,
+                storageCapacity: a.capacityGiB,
+                perUnitStorageThroughput: a.throughputPerTiB,
                 dataCompressionType: "LZ4",
-                kmsKeyId: args.kmsKeyArn,
+                kmsKeyId: a.kmsKeyArn,
                 // @pulumi/aws 7 types `subnetIds` as one string: FSx for Lustre supports exactly one subnet.
-                subnetIds: args.subnetId,
+                subnetIds: a.subnetId,
                 securityGroupIds: [this.securityGroup.id],
                 // Backups are not supported on file systems linked to S3; S3 is the backup.
                 automaticBackupRetentionDays: 0,
                 skipFinalBackup: true,
                 // Import/export failures go to CloudWatch Logs (/aws/fsx/lustre): the only trace of a file not exported.
                 logConfiguration: { level: "WARN_ERROR" },
-                tags: { ...args.tags, Name: name },
+                tags: { ...a.tags, Name: name },
             },
-            { parent: this, customTimeouts: FSX_TIMEOUTS, dependsOn: this.ingressRules, protect: args.protect ?? true },
+            { parent: this, customTimeouts: FSX_TIMEOUTS, dependsOn: this.ingressRules, protect: a.protect ?? true }),
         );
-        this.associations = this.createAssociations(name, args);
+        this.associations = this.createAssociations(name, a);
         this.registerOutputs({ fileSystemId: this.fileSystem.id, dnsName: this.fileSystem.dnsName, mountName: this.fileSystem.mountName });
     }
 
@@ -110,17 +165,24 @@ export class FsxLustre extends pulumi.ComponentResource {
      * client-side inbound rules (988, 1018-1023 from the file system) for connections servers open
      * back to clients; the node group must carry those itself (see docs/storage.md).
      */
-    private createSecurityGroup(name: string, args: FsxLustreArgs): aws.ec2.SecurityGroup {
+    private createSecurityGroup(name: string, args: Resolved): aws.ec2.SecurityGroup {
+        const t = args.transform ?? {};
         const sg = new aws.ec2.SecurityGroup(
-            `${name}-sg`,
-            { vpcId: args.vpcId, description: "FSx for Lustre: Lustre (TCP 988, 1018-1023) from the cluster nodes and itself", tags: { ...args.tags, Name: `${name}-fsx` } },
-            { parent: this },
+            ...transform(
+                t.securityGroup,
+                `${name}-sg`,
+                { vpcId: args.vpcId, description: "FSx for Lustre: Lustre (TCP 988, 1018-1023) from the cluster nodes and itself", tags: { ...args.tags, Name: `${name}-fsx` } },
+                { parent: this },
+            ),
         );
         const rule = (suffix: string, target: pulumi.Input<string>, from: pulumi.Input<string>, p: { from: number; to: number }, description: string) =>
             new aws.vpc.SecurityGroupIngressRule(
-                `${name}-${suffix}-${p.from}${p.to !== p.from ? `-${p.to}` : ""}`,
-                { securityGroupId: target, referencedSecurityGroupId: from, ipProtocol: "tcp", fromPort: p.from, toPort: p.to, description, tags: args.tags },
-                { parent: this },
+                ...transform(
+                    t.ingressRule,
+                    `${name}-${suffix}-${p.from}${p.to !== p.from ? `-${p.to}` : ""}`,
+                    { securityGroupId: target, referencedSecurityGroupId: from, ipProtocol: "tcp", fromPort: p.from, toPort: p.to, description, tags: args.tags },
+                    { parent: this },
+                ),
             );
         for (const p of LUSTRE_PORTS) {
             this.ingressRules.push(
@@ -128,7 +190,9 @@ export class FsxLustre extends pulumi.ComponentResource {
                 rule("from-self", sg.id, sg.id, p, "Lustre between file servers"),
             );
         }
-        new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "All egress", tags: args.tags }, { parent: this });
+        new aws.vpc.SecurityGroupEgressRule(
+            ...transform(t.egressRule, `${name}-egress`, { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "All egress", tags: args.tags }, { parent: this }),
+        );
         return sg;
     }
 
@@ -136,14 +200,13 @@ export class FsxLustre extends pulumi.ComponentResource {
      * One association per link, created one after the other (FSx processes a file system's
      * association changes one at a time; serial creation avoids failing on a busy file system).
      */
-    private createAssociations(name: string, args: FsxLustreArgs): aws.fsx.DataRepositoryAssociation[] {
+    private createAssociations(name: string, args: Resolved): aws.fsx.DataRepositoryAssociation[] {
         const out: aws.fsx.DataRepositoryAssociation[] = [];
         for (const link of args.links) {
             const prev = out.length > 0 ? [out[out.length - 1]] : [];
             out.push(
                 new aws.fsx.DataRepositoryAssociation(
-                    `${name}-${pathSlug(link.path)}`,
-                    {
+                    ...transform(args.transform?.dataRepositoryAssociation, `${name}-${pathSlug(link.path)}`, {
                         fileSystemId: this.fileSystem.id,
                         fileSystemPath: link.path,
                         dataRepositoryPath: pulumi.interpolate`s3://${args.bucketName}/${linkS3Prefix(link)}/`,
@@ -157,7 +220,7 @@ export class FsxLustre extends pulumi.ComponentResource {
                         },
                         tags: args.tags,
                     },
-                    { parent: this, customTimeouts: DRA_TIMEOUTS, dependsOn: [...(args.bucketReady ?? []), ...prev] },
+                    { parent: this, customTimeouts: DRA_TIMEOUTS, dependsOn: [...(args.bucketReady ?? []), ...prev] }),
                 ),
             );
         }

@@ -1,32 +1,76 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { extraAvailabilityZones } from "../domain/cluster";
 import { type ExistingClusterConfig } from "../config/cluster";
-import type { MilesConfig } from "../config";
-import { ClusterAutoscaler } from "./clusterAutoscaler";
-import { autoscales, autoscalingAsgTags } from "../domain/lifecycle/autoscaling";
+import type { ClusterConfig } from "../config";
 import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import type { ClusterHandle } from "./contracts";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
-import { ClusterNetwork } from "./clusterNetwork";
-import { EksControlPlane } from "./eksControlPlane";
-import { EksClusterAddons, EksNodeAddons } from "./eksManagedAddons";
-import { resolveMonitoring } from "../domain/monitoring/resolve";
-import { SystemNodeGroup } from "./systemNodeGroup";
+import { ClusterNetwork, type ClusterNetworkArgs } from "./clusterNetwork";
+import { ClusterAutoscaler, type ClusterAutoscalerArgs } from "./clusterAutoscaler";
+import { autoscales, autoscalingAsgTags } from "../domain/lifecycle/autoscaling";
+import { EksControlPlane, type EksControlPlaneArgs } from "./eksControlPlane";
+import { EksClusterAddons, EksNodeAddons, type EksClusterAddonsArgs, type EksNodeAddonsArgs } from "./eksManagedAddons";
+import { SystemNodeGroup, type SystemNodeGroupArgs } from "./systemNodeGroup";
+import { transform, type Transform } from "./transform";
 import { FSX_STARTUP_TAINT } from "../catalog/nodeLabels";
-import { GpuNodeGroup } from "./gpuNodeGroup";
+import { GpuNodeGroup, type GpuNodeGroupArgs } from "./gpuNodeGroup";
 import { clusterNameOf } from "../domain/cluster";
+import { configuredRegion, currentStack } from "./defaults";
 import { stackTags } from "../domain/labels";
 
 export interface GpuClusterArgs {
     /**
-     * The validated stack config; reads `cluster`, `region`, `stack` and `storage.type` (GPU nodes
-     * get the FSx CSI startup taint only when the storage is FSx for Lustre).
-     * @example loadConfig()
+     * The cluster section (`miles-cluster:cluster`, validated, defaults applied): EKS version,
+     * network, endpoint, system and GPU node groups, or `existing` for a bring-your-own cluster.
+     * @example ClusterSchema.parse({ availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes: 2 }] })
      */
-    config: MilesConfig;
+    cluster: ClusterConfig;
+    /**
+     * AWS region of the EKS cluster (unused for a bring-your-own cluster).
+     * @default the stack's `aws:region` config
+     * @example "us-east-1"
+     */
+    region?: string;
+    /**
+     * Stack name: tags every AWS resource and names the cluster `miles-<stack>` when `cluster.name` is unset.
+     * @default pulumi.getStack()
+     * @example "prod"
+     */
+    stack?: string;
+    /**
+     * Give GPU nodes the FSx CSI startup taint ({@link FSX_STARTUP_TAINT}), so no pod lands on a node
+     * before its Lustre client can mount the file system. Turn it off when the shared storage is not
+     * FSx for Lustre (a miles-cluster stack sets it to `storage.type === "fsx-lustre"`).
+     * @default true
+     * @example false
+     */
+    fsxStartupTaint?: boolean;
+    /**
+     * Install the EBS CSI driver EKS add-on (with its Pod Identity role): the dynamic provisioner the
+     * monitoring stack's volumes need (ClusterAddons creates their gp3 StorageClass on a cluster of
+     * ours); EKS ships none. A miles-cluster stack sets it when its monitoring creates that class.
+     * @default false
+     * @example true
+     */
+    ebsCsiDriver?: boolean;
+    /**
+     * Changes to the args of the underlying resources, per child component (`gpuNodeGroup`: every
+     * GPU node group; a function transform gets the resource name, e.g. `cluster-gpu-h100-ng`, to
+     * tell them apart). `provider`: the Kubernetes provider of either mode.
+     * @default none
+     * @example { gpuNodeGroup: { nodeGroup: { labels: { team: "rl" } } }, controlPlane: { logGroup: { retentionInDays: 90 } } }
+     */
+    transform?: {
+        network?: ClusterNetworkArgs["transform"];
+        controlPlane?: EksControlPlaneArgs["transform"];
+        nodeAddons?: EksNodeAddonsArgs["transform"];
+        systemNodeGroup?: SystemNodeGroupArgs["transform"];
+        gpuNodeGroup?: GpuNodeGroupArgs["transform"];
+        clusterAddons?: EksClusterAddonsArgs["transform"];
+        clusterAutoscaler?: ClusterAutoscalerArgs["transform"];
+        provider?: Transform<k8s.ProviderArgs>;
+    };
 }
-
 
 /**
  * The Kubernetes cluster of a stack, and the provider every later component uses.
@@ -42,7 +86,7 @@ export interface GpuClusterArgs {
  *
  * @example
  * ```ts
- * const cluster = new GpuCluster("cluster", { config: cfg });
+ * const cluster = new GpuCluster("cluster", { cluster: ClusterSchema.parse({ availabilityZone: "us-east-1a" }), region: "us-east-1" });
  * new k8s.core.v1.Namespace("ns", {}, { provider: cluster.provider, dependsOn: cluster.aws?.ready });
  * ```
  */
@@ -62,12 +106,23 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
 
     constructor(name: string, args: GpuClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:cluster:GpuCluster", name, {}, opts);
-        const cfg = args.config;
-        this.gpuNodeGroups = gpuNodeGroupsFromConfig(cfg);
-        if (cfg.cluster.existing) {
-            this.provider = this.existingClusterProvider(name, cfg.cluster.existing);
+        const c = args.cluster;
+        this.gpuNodeGroups = gpuNodeGroupsFromConfig({ cluster: c });
+        if (c.existing) {
+            this.provider = this.existingClusterProvider(name, c.existing, args.transform?.provider);
         } else {
-            const eks = this.createEks(name, cfg);
+            const region = args.region ?? configuredRegion();
+            if (!region) throw new Error("GpuCluster: `region` (or the stack's aws:region config) is required to create an EKS cluster");
+            if (!c.availabilityZone) throw new Error("GpuCluster: `cluster.availabilityZone` is required to create an EKS cluster");
+            const eks = this.createEks(name, {
+                cluster: c,
+                region,
+                availabilityZone: c.availabilityZone,
+                stack: args.stack ?? currentStack(),
+                fsxStartupTaint: args.fsxStartupTaint ?? true,
+                ebsCsiDriver: args.ebsCsiDriver ?? false,
+                transform: args.transform ?? {},
+            });
             this.provider = eks.provider;
             this.aws = eks.aws;
             this.eks = eks.outputs;
@@ -76,21 +131,21 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
         this.registerOutputs({ clusterName: this.eks?.clusterName, endpoint: this.eks?.endpoint });
     }
 
-    private existingClusterProvider(name: string, existing: ExistingClusterConfig): k8s.Provider {
+    private existingClusterProvider(name: string, existing: ExistingClusterConfig, t: Transform<k8s.ProviderArgs> | undefined): k8s.Provider {
         return new k8s.Provider(
-            `${name}-k8s`,
-            { kubeconfig: existing.kubeconfig === undefined ? undefined : pulumi.secret(existing.kubeconfig), context: existing.context },
-            { parent: this },
+            ...transform(t, `${name}-k8s`, { kubeconfig: existing.kubeconfig === undefined ? undefined : pulumi.secret(existing.kubeconfig), context: existing.context }, { parent: this }),
         );
     }
 
-    private createEks(name: string, cfg: MilesConfig) {
-        const c = cfg.cluster;
-        // clusterChecks guarantees both outside bring-your-own mode.
-        const region = cfg.region!;
-        const gpuAz = c.availabilityZone!;
-        const clusterName = clusterNameOf(cfg);
-        const tags = stackTags(cfg.stack, { cluster: clusterName });
+    private createEks(
+        name: string,
+        a: { cluster: ClusterConfig; region: string; availabilityZone: string; stack: string; fsxStartupTaint: boolean; ebsCsiDriver: boolean; transform: NonNullable<GpuClusterArgs["transform"]> },
+    ) {
+        const t = a.transform;
+        const { cluster: c, region } = a;
+        const gpuAz = a.availabilityZone;
+        const clusterName = clusterNameOf({ cluster: c, stack: a.stack });
+        const tags = stackTags(a.stack, { cluster: clusterName });
         const o = { parent: this };
 
         const network = new ClusterNetwork(
@@ -99,9 +154,9 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
                 network: c.network,
                 region,
                 gpuAvailabilityZone: gpuAz,
-                extraAvailabilityZones: c.network.type === "create" ? extraAvailabilityZones(gpuAz, c.network.availabilityZones) : [],
                 clusterName,
                 tags,
+                transform: t.network,
             },
             o,
         );
@@ -118,19 +173,20 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
                 logRetentionDays: c.controlPlaneLogRetentionDays,
                 adminPrincipalArns: c.adminRoleArns,
                 tags,
+                transform: t.controlPlane,
             },
             o,
         );
-        const nodeAddons = new EksNodeAddons(`${name}-node-addons`, { clusterName: controlPlane.clusterName, tags }, o);
+        const nodeAddons = new EksNodeAddons(`${name}-node-addons`, { clusterName: controlPlane.clusterName, tags, transform: t.nodeAddons }, o);
         const nodeDeps = [...nodeAddons.addons, ...controlPlane.nodeRoleReady];
         const nodeSecurityGroups = [controlPlane.eksSecurityGroupId, network.nodeSecurityGroupId];
 
         const system = new SystemNodeGroup(
             `${name}-system`,
-            { config: c.systemNodeGroup, clusterName: controlPlane.clusterName, nodeRoleArn: controlPlane.nodeRole.arn, subnetIds: network.privateSubnetIds, securityGroupIds: nodeSecurityGroups, tags, dependsOn: nodeDeps },
+            { config: c.systemNodeGroup, clusterName: controlPlane.clusterName, nodeRoleArn: controlPlane.nodeRole.arn, subnetIds: network.privateSubnetIds, securityGroupIds: nodeSecurityGroups, tags, dependsOn: nodeDeps, transform: t.systemNodeGroup },
             o,
         );
-        const startupTaints = cfg.storage.type === "fsx-lustre" ? [FSX_STARTUP_TAINT] : [];
+        const startupTaints = a.fsxStartupTaint ? [FSX_STARTUP_TAINT] : [];
         const gpuGroups = c.gpuNodeGroups.map(
             (g) =>
                 new GpuNodeGroup(
@@ -144,6 +200,7 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
                         startupTaints,
                         tags,
                         dependsOn: nodeDeps,
+                        transform: t.gpuNodeGroup,
                     },
                     o,
                 ),
@@ -151,15 +208,24 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
         const autoscaled = c.gpuNodeGroups.flatMap((g, i) => (autoscales(g) ? [{ name: g.name, asgName: gpuGroups[i].asgName, tags: autoscalingAsgTags(g) }] : []));
         const clusterAddons = new EksClusterAddons(
             `${name}-addons`,
-            { clusterName: controlPlane.clusterName, tags, dependsOn: [system.nodeGroup], ebsCsi: resolveMonitoring(cfg)?.createsStorageClass ?? false },
+            { clusterName: controlPlane.clusterName, tags, dependsOn: [system.nodeGroup], ebsCsi: a.ebsCsiDriver, transform: t.clusterAddons },
             o,
         );
 
-        const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: controlPlane.kubeconfig }, o);
+        const provider = new k8s.Provider(...transform(t.provider, `${name}-k8s`, { kubeconfig: controlPlane.kubeconfig }, { ...o }));
         if (autoscaled.length > 0) {
             new ClusterAutoscaler(
                 `${name}-autoscaler`,
-                { clusterName: controlPlane.clusterName, discoveryClusterName: clusterNameOf(cfg), region: cfg.region ?? "", groups: autoscaled, provider, dependsOn: [system.nodeGroup, ...nodeAddons.addons, ...clusterAddons.addons], tags },
+                {
+                    clusterName: controlPlane.clusterName,
+                    discoveryClusterName: clusterName,
+                    region,
+                    groups: autoscaled,
+                    provider,
+                    dependsOn: [system.nodeGroup, ...nodeAddons.addons, ...clusterAddons.addons],
+                    tags,
+                    transform: t.clusterAutoscaler,
+                },
                 o,
             );
         }

@@ -8,6 +8,7 @@ import { gpuUserDataBase64 } from "./userData";
 import { blockStartTime, type BlockWindow } from "../domain/lifecycle/capacityBlock";
 import { autoScalingOf, autoscales } from "../domain/lifecycle/autoscaling";
 import { blockScalingOf, capacityTypeOf, scalingOf, eksTaintEffect } from "../domain/cluster";
+import { transform, type Transform } from "./transform";
 
 /** `aws.eks.NodeGroup.amiType` of each AMI family (EKS-optimized NVIDIA x86_64 AMIs). */
 export const AMI_TYPE: Record<AmiFamily, string> = {
@@ -34,26 +35,63 @@ export const AMI_TYPE: Record<AmiFamily, string> = {
 export const GPU_METADATA_OPTIONS = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 } as const;
 
 export interface GpuNodeGroupArgs {
-    /** The group as configured (`cluster.gpuNodeGroups[i]`). */
+    /**
+     * The group as configured (`cluster.gpuNodeGroups[i]`, defaults applied).
+     * @example GpuNodeGroupSchema.parse({ name: "h100", instanceType: "p5.48xlarge", nodes: 2 })
+     */
     group: GpuNodeGroupConfig;
+    /**
+     * The EKS cluster the nodes join.
+     * @example controlPlane.clusterName
+     */
     clusterName: pulumi.Input<string>;
-    /** Role of the nodes (AmazonEKSWorkerNodePolicy + ECR read-only). */
+    /**
+     * Role of the nodes (AmazonEKSWorkerNodePolicy + ECR read-only).
+     * @example controlPlane.nodeRole.arn
+     */
     nodeRoleArn: pulumi.Input<string>;
-    /** The private subnet in the GPU availability zone: the group's only subnet. */
+    /**
+     * The private subnet in the GPU availability zone: the group's only subnet.
+     * @example network.gpuSubnetId
+     */
     subnetId: pulumi.Input<string>;
     /**
      * Security groups put on every network interface: the EKS cluster security group, the node group
      * and the EFA group (EKS adds none itself when the launch template names groups).
+     * @example [controlPlane.eksSecurityGroupId, network.nodeSecurityGroupId, network.efaSecurityGroupId]
      */
     securityGroupIds: pulumi.Input<string>[];
     /**
      * Extra taints present only while a node starts (see {@link FSX_STARTUP_TAINT}).
      * @default []
+     * @example [FSX_STARTUP_TAINT]
      */
     startupTaints?: Taint[];
-    tags: Record<string, string>;
-    /** Resources the node group waits for (VPC CNI, kube-proxy, Pod Identity agent add-ons). */
+    /**
+     * Tags of the launch template, the node group, the placement group and the instances, volumes and
+     * network interfaces the template launches.
+     * @default {}
+     * @example { "miles-cluster/stack": "prod" }
+     */
+    tags?: Record<string, string>;
+    /**
+     * Resources the node group waits for (VPC CNI, kube-proxy, Pod Identity agent add-ons).
+     * @default []
+     * @example nodeAddons.addons
+     */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Changes to the args of the underlying resources, for what these args do not cover.
+     * @default none
+     * @example { nodeGroup: { labels: { team: "rl" } }, launchTemplate: (a) => { a.description = "ours"; } }
+     */
+    transform?: {
+        placementGroup?: Transform<aws.ec2.PlacementGroupArgs>;
+        launchTemplate?: Transform<aws.ec2.LaunchTemplateArgs>;
+        nodeGroup?: Transform<aws.eks.NodeGroupArgs>;
+        /** The Capacity Block's scheduled scale-up action (capacity-block groups only). */
+        blockStart?: Transform<aws.autoscaling.ScheduleArgs>;
+    };
 }
 
 /**
@@ -87,9 +125,11 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
 
     constructor(name: string, args: GpuNodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:aws:GpuNodeGroup", name, {}, opts);
+        args = { ...args, tags: args.tags ?? {} };
         const g = args.group;
         const pg = placementGroupOf(g);
-        this.placementGroup = pg.kind === "create" ? new aws.ec2.PlacementGroup(`${name}-pg`, { strategy: "cluster", tags: args.tags }, { parent: this }) : undefined;
+        this.placementGroup =
+            pg.kind === "create" ? new aws.ec2.PlacementGroup(...transform(args.transform?.placementGroup, `${name}-pg`, { strategy: "cluster", tags: args.tags }, { parent: this })) : undefined;
         const placementGroupName = pg.kind === "existing" ? pg.name : this.placementGroup?.name;
         this.launchTemplate = this.createLaunchTemplate(name, args, placementGroupName);
         this.nodeGroup = this.createNodeGroup(name, args);
@@ -107,8 +147,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         const capacity = g.capacity;
         const isBlock = capacity.type === "capacity-block";
         return new aws.ec2.LaunchTemplate(
-            `${name}-lt`,
-            {
+            ...transform(args.transform?.launchTemplate, `${name}-lt`, {
                 description: `GPU node group ${g.name}: ${g.instanceType}, ${capacity.type}, EFA on every network card`,
                 // A Capacity Block needs the instance type in the template (the node group has none).
                 instanceType: isBlock ? g.instanceType : undefined,
@@ -123,7 +162,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
                 updateDefaultVersion: true,
                 tags: args.tags,
             },
-            { parent: this },
+            { parent: this }),
         );
     }
 
@@ -160,16 +199,19 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         const reservationId = (g.capacity as { reservationId: string }).reservationId;
         const asgName = this.asgName;
         return new aws.autoscaling.Schedule(
-            `${name}-block-start-${reservationId}`,
-            {
-                autoscalingGroupName: asgName,
-                scheduledActionName: `miles-cluster block start ${reservationId}`,
-                startTime: window.apply((w) => blockStartTime(w, new Date())),
-                minSize: 0,
-                maxSize: Math.max(g.nodes, 1),
-                desiredCapacity: g.nodes,
-            },
-            { parent: this, ignoreChanges: ["startTime"] },
+            ...transform(
+                args.transform?.blockStart,
+                `${name}-block-start-${reservationId}`,
+                {
+                    autoscalingGroupName: asgName,
+                    scheduledActionName: `miles-cluster block start ${reservationId}`,
+                    startTime: window.apply((w) => blockStartTime(w, new Date())),
+                    minSize: 0,
+                    maxSize: Math.max(g.nodes, 1),
+                    desiredCapacity: g.nodes,
+                },
+                { parent: this, ignoreChanges: ["startTime"] },
+            ),
         );
     }
 
@@ -181,8 +223,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         const isBlock = g.capacity.type === "capacity-block";
         const autoscaled = autoscales(g);
         return new aws.eks.NodeGroup(
-            `${name}-ng`,
-            {
+            ...transform(args.transform?.nodeGroup, `${name}-ng`, {
                 clusterName: args.clusterName,
                 nodeGroupName: g.name,
                 nodeRoleArn: args.nodeRoleArn,
@@ -207,7 +248,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
             // The desired size of a Capacity Block group belongs to the block's scheduled actions (ours
             // at the start, EKS's at T-40 min), that of an autoscaled group to the Cluster Autoscaler:
             // a later `pulumi up` must not reset it.
-            { parent: this, dependsOn: args.dependsOn, deleteBeforeReplace: true, ignoreChanges: isBlock || autoscaled ? ["scalingConfig.desiredSize"] : undefined },
+            { parent: this, dependsOn: args.dependsOn, deleteBeforeReplace: true, ignoreChanges: isBlock || autoscaled ? ["scalingConfig.desiredSize"] : undefined }),
         );
     }
 }

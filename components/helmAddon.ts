@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { ChartPin } from "../catalog/versions";
+import { transform, type Transform } from "./transform";
 
 /** How a Helm release of ours waits and rolls back; explained in docs/addons.md. */
 export interface ReleasePolicy {
@@ -30,13 +31,14 @@ export interface HelmAddonArgs {
     skipCrds?: boolean;
     /** Don't wait for readiness at all (monitoring must never block a deploy). */
     skipAwait?: boolean;
+    /** Changes to the release's args (a component's `transform.release`). */
+    transform?: Transform<k8s.helm.v3.ReleaseArgs>;
 }
 
 /** A pinned third-party chart as a Helm release, with the settings every add-on shares. */
 export function helmAddon(name: string, args: HelmAddonArgs, parent: pulumi.Resource): k8s.helm.v3.Release {
     return new k8s.helm.v3.Release(
-        name,
-        {
+        ...transform(args.transform, name, {
             name: args.releaseName,
             chart: args.pin.chart,
             version: args.pin.version,
@@ -53,18 +55,32 @@ export function helmAddon(name: string, args: HelmAddonArgs, parent: pulumi.Reso
             skipCrds: args.skipCrds ?? false,
             maxHistory: 10,
         },
-        { parent, provider: args.provider, dependsOn: args.dependsOn },
+        { parent, provider: args.provider, dependsOn: args.dependsOn }),
     );
 }
 
 /** One add-on: what differs between the components that are a single pinned release. */
 export type HelmAddonSpec = Omit<HelmAddonArgs, "provider" | "dependsOn">;
 
-/** Where an add-on runs and what it waits for. */
+/** Where an add-on runs, what it waits for, and changes to its release. */
 export interface HelmAddonPlacement {
+    /**
+     * Provider of the cluster.
+     * @example cluster.provider
+     */
     provider: k8s.Provider;
-    /** What must exist before the chart's workloads can become ready (node groups, VPC CNI). */
+    /**
+     * What must exist before the chart's workloads can become ready (node groups, VPC CNI).
+     * @default []
+     * @example cluster.aws.ready
+     */
     dependsOn?: pulumi.Resource[];
+    /**
+     * Changes to the args of the Helm release.
+     * @default none
+     * @example { release: { timeout: 900 } }
+     */
+    transform?: { release?: Transform<k8s.helm.v3.ReleaseArgs> };
 }
 
 /**
@@ -77,7 +93,7 @@ export class HelmAddon extends pulumi.ComponentResource {
 
     constructor(type: string, name: string, spec: HelmAddonSpec, placement: HelmAddonPlacement, opts?: pulumi.ComponentResourceOptions) {
         super(type, name, {}, opts);
-        this.release = helmAddon(name, { ...spec, provider: placement.provider, dependsOn: placement.dependsOn }, this);
+        this.release = helmAddon(name, { ...spec, provider: placement.provider, dependsOn: placement.dependsOn, transform: placement.transform?.release }, this);
         this.registerOutputs({ release: this.release.name });
     }
 }

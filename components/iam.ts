@@ -16,6 +16,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { POD_IDENTITY_SERVICE, serviceTrustPolicy } from "../domain/iam";
+import { transform, type Transform } from "./transform";
+
+/** Transforms of a role and of each of its policy attachments. */
+export interface RoleTransform {
+    role?: Transform<aws.iam.RoleArgs>;
+    policyAttachment?: Transform<aws.iam.RolePolicyAttachmentArgs>;
+}
 
 
 
@@ -25,17 +32,18 @@ import { POD_IDENTITY_SERVICE, serviceTrustPolicy } from "../domain/iam";
  */
 export function roleWithPolicies(
     name: string,
-    args: { service: string; tagSession?: boolean; policies: string[]; description: string; tags: Record<string, string> },
+    args: { service: string; tagSession?: boolean; policies: string[]; description: string; tags: Record<string, string>; transform?: RoleTransform },
     opts: pulumi.CustomResourceOptions,
 ): { role: aws.iam.Role; attachments: aws.iam.RolePolicyAttachment[] } {
-    const role = new aws.iam.Role(name, { assumeRolePolicy: serviceTrustPolicy(args.service, args.tagSession), description: args.description, tags: args.tags }, opts);
+    const t = args.transform ?? {};
+    const role = new aws.iam.Role(...transform(t.role, name, { assumeRolePolicy: serviceTrustPolicy(args.service, args.tagSession), description: args.description, tags: args.tags }, { ...opts }));
     const attachments = args.policies.map(
-        (policyArn) => new aws.iam.RolePolicyAttachment(`${name}-${policyArn.split("/").pop()!.toLowerCase()}`, { role: role.name, policyArn }, opts),
+        (policyArn) => new aws.iam.RolePolicyAttachment(...transform(t.policyAttachment, `${name}-${policyArn.split("/").pop()!.toLowerCase()}`, { role: role.name, policyArn }, { ...opts })),
     );
     return { role, attachments };
 }
 
 /** A role for a Kubernetes service account through EKS Pod Identity. */
-export function podIdentityRole(name: string, policies: string[], description: string, tags: Record<string, string>, opts: pulumi.CustomResourceOptions) {
-    return roleWithPolicies(name, { service: POD_IDENTITY_SERVICE, tagSession: true, policies, description, tags }, opts);
+export function podIdentityRole(name: string, policies: string[], description: string, tags: Record<string, string>, opts: pulumi.CustomResourceOptions, t?: RoleTransform) {
+    return roleWithPolicies(name, { service: POD_IDENTITY_SERVICE, tagSession: true, policies, description, tags, transform: t }, opts);
 }

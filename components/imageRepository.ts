@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { transform, type Transform } from "./transform";
 
 export interface ImageRepositoryArgs {
     /**
@@ -16,8 +17,18 @@ export interface ImageRepositoryArgs {
      * @example "miles-cluster/prod/miles-efa"
      */
     name: string;
-    /** Tags of the repository. */
-    tags: Record<string, string>;
+    /**
+     * Tags of the repository.
+     * @default {}
+     * @example { "miles-cluster/stack": "prod", "miles-cluster/component": "images" }
+     */
+    tags?: Record<string, string>;
+    /**
+     * Changes to the args of the ECR repository.
+     * @default none
+     * @example { repository: { imageScanningConfiguration: { scanOnPush: false } } }
+     */
+    transform?: { repository?: Transform<aws.ecr.RepositoryArgs> };
 }
 
 export class ImageRepository extends pulumi.ComponentResource {
@@ -28,17 +39,20 @@ export class ImageRepository extends pulumi.ComponentResource {
     constructor(name: string, args: ImageRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:images:ImageRepository", name, {}, opts);
         this.repository = new aws.ecr.Repository(
-            `${name}-ecr`,
-            {
-                name: args.name,
-                imageTagMutability: "IMMUTABLE",
-                imageScanningConfiguration: { scanOnPush: true },
-                encryptionConfigurations: [{ encryptionType: "KMS" }],
-                // Never delete images with the repository, even if someone flips retainOnDelete.
-                forceDelete: false,
-                tags: args.tags,
-            },
-            { parent: this, retainOnDelete: true },
+            ...transform(
+                args.transform?.repository,
+                `${name}-ecr`,
+                {
+                    name: args.name,
+                    imageTagMutability: "IMMUTABLE",
+                    imageScanningConfiguration: { scanOnPush: true },
+                    encryptionConfigurations: [{ encryptionType: "KMS" }],
+                    // Never delete images with the repository, even if someone flips retainOnDelete.
+                    forceDelete: false,
+                    tags: args.tags ?? {},
+                },
+                { parent: this, retainOnDelete: true },
+            ),
         );
         this.url = this.repository.repositoryUrl;
         this.registerOutputs({ url: this.url });

@@ -19,18 +19,49 @@ import { CHARTS, IMAGES, KUBERAY_CRDS, imageRef } from "../catalog/versions";
 import { helmAddon, type ReleasePolicy } from "./helmAddon";
 import { crdJobName, crdFetchScript, crdApplyArgs } from "../domain/kuberay";
 import { partOfLabels } from "../domain/labels";
+import { transform, type Transform } from "./transform";
+import { sectionDefaults } from "./defaults";
 
 export interface KubeRayArgs {
-    /** Namespace of the operator and the CRD job (created by the caller). */
-    namespace: string;
+    /**
+     * Namespace of the operator and the CRD job (created by the caller).
+     * @default "miles-system" (the stack default, `addons.namespace`)
+     * @example "kuberay"
+     */
+    namespace?: string;
     /**
      * Apply the CRDs with a versioned Job (true) or let Helm install them once (false).
      * @default true
+     * @example false
      */
-    manageCrds: boolean;
+    manageCrds?: boolean;
+    /**
+     * Provider of the cluster.
+     * @example cluster.provider
+     */
     provider: k8s.Provider;
+    /**
+     * What the operator and the CRD job wait for (nodes and networking, the namespace).
+     * @default []
+     * @example [...cluster.aws.ready, namespace]
+     */
     dependsOn?: pulumi.Resource[];
+    /**
+     * Changes to the args of the underlying resources (the CRD job's only with `manageCrds`).
+     * @default none
+     * @example { release: { timeout: 600 } }
+     */
+    transform?: {
+        release?: Transform<k8s.helm.v3.ReleaseArgs>;
+        crdServiceAccount?: Transform<k8s.core.v1.ServiceAccountArgs>;
+        crdClusterRole?: Transform<k8s.rbac.v1.ClusterRoleArgs>;
+        crdClusterRoleBinding?: Transform<k8s.rbac.v1.ClusterRoleBindingArgs>;
+        crdJob?: Transform<k8s.batch.v1.JobArgs>;
+    };
 }
+
+/** The args with their defaults applied. */
+type Resolved = KubeRayArgs & Required<Pick<KubeRayArgs, "namespace" | "manageCrds">>;
 
 /** Operator: roll back a failed upgrade; it is one small Deployment, 5 minutes is plenty. */
 export const KUBERAY_POLICY: ReleasePolicy = { atomic: true, timeout: 300 };
@@ -55,19 +86,22 @@ export class KubeRay extends pulumi.ComponentResource {
 
     constructor(name: string, args: KubeRayArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:addons:KubeRay", name, {}, opts);
+        const defaults = sectionDefaults.addons();
+        const a: Resolved = { ...args, namespace: args.namespace ?? defaults.namespace, manageCrds: args.manageCrds ?? defaults.kuberay.manageCrds };
         const version = CHARTS.kuberayOperator.version;
-        this.crdJob = args.manageCrds ? this.crdJobFor(name, version, args) : undefined;
+        this.crdJob = a.manageCrds ? this.crdJobFor(name, version, a) : undefined;
         this.release = helmAddon(
             name,
             {
                 pin: CHARTS.kuberayOperator,
                 releaseName: "kuberay-operator",
-                namespace: args.namespace,
+                namespace: a.namespace,
                 values: {},
                 policy: KUBERAY_POLICY,
-                provider: args.provider,
-                skipCrds: args.manageCrds,
-                dependsOn: [...(args.dependsOn ?? []), ...(this.crdJob ? [this.crdJob] : [])],
+                provider: a.provider,
+                skipCrds: a.manageCrds,
+                dependsOn: [...(a.dependsOn ?? []), ...(this.crdJob ? [this.crdJob] : [])],
+                transform: a.transform?.release,
             },
             this,
         );
@@ -76,13 +110,13 @@ export class KubeRay extends pulumi.ComponentResource {
     }
 
     /** ServiceAccount + ClusterRole (CRDs of KubeRay only) + binding + the Job applying the CRDs. */
-    private crdJobFor(name: string, version: string, args: KubeRayArgs): k8s.batch.v1.Job {
-        const opts = { parent: this, provider: args.provider, dependsOn: args.dependsOn };
+    private crdJobFor(name: string, version: string, args: Resolved): k8s.batch.v1.Job {
+        const opts = () => ({ parent: this, provider: args.provider, dependsOn: args.dependsOn });
+        const t = args.transform ?? {};
         const saName = "kuberay-crd-installer";
-        const sa = new k8s.core.v1.ServiceAccount(`${name}-crd-installer`, { metadata: { name: saName, namespace: args.namespace } }, opts);
+        const sa = new k8s.core.v1.ServiceAccount(...transform(t.crdServiceAccount, `${name}-crd-installer`, { metadata: { name: saName, namespace: args.namespace } }, opts()));
         const role = new k8s.rbac.v1.ClusterRole(
-            `${name}-crd-installer`,
-            {
+            ...transform(t.crdClusterRole, `${name}-crd-installer`, {
                 metadata: { name: "miles-cluster-kuberay-crd-installer" },
                 rules: [
                     // Server-side apply of a missing object is a PATCH that creates: both verbs are checked.
@@ -91,20 +125,18 @@ export class KubeRay extends pulumi.ComponentResource {
                     { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ["get", "patch"], resourceNames: KUBERAY_CRDS.map((c) => c.name) },
                 ],
             },
-            opts,
+            opts()),
         );
         const binding = new k8s.rbac.v1.ClusterRoleBinding(
-            `${name}-crd-installer`,
-            {
+            ...transform(t.crdClusterRoleBinding, `${name}-crd-installer`, {
                 metadata: { name: "miles-cluster-kuberay-crd-installer" },
                 roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
                 subjects: [{ kind: "ServiceAccount", name: saName, namespace: args.namespace }],
             },
-            opts,
+            opts()),
         );
         return new k8s.batch.v1.Job(
-            `${name}-crds`,
-            {
+            ...transform(t.crdJob, `${name}-crds`, {
                 metadata: {
                     name: crdJobName(version),
                     namespace: args.namespace,
@@ -157,7 +189,7 @@ export class KubeRay extends pulumi.ComponentResource {
                     },
                 },
             },
-            { ...opts, dependsOn: [...(args.dependsOn ?? []), sa, binding], deleteBeforeReplace: true, customTimeouts: { create: "10m", update: "10m" } },
+            { ...opts(), dependsOn: [...(args.dependsOn ?? []), sa, binding], deleteBeforeReplace: true, customTimeouts: { create: "10m", update: "10m" } }),
         );
     }
 }

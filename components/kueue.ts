@@ -11,6 +11,7 @@ import { podSecurityLabels } from "../domain/security/pods";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import { CHARTS } from "../catalog/versions";
 import { helmAddon, type ReleasePolicy } from "./helmAddon";
+import { transform, type Transform } from "./transform";
 import { clusterQueueManifest, KUEUE_NAMESPACE, kueueValues, localQueueManifest, priorityClassManifests, resourceFlavorManifest, type KueueConfig } from "../domain/kueue";
 import { partOfLabels } from "../domain/labels";
 
@@ -23,15 +24,38 @@ export interface KueueArgs {
      * @example { enabled: true, clusterQueue: "miles", localQueue: "miles", queueingStrategy: "BestEffortFIFO", preemption: "Never" }
      */
     queue: KueueConfig;
-    /** GPU node groups: one ResourceFlavor each, their GPUs are the quota. */
+    /**
+     * GPU node groups: one ResourceFlavor each, their GPUs are the quota.
+     * @example cluster.gpuNodeGroups
+     */
     gpuNodeGroups: GpuNodeGroupInfo[];
     /**
      * Namespace of the LocalQueue (the training namespace; created by the caller).
      * @example "miles"
      */
     trainingNamespace: string;
+    /**
+     * Provider of the cluster.
+     * @example cluster.provider
+     */
     provider: k8s.Provider;
+    /**
+     * What the release waits for (nodes, the training namespace).
+     * @default []
+     * @example [...cluster.aws.ready, namespace.resource]
+     */
     dependsOn?: pulumi.Resource[];
+    /**
+     * Changes to the args of the underlying resources (`queueObject`: every ResourceFlavor,
+     * WorkloadPriorityClass, the ClusterQueue and the LocalQueue; a function gets the name to tell them apart).
+     * @default none
+     * @example { release: { timeout: 900 } }
+     */
+    transform?: {
+        namespace?: Transform<k8s.core.v1.NamespaceArgs>;
+        release?: Transform<k8s.helm.v3.ReleaseArgs>;
+        queueObject?: Transform<k8s.apiextensions.CustomResourceArgs>;
+    };
 }
 
 /** The Kueue release and the queue objects; `ready` is what a queued job waits for. */
@@ -45,21 +69,27 @@ export class Kueue extends pulumi.ComponentResource {
 
     constructor(name: string, args: KueueArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:addons:Kueue", name, {}, opts);
+        const t = args.transform ?? {};
         const ns = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            // The Kueue chart's controller is restricted-compliant (kubernetes-sigs/kueue v0.19.2 charts/kueue/values.yaml
-            // podSecurityContext/containerSecurityContext): the namespace enforces `restricted`.
-            { metadata: { name: KUEUE_NAMESPACE, labels: { ...partOfLabels(), ...podSecurityLabels("restricted") } } },
-            { parent: this, provider: args.provider, dependsOn: args.dependsOn },
+            ...transform(
+                t.namespace,
+                `${name}-namespace`,
+                // The Kueue chart's controller is restricted-compliant (kubernetes-sigs/kueue v0.19.2 charts/kueue/values.yaml
+                // podSecurityContext/containerSecurityContext): the namespace enforces `restricted`.
+                { metadata: { name: KUEUE_NAMESPACE, labels: { ...partOfLabels(), ...podSecurityLabels("restricted") } } },
+                { parent: this, provider: args.provider, dependsOn: args.dependsOn },
+            ),
         );
         this.release = helmAddon(
             name,
-            { pin: CHARTS.kueue, releaseName: "kueue", namespace: KUEUE_NAMESPACE, values: kueueValues(), policy: KUEUE_POLICY, provider: args.provider, dependsOn: [...(args.dependsOn ?? []), ns] },
+            { pin: CHARTS.kueue, releaseName: "kueue", namespace: KUEUE_NAMESPACE, values: kueueValues(), policy: KUEUE_POLICY, provider: args.provider, dependsOn: [...(args.dependsOn ?? []), ns], transform: t.release },
             this,
         );
         const cr = (suffix: string, m: { apiVersion: string; kind: string; metadata: object; [k: string]: unknown }, deps: pulumi.Resource[] = []) => {
             const { apiVersion, kind, metadata, ...rest } = m;
-            return new k8s.apiextensions.CustomResource(`${name}-${suffix}`, { apiVersion, kind, metadata, ...rest }, { parent: this, provider: args.provider, dependsOn: [this.release, ...deps] });
+            return new k8s.apiextensions.CustomResource(
+                ...transform(t.queueObject, `${name}-${suffix}`, { apiVersion, kind, metadata, ...rest }, { parent: this, provider: args.provider, dependsOn: [this.release, ...deps] }),
+            );
         };
         this.flavors = args.gpuNodeGroups.map((g) => cr(`flavor-${g.name}`, resourceFlavorManifest(args.queue, g)));
         this.priorityClasses = priorityClassManifests(args.queue).map((m) => cr(`priority-${m.metadata.name}`, m));

@@ -10,17 +10,19 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { TrainingConfig } from "../config";
 import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
-import { ModelPrep } from "./modelPrep";
-import { FabricGate, type FabricGateResult } from "./fabricGate";
-import { TrainingSecrets } from "./trainingSecrets";
-import { followCommands, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest } from "../domain/training/rayJob";
+import { ModelPrep, type ModelPrepArgs } from "./modelPrep";
+import { FabricGate, type FabricGateArgs, type FabricGateResult } from "./fabricGate";
+import { TrainingSecrets, type TrainingSecretsArgs } from "./trainingSecrets";
+import { transform, type Transform } from "./transform";
+import { currentStack } from "./defaults";
+import { followCommands, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest, type FollowCommands } from "../domain/training/rayJob";
 import { runLabels, runSelector, submitterServiceAccountName, type TrainingContext } from "../domain/training/pod";
 import { RAY_PORTS, runPolicy } from "../domain/security/networkPolicy";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
 import { runDisruptionBudget } from "../domain/lifecycle/disruption";
 import { queueRef } from "../domain/kueue";
 import { rayJobSpecHash } from "../domain/lifecycle/jobs";
-import { RunLifecycle } from "./runLifecycle";
+import { RunLifecycle, type RunLifecycleArgs } from "./runLifecycle";
 
 export interface MilesTrainingJobArgs {
     /**
@@ -30,24 +32,35 @@ export interface MilesTrainingJobArgs {
     training: TrainingConfig;
     /**
      * Stack name: the default run name is `miles-<stack>`.
-     * @example pulumi.getStack()
+     * @default pulumi.getStack()
+     * @example "prod"
      */
-    stack: string;
-    /** Kubernetes provider and the GPU node groups the run is placed on. */
+    stack?: string;
+    /**
+     * Kubernetes provider and the GPU node groups the run is placed on.
+     * @example new GpuCluster("cluster", { cluster: ClusterSchema.parse({ availabilityZone: "us-east-1a" }) })
+     */
     cluster: ClusterHandle;
     /**
      * The training namespace (`resource` undefined when another stack owns it, as in a run stack).
-     * @example { name: "miles" }
+     * @example new TrainingNamespace("ns", { provider: cluster.provider })
      */
     namespace: Pick<NamespaceHandle, "name"> & { resource?: pulumi.Resource };
-    /** The shared ReadWriteMany volume (mounted at /shared in every pod). */
+    /**
+     * The shared ReadWriteMany volume (mounted at /shared in every pod).
+     * @example new CheckpointStorage("storage", { cluster, namespace })
+     */
     storage: StorageHandle;
-    /** Service account of the pods, and the add-ons the RayJob needs (KubeRay CRDs/operator, device plugins). */
+    /**
+     * Service account of the pods, and the add-ons the RayJob needs (KubeRay CRDs/operator, device plugins).
+     * @example new ClusterAddons("addons", { cluster, namespace, storage })
+     */
     addons: AddonsHandle;
     /**
      * Repository URL of the stack's ECR repository holding the project EFA image (`training.image.source:
      * efa-build`); the pods pull `<url>:<tag>` or `<url>@<digest>`.
      * @default undefined (the run's image reference is complete: named or plain miles image)
+     * @example new ImageRepository("efa-image", { name: "miles-efa" }).url
      */
     efaImageRepositoryUrl?: pulumi.Input<string>;
     /**
@@ -55,19 +68,36 @@ export interface MilesTrainingJobArgs {
      * runs of the stack that write the same directories (one download or conversion at a time per
      * directory; the second finds the first's markers and skips).
      * @default []
+     * @example earlierRun.prep.ready
      */
     prepAfter?: pulumi.Resource[];
     /**
      * AWS region of the EKS cluster (the lifecycle Jobs read the FSx export-queue metric there).
+     * @default the stack's `aws:region` config
      * @example "us-east-1"
      */
     region?: string;
     /**
-     * The run's ingress NetworkPolicy: who besides the run's own pods may reach them. Undefined: none
-     * (the namespace's default deny still applies when it has one).
+     * The run's ingress NetworkPolicy: who besides the run's own pods may reach them.
+     * @default none: no policy of the run's own (the namespace's default deny still applies when it has one)
      * @example { operatorNamespace: "miles-system", metricsNamespaces: ["monitoring"] }
      */
     networkPolicy?: { operatorNamespace?: string; metricsNamespaces: string[] };
+    /**
+     * Changes to the args of the underlying resources, per resource or child component.
+     * @default none
+     * @example { rayJob: (a) => { a.metadata = { ...a.metadata, annotations: { team: "rl" } }; } }
+     */
+    transform?: {
+        rayJob?: Transform<k8s.apiextensions.CustomResourceArgs>;
+        disruptionBudget?: Transform<k8s.policy.v1.PodDisruptionBudgetArgs>;
+        submitterServiceAccount?: Transform<k8s.core.v1.ServiceAccountArgs>;
+        networkPolicy?: Transform<k8s.networking.v1.NetworkPolicyArgs>;
+        secrets?: TrainingSecretsArgs["transform"];
+        prep?: ModelPrepArgs["transform"];
+        fabricGate?: FabricGateArgs["transform"];
+        lifecycle?: RunLifecycleArgs["transform"];
+    };
 }
 
 /** A miles RL run: Secret, preparation Jobs and the RayJob. */
@@ -91,7 +121,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
     /** The full shell command the RayJob submits. */
     readonly entrypoint: string;
     /** kubectl commands to follow the run. */
-    readonly follow: Record<string, string>;
+    readonly follow: FollowCommands;
     /** Pre-replacement save, end-of-block save and resume (components/runLifecycle.ts). */
     readonly lifecycle: RunLifecycle;
     /** `maxUnavailable: 0` over the run's Ray pods: a node roll or drain waits for (fails on) the run. */
@@ -99,7 +129,8 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
 
     constructor(name: string, args: MilesTrainingJobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:MilesTrainingJob", name, {}, opts);
-        const r = resolveRun(args.training, { stack: args.stack, gpuNodeGroups: args.cluster.gpuNodeGroups, monitoring: args.addons.observability?.monitoring, platform: args.cluster.aws ? "eks" : "existing" });
+        const r = resolveRun(args.training, { stack: args.stack ?? currentStack(), gpuNodeGroups: args.cluster.gpuNodeGroups, monitoring: args.addons.observability?.monitoring, platform: args.cluster.aws ? "eks" : "existing" });
+        const t = args.transform ?? {};
         this.run = r;
         const provider = args.cluster.provider;
         this.namespace = args.namespace.name;
@@ -107,9 +138,12 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
 
         // The job submitter's own identity: no API token, no AWS role (it only calls the head's dashboard).
         this.submitterServiceAccount = new k8s.core.v1.ServiceAccount(
-            `${name}-submitter`,
-            { metadata: { name: submitterServiceAccountName(r), namespace: this.namespace, labels: runLabels(r, "ray-submitter") }, automountServiceAccountToken: false },
-            { parent: this, provider, dependsOn: [...(args.namespace.resource ? [args.namespace.resource] : [])] },
+            ...transform(
+                t.submitterServiceAccount,
+                `${name}-submitter`,
+                { metadata: { name: submitterServiceAccountName(r), namespace: this.namespace, labels: runLabels(r, "ray-submitter") }, automountServiceAccountToken: false },
+                { parent: this, provider, dependsOn: [...(args.namespace.resource ? [args.namespace.resource] : [])] },
+            ),
         );
         if (args.networkPolicy) {
             const m = runPolicy({
@@ -121,9 +155,11 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 metricsPorts: [RAY_PORTS.metrics, ...(r.training.prometheus.enabled ? [r.training.prometheus.port] : [])],
                 labels: runLabels(r, "network-policy"),
             });
-            this.networkPolicy = new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, m, { parent: this, provider, dependsOn: [...(args.namespace.resource ? [args.namespace.resource] : [])] });
+            this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
+                ...transform(t.networkPolicy, `${name}-ingress`, m, { parent: this, provider, dependsOn: [...(args.namespace.resource ? [args.namespace.resource] : [])] }),
+            );
         }
-        this.secrets = new TrainingSecrets(`${name}-secrets`, { run: r, namespace: this.namespace, provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [] }, { parent: this });
+        this.secrets = new TrainingSecrets(`${name}-secrets`, { run: r, namespace: this.namespace, provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [], transform: t.secrets }, { parent: this });
         const context: TrainingContext = {
             namespace: this.namespace,
             claimName: args.storage.claimName,
@@ -137,9 +173,9 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             submitterServiceAccountName: submitterServiceAccountName(r),
         };
         const base: pulumi.Resource[] = [...(args.namespace.resource ? [args.namespace.resource] : []), ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : []), ...(this.networkPolicy ? [this.networkPolicy] : [])];
-        this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...(args.prepAfter ?? [])] }, { parent: this });
+        this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...(args.prepAfter ?? [])], transform: t.prep }, { parent: this });
 
-        this.fabricGate = new FabricGate(`${name}-fabric`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...this.prep.ready] }, { parent: this });
+        this.fabricGate = new FabricGate(`${name}-fabric`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...this.prep.ready], transform: t.fabricGate }, { parent: this });
         this.fabricGateResult = this.fabricGate.result;
 
         const manifest = rayJobManifest(r, context);
@@ -158,13 +194,12 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 eks: args.cluster.aws ? { clusterName: args.cluster.aws.clusterName, region: args.region } : undefined,
                 blockWindow: r.group ? args.cluster.capacityBlockWindows?.[r.group.name] : undefined,
                 dependsOn: base,
+                transform: t.lifecycle,
             },
             { parent: this },
         );
         this.rayJob = new k8s.apiextensions.CustomResource(
-            `${name}-rayjob`,
-            { apiVersion: manifest.apiVersion, kind: manifest.kind, metadata, spec: manifest.spec },
-            {
+            ...transform(t.rayJob, `${name}-rayjob`, { apiVersion: manifest.apiVersion, kind: manifest.kind, metadata, spec: manifest.spec }, {
                 parent: this,
                 provider,
                 // After the pre-replacement save: a changed spec first makes the running run save.
@@ -174,10 +209,12 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 // only `spec.suspend` changes in place, so pausing keeps the RayJob.
                 replaceOnChanges: [...RAYJOB_REPLACE_ON_CHANGES],
                 deleteBeforeReplace: true,
-            },
+            }),
         );
         const pdb = runDisruptionBudget(r, this.namespace);
-        this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: pdb.metadata, spec: pdb.spec }, { parent: this, provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [] });
+        this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
+            ...transform(t.disruptionBudget, `${name}-pdb`, { metadata: pdb.metadata, spec: pdb.spec }, { parent: this, provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [] }),
+        );
         this.follow = followCommands(r, this.namespace);
         this.registerOutputs({ jobName: this.jobName, namespace: this.namespace, follow: this.follow });
     }

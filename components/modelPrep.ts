@@ -14,15 +14,40 @@ import * as k8s from "@pulumi/kubernetes";
 import { convertJobManifest, convertServiceManifest, downloadJobManifest, hasConversions, hasDownloads, type JobManifest } from "../domain/training/prepJobs";
 import type { TrainingContext } from "../domain/training/pod";
 import type { ResolvedRun } from "../domain/training/run";
+import { transform, type Transform } from "./transform";
 
 export interface ModelPrepArgs {
-    /** The resolved run (`resolveRun`): what to download and convert, on which nodes, with which parallelism. */
+    /**
+     * The resolved run (`resolveRun`): what to download and convert, on which nodes, with which parallelism.
+     * @example resolveRun(training, { stack: "prod", gpuNodeGroups: cluster.gpuNodeGroups })
+     */
     run: ResolvedRun;
-    /** Namespace, claim, service account and Secret the Jobs use. */
+    /**
+     * Namespace, claim, service account and Secret the Jobs use.
+     * @example { namespace: "miles", claimName: "miles-shared", serviceAccountName: "miles-training", secretName: undefined }
+     */
     context: TrainingContext;
+    /**
+     * Provider of the cluster.
+     * @example cluster.provider
+     */
     provider: k8s.Provider;
-    /** What the Jobs wait for: the shared volume, the service account, the Secret. */
+    /**
+     * What the Jobs wait for: the shared volume, the service account, the Secret.
+     * @default []
+     * @example storage.ready
+     */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Changes to the args of the download Job, the convert Job and the convert Service.
+     * @default none
+     * @example { downloadJob: (a) => { a.metadata = { ...a.metadata, labels: { team: "rl" } }; } }
+     */
+    transform?: {
+        downloadJob?: Transform<k8s.batch.v1.JobArgs>;
+        convertJob?: Transform<k8s.batch.v1.JobArgs>;
+        convertService?: Transform<k8s.core.v1.ServiceArgs>;
+    };
 }
 
 /**
@@ -42,23 +67,27 @@ export class ModelPrep extends pulumi.ComponentResource {
         super("miles-cluster:training:ModelPrep", name, {}, opts);
         const r = args.run;
         const wait = `${r.training.modelPrep.timeoutMinutes}m`;
-        const job = (suffix: string, m: JobManifest, deps: pulumi.Input<pulumi.Resource>[]) =>
+        const t = args.transform ?? {};
+        const job = (suffix: string, m: JobManifest, deps: pulumi.Input<pulumi.Resource>[], jt: Transform<k8s.batch.v1.JobArgs> | undefined) =>
             new k8s.batch.v1.Job(
-                `${name}-${suffix}`,
-                { ...m, metadata: { ...m.metadata, annotations: { "pulumi.com/replaceUnready": "true" } } },
-                { parent: this, provider: args.provider, dependsOn: deps, customTimeouts: { create: wait, update: wait } },
+                ...transform(
+                    jt,
+                    `${name}-${suffix}`,
+                    { ...m, metadata: { ...m.metadata, annotations: { "pulumi.com/replaceUnready": "true" } } },
+                    { parent: this, provider: args.provider, dependsOn: deps, customTimeouts: { create: wait, update: wait } },
+                ),
             );
         const deps = args.dependsOn ?? [];
-        if (hasDownloads(r)) this.download = job("download", downloadJobManifest(r, args.context), deps);
+        if (hasDownloads(r)) this.download = job("download", downloadJobManifest(r, args.context), deps, t.downloadJob);
         if (hasConversions(r)) {
             const svc = convertServiceManifest(r, args.context);
             // skipAwait: Pulumi would otherwise wait for ready endpoints, i.e. for the convert pods, which come after it.
             if (svc) {
                 const metadata = { ...svc.metadata, annotations: { "pulumi.com/skipAwait": "true" } };
-                this.convertService = new k8s.core.v1.Service(`${name}-convert`, { ...svc, metadata }, { parent: this, provider: args.provider, dependsOn: deps });
+                this.convertService = new k8s.core.v1.Service(...transform(t.convertService, `${name}-convert`, { ...svc, metadata }, { parent: this, provider: args.provider, dependsOn: deps }));
             }
             const after = [...deps, ...(this.download ? [this.download] : []), ...(this.convertService ? [this.convertService] : [])];
-            this.convert = job("convert", convertJobManifest(r, args.context), after);
+            this.convert = job("convert", convertJobManifest(r, args.context), after, t.convertJob);
         }
         this.ready = [this.download, this.convert].filter((j): j is k8s.batch.v1.Job => j !== undefined);
         this.registerOutputs({ download: this.download?.metadata.name, convert: this.convert?.metadata.name });

@@ -17,27 +17,86 @@ import type { ResolvedRun } from "../domain/training/run";
 import { runLabels } from "../domain/training/pod";
 import { POD_IDENTITY_TRUST_POLICY } from "../domain/iam";
 import type { BlockWindow } from "../domain/lifecycle/capacityBlock";
+import { transform, type Transform } from "./transform";
+import { configuredRegion } from "./defaults";
 import { blockEndSaveCronJob, blockResumeCronJob, lifecycleName, lifecycleNodeReaderRole, lifecycleRole, preReplaceSaveJob, type LifecycleContext } from "../domain/lifecycle/jobs";
 
 export interface RunLifecycleArgs {
-    /** The resolved run (its name, sentinel path, node group, lifecycle settings). */
+    /**
+     * The resolved run (its name, sentinel path, node group, lifecycle settings).
+     * @example resolveRun(training, { stack, gpuNodeGroups: cluster.gpuNodeGroups })
+     */
     run: ResolvedRun;
+    /**
+     * Namespace of the run.
+     * @example "miles"
+     */
     namespace: string;
-    /** The shared volume's claim. */
+    /**
+     * The shared volume's claim.
+     * @example storage.claimName
+     */
     claimName: string;
+    /**
+     * Provider of the cluster.
+     * @example cluster.provider
+     */
     provider: k8s.Provider;
-    /** Hash of the RayJob spec the pre-replacement save is for (domain/lifecycle/jobs.ts rayJobSpecHash). */
+    /**
+     * Hash of the RayJob spec the pre-replacement save is for (domain/lifecycle/jobs.ts rayJobSpecHash).
+     * @example rayJobSpecHash(rayJobManifest(run, context))
+     */
     rayJobHash: string;
-    /** FSx for Lustre file system whose export queue the saves wait on (none: no export wait). */
+    /**
+     * FSx for Lustre file system whose export queue the saves wait on.
+     * @default none: no export wait
+     * @example storage.fileSystemId
+     */
     fileSystemId?: pulumi.Output<string>;
-    /** EKS cluster (for the Pod Identity association of the CloudWatch reads) and region. */
+    /**
+     * EKS cluster (for the Pod Identity association of the CloudWatch reads) and region (`region`
+     * defaults to the stack's `aws:region` config).
+     * @default none: a bring-your-own cluster, no export wait
+     * @example { clusterName: cluster.aws.clusterName, region: "us-east-1" }
+     */
     eks?: { clusterName: pulumi.Input<string>; region?: string };
-    /** The run's Capacity Block window, when its group is on one. */
+    /**
+     * The run's Capacity Block window, when its group is on one.
+     * @default none: no end-of-block save or resume CronJob
+     * @example cluster.capacityBlockWindows["h100-block"]
+     */
     blockWindow?: pulumi.Output<BlockWindow | undefined>;
-    /** What the Jobs wait for (namespace, volume). */
+    /**
+     * What the Jobs wait for (namespace, volume).
+     * @default []
+     * @example storage.ready
+     */
     dependsOn?: pulumi.Resource[];
-    /** @default {} */
+    /**
+     * Tags of the AWS resources (the CloudWatch reader's role and Pod Identity association).
+     * @default none
+     * @example { "miles-cluster/stack": "prod" }
+     */
     tags?: Record<string, string>;
+    /**
+     * Changes to the args of the underlying resources.
+     * @default none
+     * @example { preReplaceSave: (a) => { a.metadata = { ...a.metadata, labels: { team: "rl" } }; } }
+     */
+    transform?: {
+        serviceAccount?: Transform<k8s.core.v1.ServiceAccountArgs>;
+        role?: Transform<k8s.rbac.v1.RoleArgs>;
+        roleBinding?: Transform<k8s.rbac.v1.RoleBindingArgs>;
+        exportConfigMap?: Transform<k8s.core.v1.ConfigMapArgs>;
+        preReplaceSave?: Transform<k8s.batch.v1.JobArgs>;
+        blockEndSave?: Transform<k8s.batch.v1.CronJobArgs>;
+        nodeReaderRole?: Transform<k8s.rbac.v1.ClusterRoleArgs>;
+        nodeReaderBinding?: Transform<k8s.rbac.v1.ClusterRoleBindingArgs>;
+        blockResume?: Transform<k8s.batch.v1.CronJobArgs>;
+        cloudWatchRole?: Transform<aws.iam.RoleArgs>;
+        cloudWatchRolePolicy?: Transform<aws.iam.RolePolicyArgs>;
+        cloudWatchPodIdentity?: Transform<aws.eks.PodIdentityAssociationArgs>;
+    };
 }
 
 export class RunLifecycle extends pulumi.ComponentResource {
@@ -50,16 +109,22 @@ export class RunLifecycle extends pulumi.ComponentResource {
     constructor(name: string, args: RunLifecycleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:RunLifecycle", name, {}, opts);
         const r = args.run;
-        const o = { parent: this, provider: args.provider };
+        const t = args.transform ?? {};
+        const o = () => ({ parent: this, provider: args.provider });
         this.serviceAccountName = lifecycleName(r, "lifecycle");
-        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name: this.serviceAccountName, namespace: args.namespace, labels: runLabels(r, "lifecycle") } }, { ...o, dependsOn: args.dependsOn });
+        const sa = new k8s.core.v1.ServiceAccount(
+            ...transform(t.serviceAccount, `${name}-sa`, { metadata: { name: this.serviceAccountName, namespace: args.namespace, labels: runLabels(r, "lifecycle") } }, { ...o(), dependsOn: args.dependsOn }),
+        );
         const role = lifecycleRole(r, args.namespace);
-        const rbac: pulumi.Resource[] = [sa, new k8s.rbac.v1.Role(`${name}-role`, role, { ...o, dependsOn: args.dependsOn })];
+        const rbac: pulumi.Resource[] = [sa, new k8s.rbac.v1.Role(...transform(t.role, `${name}-role`, role, { ...o(), dependsOn: args.dependsOn }))];
         rbac.push(
             new k8s.rbac.v1.RoleBinding(
-                `${name}-rolebinding`,
-                { metadata: role.metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name }, subjects: [{ kind: "ServiceAccount", name: this.serviceAccountName, namespace: args.namespace }] },
-                { ...o, dependsOn: args.dependsOn },
+                ...transform(
+                    t.roleBinding,
+                    `${name}-rolebinding`,
+                    { metadata: role.metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name }, subjects: [{ kind: "ServiceAccount", name: this.serviceAccountName, namespace: args.namespace }] },
+                    { ...o(), dependsOn: args.dependsOn },
+                ),
             ),
         );
         const exportWait = args.fileSystemId !== undefined && args.eks !== undefined;
@@ -68,11 +133,15 @@ export class RunLifecycle extends pulumi.ComponentResource {
 
         const exportConfigMap = exportWait ? lifecycleName(r, "lifecycle-export") : undefined;
         if (exportConfigMap) {
+            const region = args.eks?.region ?? configuredRegion() ?? "";
             deps.push(
                 new k8s.core.v1.ConfigMap(
-                    `${name}-export`,
-                    { metadata: { name: exportConfigMap, namespace: args.namespace, labels: runLabels(r, "lifecycle") }, data: { FILE_SYSTEM_ID: args.fileSystemId!, AWS_REGION: args.eks?.region ?? "" } },
-                    { ...o, dependsOn: args.dependsOn },
+                    ...transform(
+                        t.exportConfigMap,
+                        `${name}-export`,
+                        { metadata: { name: exportConfigMap, namespace: args.namespace, labels: runLabels(r, "lifecycle") }, data: { FILE_SYSTEM_ID: args.fileSystemId!, AWS_REGION: region } },
+                        { ...o(), dependsOn: args.dependsOn },
+                    ),
                 ),
             );
         }
@@ -82,10 +151,13 @@ export class RunLifecycle extends pulumi.ComponentResource {
         if (job) {
             const timeoutMin = 2 * r.training.lifecycle.saveTimeoutMinutes + 10;
             this.preReplaceSave = new k8s.batch.v1.Job(
-                `${name}-presave-${args.rayJobHash}`,
-                { metadata: job.metadata, spec: job.spec },
-                // Pulumi awaits the Job: a save that fails or times out stops the deployment before the RayJob is replaced.
-                { ...o, dependsOn: deps, customTimeouts: { create: `${timeoutMin}m`, update: `${timeoutMin}m` } },
+                ...transform(
+                    t.preReplaceSave,
+                    `${name}-presave-${args.rayJobHash}`,
+                    { metadata: job.metadata, spec: job.spec },
+                    // Pulumi awaits the Job: a save that fails or times out stops the deployment before the RayJob is replaced.
+                    { ...o(), dependsOn: deps, customTimeouts: { create: `${timeoutMin}m`, update: `${timeoutMin}m` } },
+                ),
             );
         }
 
@@ -93,37 +165,55 @@ export class RunLifecycle extends pulumi.ComponentResource {
             const lead = r.group.capacityBlock.saveLeadMinutes;
             const w = args.blockWindow;
             const save = blockEndSaveCronJob(r, ctx, undefined, lead);
-            this.blockEndSave = new k8s.batch.v1.CronJob(`${name}-block-end-save`, { metadata: save.metadata, spec: w.apply((win) => blockEndSaveCronJob(r, ctx, win, lead).spec) }, { ...o, dependsOn: deps });
+            this.blockEndSave = new k8s.batch.v1.CronJob(
+                ...transform(t.blockEndSave, `${name}-block-end-save`, { metadata: save.metadata, spec: w.apply((win) => blockEndSaveCronJob(r, ctx, win, lead).spec) }, { ...o(), dependsOn: deps }),
+            );
             const nodes = lifecycleNodeReaderRole(r, args.namespace);
-            const nodeRole = new k8s.rbac.v1.ClusterRole(`${name}-nodes`, nodes, o);
+            const nodeRole = new k8s.rbac.v1.ClusterRole(...transform(t.nodeReaderRole, `${name}-nodes`, nodes, o()));
             const nodeBinding = new k8s.rbac.v1.ClusterRoleBinding(
-                `${name}-nodes`,
-                { metadata: nodes.metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: nodes.metadata.name }, subjects: [{ kind: "ServiceAccount", name: this.serviceAccountName, namespace: args.namespace }] },
-                o,
+                ...transform(
+                    t.nodeReaderBinding,
+                    `${name}-nodes`,
+                    { metadata: nodes.metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: nodes.metadata.name }, subjects: [{ kind: "ServiceAccount", name: this.serviceAccountName, namespace: args.namespace }] },
+                    o(),
+                ),
             );
             const resume = blockResumeCronJob(r, ctx, undefined);
-            this.blockResume = new k8s.batch.v1.CronJob(`${name}-block-resume`, { metadata: resume.metadata, spec: w.apply((win) => blockResumeCronJob(r, ctx, win).spec) }, { ...o, dependsOn: [...deps, nodeRole, nodeBinding] });
+            this.blockResume = new k8s.batch.v1.CronJob(
+                ...transform(t.blockResume, `${name}-block-resume`, { metadata: resume.metadata, spec: w.apply((win) => blockResumeCronJob(r, ctx, win).spec) }, { ...o(), dependsOn: [...deps, nodeRole, nodeBinding] }),
+            );
         }
         this.registerOutputs({ serviceAccountName: this.serviceAccountName });
     }
 
     /** IAM role (via EKS Pod Identity) allowed one read-only CloudWatch call: the FSx export-queue metric. */
     private cloudWatchReader(name: string, args: RunLifecycleArgs): pulumi.Resource {
+        const t = args.transform ?? {};
+        const tags = args.tags;
         const role = new aws.iam.Role(
-            `${name}-cloudwatch`,
-            { description: `miles run lifecycle (${args.namespace}/${this.serviceAccountName}): reads the FSx export-queue metric`, assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST_POLICY), tags: args.tags },
-            { parent: this },
+            ...transform(
+                t.cloudWatchRole,
+                `${name}-cloudwatch`,
+                { description: `miles run lifecycle (${args.namespace}/${this.serviceAccountName}): reads the FSx export-queue metric`, assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST_POLICY), tags },
+                { parent: this },
+            ),
         );
         // GetMetricStatistics has no resource-level permissions (Resource "*"); it reads metrics only.
         new aws.iam.RolePolicy(
-            `${name}-cloudwatch`,
-            { role: role.id, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "ReadFsxExportQueue", Effect: "Allow", Action: ["cloudwatch:GetMetricStatistics"], Resource: "*" }] }) },
-            { parent: this },
+            ...transform(
+                t.cloudWatchRolePolicy,
+                `${name}-cloudwatch`,
+                { role: role.id, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "ReadFsxExportQueue", Effect: "Allow", Action: ["cloudwatch:GetMetricStatistics"], Resource: "*" }] }) },
+                { parent: this },
+            ),
         );
         return new aws.eks.PodIdentityAssociation(
-            `${name}-cloudwatch`,
-            { clusterName: args.eks!.clusterName, namespace: args.namespace, serviceAccount: this.serviceAccountName, roleArn: role.arn, tags: args.tags },
-            { parent: this },
+            ...transform(
+                t.cloudWatchPodIdentity,
+                `${name}-cloudwatch`,
+                { clusterName: args.eks!.clusterName, namespace: args.namespace, serviceAccount: this.serviceAccountName, roleArn: role.arn, tags },
+                { parent: this },
+            ),
         );
     }
 }

@@ -8,27 +8,58 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { POD_IDENTITY_TRUST_POLICY, bucketPolicy } from "../domain/iam";
 import { partOfLabels } from "../domain/labels";
+import { transform, type Transform } from "./transform";
+import { sectionDefaults } from "./defaults";
 
 
 
 export interface TrainingIdentityArgs {
     /**
      * Service account name.
-     * @default "miles-training"
+     * @default "miles-training" (the stack default, `addons.trainingServiceAccount`)
+     * @example "rl-runner"
      */
-    serviceAccountName: string;
-    /** Training namespace (its resource, so the account is created after it). */
+    serviceAccountName?: string;
+    /**
+     * Training namespace (its resource, so the account is created after it).
+     * @example new TrainingNamespace("ns", { provider: cluster.provider })
+     */
     namespace: { name: string; resource: pulumi.Resource };
+    /**
+     * Provider of the cluster.
+     * @example cluster.provider
+     */
     provider: k8s.Provider;
-    /** Present on the EKS cluster miles-cluster creates: then the IAM role and Pod Identity association are created. */
+    /**
+     * Present on the EKS cluster miles-cluster creates: then the IAM role and Pod Identity association are created.
+     * @default none: the service account only (a bring-your-own cluster)
+     * @example { clusterName: cluster.aws.clusterName }
+     */
     eks?: { clusterName: pulumi.Input<string> };
     /**
      * The checkpoint bucket, when the storage has one (FSx data repository); no S3 access otherwise.
      * `kmsKeyArn`: its customer-managed SSE-KMS key, if any (the role may then use that key).
+     * @default no bucket access
+     * @example storage.bucket
      */
     bucket?: { arn: pulumi.Input<string>; kmsKeyArn?: string };
-    /** Tags for the AWS resources. */
+    /**
+     * Tags for the AWS resources.
+     * @default no tags
+     * @example { "miles-cluster/stack": "prod" }
+     */
     tags?: Record<string, string>;
+    /**
+     * Changes to the args of the underlying resources.
+     * @default none
+     * @example { serviceAccount: (a) => { a.metadata = { ...a.metadata, annotations: { team: "rl" } }; } }
+     */
+    transform?: {
+        serviceAccount?: Transform<k8s.core.v1.ServiceAccountArgs>;
+        role?: Transform<aws.iam.RoleArgs>;
+        rolePolicy?: Transform<aws.iam.RolePolicyArgs>;
+        podIdentityAssociation?: Transform<aws.eks.PodIdentityAssociationArgs>;
+    };
 }
 
 /** Service account of the training pods (+ IAM role and Pod Identity association on our EKS cluster). */
@@ -42,33 +73,47 @@ export class TrainingIdentity extends pulumi.ComponentResource {
 
     constructor(name: string, args: TrainingIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:addons:TrainingIdentity", name, {}, opts);
-        this.serviceAccountName = args.serviceAccountName;
+        const serviceAccountName = args.serviceAccountName ?? sectionDefaults.addons().trainingServiceAccount;
+        const t = args.transform ?? {};
+        this.serviceAccountName = serviceAccountName;
         this.serviceAccount = new k8s.core.v1.ServiceAccount(
-            name,
-            { metadata: { name: args.serviceAccountName, namespace: args.namespace.name, labels: partOfLabels() } },
-            { parent: this, provider: args.provider, dependsOn: [args.namespace.resource] },
+            ...transform(
+                t.serviceAccount,
+                name,
+                { metadata: { name: serviceAccountName, namespace: args.namespace.name, labels: partOfLabels() } },
+                { parent: this, provider: args.provider, dependsOn: [args.namespace.resource] },
+            ),
         );
         if (args.eks) {
-            this.role = this.roleFor(name, args);
+            this.role = this.roleFor(name, { ...args, serviceAccountName });
             this.association = new aws.eks.PodIdentityAssociation(
-                name,
-                { clusterName: args.eks.clusterName, namespace: args.namespace.name, serviceAccount: args.serviceAccountName, roleArn: this.role.arn, tags: args.tags },
-                { parent: this },
+                ...transform(
+                    t.podIdentityAssociation,
+                    name,
+                    { clusterName: args.eks.clusterName, namespace: args.namespace.name, serviceAccount: serviceAccountName, roleArn: this.role.arn, tags: args.tags },
+                    { parent: this },
+                ),
             );
         }
         this.ready = [this.serviceAccount, ...(this.association ? [this.association] : [])];
         this.registerOutputs({ serviceAccountName: this.serviceAccountName, roleArn: this.role?.arn });
     }
 
-    private roleFor(name: string, args: TrainingIdentityArgs): aws.iam.Role {
+    private roleFor(name: string, args: TrainingIdentityArgs & { serviceAccountName: string }): aws.iam.Role {
+        const t = args.transform ?? {};
         const role = new aws.iam.Role(
-            name,
-            { description: `miles training pods (${args.namespace.name}/${args.serviceAccountName}) via EKS Pod Identity`, assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST_POLICY), tags: args.tags },
-            { parent: this },
+            ...transform(
+                t.role,
+                name,
+                { description: `miles training pods (${args.namespace.name}/${args.serviceAccountName}) via EKS Pod Identity`, assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST_POLICY), tags: args.tags },
+                { parent: this },
+            ),
         );
         const bucket = args.bucket;
         if (bucket) {
-            new aws.iam.RolePolicy(`${name}-checkpoints`, { role: role.name, policy: pulumi.output(bucket.arn).apply((arn) => JSON.stringify(bucketPolicy(arn, bucket.kmsKeyArn))) }, { parent: this });
+            new aws.iam.RolePolicy(
+                ...transform(t.rolePolicy, `${name}-checkpoints`, { role: role.name, policy: pulumi.output(bucket.arn).apply((arn) => JSON.stringify(bucketPolicy(arn, bucket.kmsKeyArn))) }, { parent: this }),
+            );
         }
         return role;
     }

@@ -7,17 +7,36 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { ResolvedRun } from "../domain/training/run";
 import { secretManifest } from "../domain/training/secret";
+import { transform, type Transform } from "./transform";
 
 export interface TrainingSecretsArgs {
-    /** The resolved run; the values come from its `training.wandb.apiKey` and `training.hfToken`. */
+    /**
+     * The resolved run; the values come from its `training.wandb.apiKey` and `training.hfToken`.
+     * @example resolveRun(training, { stack: "prod", gpuNodeGroups: cluster.gpuNodeGroups })
+     */
     run: ResolvedRun;
     /**
      * Namespace of the Secret (the training namespace).
      * @example "miles"
      */
     namespace: string;
+    /**
+     * Provider of the cluster.
+     * @example cluster.provider
+     */
     provider: k8s.Provider;
+    /**
+     * What the Secret waits for (the namespace).
+     * @default []
+     * @example [namespace.resource]
+     */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Changes to the args of the Secret.
+     * @default none
+     * @example { secret: (a) => { a.metadata = { ...a.metadata, annotations: { owner: "rl" } }; } }
+     */
+    transform?: { secret?: Transform<k8s.core.v1.SecretArgs> };
 }
 
 /** A Kubernetes Secret `<runName>-secrets`; created only when the config holds a secret value. */
@@ -34,7 +53,9 @@ export class TrainingSecrets extends pulumi.ComponentResource {
         this.keys = m ? Object.keys(m.stringData) : [];
         if (m) {
             this.secretName = m.metadata.name;
-            this.secret = new k8s.core.v1.Secret(name, { ...m, stringData: pulumi.secret(m.stringData) }, { parent: this, provider: args.provider, dependsOn: args.dependsOn });
+            this.secret = new k8s.core.v1.Secret(
+                ...transform(args.transform?.secret, name, { ...m, stringData: pulumi.secret(m.stringData) }, { parent: this, provider: args.provider, dependsOn: args.dependsOn }),
+            );
         }
         this.registerOutputs({ secretName: this.secretName, keys: this.keys });
     }

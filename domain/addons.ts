@@ -11,22 +11,30 @@ import type { GpuNodeGroupInfo } from "./gpuNodes";
 import { matchesTerm, nodeLabelsOf, tolerationsForTaints, type NodeSelectorRequirement, type NodeSelectorTerm, type Toleration } from "./scheduling";
 
 /** True when the stack targets a cluster miles-cluster does not create (`cluster.existing`). */
-export function isBringYourOwnCluster(cfg: Pick<MilesConfig, "cluster">): boolean {
+/**
+ * What the add-on decisions read of the cluster: only whether it is brought by the user. A stack
+ * passes its config; a component knows it from its cluster handle (no AWS facts = not ours).
+ */
+export interface ClusterMode {
+    cluster: { existing?: unknown };
+}
+
+export function isBringYourOwnCluster(cfg: ClusterMode): boolean {
     return cfg.cluster.existing !== undefined;
 }
 
 /** Whether the EFA device plugin is installed: the explicit switch, else on for our EKS cluster, off for bring-your-own. */
-export function efaDevicePluginEnabled(cfg: Pick<MilesConfig, "cluster" | "addons">): boolean {
+export function efaDevicePluginEnabled(cfg: ClusterMode & Pick<MilesConfig, "addons">): boolean {
     return cfg.addons.efaDevicePlugin.enabled ?? !isBringYourOwnCluster(cfg);
 }
 
 /** Whether kube-prometheus-stack and the miles-cluster monitors, rules and dashboards are installed: the switch, else on for our EKS cluster. */
-export function monitoringEnabled(cfg: Pick<MilesConfig, "cluster" | "addons">): boolean {
+export function monitoringEnabled(cfg: ClusterMode & Pick<MilesConfig, "addons">): boolean {
     return cfg.addons.monitoring.enabled ?? !isBringYourOwnCluster(cfg);
 }
 
 /** Whether the training pods ship their Ray logs to CloudWatch Logs: the switch, else on for our EKS cluster (the pods need its IAM role). */
-export function logShippingEnabled(cfg: Pick<MilesConfig, "cluster" | "addons">): boolean {
+export function logShippingEnabled(cfg: ClusterMode & Pick<MilesConfig, "addons">): boolean {
     return cfg.addons.logs.enabled ?? !isBringYourOwnCluster(cfg);
 }
 
@@ -128,7 +136,7 @@ export interface DcgmExporterOptions {
 }
 
 /** The exporter's options for a config: the agent's engine on our EKS cluster (it always runs eks-node-monitoring-agent). */
-export function dcgmExporterOptions(cfg: Pick<MilesConfig, "cluster" | "addons">): DcgmExporterOptions {
+export function dcgmExporterOptions(cfg: ClusterMode & Pick<MilesConfig, "addons">): DcgmExporterOptions {
     return { serviceMonitor: cfg.addons.dcgmExporter.serviceMonitor, nodeAgentHostEngine: !isBringYourOwnCluster(cfg) };
 }
 

@@ -7,7 +7,7 @@ import type { CapacityConfig, GpuNodeGroupConfig } from "../config/cluster";
 import type { Taint } from "../catalog/nodeLabels";
 
 /** The EKS cluster name of a stack: `cluster.name`, or `miles-<stack>`. */
-export function clusterNameOf(cfg: MilesConfig): string {
+export function clusterNameOf(cfg: { cluster: Pick<MilesConfig["cluster"], "name">; stack: string }): string {
     return cfg.cluster.name ?? `miles-${cfg.stack}`;
 }
 

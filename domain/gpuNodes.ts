@@ -38,7 +38,7 @@ export interface GpuNodeGroupInfo {
  * job fit?), the add-ons (will the device plugins land on every GPU node?) and the training pods
  * (which nodes, how many GPUs and EFA devices) all read this one function.
  */
-export function gpuNodeGroupsFromConfig(cfg: MilesConfig): GpuNodeGroupInfo[] {
+export function gpuNodeGroupsFromConfig(cfg: { cluster: Pick<MilesConfig["cluster"], "existing" | "gpuNodeGroups"> }): GpuNodeGroupInfo[] {
     const existing = cfg.cluster.existing;
     if (existing) {
         // Bring-your-own cluster: the nodes are selected by the user's labels and carry the user's

@@ -74,7 +74,7 @@ export interface EvaluateOptions {
     stack: string;
     config: RawConfig;
     /** The program to run (normally `program` from program.ts, as `index.ts` exports it). */
-    run: () => Promise<Record<string, unknown>>;
+    run: () => Promise<object>;
     /** Outputs a `pulumi.StackReference` of that name reads (a run stack's cluster stack, planned offline). */
     stackOutputs?: Record<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>;
 }
@@ -110,7 +110,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
     );
     pulumi.runtime.setAllConfig(opts.config.values, [...opts.config.secretKeys]);
 
-    let outputs: Record<string, unknown> = {};
+    let outputs: object = {};
     let failure: unknown;
     await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {

@@ -24,7 +24,7 @@ export interface Plan {
  * Plans one stack offline: validates the config (every problem at once), then evaluates the same
  * program `pulumi up` runs under the mock runtime, and summarizes what it would create.
  */
-export async function plan(stack: string, raw: RawConfig, run: () => Promise<Record<string, unknown>> = program): Promise<Plan> {
+export async function plan(stack: string, raw: RawConfig, run: () => Promise<object> = program): Promise<Plan> {
     const ref = clusterStackOf(raw);
     if (ref) return planRunStack(stack, raw, ref, run);
     const parsed = parseConfig(raw, { project: NAMESPACE, stack });
@@ -45,7 +45,7 @@ export async function plan(stack: string, raw: RawConfig, run: () => Promise<Rec
  * (stacks/Pulumi.<planFrom>.yaml, default the last segment of the reference's name) — the plan says
  * so — and handed to the run stack's StackReference under the mocks.
  */
-async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; planFrom?: string }, run: () => Promise<Record<string, unknown>>): Promise<Plan> {
+async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; planFrom?: string }, run: () => Promise<object>): Promise<Plan> {
     const from = ref.planFrom ?? ref.name.split("/").pop()!;
     const file = stackFilePath(projectRoot(), from);
     const at = "cluster.clusterStack";

@@ -90,7 +90,7 @@ async function planAddons(values: Record<string, unknown>, opts: { bucketArn?: s
                 ready: [],
                 bucket: opts.bucketArn ? { name: pulumi.output("ckpt"), arn: pulumi.output(opts.bucketArn) } : undefined,
             };
-            out.addons = new ClusterAddons("addons", { config: cfg, cluster, namespace, storage });
+            out.addons = new ClusterAddons("addons", { addons: cfg.addons, stack: cfg.stack, cluster, namespace, storage });
             return {};
         },
     );

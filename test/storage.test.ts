@@ -77,13 +77,15 @@ async function build(storage: unknown, extra: Record<string, unknown> = {}, aws 
                           privateSubnetIds: pulumi.output(["subnet-gpu", "subnet-b"]),
                           nodeSecurityGroupId: pulumi.output("sg-nodes"),
                           vpcCidr: pulumi.output("10.0.0.0/16"),
+                          // A created VPC over the GPU zone and the default second zone.
+                          zoneCount: 2,
                       },
                       ready: [clusterReady!],
                   }
                 : undefined,
         };
         const namespace = new TrainingNamespace("ns", { name: cfg.training.namespace, provider });
-        handle = new CheckpointStorage("storage", { config: cfg, cluster, namespace });
+        handle = new CheckpointStorage("storage", { storage: cfg.storage, stack: cfg.stack, region: cfg.region, cluster, namespace });
         return {};
     });
     assert.deepEqual(p.problems, []);

@@ -7,7 +7,7 @@ import type { MilesConfig } from "../../config";
 import { SYSTEM_NODE_GROUP_NAME } from "../../config/cluster";
 import { LABEL_NODE_GROUP } from "../../catalog/nodeLabels";
 import { GP3_USD_PER_GB_MONTH } from "../../catalog/observability";
-import { isBringYourOwnCluster, logShippingEnabled, monitoringEnabled } from "../addons";
+import { isBringYourOwnCluster, logShippingEnabled, monitoringEnabled, type ClusterMode } from "../addons";
 
 /** The StorageClass miles-cluster creates on its own EKS cluster for the monitoring volumes. */
 export const MONITORING_STORAGE_CLASS = "miles-monitoring-gp3";
@@ -47,7 +47,7 @@ export interface ResolvedMonitoring {
 }
 
 /** Resolved monitoring, or undefined when it is off. */
-export function resolveMonitoring(cfg: MilesConfig): ResolvedMonitoring | undefined {
+export function resolveMonitoring(cfg: ClusterMode & Pick<MilesConfig, "addons"> & { training: Pick<MilesConfig["training"], "namespace"> }): ResolvedMonitoring | undefined {
     if (!monitoringEnabled(cfg)) return undefined;
     const m = cfg.addons.monitoring;
     const byo = isBringYourOwnCluster(cfg);

@@ -103,8 +103,15 @@ export const RAYJOB_REPLACE_ON_CHANGES: readonly string[] = [
     "rayClusterSpec",
 ].map((f) => `spec.${f}`);
 
-/** Commands to follow a run (stack outputs and docs). */
-export function followCommands(r: ResolvedRun, namespace: string): Record<string, string> {
+/** kubectl commands to follow a run (stack outputs and docs): its status, the submitter's logs, its pods, the Ray dashboard. */
+export interface FollowCommands {
+    status: string;
+    logs: string;
+    pods: string;
+    dashboard: string;
+}
+
+export function followCommands(r: ResolvedRun, namespace: string): FollowCommands {
     const ns = `-n ${namespace}`;
     return {
         status: `kubectl ${ns} get rayjob ${r.runName} -w`,
