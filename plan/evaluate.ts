@@ -112,26 +112,37 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
 
     let outputs: object = {};
     let failure: unknown;
-    await pulumi.runtime.runInPulumiStack(async () => {
-        pulumi.runtime.registerStackTransformation((args) => {
-            const p = args.opts.parent as any;
-            if (p && p.__pulumiType !== "pulumi:pulumi:Stack") parents.set(key(args.type, args.name), { type: p.__pulumiType, name: p.__name });
-            const o = args.opts as pulumi.CustomResourceOptions;
-            const set = Object.fromEntries(
-                (["protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "ignoreChanges"] as const).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]),
-            ) as RecordedOptions;
-            if (Object.keys(set).length > 0) options.set(key(args.type, args.name), set);
-            return undefined;
+    // @pulumi/pulumi's debuggablePromise (runtime/debuggable.js, v3.248.0) formats `new Error().stack` for every
+    // promise it creates, only to print it if the promise leaks; with tsx's source maps that formatting was ~60 % of
+    // a plan's CPU (cpu profile of `planStack("dev")`: 1.66 s → 0.65 s per plan without it). Stacks are off while
+    // the program runs under mocks; Resource.callsites() raises the limit itself for source positions, and the plan
+    // never shows a stack trace anyway. MILES_CLUSTER_PLAN_STACKS=1 keeps them for debugging the program.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (!process.env.MILES_CLUSTER_PLAN_STACKS) Error.stackTraceLimit = 0;
+    try {
+        await pulumi.runtime.runInPulumiStack(async () => {
+            pulumi.runtime.registerStackTransformation((args) => {
+                const p = args.opts.parent as any;
+                if (p && p.__pulumiType !== "pulumi:pulumi:Stack") parents.set(key(args.type, args.name), { type: p.__pulumiType, name: p.__name });
+                const o = args.opts as pulumi.CustomResourceOptions;
+                const set = Object.fromEntries(
+                    (["protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "ignoreChanges"] as const).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]),
+                ) as RecordedOptions;
+                if (Object.keys(set).length > 0) options.set(key(args.type, args.name), set);
+                return undefined;
+            });
+            try {
+                outputs = await opts.run();
+            } catch (e) {
+                failure = e;
+            }
+            return {};
         });
-        try {
-            outputs = await opts.run();
-        } catch (e) {
-            failure = e;
-        }
-        return {};
-    });
-    const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
-    await settings.waitForRPCs();
+        const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+        await settings.waitForRPCs();
+    } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+    }
     if (failure !== undefined) throw failure;
 
     const resolved: Record<string, unknown> = {};
