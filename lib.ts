@@ -35,7 +35,17 @@ export { trainingProblems, trainingWarnings, type TrainingProblem } from "./doma
 export { rayJobManifest, followCommands, type RayJobManifest, type FollowCommands } from "./domain/training/rayJob";
 export { downloadJobManifest, convertJobManifest, convertServiceManifest, type JobManifest, type ServiceManifest } from "./domain/training/prepJobs";
 export { secretManifest, type SecretManifest } from "./domain/training/secret";
-export type { TrainingContext } from "./domain/training/pod";
+export type { TrainingContext, PodSpec } from "./domain/training/pod";
+export type { ImageChoice, ImageSource, Platform } from "./domain/fabric/image";
+export type { ArchFacts, MlaFacts } from "./catalog/modelArch";
+export { resolveMonitoring, type ResolvedMonitoring, type TrainingObservability } from "./domain/monitoring/resolve";
+export { queueRef, type KueueConfig, type QueueRef } from "./domain/kueue";
+export { fabricGatePlan, type Fabric, type FabricGatePlan } from "./domain/fabric/gate";
+export type { BlockWindow } from "./domain/lifecycle/capacityBlock";
+export { autoscales, autoscalingAsgTags } from "./domain/lifecycle/autoscaling";
+export { rayJobSpecHash } from "./domain/lifecycle/jobs";
+export { CLUSTER_FACTS_OUTPUT, type ClusterFacts, type RunFacts } from "./domain/runStack";
+export { podSecurityLabels, type PodSecurityLevel } from "./domain/security/pods";
 // validation: raw stack config → validated MilesConfig
 export { parseConfig, loadConfig, type ParseResult } from "./validation";
 // components: the composites a stack wires (GpuCluster → TrainingNamespace → CheckpointStorage →
@@ -75,3 +85,6 @@ export * from "./components/trainingSecrets";
 // the program and the offline plan
 export { deploy, program, type StackOutputs, type RunStackOutputs } from "./program";
 export { plan, type Plan } from "./plan/run";
+export type { PlanSummary } from "./plan/summary";
+export type { CostItem } from "./plan/types";
+export type { RecordedResource, RecordedOptions } from "./plan/evaluate";

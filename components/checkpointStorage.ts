@@ -207,7 +207,8 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
     }
 }
 
-type AwsFacts = NonNullable<ClusterHandle["aws"]>;
+/** The AWS side of a cluster handle (set when miles-cluster created the cluster). */
+export type AwsFacts = NonNullable<ClusterHandle["aws"]>;
 /** The args with their defaults applied. */
 type Resolved = CheckpointStorageArgs & Required<Pick<CheckpointStorageArgs, "storage" | "stack">>;
 

@@ -25,7 +25,7 @@ export interface ClusterAddonsArgs {
     /**
      * The add-ons section (`miles-cluster:addons`, validated, defaults applied): which add-ons are
      * installed and how.
-     * @default AddonsSchema.parse({}): NVIDIA and EFA device plugins, KubeRay with its CRD job, DCGM exporter, the monitoring stack (EFA plugin and monitoring off on a bring-your-own cluster), service account `miles-training`
+     * @default AddonsSchema.parse({}): NVIDIA and EFA device plugins, KubeRay with its CRD job, DCGM exporter, the monitoring stack, Kueue (EFA plugin and monitoring off on a bring-your-own cluster), service account `miles-training` without an S3 grant
      * @example AddonsSchema.parse({ dcgmExporter: { enabled: false } })
      */
     addons?: AddonsConfig;
@@ -46,7 +46,8 @@ export interface ClusterAddonsArgs {
      */
     namespace: NamespaceHandle;
     /**
-     * Shared storage; its bucket (if any) is what the training role may read and write.
+     * Shared storage; with `addons.trainingS3Access` its bucket (if any) is what the training role
+     * may read and write.
      * @default no bucket access
      * @example new CheckpointStorage("storage", { cluster, namespace })
      */

@@ -24,11 +24,20 @@ import { configuredRegion } from "./defaults";
 
 /** One autoscaled group: its ASG (EKS creates and names it) and the tags the ASG must carry. */
 export interface AutoscaledGroup {
-    /** The GPU node group's name (resource names of its tags). */
+    /**
+     * The GPU node group's name (resource names of its tags).
+     * @example "h100"
+     */
     name: string;
-    /** The group's Auto Scaling group ({@link GpuNodeGroup.asgName}). */
+    /**
+     * The group's Auto Scaling group (`GpuNodeGroup.asgName`).
+     * @example gpuGroup.asgName
+     */
     asgName: pulumi.Input<string>;
-    /** Discovery and scale-from-zero node-template tags (`autoscalingAsgTags(group)`). */
+    /**
+     * Discovery and scale-from-zero node-template tags (domain/lifecycle/autoscaling.ts).
+     * @example autoscalingAsgTags(groupConfig)
+     */
     tags: Record<string, string>;
 }
 

@@ -10,7 +10,7 @@ import { sectionDefaults } from "./defaults";
 export interface ClusterNetworkArgs {
     /**
      * The network config: create a VPC or adopt an existing one (`cluster.network`).
-     * @default { type: "create", vpcCidr: "10.0.0.0/16" }
+     * @default { type: "create", vpcCidr: "10.0.0.0/16", flowLogs: { enabled: true, trafficType: "ALL", retentionDays: 90 } }
      * @example { type: "existing", vpcId: "vpc-0abc", gpuSubnetId: "subnet-0gpu", privateSubnetIds: ["subnet-0gpu", "subnet-0b"] }
      */
     network?: NetworkConfig;

@@ -11,27 +11,73 @@ import { transform, type Transform } from "./transform";
 
 /** How a Helm release of ours waits and rolls back; explained in docs/addons.md. */
 export interface ReleasePolicy {
-    /** Roll back (first install: uninstall) when the release does not become ready in time. */
+    /**
+     * Roll back (first install: uninstall) when the release does not become ready in time.
+     * @example true
+     */
     atomic: boolean;
-    /** Seconds Helm waits for the DaemonSet/Deployment to be ready. */
+    /**
+     * Seconds Helm waits for the DaemonSet/Deployment to be ready.
+     * @example 600
+     */
     timeout: number;
 }
 
 
 export interface HelmAddonArgs {
+    /**
+     * The chart: name, version and repository, from the pin table.
+     * @example CHARTS.nvidiaDevicePlugin
+     */
     pin: ChartPin;
-    /** Release name (also the prefix of the chart's object names). */
+    /**
+     * Release name (also the prefix of the chart's object names).
+     * @example "nvidia-device-plugin"
+     */
     releaseName: string;
+    /**
+     * Namespace of the release (created elsewhere: the release never creates it).
+     * @example "kube-system"
+     */
     namespace: string;
+    /**
+     * Helm values.
+     * @example nvidiaDevicePluginValues(cluster.gpuNodeGroups)
+     */
     values: Record<string, unknown>;
+    /**
+     * How the release waits and rolls back.
+     * @example { atomic: true, timeout: 600 }
+     */
     policy: ReleasePolicy;
+    /**
+     * Provider of the cluster.
+     * @example cluster.provider
+     */
     provider: k8s.Provider;
+    /**
+     * What the release waits for.
+     * @default []
+     * @example cluster.aws.ready
+     */
     dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
-    /** Leave the chart's CRDs alone (they are managed elsewhere). */
+    /**
+     * Leave the chart's CRDs alone (they are managed elsewhere).
+     * @default false
+     * @example true
+     */
     skipCrds?: boolean;
-    /** Don't wait for readiness at all (monitoring must never block a deploy). */
+    /**
+     * Don't wait for readiness at all (monitoring must never block a deploy).
+     * @default false
+     * @example true
+     */
     skipAwait?: boolean;
-    /** Changes to the release's args (a component's `transform.release`). */
+    /**
+     * Changes to the release's args (a component's `transform.release`).
+     * @default none
+     * @example { maxHistory: 3 }
+     */
     transform?: Transform<k8s.helm.v3.ReleaseArgs>;
 }
 

@@ -20,7 +20,17 @@ import { transform, type Transform } from "./transform";
 
 /** Transforms of a role and of each of its policy attachments. */
 export interface RoleTransform {
+    /**
+     * Changes to the role's args.
+     * @default none
+     * @example { maxSessionDuration: 7200 }
+     */
     role?: Transform<aws.iam.RoleArgs>;
+    /**
+     * Changes to each of its policy attachments' args.
+     * @default none
+     * @example (a) => { a.policyArn = "arn:aws:iam::aws:policy/ReadOnlyAccess"; }
+     */
     policyAttachment?: Transform<aws.iam.RolePolicyAttachmentArgs>;
 }
 

@@ -1,12 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { transform, type Transform } from "./transform";
+import { partOfLabels } from "../domain/labels";
 
 /** Name of the claim miles-cluster creates in the training namespace (fsx-lustre and efs). */
 export const SHARED_CLAIM_NAME = "miles-shared";
-
-/** Labels of the volume and claim when none are given. */
-const DEFAULT_LABELS = { "app.kubernetes.io/part-of": "miles-cluster", "app.kubernetes.io/component": "storage" };
 
 export interface SharedVolumeArgs {
     /**
@@ -93,7 +91,7 @@ export class SharedVolume extends pulumi.ComponentResource {
         super("miles-cluster:storage:SharedVolume", name, {}, opts);
         const k8sOpts = { parent: this, provider: args.provider };
         const claimName = args.claimName ?? SHARED_CLAIM_NAME;
-        const labels = args.labels ?? DEFAULT_LABELS;
+        const labels = args.labels ?? partOfLabels("storage");
         const mountOptions = args.mountOptions ?? [];
         const t = args.transform ?? {};
         this.volume = new k8s.core.v1.PersistentVolume(

@@ -5,6 +5,9 @@
  * under the mock runtime (plan/evaluate.ts), no stack config besides `aws:region`.
  */
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as ts from "typescript";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate, type Evaluation, type RecordedResource } from "../plan/evaluate";
 import * as lib from "../lib";
@@ -12,6 +15,7 @@ import {
     CheckpointBucket,
     CheckpointStorage,
     ClusterAddons,
+    ClusterAutoscaler,
     ClusterNetwork,
     ClusterSchema,
     DcgmExporter,
@@ -24,6 +28,7 @@ import {
     GpuCluster,
     GpuNodeGroup,
     GpuNodeGroupSchema,
+    ImageRepository,
     KubeRay,
     MilesTrainingJob,
     SharedVolume,
@@ -61,6 +66,9 @@ const all = (ev: Evaluation, type: string) => ev.resources.filter((r) => r.type 
 const inputs = (ev: Evaluation, type: string, name: string) => find(ev, type, name).inputs as Record<string, any>;
 
 const gpuGroup = () => GpuNodeGroupSchema.parse({ name: "h100", instanceType: "p5.48xlarge", nodes: 1 });
+/** A Capacity Block group with its window (under mocks the reservation lookup answers nothing, so the window stands in). */
+const blockGroup = () =>
+    GpuNodeGroupSchema.parse({ name: "blk", instanceType: "p5.48xlarge", nodes: 1, capacity: { type: "capacity-block", reservationId: "cr-0123456789abcdef0", window: { start: "2030-01-07T11:30:00Z", end: "2030-01-14T11:30:00Z" } } });
 
 describe("transform(): the SST-style hook every component applies", () => {
     const opts = (): pulumi.CustomResourceOptions => ({ parent: undefined, protect: false });
@@ -128,6 +136,8 @@ function buildWithDefaults() {
             new KubeRay("kr", { provider });
             new DcgmExporter("dcgm", { provider, gpuNodeGroups: cluster.gpuNodeGroups, options: { serviceMonitor: false, nodeAgentHostEngine: true } });
             new TrainingIdentity("ti", { provider, namespace: { name: "miles", resource: namespace.resource } });
+            new ClusterAutoscaler("cas", { clusterName: "c", discoveryClusterName: "c", groups: [{ name: "h100", asgName: "asg-1", tags: { a: "1" } }], provider });
+            new ImageRepository("img", { name: "miles-efa" });
         });
         return { ev, existingBucketArn: new Promise<string>((resolve) => existing!.arn.apply(resolve)) };
     })();
@@ -209,6 +219,16 @@ describe("component args: each @default is applied when the arg is left out", ()
         assert.deepEqual([pv.spec.claimRef.name, pv.spec.mountOptions, pv.metadata.labels["app.kubernetes.io/part-of"]], ["miles-shared", [], "miles-cluster"]);
         assert.equal(inputs(ev, "kubernetes:core/v1:PersistentVolumeClaim", "sv-pvc").metadata.name, "miles-shared");
     });
+    it("TrainingNamespace: Pod Security baseline enforced (warn/audit restricted) and its default-deny NetworkPolicies", () => {
+        const labels = inputs(ev, "kubernetes:core/v1:Namespace", "ns").metadata.labels;
+        assert.equal(labels["pod-security.kubernetes.io/enforce"], "baseline");
+        assert.ok(all(ev, "kubernetes:networking.k8s.io/v1:NetworkPolicy").filter((r) => r.parent?.name === "ns").length > 0);
+    });
+    it("ClusterAutoscaler: the chart's awsRegion from aws:region, no tags; ImageRepository: no tags", () => {
+        assert.equal(inputs(ev, "kubernetes:helm.sh/v3:Release", "cas").values.awsRegion, REGION);
+        assert.deepEqual(inputs(ev, "aws:iam/role:Role", "cas-role").tags, {});
+        assert.deepEqual(inputs(ev, "aws:ecr/repository:Repository", "img-ecr").tags, {});
+    });
     it("KubeRay: namespace miles-system with its CRD job; TrainingIdentity: miles-training, service account only", () => {
         assert.equal(inputs(ev, "kubernetes:helm.sh/v3:Release", "kr").namespace, "miles-system");
         assert.equal(inputs(ev, "kubernetes:batch/v1:Job", "kr-crds").metadata.namespace, "miles-system");
@@ -265,8 +285,10 @@ describe("component transforms", () => {
             });
         const ev = await run(() => {
             const t = everywhere();
+            // An autoscaled group (the Cluster Autoscaler) and a Capacity Block group (its start action; the run's
+            // end-of-block save and resume CronJobs).
             const cluster = new GpuCluster("gc", {
-                cluster: ClusterSchema.parse({ availabilityZone: `${REGION}a`, adminRoleArns: ["arn:aws:iam::123456789012:role/admin"], gpuNodeGroups: [gpuGroup()] }),
+                cluster: ClusterSchema.parse({ availabilityZone: `${REGION}a`, adminRoleArns: ["arn:aws:iam::123456789012:role/admin"], gpuNodeGroups: [gpuGroup(), blockGroup()] }),
                 transform: t,
             });
             new GpuCluster("byo", { cluster: ClusterSchema.parse({ existing: {} }), transform: everywhere() });
@@ -274,13 +296,29 @@ describe("component transforms", () => {
             const storage = new CheckpointStorage("st", { cluster, namespace, transform: everywhere() });
             new CheckpointStorage("efs", { storage: StorageSchema.parse({ type: "efs" }), cluster, namespace, transform: everywhere() });
             const addons = new ClusterAddons("ad", { cluster, namespace, storage, transform: everywhere() });
-            const training = TrainingSchema.parse({ hfToken: "hf_plaintext_only_in_this_test" });
-            new MilesTrainingJob("tj", { training, cluster, namespace, storage, addons, transform: everywhere() });
+            const training = TrainingSchema.parse({ hfToken: "hf_plaintext_only_in_this_test", nodeGroup: "blk" });
+            const networkPolicy = { metricsNamespaces: ["monitoring"] };
+            new MilesTrainingJob("tj", { training, cluster, namespace, storage, addons, networkPolicy, transform: everywhere() });
+            new ImageRepository("img", { name: "miles-efa", transform: everywhere() });
         });
         const custom = ev.resources.filter((r) => r.custom);
         assert.ok(custom.length > 80, `${custom.length} resources`);
         assert.deepEqual(custom.filter((r) => !seen.has(r.name)).map((r) => `${r.type} ${r.name}`), []);
-        for (const type of ["kubernetes:core/v1:Secret", "kubernetes:batch/v1:Job", "aws:efs/mountTarget:MountTarget", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "pulumi:providers:kubernetes"]) {
+        for (const type of [
+            "kubernetes:core/v1:Secret",
+            "kubernetes:batch/v1:Job",
+            "kubernetes:batch/v1:CronJob",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "aws:efs/mountTarget:MountTarget",
+            "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+            "aws:autoscaling/schedule:Schedule",
+            "aws:autoscaling/tag:Tag",
+            "aws:ec2/flowLog:FlowLog",
+            "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+            "aws:s3/bucketPolicy:BucketPolicy",
+            "aws:ecr/repository:Repository",
+            "pulumi:providers:kubernetes",
+        ]) {
             assert.ok(custom.some((r) => r.type === type), `the program creates a ${type}`);
         }
     });
@@ -303,6 +341,13 @@ describe("the package entry (lib.ts) exports the components a team composes", ()
             "EfsFileSystem",
             "SharedVolume",
             "ClusterAddons",
+            "ClusterAutoscaler",
+            "HelmAddon",
+            "Monitoring",
+            "Kueue",
+            "FabricGate",
+            "RunLifecycle",
+            "ImageRepository",
             "NvidiaDevicePlugin",
             "EfaDevicePlugin",
             "DcgmExporter",
@@ -318,5 +363,32 @@ describe("the package entry (lib.ts) exports the components a team composes", ()
             assert.ok(typeof c === "function" && c.prototype instanceof pulumi.ComponentResource, `${n} is exported as a ComponentResource`);
         }
         assert.equal(typeof exported.transform, "function");
+    });
+});
+
+describe("component args are documented (TSDoc of every exported args interface in components/)", () => {
+    // Parsed, not type-checked (milliseconds): every property of an exported interface of a component
+    // file has TSDoc with an @example, and an optional one says its @default (what the component
+    // applies when it is left out; the suites above check those defaults). The handles components
+    // return (contracts.ts) and their result types (…Result) are outputs, not args.
+    it("every arg has an @example, every optional arg a @default", () => {
+        const dir = path.join(__dirname, "..", "components");
+        const problems: string[] = [];
+        let args = 0;
+        for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "contracts.ts")) {
+            const sf = ts.createSourceFile(file, fs.readFileSync(path.join(dir, file), "utf8"), ts.ScriptTarget.Latest, true);
+            for (const node of sf.statements) {
+                if (!ts.isInterfaceDeclaration(node) || node.name.text.endsWith("Result") || !node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
+                for (const member of node.members.filter(ts.isPropertySignature)) {
+                    args++;
+                    const tags = ts.getJSDocTags(member).map((t) => t.tagName.text);
+                    const where = `components/${file} ${node.name.text}.${member.name.getText(sf)}`;
+                    if (!tags.includes("example")) problems.push(`${where}: no @example`);
+                    if (member.questionToken && !tags.includes("default")) problems.push(`${where}: optional without @default`);
+                }
+            }
+        }
+        assert.ok(args > 150, `${args} args read`);
+        assert.deepEqual(problems, []);
     });
 });
