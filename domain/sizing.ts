@@ -81,7 +81,8 @@ export function fsxThroughputMBps(capacityGiB: number, throughputPerTiB: number)
     return (capacityGiB / 1024) * throughputPerTiB;
 }
 
-export interface FsxSizing extends StorageNeedBytes {
+/** How a capacity/throughput pair holds and writes what the file system must hold. */
+export interface FsxFit {
     capacityGiB: number;
     throughputPerTiB: number;
     throughputMBps: number;
@@ -94,15 +95,31 @@ export interface FsxSizing extends StorageNeedBytes {
     checkpointsThatFit: number;
 }
 
-/** Sizes one FSx file system for a storage need. */
-export function sizeFsx(need: StorageNeed, capacityGiB: number, throughputPerTiB: number): FsxSizing {
+export interface FsxSizing extends StorageNeedBytes, FsxFit {}
+
+/**
+ * What the file system must hold, as bytes: the checkpoint one save writes (the write-time target is
+ * for it), the model copies beside the checkpoints, and the total.
+ */
+export interface StorageBytes {
+    checkpointBytes: number;
+    /** Reference + HF checkpoints (and their variants), counted once per distinct copy. */
+    modelCopyBytes: number;
+    requiredBytes: number;
+}
+
+function asBytes(need: StorageNeed | StorageBytes): StorageBytes {
+    if ("requiredBytes" in need) return need;
     const b = storageNeedBytes(need);
+    return { checkpointBytes: b.checkpointBytes, modelCopyBytes: b.referenceBytes + b.hfBytes, requiredBytes: b.requiredBytes };
+}
+
+function fsxFit(b: StorageBytes, capacityGiB: number, throughputPerTiB: number): FsxFit {
     const capacityBytes = capacityGiB * GIB;
     const throughputMBps = fsxThroughputMBps(capacityGiB, throughputPerTiB);
     const writeSeconds = b.checkpointBytes / (throughputMBps * MB);
-    const spare = capacityBytes - b.referenceBytes - b.hfBytes;
+    const spare = capacityBytes - b.modelCopyBytes;
     return {
-        ...b,
         capacityGiB,
         throughputPerTiB,
         throughputMBps,
@@ -111,6 +128,16 @@ export function sizeFsx(need: StorageNeed, capacityGiB: number, throughputPerTiB
         fits: b.requiredBytes <= capacityBytes,
         checkpointsThatFit: spare > 0 && b.checkpointBytes > 0 ? Math.floor(spare / b.checkpointBytes) : 0,
     };
+}
+
+/** Sizes one FSx file system for a storage need. */
+export function sizeFsx(need: StorageNeed, capacityGiB: number, throughputPerTiB: number): FsxSizing {
+    return { ...storageNeedBytes(need), ...fsxFit(asBytes(need), capacityGiB, throughputPerTiB) };
+}
+
+/** Sizes one FSx file system for what several runs hold together (combinedStorageNeed). */
+export function sizeFsxBytes(b: StorageBytes, capacityGiB: number, throughputPerTiB: number): StorageBytes & FsxFit {
+    return { ...b, ...fsxFit(b, capacityGiB, throughputPerTiB) };
 }
 
 /** Monthly FSx storage price of a capacity/throughput pair, USD (approximate, us-east-1). */
@@ -140,11 +167,12 @@ export interface FsxSuggestion {
  * checkpoints, reference and HF checkpoint AND writes a full checkpoint within MAX_WRITE_SECONDS.
  * Undefined when nothing up to SUGGESTION_MAX_GIB does.
  */
-export function suggestFsx(need: StorageNeed): FsxSuggestion | undefined {
+export function suggestFsx(need: StorageNeed | StorageBytes): FsxSuggestion | undefined {
+    const bytes = asBytes(need);
     let best: FsxSuggestion | undefined;
     for (const capacityGiB of fsxCapacities(SUGGESTION_MAX_GIB)) {
         for (const t of FSX_THROUGHPUTS_PER_TIB) {
-            const s = sizeFsx(need, capacityGiB, t);
+            const s = fsxFit(bytes, capacityGiB, t);
             if (!s.fits || !s.writeWithinLimit) continue;
             const usdPerMonth = fsxUsdPerMonth(capacityGiB, t);
             if (!best || usdPerMonth < best.usdPerMonth) best = { capacityGiB, throughputPerTiB: t, usdPerMonth, writeSeconds: s.writeSeconds };
@@ -258,4 +286,56 @@ export function storageNeedFromTraining(training: unknown): TrainingStorageNeed 
     const { retained, basis } = peakRetainedCheckpoints(num(obj(t?.algorithm)?.numRollout), num(ckpt?.saveInterval), num(ckpt?.retainInterval));
     if (paramsB === undefined) return { model: name, retainedBasis: basis, notes: [...notes, `parameter count of ${name} unknown: sizing skipped (set training.model.custom.totalParamsB)`] };
     return { need: { paramsB, precision, retained, withReference, hfBytesPerParam }, model: name, retainedBasis: basis, notes };
+}
+
+/** One run's share of the file system (a named run of `training.runs`, or a run stack's run). */
+export interface RunStorageNeed extends TrainingStorageNeed {
+    run: string;
+    /**
+     * Identifies the run's model copies (its HF, reference and rollout checkpoint directories): runs
+     * with the same key read the same copies, which are stored once.
+     */
+    modelKey: string;
+}
+
+/** Every run's checkpoints on one file system, and the model copies they read, each counted once. */
+export interface CombinedStorageNeed extends StorageBytes {
+    runs: Array<{ run: string; model: string; retained: number; retainedBasis: string; checkpointBytes: number; retainedBytes: number }>;
+    /** Distinct model copies (runs sharing one are listed together). */
+    copies: Array<{ runs: string[]; bytes: number }>;
+    /** Sum over the runs of retained × one checkpoint. */
+    retainedBytes: number;
+    /** Runs whose parameter count is unknown: not counted. */
+    unsized: string[];
+}
+
+/**
+ * The combined need of several runs on one file system: each run keeps its own retained
+ * checkpoints (their directories never overlap: validation/runs.ts), so those add up; runs that
+ * read the same model copies (same HF, reference and rollout directories) share one copy. The
+ * checkpoint of the write-time target is the largest single one (runs save independently; two runs
+ * saving at the same moment share the throughput).
+ */
+export function combinedStorageNeed(runs: ReadonlyArray<RunStorageNeed>): CombinedStorageNeed {
+    const out: CombinedStorageNeed["runs"] = [];
+    const copies = new Map<string, { runs: string[]; bytes: number }>();
+    const unsized: string[] = [];
+    let retainedBytes = 0;
+    let checkpointBytes = 0;
+    for (const r of runs) {
+        if (!r.need) {
+            unsized.push(r.run);
+            continue;
+        }
+        const b = storageNeedBytes(r.need);
+        const retained = r.need.retained * b.checkpointBytes;
+        retainedBytes += retained;
+        checkpointBytes = Math.max(checkpointBytes, b.checkpointBytes);
+        out.push({ run: r.run, model: r.model, retained: r.need.retained, retainedBasis: r.retainedBasis, checkpointBytes: b.checkpointBytes, retainedBytes: retained });
+        const c = copies.get(r.modelKey);
+        if (c) c.runs.push(r.run);
+        else copies.set(r.modelKey, { runs: [r.run], bytes: b.referenceBytes + b.hfBytes });
+    }
+    const modelCopyBytes = [...copies.values()].reduce((s, c) => s + c.bytes, 0);
+    return { runs: out, copies: [...copies.values()], retainedBytes, unsized, checkpointBytes, modelCopyBytes, requiredBytes: retainedBytes + modelCopyBytes };
 }

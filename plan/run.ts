@@ -10,6 +10,7 @@ import { isConfigError, NAMESPACE, type MilesConfig, type Problem, type RawConfi
 import { program } from "../program";
 import { evaluate, UNKNOWN, type Evaluation, type RecordedResource } from "./evaluate";
 import { summarize, type PlanSummary } from "./summary";
+import { runStorageNeeds, runsSizing } from "./sections/storage";
 
 export interface Plan {
     stack: string;
@@ -88,10 +89,14 @@ async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; 
         if (waiting.length > 0) training.lines.push(["waiting", `${waiting.map(fmt).join(", ")}: admitted when GPUs free up`]);
         training.warnings = (training.warnings ?? []).filter((w) => !w.startsWith(`queue ${k.clusterQueue}: the runs that start at once`));
     }
+    // The cluster stack's file system holds its own runs' checkpoints and this stack's: size them together.
+    const storageLines: Array<[string, string]> = [["claim", `${f.claimName} in namespace ${f.namespace} (the cluster stack's)`]];
+    const sizing = runsSizing(cluster.config, [...runStorageNeeds(cluster.config), ...runStorageNeeds(parsed.config)], storageLines, training.warnings ?? (training.warnings = []), [], `the cluster stack's runs and this stack's`);
+    storageLines.push(["other run stacks", "not counted: the cluster stack cannot know them; plan each run stack, or size storage on the cluster stack for all of them"]);
     const source = `derived offline by planning ${path.relative(projectRoot(), file)} (pulumi up reads the deployed stack's outputs through a StackReference)`;
     const summary: PlanSummary = {
         cluster: { clusterStack: ref.name, factsFrom: path.relative(projectRoot(), file) },
-        storage: { claimName: f.claimName, namespace: f.namespace },
+        storage: { claimName: f.claimName, namespace: f.namespace, sizing },
         addons: { serviceAccount: f.serviceAccount, queue: f.queue },
         training: training.data,
         cost: { usdPerHour: 0, items: [], sources: [] },
@@ -103,7 +108,7 @@ async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; 
                 ["gpu groups", f.gpuNodeGroups.map((g) => `${g.name}: ${g.nodes} × ${g.gpusPerNode} GPUs`).join(", ")],
                 ["cluster runs", f.runs.map((r) => `${r.name} (${r.gpus} GPUs, ${r.checkpointDir})`).join(", ") || "none"],
             ],
-            storage: [["claim", `${f.claimName} in namespace ${f.namespace} (the cluster stack's)`]],
+            storage: storageLines,
             addons: [["add-ons", `the cluster stack's; pods run as ${f.namespace}/${f.serviceAccount}`]],
             training: training.lines,
         },

@@ -13,7 +13,7 @@ import type { ClusterHandle } from "../components/contracts";
 import { TrainingNamespace } from "../components/trainingNamespace";
 import { CheckpointStorage } from "../components/checkpointStorage";
 import { storageSection } from "../plan/sections/storage";
-import { peakRetainedCheckpoints, sizeFsx, storageNeedFromTraining, suggestFsx } from "../domain/sizing";
+import { combinedStorageNeed, peakRetainedCheckpoints, sizeFsx, sizeFsxBytes, storageNeedFromTraining, suggestFsx } from "../domain/sizing";
 import { bucketPolicy } from "../domain/iam";
 
 const T = {
@@ -470,6 +470,45 @@ describe("storage plan section", () => {
         // 3000 / 20 = 150 checkpoints × 56e9 B = 8.4e12 B + 16e9 B of model copies = 8.416e12 B > 1.288e12 B.
         assert.equal((r.data.sizing as { requiredBytes: number }).requiredBytes, 8.416e12);
         assert.ok(r.warnings!.some((w) => /retainInterval/.test(w)));
+    });
+});
+
+describe("storage sizing of several runs (training.runs)", () => {
+    it("adds up every run's retained checkpoints and counts a shared model copy once", () => {
+        // a, b: qwen3-4B (4e9 × 14 = 56e9 B per checkpoint, 2 retained each); model copies 4e9 × (2 + 2) = 16e9 B, shared.
+        // c: a 30B custom run with 3 retained: 30e9 × 14 = 420e9 B per checkpoint; its own copies 30e9 × 4 = 120e9 B.
+        const q = { paramsB: 4, precision: "bf16" as const, retained: 2 };
+        const c = combinedStorageNeed([
+            { run: "a", modelKey: "qwen", need: q, model: "qwen3-4B", retainedBasis: "x", notes: [] },
+            { run: "b", modelKey: "qwen", need: q, model: "qwen3-4B", retainedBasis: "x", notes: [] },
+            { run: "c", modelKey: "big", need: { paramsB: 30, precision: "bf16", retained: 3 }, model: "custom", retainedBasis: "x", notes: [] },
+            { run: "d", modelKey: "?", model: "custom", retainedBasis: "x", notes: [] },
+        ]);
+        // checkpoints: 2 × 56e9 + 2 × 56e9 + 3 × 420e9 = 1,484e9; copies 16e9 + 120e9 = 136e9; total 1,620e9 B.
+        assert.equal(c.retainedBytes, 1484e9);
+        assert.equal(c.modelCopyBytes, 136e9);
+        assert.equal(c.requiredBytes, 1620e9);
+        assert.equal(c.checkpointBytes, 420e9, "the write-time target is the largest single checkpoint");
+        assert.deepEqual(c.copies.map((x) => x.runs), [["a", "b"], ["c"]]);
+        assert.deepEqual(c.unsized, ["d"]);
+        // 1200 GiB = 1,288,490,188,800 B < 1,620e9 B: does not fit; 2400 GiB = 2,576,980,377,600 B does.
+        assert.equal(sizeFsxBytes(c, 1200, 250).fits, false);
+        assert.equal(sizeFsxBytes(c, 2400, 250).fits, true);
+        // one run alone: the same numbers as sizeFsx
+        const one = combinedStorageNeed([{ run: "a", modelKey: "qwen", need: q, model: "qwen3-4B", retainedBasis: "x", notes: [] }]);
+        assert.deepEqual(suggestFsx(one), suggestFsx(q));
+    });
+
+    it("the storage plan of a stack with training.runs sizes the file system for all of them", () => {
+        const training = { model: { preset: "qwen3-4B" }, checkpoints: { saveInterval: 20, retainInterval: 1000 }, runs: { a: {}, b: {}, c: { enabled: false } } };
+        const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": training }), { stack: "t" }).config!;
+        const r = storageSection(cfg, { resources: [], outputs: {} });
+        // each run: 3000 / 1000 = 3 kept + previous + new = 5 × 56e9 = 280e9 B; three runs (the disabled one's stay on the volume) = 840e9 + 16e9 shared copies = 856e9 B.
+        assert.equal((r.data.sizing as { requiredBytes: number }).requiredBytes, 856e9);
+        const text = r.lines.map(([l, v]) => `${l}: ${v}`).join("\n");
+        assert.match(text, /checkpoints · c: 5 × 56\.0 GB/);
+        assert.match(text, /space needed: 856 GB = checkpoints of every run of training.runs \(3 runs/);
+        assert.match(text, /model copies: 16\.0 GB .*read by a, b, c/);
     });
 });
 

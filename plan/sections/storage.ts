@@ -2,7 +2,8 @@ import type { MilesConfig } from "../../config";
 import { linkS3Prefix } from "../../domain/storage";
 import { SHARED_MOUNT_PATH, SHARED_DIRS } from "../../catalog/sharedPaths";
 import { EFS_PRICE_PER_GIB_MONTH, EFS_PRICE_SOURCE, FSX_PRICE_PER_GIB_MONTH, FSX_PRICE_SOURCE, HOURS_PER_MONTH } from "../../catalog/prices";
-import { GIB, MAX_WRITE_SECONDS, formatBytes, formatSeconds, sizeFsx, storageNeedBytes, storageNeedFromTraining, suggestFsx, type StorageNeed } from "../../domain/sizing";
+import { GIB, MAX_WRITE_SECONDS, combinedStorageNeed, formatBytes, formatSeconds, sizeFsx, sizeFsxBytes, storageNeedBytes, storageNeedFromTraining, suggestFsx, type CombinedStorageNeed, type RunStorageNeed, type StorageNeed } from "../../domain/sizing";
+import { resolveRun } from "../../domain/training/run";
 import { SHARED_CLAIM_NAME } from "../../components/checkpointStorage";
 import { bucketPrefixFor } from "../../domain/storage";
 import type { CostItem, SectionProducer, SectionResult } from "../types";
@@ -117,6 +118,10 @@ export const storageSection: SectionProducer = (cfg) => {
     lines.push(["claim", `PVC ${claim} (ReadWriteMany${s.type === "existing-claim" ? "" : `, static PV ${cfg.training.namespace}-shared, reclaim Retain`}) mounted at ${SHARED_MOUNT_PATH} in namespace ${cfg.training.namespace}`]);
     data.claimName = claim;
 
+    if (cfg.training.runs !== undefined) {
+        data.sizing = runsSizing(cfg, runStorageNeeds(cfg), lines, warnings, cost, "every run of training.runs");
+        return { data, lines, warnings, cost };
+    }
     const t = storageNeedFromTraining(cfg.training);
     if (t.need) {
         needLines(t.need, t.model, t.retainedBasis, t.notes, lines);
@@ -132,3 +137,53 @@ export const storageSection: SectionProducer = (cfg) => {
     const result: SectionResult = { data, lines, warnings, cost };
     return result;
 };
+
+/**
+ * What each run of the stack keeps on the shared volume — disabled runs too: their checkpoints stay
+ * until deleted. Runs reading the same HF, reference and rollout directories share those copies.
+ */
+export function runStorageNeeds(cfg: MilesConfig): RunStorageNeed[] {
+    return cfg.runs.map((e) => {
+        const r = resolveRun(e.training, { stack: cfg.stack, gpuNodeGroups: [] });
+        const p = r.paths;
+        return { run: r.runName, modelKey: JSON.stringify([p.hfDownload, p.hfBf16, p.refLoad, p.rolloutCheckpoint]), ...storageNeedFromTraining(e.training) };
+    });
+}
+
+/** Lines of the combined need of several runs and, on FSx, whether the file system holds it and writes a checkpoint in time. */
+export function runsSizing(cfg: Pick<MilesConfig, "storage">, needs: RunStorageNeed[], lines: Lines, warnings: string[], cost: CostItem[], which: string): Record<string, unknown> {
+    const s = cfg.storage;
+    const c: CombinedStorageNeed = combinedStorageNeed(needs);
+    for (const r of c.runs) lines.push([`checkpoints · ${r.run}`, `${r.retained} × ${formatBytes(r.checkpointBytes)} = ${formatBytes(r.retainedBytes)} (${r.model}; ${r.retainedBasis})`]);
+    for (const n of needs) for (const note of n.notes) lines.push([`sizing note · ${n.run}`, note]);
+    const copies = c.copies.map((x) => `${formatBytes(x.bytes)} read by ${x.runs.join(", ")}`).join("; ");
+    lines.push(["model copies", `${formatBytes(c.modelCopyBytes)} (torch_dist reference + HF checkpoints, stored once per distinct model: ${copies || "none"})`]);
+    lines.push(["space needed", `${formatBytes(c.requiredBytes)} = checkpoints of ${which} (${c.runs.length} run${c.runs.length === 1 ? "" : "s"}, ${formatBytes(c.retainedBytes)}) + model copies (${formatBytes(c.modelCopyBytes)})`]);
+    if (c.unsized.length > 0) warnings.push(`storage: ${c.unsized.join(", ")}: parameter count unknown, not counted in the space needed (set training.model.custom.totalParamsB)`);
+    const data: Record<string, unknown> = { ...c };
+    if (s.type === "efs") {
+        const gib = c.requiredBytes / GIB;
+        cost.push({ item: `EFS storage for ~${Math.round(gib)} GiB (the space needed above)`, usdPerHour: (gib * EFS_PRICE_PER_GIB_MONTH) / HOURS_PER_MONTH, source: EFS_PRICE_SOURCE });
+    }
+    if (s.type !== "fsx-lustre" || s.existingFileSystem) return data;
+    const z = sizeFsxBytes(c, s.capacityGiB, s.throughputPerTiB);
+    lines.push([
+        "fits",
+        z.fits
+            ? `yes: ${formatBytes(z.requiredBytes)} of ${formatBytes(s.capacityGiB * GIB)} (LZ4 savings not counted)`
+            : `NO: ${formatBytes(z.requiredBytes)} needed, ${formatBytes(s.capacityGiB * GIB)} provisioned`,
+    ]);
+    lines.push([
+        "checkpoint write",
+        `${formatSeconds(z.writeSeconds)} for the largest checkpoint (${formatBytes(c.checkpointBytes)}) at ${Math.round(z.throughputMBps)} MB/s (target ≤ ${MAX_WRITE_SECONDS / 60} min); runs saving at the same time share the throughput`,
+    ]);
+    const sug = suggestFsx(c);
+    const sugText = sug
+        ? `capacityGiB: ${sug.capacityGiB}, throughputPerTiB: ${sug.throughputPerTiB} (~$${Math.round(sug.usdPerMonth).toLocaleString("en-US")}/month, writes the largest checkpoint in ${formatSeconds(sug.writeSeconds)})`
+        : "none up to 2.4 PB; reduce retained checkpoints or use several file systems";
+    const current = sug && sug.capacityGiB === s.capacityGiB && sug.throughputPerTiB === s.throughputPerTiB;
+    lines.push(["suggestion", current ? `current settings are the cheapest that hold every run's data and write a checkpoint within ${MAX_WRITE_SECONDS / 60} min` : `cheapest that holds every run's data and writes within ${MAX_WRITE_SECONDS / 60} min: ${sugText}`]);
+    if (!z.writeWithinLimit) warnings.push(`storage: the largest checkpoint (${formatBytes(c.checkpointBytes)}) takes ${formatSeconds(z.writeSeconds)} to write at ${Math.round(z.throughputMBps)} MB/s, over ${MAX_WRITE_SECONDS / 60} min; suggested ${sugText}`);
+    if (!z.fits) warnings.push(`storage: ${formatBytes(z.requiredBytes)} needed by ${which} (their retained checkpoints + model copies) but ${s.capacityGiB} GiB provisioned: a save will fail when the file system is full; suggested ${sugText}, or set checkpoints.retainInterval on the runs`);
+    return { ...data, fsx: { ...z, suggestion: sug } };
+}
