@@ -4,6 +4,7 @@
  * identity. Each add-on is switchable (`miles-cluster:addons`); on a bring-your-own cluster no AWS
  * resource is created and the EFA plugin is off unless asked for.
  */
+import { queueHandle, type QueueHandle } from "../domain/kueue";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AddonsConfig } from "../config";
@@ -79,7 +80,7 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
     readonly kuberay?: KubeRay;
     readonly dcgmExporter?: DcgmExporter;
     readonly kueue?: Kueue;
-    readonly queue?: { clusterQueue: string; localQueue: string };
+    readonly queue?: QueueHandle;
     readonly identity: TrainingIdentity;
     readonly monitoring?: Monitoring;
     readonly observability: TrainingObservability;
@@ -126,7 +127,7 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
                 { queue: a.kueue, gpuNodeGroups, trainingNamespace: args.namespace.name, provider, dependsOn: [...clusterReady, args.namespace.resource], transform: t.kueue },
                 { parent: this },
             );
-            this.queue = { clusterQueue: a.kueue.clusterQueue, localQueue: a.kueue.localQueue };
+            this.queue = queueHandle(a.kueue);
         }
         this.identity = new TrainingIdentity(
             `${name}-training-identity`,

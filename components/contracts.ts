@@ -3,6 +3,7 @@
  * cluster → namespace → storage → addons → training. Keeping the contracts here (not in the
  * components) lets each component be built and tested on its own.
  */
+import type { QueueHandle } from "../domain/kueue";
 import type * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
@@ -74,7 +75,7 @@ export interface AddonsHandle {
      * The Kueue queue the runs wait in (their RayJob and convert Job are labelled for it); undefined
      * when the stack has none (`addons.kueue.enabled: false`).
      */
-    queue?: { clusterQueue: string; localQueue: string };
+    queue?: QueueHandle;
     /** Resources (KubeRay CRDs and operator, device plugins) a RayJob must wait for. */
     ready: pulumi.Resource[];
     /**

@@ -15,12 +15,12 @@ import { FabricGate, type FabricGateArgs, type FabricGateResult } from "./fabric
 import { TrainingSecrets, type TrainingSecretsArgs } from "./trainingSecrets";
 import { transform, type Transform } from "./transform";
 import { currentStack } from "./defaults";
-import { followCommands, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest, type FollowCommands } from "../domain/training/rayJob";
+import { followCommands, RAYJOB_QUEUED_IGNORE_CHANGES, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest, type FollowCommands } from "../domain/training/rayJob";
 import { runLabels, runSelector, submitterServiceAccountName, type TrainingContext } from "../domain/training/pod";
 import { RAY_PORTS, runPolicy } from "../domain/security/networkPolicy";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
 import { runDisruptionBudget } from "../domain/lifecycle/disruption";
-import { queueRef } from "../domain/kueue";
+import { mayPreempt, queueRef } from "../domain/kueue";
 import { rayJobSpecHash } from "../domain/lifecycle/jobs";
 import { RunLifecycle, type RunLifecycleArgs } from "./runLifecycle";
 
@@ -171,6 +171,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 : {}),
             queue: args.addons.queue ? queueRef(args.addons.queue, r.training.priority) : undefined,
             submitterServiceAccountName: submitterServiceAccountName(r),
+            saveOnStop: mayPreempt(args.addons.queue),
         };
         const base: pulumi.Resource[] = [...(args.namespace.resource ? [args.namespace.resource] : []), ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : []), ...(this.networkPolicy ? [this.networkPolicy] : [])];
         this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...(args.prepAfter ?? [])], transform: t.prep }, { parent: this });
@@ -193,6 +194,8 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 fileSystemId: args.storage.fileSystemId,
                 eks: args.cluster.aws ? { clusterName: args.cluster.aws.clusterName, region: args.region } : undefined,
                 blockWindow: r.group ? args.cluster.capacityBlockWindows?.[r.group.name] : undefined,
+                queued: context.queue !== undefined,
+                podsSaveOnStop: context.saveOnStop,
                 dependsOn: base,
                 transform: t.lifecycle,
             },
@@ -209,6 +212,10 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 // only `spec.suspend` changes in place, so pausing keeps the RayJob.
                 replaceOnChanges: [...RAYJOB_REPLACE_ON_CHANGES],
                 deleteBeforeReplace: true,
+                // In a queue, Kueue owns spec.suspend (it unsuspends an admitted RayJob, kueue docs tasks/run/rayjobs.md
+                // "Suspend control"): an update of the RayJob (e.g. its metadata) must not apply suspend: true again
+                // (domain/training/rayJob.ts RAYJOB_QUEUED_IGNORE_CHANGES).
+                ...(context.queue ? { ignoreChanges: [...RAYJOB_QUEUED_IGNORE_CHANGES] } : {}),
             }),
         );
         const pdb = runDisruptionBudget(r, this.namespace);

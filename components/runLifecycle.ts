@@ -67,6 +67,16 @@ export interface RunLifecycleArgs {
      */
     blockWindow?: pulumi.Output<BlockWindow | undefined>;
     /**
+     * Kueue manages the RayJob: the end-of-block stop deactivates its Workload, the resume reactivates it.
+     * @default false
+     */
+    queued?: boolean;
+    /**
+     * The run's pods save when they stop (a queue that may preempt): saves record themselves so the deletion after them does not save twice.
+     * @default false
+     */
+    podsSaveOnStop?: boolean;
+    /**
      * What the Jobs wait for (namespace, volume).
      * @default []
      * @example storage.ready
@@ -115,7 +125,9 @@ export class RunLifecycle extends pulumi.ComponentResource {
         const sa = new k8s.core.v1.ServiceAccount(
             ...transform(t.serviceAccount, `${name}-sa`, { metadata: { name: this.serviceAccountName, namespace: args.namespace, labels: runLabels(r, "lifecycle") } }, { ...o(), dependsOn: args.dependsOn }),
         );
-        const role = lifecycleRole(r, args.namespace);
+        // Only the Capacity Block stop and resume touch the Kueue Workload.
+        const onBlock = args.blockWindow !== undefined && r.group?.capacityBlock !== undefined;
+        const role = lifecycleRole(r, args.namespace, args.queued === true && onBlock);
         const rbac: pulumi.Resource[] = [sa, new k8s.rbac.v1.Role(...transform(t.role, `${name}-role`, role, { ...o(), dependsOn: args.dependsOn }))];
         rbac.push(
             new k8s.rbac.v1.RoleBinding(
@@ -145,7 +157,7 @@ export class RunLifecycle extends pulumi.ComponentResource {
                 ),
             );
         }
-        const ctx: LifecycleContext = { namespace: args.namespace, claimName: args.claimName, serviceAccountName: this.serviceAccountName, exportConfigMap };
+        const ctx: LifecycleContext = { namespace: args.namespace, claimName: args.claimName, serviceAccountName: this.serviceAccountName, exportConfigMap, queued: args.queued, podsSaveOnStop: args.podsSaveOnStop };
 
         const job = preReplaceSaveJob(r, ctx, args.rayJobHash);
         if (job) {

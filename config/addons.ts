@@ -147,7 +147,7 @@ export const AddonsSchema = z
                     .default("Never")
                     .meta({
                         description:
-                            "ClusterQueue `preemption.withinClusterQueue`. Never (default): a running run is never stopped for another. LowerPriority: a waiting run of higher priority evicts lower-priority running runs; an evicted RayJob is suspended (its Ray cluster deleted), requeued, and resumes from its last checkpoint when admitted again, losing the rollouts since (up to `checkpoints.saveInterval`).",
+                            "ClusterQueue `preemption.withinClusterQueue`. Never (default): a running run is never stopped for another. LowerPriority: a waiting run of higher priority evicts lower-priority running runs; an evicted run saves first (a preStop on its Ray pods triggers its save sentinel and waits up to `training.lifecycle.saveTimeoutMinutes`, holding the GPUs meanwhile), then its RayJob is suspended (its Ray cluster deleted), requeued, and resumes from that checkpoint when admitted again.",
                     }),
             })
             .prefault({})

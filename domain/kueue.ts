@@ -58,6 +58,27 @@ export function queueRef(k: Pick<KueueConfig, "clusterQueue" | "localQueue">, pr
     return { localQueue: k.localQueue, priorityClass: priorityClassName(k, priority) };
 }
 
+/**
+ * The queue as the cluster hands it to its runs (its own and a run stack's). `preemption` is there
+ * only when the queue may evict a running run (so the facts of a queue that never preempts stay as
+ * they were).
+ */
+export interface QueueHandle {
+    clusterQueue: string;
+    localQueue: string;
+    /** @default "Never" */
+    preemption?: Exclude<KueueConfig["preemption"], "Never">;
+}
+
+export function queueHandle(k: Pick<KueueConfig, "clusterQueue" | "localQueue" | "preemption">): QueueHandle {
+    return { clusterQueue: k.clusterQueue, localQueue: k.localQueue, ...(k.preemption !== "Never" ? { preemption: k.preemption } : {}) };
+}
+
+/** Whether a run in this queue may be evicted while it trains (then its pods save before they stop). */
+export function mayPreempt(q: QueueHandle | undefined): boolean {
+    return q?.preemption !== undefined;
+}
+
 /** Labels that put a job in the queue with its priority. */
 export function queueLabels(q: QueueRef): Record<string, string> {
     return { [QUEUE_NAME_LABEL]: q.localQueue, [PRIORITY_CLASS_LABEL]: q.priorityClass };

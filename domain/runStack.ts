@@ -7,6 +7,7 @@
  * it offline by planning the cluster stack's file.
  */
 import type { GpuNodeGroupInfo } from "./gpuNodes";
+import type { QueueHandle } from "./kueue";
 import type { ResolvedRun } from "./training/run";
 
 export const CLUSTER_FACTS_OUTPUT = "milesCluster";
@@ -29,7 +30,7 @@ export interface ClusterFacts {
     claimName: string;
     serviceAccount: string;
     /** The Kueue queue; null when the cluster stack has none (runs then start as soon as they are created). */
-    queue: { clusterQueue: string; localQueue: string } | null;
+    queue: QueueHandle | null;
     gpuNodeGroups: GpuNodeGroupInfo[];
     /** The runs the cluster stack itself holds. */
     runs: RunFacts[];

@@ -7,7 +7,12 @@ import { closeObjects, one, ofType, planStack, rawConfig, requireShared } from "
 import type { Plan } from "../plan/run";
 import { parseConfig } from "../validation";
 import { CHARTS } from "../catalog/versions";
-import { admissions, kueueManagerConfig } from "../domain/kueue";
+import { admissions, kueueManagerConfig, mayPreempt, queueHandle, queueRef } from "../domain/kueue";
+import { runOf } from "../domain/training/run";
+import { rayJobManifest } from "../domain/training/rayJob";
+import { gateManifests } from "../domain/fabric/gateJob";
+import { fabricGatePlan } from "../domain/fabric/gate";
+import { blockEndSaveCronJob, preReplaceSaveJob } from "../domain/lifecycle/jobs";
 import { mergeOverride } from "../config/runs";
 
 const RAYJOB = "kubernetes:ray.io/v1:RayJob";
@@ -53,6 +58,8 @@ describe("Kueue and several named runs (stacks/Pulumi.multi-run.yaml)", function
             // Kueue rejects a RayJob that keeps its cluster after finishing (rayjob_webhook.go at v0.19.2).
             assert.equal((j.inputs as Obj).spec.shutdownAfterJobFinishes, true);
             assert.equal((j.inputs as Obj).spec.rayClusterSpec.enableInTreeAutoscaling, false);
+            // Kueue owns spec.suspend after creation: an update must not apply suspend: true again.
+            assert.deepEqual(j.options?.ignoreChanges, ["spec.suspend"]);
         }
         const prio = Object.fromEntries(jobs.map((j) => [(j.inputs as Obj).metadata.name, (j.inputs as Obj).metadata.labels["kueue.x-k8s.io/priority-class"]]));
         assert.deepEqual(prio, { "grpo-baseline": "miles-normal", "grpo-lr-2e-6": "miles-normal", "dapo-clip-higher": "miles-high" });
@@ -161,8 +168,58 @@ describe("single-run stacks are a queue of one", function () {
         assert.equal(rj.name, "training-rayjob");
         assert.equal(rj.inputs.metadata.labels["kueue.x-k8s.io/queue-name"], "miles");
         assert.equal(rj.inputs.spec.suspend, true);
+        assert.deepEqual((rj as { options?: { ignoreChanges?: string[] } }).options?.ignoreChanges, ["spec.suspend"]);
         assert.equal(p.outputs.trainingJobName, "qwen3-4b-grpo");
         assert.equal((one(p, KUEUE("ClusterQueue")).inputs as Obj).spec.resourceGroups[0].flavors[0].resources[0].nominalQuota, 8);
+    });
+});
+
+describe("preemption saves first (addons.kueue.preemption: LowerPriority)", () => {
+    const cfg = () => check({ ...SHARED, runs: { a: {}, b: { priority: "high" } } }, { "miles-cluster:addons": { kueue: { preemption: "LowerPriority" } } }).config!;
+    const ctxOf = (saveOnStop: boolean) => ({ namespace: "miles", claimName: "miles-shared", serviceAccountName: "miles-training", queue: queueRef({ clusterQueue: "miles", localQueue: "miles" }, "normal"), saveOnStop });
+
+    it("only a queue that may preempt hands its runs the preemption (the facts of one that never does stay as they were)", () => {
+        assert.deepEqual(queueHandle({ clusterQueue: "miles", localQueue: "miles", preemption: "Never" }), { clusterQueue: "miles", localQueue: "miles" });
+        assert.equal(mayPreempt(queueHandle({ clusterQueue: "miles", localQueue: "miles", preemption: "LowerPriority" })), true);
+        assert.equal(mayPreempt(queueHandle({ clusterQueue: "miles", localQueue: "miles", preemption: "Never" })), false);
+        assert.equal(mayPreempt(undefined), false);
+    });
+
+    it("the head and every GPU worker get a preStop that saves, and a grace period that lets it; both pod templates validate as Kubernetes pods", async () => {
+        const c = cfg();
+        const r = runOf({ ...c, training: c.runs[0].training });
+        const m = rayJobManifest(r, ctxOf(true)) as Obj;
+        const rc = m.spec.rayClusterSpec;
+        for (const [role, tpl] of [["head", rc.headGroupSpec.template], ["worker", rc.workerGroupSpecs[0].template]] as const) {
+            const cmd: string[] = tpl.spec.containers[0].lifecycle.preStop.exec.command;
+            assert.match(cmd[2], new RegExp(`^SENTINEL=/shared/control/a/save-now SAVE_SECONDS=1800 ROLE=${role} ENTRY=train.py\\n`));
+            assert.equal(tpl.spec.terminationGracePeriodSeconds, 1800 + 120);
+        }
+        // The RayJob CRD's pod templates are core/v1 PodTemplateSpecs (test/trainingJob.test.ts checks whole RayJobs against the CRD).
+        const { Pod } = (await import("kubernetes-models/v1")) as unknown as { Pod: new (o: unknown) => { validate(): void } };
+        for (const tpl of [rc.headGroupSpec.template, rc.workerGroupSpecs[0].template]) new Pod({ apiVersion: "v1", kind: "Pod", metadata: { name: "x" }, spec: tpl.spec }).validate();
+        // Without a queue that preempts: no hook, the pods as before.
+        const plain = rayJobManifest(r, ctxOf(false)) as Obj;
+        assert.equal(plain.spec.rayClusterSpec.workerGroupSpecs[0].template.spec.containers[0].lifecycle, undefined);
+        assert.equal(plain.spec.rayClusterSpec.headGroupSpec.template.spec.terminationGracePeriodSeconds, undefined);
+    });
+
+    it("the fabric gate's pods are not the run: no save hook, no long grace period", () => {
+        const c = cfg();
+        const r = runOf({ ...c, training: c.runs[0].training });
+        const g = gateManifests(r, fabricGatePlan(r), ctxOf(true)).job as Obj;
+        assert.equal(g.spec.template.spec.containers[0].lifecycle, undefined);
+        assert.equal(g.spec.template.spec.terminationGracePeriodSeconds, undefined);
+    });
+
+    it("a lifecycle save records itself so the deletion after it does not save twice; a queued end-of-block stop deactivates the Workload", () => {
+        const c = cfg();
+        const r = runOf({ ...c, training: c.runs[0].training });
+        const ctx = { namespace: "miles", claimName: "miles-shared", serviceAccountName: "a-lifecycle", queued: true, podsSaveOnStop: true };
+        const names = (pod: Obj) => [...(pod.initContainers ?? []), ...pod.containers].map((x: Obj) => x.name);
+        assert.deepEqual(names((preReplaceSaveJob(r, ctx, "h") as Obj).spec.template.spec), ["save", "mark-saved"]);
+        assert.deepEqual(names((blockEndSaveCronJob(r, ctx, undefined, 60) as Obj).spec.jobTemplate.spec.template.spec), ["save", "mark-saved", "deactivate"]);
+        assert.deepEqual(names((blockEndSaveCronJob(r, { ...ctx, queued: false, podsSaveOnStop: false }, undefined, 60) as Obj).spec.jobTemplate.spec.template.spec), ["save", "suspend"]);
     });
 });
 

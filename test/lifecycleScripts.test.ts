@@ -9,13 +9,14 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { RESUME_SCRIPT, SUSPEND_SCRIPT, TRIGGER_SAVE_SCRIPT, WAIT_EXPORT_SCRIPT } from "../domain/lifecycle/scripts";
+import { DEACTIVATE_SCRIPT, MARK_SAVED_SCRIPT, REACTIVATE_SCRIPT, RESUME_SCRIPT, SUSPEND_SCRIPT, TRIGGER_SAVE_SCRIPT, WAIT_EXPORT_SCRIPT } from "../domain/lifecycle/scripts";
+import { PRESTOP_SAVE_SCRIPT, preStopSave } from "../domain/training/preStop";
 
 const CURL = `#!/bin/sh
 out=/dev/null; method=GET; url=""; data=""
 while [ $# -gt 0 ]; do case "$1" in -o) out=$2; shift 2;; -w|-H|--cacert) shift 2;; -X) method=$2; shift 2;; --data) data=$2; shift 2;; -sS) shift;; *) url=$1; shift;; esac; done
 echo "$method $url $data" >> "$FAKE/calls"
-case "$url" in */api/v1/nodes*) cat "$FAKE/nodes.json"; exit 0;; esac
+case "$url" in */api/v1/nodes*) cat "$FAKE/nodes.json"; exit 0;; *"/workloads?"*) cp "$FAKE/workloads.json" "$out"; printf 200; exit 0;; esac
 if [ "$method" = PATCH ]; then echo '{}' > "$out"; printf 200; exit 0; fi
 if [ -f "$FAKE/rayjob.json" ]; then cp "$FAKE/rayjob.json" "$out"; printf 200; else echo '{"kind":"Status"}' > "$out"; printf 404; fi
 `;
@@ -200,5 +201,145 @@ describe("lifecycle scripts (run under /bin/sh with stand-ins)", () => {
         assert.equal(r.code, 0, r.out);
         assert.match(r.out, /3 of 4 nodes Ready/);
         assert.ok(!r.calls.some((c) => c.startsWith("PATCH")));
+    });
+
+    // The API server serializes a custom object's map keys in sorted order (Go encoding/json); the stand-in answers the same way.
+    const sorted = (v: unknown): unknown => (Array.isArray(v) ? v.map(sorted) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v);
+    const queuedRayJob = (status: string, annotations: Record<string, string> = {}) => JSON.stringify(sorted({ apiVersion: "ray.io/v1", kind: "RayJob", metadata: { name: "qwen3", namespace: "miles", uid: "u-1", annotations }, spec: { suspend: false }, status: { jobDeploymentStatus: status } }));
+    const workloads = JSON.stringify(
+        sorted({
+            apiVersion: "kueue.x-k8s.io/v1beta2",
+            kind: "WorkloadList",
+            metadata: { resourceVersion: "7" },
+            items: [
+                {
+                    apiVersion: "kueue.x-k8s.io/v1beta2",
+                    kind: "Workload",
+                    metadata: {
+                        labels: { "kueue.x-k8s.io/job-uid": "u-1", "kueue.x-k8s.io/queue-name": "miles" },
+                        managedFields: [{ apiVersion: "kueue.x-k8s.io/v1beta2", fieldsType: "FieldsV1", fieldsV1: { "f:metadata": { "f:ownerReferences": { 'k:{"uid":"u-1"}': {} } } }, manager: "kueue", operation: "Update" }],
+                        name: "rayjob-qwen3-1a2b3",
+                        namespace: "miles",
+                        ownerReferences: [{ apiVersion: "ray.io/v1", kind: "RayJob", name: "qwen3", uid: "u-1" }],
+                        uid: "w-9",
+                    },
+                    spec: { active: true, podSets: [{ name: "head", count: 1 }], queueName: "miles" },
+                },
+            ],
+        }),
+    );
+
+    it("under Kueue the end-of-block stop deactivates the run's Workload (found by its job-uid label) instead of suspending the RayJob", () => {
+        const dir = setup();
+        fs.writeFileSync(path.join(dir, "state", "state"), "saved");
+        fs.writeFileSync(path.join(dir, "state", "rayjob.json"), queuedRayJob("Running"));
+        fs.writeFileSync(path.join(dir, "workloads.json"), workloads);
+        const r = run(dir, DEACTIVATE_SCRIPT, {});
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.calls[0], /^GET https:\/\/kubernetes\.default\.svc\/apis\/kueue\.x-k8s\.io\/v1beta2\/namespaces\/miles\/workloads\?labelSelector=kueue\.x-k8s\.io%2Fjob-uid%3Du-1 ?$/);
+        const patches = r.calls.filter((c) => c.startsWith("PATCH")).map((c) => c.split(" "));
+        assert.equal(patches.length, 2);
+        assert.match(patches[0][1], /\/rayjobs\/qwen3$/);
+        assert.deepEqual(JSON.parse(patches[0][2]), { metadata: { annotations: { "miles-cluster/suspended-by": "capacity-block-end" } } }, "the RayJob is only marked: its suspend is Kueue's");
+        assert.match(patches[1][1], /\/workloads\/rayjob-qwen3-1a2b3$/);
+        assert.deepEqual(JSON.parse(patches[1][2]), { spec: { active: false } });
+        assert.ok(!r.calls.some((c) => c.includes('"suspend"')), "never touches spec.suspend");
+        const nothing = setup();
+        fs.writeFileSync(path.join(nothing, "state", "state"), "finished");
+        assert.deepEqual(run(nothing, DEACTIVATE_SCRIPT, {}).calls, []);
+    });
+
+    it("under Kueue the resume reactivates the Workload of a RayJob the end-of-block stop marked, and leaves any other alone", () => {
+        const env = { NODE_SELECTOR: "miles-cluster.io%2Fnode-group%3Dh200", NODES_NEEDED: "4", BLOCK_END: String(Math.floor(Date.now() / 1000) + 3600) };
+        const dir = setup();
+        fs.writeFileSync(path.join(dir, "nodes.json"), nodes(4, 0));
+        fs.writeFileSync(path.join(dir, "rayjob.json"), queuedRayJob("Suspended", { "miles-cluster/suspended-by": "capacity-block-end" }));
+        fs.writeFileSync(path.join(dir, "workloads.json"), workloads);
+        const r = run(dir, REACTIVATE_SCRIPT, env);
+        assert.equal(r.code, 0, r.out);
+        const patches = r.calls.filter((c) => c.startsWith("PATCH")).map((c) => c.split(" "));
+        assert.match(patches[0][1], /\/workloads\/rayjob-qwen3-1a2b3$/);
+        assert.deepEqual(JSON.parse(patches[0][2]), { spec: { active: true } });
+        assert.deepEqual(JSON.parse(patches[1][2]), { metadata: { annotations: { "miles-cluster/suspended-by": null } } });
+        const paused = setup();
+        fs.writeFileSync(path.join(paused, "nodes.json"), nodes(4, 0));
+        fs.writeFileSync(path.join(paused, "rayjob.json"), queuedRayJob("Suspended"));
+        assert.ok(!run(paused, REACTIVATE_SCRIPT, env).calls.some((c) => c.startsWith("PATCH")));
+    });
+
+    it("a save before a deletion records itself next to the sentinel", () => {
+        const dir = setup();
+        fs.mkdirSync(path.join(dir, "shared", "control", "qwen3"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "state", "state"), "saved");
+        assert.equal(run(dir, MARK_SAVED_SCRIPT, {}).code, 0);
+        const at = Number(fs.readFileSync(path.join(dir, "shared", "control", "qwen3", "saved-at"), "utf8"));
+        assert.ok(Math.abs(at - Date.now() / 1000) < 60);
+        const none = setup();
+        fs.writeFileSync(path.join(none, "state", "state"), "timeout");
+        assert.equal(run(none, MARK_SAVED_SCRIPT, {}).code, 0);
+        assert.ok(!fs.existsSync(path.join(none, "shared", "control", "qwen3", "saved-at")));
+    });
+
+    describe("preStop of a preemptible run's pods (save before stopping)", () => {
+        // A fake /proc: one process per directory with its NUL-separated cmdline.
+        const proc = (dir: string, cmdlines: string[]) => {
+            cmdlines.forEach((c, i) => {
+                fs.mkdirSync(path.join(dir, "proc", String(i + 1)), { recursive: true });
+                fs.writeFileSync(path.join(dir, "proc", String(i + 1), "cmdline"), c.split(" ").join("\0"));
+            });
+            return path.join(dir, "proc");
+        };
+        const sentinel = (dir: string) => path.join(dir, "shared", "control", "qwen3", "save-now");
+        const stop = (dir: string, role: string, extra: Record<string, string> = {}) => run(dir, PRESTOP_SAVE_SCRIPT, { ROLE: role, ENTRY: "train.py", SAVE_SECONDS: "600", SENTINEL: sentinel(dir), ...extra });
+
+        it("the head asks a running train.py to save and returns once the run removed the sentinel", () => {
+            const dir = setup();
+            const r = stop(dir, "head", { PROC: proc(dir, ["/bin/sh -c ray start --head --block", "python3 /root/miles/train.py --actor-num-nodes 1"]) });
+            assert.equal(r.code, 0, r.out);
+            assert.match(r.out, /asked the run to save/);
+            assert.match(r.out, /checkpoint written/);
+            assert.ok(!fs.existsSync(sentinel(dir)));
+        });
+
+        it("the head does nothing when train.py has finished (a completed job's cluster is deleted at once)", () => {
+            const dir = setup();
+            const r = stop(dir, "head", { PROC: proc(dir, ["/bin/sh -c ray start --head --block", "grep -qs train[.]py"]) });
+            assert.equal(r.code, 0);
+            assert.match(r.out, /train\.py is not running: nothing to save/);
+            assert.ok(!fs.existsSync(sentinel(dir)));
+        });
+
+        it("a worker waits for the head's sentinel and for the save; with no sentinel it stops after its short wait", () => {
+            const dir = setup();
+            fs.mkdirSync(path.dirname(sentinel(dir)), { recursive: true });
+            fs.writeFileSync(sentinel(dir), "");
+            const w = stop(dir, "worker");
+            assert.equal(w.code, 0, w.out);
+            assert.match(w.out, /checkpoint written/);
+            const none = stop(setup(), "worker");
+            assert.match(none.out, /no save was asked for/);
+        });
+
+        it("a save recorded in the last ten minutes is not repeated; a run that does not save in time is stopped anyway", () => {
+            const dir = setup();
+            fs.mkdirSync(path.dirname(sentinel(dir)), { recursive: true });
+            fs.writeFileSync(path.join(path.dirname(sentinel(dir)), "saved-at"), String(Math.floor(Date.now() / 1000) - 30));
+            const r = stop(dir, "head", { PROC: proc(dir, ["python3 /root/miles/train.py"]) });
+            assert.match(r.out, /saved 3\d s ago: not saving again/);
+            assert.ok(!fs.existsSync(sentinel(dir)));
+            const slow = setup();
+            const t = stop(slow, "head", { PROC: proc(slow, ["python3 /root/miles/train.py"]), SAVE_SECONDS: "0", FAKE_RUN_SAVES: "false" });
+            assert.equal(t.code, 0);
+            assert.match(t.out, /did not save within 0 s: stopping anyway/);
+            assert.ok(!fs.existsSync(sentinel(slow)), "the sentinel is removed, so a later start does not save at once");
+        });
+
+        it("the hook sets its values in the script and a grace period longer than the save wait", () => {
+            const h = preStopSave("/shared/control/qwen3/save-now", 30, "train_async.py", "head");
+            assert.equal(h.terminationGracePeriodSeconds, 30 * 60 + 120);
+            const cmd = (h.lifecycle.preStop as { exec: { command: string[] } }).exec.command;
+            assert.deepEqual(cmd.slice(0, 2), ["/bin/sh", "-c"]);
+            assert.match(cmd[2], /^SENTINEL=\/shared\/control\/qwen3\/save-now SAVE_SECONDS=1800 ROLE=head ENTRY=train_async.py\n/);
+        });
     });
 });

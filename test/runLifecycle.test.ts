@@ -50,21 +50,23 @@ describe("run lifecycle: the prod Capacity Block stack", function () {
         assert.match(String((one(p, "kubernetes:ray.io/v1:RayJob").inputs.spec as any).entrypoint), new RegExp(`--save-trigger-sentinel ${sentinel} `));
     });
 
-    it("the end-of-block CronJob fires before the drain, uses the same sentinel, waits for the export and suspends the RayJob", async () => {
+    it("the end-of-block CronJob fires before the drain, uses the same sentinel, waits for the export and stops the queued RayJob through its Kueue Workload", async () => {
         const cj = ofType(p, CRONJOB).find((r) => (r.inputs.metadata as any).name === "qwen3-30b-a3b-fp8-block-end-save")!;
         const spec = cj.inputs.spec as any;
         assert.equal(spec.schedule, "50 9 14 12 *");
         assert.equal(spec.timeZone, "Etc/UTC");
         assert.equal(spec.concurrencyPolicy, "Forbid");
         const [save, exportWait, suspend] = steps(podOf(cj.inputs));
-        assert.deepEqual([save.name, exportWait.name, suspend.name], ["save", "wait-export", "suspend"]);
+        // prod is in the Kueue queue, which owns the RayJob's spec.suspend: the last step deactivates its Workload.
+        assert.deepEqual([save.name, exportWait.name, suspend.name], ["save", "wait-export", "deactivate"]);
         assert.equal(env(save).SENTINEL, sentinel);
         assert.equal(env(save).ON_TIMEOUT, "continue");
         // Deadlines: the save by 10:19, the export and the suspend before the 10:50 drain.
         assert.equal(new Date(Number(env(save).SAVE_DEADLINE) * 1000).toISOString(), "2026-12-14T10:19:00.000Z");
         assert.equal(new Date(Number(env(exportWait).EXPORT_DEADLINE) * 1000).toISOString(), "2026-12-14T10:48:00.000Z");
         assert.deepEqual(env(exportWait).FILE_SYSTEM_ID, { configMapKeyRef: { name: "qwen3-30b-a3b-fp8-lifecycle-export", key: "FILE_SYSTEM_ID" } });
-        assert.match(suspend.command[2], /"spec":\{"suspend":true\}/);
+        assert.match(suspend.command[2], /'\{"spec":\{"active":false\}\}'/);
+        assert.doesNotMatch(suspend.command[2], /"suspend"/);
         for (const c of [save, exportWait, suspend]) assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] });
         assert.equal(podOf(cj.inputs).volumes[0].persistentVolumeClaim.claimName, "miles-shared");
         await validate("CronJob", "batch/v1", cj.inputs);
@@ -77,12 +79,17 @@ describe("run lifecycle: the prod Capacity Block stack", function () {
         assert.equal(env(resume).NODES_NEEDED, "4");
         assert.equal(decodeURIComponent(env(resume).NODE_SELECTOR), "miles-cluster.io/node-group=h200");
         assert.match(resume.command[2], /miles-cluster\/suspended-by/);
+        assert.equal(resume.name, "reactivate", "a queued run is resumed by reactivating its Workload");
+        assert.match(resume.command[2], /'\{"spec":\{"active":true\}\}'/);
         await validate("CronJob", "batch/v1", cj.inputs);
     });
 
-    it("least privilege: get/patch of this one RayJob, list nodes, and one read-only CloudWatch call", () => {
+    it("least privilege: get/patch of this one RayJob, list/patch of Kueue Workloads (their names are Kueue's), list nodes, and one read-only CloudWatch call", () => {
         const role = one(p, "kubernetes:rbac.authorization.k8s.io/v1:Role", "training-lifecycle-role").inputs as any;
-        assert.deepEqual(role.rules, [{ apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: ["qwen3-30b-a3b-fp8"], verbs: ["get", "patch"] }]);
+        assert.deepEqual(role.rules, [
+            { apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: ["qwen3-30b-a3b-fp8"], verbs: ["get", "patch"] },
+            { apiGroups: ["kueue.x-k8s.io"], resources: ["workloads"], verbs: ["list", "patch"] },
+        ]);
         const nodes = one(p, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "training-lifecycle-nodes").inputs as any;
         assert.deepEqual(nodes.rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["list"] }]);
         const policy = JSON.parse(String(one(p, "aws:iam/rolePolicy:RolePolicy", "training-lifecycle-cloudwatch").inputs.policy));

@@ -165,15 +165,18 @@ export function gateManifests(r: ResolvedRun, plan: FabricGatePlan, ctx: Trainin
     const worker = workerPod(r, ctx);
     const w = (worker.spec.containers as k8s.types.input.core.v1.Container[])[0];
     const env: EnvVarSpec[] = [...((w.env as EnvVarSpec[] | undefined) ?? []).filter((e) => e.name !== "NCCL_DEBUG" && e.name !== "NCCL_DEBUG_SUBSYS"), { name: "NCCL_DEBUG", value: "INFO" }, { name: "NCCL_DEBUG_SUBSYS", value: "INIT,NET" }];
+    // The gate pods are not the run: no save-before-stop preStop (its grace period is dropped below too).
+    const { lifecycle: _lifecycle, ...wc } = w;
     const container: k8s.types.input.core.v1.Container = {
-        ...w,
+        ...wc,
         name: "fabric-gate",
         command: ["bash", "-c", gateScript(r, plan, ns)],
         env,
         ...(plan.nodes > 1 ? { ports: [{ name: "torchrun", containerPort: GATE_MASTER_PORT }] } : {}),
     };
+    const { terminationGracePeriodSeconds: _grace, ...workerSpec } = worker.spec;
     const pod: PodSpec = {
-        ...worker.spec,
+        ...workerSpec,
         serviceAccountName: sa,
         // The token is needed to annotate the Job; the Role allows nothing else.
         automountServiceAccountToken: true,

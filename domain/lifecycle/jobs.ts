@@ -17,7 +17,7 @@ import { IMAGES, imageRef } from "../../catalog/versions";
 import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
 import type { ResolvedRun } from "../training/run";
 import { runLabels } from "../training/pod";
-import { RESUME_SCRIPT, STATE_DIR, SUSPEND_SCRIPT, TRIGGER_SAVE_SCRIPT, WAIT_EXPORT_SCRIPT } from "./scripts";
+import { DEACTIVATE_SCRIPT, MARK_SAVED_SCRIPT, REACTIVATE_SCRIPT, RESUME_SCRIPT, STATE_DIR, SUSPEND_SCRIPT, TRIGGER_SAVE_SCRIPT, WAIT_EXPORT_SCRIPT } from "./scripts";
 import { blockSchedule, cronAt, type BlockWindow } from "./capacityBlock";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -36,6 +36,18 @@ export interface LifecycleContext {
      * none = no export wait (EFS, an existing claim).
      */
     exportConfigMap?: string;
+    /**
+     * Kueue manages the RayJob (it is in a queue): Kueue owns `spec.suspend`, so the end-of-block stop
+     * deactivates the run's Workload instead and the resume reactivates it (scripts.ts DEACTIVATE_SCRIPT).
+     * @default false
+     */
+    queued?: boolean;
+    /**
+     * The run's pods save when they stop (preStop, domain/lifecycle/preStop.ts): a save here records
+     * itself so that the deletion that follows it does not save a second time.
+     * @default false
+     */
+    podsSaveOnStop?: boolean;
 }
 
 export const lifecycleName = (r: ResolvedRun, what: string) => `${r.runName}-${what}`;
@@ -96,6 +108,7 @@ function saveSteps(r: ResolvedRun, ctx: LifecycleContext, env: EnvVar[]): Contai
         const fromMap = (key: string): EnvVar => ({ name: key, valueFrom: { configMapKeyRef: { name: cm, key } } });
         steps.push(step("wait-export", imageRef(IMAGES.awsCli), WAIT_EXPORT_SCRIPT, [fromMap("FILE_SYSTEM_ID"), fromMap("AWS_REGION"), ...env]));
     }
+    if (ctx.podsSaveOnStop) steps.push(step("mark-saved", imageRef(IMAGES.curl), MARK_SAVED_SCRIPT, [{ name: "SENTINEL", value: r.paths.saveSentinel }]));
     return steps;
 }
 
@@ -166,7 +179,9 @@ export function blockEndSaveCronJob(r: ResolvedRun, ctx: LifecycleContext, w: Bl
         { name: "BLOCK_END", value: s ? epoch(s.end) : "0" },
         { name: "ON_TIMEOUT", value: "continue" },
     ];
-    const suspend = step("suspend", imageRef(IMAGES.curl), SUSPEND_SCRIPT, [{ name: "NAMESPACE", value: ctx.namespace }, { name: "RAYJOB", value: r.runName }]);
+    // Under Kueue the RayJob's suspend is Kueue's: deactivate its Workload instead (scripts.ts DEACTIVATE_SCRIPT).
+    const stopEnv = [{ name: "NAMESPACE", value: ctx.namespace }, { name: "RAYJOB", value: r.runName }];
+    const suspend = ctx.queued ? step("deactivate", imageRef(IMAGES.curl), DEACTIVATE_SCRIPT, stopEnv) : step("suspend", imageRef(IMAGES.curl), SUSPEND_SCRIPT, stopEnv);
     return cronJob(r, ctx, "block-end-save", s ? cronAt(s.saveTrigger) : NEVER, 300, saveLeadMinutes * 60, [...saveSteps(r, ctx, env), suspend]);
 }
 
@@ -181,14 +196,20 @@ export function blockResumeCronJob(r: ResolvedRun, ctx: LifecycleContext, w: Blo
         { name: "NODES_NEEDED", value: String(r.nodesNeeded) },
         { name: "BLOCK_END", value: s ? epoch(s.drain) : "0" },
     ];
-    return cronJob(r, ctx, "block-resume", s ? cronAt(s.resume) : NEVER, 3600, 3 * 3600, [step("resume", imageRef(IMAGES.curl), RESUME_SCRIPT, env)]);
+    return cronJob(r, ctx, "block-resume", s ? cronAt(s.resume) : NEVER, 3600, 3 * 3600, [step(ctx.queued ? "reactivate" : "resume", imageRef(IMAGES.curl), ctx.queued ? REACTIVATE_SCRIPT : RESUME_SCRIPT, env)]);
 }
 
-/** Least privilege: read and patch this one RayJob (suspend/resume, status). */
-export function lifecycleRole(r: ResolvedRun, namespace: string) {
+/**
+ * Least privilege: read and patch this one RayJob (suspend/resume, status). Under Kueue also list
+ * and patch Workloads in the namespace: the run's Workload is named by Kueue (a hash of the RayJob's
+ * uid), so RBAC cannot name it in advance; the stop and resume only patch `spec.active` of the one
+ * labelled with this RayJob's uid.
+ */
+export function lifecycleRole(r: ResolvedRun, namespace: string, queued = false) {
+    const rules = [{ apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: [r.runName], verbs: ["get", "patch"] }];
     return {
         metadata: { name: lifecycleName(r, "lifecycle"), namespace, labels: runLabels(r, "lifecycle") },
-        rules: [{ apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: [r.runName], verbs: ["get", "patch"] }],
+        rules: queued ? [...rules, { apiGroups: ["kueue.x-k8s.io"], resources: ["workloads"], verbs: ["list", "patch"] }] : rules,
     };
 }
 

@@ -13,6 +13,8 @@
  * list of nodes for the resume); no kubectl is needed.
  */
 
+import { SAVED_AT_FILE } from "../training/preStop";
+
 /** Files the containers of one Job pass on to each other (an emptyDir mounted here). */
 export const STATE_DIR = "/lifecycle";
 
@@ -133,7 +135,8 @@ echo "RayJob $RAYJOB suspended before the Capacity Block ends ($st); it resumes 
  *
  * Env: NAMESPACE, RAYJOB, NODE_SELECTOR (label selector, URL-encoded), NODES_NEEDED, BLOCK_END (epoch s).
  */
-export const RESUME_SCRIPT = `set -eu
+/** The resume's first part: wait for the block's nodes, then read the RayJob and go on only if the end-of-block stop marked it. */
+const WAIT_FOR_BLOCK_NODES = `set -eu
 S=\${STATE_DIR:-${STATE_DIR}}
 ${K8S_API}
 now() { date -u +%s; }
@@ -150,8 +153,68 @@ code=$(kube -o $S/rayjob.json -w '%{http_code}' "$RAYJOB_URL")
 if ! tr -d ' \\n' < $S/rayjob.json | grep -q '"${SUSPENDED_BY_ANNOTATION}":"${SUSPENDED_BY_BLOCK_END}"'; then
   echo "RayJob $RAYJOB was not suspended by an end-of-block save: left as it is"; exit 0
 fi
-body='{"metadata":{"annotations":{"${SUSPENDED_BY_ANNOTATION}":null}},"spec":{"suspend":false}}'
+`;
+
+export const RESUME_SCRIPT = `${WAIT_FOR_BLOCK_NODES}body='{"metadata":{"annotations":{"${SUSPENDED_BY_ANNOTATION}":null}},"spec":{"suspend":false}}'
 code=$(kube -o $S/patch.json -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' --data "$body" "$RAYJOB_URL")
 [ "$code" = 200 ] || { echo "resuming RayJob $RAYJOB failed: HTTP $code"; cat $S/patch.json; exit 1; }
 echo "RayJob $RAYJOB resumed: it continues from its last checkpoint"
 `;
+
+/**
+ * Under Kueue, the end-of-block stop (curl image): Kueue owns a queued RayJob's `spec.suspend` and
+ * unsuspends an admitted job "regardless of its previous value" (kubernetes-sigs/kueue v0.19.2
+ * site/content/en/docs/tasks/run/rayjobs.md, "Suspend control"), so the stop deactivates the run's
+ * Kueue Workload instead: "Changing .spec.Active from true to false will cause a running workload
+ * to be evicted and not be requeued" (site/content/en/docs/concepts/workload.md). Kueue then
+ * suspends the RayJob itself and keeps it suspended until the Workload is active again. The
+ * Workload is found by the label Kueue puts on it, `kueue.x-k8s.io/job-uid=<RayJob uid>`
+ * (pkg/controller/constants/constants.go JobUIDLabel, set in pkg/controller/jobframework/
+ * reconciler.go). Reads `$STATE_DIR/rayjob.json` from the save step. Env: NAMESPACE, RAYJOB.
+ */
+const WORKLOAD_OF_RAYJOB = `uid=$(tr -d ' \\n' < $S/rayjob.json | grep -o '"uid":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+[ -n "$uid" ] || { echo "RayJob $RAYJOB has no uid in its JSON"; exit 1; }
+WL_URL="$API/apis/kueue.x-k8s.io/v1beta2/namespaces/$NAMESPACE/workloads"
+code=$(kube -o $S/workloads.json -w '%{http_code}' "$WL_URL?labelSelector=kueue.x-k8s.io%2Fjob-uid%3D$uid")
+[ "$code" = 200 ] || { echo "listing the Kueue Workloads of RayJob $RAYJOB failed: HTTP $code"; cat $S/workloads.json; exit 1; }
+# The API server writes a custom object's keys in sorted order, so an item's first "name" is its metadata.name (managedFields entries have no "name" key).
+wl=$(tr -d ' \\n' < $S/workloads.json | grep -o '"name":"[^"]*"' | head -n 1 | cut -d'"' -f4)`;
+
+export const DEACTIVATE_SCRIPT = `set -eu
+S=\${STATE_DIR:-${STATE_DIR}}
+${K8S_API}
+st=$(cat $S/state)
+case "$st" in absent|finished) echo "nothing to stop ($st)"; exit 0 ;; esac
+${WORKLOAD_OF_RAYJOB}
+[ -n "$wl" ] || { echo "RayJob $RAYJOB has no Kueue Workload ($st): nothing is admitted to stop"; exit 0; }
+body='{"metadata":{"annotations":{"${SUSPENDED_BY_ANNOTATION}":"${SUSPENDED_BY_BLOCK_END}"}}}'
+code=$(kube -o $S/patch.json -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' --data "$body" "$RAYJOB_URL")
+[ "$code" = 200 ] || { echo "marking RayJob $RAYJOB failed: HTTP $code"; cat $S/patch.json; exit 1; }
+code=$(kube -o $S/patch.json -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' --data '{"spec":{"active":false}}' "$WL_URL/$wl")
+[ "$code" = 200 ] || { echo "deactivating Workload $wl failed: HTTP $code"; cat $S/patch.json; exit 1; }
+echo "Workload $wl of RayJob $RAYJOB deactivated before the Capacity Block ends ($st): Kueue suspends the RayJob and keeps it out of the queue until the next block's resume"
+`;
+
+/**
+ * Under Kueue, the resume at a block's start (curl image): after RESUME_SCRIPT's wait for the
+ * nodes, reactivate the Workload the end-of-block stop deactivated (only a RayJob it marked); Kueue
+ * then queues and admits it as usual. Env: NAMESPACE, RAYJOB, NODE_SELECTOR, NODES_NEEDED, BLOCK_END.
+ */
+export const REACTIVATE_SCRIPT = `${WAIT_FOR_BLOCK_NODES}${WORKLOAD_OF_RAYJOB}
+[ -n "$wl" ] || { echo "RayJob $RAYJOB has no Kueue Workload to reactivate"; exit 1; }
+code=$(kube -o $S/patch.json -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' --data '{"spec":{"active":true}}' "$WL_URL/$wl")
+[ "$code" = 200 ] || { echo "reactivating Workload $wl failed: HTTP $code"; cat $S/patch.json; exit 1; }
+body='{"metadata":{"annotations":{"${SUSPENDED_BY_ANNOTATION}":null}}}'
+code=$(kube -o $S/patch.json -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' --data "$body" "$RAYJOB_URL")
+[ "$code" = 200 ] || { echo "unmarking RayJob $RAYJOB failed: HTTP $code"; cat $S/patch.json; exit 1; }
+echo "Workload $wl reactivated: Kueue admits RayJob $RAYJOB again and it continues from its last checkpoint"
+`;
+
+/** After a save step (curl image): record when the forced save finished (Env: SENTINEL). */
+export const MARK_SAVED_SCRIPT = `set -eu
+S=\${STATE_DIR:-${STATE_DIR}}
+[ "$(cat $S/state)" = saved ] || { echo "no new checkpoint: nothing to record"; exit 0; }
+date -u +%s > "$(dirname "$SENTINEL")/${SAVED_AT_FILE}"
+echo "recorded the save: the run's pods will not save again when they stop"
+`;
+

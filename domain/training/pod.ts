@@ -15,6 +15,7 @@ import { HEAD_COMPONENT, MILES_METRICS_PORT_NAME, PART_OF, RUN_APP_NAME, WORKER_
 import { checkpointProbeContainer } from "../monitoring/probe";
 import type { QueueRef } from "../kueue";
 import { hardenPodSpec, RDMA_CAPABILITY } from "../security/pods";
+import { preStopSave } from "./preStop";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -39,6 +40,20 @@ export interface TrainingContext {
     queue?: QueueRef;
     /** Service account of the RayJob's submitter pod (no API token, no AWS role). Default: serviceAccountName. */
     submitterServiceAccountName?: string;
+    /**
+     * The queue may preempt the run (`addons.kueue.preemption: LowerPriority`): the head and GPU
+     * workers get a preStop that makes the run save before they stop (domain/training/preStop.ts).
+     * @default false
+     */
+    saveOnStop?: boolean;
+}
+
+/** The head's or a worker's spec with the save-before-stop preStop, when the context asks for it. */
+function withSaveOnStop(r: ResolvedRun, ctx: TrainingContext, role: "head" | "worker", spec: PodSpec): PodSpec {
+    if (!ctx.saveOnStop) return spec;
+    const s = preStopSave(r.paths.saveSentinel, r.training.lifecycle.saveTimeoutMinutes, r.training.entry, role);
+    const [first, ...rest] = spec.containers as Container[];
+    return { ...spec, terminationGracePeriodSeconds: s.terminationGracePeriodSeconds, containers: [{ ...first, lifecycle: s.lifecycle }, ...rest] };
 }
 
 /** /dev/shm of the head pod in GiB (it holds the head's Ray object store, half of it). */
@@ -121,7 +136,7 @@ export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: objec
         spec.containers = [...(spec.containers as Container[]), checkpointProbeContainer(probe, sharedMounts.filter((v) => v.name === SHARED_VOLUME))];
     }
     if (Object.keys(t.resources.headNodeSelector).length > 0) spec.nodeSelector = { ...t.resources.headNodeSelector };
-    return { metadata: { labels: runLabels(r, HEAD_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec: hardenPodSpec(spec) };
+    return { metadata: { labels: runLabels(r, HEAD_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec: hardenPodSpec(withSaveOnStop(r, ctx, "head", spec)) };
 }
 
 /** EFA devices each GPU worker pod requests (0 without EFA): the pods that need RDMA's IPC_LOCK. */
@@ -163,7 +178,7 @@ export function workerPod(r: ResolvedRun, ctx: TrainingContext): { metadata: obj
         volumes: sharedVolumes(ctx, size.shmGiB),
     };
     // memlock for RDMA only where the pod really gets EFA devices; every other capability is dropped.
-    return { metadata: { labels: runLabels(r, WORKER_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec: hardenPodSpec(spec, { addCapabilities: efa > 0 ? [RDMA_CAPABILITY] : [] }) };
+    return { metadata: { labels: runLabels(r, WORKER_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec: hardenPodSpec(withSaveOnStop(r, ctx, "worker", spec), { addCapabilities: efa > 0 ? [RDMA_CAPABILITY] : [] }) };
 }
 
 /**

@@ -103,6 +103,20 @@ export const RAYJOB_REPLACE_ON_CHANGES: readonly string[] = [
     "rayClusterSpec",
 ].map((f) => `spec.${f}`);
 
+/**
+ * Fields of a queued RayJob that Pulumi leaves to Kueue after creation. Kueue controls `spec.suspend`:
+ * "When a RayJob is admitted by Kueue, Kueue will unsuspend it by setting spec.suspend to false,
+ * regardless of its previous value" (kubernetes-sigs/kueue v0.19.2 site/content/en/docs/tasks/run/
+ * rayjobs.md, "Suspend control"). Pulumi creates the RayJob with `suspend: true`; on a later update
+ * (a metadata change, which does not replace the RayJob) Server-Side Apply would either conflict
+ * with Kueue's ownership of the field or, forced, suspend the admitted run again. With
+ * `ignoreChanges` the provider keeps the live value and leaves the field to its other manager
+ * (pulumi/pulumi-kubernetes#2566, "Gracefully handle ignoreChanges": ignored fields managed by
+ * another field manager are not sent). Replacing the RayJob (any other spec change) creates it
+ * suspended again, which is what Kueue expects of a new job.
+ */
+export const RAYJOB_QUEUED_IGNORE_CHANGES: readonly string[] = ["spec.suspend"];
+
 /** kubectl commands to follow a run (stack outputs and docs): its status, the submitter's logs, its pods, the Ray dashboard. */
 export interface FollowCommands {
     status: string;

@@ -66,7 +66,11 @@ export function queueSummary(cfg: MilesConfig, groups: GpuNodeGroupInfo[] = gpuN
         if (waiting.length > 0) lines.push(["waiting", `${waiting.map((a) => `${a.run} (${a.priority}, ${a.gpus} GPUs)`).join(", ")}: admitted when GPUs free up`]);
     }
     if (k.preemption === "LowerPriority") {
-        lines.push(["preemption", "a waiting higher-priority run evicts lower-priority running runs: Kueue suspends the RayJob (its pods are deleted), requeues it, and it resumes from its last checkpoint — up to checkpoints.saveInterval rollouts are redone"]);
+        const wait = Math.max(...runs.map((r) => r.training.lifecycle.saveTimeoutMinutes), 0);
+        lines.push([
+            "preemption",
+            `a waiting higher-priority run evicts lower-priority running runs, which save first: Kueue suspends the RayJob, KubeRay deletes its pods, and each pod's preStop makes the run save (its --save-trigger-sentinel) before it stops — up to lifecycle.saveTimeoutMinutes (${wait} min here), the GPUs stay held meanwhile and the higher-priority run is admitted once they are free; the evicted run is requeued and resumes from that checkpoint (a run that cannot save in time resumes from its last periodic save)`,
+        ]);
     }
     const warnings: string[] = [];
     const started = adm.filter((a) => a.startsAtOnce).reduce((s, a) => s + a.gpus, 0);
