@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { parse } from "yaml";
-import { closeObjects, one, ofType, planStack, rawConfig, requireShared } from "./harness";
+import { AJV_OPTIONS, closeObjects, one, ofType, planStack, rawConfig, requireShared } from "./harness";
 import type { Plan } from "../plan/run";
 import { parseConfig } from "../validation";
 import { CHARTS } from "../catalog/versions";
@@ -28,7 +28,7 @@ function kueueValidator(shared: string, plural: string): ValidateFunction {
     if (cached) return cached;
     const schema = JSON.parse(fs.readFileSync(path.join(shared, "schemas", "kueue", `kueue.x-k8s.io_${plural}.v1beta2.schema.json`), "utf8"));
     closeObjects(schema);
-    const v = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
+    const v = new Ajv(AJV_OPTIONS).compile(schema);
     validators.set(plural, v);
     return v;
 }

@@ -19,7 +19,7 @@ import { PROBE_METRICS, PROBE_SCRIPT } from "../domain/monitoring/probe";
 import { dcgmExporterOptions, dcgmExporterValues } from "../domain/addons";
 import { DCGM_EXPORTER_SERVICE, KUBERAY_CREATED_BY, KUBERAY_DEFAULT_APP_NAME, KUBERAY_POD_LABELS, MILES_KEYS, milesMetricName, RAY_METRICS_PORT } from "../catalog/observability";
 import { CHARTS } from "../catalog/versions";
-import { closeObjects, rawConfig, ROOT, requireShared } from "./harness";
+import { AJV_OPTIONS, closeObjects, rawConfig, ROOT, requireShared } from "./harness";
 
 type Obj = Record<string, any>;
 
@@ -77,7 +77,7 @@ function validator(shared: string, file: string): ValidateFunction {
         // The operator's patterns are Go regexps: `(?i)` (case-insensitive from there on) becomes the
         // `i` flag of the whole pattern — slightly more permissive, never stricter.
         const regExp = Object.assign((source: string, flags: string) => (source.includes("(?i)") ? new RegExp(source.split("(?i)").join(""), flags + "i") : new RegExp(source, flags)), { code: "new RegExp" });
-        validators.set(file, new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: regExp as never } }).compile(schema));
+        validators.set(file, new Ajv({ ...AJV_OPTIONS, code: { ...AJV_OPTIONS.code, regExp: regExp as never } }).compile(schema));
     }
     return validators.get(file)!;
 }
