@@ -69,11 +69,13 @@ export interface RunLifecycleArgs {
     /**
      * Kueue manages the RayJob: the end-of-block stop deactivates its Workload, the resume reactivates it.
      * @default false
+     * @example true // the cluster runs Kueue (addons.kueue.enabled)
      */
     queued?: boolean;
     /**
      * The run's pods save when they stop (a queue that may preempt): saves record themselves so the deletion after them does not save twice.
      * @default false
+     * @example true // addons.kueue.preemption is LowerPriority
      */
     podsSaveOnStop?: boolean;
     /**
