@@ -21,7 +21,7 @@ import { RAY_PORTS, runPolicy } from "../domain/security/networkPolicy";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
 import { runDisruptionBudget } from "../domain/lifecycle/disruption";
 import { mayPreempt, queueRef } from "../domain/kueue";
-import { rayJobSpecHash } from "../domain/lifecycle/jobs";
+import { blockGroupOf, rayJobSpecHash } from "../domain/lifecycle/jobs";
 import { RunLifecycle, type RunLifecycleArgs } from "./runLifecycle";
 
 export interface MilesTrainingJobArgs {
@@ -193,7 +193,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 rayJobHash: rayJobSpecHash(manifest),
                 fileSystemId: args.storage.fileSystemId,
                 eks: args.cluster.aws ? { clusterName: args.cluster.aws.clusterName, region: args.region } : undefined,
-                blockWindow: r.group ? args.cluster.capacityBlockWindows?.[r.group.name] : undefined,
+                blockWindow: blockGroupOf(r) ? args.cluster.capacityBlockWindows?.[blockGroupOf(r)!.name] : undefined,
                 queued: context.queue !== undefined,
                 podsSaveOnStop: context.saveOnStop,
                 dependsOn: base,

@@ -19,7 +19,7 @@ import { POD_IDENTITY_TRUST_POLICY } from "../domain/iam";
 import type { BlockWindow } from "../domain/lifecycle/capacityBlock";
 import { transform, type Transform } from "./transform";
 import { configuredRegion } from "./defaults";
-import { blockEndSaveCronJob, blockResumeCronJob, lifecycleName, lifecycleNodeReaderRole, lifecycleRole, preReplaceSaveJob, type LifecycleContext } from "../domain/lifecycle/jobs";
+import { blockEndSaveCronJob, blockGroupOf, blockResumeCronJob, lifecycleName, lifecycleNodeReaderRole, lifecycleRole, preReplaceSaveJob, type LifecycleContext } from "../domain/lifecycle/jobs";
 
 export interface RunLifecycleArgs {
     /**
@@ -128,7 +128,8 @@ export class RunLifecycle extends pulumi.ComponentResource {
             ...transform(t.serviceAccount, `${name}-sa`, { metadata: { name: this.serviceAccountName, namespace: args.namespace, labels: runLabels(r, "lifecycle") } }, { ...o(), dependsOn: args.dependsOn }),
         );
         // Only the Capacity Block stop and resume touch the Kueue Workload.
-        const onBlock = args.blockWindow !== undefined && r.group?.capacityBlock !== undefined;
+        const block = blockGroupOf(r)?.capacityBlock;
+        const onBlock = args.blockWindow !== undefined && block !== undefined;
         const role = lifecycleRole(r, args.namespace, args.queued === true && onBlock);
         const rbac: pulumi.Resource[] = [sa, new k8s.rbac.v1.Role(...transform(t.role, `${name}-role`, role, { ...o(), dependsOn: args.dependsOn }))];
         rbac.push(
@@ -175,8 +176,8 @@ export class RunLifecycle extends pulumi.ComponentResource {
             );
         }
 
-        if (args.blockWindow && r.group?.capacityBlock) {
-            const lead = r.group.capacityBlock.saveLeadMinutes;
+        if (args.blockWindow && block) {
+            const lead = block.saveLeadMinutes;
             const w = args.blockWindow;
             const save = blockEndSaveCronJob(r, ctx, undefined, lead);
             this.blockEndSave = new k8s.batch.v1.CronJob(

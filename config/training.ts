@@ -557,6 +557,18 @@ export const TrainingSchema = z
         image: ImageSchema,
         model: ModelSchema,
         nodeGroup: z.string().optional().meta({ description: "Name of the GPU node group the run uses. Default: the first one." }),
+        nodeGroups: z
+            .array(z.string())
+            .min(1, "must name at least one GPU node group")
+            // Kueue admits at most 18 PodSets per job: the head, the submitter and the worker groups
+            // (kubernetes-sigs/kueue v0.19.2 pkg/controller/jobframework/constants.go MaxPodSets).
+            .max(16, "must name at most 16 node groups (a queued RayJob has at most 18 PodSets: the head, the submitter and one per worker group)")
+            .optional()
+            .meta({
+                description:
+                    "Instead of `nodeGroup`: several GPU node groups of one instance type the run spans (e.g. two Capacity Blocks, or a block and an ODCR), filled in this order: one Ray worker group per node group, the GPU math, the fabric gate and the Kueue admission over all of them. Groups in different placement groups (or Capacity Blocks) have no guaranteed bandwidth between them; `plan` says so.",
+                examples: [["h200-block-a", "h200-block-b"]],
+            }),
         layout: LayoutSchema,
         parallelism: ParallelismSchema,
         offload: OffloadSchema,

@@ -28,6 +28,23 @@ export function placementGroupOf(g: GpuNodeGroupConfig): { kind: "create" } | { 
     return { kind: "existing", name: pg.name };
 }
 
+/**
+ * Where a GPU group's instances sit relative to each other, as far as AWS promises anything: "A
+ * cluster placement group is a logical grouping of instances within a single Availability Zone that
+ * benefit from low network latency, high network throughput" (EC2 API reference,
+ * CreatePlacementGroup); "Instances that run inside a Capacity Block are automatically placed close
+ * together inside Amazon EC2 UltraClusters" (EC2 API reference, CapacityBlock). Nothing is promised
+ * between two placement groups, two blocks, or groups without one. Groups with the same `id` share
+ * one such domain.
+ */
+export function interconnectDomain(g: GpuNodeGroupConfig): { id: string; describe: string } {
+    if (g.capacity.type === "capacity-block") return { id: `block:${g.capacity.reservationId}`, describe: `Capacity Block ${g.capacity.reservationId}` };
+    const pg = placementGroupOf(g);
+    if (pg.kind === "existing") return { id: `pg:${pg.name}`, describe: `placement group ${pg.name}` };
+    if (pg.kind === "create") return { id: `pg-new:${g.name}`, describe: "its own new placement group" };
+    return { id: `none:${g.name}`, describe: "no placement group" };
+}
+
 /** The extra availability zones of a created VPC (besides the GPU zone). */
 export function extraAvailabilityZones(gpuAz: string, explicit: readonly string[] | undefined): string[] {
     if (explicit && explicit.length > 0) return [...explicit];

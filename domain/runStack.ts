@@ -37,7 +37,8 @@ export interface ClusterFacts {
 }
 
 /** GPUs per node group a run's workers take (one worker pod per node, all of a node's GPUs). */
-export function gpusByGroup(r: Pick<ResolvedRun, "group" | "nodesNeeded" | "gpusPerNode">): Record<string, number> {
+export function gpusByGroup(r: Pick<ResolvedRun, "group" | "groups" | "nodesNeeded" | "gpusPerNode">): Record<string, number> {
+    if (r.groups.length > 1) return Object.fromEntries(r.groups.map((x) => [x.group.name, x.nodes * r.gpusPerNode]));
     return r.group ? { [r.group.name]: r.nodesNeeded * r.gpusPerNode } : {};
 }
 

@@ -11,6 +11,7 @@ import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import { convertScript, downloadScript } from "../domain/training/prepJobs";
 import { secretManifest } from "../domain/training/secret";
 import { runOf } from "../domain/training/run";
+import { rayJobManifest } from "../domain/training/rayJob";
 import { MilesTrainingJob } from "../components/milesTrainingJob";
 import { trainingSection } from "../plan/sections/training";
 import * as os from "node:os";
@@ -139,6 +140,23 @@ describe("MilesTrainingJob (under mocks)", function () {
         const typo = JSON.parse(JSON.stringify(rj));
         typo.spec.rayClusterSpec.workerGroupSpecs[0].template.spec.containers[0].resource = {};
         assert.equal(validate(typo), false);
+    });
+
+    it("a run over two node groups (training.nodeGroups) validates too: one worker group per node group", function () {
+        const validate = rayJobValidator(requireShared(this));
+        const block = (name: string, id: string) => ({ name, instanceType: "p5en.48xlarge", nodes: 2, capacity: { type: "capacity-block", reservationId: id } });
+        const cfg = parseConfig(
+            rawConfig({
+                "aws:region": "us-east-1",
+                "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [block("a", "cr-0a1b2c3d4e5f60719"), block("b", "cr-0a1b2c3d4e5f6071a")] },
+                "miles-cluster:training": { model: { preset: "qwen3-4B" }, layout: { actorNodes: 4 }, nodeGroups: ["a", "b"] },
+            }),
+            { stack: "t" },
+        ).config!;
+        const m = rayJobManifest(runOf(cfg), { namespace: "miles", claimName: "miles-shared", serviceAccountName: "miles-training" });
+        assert.ok(validate(m), JSON.stringify(validate.errors, null, 1));
+        // Kueue: head + 2 worker groups + submitter = 4 PodSets (at most 18, kueue v0.19.2 jobframework/constants.go).
+        assert.equal((m.spec.rayClusterSpec as Obj).workerGroupSpecs.length, 2);
     });
 
     it("runs python3 /root/miles/train.py with the architecture args and the layout flags", () => {

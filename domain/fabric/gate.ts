@@ -23,6 +23,8 @@ export interface FabricGatePlan {
     messageBytes: number;
     iterations: number;
     timeoutMinutes: number;
+    /** The node groups the gate's pods may land on, when the run spans several. */
+    groups?: string[];
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
@@ -50,6 +52,7 @@ export function fabricGatePlan(r: ResolvedRun): FabricGatePlan {
         messageBytes: fg.messageSizeMiB * 1024 * 1024,
         iterations: fg.iterations,
         timeoutMinutes: fg.timeoutMinutes,
+        ...(r.groups.length > 1 ? { groups: r.groups.map((x) => x.group.name) } : {}),
     };
     if (fg.minBusBandwidthGBps !== undefined) return { ...base, thresholdGBps: fg.minBusBandwidthGBps, thresholdSource: "training.fabricGate.minBusBandwidthGBps" };
     if (fabric === "nvlink") {
@@ -126,7 +129,7 @@ export function fabricWarnings(r: ResolvedRun): string[] {
 /** One plan line describing the gate. */
 export function describeGate(plan: FabricGatePlan): string {
     if (!plan.enabled) return "off (training.fabricGate.enabled: false): the RayJob starts without a bandwidth check";
-    const what = plan.fabric === "nvlink" ? "NVLink all-reduce on the run's node" : `NCCL all-reduce across the run's ${plan.nodes} GPU nodes over ${plan.fabric === "efa" ? `EFA (aws-ofi-nccl, ${plan.efaPerNode} devices per node)` : plan.fabric === "rdma" ? "InfiniBand/RoCE" : "TCP"}`;
+    const what = plan.fabric === "nvlink" ? "NVLink all-reduce on the run's node" : `NCCL all-reduce across the run's ${plan.nodes} GPU nodes${plan.groups && plan.groups.length > 1 ? ` of node groups ${plan.groups.join(" + ")}` : ""} over ${plan.fabric === "efa" ? `EFA (aws-ofi-nccl, ${plan.efaPerNode} devices per node)` : plan.fabric === "rdma" ? "InfiniBand/RoCE" : "TCP"}`;
     const threshold = plan.thresholdGBps !== undefined ? `bus bandwidth ≥ ${plan.thresholdGBps} GB/s at ${plan.messageBytes / 1024 ** 2} MiB (${plan.thresholdSource})` : `no threshold (${plan.thresholdSource})`;
     return `${what}, one pod per node with all ${plan.gpusPerNode} GPUs; ${threshold}; the RayJob is created only after it passes (pulumi up waits up to ${plan.timeoutMinutes} min)`;
 }

@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import type * as k8s from "@pulumi/kubernetes";
-import { runLabels, workerPod, type EnvVarSpec, type PodSpec, type TrainingContext } from "../training/pod";
+import { podTolerations, runLabels, workerPod, type EnvVarSpec, type PodSpec, type TrainingContext } from "../training/pod";
 import type { ResolvedRun } from "../training/run";
 import type { JobManifest, ServiceManifest } from "../training/prepJobs";
 import type { FabricGatePlan } from "./gate";
@@ -175,6 +175,21 @@ export function gateManifests(r: ResolvedRun, plan: FabricGatePlan, ctx: Trainin
         ...(plan.nodes > 1 ? { ports: [{ name: "torchrun", containerPort: GATE_MASTER_PORT }] } : {}),
     };
     const { terminationGracePeriodSeconds: _grace, ...workerSpec } = worker.spec;
+    // A run over several node groups: the gate's one pod template may land on any of them (the
+    // all-reduce then crosses the groups, as the run's does): a node-affinity term per group (terms
+    // are ORed) instead of one group's nodeSelector, and every group's tolerations.
+    if (r.groups.length > 1) {
+        delete workerSpec.nodeSelector;
+        workerSpec.affinity = {
+            nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                    nodeSelectorTerms: r.groups.map(({ group }) => ({ matchExpressions: Object.entries(group.selector).map(([key, value]) => ({ key, operator: "In", values: [value] })) })),
+                },
+            },
+        };
+        const all = r.groups.flatMap(({ group }) => podTolerations(group));
+        workerSpec.tolerations = all.filter((x, i) => all.findIndex((y) => JSON.stringify(y) === JSON.stringify(x)) === i);
+    }
     const pod: PodSpec = {
         ...workerSpec,
         serviceAccountName: sa,

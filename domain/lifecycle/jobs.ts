@@ -16,6 +16,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import { IMAGES, imageRef } from "../../catalog/versions";
 import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
 import type { ResolvedRun } from "../training/run";
+import type { GpuNodeGroupInfo } from "../gpuNodes";
 import { runLabels } from "../training/pod";
 import { DEACTIVATE_SCRIPT, MARK_SAVED_SCRIPT, REACTIVATE_SCRIPT, RESUME_SCRIPT, STATE_DIR, SUSPEND_SCRIPT, TRIGGER_SAVE_SCRIPT, WAIT_EXPORT_SCRIPT } from "./scripts";
 import { blockSchedule, cronAt, type BlockWindow } from "./capacityBlock";
@@ -188,15 +189,42 @@ export function blockEndSaveCronJob(r: ResolvedRun, ctx: LifecycleContext, w: Bl
 /** Start of a Capacity Block: wait for the run's nodes to be Ready, then resume a RayJob the end-of-block save suspended. */
 export function blockResumeCronJob(r: ResolvedRun, ctx: LifecycleContext, w: BlockWindow | undefined) {
     const s = w ? blockSchedule(w, 10) : undefined;
-    const selector = Object.entries(r.group?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
+    const { selector, nodes } = blockNodes(r);
     const env: EnvVar[] = [
         { name: "NAMESPACE", value: ctx.namespace },
         { name: "RAYJOB", value: r.runName },
         { name: "NODE_SELECTOR", value: encodeURIComponent(selector) },
-        { name: "NODES_NEEDED", value: String(r.nodesNeeded) },
+        { name: "NODES_NEEDED", value: String(nodes) },
         { name: "BLOCK_END", value: s ? epoch(s.drain) : "0" },
     ];
     return cronJob(r, ctx, "block-resume", s ? cronAt(s.resume) : NEVER, 3600, 3 * 3600, [step(ctx.queued ? "reactivate" : "resume", imageRef(IMAGES.curl), ctx.queued ? REACTIVATE_SCRIPT : RESUME_SCRIPT, env)]);
+}
+
+/**
+ * The Capacity Block group whose window schedules a run's end-of-block save and resume: its one
+ * group, or the first Capacity Block group of a run over several (the rules make them share one
+ * window). Undefined when the run has none.
+ */
+export function blockGroupOf(r: ResolvedRun): GpuNodeGroupInfo | undefined {
+    if (r.groups.length <= 1) return r.group?.capacityBlock ? r.group : undefined;
+    return r.groups.find((x) => x.group.capacityBlock)?.group;
+}
+
+/**
+ * Which nodes the resume waits for: the run's nodes (one group: its selector, all the run's nodes),
+ * or over several groups the nodes it takes from its Capacity Block groups (a set-based selector on
+ * their one label; on-demand groups of the run scale up only once its pods ask for them).
+ */
+export function blockNodes(r: ResolvedRun): { selector: string; nodes: number } {
+    const eq = (sel: Record<string, string>) => Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(",");
+    if (r.groups.length <= 1) return { selector: eq(r.group?.selector ?? {}), nodes: r.nodesNeeded };
+    const blocks = r.groups.filter((x) => x.group.capacityBlock);
+    const keys = [...new Set(blocks.flatMap((x) => Object.keys(x.group.selector)))];
+    const nodes = blocks.reduce((n, x) => n + x.nodes, 0);
+    if (blocks.length > 1 && keys.length === 1 && blocks.every((x) => Object.keys(x.group.selector).length === 1)) {
+        return { selector: `${keys[0]} in (${blocks.map((x) => x.group.selector[keys[0]]).join(",")})`, nodes };
+    }
+    return { selector: eq(blocks[0]?.group.selector ?? {}), nodes: blocks[0]?.nodes ?? 0 };
 }
 
 /**

@@ -150,11 +150,12 @@ export function efaDevicesPerWorker(r: ResolvedRun): number {
  * for RDMA (IPC_LOCK). CPU has a request but no limit (no CFS throttling of the data loaders and
  * NCCL proxy threads); memory request = limit.
  */
-export function workerPod(r: ResolvedRun, ctx: TrainingContext): { metadata: object; spec: PodSpec } {
+export function workerPod(r: ResolvedRun, ctx: TrainingContext, group: GpuNodeGroupInfo | undefined = r.group): { metadata: object; spec: PodSpec } {
     const t = r.training;
     const cmd = r.command;
     const size = r.worker;
-    const g = r.group;
+    // A run over several node groups has a worker group per node group: same pod, that group's nodes.
+    const g = group;
     const efa = efaDevicesPerWorker(r);
     const limits: Record<string, string> = { memory: `${size.memoryGiB}Gi`, "nvidia.com/gpu": String(r.gpusPerNode) };
     if (efa > 0) limits["vpc.amazonaws.com/efa"] = String(efa);

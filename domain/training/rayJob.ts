@@ -6,6 +6,7 @@ import type { ResolvedRun } from "./run";
 import { HEAD_SHM_GIB, headPod, runLabels, submitterPod, workerPod, type TrainingContext } from "./pod";
 import { queueLabels } from "../kueue";
 import type { TrainingConfig } from "../../config";
+import type { GpuNodeGroupInfo } from "../gpuNodes";
 
 /**
  * Ray token authentication needs Ray >= 2.52.0 in the image ("Token authentication is available in
@@ -31,6 +32,12 @@ export interface RayJobManifest {
     spec: Record<string, unknown>;
 }
 
+/** The Ray worker groups of a run: `gpu` on its one node group, or `gpu-<node group>` for each group it spans. */
+export function workerGroups(r: ResolvedRun): Array<{ name: string; group?: GpuNodeGroupInfo; nodes: number }> {
+    if (r.groups.length <= 1) return [{ name: "gpu", group: r.group, nodes: r.nodesNeeded }];
+    return r.groups.map(({ group, nodes }) => ({ name: `gpu-${group.name}`, group, nodes }));
+}
+
 /** The KubeRay RayJob of a run. */
 export function rayJobManifest(r: ResolvedRun, ctx: TrainingContext): RayJobManifest {
     const t = r.training;
@@ -45,22 +52,23 @@ export function rayJobManifest(r: ResolvedRun, ctx: TrainingContext): RayJobMani
             rayStartParams: { "dashboard-host": "0.0.0.0", "num-cpus": String(t.resources.headCpu), "num-gpus": "0", "object-store-memory": String((HEAD_SHM_GIB / 2) * GiB) },
             template: headPod(r, ctx),
         },
-        workerGroupSpecs: [
-            {
-                groupName: "gpu",
-                replicas: r.nodesNeeded,
-                minReplicas: r.nodesNeeded,
-                maxReplicas: r.nodesNeeded,
-                rayStartParams: {
-                    // Ray CPUs ≥ GPUs: miles' placement group asks 1 CPU + 1 GPU per bundle.
-                    "num-cpus": String(size.cpu),
-                    "num-gpus": String(r.gpusPerNode),
-                    // Inside /dev/shm (half of it), so Ray never falls back to a disk-backed store.
-                    "object-store-memory": String(size.objectStoreGiB * GiB),
-                },
-                template: workerPod(r, ctx),
+        // One worker group per node group the run spans (one group: "gpu", as always). Kueue makes each a
+        // PodSet and gives it the flavor whose node labels its nodeSelector matches (kueue v0.19.2
+        // pkg/scheduler/flavorassigner/flavorassigner.go: "flavor ... doesn't match node affinity").
+        workerGroupSpecs: workerGroups(r).map(({ name, group, nodes }) => ({
+            groupName: name,
+            replicas: nodes,
+            minReplicas: nodes,
+            maxReplicas: nodes,
+            rayStartParams: {
+                // Ray CPUs ≥ GPUs: miles' placement group asks 1 CPU + 1 GPU per bundle.
+                "num-cpus": String(size.cpu),
+                "num-gpus": String(r.gpusPerNode),
+                // Inside /dev/shm (half of it), so Ray never falls back to a disk-backed store.
+                "object-store-memory": String(size.objectStoreGiB * GiB),
             },
-        ],
+            template: workerPod(r, ctx, group),
+        })),
     };
     if (t.image.rayVersion) rayClusterSpec.rayVersion = t.image.rayVersion;
     if (rayTokenAuth(t)) rayClusterSpec.authOptions = { mode: "token" };

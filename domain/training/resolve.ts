@@ -77,8 +77,14 @@ export interface ResolvedTraining {
     imageChoice: ImageChoice;
     model: ResolvedModel;
     paths: ResolvedPaths;
-    /** The GPU node group the run uses; undefined when the config names none that exists. */
+    /** The GPU node group the run uses (the first of `groups`); undefined when the config names none that exists. */
     group?: GpuNodeGroupInfo;
+    /**
+     * The GPU node groups the run spans and the worker pods (nodes) it takes from each, filled in the
+     * order of `training.nodeGroups` (one group: `training.nodeGroup`). Groups the config names that
+     * do not exist are left out (the rules report them).
+     */
+    groups: Array<{ group: GpuNodeGroupInfo; nodes: number }>;
     allGroups: GpuNodeGroupInfo[];
     gpusPerNode: number;
     actorNodes: number;
@@ -221,7 +227,9 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
     const runName = t.runName ?? defaultRunName(ctx.stack);
     const model = resolveModel(t);
     const allGroups = [...ctx.gpuNodeGroups];
-    const group = t.nodeGroup === undefined ? allGroups[0] : allGroups.find((g) => g.name === t.nodeGroup);
+    const named = t.nodeGroups ?? (t.nodeGroup === undefined ? (allGroups[0] ? [allGroups[0].name] : []) : [t.nodeGroup]);
+    const runGroups = named.map((n) => allGroups.find((g) => g.name === n)).filter((g): g is GpuNodeGroupInfo => g !== undefined);
+    const group = t.nodeGroups ? runGroups[0] : t.nodeGroup === undefined ? allGroups[0] : allGroups.find((g) => g.name === t.nodeGroup);
     const gpusPerNode = group?.gpusPerNode ?? t.layout.gpusPerNode ?? 8;
     const actorNodes = t.layout.actorNodes;
     const actorGpusPerNode = t.layout.actorGpusPerNode ?? gpusPerNode;
@@ -242,6 +250,7 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
         model,
         paths: resolvePaths(t, model, runName),
         group,
+        groups: fillGroups(runGroups, Math.ceil(gpusNeeded / gpusPerNode)),
         allGroups,
         gpusPerNode,
         actorNodes,
@@ -260,6 +269,20 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
         ...batchSizes(t),
         worker: workerSizing(t, group),
     };
+}
+
+/**
+ * The worker pods a run takes from each of its groups: every node of a group before the next one
+ * (the last group gets what is left; one group gets them all, even more than it has, which the
+ * rules report).
+ */
+export function fillGroups(groups: ReadonlyArray<GpuNodeGroupInfo>, nodes: number): Array<{ group: GpuNodeGroupInfo; nodes: number }> {
+    let left = nodes;
+    return groups.map((g, i) => {
+        const take = i === groups.length - 1 ? left : Math.min(g.nodes, left);
+        left -= take;
+        return { group: g, nodes: take };
+    });
 }
 
 /** CPU cores and memory of one GPU worker pod: near the node's allocatable, with headroom. */

@@ -93,6 +93,7 @@ function placementRules(r: ResolvedRun, err: Push, warn: Push): void {
         err("training.nodeGroup", "the cluster has no GPU node groups (cluster.gpuNodeGroups); add one, or set training.enabled: false to provision only the cluster");
         return;
     }
+    if (t.nodeGroups && !spanRules(r, err)) return;
     const g = r.group;
     if (!g) {
         err("training.nodeGroup", `no GPU node group named "${t.nodeGroup}"; the cluster has ${r.allGroups.map((x) => `"${x.name}"`).join(", ")}`);
@@ -112,20 +113,21 @@ function placementRules(r: ResolvedRun, err: Push, warn: Push): void {
     if (!l.colocate && l.rolloutGpus === undefined) {
         err("training.layout.rolloutGpus", "is required when colocate is false (the SGLang engines need their own GPUs)");
     }
-    const available = g.nodes * g.gpusPerNode;
+    const available = r.groups.reduce((n, x) => n + x.group.nodes * x.group.gpusPerNode, 0);
+    const where = r.groups.length > 1 ? `node groups ${r.groups.map((x) => x.group.name).join(" + ")} have ${r.groups.map((x) => `${x.group.nodes} × ${x.group.gpusPerNode}`).join(" + ")}` : `node group ${g.name} has ${g.nodes} × ${g.gpusPerNode}`;
     const evalGpus = t.eval.numGpus > 0 ? ` + ${t.eval.numGpus} eval` : "";
     const need = l.colocate
         ? `${r.actorNodes} × ${r.actorGpusPerNode}${evalGpus} = ${r.gpusNeeded} GPUs (colocated)`
         : `${r.actorNodes} × ${r.actorGpusPerNode} actor + ${r.rolloutGpus} rollout${evalGpus} = ${r.gpusNeeded} GPUs`;
     if (r.gpusNeeded > available) {
-        err("training.layout", `the run needs ${need}, but node group ${g.name} has ${g.nodes} × ${g.gpusPerNode} = ${available}; miles' placement group would never be ready — add nodes or shrink the layout`);
+        err("training.layout", `the run needs ${need}, but ${where} = ${available}; miles' placement group would never be ready — add nodes${t.nodeGroups ? ", add a node group to training.nodeGroups" : ""} or shrink the layout`);
     } else if (available > r.gpusNeeded) {
         const idle = available - r.gpusNeeded;
         const price = g.instanceType ? instanceFacts(g.instanceType).onDemandUsdPerHour.usd / g.gpusPerNode : undefined;
-        warn("training.layout", `node group ${g.name} provisions ${available} GPUs but the run uses ${r.gpusNeeded} (${need}): ${idle} GPUs paid and idle${price ? ` (≈ $${(idle * price).toFixed(2)}/h on-demand)` : ""}`);
+        warn("training.layout", `node group${r.groups.length > 1 ? `s ${r.groups.map((x) => x.group.name).join(" + ")}` : ` ${g.name}`} provision${r.groups.length > 1 ? "" : "s"} ${available} GPUs but the run uses ${r.gpusNeeded} (${need}): ${idle} GPUs paid and idle${price ? ` (≈ $${(idle * price).toFixed(2)}/h on-demand)` : ""}`);
     }
     for (const other of r.allGroups) {
-        if (other !== g && other.nodes > 0) warn("training.nodeGroup", `GPU node group ${other.name} (${other.nodes} × ${other.gpusPerNode} GPUs) is not used by the training run`);
+        if (!r.groups.some((x) => x.group === other) && other.nodes > 0) warn(t.nodeGroups ? "training.nodeGroups" : "training.nodeGroup", `GPU node group ${other.name} (${other.nodes} × ${other.gpusPerNode} GPUs) is not used by the training run`);
     }
     const size = r.worker;
     if (size.cpu <= 0 || size.memoryGiB <= 0) {
@@ -135,6 +137,37 @@ function placementRules(r: ResolvedRun, err: Push, warn: Push): void {
         nodeFitRules(t, g, size, err);
         if (size.shmGiB >= size.memoryGiB) err("training.resources.shmGiB", `is ${size.shmGiB} GiB, not less than the worker memory ${size.memoryGiB} GiB (memory-backed /dev/shm counts against it)`);
     }
+}
+
+/**
+ * A run over several node groups (`training.nodeGroups`): each exists once, not together with
+ * `nodeGroup`, all of one instance type (one worker pod shape, GPU count and EFA layout), each
+ * contributing nodes, and Capacity Blocks sharing one window (the run is saved and stopped on one
+ * schedule). False when the run has no usable group at all.
+ */
+function spanRules(r: ResolvedRun, err: Push): boolean {
+    const t = r.training;
+    const names = t.nodeGroups ?? [];
+    if (t.nodeGroup !== undefined) err("training.nodeGroups", `is set together with training.nodeGroup ("${t.nodeGroup}"): keep one (nodeGroups: [${[t.nodeGroup, ...names.filter((n) => n !== t.nodeGroup)].join(", ")}] spans several)`);
+    names.forEach((n, i) => {
+        if (names.indexOf(n) !== i) err(`training.nodeGroups[${i}]`, `"${n}" is listed twice`);
+        else if (!r.allGroups.some((g) => g.name === n)) err(`training.nodeGroups[${i}]`, `no GPU node group named "${n}"; the cluster has ${r.allGroups.map((x) => `"${x.name}"`).join(", ")}`);
+    });
+    const first = r.groups[0]?.group;
+    if (!first) return false;
+    r.groups.forEach(({ group, nodes }) => {
+        const i = names.indexOf(group.name);
+        if (group.instanceType !== first.instanceType || group.gpusPerNode !== first.gpusPerNode) {
+            err(`training.nodeGroups[${i}]`, `${group.name} is ${group.instanceType ?? `${group.gpusPerNode}-GPU nodes`} but ${first.name} is ${first.instanceType ?? `${first.gpusPerNode}-GPU nodes`}: a run spans node groups of one instance type (one worker pod size, GPU count and EFA layout)`);
+        } else if (nodes <= 0) {
+            err(`training.nodeGroups[${i}]`, `${group.name} gets no node: the run's ${r.nodesNeeded} node(s) fit in the groups before it; remove it`);
+        }
+    });
+    const windows = r.groups.map((x) => x.group.capacityBlock?.window).filter((w): w is { start: string; end: string } => w !== undefined);
+    if (windows.some((w) => w.start !== windows[0].start || w.end !== windows[0].end)) {
+        err("training.nodeGroups", `spans Capacity Blocks with different windows (${windows.map((w) => `${w.start} → ${w.end}`).join(", ")}): the run is saved, stopped and resumed on one schedule, so its blocks must share their start and end (buy them for the same dates)`);
+    }
+    return true;
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { MilesConfig } from "../../config";
 import type { ResolvedRun } from "../../domain/training/run";
 import { instanceFacts } from "../../catalog/instances";
+import { blockGroupOf, blockNodes } from "../../domain/lifecycle/jobs";
 import { blockHours, blockPhase, blockSchedule, formatUtc, EC2_TERMINATION_MINUTES_BEFORE_END, EKS_SCALEDOWN_MINUTES_BEFORE_END } from "../../domain/lifecycle/capacityBlock";
 
 export interface LifecyclePlan {
@@ -42,7 +43,9 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date): Life
         data.atRisk = { rollouts: si, nodes, gpus: nodes * r.gpusPerNode, usdPerRolloutMinute: Math.round(si * perRolloutMinute * 100) / 100 };
     }
 
-    const cb = g?.capacityBlock;
+    const bg = blockGroupOf(r);
+    const cb = bg?.capacityBlock;
+    const blockGroups = r.groups.length > 1 ? r.groups.filter((x) => x.group.capacityBlock).map((x) => x.group) : bg ? [bg] : [];
     if (cb) {
         data.capacityBlock = { reservationId: cb.reservationId, window: cb.window, saveLeadMinutes: cb.saveLeadMinutes };
         if (!cb.window) {
@@ -52,8 +55,8 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date): Life
             const s = blockSchedule(cb.window, cb.saveLeadMinutes);
             const phase = blockPhase(cb.window, now);
             lines.push(["capacity block", `${cb.reservationId}: ${formatUtc(s.nodesAppear)} → ${formatUtc(s.end)} (${blockHours(cb.window)} h), ${phase} now`]);
-            lines.push(["  nodes appear", `${formatUtc(s.nodesAppear)}: ASG scheduled action scales ${g!.name} to ${g!.nodes} (group created empty)`]);
-            lines.push(["  resume", `${formatUtc(s.resume)}: CronJob ${r.runName}-block-resume waits for ${nodes} Ready node(s), then resumes a RayJob the previous block's end suspended`]);
+            lines.push(["  nodes appear", `${formatUtc(s.nodesAppear)}: ASG scheduled action scales ${blockGroups.map((x) => `${x.name} to ${x.nodes}`).join(", ")} (group${blockGroups.length > 1 ? "s" : ""} created empty)`]);
+            lines.push(["  resume", `${formatUtc(s.resume)}: CronJob ${r.runName}-block-resume waits for ${blockNodes(r).nodes} Ready node(s), then resumes a RayJob the previous block's end suspended`]);
             lines.push(["  save triggered", `${formatUtc(s.saveTrigger)}: CronJob ${r.runName}-block-end-save creates the sentinel (${cb.saveLeadMinutes} min before the drain)`]);
             lines.push(["  save deadline", `${formatUtc(s.saveDeadline)}: checkpoint written by then, or the last periodic save stands`]);
             lines.push(["  suspended by", `${formatUtc(s.suspendBy)}: export to S3 waited for, RayJob suspended (its retries are not burnt on a group without GPUs)`]);

@@ -10,6 +10,7 @@ import { breakdown, runMemoryFit } from "../../domain/training/memoryFitRun";
 import { GIB, type PhaseFit } from "../../domain/training/memoryFit";
 import { describeGate, fabricGatePlan, fabricWarnings } from "../../domain/fabric/gate";
 import { lifecyclePlan } from "./lifecycle";
+import { interconnectDomain } from "../../domain/cluster";
 
 /**
  * The training run: the full entrypoint, GPU layout, parallelism and DP, SGLang engines, batch
@@ -36,7 +37,7 @@ function namedRuns(cfg: MilesConfig, _ev: unknown, queue: { data: unknown; lines
         lines.push(...one.lines.map(([k, v]): [string, string] => [`${r.runName} · ${k}`, v]));
         data.push(one.data);
         // Per-run "idle GPUs" warnings say nothing when several runs share the groups; the queue says it for all of them.
-        warnings.push(...(one.warnings ?? []).filter((w) => !w.startsWith("training.layout: node group") && !w.startsWith("training.nodeGroup: GPU node group")).map((w) => `${r.runName}: ${w}`));
+        warnings.push(...(one.warnings ?? []).filter((w) => !w.startsWith("training.layout: node group") && !w.startsWith("training.nodeGroup: GPU node group") && !w.startsWith("training.nodeGroups: GPU node group")).map((w) => `${r.runName}: ${w}`));
     }
     if (runs.length === 0) lines.push(["training", "every run is disabled (enabled: false)"]);
     return { data: { enabled: runs.length > 0, runs: data, queue: queue.data }, lines: [...lines, ...queue.lines], warnings: [...warnings, ...queue.warnings] };
@@ -96,7 +97,12 @@ function runSection(r: ResolvedRun, cfg: MilesConfig): SectionResult {
         ["image", r.imageChoice.describe],
         ["fabric gate", describeGate(gate)],
         ["model", `${r.model.name}${r.model.totalParamsB ? ` (${r.model.totalParamsB}B params${r.model.numExperts > 0 ? `, ${r.model.numExperts} experts` : ""})` : ""}, ${r.model.numLayers} layers${r.model.mtpLayers > 0 ? `, ${r.model.mtpLayers} MTP layer(s)` : ""}`],
-        ["gpu layout", `${layout}; node group ${g?.name ?? "?"}: ${r.nodesNeeded} of ${g?.nodes ?? "?"} node(s) × ${r.gpusPerNode} GPUs`],
+        [
+            "gpu layout",
+            r.groups.length > 1
+                ? `${layout}; node groups ${r.groups.map((x) => `${x.group.name}: ${x.nodes} of ${x.group.nodes}`).join(" + ")} node(s) × ${r.gpusPerNode} GPUs (one Ray worker group each)`
+                : `${layout}; node group ${g?.name ?? "?"}: ${r.nodesNeeded} of ${g?.nodes ?? "?"} node(s) × ${r.gpusPerNode} GPUs`,
+        ],
         ["parallelism", `TP ${r.tp} × PP ${r.pp} × CP ${r.cp} → DP ${r.dp}; EP ${r.ep}, ETP ${r.etp}${t.parallelism.sequenceParallel ? ", sequence parallel" : ""}`],
         ["engines", `${r.engines} engine${r.engines === 1 ? "" : "s"} × ${engineGpus} GPU${engineGpus === 1 ? "" : "s"} (SGLang TP ${engineGpus})`],
         ["batch", `${t.algorithm.rolloutBatchSize} prompts × ${t.algorithm.nSamplesPerPrompt} samples = ${r.samplesPerRollout} per rollout = global batch ${r.globalBatchSize} × ${r.numStepsPerRollout} step(s); ${t.algorithm.numRollout} rollouts, ${t.algorithm.advantageEstimator}`],
@@ -119,6 +125,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig): SectionResult {
         entry: t.entry,
         model: r.model.name,
         nodeGroup: g?.name,
+        ...(r.groups.length > 1 ? { nodeGroups: r.groups.map((x) => ({ name: x.group.name, workerPods: x.nodes })) } : {}),
         gpusPerNode: r.gpusPerNode,
         actorNodes: r.actorNodes,
         actorGpusPerNode: r.actorGpusPerNode,
@@ -144,7 +151,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig): SectionResult {
     };
     const lc = lifecyclePlan(cfg, r, new Date());
     lines.push(...lc.lines);
-    return { data: { ...data, priority: t.priority, lifecycle: lc.data }, lines: [...lines, ["priority", t.priority]], warnings: [...trainingWarnings(r), ...fabricWarnings(r), ...lc.warnings] };
+    return { data: { ...data, priority: t.priority, lifecycle: lc.data }, lines: [...lines, ["priority", t.priority]], warnings: [...trainingWarnings(r), ...fabricWarnings(r), ...spanWarnings(cfg, r), ...lc.warnings] };
 }
 
 /** Where the CPU-only Ray head lands: an explicit selector wins; otherwise any untainted node. */
@@ -173,4 +180,19 @@ function memoryData(r: ReturnType<typeof runOf>): Record<string, unknown> | unde
     if (!f) return undefined;
     const phase = (p: PhaseFit) => ({ totalGiB: +(p.totalBytes / GIB).toFixed(2), capacityGiB: +(p.capacityBytes / GIB).toFixed(2), usage: +p.usage.toFixed(3), items: p.items.map((i) => ({ label: i.label, GiB: +(i.bytes / GIB).toFixed(2), formula: i.formula })) });
     return { gpu: f.gpu, params: f.paramsBasis, tokens: f.tokensBasis, train: phase(f.train), rollout: { ...phase(f.rollout), kvTokens: f.rollout.kvTokens }, host: phase(f.host) };
+}
+
+/**
+ * A run over node groups in different placement domains (placement groups, Capacity Blocks): EFA
+ * reaches across them (every GPU group is in the GPU zone's one subnet and the EFA security group,
+ * components/gpuCluster.ts), but AWS promises low latency and full bandwidth only inside one domain.
+ */
+export function spanWarnings(cfg: MilesConfig, r: ResolvedRun): string[] {
+    if (r.groups.length <= 1) return [];
+    const byName = new Map(cfg.cluster.gpuNodeGroups.map((g) => [g.name, g]));
+    const domains = r.groups.map((x) => ({ name: x.group.name, d: byName.has(x.group.name) ? interconnectDomain(byName.get(x.group.name)!) : undefined }));
+    if (new Set(domains.map((x) => x.d?.id ?? x.name)).size <= 1) return [];
+    return [
+        `training.nodeGroups: the run spans ${domains.map((x) => `${x.name} (${x.d?.describe ?? "placement unknown"})`).join(", ")}: AWS keeps latency low and bandwidth high only inside one cluster placement group or one Capacity Block (EC2 API reference: CreatePlacementGroup, CapacityBlock), so NCCL traffic between the groups may be slower than inside each; the fabric gate measures the all-reduce across all ${r.nodesNeeded} nodes before the run starts`,
+    ];
 }
