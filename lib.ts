@@ -83,7 +83,7 @@ export * from "./components/runLifecycle";
 export * from "./components/modelPrep";
 export * from "./components/trainingSecrets";
 // the program and the offline plan
-export { deploy, program, type StackOutputs, type RunStackOutputs } from "./program";
+export { deploy, program, type ProgramOptions, type StackOutputs, type RunStackOutputs } from "./program";
 export { plan, type Plan } from "./plan/run";
 export type { PlanSummary } from "./plan/summary";
 export type { CostItem } from "./plan/types";

@@ -6,6 +6,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { clusterStackOf, loadConfig, runtimeRawConfig } from "./validation";
 import * as k8s from "@pulumi/kubernetes";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { readLogsCommand } from "./domain/monitoring/logs";
+import { runRecordsCommand, UNKNOWN_COMMIT } from "./domain/monitoring/runRecord";
 import { type MilesConfig } from "./config";
 import { GpuCluster } from "./components/gpuCluster";
 import { TrainingNamespace } from "./components/trainingNamespace";
@@ -51,6 +55,10 @@ export interface StackOutputs {
     fabricGate?: MilesTrainingJob["fabricGateResult"];
     /** Named runs (`training.runs`), by RayJob name. */
     runs?: Record<string, { follow: FollowCommands; checkpointDir: string; fabricGate: MilesTrainingJob["fabricGateResult"] }>;
+    /** With log shipping: the command reading the (first) run's Ray logs from CloudWatch Logs, also after its Ray cluster is gone. */
+    runLogsCommand?: string;
+    /** With a run: the command copying every run's run records to ./run-records/<stack>/ and listing them. */
+    runRecordsCommand?: string;
     /** What a run stack reads through its StackReference. */
     [CLUSTER_FACTS_OUTPUT]?: ClusterFacts;
 }
@@ -65,8 +73,50 @@ export interface RunStackOutputs {
     runs: Record<string, { follow: FollowCommands; checkpointDir: string }>;
 }
 
+/**
+ * The commit HEAD points to in the git checkout holding `from` (walking up to its `.git`), for the
+ * run record; `UNKNOWN_COMMIT` outside a checkout (e.g. the npm package). Reads git's files only
+ * (HEAD, the ref, packed-refs; a worktree's `.git` file and `commondir`): no `git` process, so it
+ * can neither block nor slow the program. Uncommitted changes are not detected.
+ * Formats: https://git-scm.com/docs/gitrepository-layout (HEAD, refs, packed-refs, commondir,
+ * worktrees), https://git-scm.com/docs/git-worktree (the `.git` file of a linked worktree).
+ */
+export function gitHead(from: string): string {
+    try {
+        let dir = path.resolve(from);
+        while (!fs.existsSync(path.join(dir, ".git"))) {
+            const up = path.dirname(dir);
+            if (up === dir) return UNKNOWN_COMMIT;
+            dir = up;
+        }
+        let gitDir = path.join(dir, ".git");
+        if (fs.statSync(gitDir).isFile()) gitDir = path.resolve(dir, fs.readFileSync(gitDir, "utf8").replace(/^gitdir:\s*/, "").trim());
+        const common = fs.existsSync(path.join(gitDir, "commondir")) ? path.resolve(gitDir, fs.readFileSync(path.join(gitDir, "commondir"), "utf8").trim()) : gitDir;
+        const head = fs.readFileSync(path.join(gitDir, "HEAD"), "utf8").trim();
+        const ref = /^ref:\s*(\S+)$/.exec(head)?.[1];
+        if (ref === undefined) return /^[0-9a-f]{40,64}$/.test(head) ? head : UNKNOWN_COMMIT;
+        for (const d of [gitDir, common]) {
+            const f = path.join(d, ref);
+            if (fs.existsSync(f)) return fs.readFileSync(f, "utf8").trim();
+        }
+        const packed = path.join(common, "packed-refs");
+        const line = fs.existsSync(packed) ? fs.readFileSync(packed, "utf8").split("\n").find((l) => l.endsWith(` ${ref}`)) : undefined;
+        return line?.split(" ")[0] ?? UNKNOWN_COMMIT;
+    } catch {
+        return UNKNOWN_COMMIT;
+    }
+}
+
+export interface ProgramOptions {
+    /**
+     * Git commit written into the run records.
+     * @default gitHead() of the checkout this program runs from
+     */
+    gitCommit?: string;
+}
+
 /** Wires the components for an already validated config. */
-export function deploy(cfg: MilesConfig): StackOutputs {
+export function deploy(cfg: MilesConfig, o: ProgramOptions = {}): StackOutputs {
     const { stack, region } = cfg;
     const outputs: StackOutputs = { stack };
     const cluster = new GpuCluster("cluster", {
@@ -84,7 +134,7 @@ export function deploy(cfg: MilesConfig): StackOutputs {
         networkPolicies: cfg.addons.networkPolicies.enabled,
     });
     const storage = new CheckpointStorage("storage", { storage: cfg.storage, stack, region, cluster, namespace });
-    const addons = new ClusterAddons("addons", { addons: cfg.addons, stack, cluster, namespace, storage });
+    const addons = new ClusterAddons("addons", { addons: cfg.addons, stack, region, cluster, namespace, storage });
     if (cluster.eks) {
         outputs.clusterName = cluster.eks.clusterName;
         outputs.clusterEndpoint = cluster.eks.endpoint;
@@ -112,7 +162,10 @@ export function deploy(cfg: MilesConfig): StackOutputs {
     const networkPolicy = cfg.addons.networkPolicies.enabled
         ? { operatorNamespace: cfg.addons.kuberay.enabled ? cfg.addons.namespace : undefined, metricsNamespaces: [...new Set([...cfg.addons.networkPolicies.metricsNamespaces, ...(monitoring ? [monitoring.namespace] : [])])] }
         : undefined;
-    const runs = deployRuns(cfg.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, networkPolicy, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
+    const runs = deployRuns(cfg.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, networkPolicy, gitCommit: o.gitCommit ?? UNKNOWN_COMMIT, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
+    const logs = addons.observability.logs;
+    if (runs[0] && logs) outputs.runLogsCommand = readLogsCommand(logs, runs[0].jobName);
+    if (runs[0]) outputs.runRecordsCommand = runRecordsCommand(cfg.stack, runs.map((j) => ({ runName: j.run.runName, namespace: j.namespace, checkpointDir: j.run.paths.checkpointDir })), cfg.storage);
     if (cfg.training.runs === undefined) {
         const training = runs[0];
         if (training) {
@@ -145,7 +198,7 @@ export function deploy(cfg: MilesConfig): StackOutputs {
  */
 export function deployRuns(
     runs: RunEntry[],
-    ctx: { stack: string; cluster: ClusterHandle; namespace: MilesTrainingJobArgs["namespace"]; storage: StorageHandle; addons: AddonsHandle; region?: string; efaImageRepositoryUrl?: MilesTrainingJobArgs["efaImageRepositoryUrl"]; networkPolicy?: MilesTrainingJobArgs["networkPolicy"] },
+    ctx: { stack: string; cluster: ClusterHandle; namespace: MilesTrainingJobArgs["namespace"]; storage: StorageHandle; addons: AddonsHandle; region?: string; efaImageRepositoryUrl?: MilesTrainingJobArgs["efaImageRepositoryUrl"]; networkPolicy?: MilesTrainingJobArgs["networkPolicy"]; gitCommit?: string },
 ): MilesTrainingJob[] {
     const single = runs.length === 1 && runs[0].path === "training";
     const jobs: MilesTrainingJob[] = [];
@@ -167,7 +220,7 @@ export function deployRuns(
  * no namespace, claim, service account, queue or add-on, so destroying it deletes only its runs'
  * Secrets, Jobs and RayJobs; the checkpoints on the shared volume stay.
  */
-export async function deployRunStack(ref: { name: string }): Promise<RunStackOutputs> {
+export async function deployRunStack(ref: { name: string }, o: ProgramOptions = {}): Promise<RunStackOutputs> {
     const sr = new pulumi.StackReference("cluster-stack", { name: ref.name });
     const details = await sr.getOutputDetails(CLUSTER_FACTS_OUTPUT);
     const cfg = loadConfig({ clusterFacts: details.value });
@@ -179,6 +232,7 @@ export async function deployRunStack(ref: { name: string }): Promise<RunStackOut
         namespace: { name: f.namespace },
         storage: { claimName: f.claimName, ready: [] },
         addons: { serviceAccountName: f.serviceAccount, ready: [], ...(f.queue ? { queue: f.queue } : {}) },
+        gitCommit: o.gitCommit ?? UNKNOWN_COMMIT,
         // A run built on the project EFA image pulls it from the cluster stack's ECR repository.
         ...(cfg.runs.some((e) => runOf({ ...cfg, training: e.training }).imageChoice.ecrRepositoryName) ? { efaImageRepositoryUrl: sr.getOutput("efaImageRepository") as pulumi.Output<string> } : {}),
     });
@@ -190,10 +244,14 @@ export async function deployRunStack(ref: { name: string }): Promise<RunStackOut
     };
 }
 
-/** The whole program: config first (every problem at once, before any resource), then resources. */
-export async function program(): Promise<StackOutputs | RunStackOutputs> {
+/**
+ * The whole program: config first (every problem at once, before any resource), then resources.
+ * Pulumi calls it without options: the run records then carry the checkout's HEAD commit.
+ */
+export async function program(o: ProgramOptions = {}): Promise<StackOutputs | RunStackOutputs> {
+    const opts = { gitCommit: o.gitCommit ?? gitHead(__dirname) };
     const ref = clusterStackOf(runtimeRawConfig());
-    if (ref) return deployRunStack(ref);
+    if (ref) return deployRunStack(ref, opts);
     const cfg = loadConfig();
-    return deploy(cfg);
+    return deploy(cfg, opts);
 }

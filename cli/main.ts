@@ -3,18 +3,27 @@
  * miles-cluster command line.
  *
  *   miles-cluster plan (--stack NAME | --config-file FILE) [--json] [--out DIR]
+ *   miles-cluster runs (--stack NAME | --dir DIR) [--json]
  *
  * Exit codes: 0 = planned; 1 = invalid or unreadable stack file (problems on stderr; with --json also
  * as `problems` of the JSON document on stdout); 2 = usage or internal error.
  */
 import { parseArgs } from "node:util";
 import * as path from "node:path";
+import * as fs from "node:fs";
+import { readRunRecords, renderRunRecords } from "./runs";
+import { localRunRecordsDir } from "../domain/monitoring/runRecord";
 import { formatProblems, NAMESPACE } from "../config";
 import { plan, type Plan } from "../plan/run";
 import { renderJson, renderText, writeManifests } from "../plan/render";
 import { missingProjectKeys, projectNameFor, projectRoot, readStackFile, stackFilePath, stackNames, StackFileError } from "../plan/stackFile";
 
 const USAGE = `usage: miles-cluster plan (--stack NAME | --config-file FILE) [--json] [--out DIR]
+       miles-cluster runs (--stack NAME | --dir DIR) [--json]
+
+  runs --stack NAME   list the run records copied to ./run-records/NAME (the stack output
+                      runRecordsCommand copies them there; without a copy, runs prints that command)
+  runs --dir DIR      list the run records under DIR
 
   --stack NAME        plan stacks/Pulumi.NAME.yaml of this project
   --config-file FILE  plan a stack file at any path (the stack is named after the file)
@@ -76,10 +85,43 @@ async function runPlan(argv: string[]): Promise<number> {
     return 0;
 }
 
+async function runRuns(argv: string[]): Promise<number> {
+    let values: { dir?: string; json?: boolean; stack?: string };
+    try {
+        ({ values } = parseArgs({ args: argv, options: { dir: { type: "string" }, json: { type: "boolean" }, stack: { type: "string" } }, strict: true, allowPositionals: false }));
+    } catch (e) {
+        throw new UsageError((e as Error).message);
+    }
+    if (!values.dir === !values.stack) throw new UsageError("runs: give exactly one of --stack or --dir");
+    const dir = values.dir ?? localRunRecordsDir(values.stack!);
+    if (!fs.existsSync(dir)) {
+        if (!values.stack) {
+            process.stderr.write(`miles-cluster: ${dir}: no such directory\n`);
+            return 1;
+        }
+        // The records live next to the checkpoints: say how to copy them here (the stack output, planned offline).
+        const stack = values.stack;
+        let how = `pulumi stack output runRecordsCommand --stack ${stack}`;
+        try {
+            const file = stackFilePath(projectRoot(), stack);
+            const p = await plan(stack, readStackFile(file, projectNameFor(file, NAMESPACE)));
+            if (typeof p.outputs.runRecordsCommand === "string") how = p.outputs.runRecordsCommand;
+        } catch {
+            // No stack file here: the stack output still says it.
+        }
+        process.stderr.write(`miles-cluster: no run records in ./${dir} yet; copy them (from the checkpoint bucket, or from a running head pod) and list them with:\n  ${how}\n`);
+        return 1;
+    }
+    const rows = readRunRecords(dir);
+    process.stdout.write(values.json ? JSON.stringify(rows, null, 2) + "\n" : renderRunRecords(rows));
+    return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
     const [cmd, ...rest] = argv;
     try {
         if (cmd === "plan") return await runPlan(rest);
+        if (cmd === "runs") return await runRuns(rest);
         if (cmd === "--help" || cmd === "-h" || cmd === "help") {
             process.stdout.write(USAGE + "\n");
             return 0;

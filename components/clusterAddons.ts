@@ -11,8 +11,10 @@ import type { AddonsConfig } from "../config";
 import { dcgmExporterOptions, efaDevicePluginEnabled } from "../domain/addons";
 import { podSecurityLabels } from "../domain/security/pods";
 import { resolveMonitoring, type TrainingObservability } from "../domain/monitoring/resolve";
+import { logShipping } from "../domain/monitoring/logs";
+import * as aws from "@pulumi/aws";
 import { Monitoring, type MonitoringArgs } from "./monitoring";
-import { currentStack, sectionDefaults } from "./defaults";
+import { configuredRegion, currentStack, sectionDefaults } from "./defaults";
 import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
 import { EfaDevicePlugin, NvidiaDevicePlugin, type DevicePluginArgs, type EfaDevicePluginArgs } from "./devicePlugins";
 import { KubeRay, type KubeRayArgs } from "./kuberay";
@@ -36,6 +38,13 @@ export interface ClusterAddonsArgs {
      * @example "prod"
      */
     stack?: string;
+    /**
+     * AWS region of the CloudWatch Logs group the training pods ship their Ray logs to (log shipping
+     * needs our EKS cluster; unused on a bring-your-own cluster).
+     * @default the stack's `aws:region` config
+     * @example "us-east-2"
+     */
+    region?: string;
     /**
      * Provider, GPU node groups and, on our EKS cluster, its name and readiness.
      * @example new GpuCluster("cluster", { cluster: ClusterSchema.parse({ availabilityZone: "us-east-1a" }) })
@@ -68,6 +77,8 @@ export interface ClusterAddonsArgs {
         monitoring?: MonitoringArgs["transform"];
         kueue?: KueueArgs["transform"];
         identity?: TrainingIdentityArgs["transform"];
+        /** The training pods' CloudWatch Logs group. */
+        logGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
     };
 }
 
@@ -84,6 +95,8 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
     readonly identity: TrainingIdentity;
     readonly monitoring?: Monitoring;
     readonly observability: TrainingObservability;
+    /** CloudWatch Logs group of the training pods' Ray logs (log shipping on). */
+    readonly logGroup?: aws.cloudwatch.LogGroup;
 
     constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:addons:ClusterAddons", name, {}, opts);
@@ -129,6 +142,14 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
             );
             this.queue = queueHandle(a.kueue);
         }
+        const stack = args.stack ?? currentStack();
+        const logs = args.cluster.aws ? logShipping({ ...scope, stack, region: args.region ?? configuredRegion() }) : undefined;
+        if (logs) {
+            this.logGroup = new aws.cloudwatch.LogGroup(
+                ...transform(t.logGroup, `${name}-training-logs`, { name: logs.logGroupName, retentionInDays: a.logs.retentionDays, tags: stackTags(stack, { component: "training-logs" }) }, { parent: this }),
+            );
+            this.observability.logs = logs;
+        }
         this.identity = new TrainingIdentity(
             `${name}-training-identity`,
             {
@@ -138,7 +159,8 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
                 eks: args.cluster.aws ? { clusterName: args.cluster.aws.clusterName } : undefined,
                 // Opt-in: FSx does the S3 I/O with its own role; the pods need the grant only for code of their own.
                 bucket: a.trainingS3Access ? args.storage?.bucket : undefined,
-                tags: stackTags(args.stack ?? currentStack()),
+                logGroupArn: this.logGroup?.arn,
+                tags: stackTags(stack),
                 transform: t.identity,
             },
             { parent: this },

@@ -19,6 +19,8 @@ import { followCommands, RAYJOB_QUEUED_IGNORE_CHANGES, RAYJOB_REPLACE_ON_CHANGES
 import { runLabels, runSelector, submitterServiceAccountName, type TrainingContext } from "../domain/training/pod";
 import { RAY_PORTS, runPolicy } from "../domain/security/networkPolicy";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
+import { runRecordConfigMap, runRecordConfigMapName, UNKNOWN_COMMIT } from "../domain/monitoring/runRecord";
+import { instanceFacts, isGpuInstanceType } from "../catalog/instances";
 import { runDisruptionBudget } from "../domain/lifecycle/disruption";
 import { mayPreempt, queueRef } from "../domain/kueue";
 import { blockGroupOf, rayJobSpecHash } from "../domain/lifecycle/jobs";
@@ -84,6 +86,12 @@ export interface MilesTrainingJobArgs {
      */
     networkPolicy?: { operatorNamespace?: string; metricsNamespaces: string[] };
     /**
+     * Git commit the deployment was made from, written into the run record.
+     * @default "unknown"
+     * @example "4f2c1e9a0b7d3c5e8f1a2b3c4d5e6f7a8b9c0d1e"
+     */
+    gitCommit?: string;
+    /**
      * Changes to the args of the underlying resources, per resource or child component.
      * @default none
      * @example { rayJob: (a) => { a.metadata = { ...a.metadata, annotations: { team: "rl" } }; } }
@@ -93,6 +101,8 @@ export interface MilesTrainingJobArgs {
         disruptionBudget?: Transform<k8s.policy.v1.PodDisruptionBudgetArgs>;
         submitterServiceAccount?: Transform<k8s.core.v1.ServiceAccountArgs>;
         networkPolicy?: Transform<k8s.networking.v1.NetworkPolicyArgs>;
+        /** The ConfigMap with the run record's static part and writer. */
+        runRecord?: Transform<k8s.core.v1.ConfigMapArgs>;
         secrets?: TrainingSecretsArgs["transform"];
         prep?: ModelPrepArgs["transform"];
         fabricGate?: FabricGateArgs["transform"];
@@ -172,7 +182,14 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             queue: args.addons.queue ? queueRef(args.addons.queue, r.training.priority) : undefined,
             submitterServiceAccountName: submitterServiceAccountName(r),
             saveOnStop: mayPreempt(args.addons.queue),
+            runRecordConfigMap: runRecordConfigMapName(r.runName),
         };
+        // The run record's static part and its writer (the job writes the record next to its checkpoints).
+        const facts = r.group?.instanceType && isGpuInstanceType(r.group.instanceType) ? instanceFacts(r.group.instanceType) : undefined;
+        const record = runRecordConfigMap(r, { stack: args.stack ?? currentStack(), gitCommit: args.gitCommit ?? UNKNOWN_COMMIT, usdPerNodeHour: facts?.onDemandUsdPerHour.usd });
+        const recordMap = new k8s.core.v1.ConfigMap(
+            ...transform(t.runRecord, `${name}-run-record`, { ...record, metadata: { ...record.metadata, namespace: this.namespace } }, { parent: this, provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [] }),
+        );
         const base: pulumi.Resource[] = [...(args.namespace.resource ? [args.namespace.resource] : []), ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : []), ...(this.networkPolicy ? [this.networkPolicy] : [])];
         this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...(args.prepAfter ?? [])], transform: t.prep }, { parent: this });
 
@@ -206,7 +223,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 parent: this,
                 provider,
                 // After the pre-replacement save: a changed spec first makes the running run save.
-                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready, this.submitterServiceAccount, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : [])],
+                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready, this.submitterServiceAccount, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : []), recordMap],
                 // KubeRay does not apply spec changes to a RayJob that already runs: a changed run is
                 // deleted and created again (it resumes from the last checkpoint, --load = --save);
                 // only `spec.suspend` changes in place, so pausing keeps the RayJob.

@@ -10,6 +10,7 @@ import { POD_IDENTITY_TRUST_POLICY, bucketPolicy } from "../domain/iam";
 import { partOfLabels } from "../domain/labels";
 import { transform, type Transform } from "./transform";
 import { sectionDefaults } from "./defaults";
+import { logsPolicy } from "../domain/monitoring/logs";
 
 
 
@@ -43,6 +44,13 @@ export interface TrainingIdentityArgs {
      * @example storage.bucket
      */
     bucket?: { arn: pulumi.Input<string>; kmsKeyArn?: string };
+    /**
+     * ARN of the CloudWatch Logs group the pods' Fluent Bit sidecars write to: the role may create
+     * streams and put events in it, nothing else (domain/monitoring/logs.ts logsPolicy).
+     * @default no CloudWatch Logs access
+     * @example logGroup.arn
+     */
+    logGroupArn?: pulumi.Input<string>;
     /**
      * Tags for the AWS resources.
      * @default no tags
@@ -114,6 +122,9 @@ export class TrainingIdentity extends pulumi.ComponentResource {
             new aws.iam.RolePolicy(
                 ...transform(t.rolePolicy, `${name}-checkpoints`, { role: role.name, policy: pulumi.output(bucket.arn).apply((arn) => JSON.stringify(bucketPolicy(arn, bucket.kmsKeyArn))) }, { parent: this }),
             );
+        }
+        if (args.logGroupArn) {
+            new aws.iam.RolePolicy(...transform(t.rolePolicy, `${name}-logs`, { role: role.name, policy: pulumi.output(args.logGroupArn).apply((arn) => JSON.stringify(logsPolicy(arn))) }, { parent: this }));
         }
         return role;
     }

@@ -8,6 +8,7 @@ import { admissions, queueQuota } from "../domain/kueue";
 import { resolveRun } from "../domain/training/run";
 import { isConfigError, NAMESPACE, type MilesConfig, type Problem, type RawConfig } from "../config";
 import { program } from "../program";
+import { UNKNOWN_COMMIT } from "../domain/monitoring/runRecord";
 import { evaluate, UNKNOWN, type Evaluation, type RecordedResource } from "./evaluate";
 import { summarize, type PlanSummary } from "./summary";
 import { runStorageNeeds, runsSizing } from "./sections/storage";
@@ -21,11 +22,14 @@ export interface Plan {
     problems: Problem[];
 }
 
+/** The program as `plan` evaluates it: the run records' git commit is left to the deployment (plans stay the same across commits). */
+const planned = () => program({ gitCommit: UNKNOWN_COMMIT });
+
 /**
  * Plans one stack offline: validates the config (every problem at once), then evaluates the same
  * program `pulumi up` runs under the mock runtime, and summarizes what it would create.
  */
-export async function plan(stack: string, raw: RawConfig, run: () => Promise<object> = program): Promise<Plan> {
+export async function plan(stack: string, raw: RawConfig, run: () => Promise<object> = planned): Promise<Plan> {
     const ref = clusterStackOf(raw);
     if (ref) return planRunStack(stack, raw, ref, run);
     const parsed = parseConfig(raw, { project: NAMESPACE, stack });

@@ -161,7 +161,8 @@ describe("MilesTrainingJob (under mocks)", function () {
 
     it("runs python3 /root/miles/train.py with the architecture args and the layout flags", () => {
         const e: string = spec(one(dev.p, RAYJOB)).entrypoint;
-        assert.match(e, /^python3 \/root\/miles\/train\.py --swiglu --num-layers 36 /);
+        // train.py runs between the run record's start and end (domain/monitoring/runRecord.ts).
+        assert.match(e, /; python3 \/root\/miles\/train\.py --swiglu --num-layers 36 [^;]*; rc=\$\?; /);
         for (const f of ["--actor-num-nodes 1", "--actor-num-gpus-per-node 8", "--num-gpus-per-node 8", "--colocate", "--rollout-num-gpus-per-engine 1", "--tensor-model-parallel-size 2", "--load /shared/checkpoints/miles-test", "--save /shared/checkpoints/miles-test", "--ref-load /shared/models/Qwen3-4B_torch_dist"]) {
             assert.ok(e.includes(f), `entrypoint lacks ${f}`);
         }

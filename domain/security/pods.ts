@@ -37,8 +37,10 @@ export function containerSecurityContext(add: ReadonlyArray<string> = []): Secur
 export interface HardenOptions {
     /** The pod talks to the Kubernetes API (keeps its service-account token mounted). Default false. */
     apiAccess?: boolean;
-    /** Capabilities added back on every container (e.g. IPC_LOCK for RDMA). */
+    /** Capabilities added back (e.g. IPC_LOCK for RDMA), on the containers `capabilityContainers` names. */
     addCapabilities?: ReadonlyArray<string>;
+    /** Names of the containers that get `addCapabilities` (a sidecar beside the GPU container gets none). Default: every container. */
+    capabilityContainers?: ReadonlyArray<string>;
 }
 
 /**
@@ -49,8 +51,8 @@ export interface HardenOptions {
  * real cluster).
  */
 export function hardenPodSpec<T extends PodSpec>(spec: T, o: HardenOptions = {}): T {
-    const add = o.addCapabilities ?? [];
-    const harden = (c: k8s.types.input.core.v1.Container) => ({ ...c, securityContext: { ...((c.securityContext as object | undefined) ?? {}), ...containerSecurityContext(add) } });
+    const add = (c: k8s.types.input.core.v1.Container) => (o.capabilityContainers === undefined || o.capabilityContainers.includes(String(c.name)) ? (o.addCapabilities ?? []) : []);
+    const harden = (c: k8s.types.input.core.v1.Container) => ({ ...c, securityContext: { ...((c.securityContext as object | undefined) ?? {}), ...containerSecurityContext(add(c)) } });
     const out: T = {
         ...spec,
         automountServiceAccountToken: o.apiAccess === true,

@@ -16,6 +16,8 @@ import { checkpointProbeContainer } from "../monitoring/probe";
 import type { QueueRef } from "../kueue";
 import { hardenPodSpec, RDMA_CAPABILITY } from "../security/pods";
 import { preStopSave } from "./preStop";
+import { LOG_VOLUMES, logShipperContainer, RAY_LOG_MOUNT } from "../monitoring/logs";
+import { RUN_RECORD_MOUNT, RUN_RECORD_VOLUME } from "../monitoring/runRecord";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -46,6 +48,8 @@ export interface TrainingContext {
      * @default false
      */
     saveOnStop?: boolean;
+    /** ConfigMap with the run record's static part and writer (domain/monitoring/runRecord.ts); mounted into the head. @default no run record */
+    runRecordConfigMap?: string;
 }
 
 /** The head's or a worker's spec with the save-before-stop preStop, when the context asks for it. */
@@ -54,6 +58,27 @@ function withSaveOnStop(r: ResolvedRun, ctx: TrainingContext, role: "head" | "wo
     const s = preStopSave(r.paths.saveSentinel, r.training.lifecycle.saveTimeoutMinutes, r.training.entry, role);
     const [first, ...rest] = spec.containers as Container[];
     return { ...spec, terminationGracePeriodSeconds: s.terminationGracePeriodSeconds, containers: [{ ...first, lifecycle: s.lifecycle }, ...rest] };
+}
+
+/** Log shipping and run record volumes, mounts and the log shipper (a native sidecar) of a Ray pod (none when both are off). */
+function observe(spec: PodSpec, ctx: TrainingContext, r: ResolvedRun, role: "head" | "worker"): void {
+    const containers = spec.containers as Container[];
+    const ray = containers[0];
+    const volumes = [...((spec.volumes ?? []) as k8s.types.input.core.v1.Volume[])];
+    const mounts = [...((ray.volumeMounts ?? []) as k8s.types.input.core.v1.VolumeMount[])];
+    const logs = ctx.observability?.logs;
+    if (logs) {
+        volumes.push(...LOG_VOLUMES);
+        mounts.push(RAY_LOG_MOUNT);
+        spec.initContainers = [...((spec.initContainers ?? []) as Container[]), logShipperContainer(logs, r.runName)];
+    }
+    if (role === "head" && ctx.runRecordConfigMap) {
+        volumes.push({ name: RUN_RECORD_VOLUME, configMap: { name: ctx.runRecordConfigMap } });
+        mounts.push({ name: RUN_RECORD_VOLUME, mountPath: RUN_RECORD_MOUNT, readOnly: true });
+    }
+    containers[0] = { ...ray, volumeMounts: mounts };
+    spec.containers = containers;
+    spec.volumes = volumes;
 }
 
 /** /dev/shm of the head pod in GiB (it holds the head's Ray object store, half of it). */
@@ -135,6 +160,7 @@ export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: objec
         const probe = { image: r.image, imagePullPolicy: t.image.pullPolicy, runName: r.runName, saveDir: r.paths.checkpointDir, saveInterval: t.checkpoints.saveInterval };
         spec.containers = [...(spec.containers as Container[]), checkpointProbeContainer(probe, sharedMounts.filter((v) => v.name === SHARED_VOLUME))];
     }
+    observe(spec, ctx, r, "head");
     if (Object.keys(t.resources.headNodeSelector).length > 0) spec.nodeSelector = { ...t.resources.headNodeSelector };
     return { metadata: { labels: runLabels(r, HEAD_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec: hardenPodSpec(withSaveOnStop(r, ctx, "head", spec)) };
 }
@@ -178,8 +204,9 @@ export function workerPod(r: ResolvedRun, ctx: TrainingContext, group: GpuNodeGr
         containers: [container],
         volumes: sharedVolumes(ctx, size.shmGiB),
     };
+    observe(spec, ctx, r, "worker");
     // memlock for RDMA only where the pod really gets EFA devices; every other capability is dropped.
-    return { metadata: { labels: runLabels(r, WORKER_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec: hardenPodSpec(withSaveOnStop(r, ctx, "worker", spec), { addCapabilities: efa > 0 ? [RDMA_CAPABILITY] : [] }) };
+    return { metadata: { labels: runLabels(r, WORKER_COMPONENT), annotations: { ...CA_SAFE_TO_EVICT } }, spec: hardenPodSpec(withSaveOnStop(r, ctx, "worker", spec), { addCapabilities: efa > 0 ? [RDMA_CAPABILITY] : [], capabilityContainers: [String(container.name)] }) };
 }
 
 /**

@@ -3,6 +3,7 @@
  * pod per node, the miles entrypoint, and the lifecycle fields; plus how to follow it.
  */
 import type { ResolvedRun } from "./run";
+import { recordedEntrypoint } from "../monitoring/runRecord";
 import { HEAD_SHM_GIB, headPod, runLabels, submitterPod, workerPod, type TrainingContext } from "./pod";
 import { queueLabels } from "../kueue";
 import type { TrainingConfig } from "../../config";
@@ -73,7 +74,8 @@ export function rayJobManifest(r: ResolvedRun, ctx: TrainingContext): RayJobMani
     if (t.image.rayVersion) rayClusterSpec.rayVersion = t.image.rayVersion;
     if (rayTokenAuth(t)) rayClusterSpec.authOptions = { mode: "token" };
     const spec: Record<string, unknown> = {
-        entrypoint: r.command.entrypoint,
+        // With a run record, train.py runs between the record's start and end (domain/monitoring/runRecord.ts).
+        entrypoint: ctx.runRecordConfigMap ? recordedEntrypoint(r.command.entrypoint) : r.command.entrypoint,
         submissionMode: "K8sJobMode",
         // Each retry is a new Ray cluster; --load = --save makes it resume from the last checkpoint.
         backoffLimit: lc.backoffLimit,

@@ -10,7 +10,14 @@ import { efaDevicePluginEnabled, isBringYourOwnCluster } from "../../domain/addo
 import type { Evaluation } from "../evaluate";
 import type { GpuNodeGroupInfo } from "../../domain/gpuNodes";
 import { gpuNodeGroupsFromConfig } from "../../domain/gpuNodes";
-import { CHARTS, type ChartPin } from "../../catalog/versions";
+import { CHARTS, IMAGES, imageRef, type ChartPin } from "../../catalog/versions";
+import { resolveMonitoring } from "../../domain/monitoring/resolve";
+import { alertRules } from "../../domain/monitoring/rules";
+import { scrapeSummary } from "../../domain/monitoring/monitors";
+import { dashboardSummary } from "../../domain/monitoring/dashboards";
+import { grafanaPasswordCommand, grafanaPortForward } from "../../domain/monitoring/access";
+import { logShipping, readLogsCommand } from "../../domain/monitoring/logs";
+import { runOf } from "../../domain/training/run";
 import { daemonSetCoverage, type PodPlacement } from "../../domain/scheduling";
 import { dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement } from "../../domain/chartPlacement";
 import { dcgmExporterOptions, dcgmExporterValues } from "../../domain/addons";
@@ -122,6 +129,8 @@ export const addonsSection: SectionProducer = (cfg, ev) => {
     ]);
     if (a.dcgmExporter.enabled) lines.push(["dcgm servicemonitor", a.dcgmExporter.serviceMonitor ? "on (needs the Prometheus operator CRDs)" : "off"]);
 
+    monitoringLines(cfg, data, lines, warnings);
+
     const identity = byo ? "service account only (bring-your-own cluster: no IAM)" : "IAM role via EKS Pod Identity; S3 access limited to the checkpoint bucket (when the storage has one)";
     data.trainingServiceAccount = { namespace: cfg.training.namespace, name: a.trainingServiceAccount, podIdentity: !byo };
     lines.push(["training identity", `${cfg.training.namespace}/${a.trainingServiceAccount}: ${identity}`]);
@@ -136,3 +145,35 @@ export const addonsSection: SectionProducer = (cfg, ev) => {
     if (byo && a.nvidiaDevicePlugin.enabled) lines.push(["note", "if this cluster already runs the NVIDIA GPU operator (or another device plugin), set addons.nvidiaDevicePlugin.enabled: false"]);
     return { data, lines, warnings };
 };
+
+/** What is scraped, the dashboards, the alert rules, how to reach Grafana, what the volumes cost; and the log shipping. */
+function monitoringLines(cfg: MilesConfig, data: Record<string, unknown>, lines: Array<[string, string]>, warnings: string[]): void {
+    const m = resolveMonitoring(cfg);
+    const pin = CHARTS.kubePrometheusStack;
+    if (!m) {
+        data.monitoring = { enabled: false, chart: pin.chart, version: pin.version };
+        lines.push(["monitoring", `off (${pin.chart} ${pin.version} not installed): no metrics, dashboards or alerts from miles-cluster`]);
+    } else {
+        const rules = alertRules(m);
+        const milesOn = runOf(cfg).prometheus;
+        const cost = m.storageUsdPerMonth !== undefined ? `, ≈ $${m.storageUsdPerMonth.toFixed(2)}/month of gp3, kept after pulumi destroy (reclaim Retain)` : "";
+        data.monitoring = { enabled: true, chart: pin.chart, version: pin.version, repo: pin.repo, namespace: m.namespace, storageClass: m.storageClassName, prometheus: m.prometheus, grafana: m.grafana, scraped: scrapeSummary(m, milesOn), dashboards: dashboardSummary(m), alerts: rules.map((r) => ({ alert: r.alert, for: r.for, severity: r.labels.severity })), grafana_port_forward: grafanaPortForward(m) };
+        lines.push(["monitoring", `${pin.chart} ${pin.version} (${m.namespace}) on ${Object.keys(m.nodeSelector).length ? Object.entries(m.nodeSelector).map(([k, v]) => `${k}=${v}`).join(",") : "any node"}; Prometheus ${m.prometheus.storageGiB} GiB, retention ${m.prometheus.retention}; Grafana ${m.grafana.storageGiB} GiB on ${m.storageClassName}${cost}`]);
+        for (const s of scrapeSummary(m, milesOn)) lines.push(["  scrapes", s]);
+        for (const d of dashboardSummary(m)) lines.push(["  dashboard", d]);
+        lines.push(["  alerts", rules.map((r) => `${r.alert} (${r.labels.severity}, for ${r.for})`).join(", ")]);
+        lines.push(["  grafana", grafanaPortForward(m)]);
+        lines.push(["  grafana password", grafanaPasswordCommand(m)]);
+        if (m.dcgm && m.dcgmUsesNodeAgentHostEngine) lines.push(["  dcgm engine", "the DCGM exporter uses the node monitoring agent's nv-hostengine (one engine per GPU node: profiling metrics work)"]);
+        if (!milesOn) warnings.push("addons: monitoring is on but training.prometheus.enabled is false: miles' own metrics (reward, step times, loss) are not exported; the run dashboard stays empty");
+    }
+    const logs = logShipping(cfg);
+    if (logs) {
+        data.logs = { enabled: true, logGroup: logs.logGroupName, retentionDays: cfg.addons.logs.retentionDays };
+        lines.push(["logs", `Ray logs of every training pod → CloudWatch Logs ${logs.logGroupName} (${cfg.addons.logs.retentionDays} days), Fluent Bit sidecar ${imageRef(IMAGES.fluentBit)}`]);
+        if (cfg.training.enabled) lines.push(["  read a run's logs", readLogsCommand(logs, runOf(cfg).runName)]);
+    } else {
+        data.logs = { enabled: false };
+        lines.push(["logs", "not shipped: Ray logs live in the pods and are gone when the Ray cluster is deleted (ttlSecondsAfterFinished)"]);
+    }
+}

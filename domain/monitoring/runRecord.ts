@@ -1,0 +1,169 @@
+/**
+ * The run record: one JSON file per attempt of a run, written by the job itself next to its
+ * checkpoints (`<--save>/run-records/<start>.json`, on the shared volume and so, with FSx, exported
+ * to S3 with the checkpoints): the resolved training config, the generated argv and env (secret
+ * values never: only their names), the image, the git commit of the deployment, start and end,
+ * nodes and GPUs, GPU-hours and the on-demand cost estimate.
+ *
+ * The static part is a ConfigMap mounted into the head (/etc/miles-cluster/run-record); the
+ * entrypoint runs the writer before and after train.py. The writer is python3 (stdlib) and runs in
+ * the run's image; test/monitoring.test.ts runs it.
+ */
+import type { ResolvedRun } from "../training/run";
+import { partOfLabels } from "../labels";
+import { HEAD_COMPONENT, RUN_LABELS } from "../../catalog/runLabels";
+import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
+import type { StorageConfig } from "../../config";
+import { trainingSecretPaths } from "../../config/training";
+import { linkS3Prefix } from "../storage";
+
+export const RUN_RECORD_DIR = "run-records";
+export const RUN_RECORD_MOUNT = "/etc/miles-cluster/run-record";
+export const RUN_RECORD_VOLUME = "run-record";
+export const RUN_RECORD_SCHEMA = "miles-cluster/run-record/v1";
+/** The run record's git commit when the program does not run from a git checkout (or under `plan`). */
+export const UNKNOWN_COMMIT = "unknown";
+
+export interface RunRecordStatic {
+    schema: string;
+    stack: string;
+    run: string;
+    namespace: string;
+    image: string;
+    gitCommit: string;
+    nodes: number;
+    gpusPerNode: number;
+    instanceType?: string;
+    /** On-demand USD per node-hour (catalog/instances.ts), when the instance type is known. */
+    usdPerNodeHour?: number;
+    checkpointDir: string;
+    argv: string[];
+    env: Record<string, string>;
+    secretEnv: string[];
+    config: unknown;
+}
+
+export function runRecordStatic(r: ResolvedRun, meta: { stack: string; gitCommit: string; usdPerNodeHour?: number }): RunRecordStatic {
+    return {
+        schema: RUN_RECORD_SCHEMA,
+        stack: meta.stack,
+        run: r.runName,
+        namespace: r.namespace,
+        image: r.image,
+        gitCommit: meta.gitCommit,
+        nodes: r.nodesNeeded,
+        gpusPerNode: r.gpusPerNode,
+        instanceType: r.group?.instanceType,
+        usdPerNodeHour: meta.usdPerNodeHour,
+        checkpointDir: r.paths.checkpointDir,
+        argv: r.command.argv,
+        env: Object.fromEntries(r.command.env.map((e) => [e.name, e.value])),
+        secretEnv: r.command.secretEnv.map((s) => s.name),
+        config: redactSecrets(r.training, trainingSecretPaths),
+    };
+}
+
+/** What a secret's value becomes in the record (the ConfigMap is not a Secret). */
+export const REDACTED = "(secret)";
+
+/** `value` with every leaf at one of `paths` (`*` = any key) replaced by REDACTED. */
+export function redactSecrets(value: unknown, paths: ReadonlyArray<ReadonlyArray<string>>, at: string[] = []): unknown {
+    if (value === undefined) return undefined;
+    if (paths.some((p) => p.length === at.length && p.every((seg, i) => seg === "*" || seg === at[i]))) return REDACTED;
+    if (Array.isArray(value)) return value.map((x, i) => redactSecrets(x, paths, [...at, String(i)]));
+    if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, redactSecrets(x, paths, [...at, k])]));
+    return value;
+}
+
+/** `start` prints the record's path; `end <path> <exit code>` completes it. Atomic writes (tmp + rename). */
+export const RUN_RECORD_WRITER = `
+import datetime, json, os, socket, sys, time
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+def write(path, rec):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(rec, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+if sys.argv[1] == "start":
+    rec = json.load(open(os.path.join(os.environ.get("MILES_CLUSTER_RECORD_DIR", "${RUN_RECORD_MOUNT}"), "record.json")))
+    d = os.path.join(rec["checkpointDir"], "${RUN_RECORD_DIR}")
+    os.makedirs(d, exist_ok=True)
+    rec.update(startedAt=now(), startedAtEpoch=time.time(), headPod=socket.gethostname(), status="running")
+    path = os.path.join(d, rec["startedAt"].replace(":", "") + ".json")
+    write(path, rec)
+    print(path)
+else:
+    path, code = sys.argv[2], int(sys.argv[3])
+    rec = json.load(open(path))
+    secs = max(0.0, time.time() - rec["startedAtEpoch"])
+    rec.update(endedAt=now(), exitCode=code, status="succeeded" if code == 0 else "failed", durationSeconds=round(secs))
+    rec["gpuHours"] = round(rec["nodes"] * rec["gpusPerNode"] * secs / 3600, 3)
+    if rec.get("usdPerNodeHour") is not None:
+        rec["costUsdEstimate"] = round(rec["nodes"] * rec["usdPerNodeHour"] * secs / 3600, 2)
+    write(path, rec)
+`.trimStart();
+
+/** The entrypoint wrapped by the writer; train.py's exit code is the job's. */
+export function recordedEntrypoint(entrypoint: string, mount: string = RUN_RECORD_MOUNT): string {
+    const w = `python3 ${mount}/write.py`;
+    return `MILES_CLUSTER_RECORD=$(${w} start) || MILES_CLUSTER_RECORD=; ${entrypoint}; rc=$?; [ -n "$MILES_CLUSTER_RECORD" ] && ${w} end "$MILES_CLUSTER_RECORD" "$rc"; exit $rc`;
+}
+
+/** ConfigMap name of a run's record. */
+export function runRecordConfigMapName(runName: string): string {
+    return `${runName}-run-record`;
+}
+
+export interface RunRecordConfigMapManifest {
+    apiVersion: "v1";
+    kind: "ConfigMap";
+    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    data: { "record.json": string; "write.py": string };
+}
+
+/** The ConfigMap the head mounts at RUN_RECORD_MOUNT: the record's static part and its writer. */
+export function runRecordConfigMap(r: ResolvedRun, meta: { stack: string; gitCommit: string; usdPerNodeHour?: number }): RunRecordConfigMapManifest {
+    return {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: runRecordConfigMapName(r.runName), namespace: r.namespace, labels: { ...partOfLabels("run-record"), [RUN_LABELS.instance]: r.runName } },
+        data: { "record.json": JSON.stringify(runRecordStatic(r, meta), null, 2), "write.py": RUN_RECORD_WRITER },
+    };
+}
+
+/**
+ * Where a run's records can be read once the run is over: the S3 prefix they are exported to, when
+ * the checkpoint directory lies in an FSx directory linked to the bucket with NEW and CHANGED
+ * exported (the record is created at the start and completed at the end); else undefined (EFS, an
+ * existing file system, a directory not exported): then only on the volume.
+ */
+export function runRecordsS3Path(checkpointDir: string, storage: Pick<StorageConfig, "type" | "existingFileSystem" | "links">): string | undefined {
+    if (storage.type !== "fsx-lustre" || storage.existingFileSystem !== undefined) return undefined;
+    const onVolume = checkpointDir.startsWith(`${SHARED_MOUNT_PATH}/`) ? checkpointDir.slice(SHARED_MOUNT_PATH.length) : undefined;
+    if (onVolume === undefined) return undefined;
+    const link = storage.links.find((l) => (onVolume === l.path || onVolume.startsWith(`${l.path}/`)) && l.export.includes("NEW") && l.export.includes("CHANGED"));
+    if (!link) return undefined;
+    return [linkS3Prefix(link), onVolume.slice(link.path.length).replace(/^\/+/, ""), RUN_RECORD_DIR].filter((x) => x !== "").join("/");
+}
+
+/** The local directory `runRecordsCommand` copies a stack's records to (and `miles-cluster runs --stack` reads). */
+export function localRunRecordsDir(stack: string): string {
+    return `run-records/${stack}`;
+}
+
+/**
+ * How to copy a stack's run records to `run-records/<stack>/<run>/` and list them: from the
+ * checkpoint bucket (`aws s3 sync`, also after the Ray cluster is gone), else from the run's head
+ * pod while its Ray cluster exists (`kubectl cp`, needs tar in the image).
+ */
+export function runRecordsCommand(stack: string, runs: ReadonlyArray<{ runName: string; namespace: string; checkpointDir: string }>, storage: Pick<StorageConfig, "type" | "existingFileSystem" | "links">): string {
+    const local = localRunRecordsDir(stack);
+    const copies = runs.map((r) => {
+        const s3 = runRecordsS3Path(r.checkpointDir, storage);
+        if (s3 !== undefined) return `aws s3 sync s3://$(pulumi stack output checkpointBucket --stack ${stack})/${s3}/ ./${local}/${r.runName}/`;
+        const head = `$(kubectl -n ${r.namespace} get pod -l ${RUN_LABELS.instance}=${r.runName},${RUN_LABELS.component}=${HEAD_COMPONENT} -o jsonpath='{.items[0].metadata.name}')`;
+        return `kubectl cp -c ${HEAD_COMPONENT} ${r.namespace}/${head}:${r.checkpointDir}/${RUN_RECORD_DIR} ./${local}/${r.runName}`;
+    });
+    return [...copies, `npx miles-cluster runs --stack ${stack}`].join(" && ");
+}
