@@ -20,6 +20,7 @@ import { LOG_SHIPPER_CONTAINER, logShipping, logsPolicy, RAY_LOG_DIR, RAY_LOG_VO
 import { recordedEntrypoint, REDACTED, RUN_RECORD_WRITER, runRecordConfigMap, runRecordsCommand, runRecordsS3Path, runRecordStatic } from "../domain/monitoring/runRecord";
 import { IMDS_CIDR, namespacePolicies, type NetworkPolicyManifest } from "../domain/security/networkPolicy";
 import { readRunRecords, renderRunRecords } from "../cli/runs";
+import { main } from "../cli/main";
 import { gitHead } from "../program";
 import { one, ofType, planStack, ROOT } from "./harness";
 
@@ -218,6 +219,36 @@ describe("run record: written by the job, listed by `miles-cluster runs` (the re
             fs.rmSync(tmp, { recursive: true, force: true });
         }
     });
+
+    it("`miles-cluster runs --dir` prints the rows as JSON; a missing directory or no --stack/--dir is an error, not a stack trace", async () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "records-"));
+        const out: string[] = [];
+        const write = process.stdout.write;
+        const writeErr = process.stderr.write;
+        try {
+            const rec = { ...runRecordStatic(runOf(PROD), { stack: "prod", gitCommit: "abc", usdPerNodeHour: 60 }), startedAt: "2026-12-01T10:00:00Z", status: "running" };
+            fs.mkdirSync(path.join(tmp, "qwen"));
+            fs.writeFileSync(path.join(tmp, "qwen", "2026-12-01T100000Z.json"), JSON.stringify(rec));
+            process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+            process.stderr.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stderr.write;
+            const code = await main(["runs", "--dir", tmp, "--json"]);
+            const missing = await main(["runs", "--dir", path.join(tmp, "nope")]);
+            const neither = await main(["runs"]);
+            process.stdout.write = write;
+            process.stderr.write = writeErr;
+            assert.equal(code, 0, out.join(""));
+            const rows = JSON.parse(out[0]);
+            assert.deepEqual(rows.map((r: Obj) => [r.file, r.status, r.endedAt]), [[path.join("qwen", "2026-12-01T100000Z.json"), "running", undefined]]);
+            assert.equal(missing, 1);
+            assert.match(out.join(""), /no such directory/);
+            assert.equal(neither, 2);
+            assert.match(out.join(""), /give exactly one of --stack or --dir/);
+        } finally {
+            process.stdout.write = write;
+            process.stderr.write = writeErr;
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+    });
 });
 
 describe("run record: the git commit, read from git's files (no git process)", () => {
@@ -268,6 +299,10 @@ describe("plan --out of prod: log shipping and the run record", function () {
         const run = runOf(PROD).runName;
         assert.match(String(p.outputs.runLogsCommand), new RegExp(`^aws logs tail /miles-cluster/prod/training --region us-east-2 --log-stream-name-prefix ${run}/`));
         assert.match(String(p.outputs.runRecordsCommand), new RegExp(`^aws s3 sync s3://\\$\\(pulumi stack output checkpointBucket --stack prod\\)/checkpoints/${run}/run-records/ `));
+        // plan shows the very command the stack output prints, and the log command.
+        const lines = Object.fromEntries(p.summary!.lines.addons);
+        assert.equal(lines["  list them"], p.outputs.runRecordsCommand);
+        assert.equal(lines["  read a run's logs"], p.outputs.runLogsCommand);
     });
 
     it("the RayJob wraps train.py with the record writer, mounts its ConfigMap in the head, and both are written out", () => {

@@ -130,6 +130,13 @@ export const addonsSection: SectionProducer = (cfg, ev) => {
     if (a.dcgmExporter.enabled) lines.push(["dcgm servicemonitor", a.dcgmExporter.serviceMonitor ? "on (needs the Prometheus operator CRDs)" : "off"]);
 
     monitoringLines(cfg, data, lines, warnings);
+    // The program's own output, so the plan shows exactly the command `pulumi stack output runRecordsCommand` prints.
+    const records = ev.outputs.runRecordsCommand;
+    if (typeof records === "string") {
+        data.runRecords = { dir: "<checkpoint dir>/run-records", command: records };
+        lines.push(["run records", "each attempt writes <checkpoint dir>/run-records/<start>.json (config without secret values, argv/env, image, git commit, nodes, start/end, GPU-hours, cost estimate)"]);
+        lines.push(["  list them", records]);
+    }
 
     const identity = byo ? "service account only (bring-your-own cluster: no IAM)" : "IAM role via EKS Pod Identity; S3 access limited to the checkpoint bucket (when the storage has one)";
     data.trainingServiceAccount = { namespace: cfg.training.namespace, name: a.trainingServiceAccount, podIdentity: !byo };
