@@ -192,7 +192,7 @@ describe("preemption saves first (addons.kueue.preemption: LowerPriority)", () =
         const rc = m.spec.rayClusterSpec;
         for (const [role, tpl] of [["head", rc.headGroupSpec.template], ["worker", rc.workerGroupSpecs[0].template]] as const) {
             const cmd: string[] = tpl.spec.containers[0].lifecycle.preStop.exec.command;
-            assert.match(cmd[2], new RegExp(`^SENTINEL=/shared/control/a/save-now SAVE_SECONDS=1800 ROLE=${role} ENTRY=train.py\\n`));
+            assert.match(cmd[2], new RegExp(`^SENTINEL=/shared/control/a/save-now SAVE_SECONDS=1800 ROLE=${role} ENTRY_RE=train\\[\\.\\]py\\n`));
             assert.equal(tpl.spec.terminationGracePeriodSeconds, 1800 + 120);
         }
         // The RayJob CRD's pod templates are core/v1 PodTemplateSpecs (test/trainingJob.test.ts checks whole RayJobs against the CRD).

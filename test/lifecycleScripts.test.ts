@@ -290,7 +290,7 @@ describe("lifecycle scripts (run under /bin/sh with stand-ins)", () => {
             return path.join(dir, "proc");
         };
         const sentinel = (dir: string) => path.join(dir, "shared", "control", "qwen3", "save-now");
-        const stop = (dir: string, role: string, extra: Record<string, string> = {}) => run(dir, PRESTOP_SAVE_SCRIPT, { ROLE: role, ENTRY: "train.py", SAVE_SECONDS: "600", SENTINEL: sentinel(dir), ...extra });
+        const stop = (dir: string, role: string, extra: Record<string, string> = {}) => run(dir, PRESTOP_SAVE_SCRIPT, { ROLE: role, ENTRY_RE: "train[.]py", SAVE_SECONDS: "600", SENTINEL: sentinel(dir), ...extra });
 
         it("the head asks a running train.py to save and returns once the run removed the sentinel", () => {
             const dir = setup();
@@ -301,11 +301,13 @@ describe("lifecycle scripts (run under /bin/sh with stand-ins)", () => {
             assert.ok(!fs.existsSync(sentinel(dir)));
         });
 
-        it("the head does nothing when train.py has finished (a completed job's cluster is deleted at once)", () => {
+        it("the head does nothing when train.py has finished (a completed job's cluster is deleted at once), however its own command line reads", () => {
             const dir = setup();
-            const r = stop(dir, "head", { PROC: proc(dir, ["/bin/sh -c ray start --head --block", "grep -qs train[.]py"]) });
+            // The hook's own process (sh -c with its script) and the grep it runs are on the head too.
+            const hook = (preStopSave("/shared/control/qwen3/save-now", 30, "train.py", "head").lifecycle.preStop as { exec: { command: string[] } }).exec.command.join(" ");
+            const r = stop(dir, "head", { PROC: proc(dir, ["/bin/sh -c ray start --head --block", hook, "grep -qs train[.]py /proc/1/cmdline"]) });
             assert.equal(r.code, 0);
-            assert.match(r.out, /train\.py is not running: nothing to save/);
+            assert.match(r.out, /train\[\.\]py is not running: nothing to save/);
             assert.ok(!fs.existsSync(sentinel(dir)));
         });
 
@@ -339,7 +341,7 @@ describe("lifecycle scripts (run under /bin/sh with stand-ins)", () => {
             assert.equal(h.terminationGracePeriodSeconds, 30 * 60 + 120);
             const cmd = (h.lifecycle.preStop as { exec: { command: string[] } }).exec.command;
             assert.deepEqual(cmd.slice(0, 2), ["/bin/sh", "-c"]);
-            assert.match(cmd[2], /^SENTINEL=\/shared\/control\/qwen3\/save-now SAVE_SECONDS=1800 ROLE=head ENTRY=train_async.py\n/);
+            assert.match(cmd[2], /^SENTINEL=\/shared\/control\/qwen3\/save-now SAVE_SECONDS=1800 ROLE=head ENTRY_RE=train_async\[\.\]py\n/);
         });
     });
 });

@@ -26,7 +26,7 @@ export const SAVED_RECENTLY_SECONDS = 600;
  * training until it has saved. The head (where train.py runs) creates the sentinel when the driver
  * still runs; every pod waits for the run to remove it (the checkpoint is written) or for SAVE_SECONDS.
  * A forced save of the last SAVED_RECENTLY_SECONDS (pre-replacement save, end-of-block stop) is not
- * repeated. Env: SENTINEL, SAVE_SECONDS, ROLE (head | worker), ENTRY (train.py | train_async.py).
+ * repeated. Env: SENTINEL, SAVE_SECONDS, ROLE (head | worker), ENTRY_RE (the entry script as a regex, train[.]py).
  */
 export const PRESTOP_SAVE_SCRIPT = `log() { echo "preStop: $*" > "\${PROC:-/proc}/1/fd/1" 2>/dev/null || echo "preStop: $*"; }
 M="$(dirname "$SENTINEL")/${SAVED_AT_FILE}"
@@ -34,8 +34,9 @@ now=$(date -u +%s)
 if [ -f "$M" ] && [ $((now - $(cat "$M"))) -lt ${SAVED_RECENTLY_SECONDS} ]; then log "saved $((now - $(cat "$M"))) s ago: not saving again"; exit 0; fi
 deadline=$((now + SAVE_SECONDS))
 if [ "$ROLE" = head ]; then
-  pat=$(echo "$ENTRY" | sed 's/[.]/[.]/g')
-  grep -qs "$pat" "\${PROC:-/proc}"/[0-9]*/cmdline || { log "$ENTRY is not running: nothing to save"; exit 0; }
+  # ENTRY_RE is the script's name as a regex (train[.]py): this hook's own command line holds the
+  # regex, which does not match itself, so only the running driver does.
+  grep -qs "$ENTRY_RE" "\${PROC:-/proc}"/[0-9]*/cmdline || { log "the run's $ENTRY_RE is not running: nothing to save"; exit 0; }
   mkdir -p "$(dirname "$SENTINEL")"; touch "$SENTINEL"
   log "the pod is stopping: asked the run to save ($SENTINEL)"
 else
@@ -53,7 +54,7 @@ exit 0
  */
 export function preStopSave(saveSentinel: string, saveTimeoutMinutes: number, entry: string, role: "head" | "worker"): { lifecycle: k8s.types.input.core.v1.Lifecycle; terminationGracePeriodSeconds: number } {
     const saveSeconds = saveTimeoutMinutes * 60;
-    const vars = `SENTINEL=${saveSentinel} SAVE_SECONDS=${saveSeconds} ROLE=${role} ENTRY=${entry}`;
+    const vars = `SENTINEL=${saveSentinel} SAVE_SECONDS=${saveSeconds} ROLE=${role} ENTRY_RE=${entry.replace(/\./g, "[.]")}`;
     return {
         lifecycle: { preStop: { exec: { command: ["/bin/sh", "-c", `${vars}\n${PRESTOP_SAVE_SCRIPT}`] } } },
         // The worker waits up to a minute for the head's sentinel, then as long as the head for the save.
