@@ -196,8 +196,8 @@ describe("run record: written by the job, listed by `miles-cluster runs` (the re
             const rec = runRecordStatic(run, { stack: "prod", gitCommit: "abc123", usdPerNodeHour: 60 });
             fs.writeFileSync(path.join(mount, "record.json"), JSON.stringify({ ...rec, checkpointDir: path.join(tmp, "ckpt") }));
             fs.writeFileSync(path.join(mount, "write.py"), RUN_RECORD_WRITER);
-            // No stdin, and a hard timeout: a wrapper that blocked would fail here, not hang the suite.
-            const r = spawnSync("bash", ["-c", recordedEntrypoint("sleep 1; sh -c 'exit 3'", mount)], { env: { ...process.env, MILES_CLUSTER_RECORD_DIR: mount }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15000 });
+            // No stdin, and a hard timeout: a wrapper that blocked would fail here, not hang the suite. POSIX sh (dash here): the wrapper uses nothing bash-only.
+            const r = spawnSync("sh", ["-c", recordedEntrypoint("sleep 1; sh -c 'exit 3'", mount)], { env: { ...process.env, MILES_CLUSTER_RECORD_DIR: mount }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15000 });
             assert.equal(r.status, 3, r.stderr);
             const rows = readRunRecords(tmp);
             assert.equal(rows.length, 1);
@@ -215,6 +215,20 @@ describe("run record: written by the job, listed by `miles-cluster runs` (the re
             // The static template alone (no start) is not a run.
             fs.copyFileSync(path.join(mount, "record.json"), path.join(tmp, "ckpt", "template.json"));
             assert.equal(readRunRecords(tmp).length, 1);
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+    });
+
+    it("a record that cannot be written never stops the run: train.py still runs and its exit code is the job's", function () {
+        if (spawnSync("python3", ["--version"], { timeout: 5000 }).status !== 0) this.skip();
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "record-"));
+        try {
+            // No record.json in the mount: the writer's start fails.
+            fs.writeFileSync(path.join(tmp, "write.py"), RUN_RECORD_WRITER);
+            const r = spawnSync("sh", ["-c", recordedEntrypoint("sh -c 'echo trained; exit 4'", tmp)], { env: { ...process.env, MILES_CLUSTER_RECORD_DIR: tmp }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15000 });
+            assert.equal(r.status, 4, r.stderr);
+            assert.match(r.stdout, /^trained$/m);
         } finally {
             fs.rmSync(tmp, { recursive: true, force: true });
         }
