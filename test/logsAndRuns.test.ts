@@ -23,6 +23,7 @@ import { readRunRecords, renderRunRecords } from "../cli/runs";
 import { main } from "../cli/main";
 import { gitHead } from "../program";
 import { one, ofType, planStack, ROOT } from "./harness";
+import { CHARTS } from "../catalog/versions";
 
 type Obj = Record<string, any>;
 
@@ -304,6 +305,17 @@ describe("plan --out of prod: log shipping and the run record", function () {
         files = writeManifests(p, dir).map((f) => path.basename(f));
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("holds the monitoring release, the PodMonitors/ServiceMonitors, the alert rules and the run dashboard (issue 11's done-when)", () => {
+        const release = one(p, "kubernetes:helm.sh/v3:Release", "addons-monitoring").inputs;
+        assert.equal(release.chart, CHARTS.kubePrometheusStack.chart);
+        assert.equal(release.version, CHARTS.kubePrometheusStack.version);
+        for (const kind of ["PodMonitor", "ServiceMonitor", "PrometheusRule"]) {
+            assert.ok(ofType(p, `kubernetes:monitoring.coreos.com/v1:${kind}`).length > 0, `no ${kind} in the plan`);
+            assert.ok(files.some((f) => f.toLowerCase().includes(kind.toLowerCase())), `plan --out wrote no ${kind}: ${files.join()}`);
+        }
+        assert.ok(files.some((f) => /run-dashboard/.test(f)), `no run dashboard ConfigMap: ${files.join()}`);
+    });
 
     it("a retained log group, the training role's logs policy, and the commands to read logs and records", () => {
         const group = one(p, "aws:cloudwatch/logGroup:LogGroup", "addons-training-logs").inputs;
