@@ -39,7 +39,7 @@ export type { TrainingContext, PodSpec } from "./domain/training/pod";
 export type { ImageChoice, ImageSource, Platform } from "./domain/fabric/image";
 export type { ArchFacts, MlaFacts } from "./catalog/modelArch";
 export { resolveMonitoring, type ResolvedMonitoring, type TrainingObservability } from "./domain/monitoring/resolve";
-export { queueRef, type KueueConfig, type QueueRef } from "./domain/kueue";
+export { queueRef, type KueueConfig, type QueueHandle, type QueueRef } from "./domain/kueue";
 export { fabricGatePlan, type Fabric, type FabricGatePlan } from "./domain/fabric/gate";
 export type { BlockWindow } from "./domain/lifecycle/capacityBlock";
 export { autoscales, autoscalingAsgTags } from "./domain/lifecycle/autoscaling";
