@@ -95,6 +95,8 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
     readonly identity: TrainingIdentity;
     readonly monitoring?: Monitoring;
     readonly observability: TrainingObservability;
+    /** The monitoring namespace, when the stack runs the monitoring stack. */
+    readonly monitoringReady: pulumi.Resource[];
     /** CloudWatch Logs group of the training pods' Ray logs (log shipping on). */
     readonly logGroup?: aws.cloudwatch.LogGroup;
 
@@ -134,6 +136,8 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
             );
         }
         this.observability = { monitoring: monitoring !== undefined };
+        if (monitoring?.rayDashboards && args.cluster.aws) this.observability.rayDashboardsNamespace = monitoring.namespace;
+        this.monitoringReady = this.monitoring ? [this.monitoring.namespace] : [];
         if (a.kueue.enabled) {
             this.kueue = new Kueue(
                 `${name}-kueue`,

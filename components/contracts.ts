@@ -84,5 +84,11 @@ export interface AddonsHandle {
      * @default no monitoring, no log shipping
      */
     observability?: TrainingObservability;
+    /**
+     * What a run's objects in the monitoring namespace (its Ray dashboards ConfigMap and Role) wait
+     * for: the monitoring namespace.
+     * @default []
+     */
+    monitoringReady?: pulumi.Resource[];
 }
 

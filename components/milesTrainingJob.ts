@@ -25,6 +25,7 @@ import { runDisruptionBudget } from "../domain/lifecycle/disruption";
 import { mayPreempt, queueRef } from "../domain/kueue";
 import { blockGroupOf, rayJobSpecHash } from "../domain/lifecycle/jobs";
 import { RunLifecycle, type RunLifecycleArgs } from "./runLifecycle";
+import { rayDashboardsConfigMap, rayDashboardsRole, rayDashboardsRoleBinding, rayDashboardsTarget } from "../domain/monitoring/rayDashboards";
 
 export interface MilesTrainingJobArgs {
     /**
@@ -103,6 +104,12 @@ export interface MilesTrainingJobArgs {
         networkPolicy?: Transform<k8s.networking.v1.NetworkPolicyArgs>;
         /** The ConfigMap with the run record's static part and writer. */
         runRecord?: Transform<k8s.core.v1.ConfigMapArgs>;
+        /** The (empty) ConfigMap the head's sidecar writes Ray's Grafana dashboards into (monitoring namespace). */
+        rayDashboards?: Transform<k8s.core.v1.ConfigMapArgs>;
+        /** The Role allowing get/patch of that ConfigMap only. */
+        rayDashboardsRole?: Transform<k8s.rbac.v1.RoleArgs>;
+        /** Its binding to the head's service account. */
+        rayDashboardsRoleBinding?: Transform<k8s.rbac.v1.RoleBindingArgs>;
         secrets?: TrainingSecretsArgs["transform"];
         prep?: ModelPrepArgs["transform"];
         fabricGate?: FabricGateArgs["transform"];
@@ -136,6 +143,8 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
     readonly lifecycle: RunLifecycle;
     /** `maxUnavailable: 0` over the run's Ray pods: a node roll or drain waits for (fails on) the run. */
     readonly disruptionBudget: k8s.policy.v1.PodDisruptionBudget;
+    /** ConfigMap `<run>-ray-dashboards` Grafana loads Ray's dashboards from (monitoring on, EKS stacks). */
+    readonly rayDashboards?: k8s.core.v1.ConfigMap;
 
     constructor(name: string, args: MilesTrainingJobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:MilesTrainingJob", name, {}, opts);
@@ -190,6 +199,23 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
         const recordMap = new k8s.core.v1.ConfigMap(
             ...transform(t.runRecord, `${name}-run-record`, { ...record, metadata: { ...record.metadata, namespace: this.namespace } }, { parent: this, provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [] }),
         );
+        // Ray's Grafana dashboards: an empty ConfigMap in the monitoring namespace that the head's
+        // ray-dashboards sidecar fills (Pulumi ignores its data), and get/patch of it for the head.
+        const dashNs = args.addons.observability?.rayDashboardsNamespace;
+        const dashboardObjects: pulumi.Resource[] = [];
+        if (dashNs !== undefined) {
+            const target = rayDashboardsTarget(r.runName, dashNs);
+            const cm = rayDashboardsConfigMap(target);
+            const after = { parent: this, provider, dependsOn: args.addons.monitoringReady ?? [] };
+            this.rayDashboards = new k8s.core.v1.ConfigMap(...transform(t.rayDashboards, `${name}-ray-dashboards`, { metadata: cm.metadata, data: cm.data }, { ...after, ignoreChanges: ["data"] }));
+            const role = rayDashboardsRole(target);
+            const roleRes = new k8s.rbac.v1.Role(...transform(t.rayDashboardsRole, `${name}-ray-dashboards`, { metadata: role.metadata, rules: role.rules }, after));
+            const binding = rayDashboardsRoleBinding(target, { name: args.addons.serviceAccountName, namespace: this.namespace });
+            const bindingRes = new k8s.rbac.v1.RoleBinding(
+                ...transform(t.rayDashboardsRoleBinding, `${name}-ray-dashboards`, { metadata: binding.metadata, roleRef: binding.roleRef, subjects: binding.subjects }, { ...after, dependsOn: [...after.dependsOn, roleRes] }),
+            );
+            dashboardObjects.push(this.rayDashboards, bindingRes);
+        }
         const base: pulumi.Resource[] = [...(args.namespace.resource ? [args.namespace.resource] : []), ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : []), ...(this.networkPolicy ? [this.networkPolicy] : [])];
         this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...(args.prepAfter ?? [])], transform: t.prep }, { parent: this });
 
@@ -223,7 +249,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 parent: this,
                 provider,
                 // After the pre-replacement save: a changed spec first makes the running run save.
-                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready, this.submitterServiceAccount, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : []), recordMap],
+                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready, this.submitterServiceAccount, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : []), recordMap, ...dashboardObjects],
                 // KubeRay does not apply spec changes to a RayJob that already runs: a changed run is
                 // deleted and created again (it resumes from the last checkpoint, --load = --save);
                 // only `spec.suspend` changes in place, so pausing keeps the RayJob.

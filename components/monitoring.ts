@@ -70,6 +70,8 @@ export interface MonitoringArgs {
 /** kube-prometheus-stack and everything miles-cluster adds to it. */
 export class Monitoring extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
+    /** The monitoring namespace (a run's Ray dashboards ConfigMap and Role are created in it). */
+    readonly namespace: k8s.core.v1.Namespace;
     /** The Grafana admin password (secret). */
     readonly grafanaAdminPassword: pulumi.Output<string>;
     /** `kubectl port-forward` command that opens Grafana on localhost:3000. */
@@ -90,6 +92,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 { ...k, dependsOn: args.dependsOn },
             ),
         );
+        this.namespace = ns;
 
         const password = args.grafanaAdminPassword
             ? pulumi.secret(args.grafanaAdminPassword)

@@ -317,6 +317,29 @@ describe("plan --out of prod: log shipping and the run record", function () {
         assert.ok(files.some((f) => /run-dashboard/.test(f)), `no run dashboard ConfigMap: ${files.join()}`);
     });
 
+    it("provisions Ray's dashboards: an empty, Grafana-labelled ConfigMap per run whose data Pulumi ignores, get/patch of it bound to the head's service account", () => {
+        const run = runOf(PROD).runName;
+        const cm = one(p, "kubernetes:core/v1:ConfigMap", "training-ray-dashboards");
+        const meta = cm.inputs.metadata as { name: string; namespace: string; labels: Record<string, string> };
+        assert.deepEqual([meta.name, meta.namespace], [`${run}-ray-dashboards`, "miles-monitoring"]);
+        assert.equal(meta.labels.grafana_dashboard, "1");
+        assert.equal(meta.labels["app.kubernetes.io/part-of"], "miles-cluster");
+        assert.deepEqual(cm.inputs.data, {});
+        assert.deepEqual(cm.options?.ignoreChanges, ["data"]);
+        const role = one(p, "kubernetes:rbac.authorization.k8s.io/v1:Role", "training-ray-dashboards").inputs as any;
+        assert.equal(role.metadata.namespace, "miles-monitoring");
+        assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["configmaps"], resourceNames: [`${run}-ray-dashboards`], verbs: ["get", "patch"] }]);
+        const binding = one(p, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "training-ray-dashboards").inputs as any;
+        const head = (one(p, "kubernetes:ray.io/v1:RayJob", "training-rayjob").inputs as any).spec.rayClusterSpec.headGroupSpec.template.spec;
+        assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: head.serviceAccountName, namespace: PROD.training.namespace }]);
+        assert.equal(binding.roleRef.name, role.metadata.name);
+        const side = head.initContainers.find((c: any) => c.name === "ray-dashboards");
+        assert.deepEqual(side.env.slice(0, 2), [{ name: "NAMESPACE", value: "miles-monitoring" }, { name: "CONFIGMAP", value: `${run}-ray-dashboards` }]);
+        assert.ok(files.some((f) => /ray-dashboards/.test(f)), `plan --out wrote no Ray dashboards objects: ${files.join()}`);
+        const lines = p.summary!.lines.addons.filter(([k]) => k === "  dashboard").map(([, v]) => v);
+        assert.ok(lines.some((l) => /^Ray's dashboards: provisioned per run/.test(l)), lines.join("\n"));
+    });
+
     it("a retained log group, the training role's logs policy, and the commands to read logs and records", () => {
         const group = one(p, "aws:cloudwatch/logGroup:LogGroup", "addons-training-logs").inputs;
         assert.equal(group.name, "/miles-cluster/prod/training");

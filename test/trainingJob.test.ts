@@ -142,6 +142,17 @@ describe("MilesTrainingJob (under mocks)", function () {
         assert.equal(validate(typo), false);
     });
 
+    it("with monitoring and log shipping (EKS), the head with both native sidecars (log shipper, Ray dashboards) validates too; workers have only the log shipper", function () {
+        const validate = rayJobValidator(requireShared(this));
+        const cfg = parseConfig(rawConfig({ "aws:region": "us-east-1", "miles-cluster:cluster": { availabilityZone: "us-east-1a" }, "miles-cluster:training": { model: { preset: "qwen3-4B" } } }), { stack: "t" }).config!;
+        const observability = { monitoring: true, logs: { logGroupName: "/miles-cluster/t/training", region: "us-east-1" }, rayDashboardsNamespace: "miles-monitoring" };
+        const m = rayJobManifest(runOf(cfg), { namespace: "miles", claimName: "miles-shared", serviceAccountName: "miles-training", observability });
+        assert.ok(validate(m), JSON.stringify(validate.errors, null, 1));
+        const rc = m.spec.rayClusterSpec as Obj;
+        assert.deepEqual(rc.headGroupSpec.template.spec.initContainers.map((c: Obj) => [c.name, c.restartPolicy]), [["log-shipper", "Always"], ["ray-dashboards", "Always"]]);
+        for (const w of rc.workerGroupSpecs) assert.deepEqual(w.template.spec.initContainers.map((c: Obj) => c.name), ["log-shipper"]);
+    });
+
     it("a run over two node groups (training.nodeGroups) validates too: one worker group per node group", function () {
         const validate = rayJobValidator(requireShared(this));
         const block = (name: string, id: string) => ({ name, instanceType: "p5en.48xlarge", nodes: 2, capacity: { type: "capacity-block", reservationId: id } });

@@ -22,9 +22,12 @@ export const STATE_DIR = "/lifecycle";
 export const SUSPENDED_BY_ANNOTATION = "miles-cluster/suspended-by";
 export const SUSPENDED_BY_BLOCK_END = "capacity-block-end";
 
-const K8S_API = `API=https://kubernetes.default.svc
+/** `kube ARGS…`: curl to the API server with the pod's service-account token and CA (also the Ray head's dashboards sidecar, domain/monitoring/rayDashboards.ts). */
+export const KUBE_CURL = `API=https://kubernetes.default.svc
 SA=\${SA_DIR:-/var/run/secrets/kubernetes.io/serviceaccount}
-kube() { curl -sS --cacert "$SA/ca.crt" -H "Authorization: Bearer $(cat "$SA/token")" "$@"; }
+kube() { curl -sS --cacert "$SA/ca.crt" -H "Authorization: Bearer $(cat "$SA/token")" "$@"; }`;
+
+const K8S_API = `${KUBE_CURL}
 RAYJOB_URL="$API/apis/ray.io/v1/namespaces/$NAMESPACE/rayjobs/$RAYJOB"`;
 
 /**

@@ -22,6 +22,12 @@ export const ALERTMANAGER_STORAGE_GIB = 5;
 export interface TrainingObservability {
     /** The monitoring stack runs: miles' exporter defaults to on and the head gets the checkpoint probe. */
     monitoring: boolean;
+    /**
+     * Namespace of the monitoring stack, where each run's Ray head provisions Ray's Grafana
+     * dashboards (domain/monitoring/rayDashboards.ts); undefined: not provisioned (no monitoring,
+     * or a bring-your-own cluster).
+     */
+    rayDashboardsNamespace?: string;
     /** CloudWatch Logs group the Fluent Bit sidecars ship the Ray logs to, and its region. */
     logs?: { logGroupName: string; region: string };
 }
@@ -42,6 +48,8 @@ export interface ResolvedMonitoring {
     dcgm: boolean;
     /** Whether the DCGM exporter must use the node monitoring agent's host engine (our EKS cluster runs that agent). */
     dcgmUsesNodeAgentHostEngine: boolean;
+    /** Each run's Ray head provisions Ray's dashboards into a ConfigMap here (EKS stacks; on a bring-your-own cluster they are imported by hand). */
+    rayDashboards: boolean;
     /** USD per month of the volumes (gp3 list price, us-east-1), when miles-cluster creates them. */
     storageUsdPerMonth?: number;
 }
@@ -71,6 +79,7 @@ export function resolveMonitoring(cfg: ClusterMode & Pick<MilesConfig, "addons">
         trainingNamespace: cfg.training.namespace,
         dcgm: cfg.addons.dcgmExporter.enabled,
         dcgmUsesNodeAgentHostEngine: !byo,
+        rayDashboards: !byo,
         storageUsdPerMonth: createsStorageClass ? Math.round(volumesGiB * (1024 ** 3 / 1e9) * GP3_USD_PER_GB_MONTH * 100) / 100 : undefined,
     };
 }

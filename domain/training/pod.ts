@@ -16,7 +16,8 @@ import { checkpointProbeContainer } from "../monitoring/probe";
 import type { QueueRef } from "../kueue";
 import { hardenPodSpec, RDMA_CAPABILITY } from "../security/pods";
 import { preStopSave } from "./preStop";
-import { LOG_VOLUMES, logShipperContainer, RAY_LOG_MOUNT } from "../monitoring/logs";
+import { LOG_VOLUMES, logShipperContainer, RAY_LOG_MOUNT, RAY_LOG_VOLUME } from "../monitoring/logs";
+import { RAY_DASHBOARDS_TOKEN, rayDashboardsContainer, rayDashboardsTarget } from "../monitoring/rayDashboards";
 import { RUN_RECORD_MOUNT, RUN_RECORD_VOLUME } from "../monitoring/runRecord";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -60,7 +61,10 @@ function withSaveOnStop(r: ResolvedRun, ctx: TrainingContext, role: "head" | "wo
     return { ...spec, terminationGracePeriodSeconds: s.terminationGracePeriodSeconds, containers: [{ ...first, lifecycle: s.lifecycle }, ...rest] };
 }
 
-/** Log shipping and run record volumes, mounts and the log shipper (a native sidecar) of a Ray pod (none when both are off). */
+/**
+ * Log shipping, Ray dashboards and run record volumes, mounts and the native sidecars of a Ray pod
+ * (log shipper: every Ray pod; Ray dashboards: the head only); none when all are off.
+ */
 function observe(spec: PodSpec, ctx: TrainingContext, r: ResolvedRun, role: "head" | "worker"): void {
     const containers = spec.containers as Container[];
     const ray = containers[0];
@@ -71,6 +75,16 @@ function observe(spec: PodSpec, ctx: TrainingContext, r: ResolvedRun, role: "hea
         volumes.push(...LOG_VOLUMES);
         mounts.push(RAY_LOG_MOUNT);
         spec.initContainers = [...((spec.initContainers ?? []) as Container[]), logShipperContainer(logs, r.runName)];
+    }
+    const dashboards = role === "head" ? ctx.observability?.rayDashboardsNamespace : undefined;
+    if (dashboards !== undefined) {
+        // The /tmp/ray volume the log shipper reads (the same one when logs are shipped too).
+        if (!logs) {
+            volumes.push(...LOG_VOLUMES.filter((v) => v.name === RAY_LOG_VOLUME));
+            mounts.push(RAY_LOG_MOUNT);
+        }
+        volumes.push(RAY_DASHBOARDS_TOKEN);
+        spec.initContainers = [...((spec.initContainers ?? []) as Container[]), rayDashboardsContainer(rayDashboardsTarget(r.runName, dashboards))];
     }
     if (role === "head" && ctx.runRecordConfigMap) {
         volumes.push({ name: RUN_RECORD_VOLUME, configMap: { name: ctx.runRecordConfigMap } });
