@@ -144,7 +144,9 @@ describe("MilesTrainingJob (under mocks)", function () {
 
     it("with monitoring and log shipping (EKS), the head with both native sidecars (log shipper, Ray dashboards) validates too; workers have only the log shipper", function () {
         const validate = rayJobValidator(requireShared(this));
-        const cfg = parseConfig(rawConfig({ "aws:region": "us-east-1", "miles-cluster:cluster": { availabilityZone: "us-east-1a" }, "miles-cluster:training": { model: { preset: "qwen3-4B" } } }), { stack: "t" }).config!;
+        const parsed = parseConfig(rawConfig(DEV), { stack: "t" });
+        assert.deepEqual(parsed.problems, []);
+        const cfg = parsed.config!;
         const observability = { monitoring: true, logs: { logGroupName: "/miles-cluster/t/training", region: "us-east-1" }, rayDashboardsNamespace: "miles-monitoring" };
         const m = rayJobManifest(runOf(cfg), { namespace: "miles", claimName: "miles-shared", serviceAccountName: "miles-training", observability });
         assert.ok(validate(m), JSON.stringify(validate.errors, null, 1));
