@@ -4,26 +4,23 @@
  * under Pulumi's mock runtime.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { clusterStackOf, loadConfig, runtimeRawConfig } from "./validation";
+import { clusterStackOf, loadStack, runtimeRawConfig } from "./validation";
 import * as k8s from "@pulumi/kubernetes";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readLogsCommand } from "./domain/monitoring/logs";
 import { runRecordsCommand, UNKNOWN_COMMIT } from "./domain/monitoring/runRecord";
-import { type MilesConfig } from "./config";
 import { GpuCluster } from "./components/gpuCluster";
 import { TrainingNamespace } from "./components/trainingNamespace";
 import { CheckpointStorage } from "./components/checkpointStorage";
 import { ClusterAddons } from "./components/clusterAddons";
 import { MilesTrainingJob, type MilesTrainingJobArgs } from "./components/milesTrainingJob";
 import type { AddonsHandle, ClusterHandle, StorageHandle } from "./components/contracts";
-import type { RunEntry } from "./config";
-import { resolveRun } from "./domain/training/run";
 import { prepDirectories } from "./domain/training/prepJobs";
 import { CLUSTER_FACTS_OUTPUT, CLUSTER_FACTS_VERSION, runFacts, type ClusterFacts } from "./domain/runStack";
 import { nestedPaths } from "./validation/runs";
 import { ImageRepository } from "./components/imageRepository";
-import { runOf } from "./domain/training/run";
+import type { ResolvedStack, StackRun } from "./domain/stack";
 import { trainingPodSecurity } from "./domain/security/namespaces";
 import type { FollowCommands } from "./domain/training/rayJob";
 import { resolveMonitoring } from "./domain/monitoring/resolve";
@@ -115,8 +112,9 @@ export interface ProgramOptions {
     gitCommit?: string;
 }
 
-/** Wires the components for an already validated config. */
-export function deploy(cfg: MilesConfig, o: ProgramOptions = {}): StackOutputs {
+/** Wires the components for a validated stack, resolved once (domain/stack.ts): every run is built from its resolution. */
+export function deploy(resolved: ResolvedStack, o: ProgramOptions = {}): StackOutputs {
+    const cfg = resolved.config;
     const { stack, region } = cfg;
     const outputs: StackOutputs = { stack };
     const cluster = new GpuCluster("cluster", {
@@ -130,7 +128,7 @@ export function deploy(cfg: MilesConfig, o: ProgramOptions = {}): StackOutputs {
         name: cfg.training.namespace,
         provider: cluster.provider,
         dependsOn: cluster.aws?.ready,
-        podSecurity: trainingPodSecurity(cfg, cluster.gpuNodeGroups),
+        podSecurity: trainingPodSecurity(resolved.runs.map((x) => x.run)),
         networkPolicies: cfg.addons.networkPolicies.enabled,
     });
     const storage = new CheckpointStorage("storage", { storage: cfg.storage, stack, region, cluster, namespace });
@@ -150,19 +148,16 @@ export function deploy(cfg: MilesConfig, o: ProgramOptions = {}): StackOutputs {
         outputs.grafanaPortForward = addons.monitoring.grafanaPortForward;
         outputs.grafanaAdminPassword = addons.monitoring.grafanaAdminPassword;
     }
-    const firstRun = cfg.runs.find((e) => e.training.enabled);
-    let repo: ImageRepository | undefined;
-    if (firstRun) {
-        const choice = runOf({ ...cfg, training: firstRun.training }).imageChoice;
-        repo = cluster.eks && choice.ecrRepositoryName ? new ImageRepository("efa-image", { name: choice.ecrRepositoryName, tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" } }) : undefined;
-        if (repo) outputs.efaImageRepository = repo.url;
-    }
+    // The stack's EFA image repository, when a run is built on the project EFA image (every such run names the same one).
+    const ecrRepositoryName = resolved.runs.map((x) => x.run.imageChoice.ecrRepositoryName).find((n) => n !== undefined);
+    const repo = cluster.eks && ecrRepositoryName ? new ImageRepository("efa-image", { name: ecrRepositoryName, tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" } }) : undefined;
+    if (repo) outputs.efaImageRepository = repo.url;
     // Who may reach the runs' pods besides each other (domain/security/networkPolicy.ts); the stack's own Prometheus scrapes their metrics ports.
     const monitoring = resolveMonitoring(cfg);
     const networkPolicy = cfg.addons.networkPolicies.enabled
         ? { operatorNamespace: cfg.addons.kuberay.enabled ? cfg.addons.namespace : undefined, metricsNamespaces: [...new Set([...cfg.addons.networkPolicies.metricsNamespaces, ...(monitoring ? [monitoring.namespace] : [])])] }
         : undefined;
-    const runs = deployRuns(cfg.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, networkPolicy, gitCommit: o.gitCommit ?? UNKNOWN_COMMIT, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
+    const runs = deployRuns(resolved.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, networkPolicy, gitCommit: o.gitCommit ?? UNKNOWN_COMMIT, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
     const logs = addons.observability.logs;
     if (runs[0] && logs) outputs.runLogsCommand = readLogsCommand(logs, runs[0].jobName);
     if (runs[0]) outputs.runRecordsCommand = runRecordsCommand(cfg.stack, runs.map((j) => ({ runName: j.run.runName, namespace: j.namespace, checkpointDir: j.run.paths.checkpointDir })), cfg.storage);
@@ -185,6 +180,8 @@ export function deploy(cfg: MilesConfig, o: ProgramOptions = {}): StackOutputs {
         serviceAccount: addons.serviceAccountName,
         queue: addons.queue ?? null,
         gpuNodeGroups: cluster.gpuNodeGroups,
+        platform: resolved.context.platform,
+        monitoring: resolved.context.monitoring,
         runs: runs.map((j) => runFacts(j.run)),
     };
     outputs[CLUSTER_FACTS_OUTPUT] = facts;
@@ -197,17 +194,16 @@ export function deploy(cfg: MilesConfig, o: ProgramOptions = {}): StackOutputs {
  * write the same directory (a shared model download or conversion) run one after the other.
  */
 export function deployRuns(
-    runs: RunEntry[],
+    runs: ReadonlyArray<StackRun>,
     ctx: { stack: string; cluster: ClusterHandle; namespace: MilesTrainingJobArgs["namespace"]; storage: StorageHandle; addons: AddonsHandle; region?: string; efaImageRepositoryUrl?: MilesTrainingJobArgs["efaImageRepositoryUrl"]; networkPolicy?: MilesTrainingJobArgs["networkPolicy"]; gitCommit?: string },
 ): MilesTrainingJob[] {
-    const single = runs.length === 1 && runs[0].path === "training";
+    const single = runs.length === 1 && runs[0].entry.path === "training";
     const jobs: MilesTrainingJob[] = [];
     const written: Array<{ dirs: string[]; ready: pulumi.Resource[] }> = [];
-    for (const run of runs) {
-        if (!run.training.enabled) continue;
-        const dirs = prepDirectories(resolveRun(run.training, { stack: ctx.stack, gpuNodeGroups: ctx.cluster.gpuNodeGroups }));
+    for (const { entry, run } of runs) {
+        const dirs = prepDirectories(run);
         const prepAfter = written.filter((w) => w.dirs.some((d) => dirs.some((e) => nestedPaths(d, e)))).flatMap((w) => w.ready);
-        const job = new MilesTrainingJob(single ? "training" : `run-${run.training.runName}`, { ...ctx, training: run.training, prepAfter });
+        const job = new MilesTrainingJob(single ? "training" : `run-${entry.training.runName}`, { ...ctx, training: entry.training, run, prepAfter });
         written.push({ dirs, ready: job.prep.ready });
         jobs.push(job);
     }
@@ -223,10 +219,11 @@ export function deployRuns(
 export async function deployRunStack(ref: { name: string }, o: ProgramOptions = {}): Promise<RunStackOutputs> {
     const sr = new pulumi.StackReference("cluster-stack", { name: ref.name });
     const details = await sr.getOutputDetails(CLUSTER_FACTS_OUTPUT);
-    const cfg = loadConfig({ clusterFacts: details.value });
+    const resolved = loadStack({ clusterFacts: details.value });
+    const cfg = resolved.config;
     const f = details.value as ClusterFacts;
     const provider = new k8s.Provider("cluster", { kubeconfig: sr.requireOutput("kubeconfig") as pulumi.Output<string> });
-    const runs = deployRuns(cfg.runs, {
+    const runs = deployRuns(resolved.runs, {
         stack: cfg.stack,
         cluster: { provider, gpuNodeGroups: f.gpuNodeGroups },
         namespace: { name: f.namespace },
@@ -234,7 +231,7 @@ export async function deployRunStack(ref: { name: string }, o: ProgramOptions = 
         addons: { serviceAccountName: f.serviceAccount, ready: [], ...(f.queue ? { queue: f.queue } : {}) },
         gitCommit: o.gitCommit ?? UNKNOWN_COMMIT,
         // A run built on the project EFA image pulls it from the cluster stack's ECR repository.
-        ...(cfg.runs.some((e) => runOf({ ...cfg, training: e.training }).imageChoice.ecrRepositoryName) ? { efaImageRepositoryUrl: sr.getOutput("efaImageRepository") as pulumi.Output<string> } : {}),
+        ...(resolved.runs.some((x) => x.run.imageChoice.ecrRepositoryName) ? { efaImageRepositoryUrl: sr.getOutput("efaImageRepository") as pulumi.Output<string> } : {}),
     });
     return {
         stack: cfg.stack,
@@ -252,6 +249,5 @@ export async function program(o: ProgramOptions = {}): Promise<StackOutputs | Ru
     const opts = { gitCommit: o.gitCommit ?? gitHead(__dirname) };
     const ref = clusterStackOf(runtimeRawConfig());
     if (ref) return deployRunStack(ref, opts);
-    const cfg = loadConfig();
-    return deploy(cfg, opts);
+    return deploy(loadStack(), opts);
 }

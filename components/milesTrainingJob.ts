@@ -1,7 +1,7 @@
 /**
  * MilesTrainingJob: one miles RL run per stack, as a KubeRay RayJob (`ray.io/v1`), after the
- * checkpoint preparation Jobs. The run is resolved once (`resolveRun`, domain/training/run.ts)
- * against the GPU node groups of the cluster handle it is given; its argv, env and manifests are
+ * checkpoint preparation Jobs. The run comes resolved (`run`, from the stack's one resolution,
+ * domain/stack.ts), or is resolved here once against the cluster handle; its argv, env and manifests are
  * pure functions of that run (domain/training/); this component only registers them in order:
  * Secret → download Job → convert Job → RayJob (which also waits for the shared volume and the
  * add-ons, i.e. the KubeRay CRDs/operator and the device plugins).
@@ -33,6 +33,14 @@ export interface MilesTrainingJobArgs {
      * @example TrainingSchema.parse({ model: { preset: "qwen3-4B" } })
      */
     training: TrainingConfig;
+    /**
+     * The run as the stack resolved it (`resolveStack(config).runs[i].run`, domain/stack.ts): every object
+     * is built from it and the component resolves nothing, so it deploys exactly what validation judged.
+     * @default `training` resolved against `cluster`'s GPU node groups (EKS when `cluster.aws` is set, else a
+     * bring-your-own cluster), with monitoring as `addons.observability` says
+     * @example resolveStack(config).runs[0].run
+     */
+    run?: ResolvedRun;
     /**
      * Stack name: the default run name is `miles-<stack>`.
      * @default pulumi.getStack()
@@ -148,7 +156,9 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
 
     constructor(name: string, args: MilesTrainingJobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:MilesTrainingJob", name, {}, opts);
-        const r = resolveRun(args.training, { stack: args.stack ?? currentStack(), gpuNodeGroups: args.cluster.gpuNodeGroups, monitoring: args.addons.observability?.monitoring, platform: args.cluster.aws ? "eks" : "existing" });
+        const r =
+            args.run ??
+            resolveRun(args.training, { stack: args.stack ?? currentStack(), gpuNodeGroups: [...args.cluster.gpuNodeGroups], monitoring: args.addons.observability?.monitoring ?? false, platform: args.cluster.aws ? "eks" : "existing" });
         const t = args.transform ?? {};
         this.run = r;
         const provider = args.cluster.provider;

@@ -9,9 +9,11 @@
 import type { GpuNodeGroupInfo } from "./gpuNodes";
 import type { QueueHandle } from "./kueue";
 import type { ResolvedRun } from "./training/run";
+import type { Platform } from "./fabric/image";
 
 export const CLUSTER_FACTS_OUTPUT = "milesCluster";
-export const CLUSTER_FACTS_VERSION = 1;
+/** 2: the cluster's platform and monitoring, which a run stack's runs are resolved against (domain/stack.ts). */
+export const CLUSTER_FACTS_VERSION = 2;
 
 export interface RunFacts {
     name: string;
@@ -32,6 +34,10 @@ export interface ClusterFacts {
     /** The Kueue queue; null when the cluster stack has none (runs then start as soon as they are created). */
     queue: QueueHandle | null;
     gpuNodeGroups: GpuNodeGroupInfo[];
+    /** An EKS cluster the cluster stack created, or one it was given (`cluster.existing`). */
+    platform: Platform;
+    /** Whether the cluster stack runs the monitoring stack (its runs' Prometheus endpoint then defaults to on). */
+    monitoring: boolean;
     /** The runs the cluster stack itself holds. */
     runs: RunFacts[];
 }
@@ -52,8 +58,8 @@ export function clusterFactsProblem(v: unknown): string | undefined {
     if (typeof v !== "object") return `output "${CLUSTER_FACTS_OUTPUT}" is not an object`;
     const f = v as Partial<ClusterFacts>;
     if (f.version !== CLUSTER_FACTS_VERSION) return `output "${CLUSTER_FACTS_OUTPUT}" has version ${String(f.version)}, this miles-cluster reads version ${CLUSTER_FACTS_VERSION}: update the cluster stack first`;
-    if (typeof f.namespace !== "string" || typeof f.claimName !== "string" || typeof f.serviceAccount !== "string" || !Array.isArray(f.gpuNodeGroups) || !Array.isArray(f.runs)) {
-        return `output "${CLUSTER_FACTS_OUTPUT}" lacks namespace, claimName, serviceAccount, gpuNodeGroups or runs`;
+    if (typeof f.namespace !== "string" || typeof f.claimName !== "string" || typeof f.serviceAccount !== "string" || !Array.isArray(f.gpuNodeGroups) || !Array.isArray(f.runs) || (f.platform !== "eks" && f.platform !== "existing") || typeof f.monitoring !== "boolean") {
+        return `output "${CLUSTER_FACTS_OUTPUT}" lacks namespace, claimName, serviceAccount, gpuNodeGroups, platform, monitoring or runs`;
     }
     return undefined;
 }

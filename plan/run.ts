@@ -5,7 +5,7 @@ import { projectRoot, readStackFile, stackFilePath } from "./stackFile";
 import { trainingSection } from "./sections/training";
 import { CLUSTER_FACTS_OUTPUT, gpusByGroup, type ClusterFacts } from "../domain/runStack";
 import { admissions, queueQuota } from "../domain/kueue";
-import { resolveRun } from "../domain/training/run";
+import type { ResolvedStack } from "../domain/stack";
 import { isConfigError, NAMESPACE, type MilesConfig, type Problem, type RawConfig } from "../config";
 import { program } from "../program";
 import { UNKNOWN_COMMIT } from "../domain/monitoring/runRecord";
@@ -16,6 +16,8 @@ import { runStorageNeeds, runsSizing } from "./sections/storage";
 export interface Plan {
     stack: string;
     config?: MilesConfig;
+    /** The stack as validation resolved it, once: what the program deployed and the summary shows. */
+    resolved?: ResolvedStack;
     summary?: PlanSummary;
     resources: RecordedResource[];
     outputs: Record<string, unknown>;
@@ -33,7 +35,7 @@ export async function plan(stack: string, raw: RawConfig, run: () => Promise<obj
     const ref = clusterStackOf(raw);
     if (ref) return planRunStack(stack, raw, ref, run);
     const parsed = parseConfig(raw, { project: NAMESPACE, stack });
-    if (!parsed.config) return { stack, resources: [], outputs: {}, problems: parsed.problems };
+    if (!parsed.config || !parsed.stack) return { stack, resources: [], outputs: {}, problems: parsed.problems };
     let ev: Evaluation;
     try {
         ev = await withSecretLeaves(raw.secretLeaves, () => evaluate({ project: NAMESPACE, stack, config: raw, run }));
@@ -41,7 +43,7 @@ export async function plan(stack: string, raw: RawConfig, run: () => Promise<obj
         if (isConfigError(e)) return { stack, resources: [], outputs: {}, problems: e.problems };
         throw e;
     }
-    return { stack, config: parsed.config, summary: summarize(parsed.config, ev), resources: ev.resources, outputs: ev.outputs, problems: [] };
+    return { stack, config: parsed.config, resolved: parsed.stack, summary: summarize(parsed.stack, ev), resources: ev.resources, outputs: ev.outputs, problems: [] };
 }
 
 /**
@@ -57,13 +59,13 @@ async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; 
     if (from === stack) return { stack, resources: [], outputs: {}, problems: [{ path: `${at}.name`, message: `is this stack itself (${stack}); name the cluster stack` }] };
     if (!fs.existsSync(file)) return { stack, resources: [], outputs: {}, problems: [{ path: `${at}.planFrom`, message: `no stack file ${path.relative(process.cwd(), file)} to plan the cluster stack ${ref.name} from offline; set planFrom to its stack file's name` }] };
     const cluster = await plan(from, readStackFile(file, NAMESPACE));
-    if (cluster.problems.length > 0 || !cluster.config) {
+    if (cluster.problems.length > 0 || !cluster.config || !cluster.resolved) {
         return { stack, resources: [], outputs: {}, problems: [{ path: `${at}.name`, message: `cluster stack file ${path.relative(process.cwd(), file)} does not plan: ${cluster.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}` }] };
     }
     if (cluster.config.cluster.clusterStack) return { stack, resources: [], outputs: {}, problems: [{ path: `${at}.name`, message: `${from} is itself a run stack; name the cluster stack it runs on` }] };
     const facts = cluster.outputs[CLUSTER_FACTS_OUTPUT];
     const parsed = parseConfig(raw, { project: NAMESPACE, stack, clusterFacts: facts });
-    if (!parsed.config) return { stack, resources: [], outputs: {}, problems: parsed.problems };
+    if (!parsed.config || !parsed.stack) return { stack, resources: [], outputs: {}, problems: parsed.problems };
     let ev: Evaluation;
     try {
         ev = await withSecretLeaves(raw.secretLeaves, () =>
@@ -75,12 +77,13 @@ async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; 
     }
     // The training section as it runs on the cluster stack's cluster: its node groups and queue.
     const onCluster: MilesConfig = { ...parsed.config, cluster: cluster.config.cluster, storage: cluster.config.storage, addons: cluster.config.addons };
-    const training = trainingSection(onCluster, ev);
+    const resolved: ResolvedStack = { ...parsed.stack, config: onCluster };
+    const training = trainingSection(resolved, ev);
     const f = facts as ClusterFacts;
     // Which runs start at once on the shared queue: the cluster stack's own runs are older, so they come first at equal priority.
     const k = cluster.config.addons.kueue;
     if (k.enabled) {
-        const mine = parsed.config.runs.filter((e) => e.training.enabled).map((e) => resolveRun(e.training, { stack, gpuNodeGroups: f.gpuNodeGroups }));
+        const mine = parsed.stack.runs.map((x) => x.run);
         const all = [
             ...f.runs.map((r) => ({ name: `${r.name} (${f.stack})`, priority: r.priority as MilesConfig["training"]["priority"], gpusByGroup: r.gpusByGroup })),
             ...mine.map((r) => ({ name: r.runName, priority: r.training.priority, gpusByGroup: gpusByGroup(r) })),
@@ -95,7 +98,7 @@ async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; 
     }
     // The cluster stack's file system holds its own runs' checkpoints and this stack's: size them together.
     const storageLines: Array<[string, string]> = [["claim", `${f.claimName} in namespace ${f.namespace} (the cluster stack's)`]];
-    const sizing = runsSizing(cluster.config, [...runStorageNeeds(cluster.config), ...runStorageNeeds(parsed.config)], storageLines, training.warnings ?? (training.warnings = []), [], `the cluster stack's runs and this stack's`);
+    const sizing = runsSizing(cluster.config, [...runStorageNeeds(cluster.resolved), ...runStorageNeeds(parsed.stack)], storageLines, training.warnings ?? (training.warnings = []), [], `the cluster stack's runs and this stack's`);
     storageLines.push(["other run stacks", "not counted: the cluster stack cannot know them; plan each run stack, or size storage on the cluster stack for all of them"]);
     const source = `derived offline by planning ${path.relative(projectRoot(), file)} (pulumi up reads the deployed stack's outputs through a StackReference)`;
     const summary: PlanSummary = {
@@ -117,5 +120,5 @@ async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; 
             training: training.lines,
         },
     };
-    return { stack, config: parsed.config, summary, resources: ev.resources, outputs: ev.outputs, problems: [] };
+    return { stack, config: parsed.config, resolved: parsed.stack, summary, resources: ev.resources, outputs: ev.outputs, problems: [] };
 }

@@ -1,4 +1,4 @@
-import type { MilesConfig } from "../config";
+import type { ResolvedStack } from "../domain/stack";
 import type { Evaluation } from "./evaluate";
 import type { CostItem, SectionResult } from "./types";
 import { clusterSection } from "./sections/cluster";
@@ -19,8 +19,8 @@ export interface PlanSummary {
 
 const PRODUCERS = { cluster: clusterSection, storage: storageSection, addons: addonsSection, training: trainingSection };
 
-export function summarize(cfg: MilesConfig, ev: Evaluation): PlanSummary {
-    const results = Object.fromEntries(Object.entries(PRODUCERS).map(([k, f]) => [k, f(cfg, ev)])) as Record<keyof typeof PRODUCERS, SectionResult>;
+export function summarize(stack: ResolvedStack, ev: Evaluation): PlanSummary {
+    const results = Object.fromEntries(Object.entries(PRODUCERS).map(([k, f]) => [k, f(stack, ev)])) as Record<keyof typeof PRODUCERS, SectionResult>;
     const items = Object.values(results).flatMap((r) => r.cost ?? []);
     const round = (n: number) => Math.round(n * 100) / 100;
     return {

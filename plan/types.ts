@@ -1,4 +1,4 @@
-import type { MilesConfig } from "../config";
+import type { ResolvedStack } from "../domain/stack";
 import type { Evaluation } from "./evaluate";
 
 /** One line of the hourly cost estimate. */
@@ -19,4 +19,5 @@ export interface SectionResult {
     cost?: CostItem[];
 }
 
-export type SectionProducer = (cfg: MilesConfig, ev: Evaluation) => SectionResult;
+/** A section of the plan summary, from the stack resolved once (domain/stack.ts) and what the program registered. */
+export type SectionProducer = (stack: ResolvedStack, ev: Evaluation) => SectionResult;

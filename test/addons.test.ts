@@ -1,3 +1,4 @@
+import { resolveStack } from "../domain/stack";
 /**
  * The add-ons under mocks: each Helm release's chart/repo/version/namespace and key values, the
  * "zero pods" proofs (from the values the program really passes to Helm, through the chart models,
@@ -446,7 +447,7 @@ describe("add-ons in the plan summary", function () {
 
     it("warns, before deploying, when a device plugin's values would leave a GPU group without pods", () => {
         const ev = { resources: [{ type: "kubernetes:helm.sh/v3:Release", name: "x", custom: true, inputs: { name: "nvidia-device-plugin", values: { tolerations: [] } } }], outputs: {} };
-        const r = addonsSection(cfg(), ev);
+        const r = addonsSection(resolveStack(cfg()), ev);
         assert.deepEqual(
             r.warnings!.filter((w) => w.includes("nvidia-device-plugin would run no pod")).map((w) => w.match(/GPU group (\S+)/)![1]),
             ["al-p5", "al-p5en"],
@@ -455,7 +456,7 @@ describe("add-ons in the plan summary", function () {
 
     it("warns when the NVIDIA plugin is off on a cluster with AL2023 GPU groups", () => {
         const c = parseConfig(rawConfig({ ...FOUR_GROUPS, "miles-cluster:addons": { nvidiaDevicePlugin: { enabled: false } } }), { stack: "test" }).config!;
-        const r = addonsSection(c, { resources: [], outputs: {} });
+        const r = addonsSection(resolveStack(c), { resources: [], outputs: {} });
         assert.ok(r.warnings!.some((w) => /Insufficient nvidia\.com\/gpu/.test(w)));
         assert.match(new Map(r.lines).get("nvidia device plugin")!, /^off/);
     });

@@ -1,3 +1,4 @@
+import { resolveStack } from "../domain/stack";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -5,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { parseConfig } from "../validation";
 import { rawConfig, planStack, ofType, one, ROOT } from "./harness";
 import { readStackFile } from "../plan/stackFile";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 import { trainingSection } from "../plan/sections/training";
 import { fabricGatePlan, fabricVerdict, fabricWarnings } from "../domain/fabric/gate";
 import { benchmarkScript, gateManifests, GATE_RESULT_ANNOTATION } from "../domain/fabric/gateJob";
@@ -143,7 +144,7 @@ describe("fabric gate: Job on the run's GPU nodes (moe-fp8)", () => {
         assert.ok(((m.job.spec.template.spec.containers as any)[0].command[2] as string).includes(`'${GATE_RESULT_ANNOTATION}': text`));
     });
     it("plan shows the image (EFA build, built by CI), the gate (nodes, threshold, source) and that the RayJob waits", () => {
-        const s = trainingSection(stackCfg("moe-fp8"), { resources: [], outputs: {} } as any);
+        const s = trainingSection(resolveStack(stackCfg("moe-fp8")), { resources: [], outputs: {} } as any);
         const lines = Object.fromEntries(s.lines);
         assert.match(lines.image, /EFA build .*EFA installer 1\.49\.0.*built by CI/);
         assert.match(lines["fabric gate"], /across the run's 9 GPU nodes over EFA .*≥ 287\.6 GB\/s .*awsome-distributed-training.*RayJob is created only after it passes/);

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { parseConfig } from "../validation";
 import { stackConfigJsonSchema, type MilesConfig } from "../config";
 import { rawConfig, requireShared } from "./harness";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 import { MODEL_PRESETS } from "../catalog/models";
 import { WORKFLOW_1, WORKFLOW_2 } from "./trainingFixtures";
 

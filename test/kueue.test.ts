@@ -1,3 +1,4 @@
+import { CLUSTER_FACTS_VERSION } from "../domain/runStack";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -8,7 +9,7 @@ import type { Plan } from "../plan/run";
 import { parseConfig } from "../validation";
 import { CHARTS } from "../catalog/versions";
 import { admissions, kueueManagerConfig, mayPreempt, queueHandle, queueRef } from "../domain/kueue";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 import { rayJobManifest } from "../domain/training/rayJob";
 import { gateManifests } from "../domain/fabric/gateJob";
 import { fabricGatePlan } from "../domain/fabric/gate";
@@ -340,7 +341,7 @@ describe("a run stack on the prod cluster stack (stacks/Pulumi.prod-runs.yaml)",
             "miles-cluster:addons": {},
             "miles-cluster:training": { ...SHARED, runs: { "qwen3-30b-a3b-fp8": {}, other: { checkpoints: { dir: "/shared/checkpoints/qwen3-30b-a3b-fp8" } } } },
         });
-        const clusterFacts = { version: 1, stack: "prod", namespace: "miles", claimName: "miles-shared", serviceAccount: "miles-training", queue: { clusterQueue: "miles", localQueue: "miles" }, gpuNodeGroups: [{ name: "h200", instanceType: "p5en.48xlarge", nodes: 4, gpusPerNode: 8, efaPerNode: 16, labels: {}, selector: { "miles-cluster.io/node-group": "h200" }, taints: [] }], runs: [{ name: "qwen3-30b-a3b-fp8", checkpointDir: "/shared/checkpoints/qwen3-30b-a3b-fp8", gpus: 32, priority: "normal", gpusByGroup: { h200: 32 } }] };
+        const clusterFacts = { version: CLUSTER_FACTS_VERSION, stack: "prod", platform: "eks", monitoring: true, namespace: "miles", claimName: "miles-shared", serviceAccount: "miles-training", queue: { clusterQueue: "miles", localQueue: "miles" }, gpuNodeGroups: [{ name: "h200", instanceType: "p5en.48xlarge", nodes: 4, gpusPerNode: 8, efaPerNode: 16, labels: {}, selector: { "miles-cluster.io/node-group": "h200" }, taints: [] }], runs: [{ name: "qwen3-30b-a3b-fp8", checkpointDir: "/shared/checkpoints/qwen3-30b-a3b-fp8", gpus: 32, priority: "normal", gpusByGroup: { h200: 32 } }] };
         const r = parseConfig(raw, { stack: "x", clusterFacts });
         const at = [...new Set(r.problems.map((x) => x.path))].sort();
         assert.deepEqual(at, ["cluster.availabilityZone", "storage.capacityGiB", "training.runs.other.checkpoints.dir", "training.runs.qwen3-30b-a3b-fp8", "training.runs.qwen3-30b-a3b-fp8.checkpoints.dir"]);

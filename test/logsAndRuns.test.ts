@@ -13,7 +13,7 @@ import type { MilesConfig } from "../config";
 import { readStackFile } from "../plan/stackFile";
 import type { Plan } from "../plan/run";
 import { writeManifests } from "../plan/render";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 import { rayJobManifest } from "../domain/training/rayJob";
 import type { TrainingContext } from "../domain/training/pod";
 import { LOG_SHIPPER_CONTAINER, logShipping, logsPolicy, RAY_LOG_DIR, RAY_LOG_VOLUME } from "../domain/monitoring/logs";

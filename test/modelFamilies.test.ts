@@ -4,7 +4,7 @@ import { modelPreset, MODEL_PRESETS } from "../catalog/models";
 import { architectureFacts, paramCounts } from "../catalog/modelArch";
 import { rawConfig } from "./harness";
 import { trainingWarnings } from "../domain/training/rules";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 
 const parse = (training: Record<string, unknown>) =>
     parseConfig(

@@ -8,7 +8,7 @@ import Ajv, { type ValidateFunction } from "ajv";
 import { parseConfig } from "../validation";
 import type { MilesConfig } from "../config";
 import { readStackFile } from "../plan/stackFile";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 import { rayJobManifest } from "../domain/training/rayJob";
 import { resolveMonitoring, type ResolvedMonitoring } from "../domain/monitoring/resolve";
 import { monitorManifests, type LabelSelector, type MonitorManifest } from "../domain/monitoring/monitors";

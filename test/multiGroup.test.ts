@@ -8,7 +8,7 @@
 import { strict as assert } from "node:assert";
 import { parseConfig } from "../validation";
 import { rawConfig } from "./harness";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 import { fillGroups } from "../domain/training/resolve";
 import { rayJobManifest, workerGroups } from "../domain/training/rayJob";
 import { gateManifests } from "../domain/fabric/gateJob";

@@ -1,17 +1,17 @@
+import { resolveStack } from "../domain/stack";
 /**
  * Pod hardening, Pod Security admission levels, NetworkPolicies and Ray token authentication
  * (issue 16), on the pure manifests (milliseconds); the whole-stack view is in stacks.test.ts.
  */
 import { strict as assert } from "node:assert";
 import { parseConfig } from "../validation";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 import { rayJobManifest } from "../domain/training/rayJob";
 import { convertJobManifest, downloadJobManifest } from "../domain/training/prepJobs";
 import { trainingProblems } from "../domain/training/rules";
 import { trainingPodSecurity } from "../domain/security/namespaces";
 import { containerSecurityContext, hardenPodSpec, podSecurityLabels } from "../domain/security/pods";
 import { IMDS_CIDR, namespacePolicies, runPolicy } from "../domain/security/networkPolicy";
-import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import type { TrainingContext } from "../domain/training/pod";
 import { rawConfig } from "./harness";
 
@@ -88,11 +88,9 @@ describe("pod hardening", () => {
 
 describe("Pod Security admission", () => {
     it("the training namespace enforces privileged only with RDMA workers, baseline otherwise; warn/audit restricted", () => {
-        const groups = (cfg: ReturnType<typeof configOf>) => gpuNodeGroupsFromConfig(cfg);
-        const efa = configOf();
-        assert.equal(trainingPodSecurity(efa, groups(efa)), "privileged");
-        const plain = configOf({ network: { efa: false } });
-        assert.equal(trainingPodSecurity(plain, groups(plain)), "baseline");
+        const runs = (cfg: ReturnType<typeof configOf>) => resolveStack(cfg).runs.map((x) => x.run);
+        assert.equal(trainingPodSecurity(runs(configOf())), "privileged");
+        assert.equal(trainingPodSecurity(runs(configOf({ network: { efa: false } }))), "baseline");
         const l = podSecurityLabels("baseline");
         assert.equal(l["pod-security.kubernetes.io/enforce"], "baseline");
         assert.equal(l["pod-security.kubernetes.io/warn"], "restricted");

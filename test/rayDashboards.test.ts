@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { RAY_DASHBOARDS_CONTAINER, RAY_DASHBOARDS_DIR, RAY_DASHBOARDS_SCRIPT, rayDashboardsConfigMap, rayDashboardsContainer, rayDashboardsRole, rayDashboardsRoleBinding, rayDashboardsTarget } from "../domain/monitoring/rayDashboards";
 import { headPod, workerPod, type TrainingContext } from "../domain/training/pod";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 import { namespacePolicies } from "../domain/security/networkPolicy";
 import { parseConfig } from "../validation";
 import { readStackFile } from "../plan/stackFile";

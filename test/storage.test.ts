@@ -1,3 +1,4 @@
+import { resolveStack } from "../domain/stack";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -445,7 +446,7 @@ describe("storage plan section", () => {
         // DeepSeek-V3 on one node is far beyond the GPU memory: only its storage is under test here.
         const training = { model: { preset: "deepseek-v3", hfCheckpointIsFp8: true }, checkpoints: { saveInterval: 20, retainInterval: 1000 }, resources: { memoryFitCheck: "warn" } };
         const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": training }), { stack: "t" }).config!;
-        const r = storageSection(cfg, { resources: [], outputs: {} });
+        const r = storageSection(resolveStack(cfg), { resources: [], outputs: {} });
         const text = r.lines.map(([l, v]) => `${l}: ${v}`).join("\n");
         assert.match(text, /× 14 bytes\/param/);
         assert.match(text, /checkpoint write: 8\.9 h/);
@@ -466,7 +467,7 @@ describe("storage plan section", () => {
 
     it("with checkpoints.retainInterval: null counts every checkpoint Megatron keeps", () => {
         const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": { model: { preset: "qwen3-4B" }, checkpoints: { saveInterval: 20, retainInterval: null } } }), { stack: "t" }).config!;
-        const r = storageSection(cfg, { resources: [], outputs: {} });
+        const r = storageSection(resolveStack(cfg), { resources: [], outputs: {} });
         // 3000 / 20 = 150 checkpoints × 56e9 B = 8.4e12 B + 16e9 B of model copies = 8.416e12 B > 1.288e12 B.
         assert.equal((r.data.sizing as { requiredBytes: number }).requiredBytes, 8.416e12);
         assert.ok(r.warnings!.some((w) => /retainInterval/.test(w)));
@@ -502,7 +503,7 @@ describe("storage sizing of several runs (training.runs)", () => {
     it("the storage plan of a stack with training.runs sizes the file system for all of them", () => {
         const training = { model: { preset: "qwen3-4B" }, checkpoints: { saveInterval: 20, retainInterval: 1000 }, runs: { a: {}, b: {}, c: { enabled: false } } };
         const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": training }), { stack: "t" }).config!;
-        const r = storageSection(cfg, { resources: [], outputs: {} });
+        const r = storageSection(resolveStack(cfg), { resources: [], outputs: {} });
         // each run: 3000 / 1000 = 3 kept + previous + new = 5 × 56e9 = 280e9 B; three runs (the disabled one's stay on the volume) = 840e9 + 16e9 shared copies = 856e9 B.
         assert.equal((r.data.sizing as { requiredBytes: number }).requiredBytes, 856e9);
         const text = r.lines.map(([l, v]) => `${l}: ${v}`).join("\n");

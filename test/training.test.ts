@@ -4,7 +4,7 @@ import { type MilesConfig, type Problem } from "../config";
 import { rawConfig } from "./harness";
 import { trainingProblems, trainingWarnings } from "../domain/training/rules";
 import { workerSizing } from "../domain/training/resolve";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 
 /** A stack with one p5.48xlarge group of `nodes` nodes and the given training config. */
 function values(training: Record<string, unknown>, nodes = 1, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { resolveStack } from "../domain/stack";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -10,7 +11,7 @@ import { REDACTED } from "../plan/evaluate";
 import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import { convertScript, downloadScript } from "../domain/training/prepJobs";
 import { secretManifest } from "../domain/training/secret";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 import { rayJobManifest } from "../domain/training/rayJob";
 import { MilesTrainingJob } from "../components/milesTrainingJob";
 import { trainingSection } from "../plan/sections/training";
@@ -427,7 +428,7 @@ describe("preparation scripts", () => {
 
     it("the plan section shows the full entrypoint, the GPU layout, parallelism, DP, engines and warnings", () => {
         const cfg = parseConfig(rawConfig({ ...DEV, "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes: 2 }] } }), { stack: "test" }).config!;
-        const r = trainingSection(cfg, { resources: [], outputs: {} });
+        const r = trainingSection(resolveStack(cfg), { resources: [], outputs: {} });
         const text = r.lines.map(([l, v]) => `${l}: ${v}`).join("\n");
         assert.match(text, /python3 \/root\/miles\/train\.py --swiglu/);
         assert.match(text, /TP 2 × PP 1 × CP 1 → DP 4/);

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { parseConfig } from "../validation";
-import { runOf } from "../domain/training/run";
+import { runOf } from "../domain/stack";
 import { rawConfig } from "./harness";
 
 const parse = (training: Record<string, unknown>) =>

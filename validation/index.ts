@@ -14,10 +14,12 @@ import { stackFilePath, stackFileSecretLeaves } from "./stackFile";
 import { runsChecks } from "./runs";
 import { runStackChecks } from "./runStack";
 export { clusterStackOf } from "./runStack";
-import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
+import { resolveStack, type ResolvedStack } from "../domain/stack";
 
 export interface ParseResult {
     config?: MilesConfig;
+    /** The stack resolved once (every run against its platform, monitoring and node groups): what the rules judged, and what the program and plan build from. */
+    stack?: ResolvedStack;
     problems: Problem[];
 }
 
@@ -25,13 +27,13 @@ export interface ParseResult {
  * Cross-field checks and the sections each reads: a check runs as soon as those sections are valid,
  * so a cluster rule is reported in the same run as a typo in the training section.
  */
-const CHECKS: Array<{ needs: SectionName[]; check: (c: MilesConfig) => Problem[] }> = [
+const CHECKS: Array<{ needs: SectionName[]; check: (c: MilesConfig, stack: () => ResolvedStack) => Problem[] }> = [
     { needs: ["cluster"], check: clusterChecks },
     { needs: ["cluster", "storage", "training"], check: storageChecks },
     { needs: ["cluster", "addons", "training"], check: addonsChecks },
-    { needs: ["cluster", "storage", "addons", "training"], check: (c) => trainingChecks(c) },
+    { needs: ["cluster", "storage", "addons", "training"], check: (_c, s) => trainingChecks(s()) },
     { needs: ["cluster", "training"], check: headFitChecks },
-    { needs: ["cluster", "addons", "training"], check: (c) => runsChecks(c, { groups: gpuNodeGroupsFromConfig(c), queued: c.addons.kueue.enabled }) },
+    { needs: ["cluster", "addons", "training"], check: (c, s) => runsChecks(s(), { queued: c.addons.kueue.enabled }) },
 ];
 
 function dedupe(problems: Problem[]): Problem[] {
@@ -55,15 +57,23 @@ function dedupe(problems: Problem[]): Problem[] {
 export function parseConfig(raw: RawConfig, ctx: { project?: string; stack: string; clusterFacts?: unknown; factsProblem?: string }): ParseResult {
     const { config, parsed, problems } = parseSections(raw, ctx);
     if (parsed.has("cluster") && config.cluster.clusterStack) {
-        if (parsed.has("training")) problems.push(...runStackChecks(config, raw, ctx.clusterFacts, ctx.factsProblem));
+        let stack: ResolvedStack | undefined;
+        if (parsed.has("training")) {
+            const checked = runStackChecks(config, raw, ctx.clusterFacts, ctx.factsProblem);
+            problems.push(...checked.problems);
+            stack = checked.stack;
+        }
         const all = dedupe(problems);
-        return all.length > 0 ? { problems: all } : { config, problems: all };
+        return all.length > 0 || !stack ? { problems: all } : { config, stack, problems: all };
     }
+    // Resolved once, when the first rule that reads it runs (the sections it reads parsed).
+    let stack: ResolvedStack | undefined;
+    const resolved = () => (stack ??= resolveStack(config));
     for (const { needs, check } of CHECKS) {
-        if (needs.every((n) => parsed.has(n))) problems.push(...check(config));
+        if (needs.every((n) => parsed.has(n))) problems.push(...check(config, resolved));
     }
     const all = dedupe(problems);
-    return all.length > 0 ? { problems: all } : { config, problems: all };
+    return all.length > 0 ? { problems: all } : { config, stack: resolved(), problems: all };
 }
 
 let leavesOverride: ReadonlyArray<string> | undefined | null = null;
@@ -94,9 +104,17 @@ export function runtimeRawConfig(): RawConfig {
     return { values: all, secretKeys, secretLeaves };
 }
 
-/** Reads and validates the current stack's config; throws a ConfigError listing every problem. `facts`: a run stack's cluster facts. */
-export function loadConfig(facts?: { clusterFacts?: unknown; factsProblem?: string }): MilesConfig {
+/**
+ * Reads and validates the current stack's config and resolves it once; throws a ConfigError listing
+ * every problem. `facts`: a run stack's cluster facts.
+ */
+export function loadStack(facts?: { clusterFacts?: unknown; factsProblem?: string }): ResolvedStack {
     const result = parseConfig(runtimeRawConfig(), { project: pulumi.getProject(), stack: pulumi.getStack(), ...facts });
-    if (!result.config) throw new ConfigError(result.problems);
-    return result.config;
+    if (!result.stack) throw new ConfigError(result.problems);
+    return result.stack;
+}
+
+/** Reads and validates the current stack's config (loadStack's config). */
+export function loadConfig(facts?: { clusterFacts?: unknown; factsProblem?: string }): MilesConfig {
+    return loadStack(facts).config;
 }

@@ -9,6 +9,7 @@ import type { Problem } from "../config/problems";
 import { clusterFactsProblem, type ClusterFacts } from "../domain/runStack";
 import { trainingChecks } from "./training";
 import { runsChecks } from "./runs";
+import { resolveStack, type ResolvedStack } from "../domain/stack";
 
 /** The `cluster.clusterStack` of a raw stack config, read before validation (the program needs it to fetch the facts). */
 export function clusterStackOf(raw: RawConfig): { name: string; planFrom?: string } | undefined {
@@ -30,8 +31,11 @@ function keysSet(raw: RawConfig, section: string): string[] {
     }
 }
 
-/** Every rule of a run stack. `facts` undefined: the cluster stack's outputs could not be read (`why`). */
-export function runStackChecks(cfg: MilesConfig, raw: RawConfig, facts: unknown, why?: string): Problem[] {
+/**
+ * Every rule of a run stack, and its runs resolved once against the cluster stack's facts.
+ * `facts` undefined: the cluster stack's outputs could not be read (`why`).
+ */
+export function runStackChecks(cfg: MilesConfig, raw: RawConfig, facts: unknown, why?: string): { problems: Problem[]; stack?: ResolvedStack } {
     const ref = cfg.cluster.clusterStack!;
     const problems: Problem[] = [];
     for (const k of keysSet(raw, "cluster")) {
@@ -41,7 +45,7 @@ export function runStackChecks(cfg: MilesConfig, raw: RawConfig, facts: unknown,
         for (const k of keysSet(raw, s)) problems.push({ path: `${s}.${k}`, message: `cannot be set in a run stack: its ${s} are cluster stack ${ref.name}'s; give ${NAMESPACE}:${s} as {}` });
     }
     const bad = why ?? clusterFactsProblem(facts);
-    if (bad) return [...problems, { path: "cluster.clusterStack.name", message: `cluster stack ${ref.name} ${bad}` }];
+    if (bad) return { problems: [...problems, { path: "cluster.clusterStack.name", message: `cluster stack ${ref.name} ${bad}` }] };
     const f = facts as ClusterFacts;
     for (const run of cfg.runs) {
         if (run.training.namespace !== f.namespace) {
@@ -52,7 +56,8 @@ export function runStackChecks(cfg: MilesConfig, raw: RawConfig, facts: unknown,
             break;
         }
     }
-    problems.push(...trainingChecks(cfg, f.gpuNodeGroups));
-    problems.push(...runsChecks(cfg, { groups: f.gpuNodeGroups, queued: f.queue !== null, clusterRuns: f.runs, clusterStack: f.stack }));
-    return problems;
+    const stack = resolveStack(cfg, f);
+    problems.push(...trainingChecks(stack));
+    problems.push(...runsChecks(stack, { queued: f.queue !== null, clusterRuns: f.runs, clusterStack: f.stack }));
+    return { problems, stack };
 }

@@ -5,10 +5,8 @@
  * Megatron's retention of one would delete the other's checkpoints); a run in a Kueue queue is
  * paused by Kueue's rules, not by `lifecycle.suspend`.
  */
-import type { MilesConfig } from "../config";
 import type { Problem } from "../config/problems";
-import { resolveRun } from "../domain/training/run";
-import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
+import type { ResolvedStack } from "../domain/stack";
 import type { RunFacts } from "../domain/runStack";
 import { runPath } from "./training";
 
@@ -22,12 +20,10 @@ export function nestedPaths(a: string, b: string): boolean {
 /** Suffixes of the objects a run owns besides its RayJob (prep Jobs, Secret): another run may not be named so. */
 const OWNED_SUFFIXES = ["-download", "-convert", "-secrets"];
 
-export function runsChecks(cfg: MilesConfig, ctx: { groups: GpuNodeGroupInfo[]; queued: boolean; clusterRuns?: RunFacts[]; clusterStack?: string }): Problem[] {
+export function runsChecks(stack: ResolvedStack, ctx: { queued: boolean; clusterRuns?: RunFacts[]; clusterStack?: string }): Problem[] {
     const problems: Problem[] = [];
     const seen: Array<{ name: string; dir: string; where: string }> = (ctx.clusterRuns ?? []).map((r) => ({ name: r.name, dir: r.checkpointDir, where: `run ${r.name} of cluster stack ${ctx.clusterStack ?? "?"}` }));
-    for (const run of cfg.runs) {
-        if (!run.training.enabled) continue;
-        const r = resolveRun(run.training, { stack: cfg.stack, gpuNodeGroups: ctx.groups });
+    for (const { entry: run, run: r } of stack.runs) {
         const name = r.runName;
         const nameAt = run.path === "training" ? "training.runName" : run.path;
         for (const s of seen) {

@@ -6,9 +6,8 @@
 import type { MilesConfig, RunEntry } from "../config";
 import type { Problem } from "../config/problems";
 import { trainingProblems } from "../domain/training/rules";
-import { resolveRun } from "../domain/training/run";
 import { systemInstanceFacts } from "../catalog/systemInstances";
-import { gpuNodeGroupsFromConfig, type GpuNodeGroupInfo } from "../domain/gpuNodes";
+import type { ResolvedStack } from "../domain/stack";
 
 /** A rule's `training.<field>` path, moved to where the run's fields live. */
 export function runPath(run: Pick<RunEntry, "path">, path: string): string {
@@ -18,15 +17,13 @@ export function runPath(run: Pick<RunEntry, "path">, path: string): string {
 
 /**
  * Cross-field rules miles and Megatron enforce at start-up (or hang on), checked before anything is
- * created, for each enabled run. Each problem names the field and the numbers. `groups`: the GPU
- * node groups the runs are placed on (a run stack's come from its cluster stack).
+ * created, for each enabled run of the resolved stack (a run stack's runs are resolved against its
+ * cluster stack's facts). Each problem names the field and the numbers.
  */
-export function trainingChecks(cfg: MilesConfig, groups: GpuNodeGroupInfo[] = gpuNodeGroupsFromConfig(cfg)): Problem[] {
+export function trainingChecks(stack: ResolvedStack): Problem[] {
     const problems: Problem[] = [];
-    for (const run of cfg.runs) {
-        if (!run.training.enabled) continue;
-        const r = resolveRun(run.training, { stack: cfg.stack, gpuNodeGroups: groups });
-        for (const p of trainingProblems(r)) if (p.severity === "error") problems.push({ path: runPath(run, p.path), message: p.message });
+    for (const { entry, run } of stack.runs) {
+        for (const p of trainingProblems(run)) if (p.severity === "error") problems.push({ path: runPath(entry, p.path), message: p.message });
     }
     return problems;
 }

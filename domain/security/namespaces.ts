@@ -5,15 +5,11 @@
  * capability; GPU workers with EFA devices add IPC_LOCK, outside baseline's list, so the namespace
  * then enforces `privileged`. `warn`/`audit` stay `restricted` (podSecurityLabels).
  */
-import type { MilesConfig } from "../../config";
-import type { GpuNodeGroupInfo } from "../gpuNodes";
-import { resolveRun } from "../training/run";
+import type { ResolvedRun } from "../training/run";
 import { efaDevicesPerWorker } from "../training/pod";
 import type { PodSecurityLevel } from "./pods";
 
-export function trainingPodSecurity(cfg: MilesConfig, gpuNodeGroups: ReadonlyArray<GpuNodeGroupInfo>): PodSecurityLevel {
-    // Every enabled run of the stack shares the namespace: one RDMA run makes it privileged.
-    const runs = (cfg.runs ?? []).map((e) => e.training).filter((t) => t.enabled);
-    const rdma = runs.some((t) => efaDevicesPerWorker(resolveRun(t, { stack: cfg.stack, gpuNodeGroups: [...gpuNodeGroups] })) > 0);
-    return rdma ? "privileged" : "baseline";
+/** The level for the enabled runs of a stack: every run shares the namespace, so one RDMA run makes it privileged. */
+export function trainingPodSecurity(runs: ReadonlyArray<ResolvedRun>): PodSecurityLevel {
+    return runs.some((r) => efaDevicesPerWorker(r) > 0) ? "privileged" : "baseline";
 }

@@ -122,11 +122,10 @@ export interface RunContext {
     /**
      * Whether the stack runs the monitoring stack (`addons.monitoring`): miles' Prometheus endpoint
      * then defaults to on.
-     * @default false
      */
-    monitoring?: boolean;
-    /** An EKS cluster this stack creates, or one the user brings (default: EKS). */
-    platform?: Platform;
+    monitoring: boolean;
+    /** An EKS cluster this stack creates, or one the user brings. */
+    platform: Platform;
 }
 
 /** A DNS-1123 name from the stack name, as default run name. */
@@ -239,14 +238,14 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
     const gpusNeeded = (t.layout.colocate ? Math.max(actorGpus, rolloutGpus) : actorGpus + rolloutGpus) + t.eval.numGpus;
     const p = t.parallelism;
     const etp = p.etp ?? p.tp;
-    const imageChoice = chooseImage(t, { stack: ctx.stack, platform: ctx.platform ?? "eks", efaPerNode: group?.efaPerNode ?? 0, nodes: Math.ceil(gpusNeeded / gpusPerNode) });
+    const imageChoice = chooseImage(t, { stack: ctx.stack, platform: ctx.platform, efaPerNode: group?.efaPerNode ?? 0, nodes: Math.ceil(gpusNeeded / gpusPerNode) });
     return {
         training: t,
         runName,
         namespace: t.namespace,
         image: imageChoice.ref ?? `${imageChoice.ecrRepositoryName}${imageChoice.digest ? `@${imageChoice.digest}` : `:${imageChoice.tag}`}`,
         imageChoice,
-        prometheus: t.prometheus.enabled ?? ctx.monitoring ?? false,
+        prometheus: t.prometheus.enabled ?? ctx.monitoring,
         model,
         paths: resolvePaths(t, model, runName),
         group,

@@ -3,9 +3,7 @@
  * command line and env (argv.ts), in one object that the rules, every manifest builder, the
  * components and the plan read. Nothing else resolves a run.
  */
-import type { MilesConfig, TrainingConfig } from "../../config";
-import { gpuNodeGroupsFromConfig } from "../gpuNodes";
-import { monitoringEnabled } from "../addons";
+import type { TrainingConfig } from "../../config";
 import { milesCommand, type MilesCommand } from "./argv";
 import { resolveTraining, type ResolvedTraining, type RunContext } from "./resolve";
 
@@ -18,9 +16,4 @@ export interface ResolvedRun extends ResolvedTraining {
 export function resolveRun(training: TrainingConfig, ctx: RunContext): ResolvedRun {
     const r = resolveTraining(training, ctx);
     return { ...r, command: milesCommand(r) };
-}
-
-/** The run of a whole stack config, with the GPU node groups its cluster section declares (validation, plan). */
-export function runOf(cfg: MilesConfig): ResolvedRun {
-    return resolveRun(cfg.training, { stack: cfg.stack, gpuNodeGroups: gpuNodeGroupsFromConfig(cfg), monitoring: monitoringEnabled(cfg), platform: cfg.cluster.existing ? "existing" : "eks" });
 }

@@ -17,7 +17,7 @@ import { scrapeSummary } from "../../domain/monitoring/monitors";
 import { dashboardSummary } from "../../domain/monitoring/dashboards";
 import { grafanaPasswordCommand, grafanaPortForward } from "../../domain/monitoring/access";
 import { logShipping, readLogsCommand } from "../../domain/monitoring/logs";
-import { runOf } from "../../domain/training/run";
+import type { ResolvedStack } from "../../domain/stack";
 import { daemonSetCoverage, type PodPlacement } from "../../domain/scheduling";
 import { dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement } from "../../domain/chartPlacement";
 import { dcgmExporterOptions, dcgmExporterValues } from "../../domain/addons";
@@ -84,7 +84,8 @@ function daemonSetAddons(cfg: MilesConfig, groups: GpuNodeGroupInfo[]): DaemonSe
     ];
 }
 
-export const addonsSection: SectionProducer = (cfg, ev) => {
+export const addonsSection: SectionProducer = (stack, ev) => {
+    const cfg = stack.config;
     const groups = gpuNodeGroupsFromConfig(cfg);
     const byo = isBringYourOwnCluster(cfg);
     const data: Record<string, unknown> = {};
@@ -129,7 +130,7 @@ export const addonsSection: SectionProducer = (cfg, ev) => {
     ]);
     if (a.dcgmExporter.enabled) lines.push(["dcgm servicemonitor", a.dcgmExporter.serviceMonitor ? "on (needs the Prometheus operator CRDs)" : "off"]);
 
-    monitoringLines(cfg, data, lines, warnings);
+    monitoringLines(stack, data, lines, warnings);
     // The program's own output, so the plan shows exactly the command `pulumi stack output runRecordsCommand` prints.
     const records = ev.outputs.runRecordsCommand;
     if (typeof records === "string") {
@@ -154,7 +155,8 @@ export const addonsSection: SectionProducer = (cfg, ev) => {
 };
 
 /** What is scraped, the dashboards, the alert rules, how to reach Grafana, what the volumes cost; and the log shipping. */
-function monitoringLines(cfg: MilesConfig, data: Record<string, unknown>, lines: Array<[string, string]>, warnings: string[]): void {
+function monitoringLines(stack: ResolvedStack, data: Record<string, unknown>, lines: Array<[string, string]>, warnings: string[]): void {
+    const cfg = stack.config;
     const m = resolveMonitoring(cfg);
     const pin = CHARTS.kubePrometheusStack;
     if (!m) {
@@ -162,7 +164,8 @@ function monitoringLines(cfg: MilesConfig, data: Record<string, unknown>, lines:
         lines.push(["monitoring", `off (${pin.chart} ${pin.version} not installed): no metrics, dashboards or alerts from miles-cluster`]);
     } else {
         const rules = alertRules(m);
-        const milesOn = runOf(cfg).prometheus;
+        // Every run exports miles' metrics unless one turns them off.
+        const milesOn = stack.runs.length === 0 || stack.runs.every((x) => x.run.prometheus);
         const cost = m.storageUsdPerMonth !== undefined ? `, ≈ $${m.storageUsdPerMonth.toFixed(2)}/month of gp3, kept after pulumi destroy (reclaim Retain)` : "";
         data.monitoring = { enabled: true, chart: pin.chart, version: pin.version, repo: pin.repo, namespace: m.namespace, storageClass: m.storageClassName, prometheus: m.prometheus, grafana: m.grafana, scraped: scrapeSummary(m, milesOn), dashboards: dashboardSummary(m), alerts: rules.map((r) => ({ alert: r.alert, for: r.for, severity: r.labels.severity })), grafana_port_forward: grafanaPortForward(m) };
         lines.push(["monitoring", `${pin.chart} ${pin.version} (${m.namespace}) on ${Object.keys(m.nodeSelector).length ? Object.entries(m.nodeSelector).map(([k, v]) => `${k}=${v}`).join(",") : "any node"}; Prometheus ${m.prometheus.storageGiB} GiB, retention ${m.prometheus.retention}; Grafana ${m.grafana.storageGiB} GiB on ${m.storageClassName}${cost}`]);
@@ -178,7 +181,8 @@ function monitoringLines(cfg: MilesConfig, data: Record<string, unknown>, lines:
     if (logs) {
         data.logs = { enabled: true, logGroup: logs.logGroupName, retentionDays: cfg.addons.logs.retentionDays };
         lines.push(["logs", `Ray logs of every training pod → CloudWatch Logs ${logs.logGroupName} (${cfg.addons.logs.retentionDays} days), Fluent Bit sidecar ${imageRef(IMAGES.fluentBit)}`]);
-        if (cfg.training.enabled) lines.push(["  read a run's logs", readLogsCommand(logs, runOf(cfg).runName)]);
+        const first = stack.runs[0];
+        if (first) lines.push(["  read a run's logs", readLogsCommand(logs, first.run.runName)]);
     } else {
         data.logs = { enabled: false };
         lines.push(["logs", "not shipped: Ray logs live in the pods and are gone when the Ray cluster is deleted (ttlSecondsAfterFinished)"]);

@@ -153,4 +153,4 @@ function eksSection(cfg: MilesConfig): SectionResult {
 }
 
 /** The cluster: EKS (network, endpoint, system and GPU groups with EFA, capacity, cost) or a bring-your-own cluster. */
-export const clusterSection: SectionProducer = (cfg) => (cfg.cluster.existing ? existingSection(cfg) : eksSection(cfg));
+export const clusterSection: SectionProducer = ({ config: cfg }) => (cfg.cluster.existing ? existingSection(cfg) : eksSection(cfg));

@@ -3,7 +3,7 @@ import { linkS3Prefix } from "../../domain/storage";
 import { SHARED_MOUNT_PATH, SHARED_DIRS } from "../../catalog/sharedPaths";
 import { EFS_PRICE_PER_GIB_MONTH, EFS_PRICE_SOURCE, FSX_PRICE_PER_GIB_MONTH, FSX_PRICE_SOURCE, HOURS_PER_MONTH } from "../../catalog/prices";
 import { GIB, MAX_WRITE_SECONDS, combinedStorageNeed, formatBytes, formatSeconds, sizeFsx, sizeFsxBytes, storageNeedBytes, storageNeedFromTraining, suggestFsx, type CombinedStorageNeed, type RunStorageNeed, type StorageNeed } from "../../domain/sizing";
-import { resolveRun } from "../../domain/training/run";
+import type { ResolvedStack } from "../../domain/stack";
 import { SHARED_CLAIM_NAME } from "../../components/checkpointStorage";
 import { bucketPrefixFor } from "../../domain/storage";
 import type { CostItem, SectionProducer, SectionResult } from "../types";
@@ -80,7 +80,8 @@ function fsxLines(cfg: MilesConfig, lines: Lines, cost: CostItem[]): void {
 }
 
 /** Storage: what is created, the S3 links, the claim, checkpoint sizing, warnings and the hourly cost. */
-export const storageSection: SectionProducer = (cfg) => {
+export const storageSection: SectionProducer = (stack) => {
+    const cfg = stack.config;
     const s = cfg.storage;
     const lines: Lines = [];
     const warnings: string[] = [];
@@ -119,7 +120,7 @@ export const storageSection: SectionProducer = (cfg) => {
     data.claimName = claim;
 
     if (cfg.training.runs !== undefined) {
-        data.sizing = runsSizing(cfg, runStorageNeeds(cfg), lines, warnings, cost, "every run of training.runs");
+        data.sizing = runsSizing(cfg, runStorageNeeds(stack), lines, warnings, cost, "every run of training.runs");
         return { data, lines, warnings, cost };
     }
     const t = storageNeedFromTraining(cfg.training);
@@ -142,9 +143,8 @@ export const storageSection: SectionProducer = (cfg) => {
  * What each run of the stack keeps on the shared volume — disabled runs too: their checkpoints stay
  * until deleted. Runs reading the same HF, reference and rollout directories share those copies.
  */
-export function runStorageNeeds(cfg: MilesConfig): RunStorageNeed[] {
-    return cfg.runs.map((e) => {
-        const r = resolveRun(e.training, { stack: cfg.stack, gpuNodeGroups: [] });
+export function runStorageNeeds(stack: ResolvedStack): RunStorageNeed[] {
+    return stack.all.map(({ entry: e, run: r }) => {
         const p = r.paths;
         return { run: r.runName, modelKey: JSON.stringify([p.hfDownload, p.hfBf16, p.refLoad, p.rolloutCheckpoint]), ...storageNeedFromTraining(e.training) };
     });

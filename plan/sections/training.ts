@@ -1,11 +1,10 @@
 import type { SectionProducer, SectionResult } from "../types";
-import { gpuNodeGroupsFromConfig, type GpuNodeGroupInfo } from "../../domain/gpuNodes";
-import { resolveRun, type ResolvedRun } from "../../domain/training/run";
+import type { ResolvedRun } from "../../domain/training/run";
+import type { ResolvedStack } from "../../domain/stack";
 import { admissions, KUEUE_CHART, queueQuota } from "../../domain/kueue";
 import { gpusByGroup } from "../../domain/runStack";
 import type { MilesConfig } from "../../config";
 import { trainingWarnings } from "../../domain/training/rules";
-import { runOf } from "../../domain/training/run";
 import { breakdown, runMemoryFit } from "../../domain/training/memoryFitRun";
 import { GIB, type PhaseFit } from "../../domain/training/memoryFit";
 import { describeGate, fabricGatePlan, fabricWarnings } from "../../domain/fabric/gate";
@@ -16,19 +15,20 @@ import { interconnectDomain } from "../../domain/cluster";
  * The training run: the full entrypoint, GPU layout, parallelism and DP, SGLang engines, batch
  * sizes, paths, pod sizing, preparation Jobs and warnings (idle GPUs, ignored settings).
  */
-export const trainingSection: SectionProducer = (cfg, ev) => {
-    const queue = queueSummary(cfg);
-    if (cfg.training.runs !== undefined) return namedRuns(cfg, ev, queue);
-    const t = cfg.training;
-    if (!t.enabled) return { data: { enabled: false, queue: queue.data }, lines: [["training", "disabled (training.enabled: false)"], ...queue.lines] };
-    const single = runSection(runOf(cfg), cfg);
+export const trainingSection: SectionProducer = (stack) => {
+    const cfg = stack.config;
+    const queue = queueSummary(stack);
+    if (cfg.training.runs !== undefined) return namedRuns(stack, queue);
+    const run = stack.runs[0]?.run;
+    if (!run) return { data: { enabled: false, queue: queue.data }, lines: [["training", "disabled (training.enabled: false)"], ...queue.lines] };
+    const single = runSection(run, cfg);
     return { data: { ...single.data, queue: queue.data }, lines: [...single.lines, ...queue.lines], warnings: single.warnings };
 };
 
 /** A stack with `training.runs`: each run's lines under its name, the queue, and one idle-GPU warning for all of them. */
-function namedRuns(cfg: MilesConfig, _ev: unknown, queue: { data: unknown; lines: Array<[string, string]>; warnings: string[] }): SectionResult {
-    const groups = gpuNodeGroupsFromConfig(cfg);
-    const runs = cfg.runs.filter((e) => e.training.enabled).map((e) => resolveRun(e.training, { stack: cfg.stack, gpuNodeGroups: groups }));
+function namedRuns(stack: ResolvedStack, queue: { data: unknown; lines: Array<[string, string]>; warnings: string[] }): SectionResult {
+    const cfg = stack.config;
+    const runs = stack.runs.map((x) => x.run);
     const lines: Array<[string, string]> = [];
     const data: Array<Record<string, unknown>> = [];
     const warnings: string[] = [];
@@ -47,9 +47,11 @@ function namedRuns(cfg: MilesConfig, _ev: unknown, queue: { data: unknown; lines
  * The queue: its objects, the quota per node group, and which runs start at once on an empty queue
  * (Kueue's order: priority, then age) and which wait.
  */
-export function queueSummary(cfg: MilesConfig, groups: GpuNodeGroupInfo[] = gpuNodeGroupsFromConfig(cfg)): { data: unknown; lines: Array<[string, string]>; warnings: string[] } {
+export function queueSummary(stack: ResolvedStack): { data: unknown; lines: Array<[string, string]>; warnings: string[] } {
+    const cfg = stack.config;
+    const groups = stack.context.gpuNodeGroups;
     const k = cfg.addons.kueue;
-    const runs = cfg.runs.filter((e) => e.training.enabled).map((e) => resolveRun(e.training, { stack: cfg.stack, gpuNodeGroups: groups }));
+    const runs = stack.runs.map((x) => x.run);
     if (!k.enabled) {
         const lines: Array<[string, string]> = [["queue", "none (addons.kueue.enabled: false): each RayJob starts when created; runs that do not fit together half-start and wait on each other's GPUs"]];
         return { data: null, lines, warnings: runs.length > 1 ? ["addons.kueue.enabled: false with several runs: without a queue they compete for GPUs and can deadlock half-started"] : [] };
@@ -165,7 +167,7 @@ const gib = (b: number): string => `${(b / GIB).toFixed(1)} GiB`;
 const usage = (f: PhaseFit): string => `${gib(f.totalBytes)} of ${gib(f.capacityBytes)} (${Math.round(f.usage * 100)}%)`;
 
 /** The per-GPU memory estimate (domain/training/memoryFit.ts): actor, rollout engine and host, with their parts. */
-function memoryLines(r: ReturnType<typeof runOf>): Array<[string, string]> {
+function memoryLines(r: ResolvedRun): Array<[string, string]> {
     const f = runMemoryFit(r);
     if (!f) return [["memory", "not estimated (unknown instance type or architecture)"]];
     return [
@@ -175,7 +177,7 @@ function memoryLines(r: ReturnType<typeof runOf>): Array<[string, string]> {
     ];
 }
 
-function memoryData(r: ReturnType<typeof runOf>): Record<string, unknown> | undefined {
+function memoryData(r: ResolvedRun): Record<string, unknown> | undefined {
     const f = runMemoryFit(r);
     if (!f) return undefined;
     const phase = (p: PhaseFit) => ({ totalGiB: +(p.totalBytes / GIB).toFixed(2), capacityGiB: +(p.capacityBytes / GIB).toFixed(2), usage: +p.usage.toFixed(3), items: p.items.map((i) => ({ label: i.label, GiB: +(i.bytes / GIB).toFixed(2), formula: i.formula })) });

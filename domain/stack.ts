@@ -1,0 +1,57 @@
+/**
+ * The one resolution of a whole stack: what every run is resolved against (its platform, whether the
+ * stack runs the monitoring stack, the GPU node groups of its cluster) and each run resolved once
+ * against it. Validation's rules, the memory fit, the program's components and `plan` all read this
+ * object; none of them resolves a run again (test/resolvedStack.test.ts holds them to it).
+ */
+import type { MilesConfig, RunEntry } from "../config";
+import { gpuNodeGroupsFromConfig, type GpuNodeGroupInfo } from "./gpuNodes";
+import { isBringYourOwnCluster, monitoringEnabled } from "./addons";
+import { resolveRun, type ResolvedRun } from "./training/run";
+import type { RunContext } from "./training/resolve";
+import type { Platform } from "./fabric/image";
+
+/**
+ * What a run stack (`cluster.clusterStack`) knows of its cluster stack: the cluster's facts it reads
+ * through a StackReference (domain/runStack.ts ClusterFacts).
+ */
+export interface ClusterSide {
+    gpuNodeGroups: GpuNodeGroupInfo[];
+    platform: Platform;
+    monitoring: boolean;
+}
+
+/** One run of the stack, resolved once. */
+export interface StackRun {
+    /** The run as the config lists it (`training`, or `training.runs.<name>`). */
+    entry: RunEntry;
+    run: ResolvedRun;
+}
+
+export interface ResolvedStack {
+    config: MilesConfig;
+    /** What each run was resolved against. */
+    context: RunContext;
+    /** Every run of the config, disabled ones too (their checkpoints count for storage), in config order. */
+    all: StackRun[];
+    /** The enabled runs: the ones that get objects. */
+    runs: StackRun[];
+}
+
+/** What the runs of a stack are resolved against: the cluster it creates, or (a run stack) its cluster stack's. */
+export function stackContext(cfg: MilesConfig, cluster?: ClusterSide): RunContext {
+    if (cluster) return { stack: cfg.stack, gpuNodeGroups: [...cluster.gpuNodeGroups], platform: cluster.platform, monitoring: cluster.monitoring };
+    return { stack: cfg.stack, gpuNodeGroups: gpuNodeGroupsFromConfig(cfg), platform: isBringYourOwnCluster(cfg) ? "existing" : "eks", monitoring: monitoringEnabled(cfg) };
+}
+
+/** Resolves every run of a validated (or, for the rules, parsed) config once. */
+export function resolveStack(cfg: MilesConfig, cluster?: ClusterSide): ResolvedStack {
+    const context = stackContext(cfg, cluster);
+    const all = cfg.runs.map((entry) => ({ entry, run: resolveRun(entry.training, context) }));
+    return { config: cfg, context, all, runs: all.filter((x) => x.entry.training.enabled) };
+}
+
+/** The `training` run of a single-run stack config, resolved as resolveStack resolves it (tests, examples). */
+export function runOf(cfg: MilesConfig): ResolvedRun {
+    return resolveRun(cfg.training, stackContext(cfg));
+}
