@@ -6,8 +6,7 @@
  * "MB/s per TiB" uses MB = 10^6 bytes (decimal, as AWS states storage throughput).
  */
 import { FSX_CAPACITY_STEP_GIB, FSX_MIN_CAPACITY_GIB, FSX_THROUGHPUTS_PER_TIB } from "../catalog/fsx";
-import { sharedPath } from "../catalog/sharedPaths";
-import { modelPreset } from "../catalog/models";
+import type { ResolvedTraining } from "./training/resolve";
 import { FSX_PRICE_PER_GIB_MONTH } from "../catalog/prices";
 
 export const GIB = 2 ** 30;
@@ -213,9 +212,6 @@ export interface TrainingStorageNeed {
     notes: string[];
 }
 
-type Loose = Record<string, unknown> | undefined;
-const obj = (v: unknown): Loose => (v !== null && typeof v === "object" ? (v as Record<string, unknown>) : undefined);
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
 /**
  * Peak number of training checkpoints on the file system, from Megatron's retention semantics:
@@ -240,50 +236,34 @@ export function peakRetainedCheckpoints(numRollout: number | undefined, saveInte
  * parameter count (custom.totalParamsB, else the preset's), FP8 training (still 14 B/param), the
  * checkpoint retention, and the model copies kept beside the HF checkpoint.
  */
-/**
- * Whether the rollout checkpoint of an FP8 download is that download (unset rolloutCheckpoint defaults to
- * it, domain/training/resolve.ts; or it names the download directory, /shared/models/<repo name> or hfCheckpoint).
- */
-function publishedFp8IsRolloutCheckpoint(model: Record<string, unknown>, custom: Loose, presetName: string): boolean {
-    const rollout = typeof model.rolloutCheckpoint === "string" ? model.rolloutCheckpoint.replace(/\/+$/, "") : undefined;
-    if (rollout === undefined) return true;
-    const repo = typeof model.hfRepo === "string" ? model.hfRepo : typeof custom?.hfRepo === "string" ? custom.hfRepo : modelPreset(presetName)?.hfRepo;
-    const download = typeof model.hfCheckpoint === "string" ? model.hfCheckpoint : repo ? sharedPath("models", repo.split("/")[1]) : undefined;
-    return download !== undefined && rollout === download.replace(/\/+$/, "");
-}
-
-export function storageNeedFromTraining(training: unknown): TrainingStorageNeed {
-    const t = obj(training);
-    const model = obj(t?.model);
-    const custom = obj(model?.custom);
-    const presetName = typeof model?.preset === "string" ? model.preset : "qwen3-4B";
-    const name = custom ? "custom architecture" : presetName;
-    const paramsB = num(custom?.totalParamsB) ?? (custom ? undefined : modelPreset(presetName)?.totalParamsB);
+/** What one resolved run keeps on the shared volume: its checkpoints (retention) and the model copies beside the HF checkpoint. */
+export function storageNeedOf(r: ResolvedTraining): TrainingStorageNeed {
+    const t = r.training;
+    const name = t.model.custom ? "custom architecture" : r.model.name;
+    const paramsB = r.model.totalParamsB;
     const notes: string[] = [];
-    const features = obj(t?.features);
     const precision: TrainingPrecision = "bf16";
-    if (features?.fp8Training === true) notes.push("FP8 training keeps BF16 weights: 14 bytes/param as for BF16");
+    if (t.features.fp8Training) notes.push("FP8 training keeps BF16 weights: 14 bytes/param as for BF16");
     let hfBytesPerParam = HF_BYTES_PER_PARAM;
-    if (model?.hfCheckpointIsFp8 === true) {
+    if (t.model.hfCheckpointIsFp8) {
         hfBytesPerParam += 1;
         notes.push("FP8 HF download kept beside its BF16 cast (+1 byte/param)");
     }
-    if (features?.fp8Rollout === true && model?.hfCheckpointIsFp8 === true && publishedFp8IsRolloutCheckpoint(model, custom, presetName)) {
+    if (t.features.fp8Rollout && r.effective.rolloutLoadsPublishedFp8) {
         // The engines load the published FP8 release itself (the FP8 download): no converted copy exists.
         notes.push("FP8 rollout reads the published FP8 release itself (no converted copy)");
-    } else if (features?.fp8Rollout === true) {
+    } else if (t.features.fp8Rollout) {
         hfBytesPerParam += 1;
         notes.push("FP8 rollout checkpoint (+1 byte/param)");
     }
-    if (obj(features?.int4Qat)?.enabled === true) {
+    if (t.features.int4Qat.enabled) {
         hfBytesPerParam += 0.5;
         notes.push("INT4 rollout checkpoint (+0.5 byte/param)");
     }
-    const withReference = model?.megatronToHfMode !== "bridge" && model?.refLoad !== null;
+    const withReference = t.model.megatronToHfMode !== "bridge" && t.model.refLoad !== null;
     if (!withReference) notes.push("no torch_dist reference (bridge mode or refLoad: null)");
     if (/lora/i.test(name)) notes.push("LoRA preset: sized as a full-model checkpoint (an upper bound)");
-    const ckpt = obj(t?.checkpoints);
-    const { retained, basis } = peakRetainedCheckpoints(num(obj(t?.algorithm)?.numRollout), num(ckpt?.saveInterval), num(ckpt?.retainInterval));
+    const { retained, basis } = peakRetainedCheckpoints(t.algorithm.numRollout, t.checkpoints.saveInterval, t.checkpoints.retainInterval ?? undefined);
     if (paramsB === undefined) return { model: name, retainedBasis: basis, notes: [...notes, `parameter count of ${name} unknown: sizing skipped (set training.model.custom.totalParamsB)`] };
     return { need: { paramsB, precision, retained, withReference, hfBytesPerParam }, model: name, retainedBasis: basis, notes };
 }

@@ -59,7 +59,7 @@ describe("a run over several node groups (training.nodeGroups)", () => {
         }
         // The GPU math is over all 4 nodes: --actor-num-nodes 4, DP = 32 / (TP 1 × PP 1 × CP 1).
         assert.equal(run.nodesNeeded, 4);
-        assert.equal(run.dp, 32);
+        assert.equal(run.effective.dp, 32);
         assert.match(run.command.entrypoint, /--actor-num-nodes 4 --actor-num-gpus-per-node 8 /);
         // One group as before: the worker group is still called "gpu".
         assert.deepEqual(workerGroups(ok([block("a", "cr-0a1b2c3d4e5f60719", 4)], { ...TRAINING, nodeGroups: undefined, nodeGroup: "a" }).run).map((w) => w.name), ["gpu"]);

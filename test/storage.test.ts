@@ -14,7 +14,12 @@ import type { ClusterHandle } from "../components/contracts";
 import { TrainingNamespace } from "../components/trainingNamespace";
 import { CheckpointStorage } from "../components/checkpointStorage";
 import { storageSection } from "../plan/sections/storage";
-import { combinedStorageNeed, peakRetainedCheckpoints, sizeFsx, sizeFsxBytes, storageNeedFromTraining, suggestFsx } from "../domain/sizing";
+import { combinedStorageNeed, peakRetainedCheckpoints, sizeFsx, sizeFsxBytes, storageNeedOf, suggestFsx } from "../domain/sizing";
+import { TrainingSchema } from "../config/training";
+import { resolveRun } from "../domain/training/run";
+
+/** The storage need of a training section as a run resolves it (defaults applied by the schema). */
+const storageNeedFromTraining = (training: unknown) => storageNeedOf(resolveRun(TrainingSchema.parse(training), { stack: "test", gpuNodeGroups: [], platform: "eks", monitoring: false }));
 import { bucketPolicy } from "../domain/iam";
 
 const T = {

@@ -71,7 +71,8 @@ export interface TrainLayout {
     sequenceParallel: boolean;
     firstStageLayers?: number;
     lastStageLayers?: number;
-    recompute?: { granularity: "full" | "selective"; method?: "uniform" | "block"; numLayers?: number };
+    /** Megatron's recompute settings (granularity full|selective, method uniform|block); anything else counts as none. */
+    recompute?: { granularity: string; method?: string; numLayers?: number };
     /** Tokens in one micro-batch on one GPU (after CP splits the sequence). */
     tokensPerGpu: number;
     /** `--optimizer-cpu-offload` (with `--use-precision-aware-optimizer`): the sharded 12 bytes/param live in host RAM. */

@@ -6,27 +6,16 @@
  * measured to fit on a real cluster.
  */
 import { instanceFacts } from "../../catalog/instances";
-import { GIB, memoryFit, type FitInput, type MemoryFit, type PhaseFit, type RolloutPrecision } from "./memoryFit";
+import { GIB, memoryFit, type FitInput, type MemoryFit, type PhaseFit } from "./memoryFit";
 import type { ResolvedTraining } from "./resolve";
 
 /** Share of a capacity above which the plan warns (the issue's "within 10%"). */
 export const MEMORY_WARN_USAGE = 0.9;
 
-/** The rollout checkpoint's precision: FP8/INT4 variants, or a published FP8 download loaded as is. */
-export function rolloutPrecision(r: ResolvedTraining): RolloutPrecision {
-    const f = r.training.features;
-    if (f.fp8Rollout) return "fp8";
-    if (f.int4Qat.enabled) return "int4";
-    if (r.training.model.hfCheckpointIsFp8 && r.paths.rolloutCheckpoint !== undefined && r.paths.rolloutCheckpoint === r.paths.hfDownload) return "fp8";
-    return "bf16";
-}
-
 /** Tokens of one micro-batch on one GPU: miles packs up to --max-tokens-per-gpu, a longer sample gets its own (split by CP). */
 export function tokensPerGpu(r: ResolvedTraining): { tokens: number; basis: string } {
     const t = r.training;
-    const ro = t.rollout;
-    const seq = ro.maxContextLen ?? (ro.maxPromptLen ?? 0) + ro.maxResponseLen;
-    const seqBasis = ro.maxContextLen !== undefined ? `maxContextLen ${seq}` : ro.maxPromptLen !== undefined ? `prompt ${ro.maxPromptLen} + response ${ro.maxResponseLen}` : `response ${ro.maxResponseLen} (+ prompts of unknown length: set rollout.maxPromptLen)`;
+    const { tokens: seq, basis: seqBasis } = r.effective.seqLength;
     const perGpuSeq = Math.ceil(seq / r.cp);
     if (t.algorithm.dynamicBatch.enabled) {
         const budget = t.algorithm.dynamicBatch.maxTokensPerGpu;
@@ -69,20 +58,20 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
             ep: r.ep,
             etp: r.etp,
             world: r.actorGpus,
-            sequenceParallel: p.sequenceParallel || t.extraArgs.includes("--sequence-parallel"),
+            sequenceParallel: r.effective.sequenceParallel,
             firstStageLayers: p.decoderFirstPipelineNumLayers,
             lastStageLayers: p.decoderLastPipelineNumLayers,
-            recompute: p.recompute,
+            recompute: r.effective.recompute,
             tokensPerGpu: tok.tokens,
             optimizerCpuOffload: t.offload.optimizerCpu,
         },
         rollout: {
             gpusPerEngine: t.layout.gpusPerEngine,
-            precision: rolloutPrecision(r),
+            precision: r.effective.rolloutPrecision,
             int4GroupSize: t.features.int4Qat.groupSize,
             memFractionStatic: t.rollout.memFractionStatic,
             kvBytes: t.features.fp8KvCache ? 1 : 2,
-            maxSequenceTokens: t.rollout.maxContextLen ?? (t.rollout.maxPromptLen ?? 0) + t.rollout.maxResponseLen,
+            maxSequenceTokens: r.effective.seqLength.tokens,
         },
     };
     return { ...memoryFit(input), gpu: `${facts.gpuName} (${facts.gpuMemoryGiB} GiB)`, tokensBasis: tok.basis };
@@ -109,7 +98,7 @@ export function memoryFitRules(r: ResolvedTraining, err: Push, warn: Push): void
     const knobsTrain = [
         r.model.numExperts > 0 ? "more EP" : undefined,
         "more TP or PP (parallelism.tp / pp)",
-        t.parallelism.recompute?.granularity !== "full" ? 'recomputation (parallelism.recompute: {granularity: full, method: uniform, numLayers: 1})' : undefined,
+        r.effective.recompute?.granularity !== "full" ? 'recomputation (parallelism.recompute: {granularity: full, method: uniform, numLayers: 1})' : undefined,
         !t.offload.optimizerCpu ? "optimizer CPU offload (offload.optimizerCpu: true)" : undefined,
         t.algorithm.dynamicBatch.enabled ? "fewer tokens per GPU (algorithm.dynamicBatch.maxTokensPerGpu)" : "a smaller microBatchSize",
         "more actor nodes (a larger DP shards the optimizer)",

@@ -164,7 +164,7 @@ function convertParallelismArgs(t: TrainingConfig, r: ResolvedRun): string[] {
         "--pipeline-model-parallel-size", String(r.pp),
         "--expert-model-parallel-size", String(r.ep),
         "--expert-tensor-parallel-size", String(r.etp),
-        ...(p.sequenceParallel && r.tp > 1 ? ["--sequence-parallel"] : []),
+        ...(r.effective.sequenceParallel && r.tp > 1 ? ["--sequence-parallel"] : []),
         ...(p.decoderFirstPipelineNumLayers !== undefined ? ["--decoder-first-pipeline-num-layers", String(p.decoderFirstPipelineNumLayers)] : []),
         ...(p.decoderLastPipelineNumLayers !== undefined ? ["--decoder-last-pipeline-num-layers", String(p.decoderLastPipelineNumLayers)] : []),
     ];

@@ -12,6 +12,8 @@ import { sharedPath } from "../../catalog/sharedPaths";
 import { architectureArgv, modelPreset } from "../../catalog/models";
 import { architectureFacts, argNumber, type ArchFacts } from "../../catalog/modelArch";
 import { chooseImage, type ImageChoice, type Platform } from "../fabric/image";
+import { extraNumber, parseExtraArgs, type ExtraFlag } from "./extraArgs";
+import type { RolloutPrecision } from "./memoryFit";
 
 /** The architecture the run trains. */
 export interface ResolvedModel {
@@ -104,13 +106,76 @@ export interface ResolvedTraining {
     cp: number;
     ep: number;
     etp: number;
-    /** Data-parallel size = world ÷ (TP × PP × CP). May be fractional for an invalid config. */
-    dp: number;
     samplesPerRollout: number;
     globalBatchSize: number;
     numStepsPerRollout: number;
     /** CPU, memory and /dev/shm of one GPU worker pod. */
     worker: WorkerSizing;
+    /** What Megatron, miles and SGLang will run with, read once from the fields and, where they leave it, from extraArgs. */
+    effective: EffectiveRun;
+}
+
+/**
+ * The settings train.py will actually run with, where the config states them in more than one way
+ * (a field, or a flag in `training.extraArgs`) or they follow from several fields. The rules, the
+ * memory fit, the preparation Jobs and the plan read these, never the fields again.
+ */
+export interface EffectiveRun {
+    /** `training.extraArgs` read as flags (domain/training/extraArgs.ts). */
+    extra: Map<string, ExtraFlag>;
+    /** Data-parallel size = actor world ÷ (TP × PP × CP) (fractional for an invalid layout). */
+    dp: number;
+    /** Expert data-parallel size = actor world ÷ (ETP × EP × PP) (Megatron's expert parallel groups, parallel_state.py). */
+    expertDp: number;
+    /** `--sequence-parallel`: parallelism.sequenceParallel or the flag in extraArgs; Megatron turns it off with TP 1. */
+    sequenceParallel: boolean;
+    /** Activation recomputation: parallelism.recompute, else the `--recompute-*` flags of extraArgs. */
+    recompute?: { granularity: string; method?: string; numLayers?: number };
+    /** Where the recompute settings were read from, for problem paths. */
+    recomputeFrom: "config" | "extraArgs" | "none";
+    /** Problem path of a recompute setting: the config field, or the extraArgs flag. */
+    recomputeAt: (field: "method" | "numLayers") => string;
+    /** Longest sequence (prompt + response, or maxContextLen) in tokens, and how it was derived. */
+    seqLength: { tokens: number; basis: string };
+    /** Precision of the weights the SGLang engines load. */
+    rolloutPrecision: RolloutPrecision;
+    /** The engines load the published FP8 download itself (no converted FP8 copy). */
+    rolloutLoadsPublishedFp8: boolean;
+}
+
+/** The recompute flags of Megatron (megatron/training/arguments.py) that extraArgs may set instead of parallelism.recompute. */
+const RECOMPUTE_FLAGS = ["--recompute-granularity", "--recompute-method", "--recompute-num-layers", "--recompute-activations"];
+
+function effectiveRun(t: TrainingConfig, l: { actorGpus: number; tp: number; pp: number; cp: number; ep: number; etp: number }, paths: ResolvedPaths): EffectiveRun {
+    const extra = parseExtraArgs(t.extraArgs);
+    const p = t.parallelism;
+    let recompute: EffectiveRun["recompute"] = p.recompute;
+    let recomputeFrom: EffectiveRun["recomputeFrom"] = recompute ? "config" : "none";
+    if (!recompute && RECOMPUTE_FLAGS.some((f) => extra.has(f))) {
+        recomputeFrom = "extraArgs";
+        // --recompute-activations is Megatron's alias of selective granularity (arguments.py).
+        const g = extra.get("--recompute-granularity")?.values[0] ?? (extra.has("--recompute-activations") ? "selective" : undefined);
+        recompute = g === undefined ? undefined : { granularity: g, method: extra.get("--recompute-method")?.values[0], numLayers: extraNumber(extra, "--recompute-num-layers") };
+    }
+    const at = extra.get("--recompute-granularity") ?? extra.get("--recompute-activations");
+    const recomputeAt = (field: "method" | "numLayers") => (recomputeFrom === "extraArgs" ? `training.extraArgs[${at?.index ?? 0}]` : `training.parallelism.recompute.${field}`);
+    const ro = t.rollout;
+    const seq = ro.maxContextLen ?? (ro.maxPromptLen ?? 0) + ro.maxResponseLen;
+    const seqBasis = ro.maxContextLen !== undefined ? `maxContextLen ${seq}` : ro.maxPromptLen !== undefined ? `prompt ${ro.maxPromptLen} + response ${ro.maxResponseLen}` : `response ${ro.maxResponseLen} (+ prompts of unknown length: set rollout.maxPromptLen)`;
+    const f = t.features;
+    const rolloutLoadsPublishedFp8 = t.model.hfCheckpointIsFp8 && paths.rolloutCheckpoint !== undefined && paths.rolloutCheckpoint === paths.hfDownload;
+    return {
+        extra,
+        dp: l.actorGpus / (l.tp * l.pp * l.cp),
+        expertDp: l.actorGpus / (l.etp * l.ep * l.pp),
+        sequenceParallel: p.sequenceParallel || extra.has("--sequence-parallel"),
+        recompute,
+        recomputeFrom,
+        recomputeAt,
+        seqLength: { tokens: seq, basis: seqBasis },
+        rolloutPrecision: f.fp8Rollout ? "fp8" : f.int4Qat.enabled ? "int4" : rolloutLoadsPublishedFp8 ? "fp8" : "bf16",
+        rolloutLoadsPublishedFp8,
+    };
 }
 
 /** What a run is resolved against besides its own config. */
@@ -238,6 +303,7 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
     const gpusNeeded = (t.layout.colocate ? Math.max(actorGpus, rolloutGpus) : actorGpus + rolloutGpus) + t.eval.numGpus;
     const p = t.parallelism;
     const etp = p.etp ?? p.tp;
+    const paths = resolvePaths(t, model, runName);
     const imageChoice = chooseImage(t, { stack: ctx.stack, platform: ctx.platform, efaPerNode: group?.efaPerNode ?? 0, nodes: Math.ceil(gpusNeeded / gpusPerNode) });
     return {
         training: t,
@@ -247,7 +313,7 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
         imageChoice,
         prometheus: t.prometheus.enabled ?? ctx.monitoring,
         model,
-        paths: resolvePaths(t, model, runName),
+        paths,
         group,
         groups: fillGroups(runGroups, Math.ceil(gpusNeeded / gpusPerNode)),
         allGroups,
@@ -264,9 +330,9 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
         cp: p.cp,
         ep: p.ep,
         etp,
-        dp: actorGpus / (p.tp * p.pp * p.cp),
         ...batchSizes(t),
         worker: workerSizing(t, group),
+        effective: effectiveRun(t, { actorGpus, tp: p.tp, pp: p.pp, cp: p.cp, ep: p.ep, etp }, paths),
     };
 }
 

@@ -12,7 +12,8 @@ import { flagsOf } from "./argv";
 import { RAY_TOKEN_AUTH_MIN_VERSION, rayTokenAuth } from "./rayJob";
 import { WORKER_CPU_HEADROOM, type WorkerSizing } from "./resolve";
 import type { ResolvedRun } from "./run";
-import { extraNumber, parseExtraArgs, type ExtraFlag } from "./extraArgs";
+import { extraNumber } from "./extraArgs";
+import type { EffectiveRun } from "./resolve";
 import { memoryFitRules } from "./memoryFitRun";
 import { trueOnPolicyProblems } from "./trueOnPolicy";
 
@@ -189,32 +190,6 @@ function nodeFitRules(t: TrainingConfig, g: GpuNodeGroupInfo, size: WorkerSizing
     }
 }
 
-/** The Megatron settings the rules check, from the config and, where the config leaves them unset, from extraArgs. */
-interface EffectiveMegatron {
-    extra: Map<string, ExtraFlag>;
-    sequenceParallel: boolean;
-    recompute?: { granularity: string; method?: string; numLayers?: number };
-    recomputeFromExtra: boolean;
-    /** Problem path of the recompute settings: the config fields, or the extraArgs flag. */
-    recomputeAt: (field: "method" | "numLayers") => string;
-}
-
-function effectiveMegatron(r: ResolvedRun): EffectiveMegatron {
-    const t = r.training;
-    const extra = parseExtraArgs(t.extraArgs);
-    const p = t.parallelism;
-    let recompute: EffectiveMegatron["recompute"] = p.recompute;
-    let recomputeFromExtra = false;
-    if (!recompute && (extra.has("--recompute-granularity") || extra.has("--recompute-method") || extra.has("--recompute-num-layers") || extra.has("--recompute-activations"))) {
-        recomputeFromExtra = true;
-        const g = extra.get("--recompute-granularity")?.values[0] ?? (extra.has("--recompute-activations") ? "selective" : undefined);
-        recompute = g === undefined ? undefined : { granularity: g, method: extra.get("--recompute-method")?.values[0], numLayers: extraNumber(extra, "--recompute-num-layers") };
-    }
-    const at = extra.get("--recompute-granularity") ?? extra.get("--recompute-activations");
-    const recomputeAt = (field: "method" | "numLayers") => (recomputeFromExtra ? `training.extraArgs[${at?.index ?? 0}]` : `training.parallelism.recompute.${field}`);
-    return { extra, sequenceParallel: p.sequenceParallel || extra.has("--sequence-parallel"), recompute, recomputeFromExtra, recomputeAt };
-}
-
 /** Megatron's parallelism arithmetic (world size = actor GPUs). */
 function parallelismRules(r: ResolvedRun, err: Push, warn: Push): void {
     const p = r.training.parallelism;
@@ -247,7 +222,7 @@ function parallelismRules(r: ResolvedRun, err: Push, warn: Push): void {
     } else if (L > 0 && L % r.pp !== 0) {
         err("training.parallelism.pp", `${r.model.name} has ${L} layers, not divisible by PP = ${r.pp}; pick a divisor or set decoderFirstPipelineNumLayers/decoderLastPipelineNumLayers`);
     }
-    const x = effectiveMegatron(r);
+    const x = r.effective;
     if (x.sequenceParallel && r.tp === 1) warn("training.parallelism.sequenceParallel", "is ignored with TP = 1 (Megatron turns it off)");
     // Only a warning upstream: radixark/Megatron-LM @ 37f91617 megatron/core/model_parallel_config.py
     // `__post_init__` calls warnings.warn("When using expert parallelism and tensor parallelism for
@@ -283,7 +258,7 @@ function attentionRules(r: ResolvedRun, err: Push): void {
  * (megatron/training/arguments.py asserts "recompute method is not yet supported for selective
  * recomputing granularity"; transformer_config.py: "recompute_num_layers must be None").
  */
-function recomputeRules(r: ResolvedRun, x: EffectiveMegatron, err: Push): void {
+function recomputeRules(r: ResolvedRun, x: EffectiveRun, err: Push): void {
     const rc = x.recompute;
     if (!rc) return;
     if (rc.granularity === "full") {
@@ -321,7 +296,7 @@ function batchRules(r: ResolvedRun, err: Push): void {
         err(a.globalBatchSize !== undefined ? "training.algorithm.globalBatchSize" : "training.algorithm.numStepsPerRollout", `${n} is not divisible by ${which}; rollout_batch_size × n_samples_per_prompt must equal global_batch_size × num_steps_per_rollout`);
         return;
     }
-    const dp = r.dp;
+    const dp = r.effective.dp;
     if (Number.isInteger(dp) && r.globalBatchSize % (dp * a.microBatchSize) !== 0) {
         err("training.algorithm.globalBatchSize", `global batch ${r.globalBatchSize} is not divisible by DP × microBatchSize = ${dp} × ${a.microBatchSize} = ${dp * a.microBatchSize} (DP = ${r.actorGpus} GPUs ÷ (TP ${r.tp} × PP ${r.pp} × CP ${r.cp}))`);
     }
@@ -379,7 +354,7 @@ function featureRules(r: ResolvedRun, err: Push, warn: Push): void {
         err("training.wandb.apiKey", "wandb.enabled needs the API key: pulumi config set --secret --path 'miles-cluster:training.wandb.apiKey' <key>");
     }
     if (f.trueOnPolicy) {
-        const x = effectiveMegatron(r);
+        const x = r.effective;
         for (const p of trueOnPolicyProblems({ preset: t.model.custom ? undefined : r.model.name, tp: r.tp, pp: r.pp, cp: r.cp, gpusPerEngine: t.layout.gpusPerEngine, sequenceParallel: x.sequenceParallel, fp8Training: f.fp8Training })) err(p.path, p.message);
     }
 }
@@ -394,7 +369,7 @@ function featureRules(r: ResolvedRun, err: Push, warn: Push): void {
  */
 function switchRules(r: ResolvedRun, err: Push, warn: Push): void {
     const t = r.training;
-    const x = effectiveMegatron(r);
+    const x = r.effective;
     const colocate = t.layout.colocate;
     const w = t.rollout.weightTransfer;
     const mode = w.mode !== "broadcast" ? w.mode : (x.extra.get("--update-weight-transfer-mode")?.values[0] ?? "broadcast");

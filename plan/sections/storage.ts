@@ -2,7 +2,7 @@ import type { MilesConfig } from "../../config";
 import { linkS3Prefix } from "../../domain/storage";
 import { SHARED_MOUNT_PATH, SHARED_DIRS } from "../../catalog/sharedPaths";
 import { EFS_PRICE_PER_GIB_MONTH, EFS_PRICE_SOURCE, FSX_PRICE_PER_GIB_MONTH, FSX_PRICE_SOURCE, HOURS_PER_MONTH } from "../../catalog/prices";
-import { GIB, MAX_WRITE_SECONDS, combinedStorageNeed, formatBytes, formatSeconds, sizeFsx, sizeFsxBytes, storageNeedBytes, storageNeedFromTraining, suggestFsx, type CombinedStorageNeed, type RunStorageNeed, type StorageNeed } from "../../domain/sizing";
+import { GIB, MAX_WRITE_SECONDS, combinedStorageNeed, formatBytes, formatSeconds, sizeFsx, sizeFsxBytes, storageNeedBytes, storageNeedOf, suggestFsx, type CombinedStorageNeed, type RunStorageNeed, type StorageNeed } from "../../domain/sizing";
 import type { ResolvedStack } from "../../domain/stack";
 import { SHARED_CLAIM_NAME } from "../../components/checkpointStorage";
 import { bucketPrefixFor } from "../../domain/storage";
@@ -123,8 +123,9 @@ export const storageSection: SectionProducer = (stack) => {
         data.sizing = runsSizing(cfg, runStorageNeeds(stack), lines, warnings, cost, "every run of training.runs");
         return { data, lines, warnings, cost };
     }
-    const t = storageNeedFromTraining(cfg.training);
-    if (t.need) {
+    const single = stack.all[0]?.run;
+    const t = single ? storageNeedOf(single) : undefined;
+    if (t?.need) {
         needLines(t.need, t.model, t.retainedBasis, t.notes, lines);
         if (s.type === "fsx-lustre") data.sizing = fsxSizing(cfg, t.need, lines, warnings);
         else data.sizing = storageNeedBytes(t.need);
@@ -132,7 +133,7 @@ export const storageSection: SectionProducer = (stack) => {
             const gib = storageNeedBytes(t.need).requiredBytes / GIB;
             cost.push({ item: `EFS storage for ~${Math.round(gib)} GiB (the space needed above)`, usdPerHour: (gib * EFS_PRICE_PER_GIB_MONTH) / HOURS_PER_MONTH, source: EFS_PRICE_SOURCE });
         }
-    } else {
+    } else if (t) {
         for (const note of t.notes) lines.push(["sizing", note]);
     }
     const result: SectionResult = { data, lines, warnings, cost };
@@ -144,9 +145,9 @@ export const storageSection: SectionProducer = (stack) => {
  * until deleted. Runs reading the same HF, reference and rollout directories share those copies.
  */
 export function runStorageNeeds(stack: ResolvedStack): RunStorageNeed[] {
-    return stack.all.map(({ entry: e, run: r }) => {
+    return stack.all.map(({ run: r }) => {
         const p = r.paths;
-        return { run: r.runName, modelKey: JSON.stringify([p.hfDownload, p.hfBf16, p.refLoad, p.rolloutCheckpoint]), ...storageNeedFromTraining(e.training) };
+        return { run: r.runName, modelKey: JSON.stringify([p.hfDownload, p.hfBf16, p.refLoad, p.rolloutCheckpoint]), ...storageNeedOf(r) };
     });
 }
 

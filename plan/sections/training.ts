@@ -105,7 +105,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig): SectionResult {
                 ? `${layout}; node groups ${r.groups.map((x) => `${x.group.name}: ${x.nodes} of ${x.group.nodes}`).join(" + ")} node(s) × ${r.gpusPerNode} GPUs (one Ray worker group each)`
                 : `${layout}; node group ${g?.name ?? "?"}: ${r.nodesNeeded} of ${g?.nodes ?? "?"} node(s) × ${r.gpusPerNode} GPUs`,
         ],
-        ["parallelism", `TP ${r.tp} × PP ${r.pp} × CP ${r.cp} → DP ${r.dp}; EP ${r.ep}, ETP ${r.etp}${t.parallelism.sequenceParallel ? ", sequence parallel" : ""}`],
+        ["parallelism", `TP ${r.tp} × PP ${r.pp} × CP ${r.cp} → DP ${r.effective.dp}; EP ${r.ep}, ETP ${r.etp}${r.effective.sequenceParallel ? ", sequence parallel" : ""}`],
         ["engines", `${r.engines} engine${r.engines === 1 ? "" : "s"} × ${engineGpus} GPU${engineGpus === 1 ? "" : "s"} (SGLang TP ${engineGpus})`],
         ["batch", `${t.algorithm.rolloutBatchSize} prompts × ${t.algorithm.nSamplesPerPrompt} samples = ${r.samplesPerRollout} per rollout = global batch ${r.globalBatchSize} × ${r.numStepsPerRollout} step(s); ${t.algorithm.numRollout} rollouts, ${t.algorithm.advantageEstimator}`],
         ["checkpoints", `--load = --save ${r.paths.checkpointDir} every ${t.checkpoints.saveInterval} rollouts${t.checkpoints.retainInterval ? `, keep every ${t.checkpoints.retainInterval}` : ""}; ref ${r.paths.refLoad ?? "none"}; rollout weights ${r.paths.rolloutCheckpoint ?? "?"}`],
@@ -141,7 +141,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig): SectionResult {
         cp: r.cp,
         ep: r.ep,
         etp: r.etp,
-        dp: r.dp,
+        dp: r.effective.dp,
         engines: r.engines,
         gpusPerEngine: engineGpus,
         globalBatchSize: r.globalBatchSize,
