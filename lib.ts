@@ -46,6 +46,7 @@ export type { BlockWindow } from "./domain/lifecycle/capacityBlock";
 export { autoscales, autoscalingAsgTags } from "./domain/lifecycle/autoscaling";
 export { rayJobSpecHash } from "./domain/lifecycle/jobs";
 export { CLUSTER_FACTS_OUTPUT, type ClusterFacts, type RunFacts } from "./domain/runStack";
+export type { RunNetworkPolicy } from "./domain/security/networkPolicy";
 export { podSecurityLabels, type PodSecurityLevel } from "./domain/security/pods";
 // validation: raw stack config → validated MilesConfig
 export { parseConfig, loadConfig, type ParseResult } from "./validation";

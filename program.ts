@@ -24,6 +24,7 @@ import type { ResolvedStack, StackRun } from "./domain/stack";
 import { trainingPodSecurity } from "./domain/security/namespaces";
 import type { FollowCommands } from "./domain/training/rayJob";
 import { resolveMonitoring } from "./domain/monitoring/resolve";
+import { runNetworkPolicy } from "./domain/security/networkPolicy";
 
 /**
  * What a miles-cluster stack exports (`pulumi stack output`), in this key order; the EKS fields only
@@ -153,10 +154,7 @@ export function deploy(resolved: ResolvedStack, o: ProgramOptions = {}): StackOu
     const repo = cluster.eks && ecrRepositoryName ? new ImageRepository("efa-image", { name: ecrRepositoryName, tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" } }) : undefined;
     if (repo) outputs.efaImageRepository = repo.url;
     // Who may reach the runs' pods besides each other (domain/security/networkPolicy.ts); the stack's own Prometheus scrapes their metrics ports.
-    const monitoring = resolveMonitoring(cfg);
-    const networkPolicy = cfg.addons.networkPolicies.enabled
-        ? { operatorNamespace: cfg.addons.kuberay.enabled ? cfg.addons.namespace : undefined, metricsNamespaces: [...new Set([...cfg.addons.networkPolicies.metricsNamespaces, ...(monitoring ? [monitoring.namespace] : [])])] }
-        : undefined;
+    const networkPolicy = runNetworkPolicy(cfg);
     const runs = deployRuns(resolved.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, networkPolicy, gitCommit: o.gitCommit ?? UNKNOWN_COMMIT, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
     const logs = addons.observability.logs;
     if (runs[0] && logs) outputs.runLogsCommand = readLogsCommand(logs, runs[0].jobName);
@@ -183,6 +181,7 @@ export function deploy(resolved: ResolvedStack, o: ProgramOptions = {}): StackOu
         platform: resolved.context.platform,
         monitoring: resolved.context.monitoring,
         runs: runs.map((j) => runFacts(j.run)),
+        networkPolicy: networkPolicy ?? null,
     };
     outputs[CLUSTER_FACTS_OUTPUT] = facts;
     return outputs;
@@ -230,6 +229,8 @@ export async function deployRunStack(ref: { name: string }, o: ProgramOptions = 
         storage: { claimName: f.claimName, ready: [] },
         addons: { serviceAccountName: f.serviceAccount, ready: [], ...(f.queue ? { queue: f.queue } : {}) },
         gitCommit: o.gitCommit ?? UNKNOWN_COMMIT,
+        // The cluster stack's namespace denies by default: its runs' own policy admits their traffic, as for the cluster stack's runs.
+        ...(f.networkPolicy ? { networkPolicy: f.networkPolicy } : {}),
         // A run built on the project EFA image pulls it from the cluster stack's ECR repository.
         ...(resolved.runs.some((x) => x.run.imageChoice.ecrRepositoryName) ? { efaImageRepositoryUrl: sr.getOutput("efaImageRepository") as pulumi.Output<string> } : {}),
     });

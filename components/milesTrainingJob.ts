@@ -16,8 +16,8 @@ import { TrainingSecrets, type TrainingSecretsArgs } from "./trainingSecrets";
 import { transform, type Transform } from "./transform";
 import { currentStack } from "./defaults";
 import { followCommands, RAYJOB_QUEUED_IGNORE_CHANGES, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest, type FollowCommands } from "../domain/training/rayJob";
-import { runLabels, runSelector, submitterServiceAccountName, type TrainingContext } from "../domain/training/pod";
-import { RAY_PORTS, runPolicy } from "../domain/security/networkPolicy";
+import { runLabels, runMetricsPorts, runSelector, submitterServiceAccountName, type TrainingContext } from "../domain/training/pod";
+import { runPolicy } from "../domain/security/networkPolicy";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
 import { runRecordConfigMap, runRecordConfigMapName, UNKNOWN_COMMIT } from "../domain/monitoring/runRecord";
 import { instanceFacts, isGpuInstanceType } from "../catalog/instances";
@@ -181,7 +181,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 runSelector: runSelector(r),
                 operatorNamespace: args.networkPolicy.operatorNamespace,
                 metricsNamespaces: args.networkPolicy.metricsNamespaces,
-                metricsPorts: [RAY_PORTS.metrics, ...(r.training.prometheus.enabled ? [r.training.prometheus.port] : [])],
+                metricsPorts: runMetricsPorts(r, { observability: args.addons.observability }),
                 labels: runLabels(r, "network-policy"),
             });
             this.networkPolicy = new k8s.networking.v1.NetworkPolicy(

@@ -2,17 +2,24 @@
  * The contract between a cluster stack and the run stacks that add runs to it: one plain, versioned
  * stack output (`milesCluster`) with everything a run needs besides the kubeconfig (a separate,
  * secret output): the training namespace, its storage claim and service account, the queue, the
- * GPU node groups, and the cluster stack's own runs (so names and checkpoint directories stay
- * unique across stacks). Plain data known before deployment, so `plan` of a run stack can derive
+ * GPU node groups, the cluster stack's own runs (so names and checkpoint directories stay
+ * unique across stacks), and its run NetworkPolicy settings (so a run stack's runs are admitted
+ * through the namespace's default-deny exactly as the cluster stack's own runs are). Plain data known before deployment, so `plan` of a run stack can derive
  * it offline by planning the cluster stack's file.
  */
 import type { GpuNodeGroupInfo } from "./gpuNodes";
 import type { QueueHandle } from "./kueue";
 import type { ResolvedRun } from "./training/run";
 import type { Platform } from "./fabric/image";
+import type { RunNetworkPolicy } from "./security/networkPolicy";
 
 export const CLUSTER_FACTS_OUTPUT = "milesCluster";
-/** 2: the cluster's platform and monitoring, which a run stack's runs are resolved against (domain/stack.ts). */
+/**
+ * 2: adds the cluster's `platform` and `monitoring` (a run stack's runs are resolved against them,
+ * domain/stack.ts) and `networkPolicy`. A version 1 output cannot say whether the namespace denies by
+ * default, so a run stack refuses it (its runs would be created unreachable) until the cluster stack
+ * is updated, which only re-exports its outputs.
+ */
 export const CLUSTER_FACTS_VERSION = 2;
 
 export interface RunFacts {
@@ -40,6 +47,8 @@ export interface ClusterFacts {
     monitoring: boolean;
     /** The runs the cluster stack itself holds. */
     runs: RunFacts[];
+    /** The cluster stack's run NetworkPolicy settings (domain/security/networkPolicy.ts runNetworkPolicy); null when it creates no NetworkPolicies. */
+    networkPolicy: RunNetworkPolicy | null;
 }
 
 /** GPUs per node group a run's workers take (one worker pod per node, all of a node's GPUs). */
@@ -60,6 +69,16 @@ export function clusterFactsProblem(v: unknown): string | undefined {
     if (f.version !== CLUSTER_FACTS_VERSION) return `output "${CLUSTER_FACTS_OUTPUT}" has version ${String(f.version)}, this miles-cluster reads version ${CLUSTER_FACTS_VERSION}: update the cluster stack first`;
     if (typeof f.namespace !== "string" || typeof f.claimName !== "string" || typeof f.serviceAccount !== "string" || !Array.isArray(f.gpuNodeGroups) || !Array.isArray(f.runs) || (f.platform !== "eks" && f.platform !== "existing") || typeof f.monitoring !== "boolean") {
         return `output "${CLUSTER_FACTS_OUTPUT}" lacks namespace, claimName, serviceAccount, gpuNodeGroups, platform, monitoring or runs`;
+    }
+    const np = f.networkPolicy as unknown;
+    if (np !== null) {
+        const n = np as Partial<RunNetworkPolicy> | undefined;
+        const ok =
+            typeof n === "object" &&
+            Array.isArray(n.metricsNamespaces) &&
+            n.metricsNamespaces.every((x) => typeof x === "string") &&
+            (n.operatorNamespace === undefined || typeof n.operatorNamespace === "string");
+        if (!ok) return `output "${CLUSTER_FACTS_OUTPUT}" has no valid networkPolicy (null, or metricsNamespaces: string[] and an optional operatorNamespace string)`;
     }
     return undefined;
 }

@@ -13,6 +13,8 @@
  */
 
 import type * as k8s from "@pulumi/kubernetes";
+import type { MilesConfig } from "../../config";
+import { resolveMonitoring } from "../monitoring/resolve";
 
 type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
@@ -60,6 +62,31 @@ export function namespacePolicies(namespace: string): NetworkPolicyManifest[] {
             ],
         }),
     ];
+}
+
+/**
+ * Who besides a run's own pods may reach them, as the stack that owns the training namespace
+ * decided it: the KubeRay operator's namespace (dashboard port) and the namespaces that scrape the
+ * runs' metrics ports. Plain data: a cluster stack passes it to its own runs and exports it in its
+ * facts (domain/runStack.ts), so a run stack's runs get the very same per-run policy.
+ */
+export interface RunNetworkPolicy {
+    /** Namespace of the KubeRay operator; absent when the stack does not install it. */
+    operatorNamespace?: string;
+    /** Namespaces allowed to scrape the runs' metrics ports (`metricsNamespaces` and the stack's own monitoring namespace). */
+    metricsNamespaces: string[];
+}
+
+/**
+ * The run NetworkPolicy settings of a cluster stack, or undefined when it creates no
+ * NetworkPolicies (`addons.networkPolicies.enabled: false`): the one place this is decided, for the
+ * stack's own runs and for its facts.
+ */
+export function runNetworkPolicy(cfg: Parameters<typeof resolveMonitoring>[0] & Pick<MilesConfig, "addons">): RunNetworkPolicy | undefined {
+    if (!cfg.addons.networkPolicies.enabled) return undefined;
+    const monitoring = resolveMonitoring(cfg);
+    const metricsNamespaces = [...new Set([...cfg.addons.networkPolicies.metricsNamespaces, ...(monitoring ? [monitoring.namespace] : [])])];
+    return { ...(cfg.addons.kuberay.enabled ? { operatorNamespace: cfg.addons.namespace } : {}), metricsNamespaces };
 }
 
 export interface RunPolicyInput {

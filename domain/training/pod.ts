@@ -12,7 +12,8 @@ import type { MilesCommand } from "./argv";
 import type { ResolvedRun } from "./run";
 import type { TrainingObservability } from "../monitoring/resolve";
 import { HEAD_COMPONENT, MILES_METRICS_PORT_NAME, PART_OF, RUN_APP_NAME, WORKER_COMPONENT } from "../../catalog/runLabels";
-import { checkpointProbeContainer } from "../monitoring/probe";
+import { CHECKPOINT_PROBE_PORT, checkpointProbeContainer } from "../monitoring/probe";
+import { RAY_METRICS_PORT } from "../../catalog/observability";
 import type { QueueRef } from "../kueue";
 import { hardenPodSpec, RDMA_CAPABILITY } from "../security/pods";
 import { preStopSave } from "./preStop";
@@ -253,6 +254,16 @@ export function submitterPod(r: ResolvedRun, ctx: TrainingContext): { metadata: 
 /** Name of the submitter's own service account. */
 export function submitterServiceAccountName(r: ResolvedRun): string {
     return `${r.runName}-submitter`;
+}
+
+/**
+ * The ports Prometheus scrapes on a run's pods, which the run's NetworkPolicy opens to the metrics
+ * namespaces: Ray's `metrics` (KubeRay adds it to every Ray container), miles' exporter on the head
+ * when `--use-prometheus` is on, the head's checkpoint probe with the monitoring stack — the
+ * conditions the head template adds those ports under.
+ */
+export function runMetricsPorts(r: ResolvedRun, ctx: Pick<TrainingContext, "observability">): number[] {
+    return [RAY_METRICS_PORT.port, ...(r.prometheus ? [r.training.prometheus.port] : []), ...(ctx.observability?.monitoring ? [CHECKPOINT_PROBE_PORT] : [])];
 }
 
 /** Labels every pod of a run carries (head, workers, submitter, preparation Jobs): the NetworkPolicy selector. */
