@@ -57,6 +57,11 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
             it("admission order: queued jobs, RayJobs and operator objects come after their webhook's release or CRDs", () => {
                 const a = admissionOrder(p.resources, w);
                 assert.deepEqual(a.blocked, [], show(stack, a.blocked));
+                // Recorded, not failed on (open): the KubeRay CRD Job and the pre-replacement save Jobs are not
+                // ordered against the Kueue release, whose mjob.kb.io webhook (failurePolicy Fail) sees every Job
+                // of their namespaces; created while Kueue installs, the API server may reject them. A new
+                // unordered Job fails here.
+                for (const f of a.findings) assert.match(f.resource, /::(addons-kuberay-crds|.+-lifecycle-presave-[0-9a-f]+)$/, `${stack}: ${f.resource}: ${f.note}`);
             });
 
             it("an update that changes only a hyper-parameter does not re-create the fabric gate, and every await finishes while the run holds its GPUs", async () => {
