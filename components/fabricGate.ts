@@ -78,7 +78,7 @@ export function judgeRecorded(recorded: string | undefined, plan: FabricGatePlan
     const result: FabricGateResult = { ...base, status: v.pass ? "passed" : "failed", transport: v.transport, ...(v.measuredGBps !== undefined ? { busBandwidthGBps: v.measuredGBps } : {}), summary: v.summary };
     if (!v.pass) {
         throw new FabricGateError(
-            [`fabric gate failed (${v.summary}):`, ...v.problems.map((p) => `  - ${p}`), "  The RayJob was not created. Fix the cause and run pulumi up again (a changed image or run reruns the gate; after replacing nodes: pulumi up --replace on the gate Job), or turn the gate off with training.fabricGate.enabled: false."].join("\n"),
+            [`fabric gate failed (${v.summary}):`, ...v.problems.map((p) => `  - ${p}`), "  The RayJob was not created. Fix the cause and run pulumi up again (a changed image, node group or gate setting reruns the gate — a hyper-parameter change does not; after replacing nodes: pulumi up --replace on the gate Job), or turn the gate off with training.fabricGate.enabled: false."].join("\n"),
         );
     }
     return result;
@@ -114,6 +114,9 @@ export class FabricGate extends pulumi.ComponentResource {
         const svc = m.service
             ? new k8s.core.v1.Service(...transform(t.service, `${name}-svc`, { ...m.service, metadata: { ...m.service.metadata, annotations: { "pulumi.com/skipAwait": "true" } } }, { ...o, dependsOn: deps }))
             : undefined;
+        // Pulumi's await of the Job and the Job's activeDeadlineSeconds are the same minutes: a gate whose
+        // pods cannot start (a running run holds the GPUs after what the gate tests changed) fails then,
+        // it never waits forever, and the RayJob that depends on it stays as it is (domain/fabric/gateJob.ts gateIdentity).
         const wait = `${plan.timeoutMinutes}m`;
         this.job = new k8s.batch.v1.Job(
             ...transform(

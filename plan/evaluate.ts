@@ -27,6 +27,13 @@ export interface RecordedResource {
     inputs: Record<string, unknown>;
     /** The resource options that decide what a deployment may delete or replace (set ones only). */
     options?: RecordedOptions;
+    /**
+     * The resources named in its `dependsOn` option, as type and name (a component stands for all of
+     * its children, as in Pulumi); undefined when it has none. Outputs among them are not resolved.
+     */
+    dependsOn?: Array<{ type: string; name: string }>;
+    /** Its `customTimeouts` option, when set (how long the provider awaits a create, update or delete). */
+    customTimeouts?: { create?: string; update?: string; delete?: string };
 }
 
 /** Resource options that protect data or decide replacements, as the program set them. */
@@ -87,6 +94,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
     const registered: RecordedResource[] = [];
     const parents = new Map<string, { type: string; name: string }>();
     const options = new Map<string, RecordedOptions>();
+    const dependsOn = new Map<string, Array<{ type: string; name: string }>>();
+    const timeouts = new Map<string, { create?: string; update?: string; delete?: string }>();
     const key = (type: string, name: string) => `${type}::${name}`;
 
     await pulumi.runtime.setMocks(
@@ -129,6 +138,10 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
                     (["protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "ignoreChanges"] as const).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]),
                 ) as RecordedOptions;
                 if (Object.keys(set).length > 0) options.set(key(args.type, args.name), set);
+                // dependsOn as the program passed it: resources (or a plain array of them); an Output is not resolved here.
+                const deps = ([] as unknown[]).concat(o.dependsOn ?? []).filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
+                if (deps.length > 0) dependsOn.set(key(args.type, args.name), deps.map((d) => ({ type: (d as any).__pulumiType, name: (d as any).__name })));
+                if (o.customTimeouts) timeouts.set(key(args.type, args.name), { ...o.customTimeouts });
                 return undefined;
             });
             try {
@@ -150,6 +163,13 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
 
     const resources = registered
         .filter((r) => r.type !== "pulumi:pulumi:Stack")
-        .map((r) => ({ ...r, parent: parents.get(key(r.type, r.name)), options: options.get(key(r.type, r.name)), inputs: sanitize(r.inputs) as Record<string, unknown> }));
+        .map((r) => ({
+            ...r,
+            parent: parents.get(key(r.type, r.name)),
+            options: options.get(key(r.type, r.name)),
+            dependsOn: dependsOn.get(key(r.type, r.name)),
+            customTimeouts: timeouts.get(key(r.type, r.name)),
+            inputs: sanitize(r.inputs) as Record<string, unknown>,
+        }));
     return { resources, outputs: resolved };
 }

@@ -16,7 +16,10 @@ import type { FabricGatePlan } from "./gate";
 
 /** Annotation of the gate Job where pod 0 records the NCCL network lines and the result table. */
 export const GATE_RESULT_ANNOTATION = "miles-cluster.io/fabric-gate-log";
-/** Pod-template annotation: a hash of the run, so any change of the run reruns the gate (Jobs are replaced on template changes). */
+/**
+ * Pod-template annotation: a hash of what the gate tests (gateIdentity), so a change of the nodes,
+ * the image or the test reruns the gate (Jobs are replaced on template changes) and nothing else does.
+ */
 export const GATE_RUN_HASH_ANNOTATION = "miles-cluster.io/run-hash";
 export const GATE_MASTER_PORT = 29501;
 /** Upper bound of the recorded text (annotations of an object share 256 KiB). */
@@ -136,9 +139,41 @@ export function gateScript(r: ResolvedRun, plan: FabricGatePlan, namespace: stri
     ].join("\n");
 }
 
-/** A short, stable hash of everything the run is (its config and node group). */
-export function runHash(r: ResolvedRun): string {
-    return createHash("sha256").update(JSON.stringify({ training: r.training, group: r.group })).digest("hex").slice(0, 16);
+/**
+ * What the gate tests, and nothing else: the nodes it runs on (each node group's name, instance
+ * type, node selector and taints, EFA/RDMA devices per node), how many nodes and GPUs per node, the
+ * image the run's pods use, the fabric expected and the test itself (message sizes, iterations,
+ * threshold). The gate's pod-template hash is taken over this.
+ *
+ * Why not the whole training config (issue 20): a new gate Job needs every GPU and EFA device of
+ * the run's nodes, and during an update the running RayJob still holds them (the RayJob is replaced
+ * only after the gate, which it depends on). So any change of the run — a learning rate — re-created
+ * the gate, whose pods stayed Pending until its timeout; `pulumi up` failed and the "save, then
+ * replace" flow (training.lifecycle.onRunningChange) never replaced the run. A hyper-parameter
+ * change leaves the gate Job as it is now (Pulumi sees no diff and does not await it again).
+ *
+ * When what the gate tests does change while a run holds the GPUs (a new image, other nodes, another
+ * threshold), the new gate Job cannot measure until the run stops. Our choice: the gate fails closed
+ * and bounded, never waits forever — the Job's activeDeadlineSeconds (timeoutMinutes) makes the Job
+ * controller mark it Failed (DeadlineExceeded) even while its pods are Pending, and Pulumi's await of
+ * it (customTimeouts, the same minutes; components/fabricGate.ts) ends then at the latest; the
+ * RayJob, which depends on the gate, is left running untouched (no save is lost), and `pulumi up`
+ * reports the gate. Suspend or finish the run, then `pulumi up` again: the gate measures the freed
+ * nodes and the new run starts. test/sim/awaits.test.ts checks both cases.
+ */
+export function gateIdentity(r: ResolvedRun, plan: FabricGatePlan): Record<string, unknown> {
+    const { enabled: _enabled, timeoutMinutes: _timeout, ...test } = plan;
+    const c = r.imageChoice;
+    return {
+        test,
+        image: { source: c.source, ecrRepositoryName: c.ecrRepositoryName, tag: c.tag, digest: c.digest, ref: c.ref },
+        groups: r.groups.map(({ group: g }) => ({ name: g.name, instanceType: g.instanceType, selector: g.selector, taints: g.taints, efaPerNode: g.efaPerNode, rdma: g.rdma })),
+    };
+}
+
+/** A short, stable hash of what the gate tests (gateIdentity). */
+export function runHash(r: ResolvedRun, plan: FabricGatePlan): string {
+    return createHash("sha256").update(JSON.stringify(gateIdentity(r, plan))).digest("hex").slice(0, 16);
 }
 
 export interface GateManifests {
@@ -210,7 +245,7 @@ export function gateManifests(r: ResolvedRun, plan: FabricGatePlan, ctx: Trainin
             completions: plan.nodes,
             parallelism: plan.nodes,
             activeDeadlineSeconds: plan.timeoutMinutes * 60,
-            template: { metadata: { labels, annotations: { [GATE_RUN_HASH_ANNOTATION]: runHash(r) } }, spec: pod },
+            template: { metadata: { labels, annotations: { [GATE_RUN_HASH_ANNOTATION]: runHash(r, plan) } }, spec: pod },
         },
     } as JobManifest;
     const service: ServiceManifest | undefined =

