@@ -289,7 +289,7 @@ describe("network sim: a run stack's runs get the cluster stack's run NetworkPol
     });
 
     it("clusterFactsProblem: version 1 is refused, version 2 needs networkPolicy (null or settings)", () => {
-        const base = { version: 2, stack: "prod", namespace: "miles", claimName: "c", serviceAccount: "s", queue: null, gpuNodeGroups: [], runs: [] };
+        const base = { version: 2, stack: "prod", platform: "eks", monitoring: true, namespace: "miles", claimName: "c", serviceAccount: "s", queue: null, gpuNodeGroups: [], runs: [] };
         assert.equal(clusterFactsProblem({ ...base, networkPolicy: null }), undefined);
         assert.equal(clusterFactsProblem({ ...base, networkPolicy: { metricsNamespaces: [] } }), undefined);
         assert.equal(clusterFactsProblem({ ...base, networkPolicy: { operatorNamespace: "miles-system", metricsNamespaces: ["m"] } }), undefined);
