@@ -21,7 +21,7 @@ import { recordedEntrypoint, REDACTED, RUN_RECORD_WRITER, runRecordConfigMap, ru
 import { IMDS_CIDR, namespacePolicies, type NetworkPolicyManifest } from "../domain/security/networkPolicy";
 import { readRunRecords, renderRunRecords } from "../cli/runs";
 import { main } from "../cli/main";
-import { gitHead } from "../program";
+import { gitHead } from "../domain/monitoring/gitCommit";
 import { one, ofType, planStack, ROOT } from "./harness";
 import { CHARTS } from "../catalog/versions";
 
