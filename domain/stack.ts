@@ -10,15 +10,20 @@ import { isBringYourOwnCluster, monitoringEnabled } from "./addons";
 import { resolveRun, type ResolvedRun } from "./training/run";
 import type { RunContext } from "./training/resolve";
 import type { Platform } from "./fabric/image";
+import type { RunFacts } from "./runStack";
 
 /**
  * What a run stack (`cluster.clusterStack`) knows of its cluster stack: the cluster's facts it reads
  * through a StackReference (domain/runStack.ts ClusterFacts).
  */
 export interface ClusterSide {
+    /** The cluster stack's name. */
+    stack: string;
     gpuNodeGroups: GpuNodeGroupInfo[];
     platform: Platform;
     monitoring: boolean;
+    /** The runs the cluster stack holds (they share its queue and volume). */
+    runs: RunFacts[];
 }
 
 /** One run of the stack, resolved once. */
@@ -36,6 +41,8 @@ export interface ResolvedStack {
     all: StackRun[];
     /** The enabled runs: the ones that get objects. */
     runs: StackRun[];
+    /** A run stack: its cluster stack (name and runs), whose queue and volume its runs share. */
+    clusterStack?: { stack: string; runs: RunFacts[] };
 }
 
 /** What the runs of a stack are resolved against: the cluster it creates, or (a run stack) its cluster stack's. */
@@ -48,7 +55,7 @@ export function stackContext(cfg: MilesConfig, cluster?: ClusterSide): RunContex
 export function resolveStack(cfg: MilesConfig, cluster?: ClusterSide): ResolvedStack {
     const context = stackContext(cfg, cluster);
     const all = cfg.runs.map((entry) => ({ entry, run: resolveRun(entry.training, context) }));
-    return { config: cfg, context, all, runs: all.filter((x) => x.entry.training.enabled) };
+    return { config: cfg, context, all, runs: all.filter((x) => x.entry.training.enabled), ...(cluster ? { clusterStack: { stack: cluster.stack, runs: cluster.runs } } : {}) };
 }
 
 /** The `training` run of a single-run stack config, resolved as resolveStack resolves it (tests, examples). */

@@ -3,8 +3,7 @@ import * as path from "node:path";
 import { clusterStackOf, parseConfig, withSecretLeaves } from "../validation";
 import { projectRoot, readStackFile, stackFilePath } from "./stackFile";
 import { trainingSection } from "./sections/training";
-import { CLUSTER_FACTS_OUTPUT, gpusByGroup, type ClusterFacts } from "../domain/runStack";
-import { admissions, queueQuota } from "../domain/kueue";
+import { CLUSTER_FACTS_OUTPUT, type ClusterFacts } from "../domain/runStack";
 import type { ResolvedStack } from "../domain/stack";
 import { isConfigError, NAMESPACE, type MilesConfig, type Problem, type RawConfig } from "../config";
 import { program } from "../program";
@@ -80,22 +79,6 @@ async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; 
     const resolved: ResolvedStack = { ...parsed.stack, config: onCluster };
     const training = trainingSection(resolved, ev);
     const f = facts as ClusterFacts;
-    // Which runs start at once on the shared queue: the cluster stack's own runs are older, so they come first at equal priority.
-    const k = cluster.config.addons.kueue;
-    if (k.enabled) {
-        const mine = parsed.stack.runs.map((x) => x.run);
-        const all = [
-            ...f.runs.map((r) => ({ name: `${r.name} (${f.stack})`, priority: r.priority as MilesConfig["training"]["priority"], gpusByGroup: r.gpusByGroup })),
-            ...mine.map((r) => ({ name: r.runName, priority: r.training.priority, gpusByGroup: gpusByGroup(r) })),
-        ];
-        const adm = admissions(all, queueQuota(k, f.gpuNodeGroups), k.queueingStrategy);
-        const fmt = (a: (typeof adm)[number]) => `${a.run} (${a.priority}, ${a.gpus} GPUs)`;
-        training.lines = training.lines.filter(([key]) => key !== "at once" && key !== "waiting");
-        training.lines.push(["at once", adm.filter((a) => a.startsAtOnce).map(fmt).join(", ") || "none"]);
-        const waiting = adm.filter((a) => !a.startsAtOnce);
-        if (waiting.length > 0) training.lines.push(["waiting", `${waiting.map(fmt).join(", ")}: admitted when GPUs free up`]);
-        training.warnings = (training.warnings ?? []).filter((w) => !w.startsWith(`queue ${k.clusterQueue}: the runs that start at once`));
-    }
     // The cluster stack's file system holds its own runs' checkpoints and this stack's: size them together.
     const storageLines: Array<[string, string]> = [["claim", `${f.claimName} in namespace ${f.namespace} (the cluster stack's)`]];
     const sizing = runsSizing(cluster.config, [...runStorageNeeds(cluster.resolved), ...runStorageNeeds(parsed.stack)], storageLines, training.warnings ?? (training.warnings = []), [], `the cluster stack's runs and this stack's`);

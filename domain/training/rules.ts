@@ -17,16 +17,23 @@ import type { EffectiveRun } from "./resolve";
 import { memoryFitRules } from "./memoryFitRun";
 import { trueOnPolicyProblems } from "./trueOnPolicy";
 
+/**
+ * What a warning is about, where a reader treats some warnings apart: `idle-gpus` (GPUs of the run's
+ * node groups it does not use), which a stack of several runs reports once for all of them (the queue).
+ */
+export type WarningKind = "idle-gpus";
+
 export interface TrainingProblem {
     path: string;
     message: string;
     severity: "error" | "warning";
+    kind?: WarningKind;
 }
 
 /** Moving image tags miles publishes (docs/developer/versions.md); rejected unless `image.allowLatest`. */
 export const MOVING_IMAGE_TAGS: ReadonlyArray<string> = ["latest", "dev", "latest-cu12", "dev-cu12"];
 
-type Push = (path: string, message: string) => void;
+type Push = (path: string, message: string, kind?: WarningKind) => void;
 
 function imageRules(r: ResolvedRun, err: Push, warn: Push): void {
     const i = r.training.image;
@@ -125,10 +132,10 @@ function placementRules(r: ResolvedRun, err: Push, warn: Push): void {
     } else if (available > r.gpusNeeded) {
         const idle = available - r.gpusNeeded;
         const price = g.instanceType ? instanceFacts(g.instanceType).onDemandUsdPerHour.usd / g.gpusPerNode : undefined;
-        warn("training.layout", `node group${r.groups.length > 1 ? `s ${r.groups.map((x) => x.group.name).join(" + ")}` : ` ${g.name}`} provision${r.groups.length > 1 ? "" : "s"} ${available} GPUs but the run uses ${r.gpusNeeded} (${need}): ${idle} GPUs paid and idle${price ? ` (≈ $${(idle * price).toFixed(2)}/h on-demand)` : ""}`);
+        warn("training.layout", `node group${r.groups.length > 1 ? `s ${r.groups.map((x) => x.group.name).join(" + ")}` : ` ${g.name}`} provision${r.groups.length > 1 ? "" : "s"} ${available} GPUs but the run uses ${r.gpusNeeded} (${need}): ${idle} GPUs paid and idle${price ? ` (≈ $${(idle * price).toFixed(2)}/h on-demand)` : ""}`, "idle-gpus");
     }
     for (const other of r.allGroups) {
-        if (!r.groups.some((x) => x.group === other) && other.nodes > 0) warn(t.nodeGroups ? "training.nodeGroups" : "training.nodeGroup", `GPU node group ${other.name} (${other.nodes} × ${other.gpusPerNode} GPUs) is not used by the training run`);
+        if (!r.groups.some((x) => x.group === other) && other.nodes > 0) warn(t.nodeGroups ? "training.nodeGroups" : "training.nodeGroup", `GPU node group ${other.name} (${other.nodes} × ${other.gpusPerNode} GPUs) is not used by the training run`, "idle-gpus");
     }
     const size = r.worker;
     if (size.cpu <= 0 || size.memoryGiB <= 0) {
@@ -461,7 +468,7 @@ function escapeHatchRules(r: ResolvedRun, err: Push): void {
 export function trainingProblems(r: ResolvedRun): TrainingProblem[] {
     const out: TrainingProblem[] = [];
     const err: Push = (path, message) => out.push({ path, message, severity: "error" });
-    const warn: Push = (path, message) => out.push({ path, message, severity: "warning" });
+    const warn: Push = (path, message, kind) => out.push({ path, message, severity: "warning", ...(kind ? { kind } : {}) });
     imageRules(r, err, warn);
     modelRules(r, err, warn);
     placementRules(r, err, warn);
@@ -476,9 +483,9 @@ export function trainingProblems(r: ResolvedRun): TrainingProblem[] {
 }
 
 /** Warnings only (for the plan summary). */
-export function trainingWarnings(r: ResolvedRun): string[] {
+export function trainingWarnings(r: ResolvedRun, opts: { except?: ReadonlyArray<WarningKind> } = {}): string[] {
     if (!r.training.enabled) return [];
     return trainingProblems(r)
-        .filter((p) => p.severity === "warning")
+        .filter((p) => p.severity === "warning" && !(p.kind && opts.except?.includes(p.kind)))
         .map((p) => `${p.path}: ${p.message}`);
 }

@@ -4,7 +4,7 @@ import type { ResolvedStack } from "../../domain/stack";
 import { admissions, KUEUE_CHART, queueQuota } from "../../domain/kueue";
 import { gpusByGroup } from "../../domain/runStack";
 import type { MilesConfig } from "../../config";
-import { trainingWarnings } from "../../domain/training/rules";
+import { trainingWarnings, type WarningKind } from "../../domain/training/rules";
 import { breakdown, runMemoryFit } from "../../domain/training/memoryFitRun";
 import { GIB, type PhaseFit } from "../../domain/training/memoryFit";
 import { describeGate, fabricGatePlan, fabricWarnings } from "../../domain/fabric/gate";
@@ -33,11 +33,11 @@ function namedRuns(stack: ResolvedStack, queue: { data: unknown; lines: Array<[s
     const data: Array<Record<string, unknown>> = [];
     const warnings: string[] = [];
     for (const r of runs) {
-        const one = runSection(r, cfg);
+        // Per-run "idle GPUs" warnings say nothing when several runs share the groups; the queue says it for all of them.
+        const one = runSection(r, cfg, { except: ["idle-gpus"] });
         lines.push(...one.lines.map(([k, v]): [string, string] => [`${r.runName} · ${k}`, v]));
         data.push(one.data);
-        // Per-run "idle GPUs" warnings say nothing when several runs share the groups; the queue says it for all of them.
-        warnings.push(...(one.warnings ?? []).filter((w) => !w.startsWith("training.layout: node group") && !w.startsWith("training.nodeGroup: GPU node group") && !w.startsWith("training.nodeGroups: GPU node group")).map((w) => `${r.runName}: ${w}`));
+        warnings.push(...(one.warnings ?? []).map((w) => `${r.runName}: ${w}`));
     }
     if (runs.length === 0) lines.push(["training", "every run is disabled (enabled: false)"]);
     return { data: { enabled: runs.length > 0, runs: data, queue: queue.data }, lines: [...lines, ...queue.lines], warnings: [...warnings, ...queue.warnings] };
@@ -52,12 +52,14 @@ export function queueSummary(stack: ResolvedStack): { data: unknown; lines: Arra
     const groups = stack.context.gpuNodeGroups;
     const k = cfg.addons.kueue;
     const runs = stack.runs.map((x) => x.run);
+    // A run stack shares its cluster stack's queue: the cluster stack's runs are older, so they come first at equal priority.
+    const theirs = (stack.clusterStack?.runs ?? []).map((r) => ({ name: `${r.name} (${stack.clusterStack!.stack})`, priority: r.priority as ResolvedRun["training"]["priority"], gpusByGroup: r.gpusByGroup }));
     if (!k.enabled) {
         const lines: Array<[string, string]> = [["queue", "none (addons.kueue.enabled: false): each RayJob starts when created; runs that do not fit together half-start and wait on each other's GPUs"]];
         return { data: null, lines, warnings: runs.length > 1 ? ["addons.kueue.enabled: false with several runs: without a queue they compete for GPUs and can deadlock half-started"] : [] };
     }
     const quota = queueQuota(k, groups);
-    const adm = admissions(runs.map((r) => ({ name: r.runName, priority: r.training.priority, gpusByGroup: gpusByGroup(r) })), quota, k.queueingStrategy);
+    const adm = admissions([...theirs, ...runs.map((r) => ({ name: r.runName, priority: r.training.priority, gpusByGroup: gpusByGroup(r) }))], quota, k.queueingStrategy);
     const quotaText = quota.map((q) => `${q.group} ${q.gpus} GPUs${q.efa > 0 ? ` + ${q.efa} EFA` : ""} (flavor ${q.flavor})`).join(", ") || "no GPU node group";
     const lines: Array<[string, string]> = [
         ["queue", `LocalQueue ${cfg.training.namespace}/${k.localQueue} → ClusterQueue ${k.clusterQueue} (${k.queueingStrategy}, preemption ${k.preemption}); Kueue ${KUEUE_CHART.version}; each RayJob created suspended, admitted whole`],
@@ -78,12 +80,13 @@ export function queueSummary(stack: ResolvedStack): { data: unknown; lines: Arra
     const warnings: string[] = [];
     const started = adm.filter((a) => a.startsAtOnce).reduce((s, a) => s + a.gpus, 0);
     const total = quota.reduce((s, q) => s + q.gpus, 0);
-    if (runs.length > 1 && started < total) warnings.push(`queue ${k.clusterQueue}: the runs that start at once use ${started} of ${total} GPUs; ${total - started} GPUs paid and idle until a run fits them`);
+    // A run stack does not pay for the cluster stack's GPUs: its cluster stack's plan says what idles.
+    if (!stack.clusterStack && runs.length > 1 && started < total) warnings.push(`queue ${k.clusterQueue}: the runs that start at once use ${started} of ${total} GPUs; ${total - started} GPUs paid and idle until a run fits them`);
     return { data: { clusterQueue: k.clusterQueue, localQueue: k.localQueue, queueingStrategy: k.queueingStrategy, preemption: k.preemption, quota, admissions: adm }, lines, warnings };
 }
 
 /** The lines, data and warnings of one run. */
-function runSection(r: ResolvedRun, cfg: MilesConfig): SectionResult {
+function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKind[] } = {}): SectionResult {
     const t = r.training;
     const cmd = r.command;
     const size = r.worker;
@@ -153,7 +156,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig): SectionResult {
     };
     const lc = lifecyclePlan(cfg, r, new Date());
     lines.push(...lc.lines);
-    return { data: { ...data, priority: t.priority, lifecycle: lc.data }, lines: [...lines, ["priority", t.priority]], warnings: [...trainingWarnings(r), ...fabricWarnings(r), ...spanWarnings(cfg, r), ...lc.warnings] };
+    return { data: { ...data, priority: t.priority, lifecycle: lc.data }, lines: [...lines, ["priority", t.priority]], warnings: [...trainingWarnings(r, opts), ...fabricWarnings(r), ...spanWarnings(cfg, r), ...lc.warnings] };
 }
 
 /** Where the CPU-only Ray head lands: an explicit selector wins; otherwise any untainted node. */
