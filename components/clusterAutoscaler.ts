@@ -36,7 +36,7 @@ export interface AutoscaledGroup {
     asgName: pulumi.Input<string>;
     /**
      * Discovery and scale-from-zero node-template tags (domain/lifecycle/autoscaling.ts).
-     * @example autoscalingAsgTags(groupConfig)
+     * @example capacityPlanOf(groupConfig).asgTags
      */
     tags: Record<string, string>;
 }
@@ -60,7 +60,7 @@ export interface ClusterAutoscalerArgs {
     region?: string;
     /**
      * Autoscaled groups: their ASG name and the tags it must carry (domain/lifecycle/autoscaling.ts).
-     * @example [{ name: "h100", asgName: gpuGroup.asgName, tags: autoscalingAsgTags(groupConfig) }]
+     * @example [{ name: "h100", asgName: gpuGroup.asgName, tags: capacityPlanOf(groupConfig).asgTags }]
      */
     groups: AutoscaledGroup[];
     /**

@@ -7,7 +7,7 @@ import type { ClusterHandle } from "./contracts";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import { ClusterNetwork, type ClusterNetworkArgs } from "./clusterNetwork";
 import { ClusterAutoscaler, type ClusterAutoscalerArgs } from "./clusterAutoscaler";
-import { autoscales, autoscalingAsgTags } from "../domain/lifecycle/autoscaling";
+import { capacityPlanOf } from "../domain/capacity";
 import { EksControlPlane, type EksControlPlaneArgs } from "./eksControlPlane";
 import { EksClusterAddons, EksNodeAddons, type EksClusterAddonsArgs, type EksNodeAddonsArgs } from "./eksManagedAddons";
 import { SystemNodeGroup, type SystemNodeGroupArgs } from "./systemNodeGroup";
@@ -205,7 +205,7 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
                     o,
                 ),
         );
-        const autoscaled = c.gpuNodeGroups.flatMap((g, i) => (autoscales(g) ? [{ name: g.name, asgName: gpuGroups[i].asgName, tags: autoscalingAsgTags(g) }] : []));
+        const autoscaled = c.gpuNodeGroups.map(capacityPlanOf).flatMap((cap, i) => (cap.sizeOwner === "cluster-autoscaler" ? [{ name: cap.group, asgName: gpuGroups[i].asgName, tags: cap.asgTags }] : []));
         const clusterAddons = new EksClusterAddons(
             `${name}-addons`,
             { clusterName: controlPlane.clusterName, tags, dependsOn: [system.nodeGroup], ebsCsi: a.ebsCsiDriver, transform: t.clusterAddons },

@@ -1,13 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { placementGroupOf, isReservedCapacity } from "../domain/cluster";
+import { isReservedCapacity, eksTaintEffect } from "../domain/cluster";
+import { capacityPlanOf } from "../domain/capacity";
 import { type GpuNodeGroupConfig } from "../config/cluster";
 import { efaNetworkInterfaces } from "../catalog/efaLayout";
 import { gpuNodeLabels, gpuNodeTaints, type AmiFamily, type Taint } from "../catalog/nodeLabels";
 import { gpuUserDataBase64 } from "./userData";
 import { blockStartTime, type BlockWindow } from "../domain/lifecycle/capacityBlock";
-import { autoScalingOf, autoscales } from "../domain/lifecycle/autoscaling";
-import { blockScalingOf, capacityTypeOf, scalingOf, eksTaintEffect } from "../domain/cluster";
 import { transform, type Transform } from "./transform";
 
 /** `aws.eks.NodeGroup.amiType` of each AMI family (EKS-optimized NVIDIA x86_64 AMIs). */
@@ -127,7 +126,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         super("miles-cluster:aws:GpuNodeGroup", name, {}, opts);
         args = { ...args, tags: args.tags ?? {} };
         const g = args.group;
-        const pg = placementGroupOf(g);
+        const pg = capacityPlanOf(g).placement;
         this.placementGroup =
             pg.kind === "create" ? new aws.ec2.PlacementGroup(...transform(args.transform?.placementGroup, `${name}-pg`, { strategy: "cluster", tags: args.tags }, { parent: this })) : undefined;
         const placementGroupName = pg.kind === "existing" ? pg.name : this.placementGroup?.name;
@@ -219,9 +218,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         const g = args.group;
         const identity = { name: g.name, amiFamily: g.amiFamily, efa: true };
         const taints = [...gpuNodeTaints(identity), ...(args.startupTaints ?? [])];
-        const reserved = isReservedCapacity(g.capacity);
-        const isBlock = g.capacity.type === "capacity-block";
-        const autoscaled = autoscales(g);
+        const cap = capacityPlanOf(g);
         return new aws.eks.NodeGroup(
             ...transform(args.transform?.nodeGroup, `${name}-ng`, {
                 clusterName: args.clusterName,
@@ -229,17 +226,17 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
                 nodeRoleArn: args.nodeRoleArn,
                 subnetIds: [args.subnetId],
                 amiType: AMI_TYPE[g.amiFamily],
-                capacityType: capacityTypeOf(g.capacity),
-                instanceTypes: g.capacity.type === "capacity-block" ? undefined : [g.instanceType],
+                capacityType: cap.capacityType,
+                instanceTypes: cap.instanceTypes,
                 launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply((v) => String(v)) },
-                scalingConfig: isBlock ? blockScalingOf(g.nodes) : autoscaled ? autoScalingOf(g.nodes) : scalingOf(g.nodes),
+                scalingConfig: cap.scaling,
                 labels: gpuNodeLabels(identity),
                 taints: taints.map((t) => ({ key: t.key, value: t.value === "" ? undefined : t.value, effect: eksTaintEffect(t.effect) })),
                 nodeRepairConfig: { enabled: true },
                 // One node at a time, and never forced: EKS drains each node respecting the run's
                 // PodDisruptionBudget (maxUnavailable 0) and fails the update with PodEvictionFailure
                 // after 15 minutes instead of deleting the run's pods (EKS managed-node-update-behavior).
-                updateConfig: reserved ? { maxUnavailable: 1, updateStrategy: "MINIMAL" } : { maxUnavailable: 1 },
+                updateConfig: cap.reserved ? { maxUnavailable: 1, updateStrategy: "MINIMAL" } : { maxUnavailable: 1 },
                 forceUpdateVersion: false,
                 tags: args.tags,
             },
@@ -248,7 +245,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
             // The desired size of a Capacity Block group belongs to the block's scheduled actions (ours
             // at the start, EKS's at T-40 min), that of an autoscaled group to the Cluster Autoscaler:
             // a later `pulumi up` must not reset it.
-            { parent: this, dependsOn: args.dependsOn, deleteBeforeReplace: true, ignoreChanges: isBlock || autoscaled ? ["scalingConfig.desiredSize"] : undefined }),
+            { parent: this, dependsOn: args.dependsOn, deleteBeforeReplace: true, ignoreChanges: cap.sizeOwner !== "pulumi" ? ["scalingConfig.desiredSize"] : undefined }),
         );
     }
 }

@@ -1,20 +1,20 @@
 import type { SectionProducer, SectionResult, CostItem } from "../types";
 import type { MilesConfig } from "../../config";
-import { clusterNameOf, extraAvailabilityZones, placementGroupOf } from "../../domain/cluster";
+import { clusterNameOf, extraAvailabilityZones } from "../../domain/cluster";
+import { capacityPlanOf } from "../../domain/capacity";
 import { type GpuNodeGroupConfig } from "../../config/cluster";
 import { instanceFacts } from "../../catalog/instances";
 import { efaDevicesPerNode } from "../../catalog/efaLayout";
 import { gpuNodeGroupsFromConfig } from "../../domain/gpuNodes";
 import { versionSupport } from "../../domain/lifecycle/versionSupport";
 import { groupCost } from "../../domain/lifecycle/cost";
-import { autoscales } from "../../domain/lifecycle/autoscaling";
 import { CHARTS } from "../../catalog/versions";
 import { EKS_CONTROL_PLANE_PRICE_SOURCE, NAT_GATEWAY, SYSTEM_INSTANCE_PRICES } from "../../catalog/prices";
 
 
 function capacityText(g: GpuNodeGroupConfig): string {
     const c = g.capacity;
-    const pg = placementGroupOf(g);
+    const pg = capacityPlanOf(g).placement;
     const pgText = pg.kind === "create" ? "new cluster placement group" : pg.kind === "existing" ? `placement group ${pg.name}` : "no placement group";
     switch (c.type) {
         case "capacity-block":
@@ -62,7 +62,8 @@ function eksSection(cfg: MilesConfig): SectionResult {
             efaGbpsPerNode: f.networkGbps,
             capacity: g.capacity.type,
             reservationId: "reservationId" in g.capacity ? g.capacity.reservationId : undefined,
-            placementGroup: placementGroupOf(g).kind,
+            placementGroup: capacityPlanOf(g).placement.kind,
+            sizeOwner: capacityPlanOf(g).sizeOwner,
             amiFamily: g.amiFamily,
         };
     });
@@ -110,7 +111,7 @@ function eksSection(cfg: MilesConfig): SectionResult {
         idleUsdPerHour += gc.usdPerHourIdle;
         cost.push({ item: `${g.nodes} × ${g.instanceType} (${g.name}) while running${gc.canIdle ? ", $0 idle" : ""}`, usdPerHour: gc.usdPerHourRunning, source: `${g.instanceType}: ${gc.basis} (group ${g.name})` });
     }
-    const auto = c.gpuNodeGroups.filter(autoscales);
+    const auto = c.gpuNodeGroups.filter((g) => capacityPlanOf(g).sizeOwner === "cluster-autoscaler");
     if (auto.length > 0) {
         lines.push([
             "cluster autoscaler",
