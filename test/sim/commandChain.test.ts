@@ -1,0 +1,132 @@
+/**
+ * Every committed stack's RayJobs, run through the command chain into train.py (test/sim/commandChain.ts):
+ * KubeRay v1.7.0's submitter script under the real bash, `ray job submit`'s re-join (both Ray
+ * variants), the head's `sh -c`. train.py must start once, on the head, with the plan's argv and the
+ * head's env; the run record must be started and ended on the head; the job's exit code must be
+ * train.py's. The d6ff07c entrypoint fails the same checks (negative control).
+ */
+import { strict as assert } from "node:assert";
+import * as path from "node:path";
+import type { Plan } from "../../plan/run";
+import { objectsOf, STACKS, stackPlan, type K8sObject } from "./world";
+import { chainInputOf, runCommandChain, type ChainInput, type ChainResult, type RayJoin } from "./commandChain";
+
+type Obj = Record<string, any>;
+
+/**
+ * What the plan deploys for a run, read from the plan's objects rather than from the entrypoint under
+ * test: the resolved argv and checkpoint directory the run-record ConfigMap records (record.json,
+ * runRecordStatic: the run's command.argv), train.py's path from the plan's training summary.
+ * (The summary's own argv is not used: for named runs it is resolved without the program's monitoring
+ * context and can differ from the deployed one, e.g. multi-run's --use-prometheus.)
+ */
+function planned(p: Plan, rayJob: K8sObject, configMaps: ReadonlyArray<K8sObject & { data?: unknown }>): { script: string; argv: string[]; checkpointDir: string; entrypoint: string } {
+    const runName = String(rayJob.metadata.name);
+    const t = p.summary!.training as Obj;
+    const run = (t.runs as Obj[] | undefined)?.find((r) => r.runName === runName) ?? (t.runName === runName ? t : undefined);
+    if (!run) throw new Error(`the plan's training summary has no run ${runName}`);
+    const cm = configMaps.find((c) => c.metadata.name === `${runName}-run-record` && c.metadata.namespace === rayJob.metadata.namespace);
+    if (!cm) throw new Error(`the plan creates no run-record ConfigMap for ${runName}`);
+    const rec = JSON.parse((cm.data as Record<string, string>)["record.json"]) as { argv: string[]; checkpointDir: string; run: string };
+    assert.equal(rec.run, runName);
+    return { script: (run.argv as string[])[0], argv: rec.argv, checkpointDir: rec.checkpointDir, entrypoint: ["python3", (run.argv as string[])[0], ...rec.argv].map((w) => (/^[A-Za-z0-9_\-.,/:=@+%]+$/.test(w) ? w : `'${w.replace(/'/g, `'"'"'`)}'`)).join(" ") };
+}
+
+/** What is wrong with one pass through the chain; [] when train.py ran once on the head with `want` and the record and exit code are right. */
+function problems(res: ChainResult, want: { argv: string[]; checkpointDir: string; exit: number; env: Record<string, string> }): string[] {
+    const out: string[] = [];
+    if (res.submitterExit !== 0) out.push(`the submitter exited ${res.submitterExit}: ${res.stderr.slice(-400)}`);
+    const sides = res.trainRuns.map((t) => t.side);
+    if (sides.length !== 1 || sides[0] !== "head") out.push(`train.py ran on [${sides.join(", ")}], want once on the head (Ray got ${JSON.stringify(res.submitted?.entrypoint)})`);
+    const head = res.trainRuns.find((t) => t.side === "head");
+    if (head) {
+        if (JSON.stringify(head.argv) !== JSON.stringify(want.argv)) out.push(`train.py's argv differs from the plan's:\n  got  ${JSON.stringify(head.argv)}\n  want ${JSON.stringify(want.argv)}`);
+        for (const [k, v] of Object.entries(want.env)) if (head.env[k] !== v) out.push(`train.py's env ${k}=${JSON.stringify(head.env[k])}, the head container has ${JSON.stringify(v)}`);
+        const leaked = Object.keys(head.env).filter((k) => k.startsWith("MILES_CLUSTER_RECORD"));
+        if (leaked.length > 0) out.push(`the wrapper leaked ${leaked.join(", ")} into train.py's env`);
+    }
+    if (res.jobExit !== want.exit) out.push(`the job exited ${res.jobExit}, train.py ${want.exit}`);
+    const dir = path.posix.join(want.checkpointDir, "run-records");
+    const records = Object.entries(res.headFiles).filter(([f]) => path.posix.dirname(f) === dir && f.endsWith(".json"));
+    if (records.length !== 1) out.push(`${records.length} run records in ${dir} on the head, want 1 (files: ${Object.keys(res.headFiles).join(", ") || "none"})`);
+    else {
+        const rec = JSON.parse(records[0][1]) as Obj;
+        const status = want.exit === 0 ? "succeeded" : "failed";
+        if (!rec.startedAt || !rec.endedAt || rec.status !== status || rec.exitCode !== want.exit) out.push(`the record is not started and ended as ${status} with ${want.exit}: ${JSON.stringify({ startedAt: rec.startedAt, endedAt: rec.endedAt, status: rec.status, exitCode: rec.exitCode })}`);
+        if (JSON.stringify(rec.argv) !== JSON.stringify(want.argv)) out.push("the record's argv is not train.py's");
+    }
+    return out;
+}
+
+/** The entrypoint of d6ff07c (domain/monitoring/runRecord.ts recordedEntrypoint there): the wrapper inline, split by KubeRay's bash at every ';'. */
+function d6ff07cEntrypoint(command: string): string {
+    const w = "python3 /etc/miles-cluster/run-record/write.py";
+    return `MILES_CLUSTER_RECORD=$(${w} start) || MILES_CLUSTER_RECORD=; ${command}; rc=$?; [ -n "$MILES_CLUSTER_RECORD" ] && ${w} end "$MILES_CLUSTER_RECORD" "$rc"; exit $rc`;
+}
+
+interface Case {
+    stack: string;
+    rayJob: K8sObject;
+    input: Omit<ChainInput, "join">;
+    want: ReturnType<typeof planned>;
+}
+
+describe("command chain: each RayJob's entrypoint reaches train.py on the head unchanged (KubeRay v1.7.0 submitter → ray job submit → the head's shell)", function () {
+    this.timeout(120000);
+    const cases = new Map<string, Case[]>();
+
+    before(async function () {
+        if (process.platform === "win32") this.skip();
+        for (const stack of STACKS) {
+            const p = await stackPlan(stack);
+            const configMaps = objectsOf(p, "ConfigMap") as Array<K8sObject & { data?: unknown }>;
+            cases.set(
+                stack,
+                objectsOf(p, "RayJob").map((rj) => {
+                    const want = planned(p, rj, configMaps);
+                    return { stack, rayJob: rj, input: chainInputOf({ configMaps }, rj as K8sObject & { spec: unknown }, want.script), want };
+                }),
+            );
+        }
+    });
+
+    for (const stack of STACKS) {
+        it(`${stack}: train.py runs once on the head with the plan's argv and env, the record is started and ended there, the job's exit code is train.py's`, function () {
+            const list = cases.get(stack)!;
+            assert.ok(list.length > 0, `${stack} plans no RayJob`);
+            for (const c of list) {
+                const what = `${stack}/${c.rayJob.metadata.name}`;
+                // Flags the stack's run must carry, read from the plan's summary, not from the command under test.
+                assert.ok(c.want.argv.includes("--hf-checkpoint") && c.want.argv[c.want.argv.indexOf("--hf-checkpoint") + 1].startsWith("/shared/"), `${what}: no --hf-checkpoint on the shared volume`);
+                assert.equal(c.want.argv[c.want.argv.indexOf("--save") + 1], c.want.checkpointDir, what);
+                const want = { argv: c.want.argv, checkpointDir: c.want.checkpointDir, env: c.input.headEnv };
+                // Every RayJob under Ray's list2cmdline join; the stack's first one also under shlex.join
+                // (ray-project/ray#63797) and with a failing train.py (each pass costs a few processes).
+                const first = c === list[0];
+                for (const join of (first ? ["list2cmdline", "shlex.join"] : ["list2cmdline"]) as RayJoin[]) {
+                    const res = runCommandChain({ ...c.input, join });
+                    assert.deepEqual(problems(res, { ...want, exit: 0 }), [], `${what} (${join})`);
+                    assert.ok(res.submitted!.words.length > 0 && res.submitted!.words.every((w) => /^[A-Za-z0-9_\-.,/:=@+%]+$/.test(w)), `${what}: ray job submit got ${JSON.stringify(res.submitted!.words)}`);
+                }
+                if (first) {
+                    // A failing train.py: the job fails with its code, the record says so; the submitter itself succeeds (`ray job logs` exits 0).
+                    const failed = runCommandChain({ ...c.input, join: "list2cmdline", trainExit: 7 });
+                    assert.deepEqual(problems(failed, { ...want, exit: 7 }), [], `${what} (train.py exits 7)`);
+                }
+            }
+        });
+    }
+
+    it("negative control: the d6ff07c entrypoint (the record wrapper inline) fails these checks: Ray gets `MILES_CLUSTER_RECORD=`, train.py runs in the submitter", function () {
+        const c = cases.get("dev")![0];
+        const old = runCommandChain({ ...c.input, spec: { ...c.input.spec, entrypoint: d6ff07cEntrypoint(c.want.entrypoint) }, join: "list2cmdline" });
+        const found = problems(old, { argv: c.want.argv, checkpointDir: c.want.checkpointDir, exit: 0, env: c.input.headEnv });
+        assert.ok(found.length > 0, "the old entrypoint passed the chain's checks: the checks check nothing");
+        assert.deepEqual(old.submitted?.words, ["MILES_CLUSTER_RECORD="]);
+        assert.deepEqual(
+            old.trainRuns.map((t) => t.side),
+            ["submitter"],
+        );
+        assert.ok(found.some((f) => /train\.py ran on \[submitter\]/.test(f)), found.join("\n"));
+    });
+});
