@@ -142,32 +142,39 @@ function pythonPath(): string {
     return realPython;
 }
 
-const RAY_STUB = (py: string) => `#!${py}
-# Stub of the Ray job CLI (test/sim/commandChain.ts): status of an unknown job fails, submit joins the
-# words after "--" as cli.py does and runs the string on the "head" with shell=True as
-# JobSupervisor._exec_entrypoint does, logs --follow exits 0.
+/**
+ * Stub of the Ray job CLI: `job status` of an unknown job fails, `job logs --follow` exits 0 (both
+ * answered by sh, cheaply); `job submit` runs RAY_SUBMIT_STUB.
+ */
+const RAY_STUB = (py: string, submit: string) => `#!/bin/sh
+case "$1 $2" in
+    "job status") exit 1 ;;
+    "job logs") exit 0 ;;
+    "job submit") exec ${py} -S ${submit} "$@" ;;
+esac
+exit 2
+`;
+
+/**
+ * `ray job submit … -- <words>`: joins the words as cli.py does, then runs the string on the "head"
+ * with shell=True as JobSupervisor._exec_entrypoint does (python3 -S: the stub needs the stdlib only).
+ */
+const RAY_SUBMIT_STUB = `
 import json, os, re, shlex, subprocess, sys
 args = sys.argv[1:]
 def note(**kw):
     with open(os.environ["SIM_EVENTS"], "a") as f:
         f.write(json.dumps(kw) + "\\n")
-if args[:2] == ["job", "status"]:
-    sys.exit(1)
-if args[:2] == ["job", "logs"]:
-    sys.exit(0)
-if args[:2] == ["job", "submit"]:
-    words = args[args.index("--") + 1:]
-    entrypoint = subprocess.list2cmdline(words) if os.environ["SIM_RAY_JOIN"] == "list2cmdline" else shlex.join(words)
-    note(event="submit", words=words, entrypoint=entrypoint)
-    env = json.load(open(os.environ["SIM_HEAD_ENV"]))
-    # The head's filesystem: its volumes live in the sandbox (only the head sees them there).
-    head = entrypoint
-    for v in json.loads(os.environ["SIM_HEAD_VOLUMES"]):
-        head = re.sub(r"(?<![\\w.-])" + re.escape(v) + r"(?=/|$|[^\\w.-])", lambda m: os.environ["SIM_HEAD_FS"] + v, head)
-    p = subprocess.Popen(head, shell=True, start_new_session=True, cwd=os.environ["SIM_HEAD_DIR"], env=env, stdout=sys.stdout, stderr=subprocess.STDOUT)
-    note(event="job", returncode=p.wait(timeout=8))
-    sys.exit(0)
-sys.exit(2)
+words = args[args.index("--") + 1:]
+entrypoint = subprocess.list2cmdline(words) if os.environ["SIM_RAY_JOIN"] == "list2cmdline" else shlex.join(words)
+note(event="submit", words=words, entrypoint=entrypoint)
+env = json.load(open(os.environ["SIM_HEAD_ENV"]))
+# The head's filesystem: its volumes live in the sandbox (only the head sees them there).
+head = entrypoint
+for v in json.loads(os.environ["SIM_HEAD_VOLUMES"]):
+    head = re.sub(r"(?<![\\w.-])" + re.escape(v) + r"(?=/|$|[^\\w.-])", lambda m: os.environ["SIM_HEAD_FS"] + v, head)
+p = subprocess.Popen(head, shell=True, start_new_session=True, cwd=os.environ["SIM_HEAD_DIR"], env=env, stdout=sys.stdout, stderr=subprocess.STDOUT)
+note(event="job", returncode=p.wait(timeout=8))
 `;
 
 /** The python3 wrapper: train.py is recorded (argv NUL-separated, then the env), everything else is the real python3. */
@@ -208,7 +215,8 @@ export function runCommandChain(input: ChainInput): ChainResult {
         }
         for (const v of input.headVolumes) dir("head-fs", v);
         const py = pythonPath();
-        fs.writeFileSync(path.join(bin, "ray"), RAY_STUB(py), { mode: 0o755 });
+        fs.writeFileSync(path.join(root, "ray_submit.py"), RAY_SUBMIT_STUB);
+        fs.writeFileSync(path.join(bin, "ray"), RAY_STUB(py, path.join(root, "ray_submit.py")), { mode: 0o755 });
         fs.writeFileSync(path.join(bin, "python3"), PYTHON_WRAPPER(py, input.trainScript), { mode: 0o755 });
         // The dashboard is healthy: the health wait loop's `python -c …` succeeds at once.
         fs.writeFileSync(path.join(bin, "python"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
