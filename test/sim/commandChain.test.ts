@@ -16,22 +16,17 @@ import { shellQuote } from "../../domain/training/argv";
 type Obj = Record<string, any>;
 
 /**
- * What the plan deploys for a run, read from the plan's objects rather than from the entrypoint under
- * test: the resolved argv and checkpoint directory the run-record ConfigMap records (record.json,
- * runRecordStatic: the run's command.argv), train.py's path from the plan's training summary.
- * (The summary's own argv is not used: for named runs it is resolved without the program's monitoring
- * context and can differ from the deployed one, e.g. multi-run's --use-prometheus.)
+ * What the plan says of a run, read from the plan's training summary rather than from the entrypoint
+ * under test: train.py's path and argv, its checkpoint directory. (problems() also holds the run
+ * record's argv, from the run-record ConfigMap's record.json, to it.)
  */
-function planned(p: Plan, rayJob: K8sObject, configMaps: ReadonlyArray<K8sObject & { data?: unknown }>): { script: string; argv: string[]; checkpointDir: string; entrypoint: string } {
+function planned(p: Plan, rayJob: K8sObject): { script: string; argv: string[]; checkpointDir: string; entrypoint: string } {
     const runName = String(rayJob.metadata.name);
     const t = p.summary!.training as Obj;
     const run = (t.runs as Obj[] | undefined)?.find((r) => r.runName === runName) ?? (t.runName === runName ? t : undefined);
     if (!run) throw new Error(`the plan's training summary has no run ${runName}`);
-    const cm = configMaps.find((c) => c.metadata.name === `${runName}-run-record` && c.metadata.namespace === rayJob.metadata.namespace);
-    if (!cm) throw new Error(`the plan creates no run-record ConfigMap for ${runName}`);
-    const rec = JSON.parse((cm.data as Record<string, string>)["record.json"]) as { argv: string[]; checkpointDir: string; run: string };
-    assert.equal(rec.run, runName);
-    return { script: (run.argv as string[])[0], argv: rec.argv, checkpointDir: rec.checkpointDir, entrypoint: ["python3", (run.argv as string[])[0], ...rec.argv].map((w) => (/^[A-Za-z0-9_\-.,/:=@+%]+$/.test(w) ? w : `'${w.replace(/'/g, `'"'"'`)}'`)).join(" ") };
+    const [script, ...argv] = run.argv as string[];
+    return { script, argv, checkpointDir: run.paths.checkpointDir, entrypoint: run.entrypoint };
 }
 
 /** What is wrong with one pass through the chain; [] when train.py ran once on the head with `want` and the record and exit code are right. */
@@ -85,7 +80,7 @@ describe("command chain: each RayJob's entrypoint reaches train.py on the head u
             cases.set(
                 stack,
                 objectsOf(p, "RayJob").map((rj) => {
-                    const want = planned(p, rj, configMaps);
+                    const want = planned(p, rj);
                     return { stack, rayJob: rj, input: chainInputOf({ configMaps }, rj as K8sObject & { spec: unknown }, want.script), want };
                 }),
             );
