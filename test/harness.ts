@@ -36,6 +36,25 @@ export function one(p: Plan, type: string, name?: string): RecordedResource {
     return rs[0];
 }
 
+/**
+ * The command a planned RayJob runs on its head: its entrypoint is `bash <mount>/<key>`, a script in
+ * the run-record ConfigMap its head mounts at <mount> (domain/monitoring/runRecord.ts); this is that
+ * script's command line (python3 train.py and its argv, quoted for bash).
+ */
+export function rayJobCommand(p: Plan, rayJob: RecordedResource): string {
+    const spec = (rayJob.inputs as { spec: { entrypoint: string; rayClusterSpec: { headGroupSpec: { template: { spec: { containers: Array<{ volumeMounts?: Array<{ name: string; mountPath: string }> }>; volumes?: Array<{ name: string; configMap?: { name: string } }> } } } } } }).spec;
+    const m = /^bash (\/\S+)\/([^/\s]+)$/.exec(spec.entrypoint);
+    if (!m) throw new Error(`RayJob entrypoint is not \`bash <mount>/<script>\`: ${spec.entrypoint}`);
+    const head = spec.rayClusterSpec.headGroupSpec.template.spec;
+    const mount = (head.containers[0].volumeMounts ?? []).find((v) => v.mountPath === m[1]);
+    const cmName = (head.volumes ?? []).find((v) => v.name === mount?.name)?.configMap?.name;
+    const cm = ofType(p, "kubernetes:core/v1:ConfigMap").find((c) => (c.inputs as { metadata?: { name?: string } }).metadata?.name === cmName);
+    const script = (cm?.inputs as { data?: Record<string, string> } | undefined)?.data?.[m[2]];
+    if (script === undefined) throw new Error(`no ConfigMap ${cmName} with ${m[2]} mounted at ${m[1]} in the head`);
+    const lines = script.split("\n");
+    return lines[lines.findIndex((l) => l.startsWith("MILES_CLUSTER_RECORD=$(")) + 1];
+}
+
 /** ../shared beside the checkout (always there in CI), or undefined in a user's clone. */
 export const SHARED_DIR: string | undefined = [path.resolve(ROOT, "..", "shared")].find((d) => fs.existsSync(path.join(d, "miles", "flags.tsv")));
 

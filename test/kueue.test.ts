@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { parse } from "yaml";
-import { AJV_OPTIONS, closeObjects, one, ofType, planStack, rawConfig, requireShared } from "./harness";
+import { AJV_OPTIONS, closeObjects, one, ofType, planStack, rawConfig, rayJobCommand, requireShared } from "./harness";
 import type { Plan } from "../plan/run";
 import { parseConfig } from "../validation";
 import { CHARTS } from "../catalog/versions";
@@ -65,7 +65,7 @@ describe("Kueue and several named runs (stacks/Pulumi.multi-run.yaml)", function
         const prio = Object.fromEntries(jobs.map((j) => [(j.inputs as Obj).metadata.name, (j.inputs as Obj).metadata.labels["kueue.x-k8s.io/priority-class"]]));
         assert.deepEqual(prio, { "grpo-baseline": "miles-normal", "grpo-lr-2e-6": "miles-normal", "dapo-clip-higher": "miles-high" });
         // Each run's own override reaches its argv, the shared ones reach all.
-        const ep = (n: string) => String((jobs.find((j) => (j.inputs as Obj).metadata.name === n)!.inputs as Obj).spec.entrypoint);
+        const ep = (n: string) => rayJobCommand(p, jobs.find((j) => (j.inputs as Obj).metadata.name === n)!);
         assert.match(ep("grpo-lr-2e-6"), /--lr 0\.000002 /);
         assert.match(ep("grpo-baseline"), /--lr 0\.000001 /);
         assert.match(ep("dapo-clip-higher"), /--eps-clip-high 0\.28/);

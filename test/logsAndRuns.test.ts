@@ -17,7 +17,7 @@ import { runOf } from "../domain/stack";
 import { rayJobManifest } from "../domain/training/rayJob";
 import type { TrainingContext } from "../domain/training/pod";
 import { LOG_SHIPPER_CONTAINER, logShipping, logsPolicy, RAY_LOG_DIR, RAY_LOG_VOLUME } from "../domain/monitoring/logs";
-import { recordedEntrypoint, REDACTED, RUN_RECORD_WRITER, runRecordConfigMap, runRecordsCommand, runRecordsS3Path, runRecordStatic } from "../domain/monitoring/runRecord";
+import { recordedEntrypointScript, REDACTED, RUN_RECORD_WRITER, runRecordConfigMap, runRecordsCommand, runRecordsS3Path, runRecordStatic } from "../domain/monitoring/runRecord";
 import { IMDS_CIDR, namespacePolicies, type NetworkPolicyManifest } from "../domain/security/networkPolicy";
 import { readRunRecords, renderRunRecords } from "../cli/runs";
 import { main } from "../cli/main";
@@ -197,8 +197,10 @@ describe("run record: written by the job, listed by `miles-cluster runs` (the re
             const rec = runRecordStatic(run, { stack: "prod", gitCommit: "abc123", usdPerNodeHour: 60 });
             fs.writeFileSync(path.join(mount, "record.json"), JSON.stringify({ ...rec, checkpointDir: path.join(tmp, "ckpt") }));
             fs.writeFileSync(path.join(mount, "write.py"), RUN_RECORD_WRITER);
-            // No stdin, and a hard timeout: a wrapper that blocked would fail here, not hang the suite. POSIX sh (dash here): the wrapper uses nothing bash-only.
-            const r = spawnSync("sh", ["-c", recordedEntrypoint("sleep 1; sh -c 'exit 3'", mount)], { env: { ...process.env, MILES_CLUSTER_RECORD_DIR: mount }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15000 });
+            // The entrypoint script lies next to write.py and record.json, as in the ConfigMap; it finds them there.
+            fs.writeFileSync(path.join(mount, "entrypoint.sh"), recordedEntrypointScript(["sh", "-c", "sleep 1; exit 3"]));
+            // No stdin, and a hard timeout: a wrapper that blocked would fail here, not hang the suite.
+            const r = spawnSync("bash", [path.join(mount, "entrypoint.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15000 });
             assert.equal(r.status, 3, r.stderr);
             const rows = readRunRecords(tmp);
             assert.equal(rows.length, 1);
@@ -227,7 +229,8 @@ describe("run record: written by the job, listed by `miles-cluster runs` (the re
         try {
             // No record.json in the mount: the writer's start fails.
             fs.writeFileSync(path.join(tmp, "write.py"), RUN_RECORD_WRITER);
-            const r = spawnSync("sh", ["-c", recordedEntrypoint("sh -c 'echo trained; exit 4'", tmp)], { env: { ...process.env, MILES_CLUSTER_RECORD_DIR: tmp }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15000 });
+            fs.writeFileSync(path.join(tmp, "entrypoint.sh"), recordedEntrypointScript(["sh", "-c", "echo trained; exit 4"]));
+            const r = spawnSync("bash", [path.join(tmp, "entrypoint.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15000 });
             assert.equal(r.status, 4, r.stderr);
             assert.match(r.stdout, /^trained$/m);
         } finally {
@@ -354,9 +357,17 @@ describe("plan --out of prod: log shipping and the run record", function () {
         assert.equal(lines["  read a run's logs"], p.outputs.runLogsCommand);
     });
 
-    it("the RayJob wraps train.py with the record writer, mounts its ConfigMap in the head, and both are written out", () => {
+    it("the RayJob runs the entrypoint script of its record ConfigMap (the writer around train.py), mounts that ConfigMap in the head, and both are written out", () => {
         const rj = one(p, "kubernetes:ray.io/v1:RayJob").inputs as Obj;
-        assert.match(rj.spec.entrypoint, /^MILES_CLUSTER_RECORD=\$\(python3 \/etc\/miles-cluster\/run-record\/write\.py start\)/);
+        const [, key] = /^bash \/etc\/miles-cluster\/run-record\/(entrypoint-[0-9a-f]{12}\.sh)$/.exec(rj.spec.entrypoint) ?? [];
+        assert.ok(key, rj.spec.entrypoint);
+        const script = String((one(p, "kubernetes:core/v1:ConfigMap", "training-run-record").inputs as Obj).data[key]);
+        // Record start, then the run's command (the plan's entrypoint text, one line), then the record's end.
+        const lines = script.split("\n");
+        const start = lines.findIndex((l) => /^MILES_CLUSTER_RECORD=\$\(MILES_CLUSTER_RECORD_DIR="\$d" python3 "\$d\/write\.py" start\)/.test(l));
+        assert.ok(start > 0, script);
+        assert.equal(lines[start + 1], runOf(PROD).command.entrypoint);
+        assert.match(lines.slice(start + 2).join("\n"), /^rc=\$\?\n.*python3 "\$d\/write\.py" end "\$MILES_CLUSTER_RECORD" "\$rc"/);
         const run = runOf(PROD).runName;
         assert.ok(rj.spec.rayClusterSpec.headGroupSpec.template.spec.volumes.some((v: Obj) => v.configMap?.name === `${run}-run-record`));
         const cm = one(p, "kubernetes:core/v1:ConfigMap", "training-run-record").inputs as Obj;

@@ -5,7 +5,7 @@
  * refused); RBAC is least privilege.
  */
 import { strict as assert } from "node:assert";
-import { planStack, ofType, one } from "./harness";
+import { planStack, ofType, one, rayJobCommand } from "./harness";
 import type { Plan } from "../plan/run";
 import { blockSchedule, blockStartTime, cronAt } from "../domain/lifecycle/capacityBlock";
 import { rayJobSpecHash } from "../domain/lifecycle/jobs";
@@ -47,7 +47,7 @@ describe("run lifecycle: the prod Capacity Block stack", function () {
         const i = argv.indexOf("--save-trigger-sentinel");
         assert.ok(i > argv.indexOf("--save"), "--save-trigger-sentinel without --save");
         assert.equal(argv[i + 1], sentinel);
-        assert.match(String((one(p, "kubernetes:ray.io/v1:RayJob").inputs.spec as any).entrypoint), new RegExp(`--save-trigger-sentinel ${sentinel} `));
+        assert.match(rayJobCommand(p, one(p, "kubernetes:ray.io/v1:RayJob")), new RegExp(`--save-trigger-sentinel ${sentinel} `));
     });
 
     it("the end-of-block CronJob fires before the drain, uses the same sentinel, waits for the export and stops the queued RayJob through its Kueue Workload", async () => {

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { ROOT, planStack, one, ofType } from "./harness";
+import { ROOT, planStack, one, ofType, rayJobCommand } from "./harness";
 import type { Plan } from "../plan/run";
 import { missingProjectKeys, readStackFile } from "../plan/stackFile";
 
@@ -11,7 +11,8 @@ const STACKS = fs
     .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
     .filter((s): s is string => s !== undefined);
 
-const entrypoint = (p: Plan) => String((one(p, "kubernetes:ray.io/v1:RayJob").inputs.spec as { entrypoint: string }).entrypoint);
+/** The command line the RayJob runs on the head (its entrypoint script's, test/harness.ts rayJobCommand). */
+const entrypoint = (p: Plan) => rayJobCommand(p, one(p, "kubernetes:ray.io/v1:RayJob"));
 
 /** Leaves of a parsed YAML document with their dotted paths. */
 function leaves(v: unknown, at = ""): Array<[string, unknown]> {

@@ -18,7 +18,7 @@ import { trainingSection } from "../plan/sections/training";
 import * as os from "node:os";
 import { parse as parseYaml } from "yaml";
 import { renderJson, renderText, writeManifests } from "../plan/render";
-import { AJV_OPTIONS, closeObjects, one, ofType, planConfig, rawConfig, requireShared } from "./harness";
+import { AJV_OPTIONS, closeObjects, one, ofType, planConfig, rawConfig, rayJobCommand, requireShared } from "./harness";
 import { WORKFLOW_1, WORKFLOW_2 } from "./trainingFixtures";
 
 const RAYJOB = "kubernetes:ray.io/v1:RayJob";
@@ -174,9 +174,10 @@ describe("MilesTrainingJob (under mocks)", function () {
     });
 
     it("runs python3 /root/miles/train.py with the architecture args and the layout flags", () => {
-        const e: string = spec(one(dev.p, RAYJOB)).entrypoint;
-        // train.py runs between the run record's start and end (domain/monitoring/runRecord.ts).
-        assert.match(e, /; python3 \/root\/miles\/train\.py --swiglu --num-layers 36 [^;]*; rc=\$\?; /);
+        // The entrypoint runs a script of the run-record ConfigMap: train.py between the record's start and end (domain/monitoring/runRecord.ts).
+        assert.match(spec(one(dev.p, RAYJOB)).entrypoint, /^bash \/etc\/miles-cluster\/run-record\/entrypoint-[0-9a-f]{12}\.sh$/);
+        const e = rayJobCommand(dev.p, one(dev.p, RAYJOB));
+        assert.match(e, /^python3 \/root\/miles\/train\.py --swiglu --num-layers 36 /);
         for (const f of ["--actor-num-nodes 1", "--actor-num-gpus-per-node 8", "--num-gpus-per-node 8", "--colocate", "--rollout-num-gpus-per-engine 1", "--tensor-model-parallel-size 2", "--load /shared/checkpoints/miles-test", "--save /shared/checkpoints/miles-test", "--ref-load /shared/models/Qwen3-4B_torch_dist"]) {
             assert.ok(e.includes(f), `entrypoint lacks ${f}`);
         }
@@ -223,7 +224,7 @@ describe("MilesTrainingJob (under mocks)", function () {
         assert.equal(pod.tolerations, undefined);
         assert.equal(pod.containers[0].resources.limits["nvidia.com/gpu"], undefined);
         assert.equal(pod.enableServiceLinks, false);
-        assert.ok(spec(one(dev.p, RAYJOB)).entrypoint.includes("--pin-rollout-manager-to-head"));
+        assert.ok(rayJobCommand(dev.p, one(dev.p, RAYJOB)).includes("--pin-rollout-manager-to-head"));
     });
 
     it("sets the miles and Megatron env on every Ray pod, the EFA env only on the GPU workers", () => {
@@ -251,7 +252,7 @@ describe("MilesTrainingJob (under mocks)", function () {
         assert.equal(s.preRunningDeadlineSeconds, 3600);
         assert.deepEqual(s.submitterConfig, { backoffLimit: 3 });
         assert.equal(s.activeDeadlineSeconds, undefined);
-        assert.ok(s.entrypoint.includes("--load /shared/checkpoints/miles-test --save /shared/checkpoints/miles-test"));
+        assert.ok(rayJobCommand(dev.p, one(dev.p, RAYJOB)).includes("--load /shared/checkpoints/miles-test --save /shared/checkpoints/miles-test"));
     });
 
     it("download and convert Jobs are valid batch/v1 Jobs, idempotent, the convert one on all GPUs of a node", async () => {
@@ -295,7 +296,7 @@ describe("MilesTrainingJob secrets", () => {
         assert.deepEqual(dl.valueFrom, { secretKeyRef: { name: "miles-test-secrets", key: "hf-token" } });
         const all = JSON.stringify(p.resources) + JSON.stringify(p.outputs);
         assert.ok(!all.includes("wandb-key-123") && !all.includes("hf_token_456"));
-        assert.ok(spec(rj).entrypoint.includes("--use-wandb"));
+        assert.ok(rayJobCommand(p, rj).includes("--use-wandb"));
     });
 
     it("the whole-stack plan (text, --json, --out files) never shows the secret values", async () => {
@@ -321,7 +322,7 @@ describe("the seed's workflows as stacks", () => {
     it("Workflow 1: large MoE, FP8 block scaling, actor 8 GPUs per node, rollout 8 GPUs, TP 8, EP 4", async function () {
         const { p } = await planTraining(WORKFLOW_1);
         const rj = one(p, RAYJOB);
-        const e: string = spec(rj).entrypoint;
+        const e = rayJobCommand(p, rj);
         for (const f of [
             "--actor-num-nodes 8",
             "--actor-num-gpus-per-node 8",
@@ -379,7 +380,7 @@ describe("the seed's workflows as stacks", () => {
     it("Workflow 2: EAGLE 3 steps, top-k 1, 4 draft tokens, draft model path; online MTP 1 layer, loss scale 0.2", async function () {
         const { p } = await planTraining(WORKFLOW_2);
         const rj = one(p, RAYJOB);
-        const e: string = spec(rj).entrypoint;
+        const e = rayJobCommand(p, rj);
         for (const f of [
             "--sglang-speculative-algorithm EAGLE",
             "--sglang-speculative-num-steps 3",

@@ -5,11 +5,13 @@
  * values never: only their names), the image, the git commit of the deployment, start and end,
  * nodes and GPUs, GPU-hours and the on-demand cost estimate.
  *
- * The static part is a ConfigMap mounted into the head (/etc/miles-cluster/run-record); the
- * entrypoint runs the writer before and after train.py. The writer is python3 (stdlib) and runs in
+ * The static part is a ConfigMap mounted into the head (/etc/miles-cluster/run-record); so is the
+ * run's entrypoint script, which runs the writer before and after train.py. The writer is python3 (stdlib) and runs in
  * the run's image; test/monitoring.test.ts runs it.
  */
+import { createHash } from "node:crypto";
 import type { ResolvedRun } from "../training/run";
+import { shellQuote } from "../training/argv";
 import { partOfLabels } from "../labels";
 import { HEAD_COMPONENT, RUN_LABELS } from "../../catalog/runLabels";
 import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
@@ -104,10 +106,66 @@ else:
     write(path, rec)
 `.trimStart();
 
-/** The entrypoint wrapped by the writer; train.py's exit code is the job's. */
-export function recordedEntrypoint(entrypoint: string, mount: string = RUN_RECORD_MOUNT): string {
-    const w = `python3 ${mount}/write.py`;
-    return `MILES_CLUSTER_RECORD=$(${w} start) || MILES_CLUSTER_RECORD=; ${entrypoint}; rc=$?; [ -n "$MILES_CLUSTER_RECORD" ] && ${w} end "$MILES_CLUSTER_RECORD" "$rc"; exit $rc`;
+/**
+ * The run's entrypoint script, a key of the run-record ConfigMap mounted in the head: the record's
+ * start, then `<words…>` (python3 train.py and its argv, each word quoted for bash), then the
+ * record's end; train.py's exit code is the job's. A failed start never stops the run.
+ *
+ * Why a file: KubeRay v1.7.0 pastes `spec.entrypoint` raw into the submitter's bash script
+ * (ray-project/kuberay v1.7.0 ray-operator/controllers/ray/common/job.go:205
+ * `cmd = append(cmd, "--", entrypoint, ";")`, joined with spaces and run by `/bin/bash -ce`:
+ * rayjob_controller.go:645-646, utils/util.go:1012), so a `;` in it ends `ray job submit` there and
+ * the rest runs in the 1-CPU submitter pod (kuberay issue #3802). `ray job submit -- <words>` then
+ * joins the words again (ray python/ray/dashboard/modules/job/cli.py `submit`: `list2cmdline`,
+ * `shlex.join` since ray-project/ray#63797) and the head runs that with a shell (job_supervisor.py
+ * `JobSupervisor._exec_entrypoint`: `subprocess.Popen(entrypoint, shell=True)`). Words of
+ * CHAIN_SAFE characters only pass all three unchanged, so the RayJob's entrypoint is just
+ * `bash <mount>/<this key>` (runEntrypoint) and every other character stays inside this file.
+ *
+ * The script finds write.py and record.json next to itself (`$0`), and gives the writer its
+ * directory only: train.py's environment is the one Ray gives the job, as before.
+ */
+export function recordedEntrypointScript(words: readonly string[]): string {
+    // One line, each word quoted for bash: the same text as the run's `command.entrypoint` (argv.ts).
+    const command = words.map(shellQuote).join(" ");
+    return [
+        "# The run's entrypoint (miles-cluster domain/monitoring/runRecord.ts): the run record's start, the command, its end.",
+        'd=$(dirname "$0")',
+        'MILES_CLUSTER_RECORD=$(MILES_CLUSTER_RECORD_DIR="$d" python3 "$d/write.py" start) || MILES_CLUSTER_RECORD=',
+        command,
+        "rc=$?",
+        'if [ -n "$MILES_CLUSTER_RECORD" ]; then MILES_CLUSTER_RECORD_DIR="$d" python3 "$d/write.py" end "$MILES_CLUSTER_RECORD" "$rc"; fi',
+        'exit "$rc"',
+        "",
+    ].join("\n");
+}
+
+/** Characters a word of the RayJob entrypoint may hold to reach the head's shell unchanged (bash, list2cmdline or shlex.join, sh: none of them quotes or splits these). */
+export const CHAIN_SAFE = /^[A-Za-z0-9_\-.,/:=@+%]+$/;
+
+/** The run's command: `python3 <script> <argv…>`. */
+export function runWords(r: Pick<ResolvedRun, "command">): string[] {
+    return ["python3", r.command.script, ...r.command.argv];
+}
+
+/**
+ * ConfigMap key of the run's entrypoint script: named after its content, so that a changed command
+ * changes the RayJob's entrypoint and so replaces the RayJob (RAYJOB_REPLACE_ON_CHANGES), as a
+ * changed inline entrypoint did.
+ */
+export function entrypointScriptKey(script: string): string {
+    return `entrypoint-${createHash("sha256").update(script).digest("hex").slice(0, 12)}.sh`;
+}
+
+/** The run's entrypoint script and its ConfigMap key. */
+export function runEntrypointScript(r: Pick<ResolvedRun, "command">): { key: string; script: string } {
+    const script = recordedEntrypointScript(runWords(r));
+    return { key: entrypointScriptKey(script), script };
+}
+
+/** The RayJob's `spec.entrypoint` when the run-record ConfigMap is mounted at `mount`: only CHAIN_SAFE words. */
+export function runEntrypoint(r: Pick<ResolvedRun, "command">, mount: string = RUN_RECORD_MOUNT): string {
+    return `bash ${mount}/${runEntrypointScript(r).key}`;
 }
 
 /** ConfigMap name of a run's record. */
@@ -119,16 +177,18 @@ export interface RunRecordConfigMapManifest {
     apiVersion: "v1";
     kind: "ConfigMap";
     metadata: { name: string; namespace: string; labels: Record<string, string> };
-    data: { "record.json": string; "write.py": string };
+    /** record.json, write.py and the entrypoint script (`entrypoint-<hash>.sh`, runEntrypointScript). */
+    data: { "record.json": string; "write.py": string; [entrypointScript: string]: string };
 }
 
-/** The ConfigMap the head mounts at RUN_RECORD_MOUNT: the record's static part and its writer. */
+/** The ConfigMap the head mounts at RUN_RECORD_MOUNT: the record's static part, its writer and the run's entrypoint script. */
 export function runRecordConfigMap(r: ResolvedRun, meta: { stack: string; gitCommit: string; usdPerNodeHour?: number }): RunRecordConfigMapManifest {
+    const entry = runEntrypointScript(r);
     return {
         apiVersion: "v1",
         kind: "ConfigMap",
         metadata: { name: runRecordConfigMapName(r.runName), namespace: r.namespace, labels: { ...partOfLabels("run-record"), [RUN_LABELS.instance]: r.runName } },
-        data: { "record.json": JSON.stringify(runRecordStatic(r, meta), null, 2), "write.py": RUN_RECORD_WRITER },
+        data: { "record.json": JSON.stringify(runRecordStatic(r, meta), null, 2), "write.py": RUN_RECORD_WRITER, [entry.key]: entry.script },
     };
 }
 

@@ -19,7 +19,7 @@ import { hardenPodSpec, RDMA_CAPABILITY } from "../security/pods";
 import { preStopSave } from "./preStop";
 import { LOG_VOLUMES, logShipperContainer, RAY_LOG_MOUNT, RAY_LOG_VOLUME } from "../monitoring/logs";
 import { RAY_DASHBOARDS_TOKEN, rayDashboardsContainer, rayDashboardsTarget } from "../monitoring/rayDashboards";
-import { RUN_RECORD_MOUNT, RUN_RECORD_VOLUME } from "../monitoring/runRecord";
+import { RUN_RECORD_MOUNT, RUN_RECORD_VOLUME, runRecordConfigMapName } from "../monitoring/runRecord";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -50,7 +50,13 @@ export interface TrainingContext {
      * @default false
      */
     saveOnStop?: boolean;
-    /** ConfigMap with the run record's static part and writer (domain/monitoring/runRecord.ts); mounted into the head. @default no run record */
+    /**
+     * ConfigMap with the run record's static part, its writer and the run's entrypoint script
+     * (domain/monitoring/runRecord.ts runRecordConfigMap); always mounted into the head, where Ray's
+     * job supervisor runs the RayJob's entrypoint, `bash <mount>/entrypoint-<hash>.sh` (rayJob.ts
+     * rayJobEntrypoint). MilesTrainingJob creates it; a program that builds the RayJob itself
+     * creates `runRecordConfigMap(run, …)` too. @default `<run>-run-record` (runRecordConfigMapName)
+     */
     runRecordConfigMap?: string;
 }
 
@@ -87,8 +93,9 @@ function observe(spec: PodSpec, ctx: TrainingContext, r: ResolvedRun, role: "hea
         volumes.push(RAY_DASHBOARDS_TOKEN);
         spec.initContainers = [...((spec.initContainers ?? []) as Container[]), rayDashboardsContainer(rayDashboardsTarget(r.runName, dashboards))];
     }
-    if (role === "head" && ctx.runRecordConfigMap) {
-        volumes.push({ name: RUN_RECORD_VOLUME, configMap: { name: ctx.runRecordConfigMap } });
+    if (role === "head") {
+        // Always: the RayJob's entrypoint is a script in it (rayJob.ts rayJobEntrypoint).
+        volumes.push({ name: RUN_RECORD_VOLUME, configMap: { name: ctx.runRecordConfigMap ?? runRecordConfigMapName(r.runName) } });
         mounts.push({ name: RUN_RECORD_VOLUME, mountPath: RUN_RECORD_MOUNT, readOnly: true });
     }
     containers[0] = { ...ray, volumeMounts: mounts };

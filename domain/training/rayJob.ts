@@ -3,7 +3,7 @@
  * pod per node, the miles entrypoint, and the lifecycle fields; plus how to follow it.
  */
 import type { ResolvedRun } from "./run";
-import { recordedEntrypoint } from "../monitoring/runRecord";
+import { CHAIN_SAFE, runEntrypoint } from "../monitoring/runRecord";
 import { HEAD_SHM_GIB, headPod, runLabels, submitterPod, workerPod, type TrainingContext } from "./pod";
 import { queueLabels } from "../kueue";
 import type { TrainingConfig } from "../../config";
@@ -37,6 +37,20 @@ export interface RayJobManifest {
 export function workerGroups(r: ResolvedRun): Array<{ name: string; group?: GpuNodeGroupInfo; nodes: number }> {
     if (r.groups.length <= 1) return [{ name: "gpu", group: r.group, nodes: r.nodesNeeded }];
     return r.groups.map(({ group, nodes }) => ({ name: `gpu-${group.name}`, group, nodes }));
+}
+
+/**
+ * The RayJob's `spec.entrypoint`, decided here only: `bash <run-record mount>/entrypoint-<hash>.sh`,
+ * the script (record start, python3 train.py <argv>, record end) in the run-record ConfigMap the head
+ * always mounts (pod.ts, runRecordConfigMapOf). The entrypoint passes three shells before train.py
+ * starts (KubeRay's submitter bash, `ray job submit`'s re-join, the head's `sh -c`: see
+ * domain/monitoring/runRecord.ts recordedEntrypointScript), so it holds CHAIN_SAFE words only; the
+ * command itself, whatever its characters, stays in the file.
+ */
+export function rayJobEntrypoint(r: ResolvedRun): string {
+    const e = runEntrypoint(r);
+    if (!e.split(" ").every((w) => CHAIN_SAFE.test(w))) throw new Error(`run ${r.runName}: entrypoint ${JSON.stringify(e)} has a word that is not CHAIN_SAFE`);
+    return e;
 }
 
 /** The KubeRay RayJob of a run. */
@@ -74,8 +88,7 @@ export function rayJobManifest(r: ResolvedRun, ctx: TrainingContext): RayJobMani
     if (t.image.rayVersion) rayClusterSpec.rayVersion = t.image.rayVersion;
     if (rayTokenAuth(t)) rayClusterSpec.authOptions = { mode: "token" };
     const spec: Record<string, unknown> = {
-        // With a run record, train.py runs between the record's start and end (domain/monitoring/runRecord.ts).
-        entrypoint: ctx.runRecordConfigMap ? recordedEntrypoint(r.command.entrypoint) : r.command.entrypoint,
+        entrypoint: rayJobEntrypoint(r),
         submissionMode: "K8sJobMode",
         // Each retry is a new Ray cluster; --load = --save makes it resume from the last checkpoint.
         backoffLimit: lc.backoffLimit,
