@@ -118,7 +118,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig): SectionResult {
         enabled: true,
         runName: r.runName,
         namespace: r.namespace,
-        image: r.image,
+        image: r.imageName,
         imageSource: r.imageChoice.source,
         imageDigest: r.imageChoice.digest,
         fabricGate: gate,
