@@ -21,10 +21,12 @@ describe("autoscaling and idle cost (pure)", () => {
         assert.equal(autoscales(group({ capacity: { type: "capacity-block", reservationId: "cr-0123456789abcdef0" } })), false);
     });
 
-    it("scale-from-zero node template: GPUs and EFA devices of the instance type, the group's labels and taint", () => {
+    it("scale-from-zero node template: GPUs, EFA devices and huge pages of the instance type, the group's labels and taint", () => {
         const t = autoscalingAsgTags(group({ instanceType: "p5en.48xlarge" }));
         assert.equal(t["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"], "8");
         assert.equal(t["k8s.io/cluster-autoscaler/node-template/resources/vpc.amazonaws.com/efa"], "16");
+        // The EFA node's pre-allocated huge pages, which the worker and gate pods request (test/sim/scheduling.test.ts: scale from zero).
+        assert.equal(t["k8s.io/cluster-autoscaler/node-template/resources/hugepages-2Mi"], "10256Mi");
         assert.equal(t["k8s.io/cluster-autoscaler/node-template/label/miles-cluster.io/node-group"], "g");
         assert.equal(t["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"], "true:NoSchedule");
     });

@@ -13,7 +13,7 @@
  */
 import type { GpuNodeGroupConfig } from "../../config/cluster";
 import { instanceFacts } from "../../catalog/instances";
-import { efaDevicesPerNode } from "../../catalog/efaLayout";
+import { efaDevicesPerNode, efaHugepages2MiQuantity } from "../../catalog/efaLayout";
 import { LABEL_NODE_GROUP, gpuNodeLabels, gpuNodeTaints } from "../../catalog/nodeLabels";
 import { SYSTEM_NODE_GROUP_NAME } from "../../config/cluster";
 import { CA_AUTOSCALE_TAG, CA_NODE_TEMPLATE_TAG, caDiscoveryTags } from "../../catalog/autoscaler";
@@ -31,7 +31,7 @@ export function autoScalingOf(nodes: number): { minSize: number; desiredSize: nu
 /**
  * Tags the group's Auto Scaling group must carry (EKS does not copy node group tags to it): the
  * discovery tag, and the node template the Cluster Autoscaler builds a node from when the group is
- * at 0 — its GPUs, EFA devices, labels and taints (cluster-autoscaler/cloudprovider/aws/README.md,
+ * at 0 — its GPUs, EFA devices, huge pages, labels and taints (cluster-autoscaler/cloudprovider/aws/README.md,
  * "Auto-Discovery Setup": `k8s.io/cluster-autoscaler/node-template/resources|label|taint/...`).
  */
 export function autoscalingAsgTags(g: GpuNodeGroupConfig): Record<string, string> {
@@ -39,7 +39,13 @@ export function autoscalingAsgTags(g: GpuNodeGroupConfig): Record<string, string
     const tags: Record<string, string> = { [CA_AUTOSCALE_TAG]: "true" };
     tags[`${CA_NODE_TEMPLATE_TAG}/resources/nvidia.com/gpu`] = String(instanceFacts(g.instanceType).gpus);
     const efa = efaDevicesPerNode(g.instanceType);
-    if (efa > 0) tags[`${CA_NODE_TEMPLATE_TAG}/resources/vpc.amazonaws.com/efa`] = String(efa);
+    if (efa > 0) {
+        tags[`${CA_NODE_TEMPLATE_TAG}/resources/vpc.amazonaws.com/efa`] = String(efa);
+        // The worker and fabric-gate pods request huge pages: a template node without them (the CA
+        // reads extended resources only from these tags, aws_manager.go extractAllocatableResourcesFromAsg)
+        // never fits them, so the group would never scale up from 0.
+        tags[`${CA_NODE_TEMPLATE_TAG}/resources/hugepages-2Mi`] = efaHugepages2MiQuantity();
+    }
     for (const [k, v] of Object.entries(gpuNodeLabels(identity))) tags[`${CA_NODE_TEMPLATE_TAG}/label/${k}`] = v;
     for (const t of gpuNodeTaints(identity)) tags[`${CA_NODE_TEMPLATE_TAG}/taint/${t.key}`] = `${t.value}:${t.effect}`;
     return tags;
