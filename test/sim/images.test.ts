@@ -7,13 +7,7 @@ import type { Plan } from "../../plan/run";
 import { UNKNOWN } from "../../plan/evaluate";
 import { runOf } from "../../domain/training/run";
 import { STACKS, stackPlan, k8sObjects, objectsOf, type K8sObject } from "./world";
-import { checkImages, containersOf, imagePolicy, imageProblem, parseImage, podTemplatesOf, unmodelledContainers, type ImagePolicy } from "./images";
-
-/** The plan of the cluster stack a run stack runs on (the stack itself otherwise). */
-export async function clusterPlanOf(p: Plan): Promise<Plan> {
-    const ref = p.config?.cluster.clusterStack;
-    return ref ? stackPlan(ref.planFrom ?? ref.name.split("/").pop()!) : p;
-}
+import { checkImages, clusterPlanOf, containersOf, imagePolicy, imageProblem, parseImage, podTemplatesOf, unmodelledContainers, type ImagePolicy } from "./images";
 
 describe("sim: images", () => {
     describe("reference normalisation (distribution/reference splitDockerDomain)", () => {

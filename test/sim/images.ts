@@ -18,7 +18,7 @@ import type { Plan } from "../../plan/run";
 import { UNKNOWN } from "../../plan/evaluate";
 import { IMAGES, imageRef } from "../../catalog/versions";
 import { runOf } from "../../domain/training/run";
-import type { K8sObject } from "./world";
+import { stackPlan, type K8sObject } from "./world";
 
 // ---------------------------------------------------------------------------------------------
 // Pod templates and containers of the registered objects
@@ -169,6 +169,12 @@ export interface ImagePolicy {
     registries: Set<string>;
     /** Run names whose image is the EFA build in an ECR repository the stack (or its cluster stack) registers, with its URL unknown under the plan. */
     ecrRuns: Set<string>;
+}
+
+/** The plan of the cluster stack a run stack runs on (the stack itself otherwise). */
+export async function clusterPlanOf(p: Plan): Promise<Plan> {
+    const ref = p.config?.cluster.clusterStack;
+    return ref ? stackPlan(ref.planFrom ?? ref.name.split("/").pop()!) : p;
 }
 
 /** The ECR repository (name) a plan registers, and whether the stack exports its URL as a value known only after deploy. */
