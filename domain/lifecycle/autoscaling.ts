@@ -51,8 +51,22 @@ export function autoscalingAsgTags(g: GpuNodeGroupConfig): Record<string, string
     return tags;
 }
 
-/** Helm values of the cluster-autoscaler chart (9.59.0 values.yaml). */
-export function clusterAutoscalerValues(clusterName: string, region: string, serviceAccountName: string): Record<string, unknown> {
+/**
+ * `extraArgs` entries naming startup taints. The chart turns each key's part before `_` into a flag
+ * (templates/deployment.yaml at cluster-autoscaler-chart-9.59.0, lines 136-142) and `--startup-taint`
+ * takes one taint per occurrence (config/flags/flags.go MultiStringFlag.Set appends, no comma split).
+ */
+export function startupTaintArgs(keys: readonly string[]): Record<string, string> {
+    return Object.fromEntries(keys.map((k, i) => [i === 0 ? "startup-taint" : `startup-taint_${i}`, k]));
+}
+
+/**
+ * Helm values of the cluster-autoscaler chart (9.59.0 values.yaml). `startupTaints`: taints the GPU
+ * nodes carry only while they start (the FSx CSI one): declared, the autoscaler waits for such a node
+ * to lose them instead of judging it ready and scaling up again for the pod it does not admit yet
+ * (FAQ.md "Startup taints" at cluster-autoscaler-1.35.2).
+ */
+export function clusterAutoscalerValues(clusterName: string, region: string, serviceAccountName: string, startupTaints: readonly string[] = []): Record<string, unknown> {
     return {
         cloudProvider: "aws",
         awsRegion: region,
@@ -63,6 +77,7 @@ export function clusterAutoscalerValues(clusterName: string, region: string, ser
             expander: "least-waste",
             "scale-down-unneeded-time": "10m",
             "skip-nodes-with-system-pods": false,
+            ...startupTaintArgs(startupTaints),
         },
         // Runs on the untainted system nodes (it must not scale away the node it runs on).
         nodeSelector: { [LABEL_NODE_GROUP]: SYSTEM_NODE_GROUP_NAME },

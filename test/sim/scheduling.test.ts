@@ -26,6 +26,7 @@ import {
     podRequests,
     podsPerNode,
     scaleUpProblems,
+    undeclaredStartupTaints,
     type NodeGroupModel,
 } from "./scheduling";
 
@@ -166,6 +167,8 @@ describe("sim: scheduling", () => {
                     const tags = asgTagsOf(w.cluster, g.name, ca.clusterName);
                     const missing = discovered(tags, ca);
                     if (missing.length > 0) bad.push(`${g.name}: its ASG lacks the discovery tag(s) ${missing.join(", ")}`);
+                    const undeclared = undeclaredStartupTaints(g, ca);
+                    if (undeclared.length > 0) bad.push(`${g.name}: startup taint(s) ${undeclared.join(", ")} not declared to the autoscaler (--startup-taint)`);
                     const node = caTemplateNode(g, tags, ca);
                     for (const t of w.templates.filter((x) => fitPod(x, w.groups).groups.includes(g.name))) {
                         checked++;
@@ -219,7 +222,7 @@ describe("sim: scheduling", () => {
             delete tags["k8s.io/cluster-autoscaler/node-template/resources/hugepages-2Mi"];
             assert.match(scaleUpProblems(worker(), caTemplateNode(g, tags, ca)).join("\n"), /hugepages-2Mi: requests 5120Mi, the node has 0Mi \(no such resource\)/);
         });
-        it("a template node without the EFA resource tag, or with a taint the pod does not tolerate, or an ASG the CA does not discover", () => {
+        it("a template node without the EFA resource tag, or with a taint the pod does not tolerate; a startup taint the CA is not told about; an ASG the CA does not discover", () => {
             const ca = autoscalerOf(dev.plan)!;
             const g = dev.groups.find((x) => x.name === "h100")!;
             const tags = asgTagsOf(dev.plan, "h100", ca.clusterName);
@@ -232,6 +235,10 @@ describe("sim: scheduling", () => {
             // A startup-taint prefix is removed from the template (taints.go), so it does not block.
             const startup = { ...tags, "k8s.io/cluster-autoscaler/node-template/taint/startup-taint.cluster-autoscaler.kubernetes.io/x": "y:NoExecute" };
             assert.deepEqual(scaleUpProblems(worker(), caTemplateNode(g, startup, ca)), []);
+            // A startup taint the autoscaler is not told about (what the chart values had before this branch).
+            assert.ok((g.nodeGroup!.taints as Array<{ key: string }>).some((x) => x.key === "fsx.csi.aws.com/agent-not-ready"), "dev's GPU nodes start with the FSx taint");
+            assert.deepEqual(undeclaredStartupTaints(g, ca), []);
+            assert.deepEqual(undeclaredStartupTaints(g, { ...ca, startupTaints: [] }), ["fsx.csi.aws.com/agent-not-ready"]);
             const undiscovered = { ...tags };
             delete undiscovered["miles-cluster/autoscale"];
             assert.deepEqual(discovered(undiscovered, ca), ["miles-cluster/autoscale"]);

@@ -379,9 +379,11 @@ export function autoscalerOf(p: Plan): AutoscalerSettings | undefined {
     const rel = p.resources.find((r) => r.type.startsWith("kubernetes:helm.sh/") && r.inputs.chart === "cluster-autoscaler");
     if (!rel) return undefined;
     const v = rel.inputs.values as Record<string, any>;
-    const extra = (v.extraArgs ?? {}) as Record<string, unknown>;
-    const list = (k: string) => (extra[k] === undefined ? [] : String(extra[k]).split(","));
-    return { discoveryTags: v.autoDiscovery?.tags ?? [], clusterName: String(v.autoDiscovery?.clusterName ?? ""), startupTaints: [...list("startup-taint"), ...list("ignore-taint"), ...list("status-taint")] };
+    // The chart makes `--<key before "_">=<value>` of each extraArgs entry (chart 9.59.0 templates/deployment.yaml:136-142);
+    // --startup-taint/--ignore-taint/--status-taint take one taint each (config/flags/flags.go:53-56).
+    const flags = Object.entries((v.extraArgs ?? {}) as Record<string, unknown>).map(([k, x]) => [/^[^_]+/.exec(k)![0], String(x)] as const);
+    const taintFlags = flags.filter(([k]) => k === "startup-taint" || k === "ignore-taint" || k === "status-taint").map(([, x]) => x);
+    return { discoveryTags: v.autoDiscovery?.tags ?? [], clusterName: String(v.autoDiscovery?.clusterName ?? ""), startupTaints: taintFlags };
 }
 
 /**
@@ -467,6 +469,16 @@ export function blockScheduled(p: Plan, group: string): boolean {
 /** Whether the CA discovers the ASG: it carries every discovery tag (auto_scaling_groups.go, `asg:tag=` keys). */
 export function discovered(asgTags: Record<string, string>, ca: AutoscalerSettings): string[] {
     return ca.discoveryTags.filter((k) => !(k in asgTags));
+}
+
+/**
+ * Startup taints of the group's nodes (taints that go once the node has started, STARTUP_TAINT_KEYS)
+ * the autoscaler is not told about: it would judge such a node ready, see the pending pod still not
+ * admitted, and scale up again (FAQ.md:269-281 at cluster-autoscaler-1.35.2, "Startup taints").
+ */
+export function undeclaredStartupTaints(g: NodeGroupModel, ca: AutoscalerSettings): string[] {
+    const keys = ((g.nodeGroup?.taints ?? []) as Array<{ key: string }>).map((t) => t.key).filter((k) => STARTUP_TAINT_KEYS.has(k));
+    return keys.filter((k) => !ca.startupTaints.includes(k) && !k.startsWith("startup-taint.cluster-autoscaler.kubernetes.io/"));
 }
 
 /** Why the CA would not scale the group up from zero for this pod (empty when it would). */
