@@ -18,6 +18,7 @@ import {
     daemonSetsOf,
     discovered,
     fitAll,
+    helmDaemonSetsOf,
     fitPod,
     kubeReservedCpuMillis,
     kubeReservedMemoryMi,
@@ -107,7 +108,7 @@ describe("sim: scheduling", () => {
                     const ts = w.templates.filter((t) => podKind(t) === kind);
                     if (ts.length === 0) return this.skip();
                     const systemKnown = w.groups.some((g) => g.role === "system");
-                    const ds = daemonSetsOf(w.objects);
+                    const ds = [...daemonSetsOf(w.objects), ...helmDaemonSetsOf(w.cluster)];
                     const bad: string[] = [];
                     for (const t of ts) {
                         // On a bring-your-own cluster the untainted nodes are the user's: CPU pods are not modelled there.
@@ -212,6 +213,16 @@ describe("sim: scheduling", () => {
             const ds = { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "hog" }, spec: { template: { spec: { tolerations: [{ operator: "Exists" }], containers: [{ name: "c", image: "x", resources: { requests: { cpu: "8" } } }] } } } } as unknown as K8sObject;
             assert.equal(fitAll([...dev.objects], dev.groups).filter((f) => f.problems.length > 0).length, 0);
             const bad = fitAll([...dev.objects, ds], dev.groups).filter((f) => f.problems.length > 0).map((f) => f.template);
+            assert.ok(bad.some((b) => b.includes("/worker")), bad.join(","));
+        });
+        it("a Helm DaemonSet chart whose values request 8 CPUs, on the GPU nodes by its chart's placement, does too; the stack's own charts request nothing", async () => {
+            const helm = helmDaemonSetsOf(dev.plan);
+            assert.deepEqual(helm.map((d) => d.name.split(" ")[0]).sort(), ["aws-efa-k8s-device-plugin", "dcgm-exporter", "nvidia-device-plugin"]);
+            assert.ok(helm.every((d) => Object.keys(d.request).length === 0));
+            const plan = structuredClone(dev.plan);
+            const rel = plan.resources.find((r) => r.inputs.chart === "nvidia-device-plugin")!;
+            (rel.inputs.values as any).resources = { requests: { cpu: "8" } };
+            const bad = fitAll(dev.objects, dev.groups, helmDaemonSetsOf(plan)).filter((f) => f.problems.length > 0).map((f) => f.template);
             assert.ok(bad.some((b) => b.includes("/worker")), bad.join(","));
         });
         it("the ASG tags main had (no node-template/resources/hugepages-2Mi): the CA never scales dev's h100 group up for the worker", () => {

@@ -47,6 +47,7 @@ import { systemInstanceFacts } from "../../catalog/systemInstances";
 import { efaDevicesPerNode, EFA_HUGEPAGES_2MI_PER_NODE } from "../../catalog/efaLayout";
 import { CA_NODE_TEMPLATE_TAG } from "../../catalog/autoscaler";
 import { gpuNodeGroupsFromConfig } from "../../domain/gpuNodes";
+import { dcgmExporterPlacement, efaDevicePluginPlacement, nvidiaDevicePluginPlacement } from "../../domain/chartPlacement";
 import { blockingTaints, daemonSetLandsOn, matchesNodeSelector, matchesRequiredNodeAffinity, nodeShapeOf, type Affinity, type NodeShape, type Toleration } from "../../domain/scheduling";
 import { containersOf, podTemplatesOf, type Container, type PodTemplate } from "./images";
 import type { K8sObject } from "./world";
@@ -277,7 +278,32 @@ export interface DaemonSetPod {
     request: Resources;
 }
 
-/** DaemonSets the stack registers as objects (Helm charts' DaemonSets set no requests in our values). */
+/**
+ * The DaemonSet charts the stack installs as Helm releases whose pods' requests our values would
+ * set (`resources.requests` of the chart's one container), with the chart's placement model
+ * (domain/chartPlacement.ts). A chart whose values set no requests adds none: the brief of this layer
+ * counts only requests we set (chart defaults of these three are `resources: {}` or unset).
+ */
+const DAEMONSET_CHARTS: Record<string, (values: Record<string, unknown>) => DaemonSetPod["placement"]> = {
+    "nvidia-device-plugin": nvidiaDevicePluginPlacement,
+    "aws-efa-k8s-device-plugin": efaDevicePluginPlacement,
+    "dcgm-exporter": dcgmExporterPlacement,
+};
+
+export function helmDaemonSetsOf(p: Plan): DaemonSetPod[] {
+    const out: DaemonSetPod[] = [];
+    for (const r of p.resources) {
+        if (!r.type.startsWith("kubernetes:helm.sh/")) continue;
+        const placementOf = DAEMONSET_CHARTS[String(r.inputs.chart)];
+        if (!placementOf) continue;
+        const values = (r.inputs.values ?? {}) as Record<string, any>;
+        const requests = (values.resources?.requests ?? {}) as Record<string, string>;
+        out.push({ name: `${r.inputs.chart} (Helm release ${r.name})`, placement: placementOf(values), request: Object.fromEntries(Object.entries(requests).map(([k, v]) => [k, parseQuantity(String(v))])) });
+    }
+    return out;
+}
+
+/** DaemonSets the stack registers as objects. */
 export function daemonSetsOf(objects: ReadonlyArray<K8sObject>): DaemonSetPod[] {
     return objects
         .filter((o) => o.kind === "DaemonSet")
