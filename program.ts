@@ -150,11 +150,10 @@ export function deploy(cfg: MilesConfig, o: ProgramOptions = {}): StackOutputs {
         outputs.grafanaPortForward = addons.monitoring.grafanaPortForward;
         outputs.grafanaAdminPassword = addons.monitoring.grafanaAdminPassword;
     }
-    // Any enabled run on the EFA build (not only the first) needs the stack's ECR repository: its pods pull only from there.
-    const efaRun = cfg.runs.find((e) => e.training.enabled && runOf({ ...cfg, training: e.training }).imageChoice.ecrRepositoryName);
+    const firstRun = cfg.runs.find((e) => e.training.enabled);
     let repo: ImageRepository | undefined;
-    if (efaRun) {
-        const choice = runOf({ ...cfg, training: efaRun.training }).imageChoice;
+    if (firstRun) {
+        const choice = runOf({ ...cfg, training: firstRun.training }).imageChoice;
         repo = cluster.eks && choice.ecrRepositoryName ? new ImageRepository("efa-image", { name: choice.ecrRepositoryName, tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" } }) : undefined;
         if (repo) outputs.efaImageRepository = repo.url;
     }
