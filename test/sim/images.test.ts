@@ -5,9 +5,8 @@
 import { strict as assert } from "node:assert";
 import type { Plan } from "../../plan/run";
 import { UNKNOWN } from "../../plan/evaluate";
-import { runOf } from "../../domain/training/run";
 import { STACKS, stackPlan, k8sObjects, objectsOf, type K8sObject } from "./world";
-import { checkImages, clusterPlanOf, containersOf, imagePolicy, imageProblem, parseImage, podTemplatesOf, unmodelledContainers, type ImagePolicy } from "./images";
+import { checkImages, clusterPlanOf, runsOf, containersOf, imagePolicy, imageProblem, parseImage, podTemplatesOf, unmodelledContainers, type ImagePolicy } from "./images";
 
 describe("sim: images", () => {
     describe("reference normalisation (distribution/reference splitDockerDomain)", () => {
@@ -53,7 +52,7 @@ describe("sim: images", () => {
             });
             it("a run on the EFA build pulls it from the stack's ECR repository in every container that runs the miles image (head, probe, workers, submitter, prep, gate)", async function () {
                 const p = await stackPlan(stack);
-                const efaRuns = (p.config?.runs ?? []).filter((e) => e.training.enabled).map((e) => runOf({ ...p.config!, training: e.training })).filter((r) => r.imageChoice.source === "efa-build");
+                const efaRuns = runsOf(p).filter((r) => r.imageChoice.source === "efa-build");
                 if (efaRuns.length === 0) return this.skip();
                 for (const r of efaRuns) {
                     assert.ok(policy.ecrRuns.has(r.runName), `${r.runName}: the stack registers no ECR repository ${r.imageChoice.ecrRepositoryName} with an unknown URL`);
@@ -77,7 +76,7 @@ describe("sim: images", () => {
             prod = await stackPlan("prod");
             policy = imagePolicy(prod);
         });
-        const run = () => runOf({ ...prod.config!, training: prod.config!.runs[0].training });
+        const run = () => runsOf(prod)[0];
         it("the bare ECR repository name of the EFA build (the issue-20 submitter/probe defect): Docker Hub", () => {
             assert.match(imageProblem(run().imageName, run().runName, policy) ?? "", /resolves to Docker Hub \(docker\.io\/miles-cluster\/prod\/miles-efa/);
         });
@@ -94,7 +93,7 @@ describe("sim: images", () => {
             const dev = await stackPlan("dev");
             const devPolicy = imagePolicy(dev);
             assert.equal(devPolicy.ecrRuns.size, 0);
-            const devRun = runOf({ ...dev.config!, training: dev.config!.runs[0].training }).runName;
+            const devRun = runsOf(dev)[0].runName;
             assert.match(imageProblem(UNKNOWN, devRun, devPolicy) ?? "", /known only after deploy/);
             assert.match(imageProblem(UNKNOWN, undefined, policy) ?? "", /known only after deploy/);
         });

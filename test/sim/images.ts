@@ -17,7 +17,7 @@
 import type { Plan } from "../../plan/run";
 import { UNKNOWN } from "../../plan/evaluate";
 import { IMAGES, imageRef } from "../../catalog/versions";
-import { runOf } from "../../domain/training/run";
+import { runOf, type ResolvedRun } from "../../domain/training/run";
 import { stackPlan, type K8sObject } from "./world";
 
 // ---------------------------------------------------------------------------------------------
@@ -171,6 +171,11 @@ export interface ImagePolicy {
     ecrRuns: Set<string>;
 }
 
+/** The enabled runs of a planned stack, resolved as the program resolved them (the one place this layer resolves runs). */
+export function runsOf(p: Plan): ResolvedRun[] {
+    return (p.config?.runs ?? []).filter((e) => e.training.enabled).map((e) => runOf({ ...p.config!, training: e.training }));
+}
+
 /** The plan of the cluster stack a run stack runs on (the stack itself otherwise). */
 export async function clusterPlanOf(p: Plan): Promise<Plan> {
     const ref = p.config?.cluster.clusterStack;
@@ -193,9 +198,7 @@ export function imagePolicy(p: Plan, clusterPlan: Plan = p): ImagePolicy {
     for (const pin of Object.values(IMAGES)) allowed.add(qualified(parseImage(imageRef(pin))!));
     const ecrRuns = new Set<string>();
     const ecr = ecrRepositoryOf(clusterPlan);
-    for (const e of p.config?.runs ?? []) {
-        if (!e.training.enabled) continue;
-        const r = runOf({ ...p.config!, training: e.training });
+    for (const r of runsOf(p)) {
         if (r.imageChoice.source === "efa-build") {
             if (ecr && ecr.name === r.imageChoice.ecrRepositoryName && ecr.urlUnknown) ecrRuns.add(r.runName);
         } else {
