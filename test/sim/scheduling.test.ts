@@ -219,9 +219,9 @@ describe("sim: scheduling", () => {
             const helm = helmDaemonSetsOf(dev.plan);
             assert.deepEqual(helm.map((d) => d.name.split(" ")[0]).sort(), ["aws-efa-k8s-device-plugin", "dcgm-exporter", "nvidia-device-plugin"]);
             assert.ok(helm.every((d) => Object.keys(d.request).length === 0));
-            const plan = structuredClone(dev.plan);
-            const rel = plan.resources.find((r) => r.inputs.chart === "nvidia-device-plugin")!;
-            (rel.inputs.values as any).resources = { requests: { cpu: "8" } };
+            // The plan with that one release's values changed (copies only what changes; the plan itself is shared).
+            const resources = dev.plan.resources.map((r) => (r.inputs.chart === "nvidia-device-plugin" ? { ...r, inputs: { ...r.inputs, values: { ...(r.inputs.values as object), resources: { requests: { cpu: "8" } } } } } : r));
+            const plan = { ...dev.plan, resources };
             const bad = fitAll(dev.objects, dev.groups, helmDaemonSetsOf(plan)).filter((f) => f.problems.length > 0).map((f) => f.template);
             assert.ok(bad.some((b) => b.includes("/worker")), bad.join(","));
         });
