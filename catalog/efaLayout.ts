@@ -62,3 +62,16 @@ export function efaNetworkInterfaces<T>(instanceType: GpuInstanceType, securityG
 export function efaDevicesPerNode(instanceType: GpuInstanceType): number {
     return efaInterfaceSlots(instanceType).filter((s) => s.interfaceType !== "interface").length;
 }
+
+/**
+ * 2 MiB huge pages an EFA node pre-allocates (the EFA driver's 5,128 pages, for libfabric's
+ * buffers): the node's `hugepages-2Mi` capacity, from which the worker pods request theirs.
+ * Source: ../shared/reference/gpu-cluster-anchors.md §2.3 rule 10 (awsome-distributed-training EFA
+ * cheatsheet; its nccl-tests request 5120Mi of them).
+ */
+export const EFA_HUGEPAGES_2MI_PER_NODE = 5128;
+
+/** `hugepages-2Mi` of an EFA node, as a Kubernetes quantity (MiB). */
+export function efaHugepages2MiQuantity(): string {
+    return `${EFA_HUGEPAGES_2MI_PER_NODE * 2}Mi`;
+}

@@ -64,6 +64,14 @@ export interface ClusterAutoscalerArgs {
      */
     groups: AutoscaledGroup[];
     /**
+     * Keys of the taints the GPU nodes carry only while they start (e.g. the FSx CSI startup taint):
+     * the autoscaler treats such nodes as not ready yet instead of scaling up again for the pods they
+     * do not admit yet (cluster-autoscaler FAQ.md "Startup taints", `--startup-taint`).
+     * @default []
+     * @example [FSX_STARTUP_TAINT.key]
+     */
+    startupTaints?: string[];
+    /**
      * Provider of the cluster.
      * @example cluster.provider
      */
@@ -153,7 +161,7 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
                 pin: CHARTS.clusterAutoscaler,
                 releaseName: CLUSTER_AUTOSCALER_SA,
                 namespace: "kube-system",
-                values: clusterAutoscalerValues(args.discoveryClusterName, region, CLUSTER_AUTOSCALER_SA),
+                values: clusterAutoscalerValues(args.discoveryClusterName, region, CLUSTER_AUTOSCALER_SA, args.startupTaints ?? []),
                 policy: { atomic: true, timeout: 600 },
                 provider: args.provider,
                 dependsOn: [...(args.dependsOn ?? []), association, ...asgTags],

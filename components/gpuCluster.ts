@@ -221,6 +221,7 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
                     discoveryClusterName: clusterName,
                     region,
                     groups: autoscaled,
+                    startupTaints: startupTaints.map((x) => x.key),
                     provider,
                     dependsOn: [system.nodeGroup, ...nodeAddons.addons, ...clusterAddons.addons],
                     tags,

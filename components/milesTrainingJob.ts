@@ -19,6 +19,7 @@ import { followCommands, RAYJOB_QUEUED_IGNORE_CHANGES, RAYJOB_REPLACE_ON_CHANGES
 import { runLabels, runMetricsPorts, runSelector, submitterServiceAccountName, type TrainingContext } from "../domain/training/pod";
 import { runPolicy } from "../domain/security/networkPolicy";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
+import { ecrImageReference } from "../domain/fabric/image";
 import { runRecordConfigMap, runRecordConfigMapName, UNKNOWN_COMMIT } from "../domain/monitoring/runRecord";
 import { instanceFacts, isGpuInstanceType } from "../catalog/instances";
 import { runDisruptionBudget } from "../domain/lifecycle/disruption";
@@ -195,8 +196,9 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             serviceAccountName: args.addons.serviceAccountName,
             secretName: this.secrets.secretName,
             observability: args.addons.observability,
-            ...(args.efaImageRepositoryUrl !== undefined
-                ? { image: pulumi.interpolate`${args.efaImageRepositoryUrl}${r.imageChoice.digest ? `@${r.imageChoice.digest}` : `:${r.imageChoice.tag}`}` }
+            // The EFA build's reference in the stack's ECR repository; any other image is complete in the config.
+            ...(r.imageChoice.source === "efa-build" && args.efaImageRepositoryUrl !== undefined
+                ? { image: pulumi.output(args.efaImageRepositoryUrl).apply((url) => ecrImageReference(r.imageChoice, url)) }
                 : {}),
             queue: args.addons.queue ? queueRef(args.addons.queue, r.training.priority) : undefined,
             submitterServiceAccountName: submitterServiceAccountName(r),

@@ -7,7 +7,7 @@ import { planConfig, ofType, one } from "./harness";
 import type { Plan } from "../plan/run";
 import { GpuNodeGroupSchema } from "../config/cluster";
 import { groupCost } from "../domain/lifecycle/cost";
-import { autoscales, autoscalingAsgTags } from "../domain/lifecycle/autoscaling";
+import { autoscales, autoscalingAsgTags, clusterAutoscalerValues } from "../domain/lifecycle/autoscaling";
 import { CHARTS } from "../catalog/versions";
 
 const group = (g: Record<string, unknown>) => GpuNodeGroupSchema.parse({ name: "g", instanceType: "p5.48xlarge", nodes: 2, ...g });
@@ -21,12 +21,21 @@ describe("autoscaling and idle cost (pure)", () => {
         assert.equal(autoscales(group({ capacity: { type: "capacity-block", reservationId: "cr-0123456789abcdef0" } })), false);
     });
 
-    it("scale-from-zero node template: GPUs and EFA devices of the instance type, the group's labels and taint", () => {
+    it("scale-from-zero node template: GPUs, EFA devices and huge pages of the instance type, the group's labels and taint", () => {
         const t = autoscalingAsgTags(group({ instanceType: "p5en.48xlarge" }));
         assert.equal(t["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"], "8");
         assert.equal(t["k8s.io/cluster-autoscaler/node-template/resources/vpc.amazonaws.com/efa"], "16");
+        // The EFA node's pre-allocated huge pages, which the worker and gate pods request (test/sim/scheduling.test.ts: scale from zero).
+        assert.equal(t["k8s.io/cluster-autoscaler/node-template/resources/hugepages-2Mi"], "10256Mi");
         assert.equal(t["k8s.io/cluster-autoscaler/node-template/label/miles-cluster.io/node-group"], "g");
         assert.equal(t["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"], "true:NoSchedule");
+    });
+
+    it("startup taints reach the autoscaler as one --startup-taint each (the chart's key_suffix form), none by default", () => {
+        const extra = (v: Record<string, unknown>) => v.extraArgs as Record<string, unknown>;
+        assert.equal(Object.keys(extra(clusterAutoscalerValues("c", "us-east-1", "sa"))).some((k) => k.startsWith("startup-taint")), false);
+        const e = extra(clusterAutoscalerValues("c", "us-east-1", "sa", ["fsx.csi.aws.com/agent-not-ready", "x/y"]));
+        assert.deepEqual([e["startup-taint"], e["startup-taint_1"]], ["fsx.csi.aws.com/agent-not-ready", "x/y"]);
     });
 
     it("idle cost per group: $0 when autoscaled, the full rate when fixed or reserved; spot at a labelled assumption or your figure; a block at its own price", () => {

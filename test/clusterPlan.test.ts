@@ -191,7 +191,8 @@ describe("GpuCluster under mocks", function () {
                     [T.ng]: 1,
                     [T.pg]: 1,
                     "miles-cluster:cluster:ClusterAutoscaler": 1,
-                    "aws:autoscaling/tag:Tag": 8,
+                    // discovery + GPUs, EFA devices, huge pages + 4 labels + the GPU taint (domain/lifecycle/autoscaling.ts)
+                    "aws:autoscaling/tag:Tag": 9,
                     "aws:iam/role:Role": 1,
                     "aws:iam/rolePolicy:RolePolicy": 1,
                     "aws:eks/podIdentityAssociation:PodIdentityAssociation": 1,

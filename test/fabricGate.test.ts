@@ -13,6 +13,7 @@ import { benchmarkScript, gateManifests, GATE_RESULT_ANNOTATION } from "../domai
 import { parseNcclLog } from "../domain/fabric/ncclLog";
 import { FabricGateError, judgeRecorded } from "../components/fabricGate";
 import { EFA_INSTALLER } from "../catalog/fabric";
+import { ecrImageReference, pullableImage } from "../domain/fabric/image";
 import type { MilesConfig } from "../config";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "fixtures", "fabric", name), "utf8");
@@ -34,7 +35,8 @@ const P5_TWO = (training: Record<string, unknown> = {}) => ({
 });
 /** kubernetes-models is ESM-only: load the kind's class, then validate against the upstream schema. */
 const valid = async (group: string, kind: string, obj: unknown) => new ((await import(`kubernetes-models/${group}`)) as any)[kind](obj).validate();
-const ctx = { namespace: "miles", claimName: "shared", serviceAccountName: "miles-training" };
+// The EFA build's reference in the ECR repository (the component builds it from the repository output; ignored for other images).
+const ctx = { namespace: "miles", claimName: "shared", serviceAccountName: "miles-training", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/miles-cluster/t/miles-efa:v0.1.0-efa1.49.0" };
 
 describe("fabric gate: threshold and source", () => {
     it("2 × p5: 75% of the published 2-node p5 figure (479.28 GB/s at 8 GiB), with its source", () => {
@@ -172,7 +174,7 @@ describe("fabric gate: whole-stack plan (prod)", () => {
 describe("fabric: image choice and warnings", () => {
     it("the plain miles image on several EFA nodes plans with the socket-fallback warning and the fix", () => {
         const r = runOf(cfgOf(P5_TWO({ image: { source: "miles" } })));
-        assert.equal(r.image, "radixark/miles:v0.1.0");
+        assert.equal(pullableImage(r.imageChoice, undefined), "radixark/miles:v0.1.0");
         const w = fabricWarnings(r);
         assert.equal(w.length, 1);
         assert.match(w[0], /NCCL will fall back to TCP sockets .*training\.image\.source: efa-build/);
@@ -182,8 +184,13 @@ describe("fabric: image choice and warnings", () => {
         // One node talks over NVLink: the plain image, usable before any CI build.
         assert.equal(runOf(cfgOf(P5_TWO({ layout: { actorNodes: 1 } }))).imageChoice.source, "miles");
         const d = "sha256:" + "a".repeat(64);
-        assert.equal(runOf(cfgOf(P5_TWO({ image: { digest: d } }))).image, `miles-cluster/t/miles-efa@${d}`);
-        assert.equal(runOf(cfgOf(P5_TWO({ image: { source: "named", repository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine", digest: d } }))).image, `123456789012.dkr.ecr.us-east-1.amazonaws.com/mine@${d}`);
+        // The EFA build: the plan shows the repository name; a pod pulls only the reference in the ECR repository (never the bare name, which is Docker Hub's).
+        const efa = runOf(cfgOf(P5_TWO({ image: { digest: d } })));
+        assert.equal(efa.imageName, `miles-cluster/t/miles-efa@${d}`);
+        assert.throws(() => pullableImage(efa.imageChoice, undefined), /known only at deploy/);
+        const url = "123456789012.dkr.ecr.us-east-1.amazonaws.com/miles-cluster/t/miles-efa";
+        assert.equal(ecrImageReference(efa.imageChoice, url), `${url}@${d}`);
+        assert.equal(runOf(cfgOf(P5_TWO({ image: { source: "named", repository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine", digest: d } }))).imageName, `123456789012.dkr.ecr.us-east-1.amazonaws.com/mine@${d}`);
         assert.equal(runOf(stackCfg("byo")).imageChoice.source, "miles");
     });
     it("bring your own: several nodes without EFA or RDMA warn of TCP; with an RDMA resource the workers request it and NCCL is pinned to IB", () => {

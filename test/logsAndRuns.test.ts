@@ -71,7 +71,7 @@ function egressAllowed(policies: NetworkPolicyManifest[], podLabels: Record<stri
 
 describe("logs: a Fluent Bit sidecar ships every Ray pod's logs to the stack's CloudWatch Logs group", () => {
     const run = runOf(PROD);
-    const ctx: TrainingContext = { namespace: PROD.training.namespace, claimName: "c", serviceAccountName: "sa", observability: { monitoring: true, logs: LOGS }, runRecordConfigMap: "r" };
+    const ctx: TrainingContext = { namespace: PROD.training.namespace, claimName: "c", serviceAccountName: "sa", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/miles-cluster/prod/miles-efa:v0.1.0-efa1.49.0", observability: { monitoring: true, logs: LOGS }, runRecordConfigMap: "r" };
     const rj = rayJobManifest(run, ctx) as Obj;
     const templates: Array<[string, Obj]> = [["head", rj.spec.rayClusterSpec.headGroupSpec.template], ...rj.spec.rayClusterSpec.workerGroupSpecs.map((w: Obj) => [`worker ${w.groupName}`, w.template] as [string, Obj])];
 

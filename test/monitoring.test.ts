@@ -88,7 +88,7 @@ function assertValid(v: ValidateFunction, obj: unknown, what: string): void {
 describe("monitoring: what is scraped", () => {
     const observed = { monitoring: true };
     const run = runOf(PROD);
-    const rayJob = rayJobManifest(run, { namespace: PROD.training.namespace, claimName: "c", serviceAccountName: "sa", observability: observed }) as Obj;
+    const rayJob = rayJobManifest(run, { namespace: PROD.training.namespace, claimName: "c", serviceAccountName: "sa", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/miles-cluster/prod/miles-efa:v0.1.0-efa1.49.0", observability: observed }) as Obj;
     const pods = kuberayPods(rayJob, `${run.runName}-abcde`);
     const monitors = monitorManifests(MON);
     const byName = (n: string) => monitors.find((m) => m.metadata.name === n)!;

@@ -33,7 +33,7 @@ const ok = (groups: unknown[] = TWO_BLOCKS, training?: Record<string, unknown>) 
     assert.deepEqual(r.problems, []);
     return { cfg: r.config!, run: runOf(r.config!) };
 };
-const ctx = { namespace: "miles", claimName: "miles-shared", serviceAccountName: "miles-training", queue: queueRef({ clusterQueue: "miles", localQueue: "miles" }, "normal") };
+const ctx = { namespace: "miles", claimName: "miles-shared", serviceAccountName: "miles-training", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/miles-cluster/t/miles-efa:v0.1.0-efa1.49.0", queue: queueRef({ clusterQueue: "miles", localQueue: "miles" }, "normal") };
 
 describe("a run over several node groups (training.nodeGroups)", () => {
     it("fills the groups in order: every node of one before the next", () => {

@@ -161,7 +161,7 @@ describe("Ray dashboards sidecar in the run's pods", () => {
     const raw = readStackFile(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "miles-cluster");
     const cfg = parseConfig(raw, { stack: "prod" }).config!;
     const r = runOf(cfg);
-    const base: TrainingContext = { namespace: "miles", claimName: "c", serviceAccountName: "miles-training" };
+    const base: TrainingContext = { namespace: "miles", claimName: "c", serviceAccountName: "miles-training", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/miles-cluster/prod/miles-efa:v0.1.0-efa1.49.0" };
     const logs = { logGroupName: "/miles-cluster/prod/training", region: "us-east-2" };
     type C = { name: string; restartPolicy?: string; image?: string; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[]; securityContext?: Record<string, unknown> };
     const inits = (spec: { initContainers?: unknown }) => ((spec.initContainers ?? []) as C[]);

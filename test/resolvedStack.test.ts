@@ -52,9 +52,9 @@ describe("resolve once: validation, the registered objects and the plan agree (i
                 const spec = job.spec as Obj;
                 const pods = [spec.rayClusterSpec.headGroupSpec.template, ...spec.rayClusterSpec.workerGroupSpecs.map((g: Obj) => g.template)];
                 const ray = pods.map((t: Obj) => t.spec.containers[0].image as string);
-                const expected = run.imageChoice.ecrRepositoryName ? UNKNOWN : run.image;
-                for (const img of ray) assert.ok(img === expected || img.startsWith(`${UNKNOWN}`), `${name}/${run.runName}: Ray container image ${img}, resolved ${run.image}`);
-                assert.equal(shown.image, run.image, `${name}/${run.runName}: plan image`);
+                const expected = run.imageChoice.ecrRepositoryName ? UNKNOWN : run.imageName;
+                for (const img of ray) assert.ok(img === expected || img.startsWith(`${UNKNOWN}`), `${name}/${run.runName}: Ray container image ${img}, resolved ${run.imageName}`);
+                assert.equal(shown.image, run.imageName, `${name}/${run.runName}: plan image`);
                 // node groups: one worker group per group the run spans, selecting that group's nodes, with the resolved pod count.
                 const groups = spec.rayClusterSpec.workerGroupSpecs as Obj[];
                 const want = run.groups.length > 1 ? run.groups.map((g) => ({ sel: g.group.selector, n: g.nodes })) : [{ sel: run.group?.selector, n: run.nodesNeeded }];

@@ -167,7 +167,7 @@ describe("MilesTrainingJob (under mocks)", function () {
             }),
             { stack: "t" },
         ).config!;
-        const m = rayJobManifest(runOf(cfg), { namespace: "miles", claimName: "miles-shared", serviceAccountName: "miles-training" });
+        const m = rayJobManifest(runOf(cfg), { namespace: "miles", claimName: "miles-shared", serviceAccountName: "miles-training", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/miles-cluster/t/miles-efa:v0.1.0-efa1.49.0" });
         assert.ok(validate(m), JSON.stringify(validate.errors, null, 1));
         // Kueue: head + 2 worker groups + submitter = 4 PodSets (at most 18, kueue v0.19.2 jobframework/constants.go).
         assert.equal((m.spec.rayClusterSpec as Obj).workerGroupSpecs.length, 2);

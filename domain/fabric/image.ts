@@ -3,6 +3,7 @@
  * build (images/miles-efa, pushed to the stack's ECR repository by CI), an image the user names, or
  * the plain miles image (no libfabric / aws-ofi-nccl: NCCL uses TCP sockets between nodes).
  */
+import type * as pulumi from "@pulumi/pulumi";
 import type { TrainingConfig } from "../../config";
 import { IMAGES } from "../../catalog/versions";
 import { EFA_INSTALLER, efaImageTag } from "../../catalog/fabric";
@@ -39,6 +40,40 @@ export function efaRepositoryName(stack: string): string {
 /** `repo:tag` or `repo@digest`. */
 export function imageReference(repository: string, tag: string, digest: string | undefined): string {
     return digest ? `${repository}@${digest}` : `${repository}:${tag}`;
+}
+
+/**
+ * The reference a node pulls for the EFA build, given the stack's ECR repository URL
+ * (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`, known at deploy): the URL with the build's tag
+ * or digest. The components apply it to the repository's output; nothing else builds it.
+ */
+export function ecrImageReference(choice: ImageChoice, repositoryUrl: string): string {
+    if (choice.source !== "efa-build") throw new Error(`ecrImageReference: the run's image is ${choice.describe}, not the EFA build`);
+    return imageReference(repositoryUrl, choice.tag, choice.digest);
+}
+
+/**
+ * The image every container of a run that runs the miles image pulls (head, probe, workers,
+ * submitter, preparation and fabric gate Jobs): the configured reference for a named or plain miles
+ * image, and for the EFA build the reference in the stack's ECR repository, which only a deployment
+ * knows (`deployed`, built by ecrImageReference from the repository output). There is no fallback to
+ * the bare repository name: without its registry host a node would look it up on Docker Hub.
+ */
+export function pullableImage(choice: ImageChoice, deployed: pulumi.Input<string> | undefined): pulumi.Input<string> {
+    if (choice.source === "efa-build") {
+        if (deployed === undefined) throw new Error(`the run's image is the EFA build in the ECR repository ${choice.ecrRepositoryName}: its registry host is known only at deploy; pass the repository URL (MilesTrainingJobArgs.efaImageRepositoryUrl)`);
+        return deployed;
+    }
+    if (choice.ref === undefined) throw new Error(`pullableImage: ${choice.describe} has no reference`);
+    return choice.ref;
+}
+
+/**
+ * What the plan and the run record show for the image: the reference, or for the EFA build its ECR
+ * repository name (no registry host) with tag or digest. Never a pull reference (see pullableImage).
+ */
+export function imageDisplayName(choice: ImageChoice): string {
+    return choice.ref ?? imageReference(choice.ecrRepositoryName ?? "?", choice.tag, choice.digest);
 }
 
 /**

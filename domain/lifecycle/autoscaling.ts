@@ -13,7 +13,7 @@
  */
 import type { GpuNodeGroupConfig } from "../../config/cluster";
 import { instanceFacts } from "../../catalog/instances";
-import { efaDevicesPerNode } from "../../catalog/efaLayout";
+import { efaDevicesPerNode, efaHugepages2MiQuantity } from "../../catalog/efaLayout";
 import { LABEL_NODE_GROUP, gpuNodeLabels, gpuNodeTaints } from "../../catalog/nodeLabels";
 import { SYSTEM_NODE_GROUP_NAME } from "../../config/cluster";
 import { CA_AUTOSCALE_TAG, CA_NODE_TEMPLATE_TAG, caDiscoveryTags } from "../../catalog/autoscaler";
@@ -31,7 +31,7 @@ export function autoScalingOf(nodes: number): { minSize: number; desiredSize: nu
 /**
  * Tags the group's Auto Scaling group must carry (EKS does not copy node group tags to it): the
  * discovery tag, and the node template the Cluster Autoscaler builds a node from when the group is
- * at 0 — its GPUs, EFA devices, labels and taints (cluster-autoscaler/cloudprovider/aws/README.md,
+ * at 0 — its GPUs, EFA devices, huge pages, labels and taints (cluster-autoscaler/cloudprovider/aws/README.md,
  * "Auto-Discovery Setup": `k8s.io/cluster-autoscaler/node-template/resources|label|taint/...`).
  */
 export function autoscalingAsgTags(g: GpuNodeGroupConfig): Record<string, string> {
@@ -39,14 +39,34 @@ export function autoscalingAsgTags(g: GpuNodeGroupConfig): Record<string, string
     const tags: Record<string, string> = { [CA_AUTOSCALE_TAG]: "true" };
     tags[`${CA_NODE_TEMPLATE_TAG}/resources/nvidia.com/gpu`] = String(instanceFacts(g.instanceType).gpus);
     const efa = efaDevicesPerNode(g.instanceType);
-    if (efa > 0) tags[`${CA_NODE_TEMPLATE_TAG}/resources/vpc.amazonaws.com/efa`] = String(efa);
+    if (efa > 0) {
+        tags[`${CA_NODE_TEMPLATE_TAG}/resources/vpc.amazonaws.com/efa`] = String(efa);
+        // The worker and fabric-gate pods request huge pages: a template node without them (the CA
+        // reads extended resources only from these tags, aws_manager.go extractAllocatableResourcesFromAsg)
+        // never fits them, so the group would never scale up from 0.
+        tags[`${CA_NODE_TEMPLATE_TAG}/resources/hugepages-2Mi`] = efaHugepages2MiQuantity();
+    }
     for (const [k, v] of Object.entries(gpuNodeLabels(identity))) tags[`${CA_NODE_TEMPLATE_TAG}/label/${k}`] = v;
     for (const t of gpuNodeTaints(identity)) tags[`${CA_NODE_TEMPLATE_TAG}/taint/${t.key}`] = `${t.value}:${t.effect}`;
     return tags;
 }
 
-/** Helm values of the cluster-autoscaler chart (9.59.0 values.yaml). */
-export function clusterAutoscalerValues(clusterName: string, region: string, serviceAccountName: string): Record<string, unknown> {
+/**
+ * `extraArgs` entries naming startup taints. The chart turns each key's part before `_` into a flag
+ * (templates/deployment.yaml at cluster-autoscaler-chart-9.59.0, lines 136-142) and `--startup-taint`
+ * takes one taint per occurrence (config/flags/flags.go MultiStringFlag.Set appends, no comma split).
+ */
+export function startupTaintArgs(keys: readonly string[]): Record<string, string> {
+    return Object.fromEntries(keys.map((k, i) => [i === 0 ? "startup-taint" : `startup-taint_${i}`, k]));
+}
+
+/**
+ * Helm values of the cluster-autoscaler chart (9.59.0 values.yaml). `startupTaints`: taints the GPU
+ * nodes carry only while they start (the FSx CSI one): declared, the autoscaler waits for such a node
+ * to lose them instead of judging it ready and scaling up again for the pod it does not admit yet
+ * (FAQ.md "Startup taints" at cluster-autoscaler-1.35.2).
+ */
+export function clusterAutoscalerValues(clusterName: string, region: string, serviceAccountName: string, startupTaints: readonly string[] = []): Record<string, unknown> {
     return {
         cloudProvider: "aws",
         awsRegion: region,
@@ -57,6 +77,7 @@ export function clusterAutoscalerValues(clusterName: string, region: string, ser
             expander: "least-waste",
             "scale-down-unneeded-time": "10m",
             "skip-nodes-with-system-pods": false,
+            ...startupTaintArgs(startupTaints),
         },
         // Runs on the untainted system nodes (it must not scale away the node it runs on).
         nodeSelector: { [LABEL_NODE_GROUP]: SYSTEM_NODE_GROUP_NAME },

@@ -57,7 +57,7 @@ http.server.ThreadingHTTPServer(("", int(os.environ["MILES_CLUSTER_PROBE_PORT"])
 `.trimStart();
 
 export interface ProbeTarget {
-    image: string;
+    image: k8s.types.input.core.v1.Container["image"];
     imagePullPolicy?: string;
     runName: string;
     /** The run's `--save` directory inside the pod. */

@@ -51,7 +51,7 @@ export function runRecordStatic(r: ResolvedRun, meta: { stack: string; gitCommit
         stack: meta.stack,
         run: r.runName,
         namespace: r.namespace,
-        image: r.image,
+        image: r.imageName,
         gitCommit: meta.gitCommit,
         nodes: r.nodesNeeded,
         gpusPerNode: r.gpusPerNode,

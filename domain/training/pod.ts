@@ -20,6 +20,7 @@ import { preStopSave } from "./preStop";
 import { LOG_VOLUMES, logShipperContainer, RAY_LOG_MOUNT, RAY_LOG_VOLUME } from "../monitoring/logs";
 import { RAY_DASHBOARDS_TOKEN, rayDashboardsContainer, rayDashboardsTarget } from "../monitoring/rayDashboards";
 import { RUN_RECORD_MOUNT, RUN_RECORD_VOLUME, runRecordConfigMapName } from "../monitoring/runRecord";
+import { pullableImage } from "../fabric/image";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -35,7 +36,10 @@ export interface TrainingContext {
     secretName?: string;
     /** Monitoring and log shipping of the run's pods. @default none */
     observability?: TrainingObservability;
-    /** The image every pod pulls when it is known only at deploy (the EFA build in the stack's ECR repository); default: the run's `image`. */
+    /**
+     * The EFA build's reference in the stack's ECR repository (ecrImageReference of the repository
+     * URL, known at deploy); required when the run's image is the EFA build, ignored otherwise.
+     */
     image?: pulumi.Input<string>;
     /**
      * The Kueue LocalQueue and priority class the run's GPU jobs (RayJob, convert Job) wait in;
@@ -58,6 +62,11 @@ export interface TrainingContext {
      * creates `runRecordConfigMap(run, …)` too. @default `<run>-run-record` (runRecordConfigMapName)
      */
     runRecordConfigMap?: string;
+}
+
+/** The image every container of the run that runs the miles image pulls (domain/fabric/image.ts pullableImage). */
+export function runImage(r: ResolvedRun, ctx: TrainingContext): pulumi.Input<string> {
+    return pullableImage(r.imageChoice, ctx.image);
 }
 
 /** The head's or a worker's spec with the save-before-stop preStop, when the context asks for it. */
@@ -168,7 +177,7 @@ export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: objec
         containers: [
             {
                 name: HEAD_COMPONENT,
-                image: ctx.image ?? r.image,
+                image: runImage(r, ctx),
                 imagePullPolicy: t.image.pullPolicy,
                 env: podEnv(cmd, ctx, "head"),
                 ports,
@@ -179,7 +188,7 @@ export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: objec
         volumes: sharedVolumes(ctx, HEAD_SHM_GIB),
     };
     if (ctx.observability?.monitoring) {
-        const probe = { image: r.image, imagePullPolicy: t.image.pullPolicy, runName: r.runName, saveDir: r.paths.checkpointDir, saveInterval: t.checkpoints.saveInterval };
+        const probe = { image: runImage(r, ctx), imagePullPolicy: t.image.pullPolicy, runName: r.runName, saveDir: r.paths.checkpointDir, saveInterval: t.checkpoints.saveInterval };
         spec.containers = [...(spec.containers as Container[]), checkpointProbeContainer(probe, sharedMounts.filter((v) => v.name === SHARED_VOLUME))];
     }
     observe(spec, ctx, r, "head");
@@ -212,7 +221,7 @@ export function workerPod(r: ResolvedRun, ctx: TrainingContext, group: GpuNodeGr
     const requests: Record<string, string> = { cpu: String(size.cpu), ...limits };
     const container: Container = {
         name: WORKER_COMPONENT,
-        image: ctx.image ?? r.image,
+        image: runImage(r, ctx),
         imagePullPolicy: t.image.pullPolicy,
         env: podEnv(cmd, ctx, "worker"),
         resources: { requests, limits },
@@ -248,7 +257,7 @@ export function submitterPod(r: ResolvedRun, ctx: TrainingContext): { metadata: 
         containers: [
             {
                 name: SUBMITTER_CONTAINER,
-                image: r.image,
+                image: runImage(r, ctx),
                 imagePullPolicy: r.training.image.pullPolicy,
                 resources: { requests: { cpu: "500m", memory: "200Mi" }, limits: { cpu: "1", memory: "1Gi" } },
             },

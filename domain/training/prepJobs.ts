@@ -11,7 +11,7 @@ import type { TrainingConfig } from "../../config";
 import { archArgsWithoutMtp } from "./resolve";
 import type { ResolvedRun } from "./run";
 import { queueLabels } from "../kueue";
-import { podTolerations, runLabels, SHARED_VOLUME, sharedMounts, sharedVolumes, type EnvVarSpec, type PodSpec, type TrainingContext } from "./pod";
+import { podTolerations, runImage, runLabels, SHARED_VOLUME, sharedMounts, sharedVolumes, type EnvVarSpec, type PodSpec, type TrainingContext } from "./pod";
 
 /** Marker the download job writes into a directory once a snapshot is complete. */
 export const DOWNLOAD_MARKER = ".miles-cluster-download-complete";
@@ -216,7 +216,7 @@ export function downloadJobManifest(r: ResolvedRun, ctx: TrainingContext): JobMa
         containers: [
             {
                 name: "download",
-                image: ctx.image ?? r.image,
+                image: runImage(r, ctx),
                 imagePullPolicy: t.image.pullPolicy,
                 command: ["bash", "-c", downloadScript(r)],
                 env,
@@ -250,7 +250,7 @@ export function convertJobManifest(r: ResolvedRun, ctx: TrainingContext): JobMan
         containers: [
             {
                 name: "convert",
-                image: ctx.image ?? r.image,
+                image: runImage(r, ctx),
                 imagePullPolicy: t.image.pullPolicy,
                 command: ["bash", "-c", convertScript(r)],
                 env: [

@@ -11,7 +11,7 @@ import { instanceFacts } from "../../catalog/instances";
 import { sharedPath } from "../../catalog/sharedPaths";
 import { architectureArgv, modelPreset } from "../../catalog/models";
 import { architectureFacts, argNumber, type ArchFacts } from "../../catalog/modelArch";
-import { chooseImage, type ImageChoice, type Platform } from "../fabric/image";
+import { chooseImage, imageDisplayName, type ImageChoice, type Platform } from "../fabric/image";
 import { extraNumber, parseExtraArgs, type ExtraFlag } from "./extraArgs";
 import type { RolloutPrecision } from "./memoryFit";
 
@@ -72,8 +72,11 @@ export interface ResolvedTraining {
     training: TrainingConfig;
     runName: string;
     namespace: string;
-    /** Image reference of every pod; for the EFA build the ECR registry host is known only at deploy (see `imageChoice`). */
-    image: string;
+    /**
+     * The image for the plan and the run record only: for the EFA build its ECR repository name
+     * without the registry host, which no node can pull. Containers use `runImage` (pod.ts).
+     */
+    imageName: string;
     /** `--use-prometheus`: `training.prometheus.enabled`, else on with the monitoring stack. */
     prometheus: boolean;
     imageChoice: ImageChoice;
@@ -309,7 +312,7 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
         training: t,
         runName,
         namespace: t.namespace,
-        image: imageChoice.ref ?? `${imageChoice.ecrRepositoryName}${imageChoice.digest ? `@${imageChoice.digest}` : `:${imageChoice.tag}`}`,
+        imageName: imageDisplayName(imageChoice),
         imageChoice,
         prometheus: t.prometheus.enabled ?? ctx.monitoring,
         model,

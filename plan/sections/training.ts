@@ -123,7 +123,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKi
         enabled: true,
         runName: r.runName,
         namespace: r.namespace,
-        image: r.image,
+        image: r.imageName,
         imageSource: r.imageChoice.source,
         imageDigest: r.imageChoice.digest,
         fabricGate: gate,
