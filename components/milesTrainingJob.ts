@@ -269,6 +269,8 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 queued: context.queue !== undefined,
                 podsSaveOnStop: context.saveOnStop,
                 dependsOn: base,
+                // With Kueue: its Job webhooks select the run's namespace, so the save Job comes after the release (in addons.ready).
+                jobAfter: args.addons.ready,
                 transform: t.lifecycle,
             },
             { parent: this },
