@@ -156,6 +156,13 @@ export function deploy(resolved: ResolvedStack, o: ProgramOptions = {}): StackOu
  * The enabled runs of a stack as MilesTrainingJobs. A stack without `training.runs` keeps its one
  * run's resource names (`training`); named runs are `run-<name>`. Preparation Jobs of runs that
  * write the same directory (a shared model download or conversion) run one after the other.
+ *
+ * Every RayJob is created only after the GPU Jobs Pulumi awaits (fabric gates, conversions) of every
+ * run sharing a node group with it: Pulumi never waits for a RayJob, and an admitted one holds its
+ * nodes for as long as it trains, so a RayJob created earlier could take the last node such a Job
+ * needs and `pulumi up` would wait until that Job's timeout (three one-node runs on two nodes). No
+ * awaited Job of this deployment is then ordered after a RayJob that could hold its GPUs, so on a
+ * first deploy each of them gets its nodes once the ones before it finish.
  */
 export function deployRuns(
     runs: ReadonlyArray<StackRun>,
@@ -164,14 +171,30 @@ export function deployRuns(
     const single = runs.length === 1 && runs[0].entry.path === "training";
     const jobs: MilesTrainingJob[] = [];
     const written: Array<{ dirs: string[]; ready: pulumi.Resource[] }> = [];
-    for (const { entry, run } of runs) {
-        const dirs = prepDirectories(run);
-        const prepAfter = written.filter((w) => w.dirs.some((d) => dirs.some((e) => nestedPaths(d, e)))).flatMap((w) => w.ready);
-        const job = new MilesTrainingJob(single ? "training" : `run-${entry.training.runName}`, { ...ctx, training: entry.training, run, prepAfter });
-        written.push({ dirs, ready: job.prep.ready });
-        jobs.push(job);
+    // The runs built after a run are not known when its RayJob is registered: a Promise of all of them, resolved below.
+    let built!: (all: MilesTrainingJob[]) => void;
+    const all = new Promise<MilesTrainingJob[]>((resolve) => (built = resolve));
+    try {
+        for (const { entry, run } of runs) {
+            const dirs = prepDirectories(run);
+            const prepAfter = written.filter((w) => w.dirs.some((d) => dirs.some((e) => nestedPaths(d, e)))).flatMap((w) => w.ready);
+            const runAfter = runs.length > 1 ? all.then((js) => js.filter((j) => j.run !== run && sharesNodeGroup(j.run, run)).flatMap((j) => j.gpuJobs)) : undefined;
+            const job = new MilesTrainingJob(single ? "training" : `run-${entry.training.runName}`, { ...ctx, training: entry.training, run, prepAfter, ...(runAfter ? { runAfter } : {}) });
+            written.push({ dirs, ready: job.prep.ready });
+            jobs.push(job);
+        }
+    } finally {
+        built(jobs);
     }
     return jobs;
+}
+
+/** Whether two runs may place pods on the same nodes: a GPU node group in common (a run without a known group: assume so). */
+function sharesNodeGroup(a: StackRun["run"], b: StackRun["run"]): boolean {
+    const groups = (r: StackRun["run"]) => (r.group ? [r.group.name, ...r.groups.map((g) => g.group.name)] : undefined);
+    const ga = groups(a);
+    const gb = groups(b);
+    return ga === undefined || gb === undefined || ga.some((g) => gb.includes(g));
 }
 
 /**

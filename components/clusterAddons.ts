@@ -116,11 +116,20 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
         if (efaDevicePluginEnabled(scope)) {
             this.efaDevicePlugin = new EfaDevicePlugin(`${name}-efa-device-plugin`, { ...common, imageRepository: a.efaDevicePlugin.imageRepository, transform: t.efaDevicePlugin }, { parent: this });
         }
+        // Kueue before KubeRay: KubeRay's CRD job is created once Kueue's Job webhooks serve (KubeRayArgs.crdJobAfter).
+        if (a.kueue.enabled) {
+            this.kueue = new Kueue(
+                `${name}-kueue`,
+                { queue: a.kueue, gpuNodeGroups, trainingNamespace: args.namespace.name, provider, dependsOn: [...clusterReady, args.namespace.resource], transform: t.kueue },
+                { parent: this },
+            );
+            this.queue = queueHandle(a.kueue);
+        }
         if (a.kuberay.enabled) {
             const ns = this.systemNamespace(name, a.namespace, provider, clusterReady, t.namespace);
             this.kuberay = new KubeRay(
                 `${name}-kuberay`,
-                { namespace: a.namespace, manageCrds: a.kuberay.manageCrds, provider, dependsOn: [...clusterReady, ns], transform: t.kuberay },
+                { namespace: a.namespace, manageCrds: a.kuberay.manageCrds, provider, dependsOn: [...clusterReady, ns], crdJobAfter: this.kueue ? [this.kueue.release] : [], transform: t.kuberay },
                 { parent: this },
             );
         }
@@ -138,14 +147,6 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
         this.observability = { monitoring: monitoring !== undefined };
         if (monitoring?.rayDashboards && args.cluster.aws) this.observability.rayDashboardsNamespace = monitoring.namespace;
         this.monitoringReady = this.monitoring ? [this.monitoring.namespace] : [];
-        if (a.kueue.enabled) {
-            this.kueue = new Kueue(
-                `${name}-kueue`,
-                { queue: a.kueue, gpuNodeGroups, trainingNamespace: args.namespace.name, provider, dependsOn: [...clusterReady, args.namespace.resource], transform: t.kueue },
-                { parent: this },
-            );
-            this.queue = queueHandle(a.kueue);
-        }
         const stack = args.stack ?? currentStack();
         const logs = args.cluster.aws ? logShipping({ ...scope, stack, region: args.region ?? configuredRegion() }) : undefined;
         if (logs) {

@@ -47,6 +47,18 @@ export interface KubeRayArgs {
      */
     dependsOn?: pulumi.Resource[];
     /**
+     * What the CRD job alone also waits for: whatever must serve before a Job of `namespace` can be
+     * created — the Kueue release when the cluster runs Kueue. Kueue's Job webhooks mjob.kb.io and
+     * vjob.kb.io (kubernetes-sigs/kueue v0.19.2 charts/kueue/templates/webhook/manifests.yaml:157-179
+     * and :822-845, CREATE of batch/v1 jobs) have failurePolicy Fail, no objectSelector and, without a
+     * managedJobsNamespaceSelector (domain/kueue.ts sets none), select every namespace but kube-system
+     * and Kueue's own, so also this one: a Job created while Kueue is installed but not serving yet is
+     * rejected. (The operator release does not wait for it: it creates no Job.)
+     * @default []
+     * @example [kueue.release]
+     */
+    crdJobAfter?: pulumi.Resource[];
+    /**
      * Changes to the args of the underlying resources (the CRD job's only with `manageCrds`).
      * @default none
      * @example { release: { timeout: 600 } }
@@ -189,7 +201,7 @@ export class KubeRay extends pulumi.ComponentResource {
                     },
                 },
             },
-            { ...opts(), dependsOn: [...(args.dependsOn ?? []), sa, binding], deleteBeforeReplace: true, customTimeouts: { create: "10m", update: "10m" } }),
+            { ...opts(), dependsOn: [...(args.dependsOn ?? []), sa, binding, ...(args.crdJobAfter ?? [])], deleteBeforeReplace: true, customTimeouts: { create: "10m", update: "10m" } }),
         );
     }
 }

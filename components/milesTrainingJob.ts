@@ -84,6 +84,19 @@ export interface MilesTrainingJobArgs {
      */
     prepAfter?: pulumi.Resource[];
     /**
+     * What the RayJob waits for besides its own preparation, gate and the add-ons: the Jobs Pulumi
+     * awaits that need GPUs of the stack's other runs on the same node groups (their `gpuJobs`: fabric
+     * gates, conversions). Pulumi never waits for a RayJob, and once admitted it holds its nodes for
+     * days: a RayJob created before such a Job of another run could take the only nodes that Job can
+     * run on, and `pulumi up` would wait for it until its timeout (several runs sharing fewer nodes
+     * than they need together, on a first deploy). A Promise when those runs are built after this
+     * one (`deployRuns` in program.ts resolves it once every run exists; Pulumi awaits a Promise in
+     * `dependsOn`). This run's own Jobs among them are skipped.
+     * @default [] (the RayJob waits only for this run's Jobs)
+     * @example otherRuns.flatMap((j) => j.gpuJobs)
+     */
+    runAfter?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
+    /**
      * AWS region of the EKS cluster (the lifecycle Jobs read the FSx export-queue metric there).
      * @default the stack's `aws:region` config
      * @example "us-east-1"
@@ -136,6 +149,11 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
     readonly secrets: TrainingSecrets;
     /** The fabric gate the RayJob waits for. */
     readonly fabricGate: FabricGate;
+    /**
+     * The Jobs of this run that Pulumi awaits and that need the run's GPUs (the convert Job, the
+     * fabric gate): what the other runs' RayJobs on the same nodes wait for (`runAfter`).
+     */
+    readonly gpuJobs: pulumi.Resource[];
     /** What the gate measured (stack output `fabricGate`). */
     readonly fabricGateResult: pulumi.Output<FabricGateResult>;
     /** Service account of the RayJob's submitter pod. */
@@ -233,6 +251,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
 
         this.fabricGate = new FabricGate(`${name}-fabric`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...this.prep.ready], transform: t.fabricGate }, { parent: this });
         this.fabricGateResult = this.fabricGate.result;
+        this.gpuJobs = [...(this.prep.convert ? [this.prep.convert] : []), ...this.fabricGate.ready];
 
         const manifest = rayJobManifest(r, context);
         // The RayJob's inputs depend on the gate's verdict: a failed gate (an error in that output) stops its creation.
@@ -252,16 +271,22 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 queued: context.queue !== undefined,
                 podsSaveOnStop: context.saveOnStop,
                 dependsOn: base,
+                // With Kueue: its Job webhooks select the run's namespace, so the save Job comes after the release (in addons.ready).
+                jobAfter: args.addons.ready,
                 transform: t.lifecycle,
             },
             { parent: this },
         );
+        // After the pre-replacement save: a changed spec first makes the running run save.
+        const ownDeps: pulumi.Resource[] = [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready, this.submitterServiceAccount, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : []), recordMap, ...dashboardObjects];
+        // After the GPU Jobs Pulumi awaits of the other runs on its nodes (`runAfter`): it never takes a node one of them needs.
+        const withRunAfter = (extra: pulumi.Resource[]) => [...ownDeps, ...extra.filter((x) => !ownDeps.includes(x))];
+        const rayJobDeps = args.runAfter === undefined ? ownDeps : Array.isArray(args.runAfter) ? withRunAfter(args.runAfter) : args.runAfter.then(withRunAfter);
         this.rayJob = new k8s.apiextensions.CustomResource(
             ...transform(t.rayJob, `${name}-rayjob`, { apiVersion: manifest.apiVersion, kind: manifest.kind, metadata, spec: manifest.spec }, {
                 parent: this,
                 provider,
-                // After the pre-replacement save: a changed spec first makes the running run save.
-                dependsOn: [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready, this.submitterServiceAccount, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : []), recordMap, ...dashboardObjects],
+                dependsOn: rayJobDeps,
                 // KubeRay does not apply spec changes to a RayJob that already runs: a changed run is
                 // deleted and created again (it resumes from the last checkpoint, --load = --save);
                 // only `spec.suspend` changes in place, so pausing keeps the RayJob.

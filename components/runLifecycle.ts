@@ -85,6 +85,17 @@ export interface RunLifecycleArgs {
      */
     dependsOn?: pulumi.Resource[];
     /**
+     * What the pre-replacement save Job also waits for: whatever must serve before a Job of the run's
+     * namespace can be created — Kueue's release when the cluster runs Kueue. Its Job webhooks
+     * mjob.kb.io and vjob.kb.io (kubernetes-sigs/kueue v0.19.2 charts/kueue/templates/webhook/
+     * manifests.yaml:157-179 and :822-845, CREATE of batch/v1 jobs) have failurePolicy Fail, no objectSelector and, without a
+     * managedJobsNamespaceSelector (domain/kueue.ts sets none), select every namespace but kube-system and
+     * Kueue's own: a Job created while Kueue is installed but not serving yet is rejected.
+     * @default []
+     * @example addons.ready
+     */
+    jobAfter?: pulumi.Resource[];
+    /**
      * Tags of the AWS resources (the CloudWatch reader's role and Pod Identity association).
      * @default none
      * @example { "miles-cluster/stack": "prod" }
@@ -171,7 +182,7 @@ export class RunLifecycle extends pulumi.ComponentResource {
                     `${name}-presave-${args.rayJobHash}`,
                     { metadata: job.metadata, spec: job.spec },
                     // Pulumi awaits the Job: a save that fails or times out stops the deployment before the RayJob is replaced.
-                    { ...o(), dependsOn: deps, customTimeouts: { create: `${timeoutMin}m`, update: `${timeoutMin}m` } },
+                    { ...o(), dependsOn: [...deps, ...(args.jobAfter ?? [])], customTimeouts: { create: `${timeoutMin}m`, update: `${timeoutMin}m` } },
                 ),
             );
         }

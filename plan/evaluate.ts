@@ -29,7 +29,8 @@ export interface RecordedResource {
     options?: RecordedOptions;
     /**
      * The resources named in its `dependsOn` option, as type and name (a component stands for all of
-     * its children, as in Pulumi); undefined when it has none. Outputs among them are not resolved.
+     * its children, as in Pulumi); undefined when it has none. Promises among them (a dependency on
+     * resources registered later, e.g. other runs' Jobs) are resolved; Outputs are not.
      */
     dependsOn?: Array<{ type: string; name: string }>;
     /** Its `customTimeouts` option, when set (how long the provider awaits a create, update or delete). */
@@ -76,6 +77,26 @@ async function resolveOutputs(value: unknown): Promise<unknown> {
     return sanitize(await (out as any).promise(true));
 }
 
+/** The resources of a dependsOn value without Promises (undefined when it holds one). */
+function resourcesNow(d: unknown): pulumi.Resource[] | undefined {
+    if (d instanceof Promise) return undefined;
+    if (!Array.isArray(d)) return pulumi.Resource.isInstance(d) ? [d] : [];
+    const out: pulumi.Resource[] = [];
+    for (const x of d) {
+        const r = resourcesNow(x);
+        if (r === undefined) return undefined;
+        out.push(...r);
+    }
+    return out;
+}
+
+/** The resources of a dependsOn value, its Promises awaited. */
+async function resourcesOf(d: unknown): Promise<pulumi.Resource[]> {
+    const v = await d;
+    if (Array.isArray(v)) return (await Promise.all(v.map(resourcesOf))).flat();
+    return pulumi.Resource.isInstance(v) ? [v] : [];
+}
+
 export interface EvaluateOptions {
     project: string;
     stack: string;
@@ -96,6 +117,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
     const options = new Map<string, RecordedOptions>();
     const dependsOn = new Map<string, Array<{ type: string; name: string }>>();
     const timeouts = new Map<string, { create?: string; update?: string; delete?: string }>();
+    /** dependsOn lists given as (or holding) Promises, recorded once they resolve. */
+    const pendingDeps: Promise<void>[] = [];
     const key = (type: string, name: string) => `${type}::${name}`;
 
     await pulumi.runtime.setMocks(
@@ -138,9 +161,15 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
                     (["protect", "retainOnDelete", "deleteBeforeReplace", "replaceOnChanges", "ignoreChanges"] as const).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]),
                 ) as RecordedOptions;
                 if (Object.keys(set).length > 0) options.set(key(args.type, args.name), set);
-                // dependsOn as the program passed it: resources (or a plain array of them); an Output is not resolved here.
-                const deps = ([] as unknown[]).concat(o.dependsOn ?? []).filter((d): d is pulumi.Resource => pulumi.Resource.isInstance(d));
-                if (deps.length > 0) dependsOn.set(key(args.type, args.name), deps.map((d) => ({ type: (d as any).__pulumiType, name: (d as any).__name })));
+                // dependsOn as the program passed it: resources, arrays and Promises of them (Pulumi awaits those too,
+                // runtime/dependsOn.ts gatherExplicitDependencies); an Output is not resolved here.
+                const k = key(args.type, args.name);
+                const record = (deps: pulumi.Resource[]) => {
+                    if (deps.length > 0) dependsOn.set(k, deps.map((d) => ({ type: (d as any).__pulumiType, name: (d as any).__name })));
+                };
+                const sync = resourcesNow(o.dependsOn);
+                if (sync) record(sync);
+                else pendingDeps.push(resourcesOf(o.dependsOn).then(record));
                 if (o.customTimeouts) timeouts.set(key(args.type, args.name), { ...o.customTimeouts });
                 return undefined;
             });
@@ -153,6 +182,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
         });
         const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
         await settings.waitForRPCs();
+        await Promise.all(pendingDeps);
     } finally {
         Error.stackTraceLimit = stackTraceLimit;
     }

@@ -7,6 +7,13 @@
  * "an update that changes only a hyper-parameter does not re-create the fabric gate" fails on main
  * at d6ff07c: the gate's pod-template hash covered the whole training config, so the gate Job was
  * replaced and waited for the GPUs the running RayJob holds (domain/fabric/gateJob.ts gateIdentity).
+ *
+ * "first deploy … every awaited object can finish" fails for multi-run at 3898c0f: three one-node
+ * runs on two nodes, each RayJob ordered only after its own gate and conversion, so two admitted
+ * RayJobs held both nodes while the third run's gate and conversion waited (program.ts deployRuns now
+ * orders every RayJob after the other runs' GPU Jobs on its node groups). "admission order" fails for
+ * every stack with Kueue at 3898c0f: the KubeRay CRD Job and the pre-replacement save Jobs were not
+ * ordered against the Kueue release, whose Job webhooks (failurePolicy Fail) select their namespaces.
  */
 import { strict as assert } from "node:assert";
 import type { Plan } from "../../plan/run";
@@ -19,17 +26,6 @@ const show = (stack: string, bs: Blocked[]) => bs.map((b) => `${stack}: ${b.reso
 const lr = (v: Record<string, unknown>) => {
     const t = v["miles-cluster:training"] as { algorithm?: Record<string, unknown> };
     t.algorithm = { ...(t.algorithm ?? {}), lr: 7e-6 };
-};
-
-/**
- * Awaits known not to finish, kept here so the suite stays green while they are open and fails once
- * one is fixed (then delete its entry). multi-run: three runs of one node each on two nodes — after
- * two RayJobs are admitted (they do not wait for the other runs' gates), the third run's gate and
- * its GPU conversion Job need a node that only frees when a run ends; Pulumi gives up after their
- * timeouts. Fix (program.ts): order every run's RayJob after every run's gate and GPU preparation.
- */
-const KNOWN_FIRST_DEPLOY: Record<string, string[]> = {
-    "multi-run": ["run-grpo-baseline-fabric-job", "run-grpo-lr-2e-6-fabric-job", "run-dapo-clip-higher-fabric-job", "run-dapo-clip-higher-prep-convert"],
 };
 
 describe("deployment simulation: awaits and admission order (issue 20)", function () {
@@ -46,10 +42,7 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
 
             it("first deploy into an empty cluster: every awaited object can finish", () => {
                 const r = walk(p, w);
-                const known = KNOWN_FIRST_DEPLOY[stack] ?? [];
-                const unexpected = r.blocked.filter((b) => !known.includes(b.resource.split("::")[1]));
-                assert.deepEqual(unexpected, [], show(stack, unexpected));
-                assert.deepEqual([...new Set(r.blocked.map((b) => b.resource.split("::")[1]))].sort(), [...known].sort(), `${stack}: a known blocked await is gone — remove it from KNOWN_FIRST_DEPLOY`);
+                assert.deepEqual(r.blocked, [], show(stack, r.blocked));
                 // Recorded, not failed on: Jobs pulling the EFA image no step of this deployment builds (issue 21).
                 for (const f of r.findings) assert.match(f.note, /issue 21/);
             });
@@ -57,11 +50,9 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
             it("admission order: queued jobs, RayJobs and operator objects come after their webhook's release or CRDs", () => {
                 const a = admissionOrder(p.resources, w);
                 assert.deepEqual(a.blocked, [], show(stack, a.blocked));
-                // Recorded, not failed on (open): the KubeRay CRD Job and the pre-replacement save Jobs are not
-                // ordered against the Kueue release, whose mjob.kb.io webhook (failurePolicy Fail) sees every Job
-                // of their namespaces; created while Kueue installs, the API server may reject them. A new
-                // unordered Job fails here.
-                for (const f of a.findings) assert.match(f.resource, /::(addons-kuberay-crds|.+-lifecycle-presave-[0-9a-f]+)$/, `${stack}: ${f.resource}: ${f.note}`);
+                // Every other Job of a namespace Kueue's Job webhooks (failurePolicy Fail) select is ordered against
+                // the release too: the KubeRay CRD Job and the pre-replacement save Jobs come after it.
+                assert.deepEqual(a.findings, [], a.findings.map((f) => `${stack}: ${f.resource}: ${f.note}`).join("\n"));
             });
 
             it("an update that changes only a hyper-parameter does not re-create the fabric gate, and every await finishes while the run holds its GPUs", async () => {
@@ -137,6 +128,26 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
             bad.resources = bad.resources.map((r) => (r.name === "training-fabric-rolebinding" ? { ...r, dependsOn: [] } : r));
             const b = walk(bad, w).blocked;
             assert.ok(b.some((x) => x.resource.endsWith("::training-fabric-job") && /ServiceAccount .*created only after/.test(x.reason)), show("dev", b));
+        });
+
+        it("multi-run: a RayJob ordered only after its own run's gate and conversion holds a node the other runs' awaited Jobs need: blocked", async () => {
+            const mr = await stackPlan("multi-run");
+            const wm = await worldOf(mr);
+            const own = (r: RecordedResource) => ({ ...r, dependsOn: r.dependsOn!.filter((d) => !/-(fabric-job|prep-convert)$/.test(d.name) || d.name.startsWith(r.name.replace(/-rayjob$/, "-"))) });
+            let bad = { resources: mr.resources };
+            for (const r of mr.resources.filter((x) => keyOf(x).startsWith("kubernetes:ray.io/v1:RayJob::"))) bad = edit(bad, keyOf(r), own);
+            const b = walk(bad, wm).blocked;
+            assert.ok(b.some((x) => /-(fabric-job|prep-convert)$/.test(x.resource) && /rayjob.* hold/.test(x.reason)), show("multi-run", b));
+            assert.deepEqual(walk(mr, wm).blocked, []);
+        });
+
+        it("the KubeRay CRD Job and a save Job not ordered against the Kueue release: found", () => {
+            const cut = (r: RecordedResource) => ({ ...r, dependsOn: (r.dependsOn ?? []).filter((d) => !d.name.startsWith("addons-kueue")) });
+            const presave = dev.resources.find((r) => /-lifecycle-presave-[0-9a-f]+$/.test(r.name))!;
+            const bad = edit(edit(dev, "kubernetes:batch/v1:Job::addons-kuberay-crds", cut), keyOf(presave), (r) => ({ ...r, dependsOn: (r.dependsOn ?? []).filter((d) => !d.name.startsWith("addons-")) }));
+            const f = admissionOrder(bad.resources, w).findings.map((x) => x.resource.split("::")[1]);
+            assert.deepEqual(f.sort(), ["addons-kuberay-crds", presave.name].sort());
+            assert.deepEqual(admissionOrder(dev.resources, w).findings, []);
         });
 
         it("a PVC whose PersistentVolume comes after it, and a Service awaited before the pods behind it: blocked", () => {
