@@ -40,7 +40,7 @@ export { rayJobManifest, followCommands, type RayJobManifest, type FollowCommand
 export { downloadJobManifest, convertJobManifest, convertServiceManifest, type JobManifest, type ServiceManifest } from "./domain/training/prepJobs";
 export { secretManifest, type SecretManifest } from "./domain/training/secret";
 export type { TrainingContext, PodSpec } from "./domain/training/pod";
-export type { ImageChoice, ImageSource, Platform } from "./domain/fabric/image";
+export type { ImageChoice, ImageSource, Platform } from "./domain/training/image";
 export type { ArchFacts, MlaFacts } from "./catalog/modelArch";
 export { resolveMonitoring, type ResolvedMonitoring, type TrainingObservability } from "./domain/monitoring/resolve";
 export { queueRef, type KueueConfig, type QueueHandle, type QueueRef } from "./domain/kueue";

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import * as path from "node:path";
 import * as fs from "node:fs";
 import { readRunRecords, renderRunRecords } from "./runs";
-import { localRunRecordsDir } from "../domain/monitoring/runRecord";
+import { localRunRecordsDir } from "../domain/training/runRecord";
 import { formatProblems, NAMESPACE } from "../config";
 import { plan, type Plan } from "../plan/run";
 import { renderJson, renderText, writeManifests } from "../plan/render";

@@ -1,12 +1,12 @@
 /**
- * `miles-cluster runs --dir DIR [--json]`: lists the run records (domain/monitoring/runRecord.ts)
+ * `miles-cluster runs --dir DIR [--json]`: lists the run records (domain/training/runRecord.ts)
  * found under DIR — typically synced from the checkpoint bucket with the stack output
  * `runRecordsCommand`. Newest first; a record without an end is a run still going (or one whose
  * head pod died before it could write the end).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { RUN_RECORD_SCHEMA } from "../domain/monitoring/runRecord";
+import { RUN_RECORD_SCHEMA } from "../domain/training/runRecord";
 
 export interface RunRecordRow {
     file: string;

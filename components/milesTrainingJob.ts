@@ -19,8 +19,8 @@ import { followCommands, RAYJOB_QUEUED_IGNORE_CHANGES, RAYJOB_REPLACE_ON_CHANGES
 import { runLabels, runMetricsPorts, runSelector, submitterServiceAccountName, type TrainingContext } from "../domain/training/pod";
 import { runPolicy } from "../domain/security/networkPolicy";
 import { resolveRun, type ResolvedRun } from "../domain/training/run";
-import { ecrImageReference } from "../domain/fabric/image";
-import { runRecordConfigMap, runRecordConfigMapName, UNKNOWN_COMMIT } from "../domain/monitoring/runRecord";
+import { ecrImageReference } from "../domain/training/image";
+import { runRecordConfigMap, runRecordConfigMapName, UNKNOWN_COMMIT } from "../domain/training/runRecord";
 import { instanceFacts, isGpuInstanceType } from "../catalog/instances";
 import { runDisruptionBudget } from "../domain/lifecycle/disruption";
 import { mayPreempt, queueRef } from "../domain/kueue";

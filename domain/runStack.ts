@@ -10,7 +10,7 @@
 import type { GpuNodeGroupInfo } from "./gpuNodes";
 import type { QueueHandle } from "./kueue";
 import type { ResolvedRun } from "./training/run";
-import type { Platform } from "./fabric/image";
+import type { Platform } from "./training/image";
 import type { RunNetworkPolicy } from "./security/networkPolicy";
 
 export const CLUSTER_FACTS_OUTPUT = "milesCluster";

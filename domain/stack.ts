@@ -9,7 +9,7 @@ import { gpuNodeGroupsFromConfig, type GpuNodeGroupInfo } from "./gpuNodes";
 import { isBringYourOwnCluster, monitoringEnabled } from "./addons";
 import { resolveRun, type ResolvedRun } from "./training/run";
 import type { RunContext } from "./training/resolve";
-import type { Platform } from "./fabric/image";
+import type { Platform } from "./training/image";
 import type { RunFacts } from "./runStack";
 
 /**

@@ -7,7 +7,7 @@ import { CLUSTER_FACTS_OUTPUT, type ClusterFacts } from "../domain/runStack";
 import type { ResolvedStack } from "../domain/stack";
 import { isConfigError, NAMESPACE, type MilesConfig, type Problem, type RawConfig } from "../config";
 import { program } from "../program";
-import { UNKNOWN_COMMIT } from "../domain/monitoring/runRecord";
+import { UNKNOWN_COMMIT } from "../domain/training/runRecord";
 import { evaluate, UNKNOWN, type Evaluation, type RecordedResource } from "./evaluate";
 import { summarize, type PlanSummary } from "./summary";
 import { runStorageNeeds, runsSizing } from "./sections/storage";

@@ -13,7 +13,7 @@ import { benchmarkScript, gateManifests, GATE_RESULT_ANNOTATION } from "../domai
 import { parseNcclLog } from "../domain/fabric/ncclLog";
 import { FabricGateError, judgeRecorded } from "../components/fabricGate";
 import { EFA_INSTALLER } from "../catalog/fabric";
-import { ecrImageReference, pullableImage } from "../domain/fabric/image";
+import { ecrImageReference, pullableImage } from "../domain/training/image";
 import type { MilesConfig } from "../config";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "fixtures", "fabric", name), "utf8");

@@ -38,7 +38,7 @@ export function one(p: Plan, type: string, name?: string): RecordedResource {
 
 /**
  * The command a planned RayJob runs on its head: its entrypoint is `bash <mount>/<key>`, a script in
- * the run-record ConfigMap its head mounts at <mount> (domain/monitoring/runRecord.ts); this is that
+ * the run-record ConfigMap its head mounts at <mount> (domain/training/runRecord.ts); this is that
  * script's command line (python3 train.py and its argv, quoted for bash).
  */
 export function rayJobCommand(p: Plan, rayJob: RecordedResource): string {

@@ -17,11 +17,11 @@ import { runOf } from "../domain/stack";
 import { rayJobManifest } from "../domain/training/rayJob";
 import type { TrainingContext } from "../domain/training/pod";
 import { LOG_SHIPPER_CONTAINER, logShipping, logsPolicy, RAY_LOG_DIR, RAY_LOG_VOLUME } from "../domain/monitoring/logs";
-import { recordedEntrypointScript, REDACTED, RUN_RECORD_WRITER, runRecordConfigMap, runRecordsCommand, runRecordsS3Path, runRecordStatic } from "../domain/monitoring/runRecord";
+import { recordedEntrypointScript, REDACTED, RUN_RECORD_WRITER, runRecordConfigMap, runRecordsCommand, runRecordsS3Path, runRecordStatic } from "../domain/training/runRecord";
 import { IMDS_CIDR, namespacePolicies, type NetworkPolicyManifest } from "../domain/security/networkPolicy";
 import { readRunRecords, renderRunRecords } from "../cli/runs";
 import { main } from "../cli/main";
-import { gitHead } from "../domain/monitoring/gitCommit";
+import { gitHead } from "../domain/training/gitCommit";
 import { one, ofType, planStack, ROOT } from "./harness";
 import { CHARTS } from "../catalog/versions";
 

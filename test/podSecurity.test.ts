@@ -9,7 +9,7 @@ import { runOf } from "../domain/stack";
 import { rayJobManifest } from "../domain/training/rayJob";
 import { convertJobManifest, downloadJobManifest } from "../domain/training/prepJobs";
 import { trainingProblems } from "../domain/training/rules";
-import { trainingPodSecurity } from "../domain/security/namespaces";
+import { trainingPodSecurity } from "../domain/training/podSecurity";
 import { containerSecurityContext, hardenPodSpec, podSecurityLabels } from "../domain/security/pods";
 import { IMDS_CIDR, namespacePolicies, runPolicy } from "../domain/security/networkPolicy";
 import type { TrainingContext } from "../domain/training/pod";

@@ -174,7 +174,7 @@ describe("MilesTrainingJob (under mocks)", function () {
     });
 
     it("runs python3 /root/miles/train.py with the architecture args and the layout flags", () => {
-        // The entrypoint runs a script of the run-record ConfigMap: train.py between the record's start and end (domain/monitoring/runRecord.ts).
+        // The entrypoint runs a script of the run-record ConfigMap: train.py between the record's start and end (domain/training/runRecord.ts).
         assert.match(spec(one(dev.p, RAYJOB)).entrypoint, /^bash \/etc\/miles-cluster\/run-record\/entrypoint-[0-9a-f]{12}\.sh$/);
         const e = rayJobCommand(dev.p, one(dev.p, RAYJOB));
         assert.match(e, /^python3 \/root\/miles\/train\.py --swiglu --num-layers 36 /);

@@ -19,8 +19,8 @@ import { hardenPodSpec, RDMA_CAPABILITY } from "../security/pods";
 import { preStopSave } from "./preStop";
 import { LOG_VOLUMES, logShipperContainer, RAY_LOG_MOUNT, RAY_LOG_VOLUME } from "../monitoring/logs";
 import { RAY_DASHBOARDS_TOKEN, rayDashboardsContainer, rayDashboardsTarget } from "../monitoring/rayDashboards";
-import { RUN_RECORD_MOUNT, RUN_RECORD_VOLUME, runRecordConfigMapName } from "../monitoring/runRecord";
-import { pullableImage } from "../fabric/image";
+import { RUN_RECORD_MOUNT, RUN_RECORD_VOLUME, runRecordConfigMapName } from "./runRecord";
+import { pullableImage } from "./image";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -56,7 +56,7 @@ export interface TrainingContext {
     saveOnStop?: boolean;
     /**
      * ConfigMap with the run record's static part, its writer and the run's entrypoint script
-     * (domain/monitoring/runRecord.ts runRecordConfigMap); always mounted into the head, where Ray's
+     * (domain/training/runRecord.ts runRecordConfigMap); always mounted into the head, where Ray's
      * job supervisor runs the RayJob's entrypoint, `bash <mount>/entrypoint-<hash>.sh` (rayJob.ts
      * rayJobEntrypoint). MilesTrainingJob creates it; a program that builds the RayJob itself
      * creates `runRecordConfigMap(run, …)` too. @default `<run>-run-record` (runRecordConfigMapName)
@@ -64,7 +64,7 @@ export interface TrainingContext {
     runRecordConfigMap?: string;
 }
 
-/** The image every container of the run that runs the miles image pulls (domain/fabric/image.ts pullableImage). */
+/** The image every container of the run that runs the miles image pulls (domain/training/image.ts pullableImage). */
 export function runImage(r: ResolvedRun, ctx: TrainingContext): pulumi.Input<string> {
     return pullableImage(r.imageChoice, ctx.image);
 }

@@ -3,7 +3,7 @@
  * pod per node, the miles entrypoint, and the lifecycle fields; plus how to follow it.
  */
 import type { ResolvedRun } from "./run";
-import { CHAIN_SAFE, runEntrypoint } from "../monitoring/runRecord";
+import { CHAIN_SAFE, runEntrypoint } from "./runRecord";
 import { HEAD_SHM_GIB, headPod, runLabels, submitterPod, workerPod, type TrainingContext } from "./pod";
 import { queueLabels } from "../kueue";
 import type { TrainingConfig } from "../../config";
@@ -44,7 +44,7 @@ export function workerGroups(r: ResolvedRun): Array<{ name: string; group?: GpuN
  * the script (record start, python3 train.py <argv>, record end) in the run-record ConfigMap the head
  * always mounts (pod.ts, runRecordConfigMapOf). The entrypoint passes three shells before train.py
  * starts (KubeRay's submitter bash, `ray job submit`'s re-join, the head's `sh -c`: see
- * domain/monitoring/runRecord.ts recordedEntrypointScript), so it holds CHAIN_SAFE words only; the
+ * domain/training/runRecord.ts recordedEntrypointScript), so it holds CHAIN_SAFE words only; the
  * command itself, whatever its characters, stays in the file.
  */
 export function rayJobEntrypoint(r: ResolvedRun): string {

@@ -11,7 +11,7 @@ import { instanceFacts } from "../../catalog/instances";
 import { sharedPath } from "../../catalog/sharedPaths";
 import { architectureArgv, modelPreset } from "../../catalog/models";
 import { architectureFacts, argNumber, type ArchFacts } from "../../catalog/modelArch";
-import { chooseImage, imageDisplayName, type ImageChoice, type Platform } from "../fabric/image";
+import { chooseImage, imageDisplayName, type ImageChoice, type Platform } from "./image";
 import { extraNumber, parseExtraArgs, type ExtraFlag } from "./extraArgs";
 import type { RolloutPrecision } from "./memoryFit";
 

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { Plan } from "../../plan/run";
 import { objectsOf, STACKS, stackPlan, type K8sObject } from "./world";
 import { chainInputOf, runCommandChain, type ChainInput, type ChainResult } from "./commandChain";
-import { entrypointScriptKey, recordedEntrypointScript, RUN_RECORD_MOUNT } from "../../domain/monitoring/runRecord";
+import { entrypointScriptKey, recordedEntrypointScript, RUN_RECORD_MOUNT } from "../../domain/training/runRecord";
 import { shellQuote } from "../../domain/training/argv";
 
 type Obj = Record<string, any>;

@@ -1,5 +1,5 @@
 /**
- * The git commit a deployment is made from, for the run record (domain/monitoring/runRecord.ts).
+ * The git commit a deployment is made from, for the run record (domain/training/runRecord.ts).
  * The one part of domain/ that reads files: git's own (HEAD, refs), never a process.
  */
 import * as fs from "node:fs";

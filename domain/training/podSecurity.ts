@@ -5,9 +5,9 @@
  * capability; GPU workers with EFA devices add IPC_LOCK, outside baseline's list, so the namespace
  * then enforces `privileged`. `warn`/`audit` stay `restricted` (podSecurityLabels).
  */
-import type { ResolvedRun } from "../training/run";
-import { efaDevicesPerWorker } from "../training/pod";
-import type { PodSecurityLevel } from "./pods";
+import type { ResolvedRun } from "./run";
+import { efaDevicesPerWorker } from "./pod";
+import type { PodSecurityLevel } from "../security/pods";
 
 /** The level for the enabled runs of a stack: every run shares the namespace, so one RDMA run makes it privileged. */
 export function trainingPodSecurity(runs: ReadonlyArray<ResolvedRun>): PodSecurityLevel {

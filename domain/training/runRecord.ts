@@ -10,8 +10,8 @@
  * the run's image; test/monitoring.test.ts runs it.
  */
 import { createHash } from "node:crypto";
-import type { ResolvedRun } from "../training/run";
-import { shellQuote } from "../training/argv";
+import type { ResolvedRun } from "./run";
+import { shellQuote } from "./argv";
 import { partOfLabels } from "../labels";
 import { HEAD_COMPONENT, RUN_LABELS } from "../../catalog/runLabels";
 import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
@@ -129,7 +129,7 @@ export function recordedEntrypointScript(words: readonly string[]): string {
     // One line, each word quoted for bash: the same text as the run's `command.entrypoint` (argv.ts).
     const command = words.map(shellQuote).join(" ");
     return [
-        "# The run's entrypoint (miles-cluster domain/monitoring/runRecord.ts): the run record's start, the command, its end.",
+        "# The run's entrypoint (miles-cluster domain/training/runRecord.ts): the run record's start, the command, its end.",
         'd=$(dirname "$0")',
         'MILES_CLUSTER_RECORD=$(MILES_CLUSTER_RECORD_DIR="$d" python3 "$d/write.py" start) || MILES_CLUSTER_RECORD=',
         command,
