@@ -111,7 +111,7 @@ export function queuedGateResult(plan: FabricGatePlan, namespace: string, job: s
         // Kueue labels the Workload of a Job with the Job's UID (pkg/controller/constants/constants.go:43 at v0.19.2, JobUIDLabel).
         follow: [
             `kubectl -n ${namespace} get workloads -l kueue.x-k8s.io/job-uid=$(kubectl -n ${namespace} get job ${job} -o jsonpath='{.metadata.uid}')`,
-            `kubectl -n ${namespace} wait --for=condition=complete job/${job} --timeout=-1s`,
+            `kubectl -n ${namespace} get job ${job} --watch`,
             `kubectl -n ${namespace} get job ${job} -o jsonpath='{.metadata.annotations.${GATE_RESULT_ANNOTATION.replace(/\./g, "\\.")}}'`,
         ],
     };
