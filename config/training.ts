@@ -496,7 +496,7 @@ const FabricGateSchema = z
             .meta({ description: "Bus bandwidth (GB/s, nccl-tests `busbw`) the all-reduce must reach. Default: a share of the published reference of the instance type (catalog/fabric.ts; plan shows it and its source); required for a useful check on nodes miles-cluster knows no reference for." }),
         messageSizeMiB: posInt().max(16384, "must be at most 16384").default(8192).meta({ description: "Largest all-reduce message in MiB (the figure compared is the bus bandwidth at this size; the reference was published at 8 GiB)." }),
         iterations: posInt().max(1000, "must be at most 1000").default(20).meta({ description: "Timed all-reduce iterations per message size (after 5 warm-up ones)." }),
-        timeoutMinutes: posInt().default(30).meta({ description: "How long `pulumi up` waits for the gate Job (image pull included)." }),
+        timeoutMinutes: posInt().default(30).meta({ description: "How long the gate Job may run (its activeDeadlineSeconds, image pull included). Without Kueue `pulumi up` waits that long for it; with Kueue the Job is queued, `pulumi up` does not wait, and the minutes count from its admission." }),
     })
     .prefault({})
     .meta({ description: "Fabric gate: measured all-reduce bandwidth on the run's nodes before the RayJob is created." });
@@ -505,7 +505,7 @@ const ModelPrepSchema = z
     .strictObject({
         download: z.boolean().default(true).meta({ description: "Run the Job that downloads the HF checkpoint (and dataset) to the shared volume (skipped when already there)." }),
         convert: z.boolean().default(true).meta({ description: "Run the Job that converts the checkpoint to torch_dist (and FP8/INT4 rollout variants); skipped when done." }),
-        timeoutMinutes: posInt().default(360).meta({ description: "How long `pulumi up` waits for each preparation Job (Pulumi awaits Job completion)." }),
+        timeoutMinutes: posInt().default(360).meta({ description: "How long `pulumi up` waits for each preparation Job (Pulumi awaits Job completion). With Kueue the convert Job (it takes GPUs) is queued and not awaited." }),
     })
     .prefault({})
     .meta({ description: "Checkpoint preparation Jobs that run before the RayJob." });

@@ -575,6 +575,15 @@ export function holdingWholeGroups(r: RecordedResource, w: World): RecordedResou
     return { ...r, inputs: { ...r.inputs, spec } };
 }
 
+/**
+ * Why Kueue does not admit the queued object `r` now, while `running` (RayJobs holding their GPUs,
+ * admitted before it) keep theirs (undefined: it is admitted at once). Quota and free nodes, as `walk`.
+ */
+export function queueHoldsBack(r: RecordedResource, running: RecordedResource[], w: World): string | undefined {
+    const held = running.map((x) => ({ key: keyOf(x), needs: needsOf(x, w.groups), queued: queued(x, w) }));
+    return fits(needsOf(r, w.groups), held, w, queued(r, w));
+}
+
 /** An update of a deployed plan `prev` to `next` while the runs of `prev` hold their GPUs. */
 export function update(prev: Plan, next: Plan, w: World): Walk & { steps: Map<string, Step> } {
     const s = steps(prev.resources, next.resources);
