@@ -188,6 +188,10 @@ const ParallelismSchema = z
             .enum(["thd", "bshd"])
             .optional()
             .meta({ description: "`--qkv-format` (miles; default `thd`, packed sequences). Unset: `bshd` for gpt-oss and Gemma-4 (their attention backends need it), else no flag. `bshd` needs a fixed micro-batch (no dynamic batch)." }),
+        cpCommType: z
+            .enum(["p2p", "a2a", "allgather", "a2a+p2p"])
+            .optional()
+            .meta({ description: "`--cp-comm-type` of context parallelism (Megatron's default p2p; miles' Qwen3 recipes pass a2a with CP > 1). Set by `features.trueOnPolicy` itself (a2a)." }),
         moe: z
             .strictObject({
                 tokenDispatcherType: z

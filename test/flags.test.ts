@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConfig } from "../validation";
 import { stackConfigJsonSchema, type MilesConfig } from "../config";
-import { rawConfig, requireShared } from "./harness";
+import { documentedFlags, rawConfig, requireShared } from "./harness";
 import { runOf } from "../domain/stack";
 import { MODEL_PRESETS } from "../catalog/models";
 import { WORKFLOW_1, WORKFLOW_2 } from "./trainingFixtures";
@@ -75,24 +75,6 @@ function argvProblems(argv: ReadonlyArray<string>, known: Map<string, FlagInfo>)
     return out;
 }
 
-/** Every `--flag` named in a description of the training section of the stack config schema. */
-function documentedFlags(schema: Record<string, unknown>): string[] {
-    const config = (schema.properties as { config: { properties: Record<string, unknown> } }).config;
-    const training = config.properties["miles-cluster:training"];
-    const found = new Set<string>();
-    const walk = (v: unknown): void => {
-        if (Array.isArray(v)) v.forEach(walk);
-        else if (v !== null && typeof v === "object") {
-            for (const [k, x] of Object.entries(v)) {
-                if (k === "description" && typeof x === "string") for (const m of x.matchAll(/`(--[a-z0-9][a-z0-9-]*)/g)) found.add(m[1]);
-                else walk(x);
-            }
-        }
-    };
-    walk(training);
-    return [...found].sort();
-}
-
 function cfgOf(values: Record<string, unknown>, secretKeys: string[] = []): MilesConfig {
     const r = parseConfig(rawConfig(values, secretKeys), { stack: "flags" });
     assert.deepEqual(r.problems, [], "config should be valid");
@@ -128,7 +110,7 @@ const CONFIGS: Record<string, { values: Record<string, unknown>; secret?: boolea
             "miles-cluster:training": {
                 model: { preset: "qwen3-30B-A3B" },
                 layout: { actorNodes: 1, colocate: false, rolloutGpus: 8, gpusPerEngine: 4, prefillNumServers: 1 },
-                parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, attentionBackend: "flash", qkvFormat: "thd", moe: { tokenDispatcherType: "flex", deepep: true }, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
+                parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, attentionBackend: "flash", qkvFormat: "thd", cpCommType: "a2a", moe: { tokenDispatcherType: "flex", deepep: true }, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
                 offload: { optimizerCpu: true },
                 algorithm: { balanceData: true, dynamicGlobalBatchSize: true, logProbsChunkSize: 4096, accumulateAllreduceGradsInFp32: false },
                 rollout: {

@@ -195,6 +195,8 @@ function perfArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
     return [
         ...flagIf(own(at.backendFrom), "--attention-backend", at.backend),
         ...flagIf(own(at.qkvFrom), "--qkv-format", at.qkvFormat),
+        // features.trueOnPolicy passes its own (a2a) in its contract group; rules.ts refuses another value with it.
+        ...(t.features.trueOnPolicy ? [] : opt("--cp-comm-type", p.cpCommType)),
         ...opt("--moe-token-dispatcher-type", p.moe.tokenDispatcherType),
         ...flagIf(p.moe.deepep, "--moe-enable-deepep"),
         "--tensor-model-parallel-size", num(r.tp),

@@ -303,6 +303,9 @@ function knobRules(r: ResolvedRun, err: Push, warn: Push): void {
         const where = x.moe.dispatcherFrom === "model" ? `the ${r.model.name} preset's --moe-token-dispatcher-type ${x.moe.dispatcher}` : `--moe-token-dispatcher-type ${x.moe.dispatcher}`;
         err(deepepAt, `needs the flex token dispatcher, but the run has ${where}: Megatron raises "DeepEP backend is only supported with flex token dispatcher."; set parallelism.moe.tokenDispatcherType: flex`);
     }
+    const cpc = t.parallelism.cpCommType;
+    if (cpc !== undefined && r.cp === 1) warn("training.parallelism.cpCommType", "is ignored with CP = 1 (no context parallelism)");
+    if (cpc !== undefined && cpc !== "a2a" && t.features.trueOnPolicy) err("training.parallelism.cpCommType", `is ${cpc}, but features.trueOnPolicy runs CP with a2a (miles v0.1.0 miles/true_on_policy/config.py); remove it`);
     if (t.parallelism.moe.tokenDispatcherType !== undefined && r.model.numExperts === 0) warn("training.parallelism.moe.tokenDispatcherType", `is ignored: ${r.model.name} is dense`);
     const need = attentionNeeds(r.model);
     const a = x.attention;
