@@ -33,7 +33,7 @@ export { resolveStack, runOf, stackContext, type ResolvedStack, type StackRun, t
 export type { ResolvedTraining, ResolvedModel, ResolvedPaths, RunContext, WorkerSizing } from "./domain/training/resolve";
 export { milesCommand, type MilesCommand, type ArgGroup, type EnvVar, type SecretEnvVar } from "./domain/training/argv";
 export { trainingProblems, trainingWarnings, type TrainingProblem, type WarningKind } from "./domain/training/rules";
-export type { EffectiveRun } from "./domain/training/resolve";
+export type { EffectiveRun, KnobSource } from "./domain/training/resolve";
 export type { ExtraFlag } from "./domain/training/extraArgs";
 export type { RolloutPrecision } from "./domain/training/memoryFit";
 export { rayJobManifest, followCommands, type RayJobManifest, type FollowCommands } from "./domain/training/rayJob";
