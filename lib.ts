@@ -41,6 +41,7 @@ export { downloadJobManifest, convertJobManifest, convertServiceManifest, type J
 export { secretManifest, type SecretManifest } from "./domain/training/secret";
 export type { TrainingContext, PodSpec } from "./domain/training/pod";
 export type { ImageChoice, ImageSource, Platform } from "./domain/training/image";
+export type { EfaImageToBuild } from "./domain/training/imageBuild";
 export type { ArchFacts, MlaFacts } from "./catalog/modelArch";
 export { resolveMonitoring, type ResolvedMonitoring, type TrainingObservability } from "./domain/monitoring/resolve";
 export { queueRef, type KueueConfig, type QueueHandle, type QueueRef } from "./domain/kueue";
@@ -81,6 +82,7 @@ export * from "./components/monitoring";
 export * from "./components/kueue";
 export * from "./components/fabricGate";
 export * from "./components/imageRepository";
+export * from "./components/imageBuild";
 export * from "./components/kuberay";
 export * from "./components/trainingIdentity";
 export * from "./components/milesTrainingJob";

@@ -19,7 +19,7 @@ import { strict as assert } from "node:assert";
 import type { Plan } from "../../plan/run";
 import type { RecordedResource } from "../../plan/evaluate";
 import { STACKS, stackPlan } from "./world";
-import { admissionOrder, awaitOf, graph, keyOf, planEdited, steps, update, walk, worldOf, type Blocked, type World } from "./awaits";
+import { admissionOrder, after, awaitOf, graph, imageSteps, keyOf, planEdited, steps, update, walk, worldOf, type Blocked, type World } from "./awaits";
 import { GATE_RUN_HASH_ANNOTATION } from "../../domain/fabric/gateJob";
 
 const show = (stack: string, bs: Blocked[]) => bs.map((b) => `${stack}: ${b.resource.split("::").pop()} (${b.resource.split("::")[0]}): ${b.reason}`).join("\n");
@@ -43,8 +43,8 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
             it("first deploy into an empty cluster: every awaited object can finish", () => {
                 const r = walk(p, w);
                 assert.deepEqual(r.blocked, [], show(stack, r.blocked));
-                // Recorded, not failed on: Jobs pulling the EFA image no step of this deployment builds (issue 21).
-                for (const f of r.findings) assert.match(f.note, /issue 21/);
+                // Every pod pulling the stack's own ECR image comes after the step that pushes it (issue 21).
+                assert.deepEqual(r.findings, [], r.findings.map((f) => `${stack}: ${f.resource}: ${f.note}`).join("\n"));
             });
 
             it("admission order: queued jobs, RayJobs and operator objects come after their webhook's release or CRDs", () => {
@@ -121,6 +121,25 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
             const u = update(dev, bad, w);
             assert.equal(u.steps.get("kubernetes:batch/v1:Job::training-fabric-job"), "replace");
             assert.ok(u.blocked.some((b) => b.resource.endsWith("::training-fabric-job")), show("dev", u.blocked));
+        });
+
+        it("issue 21: the EFA image exists only after the build step; a consumer not ordered after it pulls an image nothing pushed: found", async () => {
+            const moe = await stackPlan("moe-fp8");
+            const wm = await worldOf(moe);
+            const g = graph(moe.resources);
+            const { producers } = imageSteps(moe.resources, g);
+            assert.equal(producers.length, 1, "moe-fp8 has one image-build Job");
+            const build = keyOf(producers[0]);
+            // Every preparation Job, the gate and the RayJob come after it.
+            const consumers = moe.resources.filter((r) => /-(prep-download|prep-convert|fabric-job|rayjob)$/.test(r.name) && r.custom);
+            assert.ok(consumers.length >= 3, consumers.map((r) => r.name).join(", "));
+            for (const c of consumers) assert.ok(after(g, keyOf(c), build), `${c.name} is not created after ${build}`);
+            // Negative controls: without the build's Job in their dependsOn, or without the build at all, the finding is back.
+            const cut = { resources: moe.resources.map((r) => ({ ...r, dependsOn: r.dependsOn?.filter((d) => keyOf(d) !== build && !d.name.startsWith("efa-build")) })) };
+            const f = walk(cut, wm).findings;
+            assert.ok(f.some((x) => /prep-download$/.test(x.resource) && /issue 21/.test(x.note)), f.map((x) => x.resource).join(", "));
+            const none = { resources: moe.resources.filter((r) => !r.name.startsWith("efa-build")) };
+            assert.ok(walk(none, wm).findings.some((x) => /rayjob$/.test(x.resource)));
         });
 
         it("a Job whose ServiceAccount is created only after it: blocked", () => {
