@@ -21,6 +21,8 @@ import type { RecordedResource } from "../../plan/evaluate";
 import { STACKS, stackPlan } from "./world";
 import { admissionOrder, after, awaitOf, graph, imageSteps, keyOf, planEdited, steps, update, walk, worldOf, type Blocked, type World } from "./awaits";
 import { GATE_RUN_HASH_ANNOTATION } from "../../domain/fabric/gateJob";
+import { firstDeploySequence, type FirstDeploy } from "../../plan/firstDeploy";
+import { renderJson, renderText } from "../../plan/render";
 
 const show = (stack: string, bs: Blocked[]) => bs.map((b) => `${stack}: ${b.resource.split("::").pop()} (${b.resource.split("::")[0]}): ${b.reason}`).join("\n");
 const lr = (v: Record<string, unknown>) => {
@@ -227,3 +229,70 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
         });
     });
 });
+
+describe("plan: what a first `pulumi up` does, in order (issue 21), against the simulation's creation order", function () {
+    this.timeout(120000);
+    const stepOfKey = (f: FirstDeploy) => new Map(f.steps.flatMap((s) => s.keys.map((k) => [k, s.n] as const)));
+    const stepIndex = (f: FirstDeploy, re: RegExp) => f.steps.find((s) => re.test(s.type + " " + s.step))?.n;
+
+    for (const stack of ["moe-fp8", "dev", "byo"]) {
+        it(`${stack}: every resource in one step; no step listed before one it waits for (dependsOn, as the sim orders them); image build → model preparation → fabric gate → RayJob`, async () => {
+            const p = await stackPlan(stack);
+            const f = p.summary!.firstDeploy;
+            const pos = stepOfKey(f);
+            const customs = p.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+            assert.deepEqual(customs.filter((r) => !pos.has(keyOf(r))).map(keyOf), []);
+            assert.equal(pos.size, customs.length);
+            // The sim's creation graph (dependsOn): a step never comes before a step holding one of its resources' prerequisites.
+            const g = graph(p.resources);
+            for (const r of customs) for (const d of g.deps.get(keyOf(r)) ?? []) if (pos.has(d)) assert.ok(pos.get(d)! <= pos.get(keyOf(r))!, `${stack}: step ${pos.get(keyOf(r))} (${r.name}) is listed before step ${pos.get(d)} (${d}) it waits for`);
+            const prep = stepIndex(f, /ModelPrep/)!;
+            const gate = stepIndex(f, /FabricGate/)!;
+            const run = stepIndex(f, /RayJob/)!;
+            assert.ok(prep < gate && gate < run, `${stack}: prep ${prep}, gate ${gate}, run ${run}`);
+            const build = stepIndex(f, /EfaImageBuild/);
+            const w = await worldOf(p);
+            const order = walk(p, w).order;
+            if (stack === "moe-fp8") {
+                assert.ok(build !== undefined && build < prep, `image build step ${build}, prep ${prep}`);
+                const { producers } = imageSteps(p.resources, g);
+                // Every step with a pod pulling the stack's ECR image comes after the image step, in the plan and in the sim's order
+                // (the pullers: what the image model flags once no edge orders anything).
+                const unordered = p.resources.map((r) => ({ ...r, dependsOn: [] }));
+                const pullers = customs.filter((r) => imageSteps(unordered, graph(unordered)).unproduced(r) !== undefined);
+                assert.ok(pullers.length >= 4, pullers.map((r) => r.name).join(", "));
+                for (const r of pullers) {
+                    assert.ok(pos.get(keyOf(r))! > build!, `${r.name} in step ${pos.get(keyOf(r))}, before the image build ${build}`);
+                    assert.ok(order.indexOf(keyOf(r)) > order.indexOf(keyOf(producers[0])), `sim creates ${r.name} before the image build`);
+                }
+                assert.match(f.steps[build! - 1].waits.map((x) => `${x.resource} ${x.timeoutMinutes}`).join(), /Job efa-build-job \d+/);
+            } else assert.equal(build, undefined, `${stack} pulls no image of its own: no build step`);
+        });
+    }
+
+    it("derived from the edges, not a list: without the prep Jobs' dependsOn on the build, the image step is no longer before them (negative control)", async () => {
+        const p = await stackPlan("moe-fp8");
+        const cut = p.resources.map((r) => (r.name.startsWith("training-prep") ? { ...r, dependsOn: r.dependsOn?.filter((d) => !d.name.startsWith("efa-build")) } : r));
+        const f = firstDeploySequence(undefined, { resources: cut });
+        const build = stepIndexOf(f, /EfaImageBuild/)!;
+        const prep = f.steps.find((s) => /ModelPrep/.test(s.type))!;
+        const reach = (ff: FirstDeploy, n: number, seen = new Set<number>()): Set<number> => {
+            for (const a of ff.steps[n - 1].after) if (!seen.has(a)) (seen.add(a), reach(ff, a, seen));
+            return seen;
+        };
+        assert.ok(!reach(f, prep.n).has(build), "the preparation still waits for the image build");
+        const full = p.summary!.firstDeploy;
+        assert.ok(reach(full, stepIndexOf(full, /ModelPrep/)!).has(stepIndexOf(full, /EfaImageBuild/)!));
+    });
+
+    it("text and --json show the sequence", async () => {
+        const p = await stackPlan("moe-fp8");
+        const text = renderText(p);
+        assert.match(text, /First `pulumi up`, in order/);
+        assert.match(text, /EfaImageBuild efa-build: creates .*Project.*\n.*Job efa-build-job until Complete \(≤ \d+ min\)/);
+        const json = JSON.parse(renderJson(p));
+        assert.equal(json.summary.firstDeploy.steps.length, p.summary!.firstDeploy.steps.length);
+    });
+});
+
+const stepIndexOf = (f: FirstDeploy, re: RegExp) => f.steps.find((s) => re.test(s.type + " " + s.step))?.n;
