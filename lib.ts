@@ -93,5 +93,6 @@ export * from "./components/trainingSecrets";
 export { deploy, program, type ProgramOptions, type StackOutputs, type RunStackOutputs } from "./program";
 export { plan, type Plan } from "./plan/run";
 export type { PlanSummary } from "./plan/summary";
+export type { FirstDeploy, FirstDeployStep, StepWait } from "./plan/firstDeploy";
 export type { CostItem } from "./plan/types";
 export type { RecordedResource, RecordedOptions } from "./plan/evaluate";
