@@ -49,6 +49,8 @@ export interface FirstDeployStep {
     upToMinutes: number;
     /** Some wait inside it is bounded only by the AWS provider's default timeout. */
     providerDefaultWaits: boolean;
+    /** What the resolved stack says about the step (the image it builds, the run it starts). */
+    note?: string;
     /** Resource keys (`type::name`) of the step, for tests and --json readers. */
     keys: string[];
 }
@@ -113,8 +115,24 @@ function describeCreates(rs: RecordedResource[]): string {
     return parts.length > 8 ? `${parts.slice(0, 8).join(", ")}, …` : parts.join(", ");
 }
 
-/** The first-deploy sequence of a plan's resources (`_stack` is the resolved stack the program deployed; the order needs only the resources). */
-export function firstDeploySequence(_stack: ResolvedStack | undefined, ev: Pick<Evaluation, "resources">): FirstDeploy {
+/** What the resolved stack adds to a step: the images an image build pushes, the run a RayJob starts. */
+function noteOf(stack: ResolvedStack | undefined, head: RecordedResource, rs: RecordedResource[]): string | undefined {
+    if (!stack) return undefined;
+    if (head.type === "miles-cluster:images:EfaImageBuild") {
+        const images = [...new Set(stack.runs.filter((x) => x.run.imageChoice.source === "efa-build").map((x) => `${x.run.imageChoice.ecrRepositoryName}:${x.run.imageChoice.tag}`))];
+        return `pushes ${images.join(", ")} (skipped when the tag is already in ECR)`;
+    }
+    const ray = rs.find((r) => kindOf(r) === "RayJob");
+    if (ray) {
+        const name = (ray.inputs.metadata as { name?: string } | undefined)?.name;
+        const run = stack.runs.find((x) => x.run.runName === name)?.run;
+        if (run) return `run ${run.runName} on ${run.imageChoice.source === "efa-build" ? "the EFA build" : "its image"}; Pulumi creates it and does not wait for training${run.training.lifecycle.suspend ? " (created suspended)" : ""}`;
+    }
+    return undefined;
+}
+
+/** The first-deploy sequence of a plan's resources; `stack` (the resolved stack the program deployed) adds what each image build pushes and which run a RayJob starts. */
+export function firstDeploySequence(resolved: ResolvedStack | undefined, ev: Pick<Evaluation, "resources">): FirstDeploy {
     const all = ev.resources;
     const byKey = new Map(all.map((r) => [keyOf(r), r]));
     const children = new Map<string, string[]>();
@@ -248,6 +266,7 @@ export function firstDeploySequence(_stack: ResolvedStack | undefined, ev: Pick<
             return v;
         };
         const waits = rs.map(createWait).filter((w): w is StepWait => w !== undefined);
+        const note = noteOf(resolved, head, rs);
         return {
             n: i + 1,
             step: `${head.type.split(":").pop()} ${head.name}`,
@@ -258,6 +277,7 @@ export function firstDeploySequence(_stack: ResolvedStack | undefined, ev: Pick<
             waits,
             upToMinutes: Math.round(Math.max(0, ...rs.map((r) => localOf(keyOf(r))))),
             providerDefaultWaits: waits.some((w) => w.timeoutMinutes === undefined),
+            ...(note ? { note } : {}),
             keys: rs.map(keyOf),
         };
     });
@@ -273,7 +293,7 @@ export function renderFirstDeploy(f: FirstDeploy): string[] {
     const out = ["", "First `pulumi up`, in order", `  (${f.note})`];
     const w = String(f.steps.length).length;
     for (const s of f.steps) {
-        out.push(`  ${String(s.n).padStart(w)}. ${s.step}: creates ${s.creates}`);
+        out.push(`  ${String(s.n).padStart(w)}. ${s.step}: creates ${s.creates}${s.note ? ` — ${s.note}` : ""}`);
         const after = s.after.length ? `after ${s.after.join(", ")}` : "first (waits for nothing of this stack)";
         const waits = s.waits;
         const shown = waits.slice(0, 4).map((x) => `${x.resource} until ${x.until} (${x.timeoutMinutes !== undefined ? `≤ ${Math.round(x.timeoutMinutes)} min` : "AWS provider default timeout"})`);
