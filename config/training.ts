@@ -86,7 +86,7 @@ const ImageSchema = z
             .optional()
             .meta({
                 description:
-                    "Which image the pods run. `efa-build`: the project's EFA image (images/miles-efa: the miles image plus the AWS EFA installer and aws-ofi-nccl), pushed to this stack's ECR repository by the CI workflow — the default on EKS stacks whose run spans several EFA nodes. `named`: `repository` (+ `digest`) as you give them. `miles`: the plain miles image (no EFA software: NCCL falls back to TCP sockets between nodes) — the default elsewhere (one-node runs talk over NVLink); a `repository` other than radixark/miles defaults to `named`.",
+                    "Which image the pods run. `efa-build`: the project's EFA image (images/miles-efa: the miles image plus the AWS EFA installer and aws-ofi-nccl), built into this stack's ECR repository by the deployment itself (AWS CodeBuild, awaited before any pod pulls it; docs/first-deployment.md) — the default on EKS stacks whose run spans several EFA nodes. `named`: `repository` (+ `digest`) as you give them. `miles`: the plain miles image (no EFA software: NCCL falls back to TCP sockets between nodes) — the default elsewhere (one-node runs talk over NVLink); a `repository` other than radixark/miles defaults to `named`.",
             }),
         digest: z
             .string()

@@ -145,10 +145,10 @@ describe("fabric gate: Job on the run's GPU nodes (moe-fp8)", () => {
         assert.deepEqual(m.role.rules, [{ apiGroups: ["batch"], resources: ["jobs"], resourceNames: ["dsv3-fp8-fabric"], verbs: ["get", "patch"] }]);
         assert.ok(((m.job.spec.template.spec.containers as any)[0].command[2] as string).includes(`'${GATE_RESULT_ANNOTATION}': text`));
     });
-    it("plan shows the image (EFA build, built by CI), the gate (nodes, threshold, source) and that the RayJob waits", () => {
+    it("plan shows the image (EFA build, built by this deployment), the gate (nodes, threshold, source) and that the RayJob waits", () => {
         const s = trainingSection(resolveStack(stackCfg("moe-fp8")), { resources: [], outputs: {} } as any);
         const lines = Object.fromEntries(s.lines);
-        assert.match(lines.image, /EFA build .*EFA installer 1\.49\.0.*built by CI/);
+        assert.match(lines.image, /EFA build .*EFA installer 1\.49\.0.*built by this deployment/);
         assert.match(lines["fabric gate"], /across the run's 9 GPU nodes over EFA .*≥ 287\.6 GB\/s .*awsome-distributed-training.*submitted to the Kueue queue ahead of the RayJob \(pulumi up does not wait for it/);
     });
 });

@@ -19,8 +19,10 @@ import { strict as assert } from "node:assert";
 import type { Plan } from "../../plan/run";
 import type { RecordedResource } from "../../plan/evaluate";
 import { STACKS, stackPlan } from "./world";
-import { admissionOrder, awaitOf, graph, holdingWholeGroups, keyOf, kindOf, needsOf, planEdited, queued, queueHoldsBack, runningRuns, steps, update, walk, worldOf, type Blocked, type World } from "./awaits";
+import { admissionOrder, after, awaitOf, graph, holdingWholeGroups, imageSteps, keyOf, kindOf, needsOf, planEdited, queued, queueHoldsBack, runningRuns, steps, update, walk, worldOf, type Blocked, type World } from "./awaits";
 import { GATE_RUN_HASH_ANNOTATION } from "../../domain/fabric/gateJob";
+import { firstDeploySequence, type FirstDeploy } from "../../plan/firstDeploy";
+import { renderJson, renderText } from "../../plan/render";
 
 const show = (stack: string, bs: Blocked[]) => bs.map((b) => `${stack}: ${b.resource.split("::").pop()} (${b.resource.split("::")[0]}): ${b.reason}`).join("\n");
 const lr = (v: Record<string, unknown>) => {
@@ -43,8 +45,8 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
             it("first deploy into an empty cluster: every awaited object can finish", () => {
                 const r = walk(p, w);
                 assert.deepEqual(r.blocked, [], show(stack, r.blocked));
-                // Recorded, not failed on: Jobs pulling the EFA image no step of this deployment builds (issue 21).
-                for (const f of r.findings) assert.match(f.note, /issue 21/);
+                // Every pod pulling the stack's own ECR image comes after the step that pushes it (issue 21).
+                assert.deepEqual(r.findings, [], r.findings.map((f) => `${stack}: ${f.resource}: ${f.note}`).join("\n"));
             });
 
             it("admission order: queued jobs, RayJobs and operator objects come after their webhook's release or CRDs", () => {
@@ -202,6 +204,25 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
             assert.ok(u.blocked.some((b) => b.resource.endsWith("::training-fabric-job")), show("dev", u.blocked));
         });
 
+        it("issue 21: the EFA image exists only after the build step; a consumer not ordered after it pulls an image nothing pushed: found", async () => {
+            const moe = await stackPlan("moe-fp8");
+            const wm = await worldOf(moe);
+            const g = graph(moe.resources);
+            const { producers } = imageSteps(moe.resources, g);
+            assert.equal(producers.length, 1, "moe-fp8 has one image-build Job");
+            const build = keyOf(producers[0]);
+            // Every preparation Job, the gate and the RayJob come after it.
+            const consumers = moe.resources.filter((r) => /-(prep-download|prep-convert|fabric-job|rayjob)$/.test(r.name) && r.custom);
+            assert.ok(consumers.length >= 3, consumers.map((r) => r.name).join(", "));
+            for (const c of consumers) assert.ok(after(g, keyOf(c), build), `${c.name} is not created after ${build}`);
+            // Negative controls: without the build's Job in their dependsOn, or without the build at all, the finding is back.
+            const cut = { resources: moe.resources.map((r) => ({ ...r, dependsOn: r.dependsOn?.filter((d) => keyOf(d) !== build && !d.name.startsWith("efa-build")) })) };
+            const f = walk(cut, wm).findings;
+            assert.ok(f.some((x) => /prep-download$/.test(x.resource) && /issue 21/.test(x.note)), f.map((x) => x.resource).join(", "));
+            const none = { resources: moe.resources.filter((r) => !r.name.startsWith("efa-build")) };
+            assert.ok(walk(none, wm).findings.some((x) => /rayjob$/.test(x.resource)));
+        });
+
         it("a Job whose ServiceAccount is created only after it: blocked", () => {
             const bad = edit(devOff, "kubernetes:core/v1:ServiceAccount::training-fabric-sa", (r) => ({ ...r, dependsOn: [{ type: "kubernetes:batch/v1:Job", name: "training-fabric-job" }] }));
             bad.resources = bad.resources.map((r) => (r.name === "training-fabric-rolebinding" ? { ...r, dependsOn: [] } : r));
@@ -287,3 +308,70 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
         });
     });
 });
+
+describe("plan: what a first `pulumi up` does, in order (issue 21), against the simulation's creation order", function () {
+    this.timeout(120000);
+    const stepOfKey = (f: FirstDeploy) => new Map(f.steps.flatMap((s) => s.keys.map((k) => [k, s.n] as const)));
+    const stepIndex = (f: FirstDeploy, re: RegExp) => f.steps.find((s) => re.test(s.type + " " + s.step))?.n;
+
+    for (const stack of ["moe-fp8", "dev", "byo"]) {
+        it(`${stack}: every resource in one step; no step listed before one it waits for (dependsOn, as the sim orders them); image build → model preparation → fabric gate → RayJob`, async () => {
+            const p = await stackPlan(stack);
+            const f = p.summary!.firstDeploy;
+            const pos = stepOfKey(f);
+            const customs = p.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+            assert.deepEqual(customs.filter((r) => !pos.has(keyOf(r))).map(keyOf), []);
+            assert.equal(pos.size, customs.length);
+            // The sim's creation graph (dependsOn): a step never comes before a step holding one of its resources' prerequisites.
+            const g = graph(p.resources);
+            for (const r of customs) for (const d of g.deps.get(keyOf(r)) ?? []) if (pos.has(d)) assert.ok(pos.get(d)! <= pos.get(keyOf(r))!, `${stack}: step ${pos.get(keyOf(r))} (${r.name}) is listed before step ${pos.get(d)} (${d}) it waits for`);
+            const prep = stepIndex(f, /ModelPrep/)!;
+            const gate = stepIndex(f, /FabricGate/)!;
+            const run = stepIndex(f, /RayJob/)!;
+            assert.ok(prep < gate && gate < run, `${stack}: prep ${prep}, gate ${gate}, run ${run}`);
+            const build = stepIndex(f, /EfaImageBuild/);
+            const w = await worldOf(p);
+            const order = walk(p, w).order;
+            if (stack === "moe-fp8") {
+                assert.ok(build !== undefined && build < prep, `image build step ${build}, prep ${prep}`);
+                const { producers } = imageSteps(p.resources, g);
+                // Every step with a pod pulling the stack's ECR image comes after the image step, in the plan and in the sim's order
+                // (the pullers: what the image model flags once no edge orders anything).
+                const unordered = p.resources.map((r) => ({ ...r, dependsOn: [] }));
+                const pullers = customs.filter((r) => imageSteps(unordered, graph(unordered)).unproduced(r) !== undefined);
+                assert.ok(pullers.length >= 4, pullers.map((r) => r.name).join(", "));
+                for (const r of pullers) {
+                    assert.ok(pos.get(keyOf(r))! > build!, `${r.name} in step ${pos.get(keyOf(r))}, before the image build ${build}`);
+                    assert.ok(order.indexOf(keyOf(r)) > order.indexOf(keyOf(producers[0])), `sim creates ${r.name} before the image build`);
+                }
+                assert.match(f.steps[build! - 1].waits.map((x) => `${x.resource} ${x.timeoutMinutes}`).join(), /Job efa-build-job \d+/);
+            } else assert.equal(build, undefined, `${stack} pulls no image of its own: no build step`);
+        });
+    }
+
+    it("derived from the edges, not a list: without the prep Jobs' dependsOn on the build, the image step is no longer before them (negative control)", async () => {
+        const p = await stackPlan("moe-fp8");
+        const cut = p.resources.map((r) => (r.name.startsWith("training-prep") ? { ...r, dependsOn: r.dependsOn?.filter((d) => !d.name.startsWith("efa-build")) } : r));
+        const f = firstDeploySequence(undefined, { resources: cut });
+        const build = stepIndexOf(f, /EfaImageBuild/)!;
+        const prep = f.steps.find((s) => /ModelPrep/.test(s.type))!;
+        const reach = (ff: FirstDeploy, n: number, seen = new Set<number>()): Set<number> => {
+            for (const a of ff.steps[n - 1].after) if (!seen.has(a)) (seen.add(a), reach(ff, a, seen));
+            return seen;
+        };
+        assert.ok(!reach(f, prep.n).has(build), "the preparation still waits for the image build");
+        const full = p.summary!.firstDeploy;
+        assert.ok(reach(full, stepIndexOf(full, /ModelPrep/)!).has(stepIndexOf(full, /EfaImageBuild/)!));
+    });
+
+    it("text and --json show the sequence", async () => {
+        const p = await stackPlan("moe-fp8");
+        const text = renderText(p);
+        assert.match(text, /First `pulumi up`, in order/);
+        assert.match(text, /EfaImageBuild efa-build: creates .*Project.*\n.*Job efa-build-job until Complete \(≤ \d+ min\)/);
+        const json = JSON.parse(renderJson(p));
+        assert.equal(json.summary.firstDeploy.steps.length, p.summary!.firstDeploy.steps.length);
+    });
+});
+
+const stepIndexOf = (f: FirstDeploy, re: RegExp) => f.steps.find((s) => re.test(s.type + " " + s.step))?.n;
