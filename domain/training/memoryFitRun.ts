@@ -5,6 +5,7 @@
  * within 10%. `training.resources.memoryFitCheck: warn` turns the errors into warnings for a layout
  * measured to fit on a real cluster.
  */
+import { fullAttentionLayers, hybridAttentionOf, linearStateBytesPerLayer } from "../../catalog/hybridAttention";
 import { instanceFacts } from "../../catalog/instances";
 import { GIB, memoryFit, type FitInput, type MemoryFit, type PhaseFit } from "./memoryFit";
 import type { ResolvedTraining } from "./resolve";
@@ -40,6 +41,8 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
     const p = t.parallelism;
     const tok = tokensPerGpu(r);
     const colocate = t.layout.colocate;
+    const hybrid = hybridAttentionOf(r.model.name);
+    const full = hybrid ? fullAttentionLayers(hybrid, r.model.arch.numLayers) : 0;
     const input: FitInput = {
         arch: r.model.arch,
         publishedTotalB: r.model.totalParamsB,
@@ -51,6 +54,8 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
         // miles/utils/arguments.py: with --colocate, offload_train and offload_rollout default to True.
         offloadTrain: t.offload.train ?? colocate,
         offloadRollout: t.offload.rollout ?? colocate,
+        // miles/ray/placement_group.py:150: a reference model is loaded when `kl_coef != 0 or use_kl_loss`.
+        withRef: t.algorithm.kl.useKlLoss || t.algorithm.kl.klCoef !== 0,
         train: {
             tp: r.tp,
             pp: r.pp,
@@ -72,6 +77,9 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
             memFractionStatic: t.rollout.memFractionStatic,
             kvBytes: t.features.fp8KvCache ? 1 : 2,
             maxSequenceTokens: r.effective.seqLength.tokens,
+            hybrid: hybrid
+                ? { fullAttentionLayers: full, linearLayers: r.model.arch.numLayers - full, stateBytesPerLayer: linearStateBytesPerLayer(hybrid, t.layout.gpusPerEngine) }
+                : undefined,
         },
     };
     return { ...memoryFit(input), gpu: `${facts.gpuName} (${facts.gpuMemoryGiB} GiB)`, tokensBasis: tok.basis };
