@@ -3,8 +3,12 @@ import { architectureArgv, modelPreset } from "../catalog/models";
 import { architectureFacts } from "../catalog/modelArch";
 import { fullAttentionLayers, hybridAttentionOf, linearStateBytesPerLayer } from "../catalog/hybridAttention";
 import { ACCURACY, activationBytesPerTokenLayer, effectiveParams, GIB, kvBytesPerToken, memoryFit, rolloutWeightBytes, SGLANG_UNAVAILABLE_BYTES, type FitInput, type TrainLayout } from "../domain/training/memoryFit";
+import * as path from "node:path";
+import { runOf } from "../domain/stack";
+import { trainingWarnings } from "../domain/training/rules";
+import { readStackFile } from "../plan/stackFile";
 import { parseConfig } from "../validation";
-import { rawConfig } from "./harness";
+import { rawConfig, ROOT } from "./harness";
 
 const facts = (preset: string) => architectureFacts(architectureArgv(modelPreset(preset)!));
 /**
@@ -299,5 +303,37 @@ describe("memory fit in the stack config", () => {
             offload: { optimizerCpu: true },
         });
         assert.deepEqual(r.problems, []);
+    });
+
+    const memoryPath = /^training\.(parallelism|layout\.gpusPerEngine|offload|resources\.(workerMemoryGiB|headMemoryGiB)|rollout\.memFractionStatic)/;
+
+    it("stacks/Pulumi.moe-fp8.yaml (the seed's Workflow 1) fits without memoryFitCheck: warn, no memory warning", () => {
+        const r = parseConfig(readStackFile(path.join(ROOT, "stacks", "Pulumi.moe-fp8.yaml"), "miles-cluster"), { stack: "moe-fp8" });
+        assert.deepEqual(r.problems, []);
+        assert.equal(r.config!.training.resources.memoryFitCheck, "error");
+        assert.deepEqual(trainingWarnings(runOf(r.config!)).filter((w) => memoryPath.test(w)), []);
+    });
+
+    it("the Ray head is sized for R3's routed-expert arrays (256 samples × 8,192 tokens of Qwen3-30B-A3B: 3 GiB over the default 8)", () => {
+        const training = (headMemoryGiB: number, routingReplay: boolean) => ({
+            model: { preset: "qwen3-30B-A3B" },
+            layout: { gpusPerEngine: 8 },
+            parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
+            offload: { optimizerCpu: true },
+            algorithm: { rolloutBatchSize: 32, nSamplesPerPrompt: 8, globalBatchSize: 256 },
+            features: { routingReplay },
+            resources: { headMemoryGiB },
+        });
+        const head = (cfg: Record<string, unknown>) => {
+            const r = stack(cfg, "p5en.48xlarge");
+            assert.deepEqual(r.problems, []);
+            return trainingWarnings(runOf(r.config!)).filter((w) => w.startsWith("training.resources.headMemoryGiB"));
+        };
+        // 48 MoE layers × top-8 × 4 B (int32) × 256 samples × 8,192 tokens = 3 GiB → 8 + 3
+        const small = head(training(8, true));
+        assert.equal(small.length, 1, JSON.stringify(small));
+        assert.match(small[0], /256 samples × 8,192 tokens × 48 MoE layers × top-8 × 4 B .* set it to 11/);
+        assert.deepEqual(head(training(11, true)), []);
+        assert.deepEqual(head(training(8, false)), [], "negative control: without R3 the default suffices");
     });
 });
