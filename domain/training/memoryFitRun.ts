@@ -135,7 +135,8 @@ export function memoryFitRules(r: ResolvedTraining, err: Push, warn: Push): void
         r.effective.recompute?.granularity !== "full" ? 'recomputation (parallelism.recompute: {granularity: full, method: uniform, numLayers: 1})' : undefined,
         !t.offload.optimizerCpu ? "optimizer CPU offload (offload.optimizerCpu: true)" : undefined,
         t.algorithm.dynamicBatch.enabled ? "fewer tokens per GPU (algorithm.dynamicBatch.maxTokensPerGpu)" : "a smaller microBatchSize",
-        "more actor nodes (a larger DP shards the optimizer)",
+        // With the optimizer in host RAM a larger DP no longer shrinks the GPU side (only more EP/TP/PP does).
+        !t.offload.optimizerCpu ? "more actor nodes (a larger DP × CP shards the optimizer)" : undefined,
     ].filter((k): k is string => k !== undefined);
     const pct = (u: number) => `${Math.round(u * 100)}%`;
     const tr = f.train;
