@@ -199,6 +199,7 @@ function nodeFitRules(t: TrainingConfig, g: GpuNodeGroupInfo, size: WorkerSizing
 
 /** Megatron's parallelism arithmetic (world size = actor GPUs). */
 function parallelismRules(r: ResolvedRun, err: Push, warn: Push): void {
+    if (r.auto && !r.auto.choice) err("training.parallelism", `is auto, but ${r.auto.reason ?? "the layout search found no layout"}`);
     const p = r.training.parallelism;
     const world = r.actorGpus;
     const mp = r.tp * r.pp * r.cp;
