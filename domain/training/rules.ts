@@ -479,7 +479,8 @@ export function trainingProblems(r: ResolvedRun): TrainingProblem[] {
     featureRules(r, err, warn);
     escapeHatchRules(r, err);
     switchRules(r, err, warn);
-    memoryFitRules(r, err, warn);
+    // With `parallelism: auto` and no layout found, the search's reason stands for the estimate (of a layout nobody chose).
+    if (!r.auto || r.auto.choice) memoryFitRules(r, err, warn);
     return out;
 }
 
