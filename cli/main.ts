@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import * as path from "node:path";
 import * as fs from "node:fs";
 import { readRunRecords, renderRunRecords } from "./runs";
-import { runSize, SizeUsageError } from "./size";
+import { runSize, SIZE_USAGE, SizeUsageError } from "./size";
 import { localRunRecordsDir } from "../domain/training/runRecord";
 import { formatProblems, NAMESPACE } from "../config";
 import { plan, type Plan } from "../plan/run";
@@ -133,7 +133,11 @@ export async function main(argv: string[]): Promise<number> {
         }
         throw new UsageError(cmd ? `unknown command "${cmd}"` : "missing command");
     } catch (e) {
-        if (e instanceof UsageError || e instanceof SizeUsageError) {
+        if (e instanceof SizeUsageError) {
+            process.stderr.write(`miles-cluster: ${e.message}\n\n${SIZE_USAGE}\n`);
+            return 2;
+        }
+        if (e instanceof UsageError) {
             process.stderr.write(`miles-cluster: ${e.message}\n\n${USAGE}\n`);
             return 2;
         }

@@ -8,7 +8,7 @@ import { runMemoryFit } from "../domain/training/memoryFitRun";
 import { parseSections } from "../config";
 import { stackContext } from "../domain/stack";
 import { rawConfigFromDocument } from "../plan/stackFile";
-import { sizeStackDocument } from "../cli/size";
+import { parseSizeArgs, SizeUsageError, sizeStackDocument } from "../cli/size";
 import { parseConfig } from "../validation";
 import { planConfig, one, rawConfig, rayJobCommand } from "./harness";
 
@@ -138,6 +138,18 @@ describe("layout search (miles-cluster size)", function () {
         // 61 = 15 + 15 + 15 + 16 (either edge), or 15 | 15 + 15 | 16.
         assert.deepEqual(stageSplits(61, 4), [{ last: 16 }, { first: 16 }, { first: 15, last: 16 }]);
         assert.deepEqual(stageSplits(48, 4), [{}]);
+    });
+
+    it("size's usage errors name the option (exit 2 in cli/main.ts)", () => {
+        const bad: Array<[string[], RegExp]> = [
+            [["--instance-type", "p5.48xlarge"], /--model is required/],
+            [["--model", "qwen3-4B", "--instance-type", "p4d.24xlarge"], /--instance-type must be one of/],
+            [["--model", "qwen3-4B", "--instance-type", "p5.48xlarge", "--colocate", "--disaggregate"], /at most one of --colocate and --disaggregate/],
+            [["--model", "qwen3-4B", "--instance-type", "p5.48xlarge", "--headroom", "1.5"], /--headroom must be/],
+            [["--model", "qwen3-4B", "--instance-type", "p5.48xlarge", "--max-nodes", "0"], /--max-nodes must be a positive integer/],
+        ];
+        for (const [argv, msg] of bad) assert.throws(() => parseSizeArgs(argv), (e: Error) => e instanceof SizeUsageError && msg.test(e.message), argv.join(" "));
+        assert.deepEqual(parseSizeArgs(["--model", "qwen3-4B", "--instance-type", "p5.48xlarge", "--disaggregate"]), { model: "qwen3-4B", instanceType: "p5.48xlarge", maxNodes: 32, responseLen: 8192, colocate: false, top: 3, headroom: 0.9 });
     });
 
     it("negative control: DeepSeek-V3 on one H100 node finds nothing and says why", () => {
