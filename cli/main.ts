@@ -4,6 +4,7 @@
  *
  *   miles-cluster plan (--stack NAME | --config-file FILE) [--json] [--out DIR]
  *   miles-cluster runs (--stack NAME | --dir DIR) [--json]
+ *   miles-cluster size --model PRESET --instance-type TYPE [--max-nodes N] … [--json]
  *
  * Exit codes: 0 = planned; 1 = invalid or unreadable stack file (problems on stderr; with --json also
  * as `problems` of the JSON document on stdout); 2 = usage or internal error.
@@ -12,6 +13,7 @@ import { parseArgs } from "node:util";
 import * as path from "node:path";
 import * as fs from "node:fs";
 import { readRunRecords, renderRunRecords } from "./runs";
+import { runSize, SIZE_USAGE, SizeUsageError } from "./size";
 import { localRunRecordsDir } from "../domain/training/runRecord";
 import { formatProblems, NAMESPACE } from "../config";
 import { plan, type Plan } from "../plan/run";
@@ -20,6 +22,8 @@ import { missingProjectKeys, projectNameFor, projectRoot, readStackFile, stackFi
 
 const USAGE = `usage: miles-cluster plan (--stack NAME | --config-file FILE) [--json] [--out DIR]
        miles-cluster runs (--stack NAME | --dir DIR) [--json]
+       miles-cluster size --model PRESET --instance-type TYPE [--max-nodes N] [--response-len L]
+                          [--colocate | --disaggregate] [--top K] [--json]   (size --help)
 
   runs --stack NAME   list the run records copied to ./run-records/NAME (the stack output
                       runRecordsCommand copies them there; without a copy, runs prints that command)
@@ -122,12 +126,17 @@ export async function main(argv: string[]): Promise<number> {
     try {
         if (cmd === "plan") return await runPlan(rest);
         if (cmd === "runs") return await runRuns(rest);
+        if (cmd === "size") return runSize(rest, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
         if (cmd === "--help" || cmd === "-h" || cmd === "help") {
             process.stdout.write(USAGE + "\n");
             return 0;
         }
         throw new UsageError(cmd ? `unknown command "${cmd}"` : "missing command");
     } catch (e) {
+        if (e instanceof SizeUsageError) {
+            process.stderr.write(`miles-cluster: ${e.message}\n\n${SIZE_USAGE}\n`);
+            return 2;
+        }
         if (e instanceof UsageError) {
             process.stderr.write(`miles-cluster: ${e.message}\n\n${USAGE}\n`);
             return 2;

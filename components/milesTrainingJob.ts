@@ -18,7 +18,8 @@ import { currentStack } from "./defaults";
 import { followCommands, RAYJOB_QUEUED_IGNORE_CHANGES, RAYJOB_REPLACE_ON_CHANGES, rayJobManifest, type FollowCommands } from "../domain/training/rayJob";
 import { runLabels, runMetricsPorts, runSelector, submitterServiceAccountName, type TrainingContext } from "../domain/training/pod";
 import { runPolicy } from "../domain/security/networkPolicy";
-import { resolveRun, type ResolvedRun } from "../domain/training/run";
+import type { ResolvedRun } from "../domain/training/run";
+import { resolveStackRun } from "../domain/stack";
 import { ecrImageReference } from "../domain/training/image";
 import { runRecordConfigMap, runRecordConfigMapName, UNKNOWN_COMMIT } from "../domain/training/runRecord";
 import { instanceFacts, isGpuInstanceType } from "../catalog/instances";
@@ -185,7 +186,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
         super("miles-cluster:training:MilesTrainingJob", name, {}, opts);
         const r =
             args.run ??
-            resolveRun(args.training, { stack: args.stack ?? currentStack(), gpuNodeGroups: [...args.cluster.gpuNodeGroups], monitoring: args.addons.observability?.monitoring ?? false, platform: args.cluster.aws ? "eks" : "existing" });
+            resolveStackRun(args.training, { stack: args.stack ?? currentStack(), gpuNodeGroups: [...args.cluster.gpuNodeGroups], monitoring: args.addons.observability?.monitoring ?? false, platform: args.cluster.aws ? "eks" : "existing" });
         const t = args.transform ?? {};
         this.run = r;
         const provider = args.cluster.provider;

@@ -34,6 +34,8 @@ function rows(s: Json, path: string, out: string[][]): void {
             }
             return;
         }
+        // A value or a mapping (`parallelism: auto` or its fields): the mapping's keys are still documented.
+        for (const v of variants.filter((x) => x.type === "object" && x.properties)) rows(v, path, out);
     }
     const props = s.type === "array" && s.items?.properties ? s.items.properties : s.properties;
     const required = new Set<string>((s.type === "array" ? s.items?.required : s.required) ?? []);

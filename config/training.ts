@@ -211,8 +211,22 @@ const ParallelismSchema = z
             .optional()
             .meta({ description: "Activation recomputation." }),
     })
-    .prefault({})
     .meta({ description: "Megatron parallelism of the actor." });
+
+/**
+ * `parallelism: auto`: the layout search (domain/training/layoutSearch.ts) picks parallelism, actor
+ * nodes, rollout GPUs, engine size, recompute, optimizer offload and max tokens per GPU when the stack
+ * is resolved (domain/stack.ts); the resolved run carries the choice. Parsed as the defaults with
+ * `auto: true`, an explicit mapping as itself with `auto: false`.
+ */
+const ParallelismField = z
+    .union([
+        z.literal("auto").meta({ description: "Let `plan` choose the layout: the best one the layout search finds on the run's node groups (fewest nodes, then cost, then throughput; docs/memory-fit.md). The plan shows the choice; `miles-cluster size` prints it as YAML." }),
+        ParallelismSchema,
+    ], { error: 'must be "auto" or a mapping (tp, pp, cp, ep, …)' })
+    .prefault({})
+    .transform((v) => (v === "auto" ? { ...ParallelismSchema.parse({}), auto: true } : { ...v, auto: false }))
+    .meta({ description: "Megatron parallelism of the actor, or `auto`." });
 
 const OffloadSchema = z
     .strictObject({
@@ -672,7 +686,7 @@ export const TrainingSchema = z
                 examples: [["h200-block-a", "h200-block-b"]],
             }),
         layout: LayoutSchema,
-        parallelism: ParallelismSchema,
+        parallelism: ParallelismField,
         offload: OffloadSchema,
         algorithm: AlgorithmSchema,
         rollout: RolloutSchema,

@@ -4,11 +4,12 @@
  * against it. Validation's rules, the memory fit, the program's components and `plan` all read this
  * object; none of them resolves a run again (test/resolvedStack.test.ts holds them to it).
  */
-import type { MilesConfig, RunEntry } from "../config";
+import type { MilesConfig, RunEntry, TrainingConfig } from "../config";
 import { gpuNodeGroupsFromConfig, type GpuNodeGroupInfo } from "./gpuNodes";
 import { isBringYourOwnCluster, monitoringEnabled } from "./addons";
 import { resolveRun, type ResolvedRun } from "./training/run";
-import type { RunContext } from "./training/resolve";
+import { resolveTraining, type RunContext } from "./training/resolve";
+import { searchLayouts } from "./training/layoutSearch";
 import type { Platform } from "./training/image";
 import type { RunFacts } from "./runStack";
 
@@ -51,14 +52,28 @@ export function stackContext(cfg: MilesConfig, cluster?: ClusterSide): RunContex
     return { stack: cfg.stack, gpuNodeGroups: gpuNodeGroupsFromConfig(cfg), platform: isBringYourOwnCluster(cfg) ? "existing" : "eks", monitoring: monitoringEnabled(cfg) };
 }
 
+/**
+ * A run of the stack: `resolveRun`, except with `parallelism: auto`, where the layout search runs once
+ * over the run's node groups as configured (colocation as `layout.colocate` says) and the run is
+ * resolved with the best layout applied; without one, with the config as written, and the rules
+ * report the search's reason.
+ */
+export function resolveStackRun(training: TrainingConfig, context: RunContext): ResolvedRun {
+    if (!training.parallelism.auto) return resolveRun(training, context);
+    const maxNodes = resolveTraining(training, context).groups.reduce((n, x) => n + x.group.nodes, 0);
+    const found = searchLayouts(training, context, { maxNodes, colocate: training.layout.colocate, resizeGroup: false, top: 1 });
+    const { ranked: _ranked, ...auto } = found;
+    return { ...resolveRun(found.choice?.training ?? training, context), auto };
+}
+
 /** Resolves every run of a validated (or, for the rules, parsed) config once. */
 export function resolveStack(cfg: MilesConfig, cluster?: ClusterSide): ResolvedStack {
     const context = stackContext(cfg, cluster);
-    const all = cfg.runs.map((entry) => ({ entry, run: resolveRun(entry.training, context) }));
+    const all = cfg.runs.map((entry) => ({ entry, run: resolveStackRun(entry.training, context) }));
     return { config: cfg, context, all, runs: all.filter((x) => x.entry.training.enabled), ...(cluster ? { clusterStack: { stack: cluster.stack, runs: cluster.runs } } : {}) };
 }
 
 /** The `training` run of a single-run stack config, resolved as resolveStack resolves it (tests, examples). */
 export function runOf(cfg: MilesConfig): ResolvedRun {
-    return resolveRun(cfg.training, stackContext(cfg));
+    return resolveStackRun(cfg.training, stackContext(cfg));
 }

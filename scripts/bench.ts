@@ -1,10 +1,12 @@
 // Plan-evaluation benchmark: plans a generated 128-node (1,024-GPU) config several times in-process
 // and reports the median evaluation time and the resource count, next to a 1-node config, to show
 // that the resource count does not grow with the node count (nodes are a NodeGroup's size, not resources).
+// Then the layout search of `miles-cluster size` for a 671B MoE (DeepSeek-V3) on up to 32 p5en nodes.
 import { performance } from "node:perf_hooks";
 import { plan } from "../plan/run";
 import type { RawConfig } from "../config";
 import { rawConfigFromDocument } from "../plan/stackFile";
+import { size } from "../cli/size";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
@@ -49,6 +51,13 @@ async function main() {
     console.log(`  1 node    (8 GPUs):     median ${f(small.median)} (min ${f(small.min)}, max ${f(small.max)}), ${small.resources} resources`);
     console.log(`  128 nodes (1,024 GPUs): median ${f(large.median)} (min ${f(large.min)}, max ${f(large.max)}), ${large.resources} resources`);
     console.log(`  target: < 2000 ms median and a resource count independent of nodes -> ${large.median < 2000 && large.resources === small.resources ? "met" : "NOT met"}`);
+    // The issue's sizing case: DeepSeek-V3 on up to 32 p5en nodes, miles' run_deepseek.py response length.
+    const o = size({ model: "deepseek-v3", instanceType: "p5en.48xlarge", maxNodes: 32, responseLen: 32768, top: 3, headroom: 0.9 });
+    if ("problems" in o) throw new Error(o.problems);
+    const best = o.result.ranked[0]?.layout;
+    console.log(`layout search (miles-cluster size --model deepseek-v3 --instance-type p5en.48xlarge --max-nodes 32 --response-len 32768 --top 3)`);
+    console.log(`  ${o.seconds.toFixed(2)} s: ${o.result.searched.fitChecks} layouts estimated, ${o.result.searched.ruleChecks} judged by every rule; best ${best ? `${best.nodes} nodes` : "none"}`);
+    console.log(`  target: < 10 s -> ${o.seconds < 10 ? "met" : "NOT met"}`);
 }
 
 main().catch((e) => {

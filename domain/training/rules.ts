@@ -198,6 +198,7 @@ function nodeFitRules(t: TrainingConfig, g: GpuNodeGroupInfo, size: WorkerSizing
 
 /** Megatron's parallelism arithmetic (world size = actor GPUs). */
 function parallelismRules(r: ResolvedRun, err: Push, warn: Push): void {
+    if (r.auto && !r.auto.choice) err("training.parallelism", `is auto, but ${r.auto.reason ?? "the layout search found no layout"}`);
     const p = r.training.parallelism;
     const world = r.actorGpus;
     const mp = r.tp * r.pp * r.cp;
@@ -547,7 +548,8 @@ export function trainingProblems(r: ResolvedRun): TrainingProblem[] {
     knobRules(r, err, warn);
     escapeHatchRules(r, err, warn);
     switchRules(r, err, warn);
-    memoryFitRules(r, err, warn);
+    // With `parallelism: auto` and no layout found, the search's reason stands for the estimate (of a layout nobody chose).
+    if (!r.auto || r.auto.choice) memoryFitRules(r, err, warn);
     return out;
 }
 

@@ -6,10 +6,16 @@
 import type { TrainingConfig } from "../../config";
 import { milesCommand, type MilesCommand } from "./argv";
 import { resolveTraining, type ResolvedTraining, type RunContext } from "./resolve";
+import type { AutoLayout } from "./layoutChoice";
 
 export interface ResolvedRun extends ResolvedTraining {
     /** The train.py argv, entrypoint and env of the run. */
     command: MilesCommand;
+    /**
+     * `parallelism: auto`: the layout search's result (domain/stack.ts resolves it once); `training`
+     * is then the config with the chosen layout applied.
+     */
+    auto?: AutoLayout;
 }
 
 /** Resolves a validated training section against the cluster it runs on. */

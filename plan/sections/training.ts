@@ -7,6 +7,7 @@ import type { MilesConfig } from "../../config";
 import { trainingWarnings, type WarningKind } from "../../domain/training/rules";
 import { breakdown, runMemoryFit } from "../../domain/training/memoryFitRun";
 import { GIB, type PhaseFit } from "../../domain/training/memoryFit";
+import { describeLayout } from "../../domain/training/layoutChoice";
 import { describeGate, fabricGatePlan, fabricWarnings } from "../../domain/fabric/gate";
 import { lifecyclePlan } from "./lifecycle";
 import { interconnectDomain } from "../../domain/cluster";
@@ -108,6 +109,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKi
                 ? `${layout}; node groups ${r.groups.map((x) => `${x.group.name}: ${x.nodes} of ${x.group.nodes}`).join(" + ")} node(s) × ${r.gpusPerNode} GPUs (one Ray worker group each)`
                 : `${layout}; node group ${g?.name ?? "?"}: ${r.nodesNeeded} of ${g?.nodes ?? "?"} node(s) × ${r.gpusPerNode} GPUs`,
         ],
+        ...autoLines(r),
         ["parallelism", `TP ${r.tp} × PP ${r.pp} × CP ${r.cp} → DP ${r.effective.dp}; EP ${r.ep}, ETP ${r.etp}${r.effective.sequenceParallel ? ", sequence parallel" : ""}`],
         ["engines", `${r.engines} engine${r.engines === 1 ? "" : "s"} × ${engineGpus} GPU${engineGpus === 1 ? "" : "s"} (SGLang TP ${engineGpus})`],
         ["batch", `${t.algorithm.rolloutBatchSize} prompts × ${t.algorithm.nSamplesPerPrompt} samples = ${r.samplesPerRollout} per rollout = global batch ${r.globalBatchSize} × ${r.numStepsPerRollout} step(s); ${t.algorithm.numRollout} rollouts, ${t.algorithm.advantageEstimator}`],
@@ -153,6 +155,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKi
         argv: [cmd.script, ...cmd.argv],
         env: Object.fromEntries(cmd.env.map((e) => [e.name, e.value])),
         memory: memoryData(r),
+        ...(r.auto ? { auto: { chosen: r.auto.choice?.layout, searched: r.auto.searched } } : {}),
     };
     const lc = lifecyclePlan(cfg, r, new Date());
     lines.push(...lc.lines);
@@ -168,6 +171,19 @@ function headPlacement(cfg: MilesConfig, t: ResolvedRun["training"]): string {
 
 const gib = (b: number): string => `${(b / GIB).toFixed(1)} GiB`;
 const usage = (f: PhaseFit): string => `${gib(f.totalBytes)} of ${gib(f.capacityBytes)} (${Math.round(f.usage * 100)}%)`;
+
+/** `parallelism: auto`: the layout the search chose (the run above is resolved with it), and how much it searched. */
+function autoLines(r: ResolvedRun): Array<[string, string]> {
+    const c = r.auto?.choice;
+    if (!r.auto || !c) return [];
+    const pct = (u: number) => `${Math.round(u * 100)}%`;
+    return [
+        [
+            "parallelism: auto",
+            `chose ${describeLayout(c.layout)} — GPU ${pct(c.usage.train)} training / ${pct(c.usage.rollout)} rollout, host ${pct(c.usage.host)}; ${r.auto.searched.fitChecks} layouts estimated, ${r.auto.searched.ruleChecks} judged by every rule (miles-cluster size prints the runners-up)`,
+        ],
+    ];
+}
 
 /** The per-GPU memory estimate (domain/training/memoryFit.ts): actor, rollout engine and host, with their parts. */
 function memoryLines(r: ResolvedRun): Array<[string, string]> {
