@@ -93,8 +93,9 @@ const powersOfTwo = (max: number): number[] => {
 /**
  * Pipeline splits of L layers over pp stages: even, or a heavier first and/or last stage with even
  * middle stages (Megatron's --decoder-first/last-pipeline-num-layers). Only edges at least as large as
- * a middle stage: the memory estimate judges the first and the last stage (memoryFit.ts `trainPhase`),
- * so a split with lighter edges would hide its busiest stage from it.
+ * a middle stage, to keep the search small: the memory estimate judges every stage (memoryFit.ts
+ * `trainPhase` takes the busiest of `stageFits`), but lighter edges (miles' own 7 | 8×6 | 6 split of
+ * DeepSeek-V3) are not generated; a layout they would allow is not proposed.
  */
 export function stageSplits(L: number, pp: number): Array<{ first?: number; last?: number }> {
     if (pp === 1) return [{}];
