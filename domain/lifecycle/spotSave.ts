@@ -20,7 +20,7 @@
  */
 import type { ResolvedRun } from "../training/run";
 import { runLabels } from "../training/pod";
-import { RUN_RECORD_DIR } from "../training/runRecord";
+import { RUN_EVENT_SCHEMA, RUN_EVENTS_DIR, RUN_RECORD_DIR } from "../training/runRecord";
 import { SAVED_AT_FILE } from "../training/preStop";
 import { IMAGES, imageRef } from "../../catalog/versions";
 import { NTH_TAINTS, SPOT_NOTICE_SECONDS } from "../../catalog/spotInterruption";
@@ -28,10 +28,6 @@ import { HEAD_COMPONENT, RUN_LABELS, WORKER_COMPONENT } from "../../catalog/runL
 import { KUBE_CURL, STATE_DIR } from "./scripts";
 import { lifecycleName, podSpec, step, type LifecycleContext } from "./jobs";
 
-/** Schema of the run events the watcher writes (one JSON file each). */
-export const RUN_EVENT_SCHEMA = "miles-cluster/run-event/v1";
-/** Sub-directory of the run's records directory (`<checkpointDir>/run-records/`) the events go to. */
-export const RUN_EVENTS_DIR = "events";
 /** How often the watcher looks (seconds): AWS recommends checking for the notice every 5 s (spot-instance-termination-notices.html). */
 export const SPOT_WATCH_POLL_SECONDS = 5;
 /** After the two-minute notice the node is gone: a save still asked for 60 s later will not come from this attempt. */
