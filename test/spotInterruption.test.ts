@@ -19,6 +19,7 @@ import { RUN_EVENT_SCHEMA, RUN_RECORD_SCHEMA, runRecordsCommand, workloadsFile }
 import { readRunRecords, renderRunRecords } from "../cli/runs";
 import { runAttempts, workloadConditions, type AttemptRecord, type RunEvent } from "../domain/training/attempts";
 import type { GpuNodeGroupConfig } from "../config/cluster";
+import { watcherSandbox } from "./sim/spotReclaim";
 
 type Obj = Record<string, any>;
 const fixture = (...p: string[]) => JSON.parse(fs.readFileSync(path.join(ROOT, "test", "fixtures", ...p), "utf8"));
@@ -105,30 +106,16 @@ describe(`spot interruption: aws-node-termination-handler ${CHARTS.nodeTerminati
 // ---------------------------------------------------------------------------------------------
 // The watcher under /bin/sh, against a stand-in API server: pods → nodes → taints.
 
-const CURL = `#!/bin/sh
-url=""; while [ $# -gt 0 ]; do case "$1" in -o|-w|-H|--cacert) shift 2;; -sS) shift;; *) url=$1; shift;; esac; done
-echo "GET $url" >> "$FAKE/calls"
-case "$url" in
-  */pods\\?*) cat "$FAKE/pods.json" ;;
-  */api/v1/nodes/*) n=\${url##*/}; if [ -f "$FAKE/node-$n.json" ]; then cat "$FAKE/node-$n.json"; else echo '{"kind":"Status","code":404}'; fi ;;
-esac
-`;
-
 const node = (name: string, taints: Obj[]) => JSON.stringify({ kind: "Node", metadata: { name }, spec: { taints, providerID: `aws:///us-west-2a/i-${name}` } }, null, 2);
 const pods = (nodes: string[]) => JSON.stringify({ kind: "PodList", items: nodes.map((n, i) => ({ metadata: { name: `p${i}` }, spec: { nodeName: n, containers: [{ name: "ray-worker" }] } })) }, null, 2);
 
 function watcher(setupFake: (fake: string) => void, steps = 1, removeSentinelAfter?: number) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "spot-save-"));
-    const fake = path.join(dir, "fake");
-    fs.mkdirSync(path.join(fake, "bin"), { recursive: true });
-    fs.writeFileSync(path.join(fake, "bin", "curl"), CURL, { mode: 0o755 });
-    fs.mkdirSync(path.join(dir, "sa"));
-    fs.writeFileSync(path.join(dir, "sa", "token"), "t");
-    fs.mkdirSync(path.join(dir, "state"));
+    const box = watcherSandbox("spot-save-");
+    const { dir, fake } = box;
     setupFake(fake);
     const sentinel = path.join(dir, "shared", "control", "mimo-mtp", "save-now");
     const events = path.join(dir, "shared", "checkpoints", "mimo-mtp", "run-records", "events");
-    const env = { PATH: `${path.join(fake, "bin")}:${process.env.PATH}`, FAKE: fake, SA_DIR: path.join(dir, "sa"), STATE_DIR: path.join(dir, "state"), NAMESPACE: "miles", RUN: "mimo-mtp", POD_SELECTOR: "x", SENTINEL: sentinel, EVENTS_DIR: events, WATCH: spotWatchList(30), POLL_SECONDS: "0", ONCE: "1" };
+    const env = { ...box.env, NAMESPACE: "miles", RUN: "mimo-mtp", POD_SELECTOR: "x", SENTINEL: sentinel, EVENTS_DIR: events, WATCH: spotWatchList(30) };
     let out = "";
     for (let i = 0; i < steps; i++) {
         if (removeSentinelAfter !== undefined && i === removeSentinelAfter) fs.rmSync(sentinel, { force: true });
@@ -137,7 +124,7 @@ function watcher(setupFake: (fake: string) => void, steps = 1, removeSentinelAft
         out += r.stdout + r.stderr;
     }
     const notes = fs.existsSync(events) ? fs.readdirSync(events).sort().map((f) => JSON.parse(fs.readFileSync(path.join(events, f), "utf8"))) : [];
-    return { dir, out, sentinel, notes, savedAt: path.join(path.dirname(sentinel), "saved-at") };
+    return { dir, env, out, sentinel, notes, savedAt: path.join(path.dirname(sentinel), "saved-at") };
 }
 
 describe("spot save watcher (its script under /bin/sh, a stand-in API server)", function () {
@@ -176,10 +163,7 @@ describe("spot save watcher (its script under /bin/sh, a stand-in API server)", 
         const pending = path.join(w.dir, "state", "pending");
         const [kind, n, ev] = fs.readFileSync(pending, "utf8").trim().split(" ");
         fs.writeFileSync(pending, `${kind} ${n} ${ev} 0\n`);
-        const r = spawnSync("/bin/sh", ["-c", SPOT_SAVE_WATCH_SCRIPT], {
-            env: { PATH: `${path.join(w.dir, "fake", "bin")}:${process.env.PATH}`, FAKE: path.join(w.dir, "fake"), SA_DIR: path.join(w.dir, "sa"), STATE_DIR: path.join(w.dir, "state"), NAMESPACE: "miles", RUN: "mimo-mtp", POD_SELECTOR: "x", SENTINEL: w.sentinel, EVENTS_DIR: path.join(w.dir, "shared", "checkpoints", "mimo-mtp", "run-records", "events"), WATCH: spotWatchList(30), POLL_SECONDS: "0", ONCE: "1" },
-            encoding: "utf8",
-        });
+        const r = spawnSync("/bin/sh", ["-c", SPOT_SAVE_WATCH_SCRIPT], { env: w.env, encoding: "utf8" });
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /did not save before the deadline/);
         assert.ok(!fs.existsSync(w.sentinel));
@@ -211,7 +195,7 @@ describe("attempt records: why each attempt ended, nodes left out, GPU-hours fro
             admitted,
         );
         assert.equal(a[0].endReason, "spot reclaim");
-        assert.match(a[0].endBasis, /ip-10-0-0-1.*saved/);
+        assert.match(a[0].endBasis, /ip-10-0-0-1.*spot-interruption saved at 2026-12-07T14:01:10Z.*resumes from the save written at 2026-12-07T14:01:10Z/);
         assert.equal(a[0].gpusFromBasis, "admission");
         assert.equal(a[0].gpusFrom, "2026-12-07T12:00:00Z");
         // 12:00 → 14:09 (the record has no end: the head died with the node; the next start closes it) on 8 GPUs.

@@ -85,7 +85,7 @@ while :; do
     elif [ "$(now)" -ge "$deadline" ]; then
       rm -f "$SENTINEL"
       note "$kind" "$n" "$ev" not-saved
-      log "the run did not save before the deadline of the $kind on node $n: it resumes from its last periodic save"
+      log "the run did not save before the deadline of the $kind on node $n: it resumes from its latest complete checkpoint"
       rm -f "$S/pending"
     fi
   fi

@@ -131,7 +131,9 @@ export function runAttempts(records: readonly AttemptRecord[], events: readonly 
         for (const e of inWindow) {
             if (INTERRUPTION_KINDS[e.kind] && !excluded.some((x) => x.node === e.node)) excluded.push({ node: e.node, reason: `${INTERRUPTION_KINDS[e.kind]} (${e.event}): cordoned by aws-node-termination-handler`, at: e.at });
         }
-        const saved = notice && events.find((e) => e.kind === notice.kind && e.node === notice.node && e.outcome !== "save-requested" && ms(e.at) >= ms(notice.at));
+        // What the saves the notices asked for came to: the latest one written is what the next attempt resumes from.
+        const outcomes = inWindow.filter((e) => INTERRUPTION_KINDS[e.kind] && e.outcome !== "save-requested");
+        const lastSaved = [...outcomes].reverse().find((e) => e.outcome === "saved");
 
         let endReason: EndReason;
         let endBasis: string;
@@ -140,7 +142,8 @@ export function runAttempts(records: readonly AttemptRecord[], events: readonly 
             endBasis = `train.py exited 0${finished?.status === "True" ? `; Workload Finished (${finished.reason})` : ""}`;
         } else if (notice) {
             endReason = "spot reclaim";
-            endBasis = `spot interruption notice for node ${notice.node} at ${notice.at}; the save it triggered: ${saved ? saved.outcome : "no outcome recorded"}`;
+            const saves = outcomes.map((e) => `${e.kind} ${e.outcome} at ${e.at}`).join(", ") || "no outcome recorded";
+            endBasis = `spot interruption notice for node ${notice.node} at ${notice.at}; saves asked for: ${saves}; ${lastSaved ? `the next attempt resumes from the save written at ${lastSaved.at}` : "the next attempt resumes from the last periodic save"}`;
         } else if (evicted?.status === "True" && ms(evicted.lastTransitionTime) >= start && ms(evicted.lastTransitionTime) <= until + 60_000) {
             const preempted = cond("Preempted");
             ({ reason: endReason, basis: endBasis } = evictionReason(evicted, preempted?.status === "True" ? preempted : undefined));
