@@ -30,6 +30,8 @@ export interface RunRecordRow {
     usdPerNodeHour?: number;
     /** A hash of image, git commit and argv: what the deployment ran. */
     deployKey: string;
+    /** Nodes the record lists as left out of its attempt (a node health check's, domain/health/attemptNodes.ts on main). */
+    excludedNodes?: Array<{ node: string; reason: string }>;
     /** This record as an attempt of its run: why it ended, the nodes left out, GPU-hours from the admission (domain/training/attempts.ts). */
     attempt?: Attempt;
 }
@@ -75,6 +77,7 @@ export function readRunRecords(dir: string): RunRecordRow[] {
             exitCode: rec.exitCode,
             usdPerNodeHour: rec.usdPerNodeHour,
             deployKey: createHash("sha256").update(JSON.stringify([rec.image, rec.gitCommit, rec.argv])).digest("hex").slice(0, 12),
+            ...(Array.isArray(rec.excludedNodes) ? { excludedNodes: rec.excludedNodes } : {}),
         });
     }
     for (const { attempts } of readRunAttempts(dir, rows)) {

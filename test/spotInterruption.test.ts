@@ -213,6 +213,9 @@ describe("attempt records: why each attempt ended, nodes left out, GPU-hours fro
         assert.equal(one("workload-deactivated.json").endReason, "block end");
         const deploy = runAttempts([rec("2026-12-07T12:10:00Z", "2026-12-07T13:00:00Z", "failed", "a"), rec("2026-12-07T13:05:00Z", undefined, "running", "b")], [], []);
         assert.deepEqual(deploy.map((x) => x.endReason), ["deploy change", "running"]);
+        // A node another watcher kept out (outcome "excluded") and one the record lists itself are excluded too.
+        const health = runAttempts([{ ...rec("2026-12-07T12:10:00Z", undefined, "running"), excludedNodes: [{ node: "ip-3", reason: "dcgmi diag: pcie Fail" }] }], [{ run: "mimo-mtp", kind: "node-health", node: "ip-4", event: "AcceleratedHardwareReady=False", outcome: "excluded", at: "2026-12-07T12:20:00Z" }], []);
+        assert.deepEqual(health[0].excludedNodes.map((x) => [x.node, x.reason]), [["ip-4", "node-health: AcceleratedHardwareReady=False"], ["ip-3", "dcgmi diag: pcie Fail"]]);
         // Negative control: the same records, the same deployment, nothing evicted: a plain failure, GPU-hours from train.py's start.
         const plain = runAttempts([rec("2026-12-07T12:10:00Z", "2026-12-07T13:00:00Z", "failed")], [], []);
         assert.equal(plain[0].endReason, "failed");

@@ -25,6 +25,8 @@ export interface AttemptRecord {
     usdPerNodeHour?: number;
     /** What the deployment ran: image, git commit and argv (a change between attempts = a deploy change). */
     deployKey: string;
+    /** Nodes the record itself lists as left out (domain/health/attemptNodes.ts `withExcludedNodes`). */
+    excludedNodes?: Array<{ node: string; reason: string }>;
 }
 
 /** A run event (runRecord.ts RUN_EVENT_SCHEMA). */
@@ -129,8 +131,12 @@ export function runAttempts(records: readonly AttemptRecord[], events: readonly 
         const inWindow = events.filter((e) => ms(e.at) >= start && ms(e.at) <= until + 60_000);
         const notice = inWindow.find((e) => e.kind === "spot-interruption");
         for (const e of inWindow) {
-            if (INTERRUPTION_KINDS[e.kind] && !excluded.some((x) => x.node === e.node)) excluded.push({ node: e.node, reason: `${INTERRUPTION_KINDS[e.kind]} (${e.event}): cordoned by aws-node-termination-handler`, at: e.at });
+            if (excluded.some((x) => x.node === e.node)) continue;
+            if (INTERRUPTION_KINDS[e.kind]) excluded.push({ node: e.node, reason: `${INTERRUPTION_KINDS[e.kind]} (${e.event}): cordoned by aws-node-termination-handler`, at: e.at });
+            // Any other watcher (a node health check) reports a node it keeps out as outcome "excluded", the reason in `event`.
+            else if (e.outcome === "excluded") excluded.push({ node: e.node, reason: `${e.kind}: ${e.event}`, at: e.at });
         }
+        for (const x of rec.excludedNodes ?? []) if (!excluded.some((y) => y.node === x.node)) excluded.push({ ...x, at: rec.startedAt });
         // What the saves the notices asked for came to: the latest one written is what the next attempt resumes from.
         const outcomes = inWindow.filter((e) => INTERRUPTION_KINDS[e.kind] && e.outcome !== "save-requested");
         const lastSaved = [...outcomes].reverse().find((e) => e.outcome === "saved");
