@@ -19,6 +19,7 @@ import { prepDirectories } from "./domain/training/prepJobs";
 import { CLUSTER_FACTS_OUTPUT, CLUSTER_FACTS_VERSION, runFacts, type ClusterFacts } from "./domain/runStack";
 import { nestedPaths } from "./validation/runs";
 import { ImageRepository } from "./components/imageRepository";
+import { EfaImageBuild } from "./components/imageBuild";
 import type { ResolvedStack, StackRun } from "./domain/stack";
 import { trainingPodSecurity } from "./domain/training/podSecurity";
 import type { FollowCommands } from "./domain/training/rayJob";
@@ -118,9 +119,24 @@ export function deploy(resolved: ResolvedStack, o: ProgramOptions = {}): StackOu
     const ecrRepositoryName = resolved.runs.map((x) => x.run.imageChoice.ecrRepositoryName).find((n) => n !== undefined);
     const repo = cluster.eks && ecrRepositoryName ? new ImageRepository("efa-image", { name: ecrRepositoryName, tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" } }) : undefined;
     if (repo) outputs.efaImageRepository = repo.url;
+    // The deployment builds the EFA image it pulls (issue 21): one CodeBuild build per tag the runs pull, started and awaited
+    // by a Job; the runs' pods come after it (components/imageBuild.ts).
+    const efaImages = [...new Map(resolved.runs.filter((x) => x.run.imageChoice.source === "efa-build").map((x) => [x.run.imageChoice.tag, { tag: x.run.imageChoice.tag, base: `${x.run.training.image.repository}:${x.run.training.image.tag}` }])).values()];
+    const build =
+        repo && cluster.aws && efaImages.length > 0
+            ? new EfaImageBuild("efa-build", {
+                  repository: { name: ecrRepositoryName!, arn: repo.repository.arn, url: repo.url },
+                  images: efaImages,
+                  provider: cluster.provider,
+                  eks: { clusterName: cluster.aws.clusterName },
+                  dependsOn: cluster.aws.ready,
+                  region,
+                  tags: { "miles-cluster/stack": cfg.stack, "miles-cluster/component": "images" },
+              })
+            : undefined;
     // Who may reach the runs' pods besides each other (domain/security/networkPolicy.ts); the stack's own Prometheus scrapes their metrics ports.
     const networkPolicy = runNetworkPolicy(cfg);
-    const runs = deployRuns(resolved.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, networkPolicy, gitCommit: o.gitCommit ?? UNKNOWN_COMMIT, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}) });
+    const runs = deployRuns(resolved.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, networkPolicy, gitCommit: o.gitCommit ?? UNKNOWN_COMMIT, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}), ...(build ? { efaImageReady: build.ready } : {}) });
     const logs = addons.observability.logs;
     if (runs[0] && logs) outputs.runLogsCommand = readLogsCommand(logs, runs[0].jobName);
     if (runs[0]) outputs.runRecordsCommand = runRecordsCommand(cfg.stack, runs.map((j) => ({ runName: j.run.runName, namespace: j.namespace, checkpointDir: j.run.paths.checkpointDir, queued: addons.queue !== undefined })), cfg.storage);
@@ -166,7 +182,7 @@ export function deploy(resolved: ResolvedStack, o: ProgramOptions = {}): StackOu
  */
 export function deployRuns(
     runs: ReadonlyArray<StackRun>,
-    ctx: { stack: string; cluster: ClusterHandle; namespace: MilesTrainingJobArgs["namespace"]; storage: StorageHandle; addons: AddonsHandle; region?: string; efaImageRepositoryUrl?: MilesTrainingJobArgs["efaImageRepositoryUrl"]; networkPolicy?: MilesTrainingJobArgs["networkPolicy"]; gitCommit?: string },
+    ctx: { stack: string; cluster: ClusterHandle; namespace: MilesTrainingJobArgs["namespace"]; storage: StorageHandle; addons: AddonsHandle; region?: string; efaImageRepositoryUrl?: MilesTrainingJobArgs["efaImageRepositoryUrl"]; efaImageReady?: MilesTrainingJobArgs["efaImageReady"]; networkPolicy?: MilesTrainingJobArgs["networkPolicy"]; gitCommit?: string },
 ): MilesTrainingJob[] {
     const single = runs.length === 1 && runs[0].entry.path === "training";
     const jobs: MilesTrainingJob[] = [];

@@ -33,6 +33,8 @@ export interface Price {
 export const SYSTEM_INSTANCE_PRICES: Readonly<Record<string, Price>> = {
     // AWS EC2 on-demand Linux, us-east-1, as quoted by c3x.dev "m5 vs m6i vs m7i" (2026); approximate.
     "m7i.xlarge": { usdPerHour: 0.2016, source: "m7i.xlarge: AWS EC2 on-demand Linux us-east-1 ($0.2016/h, as quoted by c3x.dev, 2026), approximate" },
+    // m7i prices scale with size inside the family: m7i.large $0.1008/h in us-east-1 (doit.com "AWS EC2 pricing", 2026), so 2xlarge = 4 × large.
+    "m7i.2xlarge": { usdPerHour: 0.4032, source: "m7i.2xlarge: AWS EC2 on-demand Linux us-east-1 (4 × m7i.large $0.1008/h as quoted by doit.com, 2026), approximate" },
 };
 
 /**

@@ -5,6 +5,12 @@
  * the preparation Jobs. When the Job has finished, `result` parses what pod 0 recorded on it
  * (domain/fabric/ncclLog.ts) and judges it (domain/fabric/gate.ts): a failed verdict fails
  * `pulumi up` with the reasons, and the RayJob — whose inputs depend on `result` — is not created.
+ *
+ * With Kueue on (issue 22) the gate is a queued Workload instead: Kueue admits it when its GPUs are
+ * free (never beside an admitted run), `pulumi up` submits it without waiting (the queue may hold it
+ * back for as long as a run keeps the GPUs), and `result` is `queued` with the kubectl commands to
+ * follow it. The RayJob is created after it and so queues behind it (same priority, older first);
+ * the verdict is then not enforced by `pulumi up` — read it with `result.follow`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -14,6 +20,7 @@ import { fabricGatePlan, fabricVerdict, type FabricGatePlan } from "../domain/fa
 import { GATE_RESULT_ANNOTATION, gateManifests } from "../domain/fabric/gateJob";
 import { parseNcclLog } from "../domain/fabric/ncclLog";
 import { transform, type Transform } from "./transform";
+import { QUEUED_JOB_ANNOTATIONS } from "../domain/kueue";
 
 export interface FabricGateArgs {
     /**
@@ -53,8 +60,13 @@ export interface FabricGateArgs {
 
 /** What the gate found, as a stack output. */
 export interface FabricGateResult {
-    /** `passed`, `failed`, `pending` (preview: not measured yet) or `disabled`. */
-    status: "passed" | "failed" | "pending" | "disabled";
+    /**
+     * `passed`, `failed`, `pending` (preview: not measured yet), `queued` (submitted to Kueue;
+     * measured when the queue admits it, before the run — `follow` says how to read it) or `disabled`.
+     */
+    status: "passed" | "failed" | "pending" | "queued" | "disabled";
+    /** kubectl commands to follow a queued gate. */
+    follow?: string[];
     nodes: number;
     fabric: string;
     transport?: string;
@@ -82,6 +94,27 @@ export function judgeRecorded(recorded: string | undefined, plan: FabricGatePlan
         );
     }
     return result;
+}
+
+/**
+ * The verdict of a gate submitted to Kueue: not known at `pulumi up` (the queue admits the gate when
+ * the GPUs are free, maybe hours later); how to follow it instead.
+ */
+export function queuedGateResult(plan: FabricGatePlan, namespace: string, job: string): FabricGateResult {
+    return {
+        status: "queued",
+        nodes: plan.nodes,
+        fabric: plan.fabric,
+        thresholdSource: plan.thresholdSource,
+        ...(plan.thresholdGBps !== undefined ? { thresholdGBps: plan.thresholdGBps } : {}),
+        summary: `submitted to the Kueue queue; measured when admitted (before the run, which waits behind it in the queue), within ${plan.timeoutMinutes} min of admission`,
+        // Kueue labels the Workload of a Job with the Job's UID (pkg/controller/constants/constants.go:43 at v0.19.2, JobUIDLabel).
+        follow: [
+            `kubectl -n ${namespace} get workloads -l kueue.x-k8s.io/job-uid=$(kubectl -n ${namespace} get job ${job} -o jsonpath='{.metadata.uid}')`,
+            `kubectl -n ${namespace} get job ${job} --watch`,
+            `kubectl -n ${namespace} get job ${job} -o jsonpath='{.metadata.annotations.${GATE_RESULT_ANNOTATION.replace(/\./g, "\\.")}}'`,
+        ],
+    };
 }
 
 /** The fabric gate of a run. */
@@ -117,17 +150,23 @@ export class FabricGate extends pulumi.ComponentResource {
         // Pulumi's await of the Job and the Job's activeDeadlineSeconds are the same minutes: a gate whose
         // pods cannot start (a running run holds the GPUs after what the gate tests changed) fails then,
         // it never waits forever, and the RayJob that depends on it stays as it is (domain/fabric/gateJob.ts gateIdentity).
+        // With Kueue on, the Job is queued (domain/fabric/gateJob.ts): Pulumi submits it and does not
+        // wait (QUEUED_JOB_ANNOTATIONS), since the queue may hold it back while a run keeps the GPUs.
+        const queued = args.context.queue !== undefined;
         const wait = `${plan.timeoutMinutes}m`;
+        const annotations = queued ? { ...QUEUED_JOB_ANNOTATIONS } : { "pulumi.com/replaceUnready": "true" };
         this.job = new k8s.batch.v1.Job(
             ...transform(
                 t.job,
                 `${name}-job`,
-                { ...m.job, metadata: { ...m.job.metadata, annotations: { "pulumi.com/replaceUnready": "true" } } },
-                { ...o, dependsOn: [...deps, binding, ...(svc ? [svc] : [])], customTimeouts: { create: wait, update: wait } },
+                { ...m.job, metadata: { ...m.job.metadata, annotations } },
+                { ...o, dependsOn: [...deps, binding, ...(svc ? [svc] : [])], ...(queued ? {} : { customTimeouts: { create: wait, update: wait } }) },
             ),
         );
         const dryRun = pulumi.runtime.isDryRun();
-        this.result = this.job.metadata.apply((md) => judgeRecorded(md?.annotations?.[GATE_RESULT_ANNOTATION], plan, dryRun));
+        this.result = queued
+            ? pulumi.output(queuedGateResult(plan, m.job.metadata.namespace, m.job.metadata.name))
+            : this.job.metadata.apply((md) => judgeRecorded(md?.annotations?.[GATE_RESULT_ANNOTATION], plan, dryRun));
         this.ready = [this.job];
         this.registerOutputs({ result: this.result });
     }

@@ -1,6 +1,7 @@
 /**
  * ImageRepository: the stack's private ECR repository for the project EFA image
- * (images/miles-efa, pushed by .github/workflows/miles-efa-image.yml). Tags are immutable (a tag
+ * (images/miles-efa, built and pushed by the stack's EfaImageBuild, components/imageBuild.ts, or by
+ * .github/workflows/miles-efa-image.yml). Tags are immutable (a tag
  * always means the same image, so `<miles tag>-efa<installer>` cannot be overwritten), every push
  * is scanned, images are encrypted with KMS (the AWS-managed ECR key), and the repository is
  * retained when the stack is destroyed, like the checkpoint bucket: images are cheap to keep and

@@ -76,6 +76,14 @@ export interface MilesTrainingJobArgs {
      */
     efaImageRepositoryUrl?: pulumi.Input<string>;
     /**
+     * What produces the EFA image in that repository (the EfaImageBuild's trigger Jobs, components/imageBuild.ts): every
+     * object of the run that pulls it (preparation Jobs, fabric gate, RayJob) is created after them, so none waits
+     * on an image no step of the deployment has pushed yet.
+     * @default [] (the image exists before the deployment: a named image, or an EFA build pushed beforehand)
+     * @example new EfaImageBuild("efa-build", { repository, images, provider, eks }).ready
+     */
+    efaImageReady?: pulumi.Resource[];
+    /**
      * What the preparation Jobs wait for besides the volume and add-ons: the preparation of earlier
      * runs of the stack that write the same directories (one download or conversion at a time per
      * directory; the second finds the first's markers and skips).
@@ -247,9 +255,11 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             dashboardObjects.push(this.rayDashboards, bindingRes);
         }
         const base: pulumi.Resource[] = [...(args.namespace.resource ? [args.namespace.resource] : []), ...args.storage.ready, ...(this.secrets.secret ? [this.secrets.secret] : []), ...(this.networkPolicy ? [this.networkPolicy] : [])];
-        this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...(args.prepAfter ?? [])], transform: t.prep }, { parent: this });
+        // The pods that pull the EFA build come after the step that pushes it.
+        const image: pulumi.Resource[] = r.imageChoice.source === "efa-build" ? (args.efaImageReady ?? []) : [];
+        this.prep = new ModelPrep(`${name}-prep`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...image, ...(args.prepAfter ?? [])], transform: t.prep }, { parent: this });
 
-        this.fabricGate = new FabricGate(`${name}-fabric`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...this.prep.ready], transform: t.fabricGate }, { parent: this });
+        this.fabricGate = new FabricGate(`${name}-fabric`, { run: r, context, provider, dependsOn: [...base, ...args.addons.ready, ...image, ...this.prep.ready], transform: t.fabricGate }, { parent: this });
         this.fabricGateResult = this.fabricGate.result;
         this.gpuJobs = [...(this.prep.convert ? [this.prep.convert] : []), ...this.fabricGate.ready];
 
@@ -278,7 +288,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             { parent: this },
         );
         // After the pre-replacement save: a changed spec first makes the running run save.
-        const ownDeps: pulumi.Resource[] = [...base, ...args.addons.ready, ...this.prep.ready, ...this.fabricGate.ready, this.submitterServiceAccount, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : []), recordMap, ...dashboardObjects];
+        const ownDeps: pulumi.Resource[] = [...base, ...args.addons.ready, ...image, ...this.prep.ready, ...this.fabricGate.ready, this.submitterServiceAccount, ...(this.lifecycle.preReplaceSave ? [this.lifecycle.preReplaceSave] : []), recordMap, ...dashboardObjects];
         // After the GPU Jobs Pulumi awaits of the other runs on its nodes (`runAfter`): it never takes a node one of them needs.
         const withRunAfter = (extra: pulumi.Resource[]) => [...ownDeps, ...extra.filter((x) => !ownDeps.includes(x))];
         const rayJobDeps = args.runAfter === undefined ? ownDeps : Array.isArray(args.runAfter) ? withRunAfter(args.runAfter) : args.runAfter.then(withRunAfter);

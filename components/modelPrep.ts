@@ -5,9 +5,11 @@
  * skipped — so re-running them costs seconds.
  *
  * Pulumi waits for a `batch/v1` Job to complete (its await logic), so `pulumi up` blocks while
- * the model downloads and converts: minutes for a 4B model, hours for a 671B one. `timeoutMinutes`
- * raises Pulumi's default 10-minute wait; `pulumi.com/replaceUnready` makes the next `pulumi up`
- * replace (rerun) a Job that failed instead of waiting on it again.
+ * the model downloads (and, without Kueue, converts): minutes for a 4B model, hours for a 671B one.
+ * `timeoutMinutes` raises Pulumi's default 10-minute wait; `pulumi.com/replaceUnready` makes the
+ * next `pulumi up` replace (rerun) a Job that failed instead of waiting on it again. With Kueue on,
+ * the convert Job (it takes GPUs) is queued and submitted without a wait (issue 22): the queue
+ * admits it ahead of the run, which is created after it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -15,6 +17,7 @@ import { convertJobManifest, convertServiceManifest, downloadJobManifest, hasCon
 import type { TrainingContext } from "../domain/training/pod";
 import type { ResolvedRun } from "../domain/training/run";
 import { transform, type Transform } from "./transform";
+import { QUEUE_NAME_LABEL, QUEUED_JOB_ANNOTATIONS } from "../domain/kueue";
 
 export interface ModelPrepArgs {
     /**
@@ -68,15 +71,15 @@ export class ModelPrep extends pulumi.ComponentResource {
         const r = args.run;
         const wait = `${r.training.modelPrep.timeoutMinutes}m`;
         const t = args.transform ?? {};
-        const job = (suffix: string, m: JobManifest, deps: pulumi.Input<pulumi.Resource>[], jt: Transform<k8s.batch.v1.JobArgs> | undefined) =>
-            new k8s.batch.v1.Job(
-                ...transform(
-                    jt,
-                    `${name}-${suffix}`,
-                    { ...m, metadata: { ...m.metadata, annotations: { "pulumi.com/replaceUnready": "true" } } },
-                    { parent: this, provider: args.provider, dependsOn: deps, customTimeouts: { create: wait, update: wait } },
-                ),
+        // A Job in the Kueue queue (the convert Job, with Kueue on) is submitted, not awaited: the queue
+        // may hold it back while a run keeps the GPUs (domain/kueue.ts QUEUED_JOB_ANNOTATIONS).
+        const job = (suffix: string, m: JobManifest, deps: pulumi.Input<pulumi.Resource>[], jt: Transform<k8s.batch.v1.JobArgs> | undefined) => {
+            const queued = m.metadata.labels[QUEUE_NAME_LABEL] !== undefined;
+            const annotations = queued ? { ...QUEUED_JOB_ANNOTATIONS } : { "pulumi.com/replaceUnready": "true" };
+            return new k8s.batch.v1.Job(
+                ...transform(jt, `${name}-${suffix}`, { ...m, metadata: { ...m.metadata, annotations } }, { parent: this, provider: args.provider, dependsOn: deps, ...(queued ? {} : { customTimeouts: { create: wait, update: wait } }) }),
             );
+        };
         const deps = args.dependsOn ?? [];
         if (hasDownloads(r)) this.download = job("download", downloadJobManifest(r, args.context), deps, t.downloadJob);
         if (hasConversions(r)) {

@@ -55,11 +55,25 @@ export function credentialShape(v: string): string | undefined {
     return CREDENTIAL_SHAPES.find((s) => s.test(v))?.what;
 }
 
-/** `--api-key`, `--rm-token`, `--wandb-key`, `--password`: a flag whose value is a credential. */
+/**
+ * The train.py flags whose value IS a credential, read from what each flag is (its help and type in
+ * shared/miles/flags.tsv and sglang-server-flags.tsv), not from a word in its name: miles' `--wandb-key`
+ * (W&B API key, miles/utils/arguments.py add_wandb_arguments) and SGLang's `--api-key`,
+ * `--admin-api-key` and `--ssl-keyfile-password` (sglang python/sglang/srt/server_args.py ServerArgs),
+ * which miles passes through as `--sglang-*` (and `--eval-sglang-*` for the eval fleet). Flags such as
+ * `--rollout-stop-token-ids`, `--reward-key`, `--metadata-key`, `--tool-key` or `--moe-token-drop-policy`
+ * name dataset fields, token ids or policies and are not credentials (test/credentials.test.ts checks the
+ * list against the tables).
+ */
+const SGLANG_CREDENTIAL_FLAGS = ["api-key", "admin-api-key", "ssl-keyfile-password"];
+export const CREDENTIAL_FLAGS: ReadonlySet<string> = new Set([
+    "--wandb-key",
+    ...SGLANG_CREDENTIAL_FLAGS.flatMap((f) => [`--sglang-${f}`, `--eval-sglang-${f}`]),
+]);
+
+/** Whether a train.py flag (`--x` or `--x=v`) takes a credential as its value. */
 export function isCredentialFlag(flag: string): boolean {
-    if (!flag.startsWith("--")) return false;
-    const name = flag.slice(2).split("=")[0];
-    return isCredentialName(name.replace(/-/g, "_"));
+    return CREDENTIAL_FLAGS.has(flag.split("=")[0]);
 }
 
 export const USE_SECRET_ENV =

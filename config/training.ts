@@ -16,6 +16,13 @@ import { credentialShape, isCredentialFlag, isCredentialName, urlWithPassword, U
 // ---------------------------------------------------------------------------------------------
 
 const SHELL_SAFE = /^[^\s'"\\`$]+$/;
+/**
+ * One extraArgs token: any printable text, JSON included (`{"thinking_mode":"thinking"}`). The run's
+ * argv reaches train.py through a script file on the head (domain/training/runRecord.ts), so no shell
+ * re-splits it (test/sim/commandChain.test.ts). Control characters (newlines, NUL) are refused.
+ */
+const ARG_TOKEN = /^[^\x00-\x1f\x7f]+$/;
+const ARG_TOKEN_MSG = "must not contain control characters (newlines, tabs, NUL)";
 const SHELL_SAFE_MSG = "must not contain whitespace, quotes, '$', '`' or backslashes (the entrypoint passes through the submitter's and the head's shell)";
 
 /** An absolute path inside the pods (usually under the shared volume, /shared). */
@@ -79,7 +86,7 @@ const ImageSchema = z
             .optional()
             .meta({
                 description:
-                    "Which image the pods run. `efa-build`: the project's EFA image (images/miles-efa: the miles image plus the AWS EFA installer and aws-ofi-nccl), pushed to this stack's ECR repository by the CI workflow — the default on EKS stacks whose run spans several EFA nodes. `named`: `repository` (+ `digest`) as you give them. `miles`: the plain miles image (no EFA software: NCCL falls back to TCP sockets between nodes) — the default elsewhere (one-node runs talk over NVLink); a `repository` other than radixark/miles defaults to `named`.",
+                    "Which image the pods run. `efa-build`: the project's EFA image (images/miles-efa: the miles image plus the AWS EFA installer and aws-ofi-nccl), built into this stack's ECR repository by the deployment itself (AWS CodeBuild, awaited before any pod pulls it; docs/first-deployment.md) — the default on EKS stacks whose run spans several EFA nodes. `named`: `repository` (+ `digest`) as you give them. `miles`: the plain miles image (no EFA software: NCCL falls back to TCP sockets between nodes) — the default elsewhere (one-node runs talk over NVLink); a `repository` other than radixark/miles defaults to `named`.",
             }),
         digest: z
             .string()
@@ -153,6 +160,9 @@ const LayoutSchema = z
         colocate: z.boolean().default(true).meta({ description: "`--colocate`: trainer and SGLang engines share the same GPUs (offload on both sides). Off = disaggregated; then set `rolloutGpus`." }),
         rolloutGpus: posInt().optional().meta({ description: "`--rollout-num-gpus`: GPUs of the SGLang engines when not colocated." }),
         gpusPerEngine: posInt().default(1).meta({ description: "`--rollout-num-gpus-per-engine`: GPUs per SGLang engine (its tensor-parallel size)." }),
+        prefillNumServers: posInt()
+            .optional()
+            .meta({ description: "`--prefill-num-servers`: engines that only prefill (prefill/decode disaggregation); the other engines decode." }),
     })
     .prefault({})
     .meta({ description: "GPU layout of the run (miles `add_cluster_arguments`)." });
@@ -167,6 +177,31 @@ const ParallelismSchema = z
         sequenceParallel: z.boolean().default(false).meta({ description: "`--sequence-parallel` (Megatron turns it off when tp = 1)." }),
         decoderFirstPipelineNumLayers: posInt().optional().meta({ description: "`--decoder-first-pipeline-num-layers`: layers of the first pipeline stage (uneven pipelines)." }),
         decoderLastPipelineNumLayers: posInt().optional().meta({ description: "`--decoder-last-pipeline-num-layers`: layers of the last pipeline stage (uneven pipelines)." }),
+        attentionBackend: z
+            .enum(["auto", "flash", "fused", "unfused", "local"])
+            .optional()
+            .meta({
+                description:
+                    "`--attention-backend` of Megatron (choices: megatron/training/arguments.py, AttnBackend). Unset: what the model needs (gpt-oss: `fused`, its sink attention runs only in TE's fused kernel with bshd; Gemma-4: `unfused`, its 512-wide heads fit no fused kernel — miles v0.1.0 scripts/run_gpt_oss_20b.py, run_gemma_4_31b.py), else no flag (Megatron's `auto`). Most miles recipes pass `flash`.",
+            }),
+        qkvFormat: z
+            .enum(["thd", "bshd"])
+            .optional()
+            .meta({ description: "`--qkv-format` (miles; default `thd`, packed sequences). Unset: `bshd` for gpt-oss and Gemma-4 (their attention backends need it), else no flag. `bshd` needs a fixed micro-batch (no dynamic batch)." }),
+        cpCommType: z
+            .enum(["p2p", "a2a", "allgather", "a2a+p2p"])
+            .optional()
+            .meta({ description: "`--cp-comm-type` of context parallelism (Megatron's default p2p; miles' Qwen3 recipes pass a2a with CP > 1). Set by `features.trueOnPolicy` itself (a2a)." }),
+        moe: z
+            .strictObject({
+                tokenDispatcherType: z
+                    .enum(["allgather", "alltoall", "flex"])
+                    .optional()
+                    .meta({ description: "`--moe-token-dispatcher-type`; replaces the preset's own (most MoE presets set `alltoall`). `flex` is what DeepEP needs." }),
+                deepep: z.boolean().default(false).meta({ description: "`--moe-enable-deepep`: DeepEP all-to-all in the trainer (needs tokenDispatcherType `flex`; Megatron raises otherwise)." }),
+            })
+            .prefault({})
+            .meta({ description: "Megatron MoE token dispatch." }),
         recompute: z
             .strictObject({
                 granularity: z.enum(["full", "selective"]).meta({ description: "`--recompute-granularity`." }),
@@ -221,6 +256,16 @@ const AlgorithmSchema = z
             })
             .prefault({})
             .meta({ description: "Dynamic (token-budget) micro-batching." }),
+        balanceData: z.boolean().default(false).meta({ description: "`--balance-data`: rebalance each rollout batch across DP ranks by token count (almost every miles recipe passes it)." }),
+        dynamicGlobalBatchSize: z
+            .boolean()
+            .default(false)
+            .meta({ description: "`--use-dynamic-global-batch-size`: the global batch follows the samples collected (needs dynamicBatch.enabled)." }),
+        logProbsChunkSize: posInt().optional().meta({ description: "`--log-probs-chunk-size`: compute log-probs in chunks of this many tokens to cap memory. Unset: no chunking (miles' -1)." }),
+        accumulateAllreduceGradsInFp32: z
+            .boolean()
+            .default(true)
+            .meta({ description: "`--accumulate-allreduce-grads-in-fp32` (every miles launcher passes it; Megatron's default is off). false: no flag, BF16 gradient buffers." }),
         lr: z.number().positive().default(1e-6).meta({ description: "`--lr`." }),
         lrDecayStyle: z.enum(["constant", "linear", "cosine", "inverse-square-root", "WSD"]).default("constant").meta({ description: "`--lr-decay-style`." }),
         weightDecay: z.number().min(0).default(0.1).meta({ description: "`--weight-decay`." }),
@@ -236,6 +281,50 @@ const AlgorithmSchema = z
     .prefault({})
     .meta({ description: "RL algorithm, batch sizes and optimizer." });
 
+/**
+ * SGLang engine knobs miles passes through as `--sglang-<server flag>` (miles/backends/sglang_utils/arguments.py
+ * adds every ServerArgs field; choices from shared/miles/sglang-server-flags.tsv). Each is unset by default:
+ * no flag, SGLang's own default.
+ */
+const SglangSchema = z
+    .strictObject({
+        attentionBackend: z
+            .enum(["triton", "torch_native", "flex_attention", "fa3", "fa4", "flashinfer", "flashmla", "cutlass_mla", "trtllm_mla", "trtllm_mha", "nsa", "dsa", "aiter"])
+            .optional()
+            .meta({ description: "`--sglang-attention-backend`." }),
+        kvCacheDtype: z
+            .enum(["auto", "fp8_e5m2", "fp8_e4m3", "bf16", "bfloat16"])
+            .optional()
+            .meta({ description: "`--sglang-kv-cache-dtype`. `features.fp8KvCache` is the same as `fp8_e4m3`; set one of them." }),
+        moeRunnerBackend: z
+            .enum(["auto", "deep_gemm", "triton", "triton_kernel", "flashinfer_trtllm", "flashinfer_trtllm_routed", "flashinfer_cutlass", "flashinfer_mxfp4", "cutlass", "marlin"])
+            .optional()
+            .meta({ description: "`--sglang-moe-runner-backend` (MoE expert kernels)." }),
+        moeA2aBackend: z.enum(["none", "deepep", "mooncake"]).optional().meta({ description: "`--sglang-moe-a2a-backend` (expert all-to-all; `deepep` for DeepEP)." }),
+        deepepMode: z.enum(["auto", "normal", "low_latency"]).optional().meta({ description: "`--sglang-deepep-mode` (with moeA2aBackend `deepep`)." }),
+        epSize: posInt().optional().meta({ description: "`--sglang-ep-size`: expert-parallel size inside an engine (divides layout.gpusPerEngine)." }),
+        dpAttention: z
+            .strictObject({
+                dpSize: posInt().meta({ description: "`--sglang-dp-size`: attention data-parallel groups inside an engine (divides layout.gpusPerEngine)." }),
+                lmHead: z.boolean().default(false).meta({ description: "`--sglang-enable-dp-lm-head`." }),
+                moeDenseTpSize: posInt().optional().meta({ description: "`--sglang-moe-dense-tp-size` (SGLang accepts only 1)." }),
+            })
+            .optional()
+            .meta({ description: "`--sglang-enable-dp-attention` with its sizes (DeepSeek/GLM/Kimi recipes)." }),
+        cudaGraphMaxBs: posInt().optional().meta({ description: "`--sglang-cuda-graph-max-bs`: largest batch captured in a CUDA graph." }),
+        cudaGraphBs: z.array(posInt()).min(1).optional().meta({ description: "`--sglang-cuda-graph-bs`: the batch sizes captured (instead of cudaGraphMaxBs).", examples: [[1, 2, 4, 8, 16, 32, 64, 128, 256]] }),
+        chunkedPrefillSize: z
+            .number()
+            .int("must be a whole number")
+            .refine((v) => v === -1 || v >= 1, "must be -1 (no chunking) or 1 or more")
+            .optional()
+            .meta({ description: "`--sglang-chunked-prefill-size` in tokens (-1: no chunked prefill)." }),
+        maxRunningRequests: posInt().optional().meta({ description: "`--sglang-max-running-requests` per engine." }),
+        pageSize: posInt().optional().meta({ description: "`--sglang-page-size` (KV cache page, e.g. 64 for NSA)." }),
+    })
+    .prefault({})
+    .meta({ description: "SGLang engine settings (`--sglang-*`); unset fields leave SGLang's defaults." });
+
 const RolloutSchema = z
     .strictObject({
         temperature: z.number().min(0).default(1.0).meta({ description: "`--rollout-temperature`." }),
@@ -244,6 +333,7 @@ const RolloutSchema = z
         maxPromptLen: posInt().optional().meta({ description: "`--rollout-max-prompt-len`: drop longer prompts." }),
         maxContextLen: posInt().optional().meta({ description: "`--rollout-max-context-len`." }),
         memFractionStatic: z.number().gt(0).lt(1).default(0.7).meta({ description: "`--sglang-mem-fraction-static`: GPU memory share of the SGLang engines." }),
+        sglang: SglangSchema,
         weightTransfer: z
             .strictObject({
                 mode: z
@@ -347,6 +437,18 @@ const FeaturesSchema = z
             })
             .prefault({})
             .meta({ description: "MIS with the defaults of miles v0.1.0 scripts/run_qwen3_4b.py (`--enable-mis`)." }),
+        lora: z
+            .strictObject({
+                rank: nonNegInt().default(0).meta({ description: "`--lora-rank`; 0: no LoRA (full-parameter training)." }),
+                alpha: posInt().default(16).meta({ description: "`--lora-alpha` (miles' default 16)." }),
+                dropout: z.number().min(0).lt(1).default(0).meta({ description: "`--lora-dropout`." }),
+                type: z.enum(["lora", "canonical_lora"]).default("lora").meta({ description: "`--lora-type`." }),
+                targetModules: argValue().optional().meta({ description: "`--target-modules`: `all-linear` or comma-separated module names (required with rank > 0).", examples: ["all-linear"] }),
+                excludeModules: argValue().optional().meta({ description: "`--exclude-modules`." }),
+                adapterPath: absPath().optional().meta({ description: "`--lora-adapter-path`: adapter to start from." }),
+            })
+            .prefault({})
+            .meta({ description: "LoRA adapters instead of full-parameter training (miles `add_lora_arguments`)." }),
         useRolloutLogprobs: z.boolean().default(false).meta({ description: "`--use-rollout-logprobs` (excludes TIS)." }),
         speculative: z
             .strictObject({
@@ -496,7 +598,7 @@ const FabricGateSchema = z
             .meta({ description: "Bus bandwidth (GB/s, nccl-tests `busbw`) the all-reduce must reach. Default: a share of the published reference of the instance type (catalog/fabric.ts; plan shows it and its source); required for a useful check on nodes miles-cluster knows no reference for." }),
         messageSizeMiB: posInt().max(16384, "must be at most 16384").default(8192).meta({ description: "Largest all-reduce message in MiB (the figure compared is the bus bandwidth at this size; the reference was published at 8 GiB)." }),
         iterations: posInt().max(1000, "must be at most 1000").default(20).meta({ description: "Timed all-reduce iterations per message size (after 5 warm-up ones)." }),
-        timeoutMinutes: posInt().default(30).meta({ description: "How long `pulumi up` waits for the gate Job (image pull included)." }),
+        timeoutMinutes: posInt().default(30).meta({ description: "How long the gate Job may run (its activeDeadlineSeconds, image pull included). Without Kueue `pulumi up` waits that long for it; with Kueue the Job is queued, `pulumi up` does not wait, and the minutes count from its admission." }),
     })
     .prefault({})
     .meta({ description: "Fabric gate: measured all-reduce bandwidth on the run's nodes before the RayJob is created." });
@@ -505,7 +607,7 @@ const ModelPrepSchema = z
     .strictObject({
         download: z.boolean().default(true).meta({ description: "Run the Job that downloads the HF checkpoint (and dataset) to the shared volume (skipped when already there)." }),
         convert: z.boolean().default(true).meta({ description: "Run the Job that converts the checkpoint to torch_dist (and FP8/INT4 rollout variants); skipped when done." }),
-        timeoutMinutes: posInt().default(360).meta({ description: "How long `pulumi up` waits for each preparation Job (Pulumi awaits Job completion)." }),
+        timeoutMinutes: posInt().default(360).meta({ description: "How long `pulumi up` waits for each preparation Job (Pulumi awaits Job completion). With Kueue the convert Job (it takes GPUs) is queued and not awaited." }),
     })
     .prefault({})
     .meta({ description: "Checkpoint preparation Jobs that run before the RayJob." });
@@ -603,7 +705,7 @@ export const TrainingSchema = z
                 examples: [{ "grpo-a": { algorithm: { lr: 1e-6 } }, "grpo-b": { algorithm: { lr: 2e-6 }, priority: "high" } }],
             }),
         extraArgs: z
-            .array(z.string().min(1).regex(SHELL_SAFE, SHELL_SAFE_MSG))
+            .array(z.string().min(1).regex(ARG_TOKEN, ARG_TOKEN_MSG))
             .superRefine(noCredentialArgs)
             .default([])
             .meta({ description: "More train.py argv, appended last: flags start with `--`, each may be followed by its values; no flag the config already generates.", examples: [["--rollout-top-k", "20"]] }),

@@ -84,6 +84,26 @@ export function queueLabels(q: QueueRef): Record<string, string> {
     return { [QUEUE_NAME_LABEL]: q.localQueue, [PRIORITY_CLASS_LABEL]: q.priorityClass };
 }
 
+/**
+ * A batch Job submitted to the queue: the queue labels, and created suspended (Kueue's mjob.kb.io
+ * webhook suspends a queued Job anyway; writing it keeps the manifest what the API server stores).
+ * Pulumi must not wait for such a Job (pulumi.com/skipAwait, QUEUED_JOB_ANNOTATIONS): the queue may
+ * hold it back for as long as an admitted run keeps the GPUs.
+ */
+export function queuedJob<J extends { metadata: { labels?: Record<string, string> }; spec: object }>(job: J, q: QueueRef): J {
+    return { ...job, metadata: { ...job.metadata, labels: { ...job.metadata.labels, ...queueLabels(q) } }, spec: { ...job.spec, suspend: true } };
+}
+
+/**
+ * Annotations of a queued Job for pulumi-kubernetes (4.34.2; provider/pkg/metadata/overrides.go:39-42
+ * and await/await.go:406, 1100 at pulumi/pulumi-kubernetes 94977969d): `pulumi.com/skipAwait` makes
+ * the Job "ready" once the API server accepted it, so `pulumi up` submits and returns. Without
+ * `pulumi.com/replaceUnready` (provider/pkg/provider/provider.go:1622-1640: a Job that is not Complete
+ * at the next diff is replaced), which would re-create a Job still waiting in the queue on every
+ * `pulumi up` and send it to the back of the queue.
+ */
+export const QUEUED_JOB_ANNOTATIONS: Readonly<Record<string, string>> = { "pulumi.com/skipAwait": "true" };
+
 /** One flavor of the ClusterQueue: a GPU node group and the quota it brings. */
 export interface FlavorQuota {
     flavor: string;
@@ -165,6 +185,7 @@ export function priorityClassManifests(k: Pick<KueueConfig, "clusterQueue">): Ob
  *   QuotaCheckStrategy is beta and on by default in 0.19, pkg/features/kube_features.go).
  * `manageJobsWithoutQueueName` stays false (its default): a Job or RayJob without the queue label is
  * not touched, so the model download Job and other workloads of the cluster run as before.
+ * `waitForPodsReady`: see KUEUE_WAIT_FOR_PODS_READY.
  */
 export function kueueManagerConfig(): Record<string, unknown> {
     return {
@@ -177,8 +198,41 @@ export function kueueManagerConfig(): Record<string, unknown> {
         manageJobsWithoutQueueName: false,
         integrations: { frameworks: ["batch/job", "ray.io/rayjob"] },
         resources: { quotaCheckStrategy: "IgnoreUndeclared" },
+        waitForPodsReady: KUEUE_WAIT_FOR_PODS_READY,
     };
 }
+
+/**
+ * Kueue's all-or-nothing admission (`waitForPodsReady`, apis/config/v1beta2/configuration_types.go:302-329
+ * at v0.19.2): an admitted Workload whose pods are not all ready within `timeout` is evicted (its job
+ * suspended, its pods deleted, its quota freed) and requeued; `recoveryTimeout` does the same for a
+ * running Workload that lost a pod (a node that failed its health check or was repaired away) and
+ * whose replacement does not become ready. A RayJob is "ready" when its RayCluster is Ready
+ * (pkg/controller/jobs/rayjob/rayjob_controller.go:229-231), a batch Job when all its pods are
+ * ready or succeeded (pkg/controller/jobs/job/job_controller.go:428-434).
+ *
+ * v0.19.2 enables it by default (apis/config/v1beta2/defaults.go:99-119: 30 min timeout, recovery =
+ * timeout, requeue backoff 60 s doubling to 3600 s, endless requeues; pkg/util/waitforpodsready
+ * Enabled: on unless the DisableWaitForPodsReady gate); we write it out so the numbers are ours:
+ * - `timeout` 30m: a GPU node from zero (EC2 launch, bootstrap, the node health check of
+ *   domain/health/nodeHealth.ts, minutes) plus a cold pull of the training image fit; a gang that
+ *   cannot start in that time (a node kept out as unhealthy, capacity not there) gives its GPUs back.
+ * - `recoveryTimeout` 15m: a run that lost a node (auto repair, an unhealthy taint) is evicted
+ *   and requeued within 15 minutes, its pods save on the way out (the preStop save), instead of
+ *   holding the other nodes' GPUs until a replacement appears.
+ * - `blockAdmission` false: quota equals the provisioned GPUs, so admitted Workloads never overbook
+ *   nodes among themselves (the deadlock blockAdmission prevents needs two partial gangs).
+ * - `requeuingStrategy.backoffLimitCount` 8: after 8 evictions in a row (backoff 60 s … 3600 s,
+ *   60+120+…+1920+3600+3600 s, about 3 h of backoff plus the timeouts) the Workload is deactivated (`spec.active: false`)
+ *   instead of cycling forever; `kubectl patch workload … --type=merge -p '{"spec":{"active":true}}'`
+ *   requeues it (site/content/en/docs/tasks/manage/setup_wait_for_pods_ready.md at v0.19.2).
+ */
+export const KUEUE_WAIT_FOR_PODS_READY = {
+    timeout: "30m",
+    recoveryTimeout: "15m",
+    blockAdmission: false,
+    requeuingStrategy: { timestamp: "Eviction", backoffLimitCount: 8, backoffBaseSeconds: 60, backoffMaxSeconds: 3600 },
+} as const;
 
 /** Helm values of the Kueue chart (the chart takes the manager config as a YAML string). */
 export function kueueValues(): Record<string, unknown> {

@@ -14,6 +14,7 @@ export const REDACTED = "[secret]";
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const { CustomResource } = pulumi;
 
 export interface RecordedResource {
     /** Pulumi type token, e.g. `aws:eks/cluster:Cluster`. */
@@ -33,6 +34,11 @@ export interface RecordedResource {
      * resources registered later, e.g. other runs' Jobs) are resolved; Outputs are not.
      */
     dependsOn?: Array<{ type: string; name: string }>;
+    /**
+     * The resources whose outputs its inputs read (an EKS node group reads the cluster's name): Pulumi
+     * creates those first too, as with `dependsOn`. Only custom resources; undefined when there are none.
+     */
+    inputDependsOn?: Array<{ type: string; name: string }>;
     /** Its `customTimeouts` option, when set (how long the provider awaits a create, update or delete). */
     customTimeouts?: { create?: string; update?: string; delete?: string };
 }
@@ -90,6 +96,19 @@ function resourcesNow(d: unknown): pulumi.Resource[] | undefined {
     return out;
 }
 
+/** The resources the Outputs inside an input value depend on (Output.allResources, @pulumi/pulumi output.js), depth-limited. */
+async function inputResources(value: unknown, depth = 0): Promise<pulumi.Resource[]> {
+    if (depth > 8 || value === null || typeof value !== "object") return [];
+    if (pulumi.Output.isInstance(value)) {
+        const o = value as any;
+        const set: Set<pulumi.Resource> = o.allResources instanceof Function ? await o.allResources() : o.resources();
+        return [...set];
+    }
+    if (pulumi.Resource.isInstance(value) || value instanceof Promise) return [];
+    const vs = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
+    return (await Promise.all(vs.map((v) => inputResources(v, depth + 1)))).flat();
+}
+
 /** The resources of a dependsOn value, its Promises awaited. */
 async function resourcesOf(d: unknown): Promise<pulumi.Resource[]> {
     const v = await d;
@@ -117,6 +136,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
     const options = new Map<string, RecordedOptions>();
     const dependsOn = new Map<string, Array<{ type: string; name: string }>>();
     const timeouts = new Map<string, { create?: string; update?: string; delete?: string }>();
+    const inputDeps = new Map<string, Array<{ type: string; name: string }>>();
     /** dependsOn lists given as (or holding) Promises, recorded once they resolve. */
     const pendingDeps: Promise<void>[] = [];
     const key = (type: string, name: string) => `${type}::${name}`;
@@ -171,6 +191,13 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
                 if (sync) record(sync);
                 else pendingDeps.push(resourcesOf(o.dependsOn).then(record));
                 if (o.customTimeouts) timeouts.set(key(args.type, args.name), { ...o.customTimeouts });
+                pendingDeps.push(
+                    inputResources(args.props).then((rs) => {
+                        const seen = new Set<string>();
+                        const custom = rs.filter((d) => (d as any).__pulumiType && CustomResource.isInstance(d)).map((d) => ({ type: (d as any).__pulumiType as string, name: (d as any).__name as string })).filter((d) => d.type !== "pulumi:providers:kubernetes" && !seen.has(key(d.type, d.name)) && seen.add(key(d.type, d.name)) && key(d.type, d.name) !== k);
+                        if (custom.length > 0) inputDeps.set(k, custom);
+                    }),
+                );
                 return undefined;
             });
             try {
@@ -199,6 +226,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<Evaluation> {
             options: options.get(key(r.type, r.name)),
             dependsOn: dependsOn.get(key(r.type, r.name)),
             customTimeouts: timeouts.get(key(r.type, r.name)),
+            inputDependsOn: inputDeps.get(key(r.type, r.name)),
             inputs: sanitize(r.inputs) as Record<string, unknown>,
         }));
     return { resources, outputs: resolved };

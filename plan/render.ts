@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { stringify } from "yaml";
 import type { Plan } from "./run";
 import type { RecordedResource } from "./evaluate";
+import { renderFirstDeploy } from "./firstDeploy";
 
 const SECTION_TITLES: Record<string, string> = { cluster: "Cluster", storage: "Storage", addons: "Add-ons", training: "Training" };
 
@@ -34,6 +35,7 @@ export function renderText(p: Plan): string {
             const w = Math.max(...lines.map(([l]) => l.length));
             for (const [l, v] of lines) out.push(`  ${l.padEnd(w)}  ${v}`);
         }
+        out.push(...renderFirstDeploy(s.firstDeploy));
         out.push("", `Estimated cost  $${s.cost.usdPerHour.toFixed(2)}/hour`);
         for (const i of s.cost.items) out.push(`  $${i.usdPerHour.toFixed(2)}/h  ${i.item}`);
         for (const src of s.cost.sources) out.push(`  price source: ${src}`);

@@ -10,6 +10,7 @@ import { program } from "../program";
 import { UNKNOWN_COMMIT } from "../domain/training/runRecord";
 import { evaluate, UNKNOWN, type Evaluation, type RecordedResource } from "./evaluate";
 import { summarize, type PlanSummary } from "./summary";
+import { firstDeploySequence } from "./firstDeploy";
 import { runStorageNeeds, runsSizing } from "./sections/storage";
 
 export interface Plan {
@@ -91,6 +92,7 @@ async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; 
         training: training.data,
         cost: { usdPerHour: 0, items: [], sources: [] },
         warnings: training.warnings ?? [],
+        firstDeploy: firstDeploySequence(resolved, ev),
         lines: {
             cluster: [
                 ["run stack", `runs only, on the cluster of stack ${ref.name}: creates no cluster, node group, storage, namespace, service account, queue or add-on; destroying it deletes only its runs' Secrets, Jobs and RayJobs (checkpoints stay)`],

@@ -5,6 +5,7 @@ import { clusterSection } from "./sections/cluster";
 import { storageSection } from "./sections/storage";
 import { addonsSection } from "./sections/addons";
 import { trainingSection } from "./sections/training";
+import { firstDeploySequence, type FirstDeploy } from "./firstDeploy";
 
 export interface PlanSummary {
     cluster: Record<string, unknown>;
@@ -13,6 +14,8 @@ export interface PlanSummary {
     training: Record<string, unknown>;
     cost: { usdPerHour: number; items: CostItem[]; sources: string[] };
     warnings: string[];
+    /** What a first `pulumi up` does, in order (plan/firstDeploy.ts). */
+    firstDeploy: FirstDeploy;
     /** Human lines per section, for the text renderer. */
     lines: Record<string, Array<[string, string]>>;
 }
@@ -30,6 +33,7 @@ export function summarize(stack: ResolvedStack, ev: Evaluation): PlanSummary {
         training: results.training.data,
         cost: { usdPerHour: round(items.reduce((s, i) => s + i.usdPerHour, 0)), items: items.map((i) => ({ ...i, usdPerHour: round(i.usdPerHour) })), sources: [...new Set(items.map((i) => i.source))] },
         warnings: Object.values(results).flatMap((r) => r.warnings ?? []),
+        firstDeploy: firstDeploySequence(stack, ev),
         lines: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.lines])),
     };
 }

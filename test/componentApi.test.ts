@@ -29,6 +29,7 @@ import {
     GpuNodeGroup,
     GpuNodeGroupSchema,
     ImageRepository,
+    EfaImageBuild,
     KubeRay,
     MilesTrainingJob,
     SharedVolume,
@@ -138,6 +139,7 @@ function buildWithDefaults() {
             new TrainingIdentity("ti", { provider, namespace: { name: "miles", resource: namespace.resource } });
             new ClusterAutoscaler("cas", { clusterName: "c", discoveryClusterName: "c", groups: [{ name: "h100", asgName: "asg-1", tags: { a: "1" } }], provider });
             new ImageRepository("img", { name: "miles-efa" });
+            new EfaImageBuild("eib", { repository: { name: "miles-efa", arn: "arn:aws-cn:ecr:cn-north-1:123456789012:repository/miles-efa", url: "r" }, images: [{ tag: "v0.1.0-efa1.49.0", base: "radixark/miles:v0.1.0" }], provider, eks: { clusterName: "c" } });
         });
         return { ev, existingBucketArn: new Promise<string>((resolve) => existing!.arn.apply(resolve)) };
     })();
@@ -229,6 +231,13 @@ describe("component args: each @default is applied when the arg is left out", ()
         assert.deepEqual(inputs(ev, "aws:iam/role:Role", "cas-role").tags, {});
         assert.deepEqual(inputs(ev, "aws:ecr/repository:Repository", "img-ecr").tags, {});
     });
+    it("EfaImageBuild: project miles-efa-<stack>, the region from aws:region in the trigger Job, the package's images/miles-efa/Dockerfile in the buildspec", () => {
+        assert.equal(inputs(ev, "aws:codebuild/project:Project", "eib-project").name, `miles-efa-${STACK}`);
+        const env = inputs(ev, "kubernetes:batch/v1:Job", "eib-job").spec.template.spec.containers[0].env as Array<{ name: string; value: string }>;
+        assert.equal(env.find((e) => e.name === "AWS_REGION")?.value, REGION);
+        const dockerfile = fs.readFileSync(path.join(__dirname, "..", "images", "miles-efa", "Dockerfile"), "utf8");
+        assert.ok(String(inputs(ev, "aws:codebuild/project:Project", "eib-project").source.buildspec).includes(Buffer.from(dockerfile).toString("base64")));
+    });
     it("KubeRay: namespace miles-system with its CRD job; TrainingIdentity: miles-training, service account only", () => {
         assert.equal(inputs(ev, "kubernetes:helm.sh/v3:Release", "kr").namespace, "miles-system");
         assert.equal(inputs(ev, "kubernetes:batch/v1:Job", "kr-crds").metadata.namespace, "miles-system");
@@ -300,6 +309,7 @@ describe("component transforms", () => {
             const networkPolicy = { metricsNamespaces: ["monitoring"] };
             new MilesTrainingJob("tj", { training, cluster, namespace, storage, addons, networkPolicy, transform: everywhere() });
             new ImageRepository("img", { name: "miles-efa", transform: everywhere() });
+            new EfaImageBuild("eib", { repository: { name: "miles-efa", arn: "arn", url: "r" }, images: [{ tag: "t", base: "b" }], provider: cluster.provider, eks: { clusterName: "c" }, transform: everywhere() });
         });
         const custom = ev.resources.filter((r) => r.custom);
         assert.ok(custom.length > 80, `${custom.length} resources`);
@@ -317,6 +327,7 @@ describe("component transforms", () => {
             "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
             "aws:s3/bucketPolicy:BucketPolicy",
             "aws:ecr/repository:Repository",
+            "aws:codebuild/project:Project",
             "pulumi:providers:kubernetes",
         ]) {
             assert.ok(custom.some((r) => r.type === type), `the program creates a ${type}`);
@@ -348,6 +359,7 @@ describe("the package entry (lib.ts) exports the components a team composes", ()
             "FabricGate",
             "RunLifecycle",
             "ImageRepository",
+            "EfaImageBuild",
             "NvidiaDevicePlugin",
             "EfaDevicePlugin",
             "DcgmExporter",

@@ -145,23 +145,28 @@ describe("fabric gate: Job on the run's GPU nodes (moe-fp8)", () => {
         assert.deepEqual(m.role.rules, [{ apiGroups: ["batch"], resources: ["jobs"], resourceNames: ["dsv3-fp8-fabric"], verbs: ["get", "patch"] }]);
         assert.ok(((m.job.spec.template.spec.containers as any)[0].command[2] as string).includes(`'${GATE_RESULT_ANNOTATION}': text`));
     });
-    it("plan shows the image (EFA build, built by CI), the gate (nodes, threshold, source) and that the RayJob waits", () => {
+    it("plan shows the image (EFA build, built by this deployment), the gate (nodes, threshold, source) and that the RayJob waits", () => {
         const s = trainingSection(resolveStack(stackCfg("moe-fp8")), { resources: [], outputs: {} } as any);
         const lines = Object.fromEntries(s.lines);
-        assert.match(lines.image, /EFA build .*EFA installer 1\.49\.0.*built by CI/);
-        assert.match(lines["fabric gate"], /across the run's 9 GPU nodes over EFA .*≥ 287\.6 GB\/s .*awsome-distributed-training.*RayJob is created only after it passes/);
+        assert.match(lines.image, /EFA build .*EFA installer 1\.49\.0.*built by this deployment/);
+        assert.match(lines["fabric gate"], /across the run's 9 GPU nodes over EFA .*≥ 287\.6 GB\/s .*awsome-distributed-training.*submitted to the Kueue queue ahead of the RayJob \(pulumi up does not wait for it/);
     });
 });
 
 describe("fabric gate: whole-stack plan (prod)", () => {
-    it("plan --out holds the gate Job and the RayJob's inputs wait for the gate's verdict; the stack outputs it", async () => {
+    it("plan --out holds the gate Job, queued in Kueue and not awaited (issue 22); the stack outputs that it is queued and how to follow it", async () => {
         const p = await planStack("prod");
         const job = one(p, "kubernetes:batch/v1:Job", "training-fabric-job").inputs as any;
         assert.equal(job.spec.completions, 4);
         assert.equal(job.spec.template.spec.containers[0].resources.limits["vpc.amazonaws.com/efa"], "16");
+        assert.equal(job.metadata.labels["kueue.x-k8s.io/queue-name"], "miles");
+        assert.equal(job.spec.suspend, true);
+        assert.equal(job.metadata.annotations["pulumi.com/skipAwait"], "true");
+        assert.equal(job.metadata.annotations["pulumi.com/replaceUnready"], undefined, "a queued gate would be re-created (and re-queued) on every pulumi up");
         const rayjob = one(p, "kubernetes:ray.io/v1:RayJob", "training-rayjob").inputs as any;
-        assert.equal(rayjob.metadata.annotations["miles-cluster.io/fabric-gate"], "pending");
-        assert.equal((p.outputs.fabricGate as any).status, "pending");
+        assert.equal(rayjob.metadata.annotations["miles-cluster.io/fabric-gate"], "queued");
+        assert.equal((p.outputs.fabricGate as any).status, "queued");
+        assert.ok(((p.outputs.fabricGate as any).follow as string[]).some((c) => / get job \S+-fabric -o jsonpath/.test(c)), JSON.stringify((p.outputs.fabricGate as any).follow));
         assert.equal((p.outputs.fabricGate as any).thresholdGBps, 287.6);
         const ecr = one(p, "aws:ecr/repository:Repository").inputs as any;
         assert.deepEqual([ecr.name, ecr.imageTagMutability, ecr.imageScanningConfiguration.scanOnPush, ecr.encryptionConfigurations[0].encryptionType], ["miles-cluster/prod/miles-efa", "IMMUTABLE", true, "KMS"]);

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConfig } from "../validation";
 import { stackConfigJsonSchema, type MilesConfig } from "../config";
-import { rawConfig, requireShared } from "./harness";
+import { documentedFlags, rawConfig, requireShared } from "./harness";
 import { runOf } from "../domain/stack";
 import { MODEL_PRESETS } from "../catalog/models";
 import { WORKFLOW_1, WORKFLOW_2 } from "./trainingFixtures";
@@ -75,24 +75,6 @@ function argvProblems(argv: ReadonlyArray<string>, known: Map<string, FlagInfo>)
     return out;
 }
 
-/** Every `--flag` named in a description of the training section of the stack config schema. */
-function documentedFlags(schema: Record<string, unknown>): string[] {
-    const config = (schema.properties as { config: { properties: Record<string, unknown> } }).config;
-    const training = config.properties["miles-cluster:training"];
-    const found = new Set<string>();
-    const walk = (v: unknown): void => {
-        if (Array.isArray(v)) v.forEach(walk);
-        else if (v !== null && typeof v === "object") {
-            for (const [k, x] of Object.entries(v)) {
-                if (k === "description" && typeof x === "string") for (const m of x.matchAll(/`(--[a-z0-9][a-z0-9-]*)/g)) found.add(m[1]);
-                else walk(x);
-            }
-        }
-    };
-    walk(training);
-    return [...found].sort();
-}
-
 function cfgOf(values: Record<string, unknown>, secretKeys: string[] = []): MilesConfig {
     const r = parseConfig(rawConfig(values, secretKeys), { stack: "flags" });
     assert.deepEqual(r.problems, [], "config should be valid");
@@ -121,6 +103,36 @@ const CONFIGS: Record<string, { values: Record<string, unknown>; secret?: boolea
     "workflow 1": { values: WORKFLOW_1 },
     "workflow 2": { values: WORKFLOW_2 },
     "offload the other way round": { values: { ...ONE_NODE, "miles-cluster:training": { layout: { actorNodes: 1, colocate: false, rolloutGpus: 8, gpusPerEngine: 4 }, offload: { train: true, rollout: false } } } },
+    "recipe knobs (issue 23)": {
+        values: {
+            ...ONE_NODE,
+            "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes: 2 }] },
+            "miles-cluster:training": {
+                model: { preset: "qwen3-30B-A3B" },
+                layout: { actorNodes: 1, colocate: false, rolloutGpus: 8, gpusPerEngine: 4, prefillNumServers: 1 },
+                parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, attentionBackend: "flash", qkvFormat: "thd", cpCommType: "a2a", moe: { tokenDispatcherType: "flex", deepep: true }, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
+                offload: { optimizerCpu: true },
+                algorithm: { balanceData: true, dynamicGlobalBatchSize: true, logProbsChunkSize: 4096, accumulateAllreduceGradsInFp32: false },
+                rollout: {
+                    sglang: {
+                        attentionBackend: "fa3",
+                        kvCacheDtype: "bf16",
+                        moeRunnerBackend: "deep_gemm",
+                        moeA2aBackend: "deepep",
+                        deepepMode: "low_latency",
+                        epSize: 4,
+                        dpAttention: { dpSize: 4, lmHead: true, moeDenseTpSize: 1 },
+                        cudaGraphBs: [1, 2, 4, 8],
+                        cudaGraphMaxBs: 256,
+                        chunkedPrefillSize: 4096,
+                        maxRunningRequests: 512,
+                        pageSize: 64,
+                    },
+                },
+                features: { lora: { rank: 32, alpha: 32, dropout: 0.05, type: "canonical_lora", targetModules: "all-linear", excludeModules: "lm_head", adapterPath: "/shared/lora/init" } },
+            },
+        },
+    },
     "everything else": {
         secret: true,
         values: {

@@ -82,3 +82,21 @@ export function closeObjects(node: unknown): void {
     if (o.properties && o.additionalProperties === undefined) o.additionalProperties = false;
     for (const v of Object.values(o)) closeObjects(v);
 }
+
+/** Every `--flag` named in a description of the training section of the stack config schema (backticked): the flags typed fields own. */
+export function documentedFlags(schema: Record<string, unknown>): string[] {
+    const config = (schema.properties as { config: { properties: Record<string, unknown> } }).config;
+    const training = config.properties["miles-cluster:training"];
+    const found = new Set<string>();
+    const walk = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v !== null && typeof v === "object") {
+            for (const [k, x] of Object.entries(v)) {
+                if (k === "description" && typeof x === "string") for (const m of x.matchAll(/`(--[a-z0-9][a-z0-9-]*)/g)) found.add(m[1]);
+                else walk(x);
+            }
+        }
+    };
+    walk(training);
+    return [...found].sort();
+}

@@ -73,8 +73,11 @@ describe("credentials in free-form fields", () => {
     });
 
     it("extraArgs reject a credential flag's value and credential-shaped tokens; URL fields reject passwords", () => {
-        const p = problemsOf({ ...good, "miles-cluster:training": { extraArgs: ["--rm-api-key", "abc123", "--rollout-top-k", "20"] } });
-        assert.deepEqual(p.map((x) => x.path), ["training.extraArgs[1]"]);
+        const p = problemsOf({ ...good, "miles-cluster:training": { extraArgs: ["--sglang-api-key", "abc123", "--rollout-top-k", "20", "--wandb-key=0123"] } });
+        assert.deepEqual(p.map((x) => x.path), ["training.extraArgs[1]", "training.extraArgs[4]"]);
+        // What a flag is decides, not a word in its name: token ids, dataset keys and policies are no credentials (issue 23).
+        const named = ["--rollout-stop-token-ids", "151645", "151643", "--eval-input-key", "question", "--reward-key", "score", "--metadata-key", "meta", "--tool-key", "tools", "--moe-token-drop-policy", "position"];
+        assert.deepEqual(problemsOf({ ...good, "miles-cluster:training": { extraArgs: named } }), []);
         const q = at({ ...good, "miles-cluster:training": { wandb: { host: "https://me:secret@wandb.example.com" } } }, "training.wandb.host");
         assert.equal(q.length, 1);
         assert.match(q[0].message, /password/);

@@ -101,6 +101,19 @@ describe("Kueue and several named runs (stacks/Pulumi.multi-run.yaml)", function
         assert.deepEqual(mc, kueueManagerConfig());
     });
 
+    it("evicts a gang that does not become ready (waitForPodsReady), and stops requeuing after a bounded number of tries", () => {
+        const values = (ofType(p, RELEASE).find((x) => (x.inputs as Obj).name === "kueue")!.inputs as Obj).values as Obj;
+        const w = (parse(values.managerConfig.controllerManagerConfigYaml) as Obj).waitForPodsReady;
+        const minutes = (d: string) => Number(/^(\d+)m$/.exec(d)?.[1] ?? NaN);
+        // A partly started gang gives its GPUs back within the timeout; a run that lost a node is requeued sooner.
+        assert.ok(minutes(w.timeout) > 0 && minutes(w.timeout) <= 60, w.timeout);
+        assert.ok(minutes(w.recoveryTimeout) > 0 && minutes(w.recoveryTimeout) < minutes(w.timeout), w.recoveryTimeout);
+        assert.equal(w.blockAdmission, false);
+        // Nothing waits forever: Kueue's default (null) requeues endlessly (apis/config/v1beta2/configuration_types.go at v0.19.2).
+        assert.ok(Number.isInteger(w.requeuingStrategy.backoffLimitCount) && w.requeuingStrategy.backoffLimitCount > 0);
+        assert.equal(w.requeuingStrategy.timestamp, "Eviction");
+    });
+
     it("has a flavor per GPU node group, a ClusterQueue whose quota is the provisioned GPUs and EFA devices, and a LocalQueue in the training namespace", () => {
         const flavor = (one(p, KUEUE("ResourceFlavor")).inputs as Obj);
         assert.equal(flavor.metadata.name, "miles-h100");

@@ -25,7 +25,7 @@ export const WORKFLOW_1: Record<string, unknown> = {
         features: { fp8Training: true, fp8Rollout: true, routingReplay: true, tis: { enabled: true } },
         checkpoints: { saveInterval: 20, retainInterval: 1000 },
         // EP 4 as the seed gives it does not fit DeepSeek-V3 on 64 GPUs (memory-fit estimate ~349 GiB per H200):
-        // reported as a warning, as in stacks/Pulumi.moe-fp8.yaml.
+        // reported as a warning here, to keep the seed's layout; stacks/Pulumi.moe-fp8.yaml changes the layout so it fits.
         resources: { memoryFitCheck: "warn" },
     },
 };

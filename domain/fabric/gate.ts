@@ -114,7 +114,7 @@ export function fabricWarnings(r: ResolvedRun): string[] {
     const g = r.group;
     if (plan.nodes > 1 && plan.fabric === "efa" && r.imageChoice.hasEfaSoftware === false) {
         out.push(
-            `training.image: ${r.imageChoice.describe} on ${plan.nodes} EFA nodes — NCCL will fall back to TCP sockets (NET/Socket), a small fraction of the ${g?.efaPerNode ?? "?"} EFA devices' bandwidth you pay for${plan.enabled ? ", and the fabric gate will fail" : ""}. Fix: training.image.source: efa-build (the project EFA image, built by .github/workflows/miles-efa-image.yml), or a named image with libfabric + aws-ofi-nccl.`,
+            `training.image: ${r.imageChoice.describe} on ${plan.nodes} EFA nodes — NCCL will fall back to TCP sockets (NET/Socket), a small fraction of the ${g?.efaPerNode ?? "?"} EFA devices' bandwidth you pay for${plan.enabled ? ", and the fabric gate will fail" : ""}. Fix: training.image.source: efa-build (the project EFA image, built by the deployment itself), or a named image with libfabric + aws-ofi-nccl.`,
         );
     }
     if (plan.nodes > 1 && plan.fabric === "tcp") {
@@ -126,10 +126,13 @@ export function fabricWarnings(r: ResolvedRun): string[] {
     return out;
 }
 
-/** One plan line describing the gate. */
-export function describeGate(plan: FabricGatePlan): string {
+/** One plan line describing the gate; `queued`: the stack's runs wait in Kueue (the gate Job does too, and Pulumi does not wait for it). */
+export function describeGate(plan: FabricGatePlan, queued = false): string {
     if (!plan.enabled) return "off (training.fabricGate.enabled: false): the RayJob starts without a bandwidth check";
     const what = plan.fabric === "nvlink" ? "NVLink all-reduce on the run's node" : `NCCL all-reduce across the run's ${plan.nodes} GPU nodes${plan.groups && plan.groups.length > 1 ? ` of node groups ${plan.groups.join(" + ")}` : ""} over ${plan.fabric === "efa" ? `EFA (aws-ofi-nccl, ${plan.efaPerNode} devices per node)` : plan.fabric === "rdma" ? "InfiniBand/RoCE" : "TCP"}`;
     const threshold = plan.thresholdGBps !== undefined ? `bus bandwidth ≥ ${plan.thresholdGBps} GB/s at ${plan.messageBytes / 1024 ** 2} MiB (${plan.thresholdSource})` : `no threshold (${plan.thresholdSource})`;
-    return `${what}, one pod per node with all ${plan.gpusPerNode} GPUs; ${threshold}; the RayJob is created only after it passes (pulumi up waits up to ${plan.timeoutMinutes} min)`;
+    const when = queued
+        ? `submitted to the Kueue queue ahead of the RayJob (pulumi up does not wait for it; it runs when admitted, up to ${plan.timeoutMinutes} min; the stack output fabricGate.follow says how to read its verdict)`
+        : `the RayJob is created only after it passes (pulumi up waits up to ${plan.timeoutMinutes} min)`;
+    return `${what}, one pod per node with all ${plan.gpusPerNode} GPUs; ${threshold}; ${when}`;
 }

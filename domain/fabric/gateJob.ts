@@ -13,6 +13,7 @@ import { podTolerations, runLabels, workerPod, type EnvVarSpec, type PodSpec, ty
 import type { ResolvedRun } from "../training/run";
 import type { JobManifest, ServiceManifest } from "../training/prepJobs";
 import type { FabricGatePlan } from "./gate";
+import { queuedJob } from "../kueue";
 
 /** Annotation of the gate Job where pod 0 records the NCCL network lines and the result table. */
 export const GATE_RESULT_ANNOTATION = "miles-cluster.io/fabric-gate-log";
@@ -248,6 +249,11 @@ export function gateManifests(r: ResolvedRun, plan: FabricGatePlan, ctx: Trainin
             template: { metadata: { labels, annotations: { [GATE_RUN_HASH_ANNOTATION]: runHash(r, plan) } }, spec: pod },
         },
     } as JobManifest;
+    // With Kueue on, the gate is a Workload like the run: admitted whole when its GPUs are free, it
+    // never takes nodes an admitted run holds; `pulumi up` submits it and does not wait
+    // (components/fabricGate.ts). activeDeadlineSeconds counts from admission: the Job controller
+    // resets the Job's startTime when Kueue unsuspends it (Kubernetes docs, Job "Suspending a Job").
+    const queuedGate = ctx.queue ? queuedJob(job, ctx.queue) : job;
     const service: ServiceManifest | undefined =
         plan.nodes > 1
             ? {
@@ -268,6 +274,6 @@ export function gateManifests(r: ResolvedRun, plan: FabricGatePlan, ctx: Trainin
             subjects: [{ kind: "ServiceAccount", name: sa, namespace: ns }],
         },
         ...(service ? { service } : {}),
-        job,
+        job: queuedGate,
     };
 }

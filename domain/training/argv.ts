@@ -75,6 +75,7 @@ function clusterArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
         "--num-gpus-per-node", num(r.gpusPerNode),
         ...(t.layout.colocate ? ["--colocate"] : ["--rollout-num-gpus", num(r.rolloutGpus)]),
         "--rollout-num-gpus-per-engine", num(t.layout.gpusPerEngine),
+        ...opt("--prefill-num-servers", t.layout.prefillNumServers),
         // The head is the only pod that is not a GPU worker: keep the RolloutManager (and its router) there.
         "--pin-rollout-manager-to-head",
         ...tri(t.offload.train, "offload-train"),
@@ -177,6 +178,8 @@ function rolloutArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
         "--rollout-top-p", num(ro.topP),
         "--global-batch-size", num(r.globalBatchSize),
         ...opt("--num-steps-per-rollout", a.numStepsPerRollout),
+        ...flagIf(a.balanceData, "--balance-data"),
+        ...flagIf(a.dynamicGlobalBatchSize, "--use-dynamic-global-batch-size"),
         ...flagIf(pr.enabled, "--partial-rollout"),
         ...opt("--over-sampling-batch-size", pr.overSamplingBatchSize),
         ...opt("--dynamic-sampling-filter-path", pr.dynamicSamplingFilterPath),
@@ -186,7 +189,16 @@ function rolloutArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
 function perfArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
     const p = t.parallelism;
     const a = t.algorithm;
+    const at = r.effective.attention;
+    // The field, or what the model needs (resolve.ts MODEL_ATTENTION); left to extraArgs or Megatron's default otherwise.
+    const own = (from: string) => from === "config" || from === "model";
     return [
+        ...flagIf(own(at.backendFrom), "--attention-backend", at.backend),
+        ...flagIf(own(at.qkvFrom), "--qkv-format", at.qkvFormat),
+        // features.trueOnPolicy passes its own (a2a) in its contract group; rules.ts refuses another value with it.
+        ...(t.features.trueOnPolicy ? [] : opt("--cp-comm-type", p.cpCommType)),
+        ...opt("--moe-token-dispatcher-type", p.moe.tokenDispatcherType),
+        ...flagIf(p.moe.deepep, "--moe-enable-deepep"),
         "--tensor-model-parallel-size", num(r.tp),
         ...flagIf(p.sequenceParallel, "--sequence-parallel"),
         "--pipeline-model-parallel-size", num(r.pp),
@@ -200,6 +212,7 @@ function perfArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
         ...opt("--recompute-num-layers", p.recompute?.numLayers),
         "--micro-batch-size", num(a.microBatchSize),
         ...flagIf(a.dynamicBatch.enabled, "--use-dynamic-batch-size", "--max-tokens-per-gpu", num(a.dynamicBatch.maxTokensPerGpu)),
+        ...opt("--log-probs-chunk-size", a.logProbsChunkSize),
     ];
 }
 
@@ -249,9 +262,22 @@ function mtpArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
 
 function sglangArgs(t: TrainingConfig): string[] {
     const s = t.features.speculative;
+    const g = t.rollout.sglang;
+    const dp = g.dpAttention;
     return [
         "--sglang-mem-fraction-static", num(t.rollout.memFractionStatic),
-        ...flagIf(t.features.fp8KvCache, "--sglang-kv-cache-dtype", "fp8_e4m3"),
+        ...opt("--sglang-kv-cache-dtype", g.kvCacheDtype ?? (t.features.fp8KvCache ? "fp8_e4m3" : undefined)),
+        ...opt("--sglang-attention-backend", g.attentionBackend),
+        ...opt("--sglang-moe-runner-backend", g.moeRunnerBackend),
+        ...opt("--sglang-moe-a2a-backend", g.moeA2aBackend),
+        ...opt("--sglang-deepep-mode", g.deepepMode),
+        ...opt("--sglang-ep-size", g.epSize),
+        ...(dp ? ["--sglang-enable-dp-attention", "--sglang-dp-size", num(dp.dpSize), ...flagIf(dp.lmHead, "--sglang-enable-dp-lm-head"), ...opt("--sglang-moe-dense-tp-size", dp.moeDenseTpSize)] : []),
+        ...opt("--sglang-cuda-graph-max-bs", g.cudaGraphMaxBs),
+        ...(g.cudaGraphBs ? ["--sglang-cuda-graph-bs", ...g.cudaGraphBs.map(num)] : []),
+        ...opt("--sglang-chunked-prefill-size", g.chunkedPrefillSize),
+        ...opt("--sglang-max-running-requests", g.maxRunningRequests),
+        ...opt("--sglang-page-size", g.pageSize),
         ...flagIf(
             s.enabled,
             "--sglang-speculative-algorithm", s.algorithm,
@@ -280,10 +306,36 @@ function loggingArgs(t: TrainingConfig, r: ResolvedTraining): ArgGroup[] {
     ];
 }
 
-/** What every miles launcher passes besides the recipe: no dropout in RL, fp32 softmax and grad accumulation. */
-function miscArgs(): string[] {
-    return ["--attention-dropout", "0.0", "--hidden-dropout", "0.0", "--accumulate-allreduce-grads-in-fp32", "--attention-softmax-in-fp32", "--attention-backend", "flash"];
+/**
+ * What every miles launcher passes besides the recipe: no dropout in RL, fp32 softmax and (unless
+ * `algorithm.accumulateAllreduceGradsInFp32` is off) fp32 grad accumulation. The attention backend is
+ * the recipe's choice (perfArgs), not a constant.
+ */
+function miscArgs(t: TrainingConfig): string[] {
+    return ["--attention-dropout", "0.0", "--hidden-dropout", "0.0", ...flagIf(t.algorithm.accumulateAllreduceGradsInFp32, "--accumulate-allreduce-grads-in-fp32"), "--attention-softmax-in-fp32"];
 }
+
+/** LoRA (miles `add_lora_arguments`): only with rank > 0; alpha, dropout and type only where they differ from miles' defaults (16, 0, lora). */
+function loraArgs(t: TrainingConfig): string[] {
+    const l = t.features.lora;
+    if (l.rank <= 0) return [];
+    return [
+        "--lora-rank", num(l.rank),
+        "--lora-alpha", num(l.alpha),
+        ...(l.dropout !== 0 ? ["--lora-dropout", num(l.dropout)] : []),
+        ...(l.type !== "lora" ? ["--lora-type", l.type] : []),
+        ...opt("--target-modules", l.targetModules),
+        ...opt("--exclude-modules", l.excludeModules),
+        ...opt("--lora-adapter-path", l.adapterPath),
+    ];
+}
+
+/**
+ * Generated env vars `training.extraEnv` may override (with a warning, rules.ts): each a recipe switch
+ * rather than something the cluster depends on. NVTE_FP8_BLOCK_SCALING_FP32_SCALES=1 is what miles'
+ * Hopper FP8 recipes set (v0.1.0 scripts/run_qwen3_30b_a3b.py, train_fp8 on H100/H200); 0 keeps E8M0-style scales.
+ */
+export const OVERRIDABLE_ENV: ReadonlySet<string> = new Set(["NVTE_FP8_BLOCK_SCALING_FP32_SCALES"]);
 
 /** Drops generated flags (and their values) that the architecture args already set. */
 function withoutFlagsIn(args: string[], present: ReadonlySet<string>): string[] {
@@ -350,7 +402,9 @@ function trueOnPolicy(t: TrainingConfig, r: ResolvedTraining) {
 /** The run's train.py argv, entrypoint and env (run.ts calls it once, in `resolveRun`). */
 export function milesCommand(r: ResolvedTraining): MilesCommand {
     const t = r.training;
-    const arch = archArgsWithoutMtp(r.model);
+    // A typed dispatcher replaces the preset's own (most MoE presets pass `--moe-token-dispatcher-type alltoall`).
+    const replaced = new Set(t.parallelism.moe.tokenDispatcherType !== undefined ? ["--moe-token-dispatcher-type"] : []);
+    const arch = withoutFlagsIn(archArgsWithoutMtp(r.model), replaced);
     const archFlags = new Set(flagsOf(arch));
     const raw: ArgGroup[] = [
         { name: "cluster", args: clusterArgs(t, r) },
@@ -368,7 +422,8 @@ export function milesCommand(r: ResolvedTraining): MilesCommand {
         { name: "mis", args: misArgs(t) },
         { name: "fault-tolerance", args: faultToleranceArgs(t) },
         ...loggingArgs(t, r),
-        { name: "misc", args: miscArgs() },
+        { name: "lora", args: loraArgs(t) },
+        { name: "misc", args: miscArgs(t) },
     ];
     const groups: ArgGroup[] = [{ name: "model", args: arch }, ...raw.map((g) => ({ name: g.name, args: withoutFlagsIn(g.args, archFlags) })).filter((g) => g.args.length > 0)];
     if (t.extraArgs.length > 0) groups.push({ name: "extra", args: [...t.extraArgs] });
@@ -377,7 +432,11 @@ export function milesCommand(r: ResolvedTraining): MilesCommand {
     const script = `${MILES_ROOT}/${t.entry}`;
     const env = generatedEnv(t, r);
     const generatedEnvNames = env.map((e) => e.name);
-    for (const [name, value] of Object.entries(t.extraEnv)) env.push({ name, value });
+    for (const [name, value] of Object.entries(t.extraEnv)) {
+        const own = OVERRIDABLE_ENV.has(name) ? env.find((e) => e.name === name) : undefined;
+        if (own) own.value = value;
+        else env.push({ name, value });
+    }
     const secretEnv: SecretEnvVar[] = t.wandb.enabled && t.wandb.apiKey ? [{ name: "WANDB_API_KEY", secretKey: SECRET_KEYS.wandbApiKey }] : [];
     for (const name of Object.keys(t.secretEnv)) secretEnv.push({ name, secretKey: secretEnvKey(name) });
     return { script, groups, argv, generated, entrypoint: ["python3", script, ...argv].map(shellQuote).join(" "), env, generatedEnvNames, secretEnv };

@@ -1,6 +1,6 @@
 /**
  * Which container image a run's pods pull, and what that means for the fabric: the project's EFA
- * build (images/miles-efa, pushed to the stack's ECR repository by CI), an image the user names, or
+ * build (images/miles-efa, built into the stack's ECR repository by the deployment itself: components/imageBuild.ts), an image the user names, or
  * the plain miles image (no libfabric / aws-ofi-nccl: NCCL uses TCP sockets between nodes).
  */
 import type * as pulumi from "@pulumi/pulumi";
@@ -99,7 +99,7 @@ export function chooseImage(t: TrainingConfig, opts: { stack: string; platform: 
             tag,
             digest: i.digest,
             hasEfaSoftware: true,
-            describe: `EFA build (images/miles-efa: ${i.repository}:${i.tag} + EFA installer ${EFA_INSTALLER.version}) from this stack's ECR repository ${name}, ${i.digest ? `pinned by digest ${i.digest}` : `tag ${tag}, built by CI (.github/workflows/miles-efa-image.yml): set training.image.digest to the digest it prints`}`,
+            describe: `EFA build (images/miles-efa: ${i.repository}:${i.tag} + EFA installer ${EFA_INSTALLER.version}) from this stack's ECR repository ${name}, ${i.digest ? `pinned by digest ${i.digest}` : `tag ${tag}, built by this deployment (CodeBuild, before any pod pulls it; components/imageBuild.ts)`}`,
         };
     }
     const ref = imageReference(i.repository, i.tag, i.digest);

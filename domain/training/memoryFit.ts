@@ -7,10 +7,9 @@
  * Units: bytes internally; GPU capacity is the catalog's `gpuMemoryGiB` × 2^30 (catalog/instances.ts). How
  * much of it CUDA exposes on a given driver was not measured here, so the 3 GiB margin below covers it too.
  *
- * What it is not: a measurement. Fragmentation, NCCL buffers, CUDA graphs and kernel workspaces vary
- * with versions; the estimate keeps miles' own training margin for them and errs high on activations
- * (every layer input kept, no FP8 activation savings). A layout the estimate rejects can still be
- * forced with `training.resources.memoryFitCheck: warn` once it has been measured on a real cluster.
+ * What it is not: a measurement. It counts the tensors upstream allocates; ACCURACY states how far
+ * miles' published measurements are from it. A layout the estimate rejects can still be forced with
+ * `training.resources.memoryFitCheck: warn` once it has been measured on a real cluster.
  */
 import { embeddingParams, layerParams, paramCounts, type ArchFacts } from "../../catalog/modelArch";
 
@@ -41,13 +40,34 @@ export const OPTIMIZER_BYTES = 12;
  */
 export const CPU_OPTIMIZER_BYTES = 16;
 /**
- * Measured host use over this estimate. THUDM/slime docs/en/models/deepseek-r1.md (read at zyzshishui/slime
- * 22757172) reports 1.4–1.5 TB of host memory per 8×H100 node for DeepSeek-R1 with CPU Adam (TP8 PP4 CP4
- * EP32, 128 GPUs); the components counted here come to 0.93 TB for that layout (test/memoryFit.test.ts).
- * The host check applies this factor so that pinned staging buffers, the Python/CUDA processes and the
- * Ray object store are not assumed away. One published point: verified only on a real cluster.
+ * Host bytes per parameter of each pinned weight copy miles keeps (radixark/miles v0.1.0
+ * miles/utils/tensor_backper.py `_TensorBackuperNormal.backup`: `torch.empty_like(param, device="cpu",
+ * pin_memory=True)`, so the parameter's own dtype, BF16). miles/backends/megatron_utils/actor.py keeps
+ * an "actor" copy whenever `_enable_weight_backup` (colocate, a reference model, an OPD teacher or
+ * keep-old-actor; actor.py:344-346) unless `--rematerialize-param-from-master-weight` rebuilds it, and
+ * one more per extra model tag (`load_other_checkpoint("ref", …)`, actor.py:236-237).
  */
-export const HOST_MEASURED_FACTOR = 1.55;
+export const WEIGHT_BACKUP_BYTES = 2;
+
+/**
+ * How far the estimates may be off, from the published measurements in radixark/miles v0.1.0 docs (each
+ * one a test case in test/memoryFit.test.ts with its doc path), as measured ÷ estimated:
+ * - KV-cache tokens: within ±10 % (docs/models/qwen/qwen3-8.md: 158,018 and 517,999 tokens; estimate
+ *   +6.5 % and +2.0 %).
+ * - actor GPU peak: the estimate counts tensors; miles reports peaks 1.8× (qwen3-8.md "88–90 GB of
+ *   140 GB", estimate 48.5 GB) and 2.5× (docs/examples/on-policy-distillation/qwen3-5-35b-selfdistill.md
+ *   "Peak ≈ 124 GB / 143 GB", estimate 49 GB) higher: the PyTorch caching allocator, FP32
+ *   log-prob/entropy temporaries, NCCL/DeepEP buffers and the paused engine's context are not
+ *   modelled. Both peaks were read on colocated runs (nvidia-smi-style, every process on the GPU).
+ * - host RAM: the estimate counts the CPU optimizer, the paused optimizer and the pinned weight copies;
+ *   docs/models/deepseek/deepseek.md reports ~1.4–1.5 TB per 8-GPU node for its 16-node layout with
+ *   CPU Adam, 1.5–1.6× the counted 0.93 TB (CPU Adam's step temporaries, processes, object store).
+ */
+export const ACCURACY = {
+    kvTokens: 0.1,
+    trainPeakUpTo: 2.6,
+    hostUpTo: 1.7,
+} as const;
 
 /** Bytes per element of activations kept for the backward pass (BF16). */
 const ACT_BYTES = 2;
@@ -75,8 +95,14 @@ export interface TrainLayout {
     recompute?: { granularity: string; method?: string; numLayers?: number };
     /** Tokens in one micro-batch on one GPU (after CP splits the sequence). */
     tokensPerGpu: number;
-    /** `--optimizer-cpu-offload` (with `--use-precision-aware-optimizer`): the sharded 12 bytes/param live in host RAM. */
+    /** `--optimizer-cpu-offload` (with `--use-precision-aware-optimizer`): the sharded optimizer state lives in host RAM. */
     optimizerCpuOffload: boolean;
+    /**
+     * LoRA (optional; wire from the typed LoRA knob): the base weights are frozen (BF16 only, no gradient,
+     * no optimizer state); the adapters of rank `rank` on the attention projections (`attention`) or on
+     * every linear layer (`all-linear`) train with the full 6 + 12/d bytes.
+     */
+    lora?: { rank: number; targets: "attention" | "all-linear" };
 }
 
 export interface RolloutLayout {
@@ -86,10 +112,22 @@ export interface RolloutLayout {
     /** INT4 group size (the converter's `--group-size`). */
     int4GroupSize: number;
     memFractionStatic: number;
-    /** KV cache element size: 2 (BF16) or 1 (`fp8_e4m3`). */
+    /** KV cache element size: 2 (BF16), 1 (`fp8_e4m3`/`fp8_e5m2`), 0.5 (fp4). Wire from the KV-cache dtype knob. */
     kvBytes: number;
     /** Longest sequence (prompt + response) an engine must hold. */
     maxSequenceTokens: number;
+    /**
+     * Hybrid linear-attention models (optional; from catalog/hybridAttention.ts): only full-attention layers
+     * cache KV; the linear layers keep a per-sequence state in a pool SGLang carves out of the same budget.
+     */
+    hybrid?: { fullAttentionLayers: number; linearLayers: number; stateBytesPerLayer: number; mambaFullMemoryRatio?: number };
+    /**
+     * CUDA-graph memory of the engine (optional; wire from the CUDA-graph sizes knob). SGLang captures the
+     * graphs after the KV pool, out of the (1 − mem-fraction-static) share, so it only matters when the
+     * fraction leaves too little; under colocation miles releases it with the engine
+     * (`SGLANG_MEMORY_SAVER_CUDA_GRAPH=true`, miles v0.1.0 miles/ray/rollout engine env).
+     */
+    cudaGraphBytes?: number;
 }
 
 export interface FitInput {
@@ -98,6 +136,7 @@ export interface FitInput {
     publishedTotalB?: number;
     publishedActiveB?: number;
     gpuMemoryGiB: number;
+    /** Actor GPUs per node (the ranks a node hosts, in Megatron rank order). */
     gpusPerNode: number;
     /** Memory of one GPU worker pod (host RAM the offloads can use). */
     hostMemoryGiB: number;
@@ -106,6 +145,14 @@ export interface FitInput {
     offloadTrain: boolean;
     /** miles' `--offload-rollout` (default on when colocated). */
     offloadRollout: boolean;
+    /** `--offload-train-target` (optional, default `cpu`): `disk` streams the paused actor to NVMe instead of host RAM. */
+    offloadTrainTarget?: "cpu" | "disk";
+    /** `--rematerialize-param-from-master-weight` (optional): no pinned actor weight copy while generating. */
+    rematerializeParams?: boolean;
+    /** A reference model is loaded (`--kl-coef` ≠ 0 or `--use-kl-loss`, miles/ray/placement_group.py:150): one more pinned weight copy. */
+    withRef?: boolean;
+    /** Further pinned weight copies (an OPD Megatron teacher, `--keep-old-actor`'s old and rollout actors). */
+    extraWeightCopies?: number;
     train: TrainLayout;
     rollout: RolloutLayout;
 }
@@ -132,15 +179,19 @@ export interface MemoryFit {
     paramsBasis: string;
     params: { dense: number; expert: number; total: number };
     train: PhaseFit;
-    rollout: PhaseFit & { kvTokens: number };
+    rollout: PhaseFit & { kvTokens: number; linearStateSlots?: number };
     host: PhaseFit;
+    /** What the estimate covers and how far off it may be (ACCURACY), for the plan. */
+    accuracy: string;
 }
 
 /** Parameter counts: from the architecture, or the published totals when the layers are not standard. */
 export function effectiveParams(arch: ArchFacts, totalB?: number, activeB?: number): { dense: number; expert: number; total: number; basis: string } {
     const c = paramCounts(arch);
     const published = totalB !== undefined ? totalB * 1e9 : undefined;
-    const close = published === undefined || Math.abs(c.total / published - 1) <= 0.1;
+    // A model with its own layer modules (`--spec`: GDN, gated attention, DSA) is not counted by the
+    // standard formulas; its published total is the better figure whenever there is one.
+    const close = published === undefined || (arch.standardLayers && Math.abs(c.total / published - 1) <= 0.1);
     if (close && c.total > 0) return { dense: c.dense, expert: c.expert, total: c.total, basis: `counted from the architecture args (${(c.total / 1e9).toFixed(1)}B)` };
     // Published totals: routed experts E of which k are active, so active = dense + expert × k/E.
     const total = published ?? c.total;
@@ -150,13 +201,22 @@ export function effectiveParams(arch: ArchFacts, totalB?: number, activeB?: numb
     return { dense: total - expert, expert, total, basis: `published total ${(total / 1e9).toFixed(1)}B${activeB !== undefined ? ` / ${activeB}B active` : ""} (the layer specs are the model's own, so the args are not counted)` };
 }
 
-/** Layers of each pipeline stage (uneven first/last stages as Megatron splits them). */
+/**
+ * Layers of each pipeline stage (uneven first/last stages as Megatron splits them). Out-of-range inputs
+ * (a last stage longer than the model, more stages than layers) are clamped so that the estimate stays
+ * O(layers); the rules reject such layouts with their own message.
+ */
 export function stageLayers(numLayers: number, pp: number, first?: number, last?: number): number[] {
-    if (pp <= 1) return [numLayers];
-    const middle = pp - (first !== undefined ? 1 : 0) - (last !== undefined ? 1 : 0);
-    const rest = numLayers - (first ?? 0) - (last ?? 0);
+    const L = Math.max(0, Math.floor(numLayers));
+    const stages = Math.max(1, Math.min(Math.floor(pp) || 1, Math.max(1, L)));
+    if (stages <= 1) return [L];
+    const clamp = (x: number | undefined, max: number) => (x === undefined ? undefined : Math.max(0, Math.min(Math.floor(x), max)));
+    const f = clamp(first, L);
+    const l = clamp(last, L - (f ?? 0));
+    const middle = stages - (f !== undefined ? 1 : 0) - (l !== undefined ? 1 : 0);
+    const rest = L - (f ?? 0) - (l ?? 0);
     const each = middle > 0 ? Math.ceil(rest / middle) : 0;
-    return Array.from({ length: pp }, (_, i) => (i === 0 && first !== undefined ? first : i === pp - 1 && last !== undefined ? last : each));
+    return Array.from({ length: stages }, (_, i) => (i === 0 && f !== undefined ? f : i === stages - 1 && l !== undefined ? l : each));
 }
 
 /**
@@ -200,25 +260,57 @@ function phase(items: Item[], capacityBytes: number): PhaseFit {
     return { items, totalBytes, capacityBytes, usage: capacityBytes > 0 ? totalBytes / capacityBytes : Infinity };
 }
 
-/** Parameters held by the rank of pipeline stage `s` (first stage also the input embedding, last the output layer). */
-function stageParams(a: ArchFacts, layers: number[], s: number, scale: { dense: number; expert: number }): { dense: number; expert: number } {
-    const startLayer = layers.slice(0, s).reduce((x, y) => x + y, 0);
-    let dense = 0;
-    let expert = 0;
-    for (let i = startLayer; i < Math.min(a.numLayers, startLayer + layers[s]); i++) {
-        const l = layerParams(a, i);
-        dense += l.dense;
-        expert += l.expert;
-    }
+/** Parameters held by one rank of each pipeline stage (first stage also the input embedding, last the output layer), before TP/EP. */
+function stageParamsAll(a: ArchFacts, layers: number[], scale: { dense: number; expert: number }): Array<{ dense: number; expert: number }> {
     const emb = embeddingParams(a);
-    if (s === 0) dense += emb.input;
-    // Tied embeddings with PP > 1 keep a copy of the embedding on the last stage for the output layer.
-    if (s === layers.length - 1) dense += emb.output > 0 ? emb.output : layers.length > 1 ? emb.input : 0;
-    return { dense: dense * scale.dense, expert: expert * scale.expert };
+    let layer = 0;
+    return layers.map((n, s) => {
+        let dense = 0;
+        let expert = 0;
+        for (const end = Math.min(a.numLayers, layer + n); layer < end; layer++) {
+            const l = layerParams(a, layer);
+            dense += l.dense;
+            expert += l.expert;
+        }
+        if (s === 0) dense += emb.input;
+        // Tied embeddings with PP > 1 keep a copy of the embedding on the last stage for the output layer.
+        if (s === layers.length - 1) dense += emb.output > 0 ? emb.output : layers.length > 1 ? emb.input : 0;
+        return { dense: dense * scale.dense, expert: expert * scale.expert };
+    });
 }
 
-/** Training-phase memory of the busiest actor GPU. */
-function trainPhase(inp: FitInput, p: ReturnType<typeof effectiveParams>): PhaseFit {
+/**
+ * LoRA adapter parameters of one decoder layer: rank × (in + out) per adapted linear layer (an A of
+ * in × r and a B of r × out, Hu et al. 2021, arXiv:2106.09685 §4.1), dense and routed-expert parts.
+ */
+export function loraLayerParams(a: ArchFacts, i: number, rank: number, targets: "attention" | "all-linear"): { dense: number; expert: number } {
+    const h = a.hiddenSize;
+    const lin = (inDim: number, outDim: number) => rank * (inDim + outDim);
+    let attn: number;
+    if (a.mla) {
+        const m = a.mla;
+        const qk = m.qkHeadDim + m.qkPosEmbHeadDim;
+        const q = m.qLoraRank ? lin(h, m.qLoraRank) + lin(m.qLoraRank, a.numAttentionHeads * qk) : lin(h, a.numAttentionHeads * qk);
+        attn = q + lin(h, m.kvLoraRank + m.qkPosEmbHeadDim) + lin(m.kvLoraRank, a.numAttentionHeads * (m.qkHeadDim + m.vHeadDim)) + lin(a.numAttentionHeads * m.vHeadDim, h);
+    } else {
+        const q = a.numAttentionHeads * a.kvChannels;
+        attn = lin(h, q + 2 * a.numQueryGroups * a.kvChannels) + lin(q, h);
+    }
+    if (targets === "attention") return { dense: attn, expert: 0 };
+    const g = a.swiglu ? 2 : 1;
+    const mlp = (ffn: number) => lin(h, g * ffn) + lin(ffn, h);
+    if (!a.moeLayers[i]) return { dense: attn + mlp(a.ffnHiddenSize), expert: 0 };
+    return { dense: attn + (a.moeSharedExpertSize > 0 ? mlp(a.moeSharedExpertSize) : 0), expert: a.numExperts * mlp(a.moeFfnHiddenSize) };
+}
+
+/** One pipeline stage's rank: its memory in the training phase and what it keeps in host RAM. */
+interface StageFit {
+    fit: PhaseFit;
+    host: { cpuOptimizer: number; optimizerBackup: number; weightCopies: number; copies: number };
+}
+
+/** Training-phase memory of one rank of every pipeline stage, and the host memory each of those ranks needs. */
+function stageFits(inp: FitInput, p: ReturnType<typeof effectiveParams>): StageFit[] {
     const a = inp.arch;
     const t = inp.train;
     const cap = inp.gpuMemoryGiB * GIB;
@@ -226,56 +318,118 @@ function trainPhase(inp: FitInput, p: ReturnType<typeof effectiveParams>): Phase
     // Scale the architecture's per-layer split to the effective totals (1 when counted from the args).
     const scale = { dense: counted.dense > 0 ? p.dense / counted.dense : 1, expert: counted.expert > 0 ? p.expert / counted.expert : 1 };
     const layers = stageLayers(a.numLayers, t.pp, t.firstStageLayers, t.lastStageLayers);
+    const pp = layers.length;
+    // The distributed optimizer shards dense parameters over the data-parallel group *with* context
+    // parallelism and routed experts over the expert data-parallel group (NVIDIA/Megatron-LM
+    // megatron/core/optimizer/__init__.py `get_megatron_optimizer`: `data_parallel_group=intra_dp_cp_group`
+    // for dense buckets, `intra_expt_dp_group` for expert buckets; read on main, the same split as the
+    // radixark fork at 37f91617 that miles v0.1.0 pins).
+    const denseShard = Math.max(1, Math.floor(t.world / (t.tp * t.pp)));
+    const expertShard = Math.max(1, Math.floor(t.world / (t.ep * t.etp * t.pp)));
     const dp = Math.max(1, Math.floor(t.world / (t.tp * t.pp * t.cp)));
-    const edp = Math.max(1, Math.floor(t.world / (t.ep * t.etp * t.pp)));
-    let worst: PhaseFit | undefined;
-    for (const s of new Set([0, layers.length - 1])) {
-        const sp = stageParams(a, layers, s, scale);
+    const perStage = stageParamsAll(a, layers, scale);
+    const copies =
+        (((inp.colocate || inp.withRef || (inp.extraWeightCopies ?? 0) > 0) && !inp.rematerializeParams ? 1 : 0) + (inp.withRef ? 1 : 0) + (inp.extraWeightCopies ?? 0));
+    const seqShard = t.sequenceParallel && t.tp > 1 ? t.tp : 1;
+    let startLayer = 0;
+    return layers.map((n, s) => {
+        const sp = perStage[s];
         const dense = sp.dense / t.tp;
         const expert = sp.expert / (t.ep * t.etp);
         const rankParams = dense + expert;
         const items: Item[] = [];
-        items.push({ label: "weights + grads", bytes: rankParams * WEIGHT_GRAD_BYTES, formula: `${(rankParams / 1e9).toFixed(2)}B params on this rank (stage ${s + 1}/${t.pp}: dense ÷ TP ${t.tp}, experts ÷ EP ${t.ep} × ETP ${t.etp}) × ${WEIGHT_GRAD_BYTES} B (BF16 weight + FP32 grad)` });
-        const optBytes = (dense * OPTIMIZER_BYTES) / dp + (expert * OPTIMIZER_BYTES) / edp;
-        const cpuOptBytes = (dense * CPU_OPTIMIZER_BYTES) / dp + (expert * CPU_OPTIMIZER_BYTES) / edp;
+        // Trainable parameters (all of them, or the LoRA adapters) and frozen ones (LoRA's base).
+        let trainDense = dense;
+        let trainExpert = expert;
+        let frozen = 0;
+        if (t.lora) {
+            let ld = 0;
+            let le = 0;
+            for (let i = startLayer, end = Math.min(a.numLayers, startLayer + n); i < end; i++) {
+                const l = loraLayerParams(a, i, t.lora.rank, t.lora.targets);
+                ld += l.dense;
+                le += l.expert;
+            }
+            trainDense = ld / t.tp;
+            trainExpert = le / (t.ep * t.etp);
+            frozen = rankParams;
+            items.push({ label: "frozen base weights", bytes: frozen * 2, formula: `${(frozen / 1e9).toFixed(2)}B params on this rank × 2 B (BF16, LoRA: no gradient, no optimizer state)` });
+        }
+        const trainable = trainDense + trainExpert;
+        items.push({
+            label: t.lora ? "LoRA weights + grads" : "weights + grads",
+            bytes: trainable * WEIGHT_GRAD_BYTES,
+            formula: `${(trainable / 1e9).toFixed(t.lora ? 4 : 2)}B ${t.lora ? `adapter params (rank ${t.lora.rank}, ${t.lora.targets})` : "params"} on this rank (stage ${s + 1}/${pp}: dense ÷ TP ${t.tp}, experts ÷ EP ${t.ep} × ETP ${t.etp}) × ${WEIGHT_GRAD_BYTES} B (BF16 weight + FP32 grad)`,
+        });
+        const optBytes = (trainDense * OPTIMIZER_BYTES) / denseShard + (trainExpert * OPTIMIZER_BYTES) / expertShard;
+        const cpuOptBytes = (trainDense * CPU_OPTIMIZER_BYTES) / denseShard + (trainExpert * CPU_OPTIMIZER_BYTES) / expertShard;
+        const shardText = `DP ${dp} × CP ${t.cp}${trainExpert > 0 ? `, experts ÷ expert-DP ${expertShard}` : ""}`;
         items.push({
             label: "optimizer state",
             bytes: t.optimizerCpuOffload ? 0 : optBytes,
             formula: t.optimizerCpuOffload
-                ? `in host RAM (optimizer CPU offload): ${fmtGiB(cpuOptBytes)} per GPU (${CPU_OPTIMIZER_BYTES} B/param ÷ DP ${dp})`
-                : `${OPTIMIZER_BYTES} B/param (FP32 main + Adam m, v) ÷ DP ${dp}${expert > 0 ? ` (experts ÷ expert-DP ${edp})` : ""} — distributed optimizer`,
+                ? `in host RAM (optimizer CPU offload): ${fmtGiB(cpuOptBytes)} per GPU (${CPU_OPTIMIZER_BYTES} B/param ÷ ${shardText})`
+                : `${OPTIMIZER_BYTES} B/param (FP32 main + Adam m, v) ÷ ${shardText} — distributed optimizer`,
         });
-        const n = layers[s];
-        const startLayer = layers.slice(0, s).reduce((x, y) => x + y, 0);
-        const perLayer = Array.from({ length: n }, (_, j) => activationBytesPerTokenLayer(a, Math.min(a.numLayers - 1, startLayer + j), t) * t.tokensPerGpu);
-        const maxLayer = perLayer.length > 0 ? Math.max(...perLayer) : 0;
-        const inputOnly = (t.tokensPerGpu * a.hiddenSize * ACT_BYTES) / (t.sequenceParallel && t.tp > 1 ? t.tp : 1);
-        let stored: number;
+        let maxLayer = 0;
+        let allLayers = 0;
+        const stageN = Math.max(0, Math.min(n, a.numLayers - startLayer));
+        for (let j = 0; j < stageN; j++) {
+            const b = activationBytesPerTokenLayer(a, startLayer + j, t) * t.tokensPerGpu;
+            allLayers += b;
+            if (b > maxLayer) maxLayer = b;
+        }
+        const inputOnly = (t.tokensPerGpu * a.hiddenSize * ACT_BYTES) / seqShard;
+        // 1F1B: stage s holds PP − s micro-batches in flight (Korthikanti et al. 2022 §4.2.3: the first stage PP).
+        const inFlight = Math.max(1, pp - s);
+        let kept: number;
+        let rebuilt = 0;
         let how: string;
         const r = t.recompute;
         if (r?.granularity === "full" && r.method === "uniform") {
             const k = Math.max(1, r.numLayers ?? 1);
-            stored = Math.ceil(n / k) * inputOnly + k * maxLayer;
-            how = `full recompute (uniform, ${k}): ${Math.ceil(n / k)} chunk inputs + ${k} layer(s) rebuilt`;
+            kept = Math.ceil(stageN / k) * inputOnly;
+            rebuilt = Math.min(k, stageN) * maxLayer;
+            how = `full recompute (uniform, ${k}): ${Math.ceil(stageN / k)} chunk inputs per micro-batch + ${Math.min(k, stageN)} layer(s) rebuilt for one micro-batch at a time`;
         } else if (r?.granularity === "full" && r.method === "block") {
-            const k = Math.min(n, Math.max(0, r.numLayers ?? 0));
-            stored = k * inputOnly + perLayer.slice(k).reduce((x, y) => x + y, 0) + (k > 0 ? maxLayer : 0);
-            how = `full recompute (block, ${k} of ${n} layers)`;
+            const k = Math.min(stageN, Math.max(0, r.numLayers ?? 0));
+            kept = k * inputOnly + (stageN > 0 ? (allLayers * (stageN - k)) / stageN : 0);
+            rebuilt = k > 0 ? maxLayer : 0;
+            how = `full recompute (block, ${k} of ${stageN} layers)`;
         } else {
-            stored = perLayer.reduce((x, y) => x + y, 0);
+            kept = allLayers;
             how = r?.granularity === "selective" ? "selective recompute (flash attention keeps no score matrix, so little is saved)" : "no recompute: every layer's activations kept";
         }
-        // 1F1B: the first stage holds PP micro-batches in flight (Korthikanti et al. 2022 §4.2.3).
-        const inFlight = s === 0 ? t.pp : 1;
-        items.push({ label: "activations", bytes: stored * inFlight, formula: `${t.tokensPerGpu} tokens/GPU × ${n} layers, ${how}${inFlight > 1 ? ` × ${inFlight} micro-batches in flight (1F1B)` : ""}` });
-        if (s === layers.length - 1 && a.vocabSize) {
+        // Megatron's recompute (megatron/core/transformer/transformer_block.py `_checkpointed_forward`)
+        // rebuilds a chunk during the backward of one micro-batch; the other in-flight ones keep only inputs.
+        items.push({ label: "activations", bytes: kept * inFlight + rebuilt, formula: `${t.tokensPerGpu} tokens/GPU × ${stageN} layers, ${how}${inFlight > 1 ? `; ${inFlight} micro-batches in flight (1F1B, stage ${s + 1})` : ""}` });
+        if (s === pp - 1 && a.vocabSize) {
             items.push({ label: "logits", bytes: (t.tokensPerGpu * a.vocabSize * LOGIT_BYTES) / t.tp, formula: `${t.tokensPerGpu} tokens × vocab ${a.vocabSize} ÷ TP ${t.tp} × ${LOGIT_BYTES} B (BF16 logits + FP32 log-softmax)` });
         }
         items.push({ label: "margin", bytes: TRAIN_MARGIN_BYTES, formula: "miles' --train-memory-margin-bytes (CUDA context, NCCL, fragmentation)" });
-        const f = { ...phase(items, cap), state: { weightsGrads: rankParams * WEIGHT_GRAD_BYTES, optimizer: optBytes, cpuOptimizer: cpuOptBytes } };
-        if (!worst || f.totalBytes > worst.totalBytes) worst = f;
-    }
-    return worst!;
+        const weightsGrads = frozen * 2 + trainable * WEIGHT_GRAD_BYTES;
+        const fit = { ...phase(items, cap), state: { weightsGrads, optimizer: optBytes, cpuOptimizer: cpuOptBytes } };
+        startLayer += n;
+        // Host RAM of this rank: the CPU optimizer; with --offload-train to CPU the GPU-resident optimizer
+        // state is paused with a CPU backup (miles/ray/train/actor_factory.py:60 `TMS_INIT_ENABLE_CPU_BACKUP=1`)
+        // while the param and grad buffers are dropped without one (miles/utils/arguments.py:3333-3335
+        // `disable_{grad,param}_buffers_cpu_backup`); the weights come back from the pinned copies.
+        const pausedToCpu = inp.colocate && inp.offloadTrain && (inp.offloadTrainTarget ?? "cpu") === "cpu";
+        return {
+            fit,
+            host: {
+                cpuOptimizer: t.optimizerCpuOffload ? cpuOptBytes : 0,
+                optimizerBackup: pausedToCpu && !t.optimizerCpuOffload ? optBytes : 0,
+                weightCopies: copies * WEIGHT_BACKUP_BYTES * rankParams,
+                copies,
+            },
+        };
+    });
+}
+
+/** Training-phase memory of the busiest actor GPU (every pipeline stage is evaluated). */
+function trainPhase(stages: StageFit[]): PhaseFit {
+    return stages.reduce((w, s) => (s.fit.totalBytes > w.totalBytes ? s.fit : w), stages[0].fit);
 }
 
 /**
@@ -306,69 +460,138 @@ export function rolloutWeightBytes(a: ArchFacts, p: { dense: number; expert: num
     return p.expert * w4 + p.dense * 2;
 }
 
-/** KV-cache bytes per token of one engine GPU (MLA caches the compressed latent, replicated across TP). */
-export function kvBytesPerToken(a: ArchFacts, gpusPerEngine: number, kvBytes: number): number {
-    if (a.mla) return a.numLayers * (a.mla.kvLoraRank + a.mla.qkPosEmbHeadDim) * kvBytes;
+/**
+ * KV-cache bytes per token of one engine GPU (MLA caches the compressed latent, replicated across TP).
+ * `layers`: the layers that cache KV (all of them, or a hybrid model's full-attention layers).
+ */
+export function kvBytesPerToken(a: ArchFacts, gpusPerEngine: number, kvBytes: number, layers = a.numLayers): number {
+    if (a.mla) return layers * (a.mla.kvLoraRank + a.mla.qkPosEmbHeadDim) * kvBytes;
     // K and V per layer; with fewer KV heads than TP ranks SGLang replicates heads (one per rank).
     const headsPerGpu = Math.max(1, a.numQueryGroups / gpusPerEngine);
-    return a.numLayers * 2 * headsPerGpu * a.kvChannels * kvBytes;
+    return layers * 2 * headsPerGpu * a.kvChannels * kvBytes;
 }
 
 /**
- * Rollout-phase memory of one engine GPU. SGLang reserves `mem_fraction_static` × GPU memory for the
- * weights and the KV-cache pool together (python/sglang/srt/server_args.py `--mem-fraction-static`:
- * "The fraction of the memory used for static allocation (model weights and KV cache memory pool)");
- * the KV pool is what the weights leave of it.
+ * GPU memory SGLang does not see as free when it profiles (CUDA context, NCCL/cuBLAS workspaces of the
+ * engine process): `--mem-fraction-static` applies to the memory free *before* the weights load, not to
+ * the GPU's size. Derived from radixark/miles v0.1.0 docs/models/qwen/qwen3-8.md: 158,018 KV tokens +
+ * 60 GDN slots at 0.5 and 517,999 + 198 at 0.8 on an H200 (65,536 B per token in the 16 full-attention
+ * layers, 153.9 MB per GDN slot) differ by 41.76 GiB = 0.3 × 139.2 GiB free, so 141 − 139.2 ≈ 1.8 GiB is
+ * not available to the engine (test/memoryFit.test.ts re-derives it). One GPU type, one point.
  */
-function rolloutPhase(inp: FitInput, p: ReturnType<typeof effectiveParams>): PhaseFit & { kvTokens: number } {
+export const SGLANG_UNAVAILABLE_BYTES = 1.8 * GIB;
+
+/**
+ * SGLang's split of the hybrid pool between the linear-attention state and the full-attention KV:
+ * `--mamba-full-memory-ratio` default 0.9 (sgl-project/sglang python/sglang/srt/server_args.py), the
+ * state gets ratio ÷ (1 + ratio) of what remains (model_runner_kv_cache_mixin.py `handle_max_mamba_cache`).
+ */
+export const MAMBA_FULL_MEMORY_RATIO = 0.9;
+
+/**
+ * Rollout-phase memory of one engine GPU, the way SGLang sizes its pools (sgl-project/sglang
+ * python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py `profile_max_num_token`, v0.5.x, the
+ * base of the sglang-miles branch miles v0.1.0 builds on, docker/Dockerfile `SGLANG_IMAGE_TAG=v0.5.16`):
+ * rest = free after loading − free before loading × (1 − mem_fraction_static), i.e. fraction × free memory
+ * − weights; a hybrid model first sets aside the linear-attention state slots, the rest is KV cache.
+ */
+function rolloutPhase(inp: FitInput, p: ReturnType<typeof effectiveParams>, stages: StageFit[]): PhaseFit & { kvTokens: number; linearStateSlots?: number } {
     const a = inp.arch;
     const r = inp.rollout;
     const cap = inp.gpuMemoryGiB * GIB;
+    const free = Math.max(0, cap - SGLANG_UNAVAILABLE_BYTES);
     const weights = rolloutWeightBytes(a, p, r.precision, r.int4GroupSize) / r.gpusPerEngine;
-    const staticBytes = r.memFractionStatic * cap;
-    const kv = Math.max(0, staticBytes - weights);
-    const perToken = kvBytesPerToken(a, r.gpusPerEngine, r.kvBytes);
-    const items: Item[] = [
-        { label: "weights", bytes: weights, formula: `${r.precision.toUpperCase()} rollout checkpoint ${fmtGiB(weights * r.gpusPerEngine)} ÷ ${r.gpusPerEngine} GPU(s) per engine` },
-        { label: "KV cache", bytes: kv, formula: `mem-fraction-static ${r.memFractionStatic} × ${inp.gpuMemoryGiB} GiB − weights = ${Math.floor(kv / Math.max(1, perToken)).toLocaleString("en-US")} tokens at ${(perToken / 1024).toFixed(0)} KiB/token` },
-    ];
-    // Colocated without rollout offload... the trainer's state stays during generation unless offload-train.
+    const staticBytes = r.memFractionStatic * free;
+    const rest = Math.max(0, staticBytes - weights);
+    const h = r.hybrid;
+    const kvLayers = h ? h.fullAttentionLayers : a.numLayers;
+    const perToken = kvBytesPerToken(a, r.gpusPerEngine, r.kvBytes, kvLayers);
+    let stateBytes = 0;
+    let slots: number | undefined;
+    const items: Item[] = [{ label: "weights", bytes: weights, formula: `${r.precision.toUpperCase()} rollout checkpoint ${fmtGiB(weights * r.gpusPerEngine)} ÷ ${r.gpusPerEngine} GPU(s) per engine` }];
+    if (h && h.linearLayers > 0 && h.stateBytesPerLayer > 0) {
+        const ratio = h.mambaFullMemoryRatio ?? MAMBA_FULL_MEMORY_RATIO;
+        const perSeq = h.linearLayers * h.stateBytesPerLayer;
+        slots = Math.floor((rest * ratio) / (1 + ratio) / perSeq);
+        stateBytes = slots * perSeq;
+        items.push({ label: "linear-attention state", bytes: stateBytes, formula: `${slots} sequences × ${h.linearLayers} linear layers × ${(h.stateBytesPerLayer / 2 ** 20).toFixed(2)} MiB (SGLang mamba-full-memory-ratio ${ratio})` });
+    }
+    const kv = Math.max(0, rest - stateBytes);
+    const kvTokens = perToken > 0 ? Math.floor(kv / perToken) : 0;
+    items.push({
+        label: "KV cache",
+        bytes: kv,
+        formula: `mem-fraction-static ${r.memFractionStatic} × ${fmtGiB(free)} free − weights${h ? " − linear state" : ""} = ${kvTokens.toLocaleString("en-US")} tokens at ${(perToken / 1024).toFixed(0)} KiB/token${h ? ` (${kvLayers} full-attention layers of ${a.numLayers})` : ""}`,
+    });
+    if (r.cudaGraphBytes) items.push({ label: "CUDA graphs", bytes: r.cudaGraphBytes, formula: "captured after the KV pool, outside mem-fraction-static" });
+    // Colocated without train offload: the trainer's state stays during generation.
     if (inp.colocate && !inp.offloadTrain) {
-        const st = trainPhase(inp, p).state!;
+        const st = trainPhase(stages).state!;
         const resident = st.weightsGrads + (inp.train.optimizerCpuOffload ? 0 : st.optimizer);
         items.push({ label: "actor state (offload.train off)", bytes: resident, formula: "weights, grads and optimizer stay on the GPU while the engines generate" });
     }
     const f = phase(items, cap);
     // Weights beyond the static share leave no KV cache at all.
-    if (weights > staticBytes) f.usage = Math.max(f.usage, weights / staticBytes);
-    return { ...f, kvTokens: perToken > 0 ? Math.floor(kv / perToken) : 0 };
+    if (weights > staticBytes) f.usage = Math.max(f.usage, weights / Math.max(1, staticBytes));
+    return { ...f, kvTokens, linearStateSlots: slots };
 }
 
-/** Host memory of one GPU node: optimizer CPU offload and miles' colocated offload of the actor. */
-function hostPhase(inp: FitInput, train: PhaseFit): PhaseFit {
-    const st = train.state ?? { weightsGrads: 0, optimizer: 0, cpuOptimizer: 0 };
+/**
+ * Host memory of the busiest GPU node: the ranks it actually hosts. Megatron orders ranks with pipeline
+ * parallelism outermost (radixark/miles v0.1.0 docs/examples/on-policy-distillation/qwen3-5-35b-selfdistill.md:
+ * "miles rank order ends in `pp`"; Megatron's default `--order tp-cp-ep-dp-pp`), so stage s holds ranks
+ * [s·R, (s+1)·R) with R = world ÷ PP and node n ranks [n·g, (n+1)·g).
+ */
+function hostPhase(inp: FitInput, stages: StageFit[]): PhaseFit {
+    const world = Math.max(1, inp.train.world);
+    const g = Math.max(1, inp.gpusPerNode);
+    const R = Math.max(1, Math.floor(world / stages.length));
+    const nodes = Math.ceil(world / g);
+    let best = { cpuOptimizer: 0, optimizerBackup: 0, weightCopies: 0, total: -1, node: 0, stages: new Set<number>() };
+    for (let n = 0; n < nodes; n++) {
+        const acc = { cpuOptimizer: 0, optimizerBackup: 0, weightCopies: 0, total: 0, node: n, stages: new Set<number>() };
+        const lo = n * g;
+        const hi = Math.min(world, lo + g);
+        // Stages overlapping this node's rank range, each contributing per-rank × overlap.
+        for (let s = Math.min(stages.length - 1, Math.floor(lo / R)); s < stages.length && s * R < hi; s++) {
+            const from = Math.max(lo, s * R);
+            const to = s === stages.length - 1 ? hi : Math.min(hi, (s + 1) * R);
+            const k = Math.max(0, to - from);
+            if (k === 0) continue;
+            const h = stages[s].host;
+            acc.cpuOptimizer += h.cpuOptimizer * k;
+            acc.optimizerBackup += h.optimizerBackup * k;
+            acc.weightCopies += h.weightCopies * k;
+            acc.stages.add(s + 1);
+        }
+        acc.total = acc.cpuOptimizer + acc.optimizerBackup + acc.weightCopies;
+        if (acc.total > best.total) best = acc;
+    }
+    const where = `node ${best.node + 1} of ${nodes} (${Math.min(g, world)} ranks, pipeline stage${best.stages.size > 1 ? "s" : ""} ${[...best.stages].join(", ")})`;
+    const copies = stages[0].host.copies;
     const items: Item[] = [];
-    const g = inp.gpusPerNode;
-    if (inp.train.optimizerCpuOffload) {
-        items.push({ label: "optimizer (CPU offload)", bytes: st.cpuOptimizer * g, formula: `${fmtGiB(st.cpuOptimizer)} per GPU × ${g} GPUs` });
-    }
-    if (inp.colocate && inp.offloadTrain) {
-        const opt = inp.train.optimizerCpuOffload ? 0 : st.optimizer;
-        items.push({ label: "actor offload while generating", bytes: (st.weightsGrads + opt) * g, formula: `(${fmtGiB(st.weightsGrads)} weights + grads${opt > 0 ? ` + ${fmtGiB(opt)} optimizer` : ""}) × ${g} GPUs (miles --offload-train to CPU)` });
-    }
-    const counted = items.reduce((x, y) => x + y.bytes, 0);
-    if (counted > 0) items.push({ label: "staging, processes, object store", bytes: counted * (HOST_MEASURED_FACTOR - 1), formula: `× ${HOST_MEASURED_FACTOR} of the above, from slime's DeepSeek-R1 measurement (1.4–1.5 TB/node)` });
+    if (best.cpuOptimizer > 0) items.push({ label: "optimizer (CPU offload)", bytes: best.cpuOptimizer, formula: `${CPU_OPTIMIZER_BYTES} B/param ÷ DP × CP of each rank on ${where}` });
+    if (best.optimizerBackup > 0) items.push({ label: "optimizer (paused with --offload-train)", bytes: best.optimizerBackup, formula: `${OPTIMIZER_BYTES} B/param ÷ DP × CP of each rank on ${where}: torch_memory_saver's CPU backup while the engines generate` });
+    if (best.weightCopies > 0) items.push({ label: "pinned weight copies", bytes: best.weightCopies, formula: `${copies} BF16 cop${copies === 1 ? "y" : "ies"} (${[inp.colocate || inp.withRef ? (inp.rematerializeParams ? undefined : "actor") : undefined, inp.withRef ? "ref" : undefined, inp.extraWeightCopies ? `${inp.extraWeightCopies} more` : undefined].filter(Boolean).join(", ")}) of each rank's weights on ${where} (miles TensorBackuper)` });
     return phase(items, inp.hostMemoryGiB * GIB);
 }
 
+const pct = (x: number) => `${Math.round(x * 100)} %`;
+
 export function memoryFit(inp: FitInput): MemoryFit {
     const p = effectiveParams(inp.arch, inp.publishedTotalB, inp.publishedActiveB);
-    const train = trainPhase(inp, p);
+    const stages = stageFits(inp, p);
+    const train = trainPhase(stages);
     // Colocated without rollout offload: the engines keep their static share during training.
     if (inp.colocate && !inp.offloadRollout) {
-        train.items.push({ label: "SGLang static (offload.rollout off)", bytes: inp.rollout.memFractionStatic * inp.gpuMemoryGiB * GIB, formula: `mem-fraction-static ${inp.rollout.memFractionStatic} × ${inp.gpuMemoryGiB} GiB stays allocated while training` });
+        const staticBytes = inp.rollout.memFractionStatic * Math.max(0, inp.gpuMemoryGiB * GIB - SGLANG_UNAVAILABLE_BYTES);
+        train.items.push({ label: "SGLang static (offload.rollout off)", bytes: staticBytes, formula: `mem-fraction-static ${inp.rollout.memFractionStatic} of the free GPU memory stays allocated while training` });
         train.totalBytes = train.items.reduce((s, x) => s + x.bytes, 0);
         train.usage = train.totalBytes / train.capacityBytes;
     }
-    return { paramsBasis: p.basis, params: { dense: p.dense, expert: p.expert, total: p.total }, train, rollout: rolloutPhase(inp, p), host: hostPhase(inp, train) };
+    const accuracy =
+        `counts tensors by upstream's rules (Megatron distributed optimizer, miles offload and pinned copies, SGLang pool sizing); ` +
+        `against miles' published measurements: KV tokens within ±${pct(ACCURACY.kvTokens)}, measured actor peaks up to ${ACCURACY.trainPeakUpTo}× the estimate (allocator cache, FP32 log-prob temporaries, NCCL), ` +
+        `measured host use up to ${ACCURACY.hostUpTo}× (CPU Adam temporaries, processes, object store) — docs/memory-fit.md`;
+    return { paramsBasis: p.basis, params: { dense: p.dense, expert: p.expert, total: p.total }, train, rollout: rolloutPhase(inp, p, stages), host: hostPhase(inp, stages), accuracy };
 }

@@ -5,6 +5,7 @@
  * within 10%. `training.resources.memoryFitCheck: warn` turns the errors into warnings for a layout
  * measured to fit on a real cluster.
  */
+import { fullAttentionLayers, hybridAttentionOf, linearStateBytesPerLayer } from "../../catalog/hybridAttention";
 import { instanceFacts } from "../../catalog/instances";
 import { GIB, memoryFit, type FitInput, type MemoryFit, type PhaseFit } from "./memoryFit";
 import type { ResolvedTraining } from "./resolve";
@@ -40,6 +41,8 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
     const p = t.parallelism;
     const tok = tokensPerGpu(r);
     const colocate = t.layout.colocate;
+    const hybrid = hybridAttentionOf(r.model.name);
+    const full = hybrid ? fullAttentionLayers(hybrid, r.model.arch.numLayers) : 0;
     const input: FitInput = {
         arch: r.model.arch,
         publishedTotalB: r.model.totalParamsB,
@@ -51,6 +54,8 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
         // miles/utils/arguments.py: with --colocate, offload_train and offload_rollout default to True.
         offloadTrain: t.offload.train ?? colocate,
         offloadRollout: t.offload.rollout ?? colocate,
+        // miles/ray/placement_group.py:150: a reference model is loaded when `kl_coef != 0 or use_kl_loss`.
+        withRef: t.algorithm.kl.useKlLoss || t.algorithm.kl.klCoef !== 0,
         train: {
             tp: r.tp,
             pp: r.pp,
@@ -72,12 +77,41 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
             memFractionStatic: t.rollout.memFractionStatic,
             kvBytes: t.features.fp8KvCache ? 1 : 2,
             maxSequenceTokens: r.effective.seqLength.tokens,
+            hybrid: hybrid
+                ? { fullAttentionLayers: full, linearLayers: r.model.arch.numLayers - full, stateBytesPerLayer: linearStateBytesPerLayer(hybrid, t.layout.gpusPerEngine) }
+                : undefined,
         },
     };
     return { ...memoryFit(input), gpu: `${facts.gpuName} (${facts.gpuMemoryGiB} GiB)`, tokensBasis: tok.basis };
 }
 
 const gib = (b: number): string => `${(b / GIB).toFixed(1)} GiB`;
+
+/** The Ray head's memory without R3: the config default for the driver, RolloutManager and router (config/training.ts `headMemoryGiB`). */
+export const HEAD_BASE_GIB = 8;
+
+/**
+ * Memory the Ray head needs for what it holds. miles runs the RolloutManager on the head
+ * (`--pin-rollout-manager-to-head`, domain/training/argv.ts); with R3 every sample of a rollout batch
+ * carries its routed experts, an int32 array of tokens × MoE layers × top-k (radixark/miles v0.1.0
+ * miles/rollout/session/samples/codec.py:38 `"rollout_routed_experts": ValueSpec("tensor", np.int32)`,
+ * miles/ray/rollout/train_data_conversion.py:22). Counted for a whole batch at the longest sequence,
+ * on top of HEAD_BASE_GIB. undefined without R3 (the base suffices).
+ */
+export function headMemoryNeed(r: ResolvedTraining): { gib: number; r3Bytes: number; basis: string } | undefined {
+    const t = r.training;
+    if (!t.features.routingReplay || r.model.numExperts === 0) return undefined;
+    const a = r.model.arch;
+    const moeLayers = a.moeLayers.filter(Boolean).length;
+    const samples = t.algorithm.rolloutBatchSize * t.algorithm.nSamplesPerPrompt;
+    const tokens = r.effective.seqLength.tokens;
+    const r3Bytes = samples * tokens * moeLayers * a.moeRouterTopk * 4;
+    return {
+        gib: HEAD_BASE_GIB + Math.ceil(r3Bytes / GIB),
+        r3Bytes,
+        basis: `${samples} samples × ${tokens.toLocaleString("en-US")} tokens × ${moeLayers} MoE layers × top-${a.moeRouterTopk} × 4 B (int32) = ${gib(r3Bytes)} of routed-expert arrays (R3) on the head, + ${HEAD_BASE_GIB} GiB for the driver, RolloutManager and router`,
+    };
+}
 
 /** "weights + grads 394.2 GiB + optimizer state 98.6 GiB + …" */
 export function breakdown(f: PhaseFit): string {
@@ -101,7 +135,8 @@ export function memoryFitRules(r: ResolvedTraining, err: Push, warn: Push): void
         r.effective.recompute?.granularity !== "full" ? 'recomputation (parallelism.recompute: {granularity: full, method: uniform, numLayers: 1})' : undefined,
         !t.offload.optimizerCpu ? "optimizer CPU offload (offload.optimizerCpu: true)" : undefined,
         t.algorithm.dynamicBatch.enabled ? "fewer tokens per GPU (algorithm.dynamicBatch.maxTokensPerGpu)" : "a smaller microBatchSize",
-        "more actor nodes (a larger DP shards the optimizer)",
+        // With the optimizer in host RAM a larger DP no longer shrinks the GPU side (only more EP/TP/PP does).
+        !t.offload.optimizerCpu ? "more actor nodes (a larger DP × CP shards the optimizer)" : undefined,
     ].filter((k): k is string => k !== undefined);
     const pct = (u: number) => `${Math.round(u * 100)}%`;
     const tr = f.train;
@@ -122,9 +157,13 @@ export function memoryFitRules(r: ResolvedTraining, err: Push, warn: Push): void
     if (ro.usage > 1 && weights <= staticBytes) {
         fail("training.offload.train", `while the engines generate, a GPU needs ≈ ${gib(ro.totalBytes)} (${breakdown(ro)}) of ${gib(ro.capacityBytes)}; leave offload.train on (miles' default when colocated) or lower rollout.memFractionStatic`);
     }
+    const head = headMemoryNeed(r);
+    if (head && t.resources.headMemoryGiB < head.gib) {
+        warn("training.resources.headMemoryGiB", `is ${t.resources.headMemoryGiB} GiB but the Ray head holds ${head.basis}: set it to ${head.gib} (and a cluster.systemNodeGroup.instanceType that fits it), or lower rolloutBatchSize`);
+    }
     const h = f.host;
     if (h.usage > 1) {
-        fail("training.resources.workerMemoryGiB", `host memory of a GPU node: ≈ ${gib(h.totalBytes)} needed (${breakdown(h)}) but the worker pod has ${gib(h.capacityBytes)}; fix with more actor nodes (the offloaded state is sharded over DP), more TP/PP/EP, or without offload.optimizerCpu`);
+        fail("training.resources.workerMemoryGiB", `host memory of a GPU node: ≈ ${gib(h.totalBytes)} needed (${breakdown(h)}) but the worker pod has ${gib(h.capacityBytes)}; fix with more actor nodes (the CPU optimizer and the paused optimizer are sharded over DP × CP and expert-DP), more TP/PP/EP${t.layout.colocate ? "" : ", no reference model (kl.useKlLoss off: one pinned weight copy fewer)"}, or a larger resources.workerMemoryGiB`);
     } else if (h.usage > MEMORY_WARN_USAGE) {
         warn("training.resources.workerMemoryGiB", `host memory of a GPU node: ≈ ${gib(h.totalBytes)} of ${gib(h.capacityBytes)} (${pct(h.usage)}, within 10%: ${breakdown(h)})`);
     }

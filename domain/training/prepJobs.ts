@@ -10,7 +10,7 @@ import { MEGATRON_ROOT, MILES_ROOT, SECRET_KEYS, shellQuote } from "./argv";
 import type { TrainingConfig } from "../../config";
 import { archArgsWithoutMtp } from "./resolve";
 import type { ResolvedRun } from "./run";
-import { queueLabels } from "../kueue";
+import { queuedJob } from "../kueue";
 import { podTolerations, runImage, runLabels, SHARED_VOLUME, sharedMounts, sharedVolumes, type EnvVarSpec, type PodSpec, type TrainingContext } from "./pod";
 
 /** Marker the download job writes into a directory once a snapshot is complete. */
@@ -266,13 +266,9 @@ export function convertJobManifest(r: ResolvedRun, ctx: TrainingContext): JobMan
     };
     const job = jobManifest(`${r.runName}-convert`, "convert", r, ctx, pod, 2);
     if (nodes > 1) Object.assign(job.spec, { completionMode: "Indexed", completions: nodes, parallelism: nodes });
-    if (ctx.queue) {
-        // The conversion takes GPUs too: it waits in the run's queue (created suspended, admitted
-        // whole by Kueue) instead of taking GPUs an admitted run was promised.
-        job.metadata.labels = { ...job.metadata.labels, ...queueLabels(ctx.queue) };
-        Object.assign(job.spec, { suspend: true });
-    }
-    return job;
+    // The conversion takes GPUs too: it waits in the run's queue (created suspended, admitted
+    // whole by Kueue) instead of taking GPUs an admitted run was promised.
+    return ctx.queue ? queuedJob(job, ctx.queue) : job;
 }
 
 export interface ServiceManifest {

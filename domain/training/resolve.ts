@@ -19,6 +19,8 @@ import type { RolloutPrecision } from "./memoryFit";
 export interface ResolvedModel {
     /** Preset name, or `custom`. */
     name: string;
+    /** Model family of the preset (catalog/models.data.ts), e.g. `gpt-oss`, `gemma-4`; undefined for custom models. */
+    family?: string;
     /** Megatron architecture argv (spliced before the generated flags). */
     archArgs: string[];
     numLayers: number;
@@ -142,14 +144,104 @@ export interface EffectiveRun {
     seqLength: { tokens: number; basis: string };
     /** Precision of the weights the SGLang engines load. */
     rolloutPrecision: RolloutPrecision;
+    /** Megatron's attention kernel and input layout (`--attention-backend`, `--qkv-format`), with where each came from. */
+    attention: { backend: string; backendFrom: KnobSource; qkvFormat: "thd" | "bshd"; qkvFrom: KnobSource };
+    /** MoE token dispatch of the trainer: the field, else extraArgs, else the preset's architecture args, else Megatron's allgather. */
+    moe: { dispatcher: string; dispatcherFrom: KnobSource; deepep: boolean };
+    /** `--accumulate-allreduce-grads-in-fp32`: FP32 gradient buffers (4 bytes per parameter) instead of BF16 (2). */
+    gradsInFp32: boolean;
+    /** `--log-probs-chunk-size` (undefined: no chunking). */
+    logProbsChunkSize?: number;
+    /** LoRA: rank 0 is full-parameter training. */
+    lora: { rank: number; alpha: number; targetModules?: string };
+    /** SGLang engine settings that size or shape an engine (fields, else extraArgs; undefined: SGLang's default). */
+    sglang: {
+        kvCacheDtype: string;
+        epSize?: number;
+        dpAttention: boolean;
+        dpSize: number;
+        cudaGraphMaxBs?: number;
+        cudaGraphBs?: number[];
+        chunkedPrefillSize?: number;
+        maxRunningRequests?: number;
+    };
+    /** `--prefill-num-servers`: engines that only prefill (0: no prefill/decode disaggregation). */
+    prefillNumServers: number;
     /** The engines load the published FP8 download itself (no converted FP8 copy). */
     rolloutLoadsPublishedFp8: boolean;
+}
+
+/** Where an effective setting was read from. */
+export type KnobSource = "config" | "extraArgs" | "model" | "default";
+
+/**
+ * What a model's attention needs in Megatron, when miles' recipe for it pins it: gpt-oss' sink attention
+ * exists only in TE's fused kernel for BSHD/SBHD (radixark/miles v0.1.0 scripts/run_gpt_oss_20b.py:9-11,
+ * 119-123: `--qkv-format bshd --attention-backend fused`); Gemma-4's global head_dim 512 exceeds the fused
+ * and flash kernels (scripts/run_gemma_4_31b.py:144-145 and run_gemma_4_26b_a4b.py: `--attention-backend
+ * unfused --qkv-format bshd`; the same script's SGLang comment: "head_dim=512 exceeds FlashAttention's 256 cap").
+ */
+export const MODEL_ATTENTION: Readonly<Record<string, { backend: string; qkvFormat: "bshd"; source: string }>> = {
+    "gpt-oss": { backend: "fused", qkvFormat: "bshd", source: "miles v0.1.0 scripts/run_gpt_oss_20b.py (sink attention: TE fused, BSHD only)" },
+    "gemma-4": { backend: "unfused", qkvFormat: "bshd", source: "miles v0.1.0 scripts/run_gemma_4_31b.py (512-wide global heads)" },
+};
+
+/** The model family whose attention needs pin the backend (undefined for custom models and the rest). */
+export function attentionNeeds(m: ResolvedModel): (typeof MODEL_ATTENTION)[string] | undefined {
+    return m.family ? MODEL_ATTENTION[m.family] : undefined;
+}
+
+/** The value of a flag in the architecture args (e.g. the preset's `--moe-token-dispatcher-type`). */
+function archValue(m: ResolvedModel, flag: string): string | undefined {
+    const i = m.archArgs.indexOf(flag);
+    return i >= 0 ? m.archArgs[i + 1] : undefined;
+}
+
+/** The trainer- and engine-side knobs of EffectiveRun: each field, else its flag in extraArgs, else the model's need, else upstream's default. */
+function effectiveKnobs(t: TrainingConfig, model: ResolvedModel, extra: Map<string, ExtraFlag>) {
+    const p = t.parallelism;
+    const first = (flag: string) => extra.get(flag)?.values[0];
+    const need = attentionNeeds(model);
+    const pick = <T extends string>(field: T | undefined, flag: string, modelValue: T | undefined, dflt: T): [T, KnobSource] => {
+        if (field !== undefined) return [field, "config"];
+        const x = first(flag);
+        if (x !== undefined) return [x as T, "extraArgs"];
+        if (modelValue !== undefined) return [modelValue, "model"];
+        return [dflt, "default"];
+    };
+    // Megatron's defaults: --attention-backend auto, --moe-token-dispatcher-type allgather (megatron-flags.tsv); miles' --qkv-format thd (flags.tsv).
+    const [backend, backendFrom] = pick(p.attentionBackend, "--attention-backend", need?.backend, "auto");
+    const [qkvFormat, qkvFrom] = pick<"thd" | "bshd">(p.qkvFormat, "--qkv-format", need?.qkvFormat, "thd");
+    const [dispatcher, dispatcherFrom] = pick(p.moe.tokenDispatcherType, "--moe-token-dispatcher-type", archValue(model, "--moe-token-dispatcher-type"), "allgather");
+    const s = t.rollout.sglang;
+    const num = (field: number | undefined, flag: string) => field ?? extraNumber(extra, flag);
+    const kvFromField = s.kvCacheDtype ?? (t.features.fp8KvCache ? "fp8_e4m3" : undefined);
+    const dpSize = s.dpAttention?.dpSize ?? extraNumber(extra, "--sglang-dp-size") ?? 1;
+    const lora = t.features.lora;
+    return {
+        attention: { backend, backendFrom, qkvFormat, qkvFrom },
+        moe: { dispatcher, dispatcherFrom, deepep: p.moe.deepep || extra.has("--moe-enable-deepep") },
+        gradsInFp32: t.algorithm.accumulateAllreduceGradsInFp32 || extra.has("--accumulate-allreduce-grads-in-fp32"),
+        logProbsChunkSize: num(t.algorithm.logProbsChunkSize, "--log-probs-chunk-size"),
+        lora: { rank: lora.rank > 0 ? lora.rank : (extraNumber(extra, "--lora-rank") ?? 0), alpha: lora.rank > 0 ? lora.alpha : (extraNumber(extra, "--lora-alpha") ?? lora.alpha), targetModules: lora.targetModules ?? first("--target-modules") },
+        sglang: {
+            kvCacheDtype: kvFromField ?? first("--sglang-kv-cache-dtype") ?? "auto",
+            epSize: num(s.epSize, "--sglang-ep-size"),
+            dpAttention: s.dpAttention !== undefined || extra.has("--sglang-enable-dp-attention"),
+            dpSize,
+            cudaGraphMaxBs: num(s.cudaGraphMaxBs, "--sglang-cuda-graph-max-bs"),
+            cudaGraphBs: s.cudaGraphBs ?? extra.get("--sglang-cuda-graph-bs")?.values.map(Number),
+            chunkedPrefillSize: num(s.chunkedPrefillSize, "--sglang-chunked-prefill-size"),
+            maxRunningRequests: num(s.maxRunningRequests, "--sglang-max-running-requests"),
+        },
+        prefillNumServers: t.layout.prefillNumServers ?? extraNumber(extra, "--prefill-num-servers") ?? 0,
+    };
 }
 
 /** The recompute flags of Megatron (megatron/training/arguments.py) that extraArgs may set instead of parallelism.recompute. */
 const RECOMPUTE_FLAGS = ["--recompute-granularity", "--recompute-method", "--recompute-num-layers", "--recompute-activations"];
 
-function effectiveRun(t: TrainingConfig, l: { actorGpus: number; tp: number; pp: number; cp: number; ep: number; etp: number }, paths: ResolvedPaths): EffectiveRun {
+function effectiveRun(t: TrainingConfig, model: ResolvedModel, l: { actorGpus: number; tp: number; pp: number; cp: number; ep: number; etp: number }, paths: ResolvedPaths): EffectiveRun {
     const extra = parseExtraArgs(t.extraArgs);
     const p = t.parallelism;
     let recompute: EffectiveRun["recompute"] = p.recompute;
@@ -178,6 +270,7 @@ function effectiveRun(t: TrainingConfig, l: { actorGpus: number; tp: number; pp:
         seqLength: { tokens: seq, basis: seqBasis },
         rolloutPrecision: f.fp8Rollout ? "fp8" : f.int4Qat.enabled ? "int4" : rolloutLoadsPublishedFp8 ? "fp8" : "bf16",
         rolloutLoadsPublishedFp8,
+        ...effectiveKnobs(t, model, extra),
     };
 }
 
@@ -228,6 +321,7 @@ export function resolveModel(t: TrainingConfig): ResolvedModel {
     const archArgs = architectureArgv(p);
     return {
         name: p.preset,
+        family: p.family,
         archArgs,
         numLayers: p.numLayers,
         numExperts: p.numExperts,
@@ -335,7 +429,7 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
         etp,
         ...batchSizes(t),
         worker: workerSizing(t, group),
-        effective: effectiveRun(t, { actorGpus, tp: p.tp, pp: p.pp, cp: p.cp, ep: p.ep, etp }, paths),
+        effective: effectiveRun(t, model, { actorGpus, tp: p.tp, pp: p.pp, cp: p.cp, ep: p.ep, etp }, paths),
     };
 }
 

@@ -8,12 +8,11 @@
 import type { TrainingConfig } from "../../config";
 import { instanceFacts } from "../../catalog/instances";
 import type { GpuNodeGroupInfo } from "../gpuNodes";
-import { flagsOf } from "./argv";
+import { flagsOf, OVERRIDABLE_ENV } from "./argv";
 import { RAY_TOKEN_AUTH_MIN_VERSION, rayTokenAuth } from "./rayJob";
 import { WORKER_CPU_HEADROOM, type WorkerSizing } from "./resolve";
 import type { ResolvedRun } from "./run";
-import { extraNumber } from "./extraArgs";
-import type { EffectiveRun } from "./resolve";
+import { attentionNeeds, type EffectiveRun } from "./resolve";
 import { memoryFitRules } from "./memoryFitRun";
 import { trueOnPolicyProblems } from "./trueOnPolicy";
 
@@ -280,6 +279,74 @@ function recomputeRules(r: ResolvedRun, x: EffectiveRun, err: Push): void {
     }
 }
 
+/**
+ * The recipe knobs and the rules miles, Megatron and SGLang apply between them (each read from
+ * ResolvedRun.effective, so a flag in extraArgs is held to the same rule as the field):
+ * - DeepEP needs the flex dispatcher: radixark/Megatron-LM @ 37f91617 megatron/core/transformer/
+ *   transformer_config.py `__post_init__` raises "DeepEP backend is only supported with flex token dispatcher.";
+ * - gpt-oss needs TE fused attention on BSHD, Gemma-4 unfused on BSHD (resolve.ts MODEL_ATTENTION);
+ * - `--qkv-format bshd` refuses dynamic batching (radixark/miles v0.1.0 miles/utils/arguments.py:3514-3518);
+ * - `--use-dynamic-global-batch-size` requires `--use-dynamic-batch-size` (arguments.py:3167-3172);
+ * - LoRA requires `--target-modules` (arguments.py:3085-3086);
+ * - SGLang DP attention: `tp_size % dp_size == 0` and moe_dense_tp_size ∈ {1, None} (sglang
+ *   python/sglang/srt/server_args.py, `enable_dp_attention` handling and check_server_args); an engine's
+ *   TP size is miles' `--rollout-num-gpus-per-engine`;
+ * - prefill/decode disaggregation needs a decode engine left over.
+ */
+function knobRules(r: ResolvedRun, err: Push, warn: Push): void {
+    const t = r.training;
+    const x = r.effective;
+    const at = (field: string, flag: string, from: string) => (from === "extraArgs" ? `training.extraArgs[${x.extra.get(flag)?.index ?? 0}]` : field);
+    const deepepAt = t.parallelism.moe.deepep ? "training.parallelism.moe.deepep" : at("", "--moe-enable-deepep", "extraArgs");
+    if (x.moe.deepep && r.model.numExperts === 0) err(deepepAt, `DeepEP dispatches MoE tokens, but ${r.model.name} is dense`);
+    else if (x.moe.deepep && x.moe.dispatcher !== "flex") {
+        const where = x.moe.dispatcherFrom === "model" ? `the ${r.model.name} preset's --moe-token-dispatcher-type ${x.moe.dispatcher}` : `--moe-token-dispatcher-type ${x.moe.dispatcher}`;
+        err(deepepAt, `needs the flex token dispatcher, but the run has ${where}: Megatron raises "DeepEP backend is only supported with flex token dispatcher."; set parallelism.moe.tokenDispatcherType: flex`);
+    }
+    const cpc = t.parallelism.cpCommType;
+    if (cpc !== undefined && r.cp === 1) warn("training.parallelism.cpCommType", "is ignored with CP = 1 (no context parallelism)");
+    if (cpc !== undefined && cpc !== "a2a" && t.features.trueOnPolicy) err("training.parallelism.cpCommType", `is ${cpc}, but features.trueOnPolicy runs CP with a2a (miles v0.1.0 miles/true_on_policy/config.py); remove it`);
+    if (t.parallelism.moe.tokenDispatcherType !== undefined && r.model.numExperts === 0) warn("training.parallelism.moe.tokenDispatcherType", `is ignored: ${r.model.name} is dense`);
+    const need = attentionNeeds(r.model);
+    const a = x.attention;
+    if (need && a.backendFrom !== "model" && a.backend !== need.backend) {
+        err(at("training.parallelism.attentionBackend", "--attention-backend", a.backendFrom), `is ${a.backend}, but ${r.model.name} needs ${need.backend} (${need.source}); remove it to get ${need.backend}`);
+    }
+    if (need && a.qkvFrom !== "model" && a.qkvFormat !== need.qkvFormat) {
+        err(at("training.parallelism.qkvFormat", "--qkv-format", a.qkvFrom), `is ${a.qkvFormat}, but ${r.model.name}'s attention backend needs ${need.qkvFormat} (${need.source})`);
+    }
+    if (a.qkvFormat === "bshd" && t.algorithm.dynamicBatch.enabled) {
+        err("training.algorithm.dynamicBatch.enabled", `dynamic batching is not supported with --qkv-format bshd${a.qkvFrom === "model" ? ` (which ${r.model.name} needs)` : ""}: miles asserts "Dynamic batch size is not supported for bshd format. Please specify --micro-batch-size instead."; set dynamicBatch.enabled: false and algorithm.microBatchSize`);
+    }
+    if (t.algorithm.dynamicGlobalBatchSize && !t.algorithm.dynamicBatch.enabled) {
+        err("training.algorithm.dynamicGlobalBatchSize", "needs algorithm.dynamicBatch.enabled (miles asserts --use-dynamic-global-batch-size requires --use-dynamic-batch-size)");
+    }
+    if (x.lora.rank > 0 && !x.lora.targetModules) {
+        err("training.features.lora.targetModules", `is required with LoRA rank ${x.lora.rank} (miles asserts "'--target-modules' is required when LoRA is enabled."): all-linear, or comma-separated module names`);
+    }
+    const s = t.rollout.sglang;
+    const engineTp = t.layout.gpusPerEngine;
+    if (x.sglang.dpAttention && x.sglang.dpSize > 1 && engineTp % x.sglang.dpSize !== 0) {
+        err(s.dpAttention ? "training.rollout.sglang.dpAttention.dpSize" : at("", "--sglang-dp-size", "extraArgs"), `${x.sglang.dpSize} does not divide the engine's TP size ${engineTp} (layout.gpusPerEngine); SGLang asserts tp_size % dp_size == 0 with DP attention`);
+    }
+    if (s.dpAttention?.moeDenseTpSize !== undefined && s.dpAttention.moeDenseTpSize !== 1) {
+        err("training.rollout.sglang.dpAttention.moeDenseTpSize", `is ${s.dpAttention.moeDenseTpSize}; SGLang asserts "moe_dense_tp_size only support 1 and None currently"`);
+    }
+    if (x.sglang.epSize !== undefined && x.sglang.epSize > 1) {
+        if (r.model.numExperts === 0) err("training.rollout.sglang.epSize", `is ${x.sglang.epSize}, but ${r.model.name} is dense (no experts)`);
+        else if (engineTp % x.sglang.epSize !== 0) err("training.rollout.sglang.epSize", `${x.sglang.epSize} does not divide the engine's ${engineTp} GPUs (layout.gpusPerEngine): SGLang's expert-parallel group lives inside the engine's TP group`);
+    }
+    if (s.kvCacheDtype !== undefined && t.features.fp8KvCache && s.kvCacheDtype !== "fp8_e4m3") {
+        err("training.features.fp8KvCache", `sets --sglang-kv-cache-dtype fp8_e4m3, but rollout.sglang.kvCacheDtype is ${s.kvCacheDtype}; keep one`);
+    }
+    if (s.deepepMode !== undefined && s.moeA2aBackend !== "deepep" && !x.extra.get("--sglang-moe-a2a-backend")?.values.includes("deepep")) {
+        warn("training.rollout.sglang.deepepMode", "is only read with moeA2aBackend: deepep; SGLang ignores it here");
+    }
+    if (x.prefillNumServers > 0 && x.prefillNumServers >= r.engines) {
+        err(t.layout.prefillNumServers !== undefined ? "training.layout.prefillNumServers" : at("", "--prefill-num-servers", "extraArgs"), `${x.prefillNumServers} prefill servers leave no decode engine of the run's ${r.engines} (rollout GPUs ${r.rolloutGpus} ÷ ${engineTp} per engine)`);
+    }
+}
+
 function engineRules(r: ResolvedRun, err: Push): void {
     const e = r.training.layout.gpusPerEngine;
     if (r.rolloutGpus > 0 && r.rolloutGpus % e !== 0) {
@@ -384,7 +451,7 @@ function switchRules(r: ResolvedRun, err: Push, warn: Push): void {
     if (mode === "p2p" || mode === "disk-delta") {
         if (colocate) err(modePath, `${mode} weight transfer is not compatible with --colocate (colocated runs hand weights over through CUDA IPC); set layout.colocate: false or keep broadcast`);
         if (x.extra.has("--prefill-num-servers")) err(modePath, `${mode} weight transfer has not been tested with prefill/decode disaggregation (--prefill-num-servers); miles asserts against it`);
-        if ((extraNumber(x.extra, "--lora-rank") ?? 0) > 0) err(modePath, `LoRA weight sync is not supported for ${mode} weight transfer (miles asserts lora_rank <= 0)`);
+        if (x.lora.rank > 0) err(modePath, `LoRA weight sync is not supported for ${mode} weight transfer (miles asserts lora_rank <= 0)`);
     }
     if (mode === "disk-delta") {
         if (!w.diskDir && !x.extra.has("--update-weight-disk-dir")) err("training.rollout.weightTransfer.diskDir", "is required with disk-delta: a directory the actor and the engines share, e.g. /shared/weight-deltas/<run>");
@@ -435,7 +502,7 @@ function switchRules(r: ResolvedRun, err: Push, warn: Push): void {
 }
 
 /** Shape of extraArgs and extraEnv: flags first, no repeats, nothing the config already generates. */
-function escapeHatchRules(r: ResolvedRun, err: Push): void {
+function escapeHatchRules(r: ResolvedRun, err: Push, warn: Push): void {
     const t = r.training;
     const extra = t.extraArgs;
     if (extra.length > 0 && !extra[0].startsWith("--")) err("training.extraArgs[0]", `"${extra[0]}" must be a flag starting with --`);
@@ -456,7 +523,8 @@ function escapeHatchRules(r: ResolvedRun, err: Push): void {
     }
     const envNames = new Set([...cmd.generatedEnvNames, "WANDB_API_KEY", "HF_TOKEN"]);
     for (const name of Object.keys(t.extraEnv)) {
-        if (envNames.has(name)) err(`training.extraEnv.${name}`, `${name} is already set from the config; change the matching training.* field instead`);
+        if (envNames.has(name) && OVERRIDABLE_ENV.has(name)) warn(`training.extraEnv.${name}`, `${name}=${t.extraEnv[name]} replaces the value the config generates for it (a recipe switch, not a cluster setting): check it is the one you mean`);
+        else if (envNames.has(name)) err(`training.extraEnv.${name}`, `${name} is already set from the config; change the matching training.* field instead`);
     }
     for (const name of Object.keys(t.secretEnv)) {
         if (envNames.has(name)) err(`training.secretEnv.${name}`, `${name} is already set from the config; change the matching training.* field instead`);
@@ -476,7 +544,8 @@ export function trainingProblems(r: ResolvedRun): TrainingProblem[] {
     engineRules(r, err);
     batchRules(r, err);
     featureRules(r, err, warn);
-    escapeHatchRules(r, err);
+    knobRules(r, err, warn);
+    escapeHatchRules(r, err, warn);
     switchRules(r, err, warn);
     memoryFitRules(r, err, warn);
     return out;

@@ -100,7 +100,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKi
     const lines: Array<[string, string]> = [
         ["run", `RayJob ${r.runName} in namespace ${r.namespace}, ${t.entry}`],
         ["image", r.imageChoice.describe],
-        ["fabric gate", describeGate(gate)],
+        ["fabric gate", describeGate(gate, cfg.addons.kueue.enabled)],
         ["model", `${r.model.name}${r.model.totalParamsB ? ` (${r.model.totalParamsB}B params${r.model.numExperts > 0 ? `, ${r.model.numExperts} experts` : ""})` : ""}, ${r.model.numLayers} layers${r.model.mtpLayers > 0 ? `, ${r.model.mtpLayers} MTP layer(s)` : ""}`],
         [
             "gpu layout",
@@ -177,6 +177,7 @@ function memoryLines(r: ResolvedRun): Array<[string, string]> {
         ["memory/GPU train", `${usage(f.train)} on ${f.gpu}: ${breakdown(f.train)}; ${f.tokensBasis} tokens per micro-batch; params ${f.paramsBasis}`],
         ["memory/GPU rollout", `${usage(f.rollout)}: ${breakdown(f.rollout)}; ≈ ${f.rollout.kvTokens.toLocaleString("en-US")} KV tokens per engine GPU`],
         ["memory/host", f.host.items.length > 0 ? `${usage(f.host)} per node: ${breakdown(f.host)}` : `nothing offloaded to host RAM (${gib(f.host.capacityBytes)} per worker pod)`],
+        ["memory/accuracy", f.accuracy],
     ];
 }
 
@@ -184,7 +185,7 @@ function memoryData(r: ResolvedRun): Record<string, unknown> | undefined {
     const f = runMemoryFit(r);
     if (!f) return undefined;
     const phase = (p: PhaseFit) => ({ totalGiB: +(p.totalBytes / GIB).toFixed(2), capacityGiB: +(p.capacityBytes / GIB).toFixed(2), usage: +p.usage.toFixed(3), items: p.items.map((i) => ({ label: i.label, GiB: +(i.bytes / GIB).toFixed(2), formula: i.formula })) });
-    return { gpu: f.gpu, params: f.paramsBasis, tokens: f.tokensBasis, train: phase(f.train), rollout: { ...phase(f.rollout), kvTokens: f.rollout.kvTokens }, host: phase(f.host) };
+    return { gpu: f.gpu, params: f.paramsBasis, tokens: f.tokensBasis, train: phase(f.train), rollout: { ...phase(f.rollout), kvTokens: f.rollout.kvTokens }, host: phase(f.host), accuracy: f.accuracy };
 }
 
 /**

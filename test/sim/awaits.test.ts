@@ -19,8 +19,10 @@ import { strict as assert } from "node:assert";
 import type { Plan } from "../../plan/run";
 import type { RecordedResource } from "../../plan/evaluate";
 import { STACKS, stackPlan } from "./world";
-import { admissionOrder, awaitOf, graph, keyOf, planEdited, steps, update, walk, worldOf, type Blocked, type World } from "./awaits";
+import { admissionOrder, after, awaitOf, graph, holdingWholeGroups, imageSteps, keyOf, kindOf, needsOf, planEdited, queued, queueHoldsBack, runningRuns, steps, update, walk, worldOf, type Blocked, type World } from "./awaits";
 import { GATE_RUN_HASH_ANNOTATION } from "../../domain/fabric/gateJob";
+import { firstDeploySequence, type FirstDeploy } from "../../plan/firstDeploy";
+import { renderJson, renderText } from "../../plan/render";
 
 const show = (stack: string, bs: Blocked[]) => bs.map((b) => `${stack}: ${b.resource.split("::").pop()} (${b.resource.split("::")[0]}): ${b.reason}`).join("\n");
 const lr = (v: Record<string, unknown>) => {
@@ -43,8 +45,8 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
             it("first deploy into an empty cluster: every awaited object can finish", () => {
                 const r = walk(p, w);
                 assert.deepEqual(r.blocked, [], show(stack, r.blocked));
-                // Recorded, not failed on: Jobs pulling the EFA image no step of this deployment builds (issue 21).
-                for (const f of r.findings) assert.match(f.note, /issue 21/);
+                // Every pod pulling the stack's own ECR image comes after the step that pushes it (issue 21).
+                assert.deepEqual(r.findings, [], r.findings.map((f) => `${stack}: ${f.resource}: ${f.note}`).join("\n"));
             });
 
             it("admission order: queued jobs, RayJobs and operator objects come after their webhook's release or CRDs", () => {
@@ -67,26 +69,100 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
         });
     }
 
-    describe("a change of what the gate tests while the run holds its GPUs (the chosen policy)", () => {
-        it("the new gate Job cannot start; it fails within its timeout (never waits forever) and the running RayJob is left alone", async () => {
+    const gateChange = (v: Record<string, unknown>) => {
+        const t = v["miles-cluster:training"] as Record<string, any>;
+        t.fabricGate = { ...(t.fabricGate ?? {}), minBusBandwidthGBps: 123 };
+    };
+    const noKueue = (v: Record<string, unknown>) => {
+        v["miles-cluster:addons"] = { ...((v["miles-cluster:addons"] as object) ?? {}), kueue: { enabled: false } };
+    };
+    let devOffPlan: Promise<Plan> | undefined;
+    const devWithoutKueue = () => (devOffPlan ??= planEdited("dev", noKueue));
+    const GATE = "kubernetes:batch/v1:Job::training-fabric-job";
+    const RAYJOB = "kubernetes:ray.io/v1:RayJob::training-rayjob";
+
+    describe("a change of what the gate tests while the run holds its GPUs (issue 22: queue-native)", () => {
+        it("with Kueue: the new gate Job is submitted to the queue, `pulumi up` finishes, the gate waits behind the running run", async () => {
             const prev = await stackPlan("dev");
             const w = await worldOf(prev);
-            const next = await planEdited("dev", (v) => {
-                const t = v["miles-cluster:training"] as Record<string, any>;
-                t.fabricGate = { ...(t.fabricGate ?? {}), minBusBandwidthGBps: 123 };
-            });
+            const next = await planEdited("dev", gateChange);
             const u = update(prev, next, w);
-            assert.equal(u.steps.get("kubernetes:batch/v1:Job::training-fabric-job"), "replace");
-            const gate = u.blocked.find((b) => b.resource === "kubernetes:batch/v1:Job::training-fabric-job");
+            assert.equal(u.steps.get(GATE), "replace");
+            assert.deepEqual(u.blocked, [], show("dev", u.blocked));
+            const gate = next.resources.find((r) => keyOf(r) === GATE)!;
+            assert.ok(queued(gate, w), "the gate Job carries the queue label");
+            assert.equal(awaitOf(gate).until, "none", "pulumi up does not wait for a queued gate");
+            // It does wait in the queue: the running run holds the quota and the nodes.
+            const running = runningRuns(prev, w).map((r) => holdingWholeGroups(r, w));
+            assert.match(queueHoldsBack(gate, running, w) ?? "", /hold|Kueue admits it only when/);
+            // Bounded once admitted: the Job controller fails it after activeDeadlineSeconds.
+            assert.ok(Number((gate.inputs.spec as any).activeDeadlineSeconds) > 0);
+            // The running RayJob is left alone (it depends on the gate, so it is not replaced before it).
+            assert.ok(graph(next.resources).deps.get(RAYJOB)!.has(GATE));
+            assert.notEqual(u.steps.get(RAYJOB), "replace");
+        });
+
+        it("without Kueue (the previous policy): the awaited gate cannot start and fails within its timeout, never waits forever", async () => {
+            const prev = await devWithoutKueue();
+            const w = await worldOf(prev);
+            const next = await planEdited("dev", (v) => (noKueue(v), gateChange(v)));
+            const u = update(prev, next, w);
+            assert.equal(u.steps.get(GATE), "replace");
+            const gate = u.blocked.find((b) => b.resource === GATE);
             assert.ok(gate, show("dev", u.blocked));
             const job = next.resources.find((r) => keyOf(r) === gate.resource)!;
             // Bounded: activeDeadlineSeconds (the Job controller fails it) equals Pulumi's create timeout.
             assert.equal(gate.failsAfterSeconds, Number((job.inputs.spec as any).activeDeadlineSeconds));
             assert.equal(gate.failsAfterSeconds, awaitOf(job).timeoutSeconds);
-            // The RayJob depends on the gate: it is not deleted before the gate, so no run is lost.
-            const g = graph(next.resources);
-            assert.ok(g.deps.get("kubernetes:ray.io/v1:RayJob::training-rayjob")!.has(gate.resource));
-            assert.notEqual(u.steps.get("kubernetes:ray.io/v1:RayJob::training-rayjob"), "replace");
+            assert.ok(graph(next.resources).deps.get(RAYJOB)!.has(gate.resource));
+            assert.notEqual(u.steps.get(RAYJOB), "replace");
+        });
+    });
+
+    describe("a second run added while the first holds every GPU (issue 22)", () => {
+        // Deployed: multi-run with only its first run, which holds both nodes; then the committed
+        // multi-run adds grpo-lr-2e-6 and dapo-clip-higher (priority high: the queue never preempts).
+        const firstOnly = (v: Record<string, unknown>) => {
+            const t = v["miles-cluster:training"] as { runs: Record<string, unknown> };
+            t.runs = { "grpo-baseline": t.runs["grpo-baseline"] };
+        };
+        let prev: Plan;
+        let next: Plan;
+        let w: World;
+        before(async () => {
+            prev = await planEdited("multi-run", firstOnly);
+            next = await stackPlan("multi-run");
+            w = await worldOf(prev);
+        });
+        const added = (p: { resources: RecordedResource[] }) => p.resources.filter((r) => /^run-(grpo-lr-2e-6|dapo-clip-higher)-/.test(r.name) && r.custom && needsOf(r, w.groups).gpus > 0);
+
+        it("the deploy finishes: the new runs' gates, conversions and RayJobs are submitted to the queue, none awaited", () => {
+            const u = update(prev, next, w);
+            assert.deepEqual(u.blocked, [], show("multi-run", u.blocked));
+            const a = added(next);
+            assert.deepEqual(a.map((r) => kindOf(r)).sort(), ["Job", "Job", "Job", "Job", "RayJob", "RayJob"], a.map((r) => r.name).join(", "));
+            for (const r of a) {
+                assert.equal(u.steps.get(keyOf(r)), "create");
+                assert.ok(queued(r, w), `${r.name} is not in the queue`);
+                assert.equal(awaitOf(r).until, "none", `pulumi up waits for ${r.name}`);
+            }
+        });
+
+        it("the new runs wait in the queue while the first holds the GPUs, and each fits once they are free", () => {
+            const running = runningRuns(prev, w).map((r) => holdingWholeGroups(r, w));
+            assert.equal(running.length, 1);
+            for (const r of added(next)) {
+                assert.ok(queueHoldsBack(r, running, w), `${r.name} would start beside a run that holds every GPU`);
+                assert.equal(queueHoldsBack(r, [], w), undefined, `${r.name} never fits, even on free GPUs: it would wait forever`);
+            }
+        });
+
+        it("negative control: the same Jobs awaited by Pulumi (no skipAwait) block the deploy", () => {
+            const names = new Set(added(next).filter((r) => kindOf(r) === "Job").map((r) => r.name));
+            const awaited = { resources: next.resources.map((r) => (names.has(r.name) ? (() => { const c = structuredClone(r); delete (c.inputs.metadata as any).annotations["pulumi.com/skipAwait"]; return c; })() : r)) };
+            const running = runningRuns(prev, w).map((r) => holdingWholeGroups(r, w));
+            const b = walk(awaited, w, { running, steps: steps(prev.resources, awaited.resources) }).blocked;
+            assert.ok(b.some((x) => /run-(grpo-lr-2e-6|dapo-clip-higher)-(fabric-job|prep-convert)$/.test(x.resource)), show("multi-run", b));
         });
     });
 
@@ -95,43 +171,67 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
         let prod: Plan;
         let w: World;
         let wp: World;
+        // The awaited-Job paths (the gate and the conversion are awaited only without Kueue).
+        let devOff: Plan;
+        let wOff: World;
         before(async () => {
             dev = await stackPlan("dev");
             prod = await stackPlan("prod");
             w = await worldOf(dev);
             wp = await worldOf(prod);
+            devOff = await devWithoutKueue();
+            wOff = await worldOf(devOff);
         });
         const edit = (p: { resources: RecordedResource[] }, name: string, f: (r: RecordedResource) => RecordedResource) => ({ resources: p.resources.map((r) => (r.name === name || keyOf(r) === name ? f(structuredClone(r)) : r)) });
 
         it("a RayJob not ordered after the gate holds the GPUs the awaited gate needs: blocked", () => {
-            const bad = edit(dev, "kubernetes:ray.io/v1:RayJob::training-rayjob", (r) => ({ ...r, dependsOn: r.dependsOn!.filter((d) => !d.name.endsWith("-fabric-job")) }));
-            const b = walk(bad, w).blocked;
+            const bad = edit(devOff, "kubernetes:ray.io/v1:RayJob::training-rayjob", (r) => ({ ...r, dependsOn: r.dependsOn!.filter((d) => !d.name.endsWith("-fabric-job")) }));
+            const b = walk(bad, wOff).blocked;
             assert.ok(b.some((x) => x.resource.endsWith("::training-fabric-job") && /training-rayjob hold/.test(x.reason)), show("dev", b));
-            assert.deepEqual(walk(dev, w).blocked, []);
+            assert.deepEqual(walk(devOff, wOff).blocked, []);
         });
 
         it("the old gate hash (changes with the learning rate) replaces the gate during an update: blocked", async () => {
-            const next = await planEdited("dev", lr);
+            const next = await planEdited("dev", (v) => (noKueue(v), lr(v)));
             const bad = {
                 ...next,
                 resources: next.resources.map((r) =>
                     r.name === "training-fabric-job" ? (() => { const c = structuredClone(r); (c.inputs.spec as any).template.metadata.annotations[GATE_RUN_HASH_ANNOTATION] = "changed-by-lr"; return c; })() : r,
                 ),
             };
-            const u = update(dev, bad, w);
+            const u = update(devOff, bad, wOff);
             assert.equal(u.steps.get("kubernetes:batch/v1:Job::training-fabric-job"), "replace");
             assert.ok(u.blocked.some((b) => b.resource.endsWith("::training-fabric-job")), show("dev", u.blocked));
         });
 
+        it("issue 21: the EFA image exists only after the build step; a consumer not ordered after it pulls an image nothing pushed: found", async () => {
+            const moe = await stackPlan("moe-fp8");
+            const wm = await worldOf(moe);
+            const g = graph(moe.resources);
+            const { producers } = imageSteps(moe.resources, g);
+            assert.equal(producers.length, 1, "moe-fp8 has one image-build Job");
+            const build = keyOf(producers[0]);
+            // Every preparation Job, the gate and the RayJob come after it.
+            const consumers = moe.resources.filter((r) => /-(prep-download|prep-convert|fabric-job|rayjob)$/.test(r.name) && r.custom);
+            assert.ok(consumers.length >= 3, consumers.map((r) => r.name).join(", "));
+            for (const c of consumers) assert.ok(after(g, keyOf(c), build), `${c.name} is not created after ${build}`);
+            // Negative controls: without the build's Job in their dependsOn, or without the build at all, the finding is back.
+            const cut = { resources: moe.resources.map((r) => ({ ...r, dependsOn: r.dependsOn?.filter((d) => keyOf(d) !== build && !d.name.startsWith("efa-build")) })) };
+            const f = walk(cut, wm).findings;
+            assert.ok(f.some((x) => /prep-download$/.test(x.resource) && /issue 21/.test(x.note)), f.map((x) => x.resource).join(", "));
+            const none = { resources: moe.resources.filter((r) => !r.name.startsWith("efa-build")) };
+            assert.ok(walk(none, wm).findings.some((x) => /rayjob$/.test(x.resource)));
+        });
+
         it("a Job whose ServiceAccount is created only after it: blocked", () => {
-            const bad = edit(dev, "kubernetes:core/v1:ServiceAccount::training-fabric-sa", (r) => ({ ...r, dependsOn: [{ type: "kubernetes:batch/v1:Job", name: "training-fabric-job" }] }));
+            const bad = edit(devOff, "kubernetes:core/v1:ServiceAccount::training-fabric-sa", (r) => ({ ...r, dependsOn: [{ type: "kubernetes:batch/v1:Job", name: "training-fabric-job" }] }));
             bad.resources = bad.resources.map((r) => (r.name === "training-fabric-rolebinding" ? { ...r, dependsOn: [] } : r));
-            const b = walk(bad, w).blocked;
+            const b = walk(bad, wOff).blocked;
             assert.ok(b.some((x) => x.resource.endsWith("::training-fabric-job") && /ServiceAccount .*created only after/.test(x.reason)), show("dev", b));
         });
 
         it("multi-run: a RayJob ordered only after its own run's gate and conversion holds a node the other runs' awaited Jobs need: blocked", async () => {
-            const mr = await stackPlan("multi-run");
+            const mr = await planEdited("multi-run", noKueue);
             const wm = await worldOf(mr);
             const own = (r: RecordedResource) => ({ ...r, dependsOn: r.dependsOn!.filter((d) => !/-(fabric-job|prep-convert)$/.test(d.name) || d.name.startsWith(r.name.replace(/-rayjob$/, "-"))) });
             let bad = { resources: mr.resources };
@@ -192,7 +292,7 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
         });
 
         it("awaitOf: Jobs until complete with their customTimeouts, skipAwait and CustomResources at once, waitFor honoured", () => {
-            const job = dev.resources.find((r) => r.name === "training-fabric-job")!;
+            const job = devOff.resources.find((r) => r.name === "training-fabric-job")!;
             assert.equal(awaitOf(job).until, "job-complete");
             assert.equal(awaitOf(job).timeoutSeconds, Number((job.inputs.spec as any).activeDeadlineSeconds));
             const skip = structuredClone(job);
@@ -208,3 +308,70 @@ describe("deployment simulation: awaits and admission order (issue 20)", functio
         });
     });
 });
+
+describe("plan: what a first `pulumi up` does, in order (issue 21), against the simulation's creation order", function () {
+    this.timeout(120000);
+    const stepOfKey = (f: FirstDeploy) => new Map(f.steps.flatMap((s) => s.keys.map((k) => [k, s.n] as const)));
+    const stepIndex = (f: FirstDeploy, re: RegExp) => f.steps.find((s) => re.test(s.type + " " + s.step))?.n;
+
+    for (const stack of ["moe-fp8", "dev", "byo"]) {
+        it(`${stack}: every resource in one step; no step listed before one it waits for (dependsOn, as the sim orders them); image build → model preparation → fabric gate → RayJob`, async () => {
+            const p = await stackPlan(stack);
+            const f = p.summary!.firstDeploy;
+            const pos = stepOfKey(f);
+            const customs = p.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+            assert.deepEqual(customs.filter((r) => !pos.has(keyOf(r))).map(keyOf), []);
+            assert.equal(pos.size, customs.length);
+            // The sim's creation graph (dependsOn): a step never comes before a step holding one of its resources' prerequisites.
+            const g = graph(p.resources);
+            for (const r of customs) for (const d of g.deps.get(keyOf(r)) ?? []) if (pos.has(d)) assert.ok(pos.get(d)! <= pos.get(keyOf(r))!, `${stack}: step ${pos.get(keyOf(r))} (${r.name}) is listed before step ${pos.get(d)} (${d}) it waits for`);
+            const prep = stepIndex(f, /ModelPrep/)!;
+            const gate = stepIndex(f, /FabricGate/)!;
+            const run = stepIndex(f, /RayJob/)!;
+            assert.ok(prep < gate && gate < run, `${stack}: prep ${prep}, gate ${gate}, run ${run}`);
+            const build = stepIndex(f, /EfaImageBuild/);
+            const w = await worldOf(p);
+            const order = walk(p, w).order;
+            if (stack === "moe-fp8") {
+                assert.ok(build !== undefined && build < prep, `image build step ${build}, prep ${prep}`);
+                const { producers } = imageSteps(p.resources, g);
+                // Every step with a pod pulling the stack's ECR image comes after the image step, in the plan and in the sim's order
+                // (the pullers: what the image model flags once no edge orders anything).
+                const unordered = p.resources.map((r) => ({ ...r, dependsOn: [] }));
+                const pullers = customs.filter((r) => imageSteps(unordered, graph(unordered)).unproduced(r) !== undefined);
+                assert.ok(pullers.length >= 4, pullers.map((r) => r.name).join(", "));
+                for (const r of pullers) {
+                    assert.ok(pos.get(keyOf(r))! > build!, `${r.name} in step ${pos.get(keyOf(r))}, before the image build ${build}`);
+                    assert.ok(order.indexOf(keyOf(r)) > order.indexOf(keyOf(producers[0])), `sim creates ${r.name} before the image build`);
+                }
+                assert.match(f.steps[build! - 1].waits.map((x) => `${x.resource} ${x.timeoutMinutes}`).join(), /Job efa-build-job \d+/);
+            } else assert.equal(build, undefined, `${stack} pulls no image of its own: no build step`);
+        });
+    }
+
+    it("derived from the edges, not a list: without the prep Jobs' dependsOn on the build, the image step is no longer before them (negative control)", async () => {
+        const p = await stackPlan("moe-fp8");
+        const cut = p.resources.map((r) => (r.name.startsWith("training-prep") ? { ...r, dependsOn: r.dependsOn?.filter((d) => !d.name.startsWith("efa-build")) } : r));
+        const f = firstDeploySequence(undefined, { resources: cut });
+        const build = stepIndexOf(f, /EfaImageBuild/)!;
+        const prep = f.steps.find((s) => /ModelPrep/.test(s.type))!;
+        const reach = (ff: FirstDeploy, n: number, seen = new Set<number>()): Set<number> => {
+            for (const a of ff.steps[n - 1].after) if (!seen.has(a)) (seen.add(a), reach(ff, a, seen));
+            return seen;
+        };
+        assert.ok(!reach(f, prep.n).has(build), "the preparation still waits for the image build");
+        const full = p.summary!.firstDeploy;
+        assert.ok(reach(full, stepIndexOf(full, /ModelPrep/)!).has(stepIndexOf(full, /EfaImageBuild/)!));
+    });
+
+    it("text and --json show the sequence", async () => {
+        const p = await stackPlan("moe-fp8");
+        const text = renderText(p);
+        assert.match(text, /First `pulumi up`, in order/);
+        assert.match(text, /EfaImageBuild efa-build: creates .*Project.*\n.*Job efa-build-job until Complete \(≤ \d+ min\)/);
+        const json = JSON.parse(renderJson(p));
+        assert.equal(json.summary.firstDeploy.steps.length, p.summary!.firstDeploy.steps.length);
+    });
+});
+
+const stepIndexOf = (f: FirstDeploy, re: RegExp) => f.steps.find((s) => re.test(s.type + " " + s.step))?.n;

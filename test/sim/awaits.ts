@@ -365,6 +365,38 @@ function prerequisites(r: RecordedResource, g: Graph): RecordedResource[] {
 }
 
 /**
+ * The stack's own ECR images and the steps that produce them (issue 21). An image in an ECR
+ * repository this deployment creates (an ImageRepository component) exists only once a step of the
+ * deployment has pushed it: a Job Pulumi awaits under an image-build component (a
+ * `miles-cluster:images:*` component other than the repository), complete only when the tag is in
+ * ECR (domain/training/imageBuild.ts EFA_BUILD_TRIGGER_SCRIPT). A pod template pulling such an image
+ * (its reference is the repository's URL, known only after deploy, or names the repository) whose
+ * object is not created after such a step would pull an image nothing has pushed: the kubelet
+ * retries the pull (ImagePullBackOff) and Pulumi waits until the Job's timeout.
+ */
+export function imageSteps(resources: RecordedResource[], g: Graph): { producers: RecordedResource[]; unproduced: (r: RecordedResource) => string | undefined } {
+    const repos = resources.filter((r) => r.type === "miles-cluster:images:ImageRepository");
+    const builders = new Set(resources.filter((r) => r.type.startsWith("miles-cluster:images:") && !r.custom && r.type !== "miles-cluster:images:ImageRepository").map(keyOf));
+    const under = (r: RecordedResource): boolean => {
+        for (let p = r.parent, i = 0; p && i < 20; i++) {
+            if (builders.has(keyOf(p))) return true;
+            p = g.byKey.get(keyOf(p))?.parent;
+        }
+        return false;
+    };
+    const producers = resources.filter((r) => r.custom && under(r) && kindOf(r) === "Job" && awaitOf(r).until === "job-complete");
+    const unproduced = (r: RecordedResource): string | undefined => {
+        if (producers.includes(r)) return undefined;
+        const pulled = templates(r).flatMap(({ spec }) => [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c: any) => String(c.image ?? "")));
+        const repo = repos.find((x) => pulled.some((im) => im.includes("(known after deploy)") || im.includes(x.name)));
+        if (!repo) return undefined;
+        if (producers.some((x) => after(g, keyOf(r), keyOf(x)))) return undefined;
+        return `pulls the image of ImageRepository ${repo.name} (ECR), and no step of this deployment ordered before it pushes that image (issue 21)`;
+    };
+    return { producers, unproduced };
+}
+
+/**
  * Walks the resources of `plan` in creation order, as a first deploy into an empty cluster (its
  * nodes up, nothing running) or, with `running`, as an update while those RayJobs hold their GPUs.
  * `steps` limits the walk to the resources `pulumi up` creates or replaces (undefined: all).
@@ -393,7 +425,7 @@ export function walk(p: { resources: RecordedResource[] }, w: World, opts: { run
         }
         return out;
     };
-    const imageRepos = p.resources.filter((r) => r.type.startsWith("miles-cluster:images:"));
+    const images = imageSteps(p.resources, g);
     for (const r of g.order) {
         const k = keyOf(r);
         const step = opts.steps ? opts.steps.get(k) : "create";
@@ -415,10 +447,10 @@ export function walk(p: { resources: RecordedResource[] }, w: World, opts: { run
                 }
             }
             for (const x of prerequisites(r, g)) if (after(g, keyOf(x), k)) blocked.push({ resource: k, reason: `its pods need ${label(x)}, which is created only after this Job completes` });
-            const images = n.pods.flatMap((x) => x.images);
-            for (const repo of imageRepos)
-                if (images.some((im) => im.includes("(known after deploy)") || im.includes(repo.name)))
-                    findings.push({ resource: k, note: `pulls the image of ${repo.type.split(":").pop()} ${repo.name} (ECR); no earlier step of this deployment pushes it (issue 21)` });
+        }
+        if (step !== "update" && templates(r).length > 0) {
+            const why = images.unproduced(r);
+            if (why) findings.push({ resource: k, note: why });
         }
         if (a.until === "service-endpoints") {
             const sel = ((r.inputs.spec as any)?.selector ?? {}) as Record<string, string>;
@@ -573,6 +605,15 @@ export function holdingWholeGroups(r: RecordedResource, w: World): RecordedResou
         return { replicas: g.nodes, template: { spec: { nodeSelector: g.selector, containers: [{ image: "", resources: { limits: { [GPU]: g.gpusPerNode, ...(g.efaPerNode ? { [EFA]: g.efaPerNode } : {}) } } }] } } };
     }) } };
     return { ...r, inputs: { ...r.inputs, spec } };
+}
+
+/**
+ * Why Kueue does not admit the queued object `r` now, while `running` (RayJobs holding their GPUs,
+ * admitted before it) keep theirs (undefined: it is admitted at once). Quota and free nodes, as `walk`.
+ */
+export function queueHoldsBack(r: RecordedResource, running: RecordedResource[], w: World): string | undefined {
+    const held = running.map((x) => ({ key: keyOf(x), needs: needsOf(x, w.groups), queued: queued(x, w) }));
+    return fits(needsOf(r, w.groups), held, w, queued(r, w));
 }
 
 /** An update of a deployed plan `prev` to `next` while the runs of `prev` hold their GPUs. */

@@ -10,7 +10,10 @@ import * as path from "node:path";
 import type { Plan } from "../../plan/run";
 import { objectsOf, STACKS, stackPlan, type K8sObject } from "./world";
 import { chainInputOf, runCommandChain, type ChainInput, type ChainResult } from "./commandChain";
-import { entrypointScriptKey, recordedEntrypointScript, RUN_RECORD_MOUNT } from "../../domain/training/runRecord";
+import { entrypointScriptKey, recordedEntrypointScript, RUN_RECORD_MOUNT, runEntrypoint, runEntrypointScript } from "../../domain/training/runRecord";
+import { parseConfig } from "../../validation";
+import { runOf } from "../../domain/stack";
+import { rawConfig } from "../harness";
 import { shellQuote } from "../../domain/training/argv";
 
 type Obj = Record<string, any>;
@@ -122,6 +125,28 @@ describe("command chain: each RayJob's entrypoint reaches train.py on the head u
             ["submitter"],
         );
         assert.ok(found.some((f) => /train\.py ran on \[submitter\]/.test(f)), found.join("\n"));
+    });
+
+    it("JSON-valued extraArgs of a stack config (--apply-chat-template-kwargs '{\"thinking_mode\": \"thinking\"}') reach train.py as one word (issue 23)", function () {
+        const c = cases.get("dev")![0];
+        const json = '{"thinking_mode": "thinking"}';
+        const values = {
+            "aws:region": "us-east-1",
+            "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes: 1 }] },
+            "miles-cluster:training": { extraArgs: ["--apply-chat-template-kwargs", json, "--rollout-stop-token-ids", "151645", "151643"] },
+        };
+        const parsed = parseConfig(rawConfig(values), { stack: "json-args" });
+        assert.deepEqual(parsed.problems, []);
+        const run = runOf(parsed.config!);
+        const { key, script } = runEntrypointScript(run);
+        const maps = { ...c.input.headConfigMaps, [RUN_RECORD_MOUNT]: { ...c.input.headConfigMaps[RUN_RECORD_MOUNT], [key]: script } };
+        // list2cmdline only: it is the join that rewrites double quotes (shlex.join quotes the words whole); the script keeps them out of both.
+        for (const join of ["list2cmdline"] as const) {
+            const res = runCommandChain({ ...c.input, headConfigMaps: maps, spec: { ...c.input.spec, entrypoint: runEntrypoint(run) }, join });
+            const argv = res.trainRuns.find((t) => t.side === "head")?.argv ?? [];
+            assert.equal(argv[argv.indexOf("--apply-chat-template-kwargs") + 1], json, join);
+            assert.deepEqual(res.trainRuns.map((t) => [t.side, t.argv]), [["head", run.command.argv]], join);
+        }
     });
 
     it("argv words the shells treat specially (';', globs, braces, quotes, spaces) reach train.py unchanged through the script; inline, as before, they do not", function () {

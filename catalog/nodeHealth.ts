@@ -1,0 +1,28 @@
+/**
+ * Node health facts (issue 22).
+ *
+ * The EKS node monitoring agent (add-on eks-node-monitoring-agent, installed by
+ * components/eksManagedAddons.ts) sets one NodeCondition per category of problem it finds in the
+ * node's logs; `status: "False"` means unhealthy, and with auto repair (the GPU node groups'
+ * nodeRepairConfig, components/gpuNodeGroup.ts) EKS reboots or replaces the node.
+ * Sources: https://docs.aws.amazon.com/eks/latest/userguide/node-health.html and
+ * https://docs.aws.amazon.com/eks/latest/userguide/node-health-nma.html ("AcceleratedHardware node
+ * health issues": DCGMDiagnosticFailure, DCGMError … are Conditions on AcceleratedHardwareReady;
+ * DCGMFieldError[Code], DCGMHealthCode[Code] are Events, no repair), and the agent's README
+ * (github.com/aws/eks-node-monitoring-agent: KernelReady, NetworkingReady, StorageReady,
+ * AcceleratedHardwareReady; ContainerRuntimeReady for the container runtime category).
+ */
+export const NODE_MONITORING_CONDITIONS = ["AcceleratedHardwareReady", "NetworkingReady", "KernelReady", "StorageReady", "ContainerRuntimeReady"] as const;
+export type NodeMonitoringCondition = (typeof NODE_MONITORING_CONDITIONS)[number];
+
+/**
+ * Level of `dcgmi diag -r` our node check runs: 2 ("medium", a few minutes: deployment, PCIe,
+ * memory and the short hardware tests), not 3/4 (stress tests of 30 min to hours), so a node that
+ * joins is checked in minutes. DCGM user guide, "Run Levels"
+ * (https://docs.nvidia.com/datacenter/dcgm/latest/user-guide/dcgm-diagnostics.html).
+ */
+export const DCGM_DIAG_LEVEL = 2;
+
+/** Result words `dcgmi diag` prints (DCGM dcgmi/Diag.cpp, DcgmiResult display: Pass, Skip, Warn, Fail, Not Run). */
+export const DCGM_RESULTS = ["Pass", "Skip", "Warn", "Fail", "Not Run"] as const;
+export type DcgmResult = (typeof DCGM_RESULTS)[number];
