@@ -68,6 +68,8 @@ export * from "./components/eksManagedAddons";
 export * from "./components/systemNodeGroup";
 export * from "./components/gpuNodeGroup";
 export * from "./components/clusterAutoscaler";
+export * from "./components/spotInterruptionQueue";
+export * from "./components/nodeTerminationHandler";
 export * from "./components/userData";
 export * from "./components/iam";
 export * from "./components/trainingNamespace";

@@ -139,7 +139,7 @@ export function deploy(resolved: ResolvedStack, o: ProgramOptions = {}): StackOu
     const runs = deployRuns(resolved.runs, { stack: cfg.stack, cluster, namespace, storage, addons, region: cfg.region, networkPolicy, gitCommit: o.gitCommit ?? UNKNOWN_COMMIT, ...(repo ? { efaImageRepositoryUrl: repo.url } : {}), ...(build ? { efaImageReady: build.ready } : {}) });
     const logs = addons.observability.logs;
     if (runs[0] && logs) outputs.runLogsCommand = readLogsCommand(logs, runs[0].jobName);
-    if (runs[0]) outputs.runRecordsCommand = runRecordsCommand(cfg.stack, runs.map((j) => ({ runName: j.run.runName, namespace: j.namespace, checkpointDir: j.run.paths.checkpointDir })), cfg.storage);
+    if (runs[0]) outputs.runRecordsCommand = runRecordsCommand(cfg.stack, runs.map((j) => ({ runName: j.run.runName, namespace: j.namespace, checkpointDir: j.run.paths.checkpointDir, queued: addons.queue !== undefined })), cfg.storage);
     if (cfg.training.runs === undefined) {
         const training = runs[0];
         if (training) {

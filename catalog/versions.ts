@@ -35,6 +35,15 @@ export const CHARTS = {
      * Kubernetes version (the autoscaler is released per Kubernetes minor; bump both together).
      */
     clusterAutoscaler: { chart: "cluster-autoscaler", repo: "https://kubernetes.github.io/autoscaler", version: "9.59.0" },
+    /**
+     * AWS Node Termination Handler in Queue Processor mode (spot GPU groups only). github.com/aws/
+     * aws-node-termination-handler tag v1.25.6 (commit 77ca841d, 2026-04-02):
+     * config/helm/aws-node-termination-handler/Chart.yaml `version: 0.27.6`, `appVersion: 1.25.6`;
+     * published as an OCI chart (the chart's README.md:22 `oci://public.ecr.aws/aws-ec2/helm/
+     * aws-node-termination-handler --version $CHART_VERSION`), so `repo` is empty. Its values.yaml
+     * leaves `image.tag` empty = `v<appVersion>`.
+     */
+    nodeTerminationHandler: { chart: "oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler", repo: "", version: "0.27.6" },
 } as const satisfies Record<string, ChartPin>;
 
 export interface ImagePin {

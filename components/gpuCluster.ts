@@ -7,6 +7,9 @@ import type { ClusterHandle } from "./contracts";
 import type { GpuNodeGroupInfo } from "../domain/gpuNodes";
 import { ClusterNetwork, type ClusterNetworkArgs } from "./clusterNetwork";
 import { ClusterAutoscaler, type ClusterAutoscalerArgs } from "./clusterAutoscaler";
+import { SpotInterruptionQueue, type SpotInterruptionQueueArgs } from "./spotInterruptionQueue";
+import { NodeTerminationHandler, type NodeTerminationHandlerArgs } from "./nodeTerminationHandler";
+import { spotGroupsOf } from "../domain/lifecycle/spot";
 import { capacityPlanOf } from "../domain/capacity";
 import { EksControlPlane, type EksControlPlaneArgs } from "./eksControlPlane";
 import { EksClusterAddons, EksNodeAddons, type EksClusterAddonsArgs, type EksNodeAddonsArgs } from "./eksManagedAddons";
@@ -68,6 +71,8 @@ export interface GpuClusterArgs {
         gpuNodeGroup?: GpuNodeGroupArgs["transform"];
         clusterAddons?: EksClusterAddonsArgs["transform"];
         clusterAutoscaler?: ClusterAutoscalerArgs["transform"];
+        spotInterruptionQueue?: SpotInterruptionQueueArgs["transform"];
+        nodeTerminationHandler?: NodeTerminationHandlerArgs["transform"];
         provider?: Transform<k8s.ProviderArgs>;
     };
 }
@@ -226,6 +231,24 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
                     dependsOn: [system.nodeGroup, ...nodeAddons.addons, ...clusterAddons.addons],
                     tags,
                     transform: t.clusterAutoscaler,
+                },
+                o,
+            );
+        }
+        if (spotGroupsOf(c.gpuNodeGroups).length > 0) {
+            // Spot GPU groups: the interruption notice reaches the cluster through EventBridge → SQS →
+            // the handler (pods cannot read IMDS: hop limit 1); domain/lifecycle/spot.ts.
+            const queue = new SpotInterruptionQueue(`${name}-spot`, { namePrefix: clusterName, tags, transform: t.spotInterruptionQueue }, o);
+            new NodeTerminationHandler(
+                `${name}-nth`,
+                {
+                    clusterName: controlPlane.clusterName,
+                    queue: { url: queue.queueUrl, arn: queue.queueArn },
+                    region,
+                    provider,
+                    dependsOn: [system.nodeGroup, ...nodeAddons.addons, ...clusterAddons.addons, ...queue.ready],
+                    tags,
+                    transform: t.nodeTerminationHandler,
                 },
                 o,
             );

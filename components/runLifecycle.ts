@@ -5,7 +5,9 @@
  *   block resume; CloudWatch GetMetricStatistics through EKS Pod Identity only when FSx is the storage);
  * - the pre-replacement save Job (domain/lifecycle/jobs.ts), which the RayJob waits for;
  * - on a Capacity Block group: the end-of-block save CronJob and the resume CronJob, scheduled from
- *   the block's window (read from the reservation at deploy).
+ *   the block's window (read from the reservation at deploy);
+ * - on a spot group: the spot save watcher (domain/lifecycle/spotSave.ts), which makes the run save
+ *   when the interruption handler taints one of its nodes.
  *
  * Verified offline only (manifests, RBAC, the scripts under /bin/sh with stand-ins); the Jobs
  * running against a real KubeRay, FSx and Capacity Block are verified only on a real cluster.
@@ -19,7 +21,8 @@ import { POD_IDENTITY_TRUST_POLICY } from "../domain/iam";
 import type { BlockWindow } from "../domain/lifecycle/capacityBlock";
 import { transform, type Transform } from "./transform";
 import { configuredRegion } from "./defaults";
-import { blockEndSaveCronJob, blockGroupOf, blockResumeCronJob, lifecycleName, lifecycleNodeReaderRole, lifecycleRole, preReplaceSaveJob, type LifecycleContext } from "../domain/lifecycle/jobs";
+import { blockEndSaveCronJob, blockGroupOf, blockResumeCronJob, lifecycleName, lifecycleNodeReaderRole, lifecycleRole, preReplaceSaveJob, runOnSpot, type LifecycleContext } from "../domain/lifecycle/jobs";
+import { spotSaveWatcher } from "../domain/lifecycle/spotSave";
 
 export interface RunLifecycleArgs {
     /**
@@ -116,6 +119,7 @@ export interface RunLifecycleArgs {
         nodeReaderRole?: Transform<k8s.rbac.v1.ClusterRoleArgs>;
         nodeReaderBinding?: Transform<k8s.rbac.v1.ClusterRoleBindingArgs>;
         blockResume?: Transform<k8s.batch.v1.CronJobArgs>;
+        spotSave?: Transform<k8s.apps.v1.DeploymentArgs>;
         cloudWatchRole?: Transform<aws.iam.RoleArgs>;
         cloudWatchRolePolicy?: Transform<aws.iam.RolePolicyArgs>;
         cloudWatchPodIdentity?: Transform<aws.eks.PodIdentityAssociationArgs>;
@@ -128,6 +132,8 @@ export class RunLifecycle extends pulumi.ComponentResource {
     readonly preReplaceSave?: k8s.batch.v1.Job;
     readonly blockEndSave?: k8s.batch.v1.CronJob;
     readonly blockResume?: k8s.batch.v1.CronJob;
+    /** The spot save watcher, when the run takes nodes from a spot group. */
+    readonly spotSave?: k8s.apps.v1.Deployment;
 
     constructor(name: string, args: RunLifecycleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:RunLifecycle", name, {}, opts);
@@ -187,13 +193,9 @@ export class RunLifecycle extends pulumi.ComponentResource {
             );
         }
 
-        if (args.blockWindow && block) {
-            const lead = block.saveLeadMinutes;
-            const w = args.blockWindow;
-            const save = blockEndSaveCronJob(r, ctx, undefined, lead);
-            this.blockEndSave = new k8s.batch.v1.CronJob(
-                ...transform(t.blockEndSave, `${name}-block-end-save`, { metadata: save.metadata, spec: w.apply((win) => blockEndSaveCronJob(r, ctx, win, lead).spec) }, { ...o(), dependsOn: deps }),
-            );
+        const spot = runOnSpot(r);
+        let nodeReader: pulumi.Resource[] = [];
+        if ((args.blockWindow && block) || spot) {
             const nodes = lifecycleNodeReaderRole(r, args.namespace);
             const nodeRole = new k8s.rbac.v1.ClusterRole(...transform(t.nodeReaderRole, `${name}-nodes`, nodes, o()));
             const nodeBinding = new k8s.rbac.v1.ClusterRoleBinding(
@@ -204,10 +206,23 @@ export class RunLifecycle extends pulumi.ComponentResource {
                     o(),
                 ),
             );
+            nodeReader = [nodeRole, nodeBinding];
+        }
+        if (args.blockWindow && block) {
+            const lead = block.saveLeadMinutes;
+            const w = args.blockWindow;
+            const save = blockEndSaveCronJob(r, ctx, undefined, lead);
+            this.blockEndSave = new k8s.batch.v1.CronJob(
+                ...transform(t.blockEndSave, `${name}-block-end-save`, { metadata: save.metadata, spec: w.apply((win) => blockEndSaveCronJob(r, ctx, win, lead).spec) }, { ...o(), dependsOn: deps }),
+            );
             const resume = blockResumeCronJob(r, ctx, undefined);
             this.blockResume = new k8s.batch.v1.CronJob(
-                ...transform(t.blockResume, `${name}-block-resume`, { metadata: resume.metadata, spec: w.apply((win) => blockResumeCronJob(r, ctx, win).spec) }, { ...o(), dependsOn: [...deps, nodeRole, nodeBinding] }),
+                ...transform(t.blockResume, `${name}-block-resume`, { metadata: resume.metadata, spec: w.apply((win) => blockResumeCronJob(r, ctx, win).spec) }, { ...o(), dependsOn: [...deps, ...nodeReader] }),
             );
+        }
+        if (spot) {
+            const watcher = spotSaveWatcher(r, ctx);
+            this.spotSave = new k8s.apps.v1.Deployment(...transform(t.spotSave, `${name}-spot-save`, { metadata: watcher.metadata, spec: watcher.spec }, { ...o(), dependsOn: [...deps, ...nodeReader] }));
         }
         this.registerOutputs({ serviceAccountName: this.serviceAccountName });
     }

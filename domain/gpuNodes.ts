@@ -31,6 +31,11 @@ export interface GpuNodeGroupInfo {
      * (for `plan`; a deployment reads the reservation's own) and how early the run saves before it ends.
      */
     capacityBlock?: { reservationId: string; window?: { start: string; end: string }; saveLeadMinutes: number };
+    /**
+     * Set when the group runs on spot capacity: EC2 may reclaim its nodes with a two-minute notice, so
+     * a run on it gets the spot save watcher (domain/lifecycle/spotSave.ts).
+     */
+    spot?: true;
 }
 
 /**
@@ -75,6 +80,7 @@ export function gpuNodeGroupsFromConfig(cfg: { cluster: Pick<MilesConfig["cluste
                 g.capacity.type === "capacity-block"
                     ? { reservationId: g.capacity.reservationId, window: g.capacity.window ? { ...g.capacity.window } : undefined, saveLeadMinutes: g.capacity.saveLeadMinutes }
                     : undefined,
+            ...(g.capacity.type === "spot" ? { spot: true as const } : {}),
         };
     });
 }

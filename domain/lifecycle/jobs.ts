@@ -23,7 +23,7 @@ import { blockSchedule, cronAt, type BlockWindow } from "./capacityBlock";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
-type EnvVar = { name: string; value: string } | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string } } };
+export type EnvVar = { name: string; value: string } | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string } } };
 
 export interface LifecycleContext {
     namespace: string;
@@ -68,7 +68,7 @@ const securityContext = {
 };
 const resources = { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } };
 
-function step(name: string, image: string, script: string, env: EnvVar[]): Container {
+export function step(name: string, image: string, script: string, env: EnvVar[]): Container {
     return {
         name,
         image,
@@ -83,12 +83,15 @@ function step(name: string, image: string, script: string, env: EnvVar[]): Conta
     };
 }
 
-/** The steps' pod, hardened like every pod of the project; it patches the RayJob, so it keeps its API token. */
-function podSpec(ctx: LifecycleContext, steps: Container[]): PodSpec {
+/**
+ * The steps' pod, hardened like every pod of the project; it patches the RayJob, so it keeps its API
+ * token. A Job's pod never restarts; a Deployment's (the spot save watcher) always does.
+ */
+export function podSpec(ctx: LifecycleContext, steps: Container[], restartPolicy: "Never" | "Always" = "Never"): PodSpec {
     const init = steps.slice(0, -1);
     return hardenPodSpec({
         serviceAccountName: ctx.serviceAccountName,
-        restartPolicy: "Never",
+        restartPolicy,
         enableServiceLinks: false,
         ...(init.length > 0 ? { initContainers: init } : {}),
         containers: [steps[steps.length - 1]],
@@ -227,6 +230,9 @@ export function blockNodes(r: ResolvedRun): { selector: string; nodes: number } 
     return { selector: eq(blocks[0]?.group.selector ?? {}), nodes: blocks[0]?.nodes ?? 0 };
 }
 
+/** Whether a run takes nodes from a spot group: then it gets the spot save watcher (spotSave.ts). */
+export const runOnSpot = (r: Pick<ResolvedRun, "groups">) => r.groups.some((x) => x.group.spot === true);
+
 /**
  * Least privilege: read and patch this one RayJob (suspend/resume, status). Under Kueue also list
  * and patch Workloads in the namespace: the run's Workload is named by Kueue (a hash of the RayJob's
@@ -234,17 +240,20 @@ export function blockNodes(r: ResolvedRun): { selector: string; nodes: number } 
  * labelled with this RayJob's uid.
  */
 export function lifecycleRole(r: ResolvedRun, namespace: string, queued = false) {
-    const rules = [{ apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: [r.runName], verbs: ["get", "patch"] }];
-    return {
-        metadata: { name: lifecycleName(r, "lifecycle"), namespace, labels: runLabels(r, "lifecycle") },
-        rules: queued ? [...rules, { apiGroups: ["kueue.x-k8s.io"], resources: ["workloads"], verbs: ["list", "patch"] }] : rules,
-    };
+    const rules: Array<{ apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }> = [{ apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: [r.runName], verbs: ["get", "patch"] }];
+    if (queued) rules.push({ apiGroups: ["kueue.x-k8s.io"], resources: ["workloads"], verbs: ["list", "patch"] });
+    // The spot save watcher finds the run's nodes through its pods (a label selector RBAC cannot narrow).
+    if (runOnSpot(r)) rules.push({ apiGroups: [""], resources: ["pods"], verbs: ["list"] });
+    return { metadata: { name: lifecycleName(r, "lifecycle"), namespace, labels: runLabels(r, "lifecycle") }, rules };
 }
 
-/** The resume counts the block's Ready nodes: list nodes (cluster-scoped; RBAC cannot narrow it by label). */
+/**
+ * The resume counts the block's Ready nodes: list nodes (cluster-scoped; RBAC cannot narrow it by
+ * label); the spot save watcher reads the taints of the nodes the run's pods are on: get.
+ */
 export function lifecycleNodeReaderRole(r: ResolvedRun, namespace: string) {
     return {
         metadata: { name: `${namespace}-${lifecycleName(r, "nodes")}`, labels: runLabels(r, "lifecycle") },
-        rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["list"] }],
+        rules: [{ apiGroups: [""], resources: ["nodes"], verbs: [...(blockGroupOf(r) ? ["list"] : []), ...(runOnSpot(r) ? ["get"] : [])] }],
     };
 }

@@ -23,6 +23,15 @@ export const RUN_RECORD_DIR = "run-records";
 export const RUN_RECORD_MOUNT = "/etc/miles-cluster/run-record";
 export const RUN_RECORD_VOLUME = "run-record";
 export const RUN_RECORD_SCHEMA = "miles-cluster/run-record/v1";
+/**
+ * Schema of a run event: one JSON file written beside the records by a watcher of the run (the spot
+ * save watcher, domain/lifecycle/spotSave.ts) when something happens to a node of the run —
+ * `{ schema, run, kind, node, event, outcome, at }` — which `miles-cluster runs` reads to say why an
+ * attempt ended and which nodes were left out (attempts.ts).
+ */
+export const RUN_EVENT_SCHEMA = "miles-cluster/run-event/v1";
+/** Sub-directory of the run's records directory (`<checkpointDir>/run-records/`) the events go to. */
+export const RUN_EVENTS_DIR = "events";
 /** The run record's git commit when the program does not run from a git checkout (or under `plan`). */
 export const UNKNOWN_COMMIT = "unknown";
 
@@ -212,12 +221,17 @@ export function localRunRecordsDir(stack: string): string {
     return `run-records/${stack}`;
 }
 
+/** The file a stack's Kueue Workloads of one namespace are copied to, beside the records (`miles-cluster runs` reads them: admission times, eviction reasons). */
+export const workloadsFile = (namespace: string) => `workloads-${namespace}.json`;
+
 /**
  * How to copy a stack's run records to `run-records/<stack>/<run>/` and list them: from the
  * checkpoint bucket (`aws s3 sync`, also after the Ray cluster is gone), else from the run's head
- * pod while its Ray cluster exists (`kubectl cp`, needs tar in the image).
+ * pod while its Ray cluster exists (`kubectl cp`, needs tar in the image). Runs in a Kueue queue
+ * also get their namespace's Workloads copied (`kubectl get workloads -o json`): the admission each
+ * attempt's GPU-hours count from and the reason of the latest eviction (domain/training/attempts.ts).
  */
-export function runRecordsCommand(stack: string, runs: ReadonlyArray<{ runName: string; namespace: string; checkpointDir: string }>, storage: Pick<StorageConfig, "type" | "existingFileSystem" | "links">): string {
+export function runRecordsCommand(stack: string, runs: ReadonlyArray<{ runName: string; namespace: string; checkpointDir: string; queued?: boolean }>, storage: Pick<StorageConfig, "type" | "existingFileSystem" | "links">): string {
     const local = localRunRecordsDir(stack);
     const copies = runs.map((r) => {
         const s3 = runRecordsS3Path(r.checkpointDir, storage);
@@ -225,5 +239,7 @@ export function runRecordsCommand(stack: string, runs: ReadonlyArray<{ runName: 
         const head = `$(kubectl -n ${r.namespace} get pod -l ${RUN_LABELS.instance}=${r.runName},${RUN_LABELS.component}=${HEAD_COMPONENT} -o jsonpath='{.items[0].metadata.name}')`;
         return `kubectl cp -c ${HEAD_COMPONENT} ${r.namespace}/${head}:${r.checkpointDir}/${RUN_RECORD_DIR} ./${local}/${r.runName}`;
     });
-    return [...copies, `npx miles-cluster runs --stack ${stack}`].join(" && ");
+    const queuedNamespaces = [...new Set(runs.filter((r) => r.queued).map((r) => r.namespace))];
+    const workloads = queuedNamespaces.map((ns) => `kubectl -n ${ns} get workloads.kueue.x-k8s.io -o json > ./${local}/${workloadsFile(ns)}`);
+    return [...copies, ...workloads, `npx miles-cluster runs --stack ${stack}`].join(" && ");
 }

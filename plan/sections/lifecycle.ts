@@ -5,7 +5,9 @@
 import type { MilesConfig } from "../../config";
 import type { ResolvedRun } from "../../domain/training/run";
 import { instanceFacts } from "../../catalog/instances";
-import { blockGroupOf, blockNodes } from "../../domain/lifecycle/jobs";
+import { blockGroupOf, blockNodes, runOnSpot } from "../../domain/lifecycle/jobs";
+import { reclaimCost } from "../../domain/lifecycle/spot";
+import { sizeFsx, storageNeedOf, formatSeconds } from "../../domain/sizing";
 import { blockHours, blockPhase, blockSchedule, formatUtc, EC2_TERMINATION_MINUTES_BEFORE_END, EKS_SCALEDOWN_MINUTES_BEFORE_END } from "../../domain/lifecycle/capacityBlock";
 
 export interface LifecyclePlan {
@@ -43,6 +45,8 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date): Life
         data.atRisk = { rollouts: si, nodes, gpus: nodes * r.gpusPerNode, usdPerRolloutMinute: Math.round(si * perRolloutMinute * 100) / 100 };
     }
 
+    if (runOnSpot(r)) spotLines(cfg, r, lines, warnings, data);
+
     const bg = blockGroupOf(r);
     const cb = bg?.capacityBlock;
     const blockGroups = r.groups.length > 1 ? r.groups.filter((x) => x.group.capacityBlock).map((x) => x.group) : bg ? [bg] : [];
@@ -68,4 +72,37 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date): Life
         }
     }
     return { lines, warnings, data };
+}
+
+/**
+ * A run on spot: what a reclaim costs at most and whether the save the notice triggers can finish in
+ * the notice (domain/lifecycle/spot.ts reclaimCost; the checkpoint write time from the storage sizing
+ * on FSx).
+ */
+function spotLines(cfg: MilesConfig, r: ResolvedRun, lines: Array<[string, string]>, warnings: string[], data: Record<string, unknown>): void {
+    const spotGroups = r.groups.filter((x) => x.group.spot);
+    for (const { group, nodes } of spotGroups) {
+        const g = cfg.cluster.gpuNodeGroups.find((x) => x.name === group.name);
+        if (!g) continue;
+        const c = reclaimCost(g, { nodes, gpusPerNode: r.gpusPerNode, saveInterval: r.training.checkpoints.saveInterval });
+        const t5 = 5;
+        lines.push([
+            "spot reclaim",
+            `group ${group.name}: EC2's interruption notice (${c.noticeSeconds} s) or a rebalance recommendation → EventBridge → SQS → aws-node-termination-handler taints the node → ${r.runName}-spot-save creates the sentinel; the run saves at the end of the step in progress if that step and the write end within ~${c.saveBudgetSeconds} s, else it resumes from its last periodic save. At most ${c.saveInterval} rollouts (saveInterval) × T min on ${nodes} node(s) × ${r.gpusPerNode} GPUs are lost: ${c.gpuHoursPerRolloutMinute.toFixed(2)} GPU-hours and $${c.usdPerRolloutMinute.toFixed(2)} per minute of rollout time T (T = ${t5} min: ${(c.gpuHoursPerRolloutMinute * t5).toFixed(1)} GPU-hours, $${(c.usdPerRolloutMinute * t5).toFixed(0)}), plus the restart on a new node; ${c.basis}`,
+        ]);
+        const spot: Record<string, unknown> = { group: group.name, ...c };
+        if (cfg.storage.type === "fsx-lustre") {
+            const need = storageNeedOf(r).need;
+            if (need) {
+                const write = sizeFsx(need, cfg.storage.capacityGiB, cfg.storage.throughputPerTiB).writeSeconds;
+                spot.checkpointWriteSeconds = Math.round(write);
+                if (write > c.saveBudgetSeconds) {
+                    warnings.push(
+                        `spot group ${group.name}: one checkpoint of ${r.runName} takes ${formatSeconds(write)} to write, longer than the ~${c.saveBudgetSeconds} s a spot interruption notice leaves: only a rebalance recommendation that comes early enough saves in time; otherwise up to ${c.saveInterval} rollouts are lost (lower checkpoints.saveInterval, or raise storage throughput)`,
+                    );
+                }
+            }
+        }
+        data.spotReclaim = [...((data.spotReclaim as unknown[]) ?? []), spot];
+    }
 }
