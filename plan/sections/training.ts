@@ -10,6 +10,7 @@ import { GIB, type PhaseFit } from "../../domain/training/memoryFit";
 import { describeGate, fabricGatePlan, fabricWarnings } from "../../domain/fabric/gate";
 import { lifecyclePlan } from "./lifecycle";
 import { interconnectDomain } from "../../domain/cluster";
+import { clusterWideAddonEnabled } from "../../domain/addons";
 
 /**
  * The training run: the full entrypoint, GPU layout, parallelism and DP, SGLang engines, batch
@@ -20,7 +21,14 @@ export const trainingSection: SectionProducer = (stack) => {
     const queue = queueSummary(stack);
     if (cfg.training.runs !== undefined) return namedRuns(stack, queue);
     const run = stack.runs[0]?.run;
-    if (!run) return { data: { enabled: false, queue: queue.data }, lines: [["training", "disabled (training.enabled: false)"], ...queue.lines] };
+    if (!run) {
+        // No run at all (no training section, or a disabled one naming no model) vs a disabled run whose checkpoints stay.
+        const none = stack.all.length === 0;
+        const text = none
+            ? "no run: the stack names no model to train (no miles-cluster:training key, or `enabled: false` without a model); `pulumi up` creates the cluster only"
+            : "disabled (training.enabled: false): no RayJob is created; the run's checkpoints stay on the shared volume";
+        return { data: { enabled: false, run: none ? null : "disabled", queue: queue.data }, lines: [["training", text], ...queue.lines] };
+    }
     const single = runSection(run, cfg);
     return { data: { ...single.data, queue: queue.data }, lines: [...single.lines, ...queue.lines], warnings: single.warnings };
 };
@@ -54,8 +62,9 @@ export function queueSummary(stack: ResolvedStack): { data: unknown; lines: Arra
     const runs = stack.runs.map((x) => x.run);
     // A run stack shares its cluster stack's queue: the cluster stack's runs are older, so they come first at equal priority.
     const theirs = (stack.clusterStack?.runs ?? []).map((r) => ({ name: `${r.name} (${stack.clusterStack!.stack})`, priority: r.priority as ResolvedRun["training"]["priority"], gpusByGroup: r.gpusByGroup }));
-    if (!k.enabled) {
-        const lines: Array<[string, string]> = [["queue", "none (addons.kueue.enabled: false): each RayJob starts when created; runs that do not fit together half-start and wait on each other's GPUs"]];
+    if (!clusterWideAddonEnabled(cfg, "kueue")) {
+        const why = k.enabled === false ? "addons.kueue.enabled: false" : "Kueue is opt-in on a bring-your-own cluster: set addons.kueue.enabled: true to queue the runs";
+        const lines: Array<[string, string]> = [["queue", `none (${why}): each RayJob starts when created; runs that do not fit together half-start and wait on each other's GPUs`]];
         return { data: null, lines, warnings: runs.length > 1 ? ["addons.kueue.enabled: false with several runs: without a queue they compete for GPUs and can deadlock half-started"] : [] };
     }
     const quota = queueQuota(k, groups);
