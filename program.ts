@@ -93,12 +93,15 @@ export function deploy(resolved: ResolvedStack, o: ProgramOptions = {}): StackOu
     });
     const namespace = new TrainingNamespace("training-namespace", {
         name: cfg.training.namespace,
+        // A bring-your-own cluster's namespace holds the team's claim: by default it is only referenced (never created or deleted).
+        ownership: cfg.cluster.existing?.trainingNamespace ?? "create",
         provider: cluster.provider,
         dependsOn: cluster.aws?.ready,
         podSecurity: trainingPodSecurity(resolved.runs.map((x) => x.run)),
         networkPolicies: cfg.addons.networkPolicies.enabled,
     });
-    const storage = new CheckpointStorage("storage", { storage: cfg.storage, stack, region, cluster, namespace });
+    // The capacity resolved once (domain/sizing.ts resolveStorage): storage.capacityGiB, or sized from the runs.
+    const storage = new CheckpointStorage("storage", { storage: { ...cfg.storage, capacityGiB: resolved.storage.capacityGiB }, stack, region, cluster, namespace });
     const addons = new ClusterAddons("addons", { addons: cfg.addons, stack, region, cluster, namespace, storage });
     if (cluster.eks) {
         outputs.clusterName = cluster.eks.clusterName;

@@ -4,6 +4,7 @@ import { configuredRegion, currentStack, sectionDefaults } from "./defaults";
 import type { ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
 import { CheckpointBucket, type CheckpointBucketArgs } from "./checkpointBucket";
 import { FsxLustre, type FsxLustreArgs } from "./fsxLustre";
+import { FSX_MIN_CAPACITY_GIB } from "../catalog/fsx";
 import { EfsFileSystem, type EfsFileSystemArgs } from "./efsFileSystem";
 import { SharedVolume, SHARED_CLAIM_NAME, type SharedVolumeArgs } from "./sharedVolume";
 import { partOfLabels, stackTags } from "../domain/labels";
@@ -97,7 +98,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
                 this.volumeHandle = pulumi.output(existing.id);
                 this.fileSystemId = pulumi.output(existing.id);
                 const volume = this.createVolume(name, a, {
-                    capacity: `${s.capacityGiB}Gi`,
+                    capacity: `${s.capacityGiB ?? FSX_MIN_CAPACITY_GIB}Gi`,
                     csi: { driver: FSX_CSI_DRIVER, volumeHandle: existing.id, volumeAttributes: { dnsname: existing.dnsName!, mountname: existing.mountName! } },
                     mountOptions: ["flock"],
                 });
@@ -109,7 +110,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
                 this.volumeHandle = fsx.fileSystem.id;
                 this.fileSystemId = fsx.fileSystem.id;
                 const volume = this.createVolume(name, a, {
-                    capacity: `${s.capacityGiB}Gi`,
+                    capacity: `${s.capacityGiB ?? FSX_MIN_CAPACITY_GIB}Gi`,
                     csi: { driver: FSX_CSI_DRIVER, volumeHandle: fsx.fileSystem.id, volumeAttributes: { dnsname: fsx.fileSystem.dnsName, mountname: fsx.fileSystem.mountName } },
                     mountOptions: ["flock"],
                 });
@@ -198,7 +199,7 @@ export class CheckpointStorage extends pulumi.ComponentResource implements Stora
                 claimName: this.claimName,
                 volumeName: `${args.namespace.name}-shared`,
                 labels: partOfLabels("storage"),
-                dependsOn: [args.namespace.resource],
+                dependsOn: args.namespace.resource ? [args.namespace.resource] : [],
                 transform: args.transform?.volume,
                 ...v,
             },

@@ -8,7 +8,7 @@ import { queueHandle, type QueueHandle } from "../domain/kueue";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AddonsConfig } from "../config";
-import { dcgmExporterOptions, efaDevicePluginEnabled } from "../domain/addons";
+import { clusterWideAddonEnabled, dcgmExporterOptions, efaDevicePluginEnabled } from "../domain/addons";
 import { podSecurityLabels } from "../domain/security/pods";
 import { resolveMonitoring, type TrainingObservability } from "../domain/monitoring/resolve";
 import { logShipping } from "../domain/monitoring/logs";
@@ -112,20 +112,20 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
         const common = { provider, gpuNodeGroups, dependsOn: clusterReady };
 
         const t = args.transform ?? {};
-        if (a.nvidiaDevicePlugin.enabled) this.nvidiaDevicePlugin = new NvidiaDevicePlugin(`${name}-nvidia-device-plugin`, { ...common, transform: t.nvidiaDevicePlugin }, { parent: this });
+        if (clusterWideAddonEnabled(scope, "nvidiaDevicePlugin")) this.nvidiaDevicePlugin = new NvidiaDevicePlugin(`${name}-nvidia-device-plugin`, { ...common, transform: t.nvidiaDevicePlugin }, { parent: this });
         if (efaDevicePluginEnabled(scope)) {
             this.efaDevicePlugin = new EfaDevicePlugin(`${name}-efa-device-plugin`, { ...common, imageRepository: a.efaDevicePlugin.imageRepository, transform: t.efaDevicePlugin }, { parent: this });
         }
         // Kueue before KubeRay: KubeRay's CRD job is created once Kueue's Job webhooks serve (KubeRayArgs.crdJobAfter).
-        if (a.kueue.enabled) {
+        if (clusterWideAddonEnabled(scope, "kueue")) {
             this.kueue = new Kueue(
                 `${name}-kueue`,
-                { queue: a.kueue, gpuNodeGroups, trainingNamespace: args.namespace.name, provider, dependsOn: [...clusterReady, args.namespace.resource], transform: t.kueue },
+                { queue: a.kueue, gpuNodeGroups, trainingNamespace: args.namespace.name, provider, dependsOn: [...clusterReady, ...(args.namespace.resource ? [args.namespace.resource] : [])], transform: t.kueue },
                 { parent: this },
             );
             this.queue = queueHandle(a.kueue);
         }
-        if (a.kuberay.enabled) {
+        if (clusterWideAddonEnabled(scope, "kuberay")) {
             const ns = this.systemNamespace(name, a.namespace, provider, clusterReady, t.namespace);
             this.kuberay = new KubeRay(
                 `${name}-kuberay`,
@@ -133,7 +133,7 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
                 { parent: this },
             );
         }
-        if (a.dcgmExporter.enabled) {
+        if (clusterWideAddonEnabled(scope, "dcgmExporter")) {
             this.dcgmExporter = new DcgmExporter(`${name}-dcgm-exporter`, { ...common, options: dcgmExporterOptions(scope), transform: t.dcgmExporter }, { parent: this });
         }
         const monitoring = resolveMonitoring(scope);

@@ -49,7 +49,11 @@ export interface ClusterHandle {
 
 export interface NamespaceHandle {
     name: string;
-    resource: k8s.core.v1.Namespace;
+    /**
+     * What objects in the namespace wait for: the Namespace the stack creates, or the patch of the one
+     * it adopts; undefined for an existing namespace the stack only references (nothing to wait for).
+     */
+    resource?: pulumi.Resource;
 }
 
 export interface StorageHandle {

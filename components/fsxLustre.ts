@@ -4,6 +4,7 @@ import { linkS3Prefix } from "../domain/storage";
 import { type StorageLink } from "../config/storage";
 import { transform, type Transform } from "./transform";
 import { sectionDefaults } from "./defaults";
+import { FSX_MIN_CAPACITY_GIB } from "../catalog/fsx";
 
 /** Lustre network ports: LNET 988 and the 1018-1023 range (FSx for Lustre user guide, VPC access control). */
 export const LUSTRE_PORTS: ReadonlyArray<{ from: number; to: number }> = [
@@ -125,7 +126,8 @@ export class FsxLustre extends pulumi.ComponentResource {
         const defaults = sectionDefaults.storage();
         const a: Resolved = {
             ...args,
-            capacityGiB: args.capacityGiB ?? defaults.capacityGiB,
+            // A stack passes the capacity it resolved (sized from its runs by default); on its own the component takes the smallest.
+            capacityGiB: args.capacityGiB ?? defaults.capacityGiB ?? FSX_MIN_CAPACITY_GIB,
             throughputPerTiB: args.throughputPerTiB ?? defaults.throughputPerTiB,
             links: args.links ?? defaults.links,
             tags: args.tags ?? {},

@@ -25,7 +25,7 @@ export interface TrainingIdentityArgs {
      * Training namespace (its resource, so the account is created after it).
      * @example new TrainingNamespace("ns", { provider: cluster.provider })
      */
-    namespace: { name: string; resource: pulumi.Resource };
+    namespace: { name: string; resource?: pulumi.Resource };
     /**
      * Provider of the cluster.
      * @example cluster.provider
@@ -89,7 +89,7 @@ export class TrainingIdentity extends pulumi.ComponentResource {
                 t.serviceAccount,
                 name,
                 { metadata: { name: serviceAccountName, namespace: args.namespace.name, labels: partOfLabels() } },
-                { parent: this, provider: args.provider, dependsOn: [args.namespace.resource] },
+                { parent: this, provider: args.provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [] },
             ),
         );
         if (args.eks) {

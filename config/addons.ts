@@ -6,6 +6,17 @@ const k8sName = z
 
 const enabled = (description: string) => z.boolean().default(true).meta({ description });
 
+/**
+ * The switch of an add-on that acts on the whole cluster (a DaemonSet on every GPU node, cluster-scoped
+ * CRDs, webhooks or operators): on by default on a cluster miles-cluster creates; on a bring-your-own
+ * cluster, which others share, only when the stack opts in (domain/addons.ts decides).
+ */
+const byoOptIn = (description: string) =>
+    z
+        .boolean()
+        .optional()
+        .meta({ description: `${description} Default: on for a cluster miles-cluster creates; off on a bring-your-own cluster (cluster.existing), which others share: set true to install it there.` });
+
 const duration = z.string().regex(/^[0-9]+(ms|s|m|h|d|w|y)$/, "must be a Prometheus duration such as 30s, 15d");
 const labelMap = z.record(z.string().min(1), z.string());
 
@@ -78,8 +89,8 @@ export const AddonsSchema = z
             .meta({ description: "Namespace miles-cluster creates for the KubeRay operator and its CRD job. The node agents (device plugins, DCGM exporter) go to `kube-system`, next to the other node agents." }),
         nvidiaDevicePlugin: z
             .strictObject({
-                enabled: enabled(
-                    "Install NVIDIA's device plugin (it advertises `nvidia.com/gpu`). It runs on AL2023 GPU nodes only: Bottlerocket NVIDIA nodes ship it. Turn it off on a bring-your-own cluster that already runs the NVIDIA GPU operator.",
+                enabled: byoOptIn(
+                    "Install NVIDIA's device plugin (it advertises `nvidia.com/gpu`) on every GPU node. It runs on AL2023 GPU nodes only: Bottlerocket NVIDIA nodes ship it. Leave it off on a bring-your-own cluster that already runs the NVIDIA GPU operator."
                 ),
             })
             .prefault({})
@@ -103,7 +114,9 @@ export const AddonsSchema = z
             .meta({ description: "AWS EFA Kubernetes device plugin (Helm chart `aws-efa-k8s-device-plugin`)." }),
         kuberay: z
             .strictObject({
-                enabled: enabled("Install the KubeRay operator. Turn it off only if the cluster already runs one (the training RayJob needs it)."),
+                enabled: byoOptIn(
+                    "Install the KubeRay operator and its cluster-wide CRDs. On a bring-your-own cluster without it, a run needs a KubeRay operator already running there (the plan says so)."
+                ),
                 manageCrds: z
                     .boolean()
                     .default(true)
@@ -116,7 +129,9 @@ export const AddonsSchema = z
             .meta({ description: "KubeRay operator (Helm chart `kuberay-operator`) and its CRDs." }),
         dcgmExporter: z
             .strictObject({
-                enabled: enabled("Install NVIDIA's DCGM exporter on every GPU node (GPU metrics on port 9400)."),
+                enabled: byoOptIn(
+                    "Install NVIDIA's DCGM exporter on every GPU node (GPU metrics on port 9400)."
+                ),
                 serviceMonitor: z
                     .boolean()
                     .default(false)
@@ -128,8 +143,8 @@ export const AddonsSchema = z
         logs: LogsSchema,
         kueue: z
             .strictObject({
-                enabled: enabled(
-                    "Install Kueue and queue every run: a ResourceFlavor per GPU node group, a ClusterQueue whose quota is the GPUs (and EFA devices) the node groups provision, a LocalQueue in the training namespace. Each RayJob is created suspended and admitted whole (all its pods or none) when its GPUs are free; runs wait in order instead of half-starting. A single-run stack is a queue of one.",
+                enabled: byoOptIn(
+                    "Install Kueue (cluster-scoped CRDs and webhooks) and queue every run: a ResourceFlavor per GPU node group, a ClusterQueue whose quota is the GPUs (and EFA devices) the node groups provision, a LocalQueue in the training namespace. Each RayJob is created suspended and admitted whole (all its pods or none) when its GPUs are free; runs wait in order instead of half-starting. A single-run stack is a queue of one."
                 ),
                 clusterQueue: k8sName
                     .default("miles")

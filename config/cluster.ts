@@ -278,11 +278,22 @@ const ExistingGpuNodesSchema = z
     })
     .meta({ description: "How the GPU nodes of the existing cluster are selected and what they hold." });
 
+/** Who owns the training namespace on a bring-your-own cluster (components/trainingNamespace.ts). */
+export const NAMESPACE_OWNERSHIPS = ["existing", "adopt", "create"] as const;
+export type NamespaceOwnership = (typeof NAMESPACE_OWNERSHIPS)[number];
+
 export const ExistingClusterSchema = z
     .strictObject({
         kubeconfig: z.string().min(1).optional().meta({ description: "Kubeconfig of the cluster (YAML or JSON). A secret: `pulumi config set --secret --path 'miles-cluster:cluster.existing.kubeconfig' \"$(cat kubeconfig)\"`. Default: the ambient kubeconfig ($KUBECONFIG or ~/.kube/config)." }),
         context: z.string().min(1).optional().meta({ description: "Context of the kubeconfig to use. Default: its current context.", examples: ["coreweave-prod"] }),
         gpuNodes: ExistingGpuNodesSchema.prefault({}),
+        trainingNamespace: z
+            .enum(NAMESPACE_OWNERSHIPS)
+            .default("existing")
+            .meta({
+                description:
+                    "Who owns the training namespace (`training.namespace`), which must already hold the storage claim. `existing` (default): it exists and the stack only names it — never creates, labels, modifies or deletes it (its Pod Security labels are yours: `plan` says which level the runs need). `adopt`: the stack sets its Pod Security labels with a server-side-apply patch, kept on `pulumi destroy`, which never deletes the namespace. `create`: the stack creates the namespace and `pulumi destroy` deletes it — with everything in it.",
+            }),
     })
     .meta({ description: "Bring your own Kubernetes cluster (on-prem, CoreWeave, Lambda, Nebius, another EKS...): no AWS resource is created; `gpuNodeGroups` must be empty and storage must be `existing-claim`." });
 

@@ -222,7 +222,10 @@ export function parseSections(raw: RawConfig, ctx: { project?: string; stack: st
     }
 
     let runs: RunEntry[] = [];
-    if (out.training !== undefined) {
+    if (out.training !== undefined && raw.values[`${NAMESPACE}:training`] === undefined) {
+        // No training key: a cluster with no run (the defaults fill the section's shared fields, e.g. the namespace).
+        out.training = { ...(out.training as TrainingConfig), enabled: false };
+    } else if (out.training !== undefined) {
         const key = `${NAMESPACE}:training`;
         const rawTraining = sectionValue(key, "training", raw.values[key]).value ?? {};
         const expanded = expandRuns(rawTraining, out.training as TrainingConfig, { secret: raw.secretKeys.includes(key), key });

@@ -23,6 +23,16 @@ function isMapping(v: unknown): v is Record<string, unknown> {
     return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
+/**
+ * Whether a training section as written names its model (`model.preset` or `model.custom`): a
+ * disabled section that names none describes no run at all (README "A stack with no run"), so
+ * nothing of it is resolved, sized or kept.
+ */
+function namesModel(raw: Record<string, unknown>): boolean {
+    const model = raw.model;
+    return isMapping(model) && (model.preset !== undefined || model.custom !== undefined);
+}
+
 /** `over` merged onto `base`: mappings merge key by key, everything else (lists, scalars, null) replaces. */
 export function mergeOverride(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = { ...base };
@@ -45,7 +55,11 @@ function getAt(obj: unknown, path: ReadonlyArray<string>): unknown {
  * checkpoint directory). `secret` says whether the training key is a Pulumi secret.
  */
 export function expandRuns(raw: Record<string, unknown>, parsed: TrainingConfig, opts: { secret: boolean; key: string }): { runs: RunEntry[]; problems: Problem[] } {
-    if (parsed.runs === undefined) return { runs: [{ path: "training", training: parsed }], problems: [] };
+    if (parsed.runs === undefined) {
+        // A disabled section naming no model is a cluster with no run: nothing to create, nothing it keeps on the volume.
+        if (parsed.enabled === false && !namesModel(raw)) return { runs: [], problems: [] };
+        return { runs: [{ path: "training", training: parsed }], problems: [] };
+    }
     const problems: Problem[] = [];
     const names = Object.keys(parsed.runs);
     if (names.length === 0) problems.push({ path: "training.runs", message: "is empty: name at least one run, or remove `runs` to run the training section itself" });
@@ -73,6 +87,7 @@ export function expandRuns(raw: Record<string, unknown>, parsed: TrainingConfig,
         }
         if (bad) continue;
         const merged = mergeOverride(shared, { ...override, runName: name });
+        if (merged.enabled === false && !namesModel(merged)) continue;
         const res = TrainingSchema.safeParse(merged);
         if (!res.success) {
             problems.push(...problemsFromZod(path, TrainingSchema, res.error.issues, merged, trainingSecretPaths));

@@ -53,8 +53,19 @@ export const StorageSchema = z
             .refine(isValidFsxCapacity, {
                 error: (iss) => `FSx for Lustre capacity must be 1200, 2400 or a multiple of 2400 GiB (4800, 7200, 9600, ...); got ${String(iss.input)}`,
             })
-            .default(1200)
-            .meta({ description: "FSx for Lustre capacity in GiB: 1200, 2400 or a multiple of 2400." }),
+            .optional()
+            .meta({
+                description:
+                    "FSx for Lustre capacity in GiB: 1200, 2400 or a multiple of 2400. Default: sized from the stack's runs — the checkpoints miles keeps at the peak × one checkpoint, plus the torch_dist reference and HF checkpoints, plus 10% headroom, rounded up to a valid size (at least 1200); `plan` shows the arithmetic.",
+                examples: [4800],
+            }),
+        fitCheck: z
+            .enum(["error", "warn"])
+            .default("error")
+            .meta({
+                description:
+                    "What a file system too small for what the runs keep (their peak checkpoints + model copies, as `plan` sizes them) is: `error` (default) stops `plan` and `pulumi up` at storage.capacityGiB — a save would fail when the file system is full; `warn` lets it plan with a warning (e.g. you delete old checkpoints yourself).",
+            }),
         throughputPerTiB: z
             .number()
             .refine((v) => (FSX_THROUGHPUTS_PER_TIB as readonly number[]).includes(v), {

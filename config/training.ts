@@ -524,7 +524,7 @@ const CheckpointsSchema = z
             .nullable()
             .optional()
             .meta({
-                description: `\`--save-retain-interval\`: keep every N-th checkpoint for good (a multiple of saveInterval); Megatron deletes the others except the latest. Default: ${RETAIN_EVERY_N_SAVES} × saveInterval. \`null\`: keep every checkpoint (watch the file system fill up).`,
+                description: `\`--save-retain-interval\` (a multiple of saveInterval): Megatron deletes each previous checkpoint once the next is written, unless its iteration is a multiple of N. miles saves at 0-based rollout ids (saveInterval − 1, 2·saveInterval − 1, …), so with saveInterval > 1 none is kept for good: only the latest stays (2 at the peak; docs/storage.md). Default: ${RETAIN_EVERY_N_SAVES} × saveInterval. \`null\`: keep every checkpoint (the storage default is sized for all of them).`,
             }),
         exportHf: z
             .strictObject({

@@ -28,6 +28,19 @@ export function efaDevicePluginEnabled(cfg: ClusterMode & Pick<MilesConfig, "add
     return cfg.addons.efaDevicePlugin.enabled ?? !isBringYourOwnCluster(cfg);
 }
 
+/**
+ * Add-ons that act on the whole cluster — the NVIDIA device plugin and the DCGM exporter (a pod on
+ * every GPU node), the KubeRay operator (cluster-scoped CRDs, a cluster-wide watch) and Kueue
+ * (cluster-scoped CRDs, mutating webhooks on every Job and RayJob): their switch, else on for our EKS
+ * cluster and off on a bring-your-own cluster, which others share (issue 21: never own what we did
+ * not create).
+ */
+export type ClusterWideAddon = "nvidiaDevicePlugin" | "dcgmExporter" | "kuberay" | "kueue";
+
+export function clusterWideAddonEnabled(cfg: ClusterMode & { addons: Pick<MilesConfig["addons"], ClusterWideAddon> }, addon: ClusterWideAddon): boolean {
+    return cfg.addons[addon].enabled ?? !isBringYourOwnCluster(cfg);
+}
+
 /** Whether kube-prometheus-stack and the miles-cluster monitors, rules and dashboards are installed: the switch, else on for our EKS cluster. */
 export function monitoringEnabled(cfg: ClusterMode & Pick<MilesConfig, "addons">): boolean {
     return cfg.addons.monitoring.enabled ?? !isBringYourOwnCluster(cfg);

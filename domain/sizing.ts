@@ -7,6 +7,7 @@
  */
 import { FSX_CAPACITY_STEP_GIB, FSX_MIN_CAPACITY_GIB, FSX_THROUGHPUTS_PER_TIB } from "../catalog/fsx";
 import type { ResolvedTraining } from "./training/resolve";
+import type { StorageConfig } from "../config";
 import { FSX_PRICE_PER_GIB_MONTH } from "../catalog/prices";
 
 export const GIB = 2 ** 30;
@@ -214,21 +215,68 @@ export interface TrainingStorageNeed {
 
 
 /**
- * Peak number of training checkpoints on the file system, from Megatron's retention semantics:
- * with `--save-retain-interval R`, every checkpoint except the latest and those at multiples of R is
- * deleted once the next save completes, so the peak is floor(numRollout / R) kept for good + the
- * previous + the new one; without it Megatron deletes nothing: ceil(numRollout / saveInterval).
+ * Peak number of training checkpoints on the file system, as miles and Megatron really keep them.
+ *
+ * - miles saves at the 0-based rollout id: `save(rollout_id, …)` → Megatron `save_checkpoint(iteration,
+ *   …)` (radixark/miles miles/backends/megatron_utils/actor.py `save_model`, model.py `save`,
+ *   checkpoint.py), when `(rollout_id + 1) % save_interval == 0` and at the last rollout
+ *   (miles/utils/misc.py `should_run_periodic_action`). The iterations on disk are 9, 19, 29, … for
+ *   `--save-interval 10`.
+ * - Megatron deletes the previous checkpoint once the next one is written, unless
+ *   `prev_iteration % save_retain_interval == 0` (NVIDIA/Megatron-LM megatron/training/checkpointing.py
+ *   `save_checkpoint` → `iter_finalize_fn`); without `--save-retain-interval` it deletes nothing.
+ *
+ * So with a retain interval that is a multiple of a save interval above 1 (rules.ts requires the
+ * multiple), no iteration `k·s − 1` is ever a multiple of it: nothing is kept for good and the peak is
+ * the previous checkpoint + the one being written. Counted exactly (modular arithmetic, so any
+ * numRollout answers at once) rather than assumed.
  */
-export function peakRetainedCheckpoints(numRollout: number | undefined, saveInterval: number | undefined, retainInterval: number | undefined): { retained: number; basis: string } {
-    if (numRollout !== undefined && retainInterval !== undefined) {
-        const kept = Math.floor(numRollout / retainInterval);
-        return { retained: kept + 2, basis: `${kept} kept for good (every ${retainInterval} of ${numRollout} rollouts) + previous + the one being written` };
+export function peakRetainedCheckpoints(numRollout: number | undefined, saveInterval: number | undefined, retainInterval: number | undefined): { retained: number; basis: string; keptForGood: number } {
+    if (numRollout === undefined || saveInterval === undefined) {
+        return { retained: DEFAULT_RETAINED_CHECKPOINTS, keptForGood: 0, basis: `assumed ${DEFAULT_RETAINED_CHECKPOINTS} (no retention settings in the training config)` };
     }
-    if (numRollout !== undefined && saveInterval !== undefined) {
-        const n = Math.ceil(numRollout / saveInterval);
-        return { retained: n, basis: `no checkpoints.retainInterval: Megatron keeps all ${n} (${numRollout} rollouts / save every ${saveInterval})` };
+    const periodic = Math.floor(numRollout / saveInterval);
+    const saves = periodic + (numRollout % saveInterval === 0 ? 0 : 1);
+    if (retainInterval === undefined) {
+        return { retained: saves, keptForGood: saves, basis: `no checkpoints.retainInterval: Megatron deletes none of the ${saves} saves (${numRollout} rollouts, save every ${saveInterval})` };
     }
-    return { retained: DEFAULT_RETAINED_CHECKPOINTS, basis: `assumed ${DEFAULT_RETAINED_CHECKPOINTS} (no retention settings in the training config)` };
+    // Saves before the last two that Megatron keeps: periodic saves k = 1..m at iteration k·s − 1 with (k·s − 1) % R == 0.
+    const m = Math.max(0, Math.min(periodic, saves - 2));
+    const kept = retainedSaves(m, saveInterval, retainInterval);
+    const peak = kept + Math.min(2, saves);
+    const iters = `iterations ${saveInterval - 1}, ${2 * saveInterval - 1}, … (miles saves at the 0-based rollout id)`;
+    const basis =
+        saves < 2
+            ? `${saves}: the run saves ${saves === 1 ? "once" : "never"} (${numRollout} rollouts, save every ${saveInterval})`
+            : kept === 0
+            ? `${peak} at the peak: the previous checkpoint + the one being written; Megatron keeps one for good only when its iteration is a multiple of retainInterval ${retainInterval}, and none of ${iters} is`
+            : `${kept} kept for good (iterations that are multiples of ${retainInterval}) + the previous + the one being written`;
+    return { retained: peak, keptForGood: kept, basis };
+}
+
+/** How many of k = 1..m satisfy (k·s − 1) ≡ 0 (mod r) with k·s − 1 > 0 (Megatron keeps neither iteration 0 nor a non-multiple). */
+function retainedSaves(m: number, s: number, r: number): number {
+    if (m <= 0) return 0;
+    if (r === 1) return s === 1 ? m - 1 : m;
+    const inv = modInverse(s % r, r);
+    if (inv === undefined) return 0;
+    const k0 = inv === 0 ? r : inv;
+    let count = k0 <= m ? Math.floor((m - k0) / r) + 1 : 0;
+    if (s === 1 && k0 === 1 && count > 0) count -= 1; // k = 1 is iteration 0
+    return count;
+}
+
+/** a⁻¹ mod n, or undefined when gcd(a, n) ≠ 1. */
+function modInverse(a: number, n: number): number | undefined {
+    let [oldR, r] = [a, n];
+    let [oldS, s] = [1, 0];
+    while (r !== 0) {
+        const q = Math.floor(oldR / r);
+        [oldR, r] = [r, oldR - q * r];
+        [oldS, s] = [s, oldS - q * s];
+    }
+    if (oldR !== 1) return undefined;
+    return ((oldS % n) + n) % n;
 }
 
 /**
@@ -318,4 +366,50 @@ export function combinedStorageNeed(runs: ReadonlyArray<RunStorageNeed>): Combin
     }
     const modelCopyBytes = [...copies.values()].reduce((s, c) => s + c.bytes, 0);
     return { runs: out, copies: [...copies.values()], retainedBytes, unsized, checkpointBytes, modelCopyBytes, requiredBytes: retainedBytes + modelCopyBytes };
+}
+
+/**
+ * What each run keeps on the shared volume — disabled runs too: their checkpoints stay until
+ * deleted. Runs reading the same HF, reference and rollout directories share those copies.
+ */
+export function runStorageNeeds(runs: ReadonlyArray<{ run: ResolvedTraining & { runName: string } }>): RunStorageNeed[] {
+    return runs.map(({ run: r }) => {
+        const p = r.paths;
+        return { run: r.runName, modelKey: JSON.stringify([p.hfDownload, p.hfBf16, p.refLoad, p.rolloutCheckpoint]), ...storageNeedOf(r) };
+    });
+}
+
+/**
+ * Spare space the default capacity keeps beyond what the runs keep: the run records, logs,
+ * TensorBoard events, eval snapshots and prompt data also live on the volume, and Lustre stripes
+ * files over its storage targets, so one target fills (and a write fails) before the whole file
+ * system does. Our own margin, not an AWS figure.
+ */
+export const STORAGE_HEADROOM = 0.1;
+
+/** The smallest valid FSx for Lustre capacity (1200, 2400, then multiples of 2400) holding `bytes` plus STORAGE_HEADROOM. */
+export function fsxCapacityFor(bytes: number): number {
+    const gib = (bytes * (1 + STORAGE_HEADROOM)) / GIB;
+    if (gib <= FSX_MIN_CAPACITY_GIB) return FSX_MIN_CAPACITY_GIB;
+    return Math.ceil(gib / FSX_CAPACITY_STEP_GIB) * FSX_CAPACITY_STEP_GIB;
+}
+
+/** The stack's storage as resolved once: the FSx capacity it creates and where that number comes from. */
+export interface ResolvedStorage {
+    /** FSx for Lustre capacity the stack creates (or declares for an existing FSx file system); undefined for EFS and an existing claim. */
+    capacityGiB?: number;
+    /** `set`: storage.capacityGiB; `sized`: the default, sized from the runs (fsxCapacityFor). */
+    capacitySource?: "set" | "sized";
+    /** What every run of the stack keeps on the volume, model copies counted once. */
+    need: CombinedStorageNeed;
+}
+
+/** Resolves the storage of a stack from its section and what its runs keep (a run stack creates no storage). */
+export function resolveStorage(s: StorageConfig | undefined, needs: ReadonlyArray<RunStorageNeed>, opts: { createsStorage: boolean }): ResolvedStorage {
+    const need = combinedStorageNeed(needs);
+    if (!s || !opts.createsStorage || s.type !== "fsx-lustre") return { need };
+    if (s.capacityGiB !== undefined) return { need, capacityGiB: s.capacityGiB, capacitySource: "set" };
+    // An existing file system's size is its owner's: nothing to size, nothing to judge.
+    if (s.existingFileSystem) return { need };
+    return { need, capacityGiB: fsxCapacityFor(need.requiredBytes), capacitySource: "sized" };
 }

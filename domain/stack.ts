@@ -12,6 +12,7 @@ import { resolveTraining, type RunContext } from "./training/resolve";
 import { searchLayouts } from "./training/layoutSearch";
 import type { Platform } from "./training/image";
 import type { RunFacts } from "./runStack";
+import { resolveStorage, runStorageNeeds, type ResolvedStorage } from "./sizing";
 
 /**
  * What a run stack (`cluster.clusterStack`) knows of its cluster stack: the cluster's facts it reads
@@ -44,6 +45,8 @@ export interface ResolvedStack {
     runs: StackRun[];
     /** A run stack: its cluster stack (name and runs), whose queue and volume its runs share. */
     clusterStack?: { stack: string; runs: RunFacts[] };
+    /** The shared volume: the FSx capacity (set, or sized from every run's need) and that need. */
+    storage: ResolvedStorage;
 }
 
 /** What the runs of a stack are resolved against: the cluster it creates, or (a run stack) its cluster stack's. */
@@ -70,7 +73,11 @@ export function resolveStackRun(training: TrainingConfig, context: RunContext): 
 export function resolveStack(cfg: MilesConfig, cluster?: ClusterSide): ResolvedStack {
     const context = stackContext(cfg, cluster);
     const all = cfg.runs.map((entry) => ({ entry, run: resolveStackRun(entry.training, context) }));
-    return { config: cfg, context, all, runs: all.filter((x) => x.entry.training.enabled), ...(cluster ? { clusterStack: { stack: cluster.stack, runs: cluster.runs } } : {}) };
+    // A run stack creates no storage: its runs use the cluster stack's volume (validation/runStack.ts sizes them there).
+    // (validation's rules may resolve before the storage section parsed: then there is nothing to size.)
+    const needs = runStorageNeeds(all);
+    const storage = cfg.storage ? resolveStorage(cfg.storage, needs, { createsStorage: !cluster && !cfg.cluster?.clusterStack }) : resolveStorage(undefined, needs, { createsStorage: false });
+    return { config: cfg, context, all, runs: all.filter((x) => x.entry.training.enabled), storage, ...(cluster ? { clusterStack: { stack: cluster.stack, runs: cluster.runs } } : {}) };
 }
 
 /** The `training` run of a single-run stack config, resolved as resolveStack resolves it (tests, examples). */

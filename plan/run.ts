@@ -82,7 +82,7 @@ async function planRunStack(stack: string, raw: RawConfig, ref: { name: string; 
     const f = facts as ClusterFacts;
     // The cluster stack's file system holds its own runs' checkpoints and this stack's: size them together.
     const storageLines: Array<[string, string]> = [["claim", `${f.claimName} in namespace ${f.namespace} (the cluster stack's)`]];
-    const sizing = runsSizing(cluster.config, [...runStorageNeeds(cluster.resolved), ...runStorageNeeds(parsed.stack)], storageLines, training.warnings ?? (training.warnings = []), [], `the cluster stack's runs and this stack's`);
+    const sizing = runsSizing({ storage: { ...cluster.config.storage, capacityGiB: cluster.resolved.storage.capacityGiB } }, [...runStorageNeeds(cluster.resolved), ...runStorageNeeds(parsed.stack)], storageLines, training.warnings ?? (training.warnings = []), [], `the cluster stack's runs and this stack's`);
     storageLines.push(["other run stacks", "not counted: the cluster stack cannot know them; plan each run stack, or size storage on the cluster stack for all of them"]);
     const source = `derived offline by planning ${path.relative(projectRoot(), file)} (pulumi up reads the deployed stack's outputs through a StackReference)`;
     const summary: PlanSummary = {

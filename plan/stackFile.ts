@@ -167,5 +167,14 @@ export function requiredProjectKeys(stackFile: string): string[] {
 export function missingProjectKeys(stackFile: string, raw: RawConfig): Array<{ path: string; message: string }> {
     return requiredProjectKeys(stackFile)
         .filter((k) => raw.values[k] === undefined)
-        .map((k) => ({ path: k, message: `Pulumi.yaml declares this key, so Pulumi requires every stack to set it: add \`${k}: {}\` to use the defaults` }));
+        .map((k) => ({ path: k, message: `Pulumi.yaml declares this key, so Pulumi requires every stack to set it: ${missingKeyFix(k)}` }));
+}
+
+/**
+ * How to set a missing declared key. `{}` takes a section's defaults, except for the training section:
+ * a run needs a model, so the fix there is the one that creates no run (or a model to train).
+ */
+function missingKeyFix(key: string): string {
+    if (key.endsWith(":training")) return `add \`${key}: { enabled: false }\` for a cluster with no run, or a training section naming its model (\`model: { preset: qwen3-4B }\`)`;
+    return `add \`${key}: {}\` to use the defaults`;
 }

@@ -4,6 +4,7 @@ import { resolveStack } from "../domain/stack";
  * "zero pods" proofs (from the values the program really passes to Helm, through the chart models,
  * against each node group's labels and taints), the training identity, and bring-your-own stacks.
  */
+import { clusterWideAddonEnabled } from "../domain/addons";
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -43,6 +44,8 @@ const FOUR_GROUPS = {
     "miles-cluster:storage": { type: "fsx-lustre" },
 };
 
+/** Every cluster-wide add-on opted in: on a bring-your-own cluster they are off unless asked (issue 21). */
+const ALL_CLUSTER_WIDE = { nvidiaDevicePlugin: { enabled: true }, dcgmExporter: { enabled: true }, kuberay: { enabled: true }, kueue: { enabled: true } };
 const BYO = (gpuNodes: Record<string, unknown> = {}, addons: Record<string, unknown> = {}) => ({
     "miles-cluster:cluster": { existing: { context: "lab", gpuNodes } },
     "miles-cluster:storage": { type: "existing-claim", claimName: "shared" },
@@ -361,8 +364,8 @@ describe("cluster add-ons", function () {
     });
 
     describe("bring your own cluster", () => {
-        it("creates no aws: resource; EFA plugin off by default; NVIDIA plugin, KubeRay and DCGM on", async () => {
-            const b = await planAddons(BYO());
+        it("creates no aws: resource; cluster-wide add-ons opt-in (issue 21): all installed when asked, EFA plugin off", async () => {
+            const b = await planAddons(BYO({}, ALL_CLUSTER_WIDE));
             assert.deepEqual(
                 b.plan.resources.filter((r) => r.type.startsWith("aws:")).map((r) => r.type),
                 [],
@@ -373,7 +376,7 @@ describe("cluster add-ons", function () {
 
         it("GPU nodes selected by a custom label and taint get the plugin", async () => {
             const gpuNodes = { selector: { "node.coreweave.cloud/class": "gpu" }, taint: { key: "gpu", value: "h100", effect: "NoExecute" }, efaPerNode: 0 };
-            const values = BYO(gpuNodes);
+            const values = BYO(gpuNodes, ALL_CLUSTER_WIDE);
             const b = await planAddons(values);
             const cfg = parseConfig(rawConfig(values), { stack: "test" }).config!;
             const cov = daemonSetCoverage(nvidiaDevicePluginPlacement(release(b.plan, "nvidia-device-plugin").inputs.values as Record<string, unknown>), gpuNodeGroupsFromConfig(cfg));
@@ -397,7 +400,8 @@ describe("add-ons wired into the program", function () {
     this.timeout(60000);
 
     it("the whole program installs every add-on, with the storage bucket in the training policy", async () => {
-        const p = await planConfig(FOUR_GROUPS);
+        // `training: {}`: the default run (a stack without the key has no run, and so no run lifecycle).
+        const p = await planConfig({ ...FOUR_GROUPS, "miles-cluster:training": {} });
         // The Cluster Autoscaler too: FOUR_GROUPS has on-demand/spot groups, which scale from zero (test/autoscaling.test.ts).
         assert.deepEqual(releaseNames(p), ["aws-efa-k8s-device-plugin", "cluster-autoscaler", "dcgm-exporter", "kuberay-operator", "kueue", "monitoring", "nvidia-device-plugin"]);
         // The training identity's, the Cluster Autoscaler's and the run lifecycle's CloudWatch reader (test/runLifecycle.test.ts).
@@ -413,7 +417,7 @@ describe("add-ons wired into the program", function () {
     });
 
     it("a bring-your-own stack creates no aws: resource at all", async () => {
-        const p = await planConfig(BYO({ efaPerNode: 0 }));
+        const p = await planConfig(BYO({ efaPerNode: 0 }, ALL_CLUSTER_WIDE));
         const aws = p.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("pulumi:providers:aws"));
         assert.deepEqual(
             aws.map((r) => `${r.type} ${r.name}`),
@@ -465,13 +469,17 @@ describe("add-ons in the plan summary", function () {
 describe("addons config", () => {
     const parse = (values: Record<string, unknown>) => parseConfig(rawConfig(values), { stack: "test" });
 
-    it("defaults: everything on, ServiceMonitor off, miles-system, miles-training", () => {
-        const a = parse(FOUR_GROUPS).config!.addons;
-        assert.equal(a.nvidiaDevicePlugin.enabled, true);
+    it("defaults: everything on (on our EKS cluster), ServiceMonitor off, miles-system, miles-training", () => {
+        const cfg = parse(FOUR_GROUPS).config!;
+        const a = cfg.addons;
+        // The cluster-wide switches are unset: on for a cluster miles-cluster creates, off on a bring-your-own one (issue 21).
+        for (const k of ["nvidiaDevicePlugin", "kuberay", "dcgmExporter", "kueue"] as const) {
+            assert.equal(a[k].enabled, undefined, k);
+            assert.equal(clusterWideAddonEnabled(cfg, k), true, k);
+            assert.equal(clusterWideAddonEnabled({ ...cfg, cluster: { ...cfg.cluster, existing: {} as never } }, k), false, `${k} on a bring-your-own cluster`);
+        }
         assert.equal(a.efaDevicePlugin.enabled, undefined);
-        assert.equal(a.kuberay.enabled, true);
         assert.equal(a.kuberay.manageCrds, true);
-        assert.equal(a.dcgmExporter.enabled, true);
         assert.equal(a.dcgmExporter.serviceMonitor, false);
         assert.equal(a.namespace, "miles-system");
         assert.equal(a.trainingServiceAccount, "miles-training");

@@ -167,7 +167,9 @@ describe("component args: each @default is applied when the arg is left out", ()
     it("TrainingNamespace: miles; CheckpointStorage: the storage section's defaults, tagged with the stack; ClusterAddons: every add-on, monitoring and Kueue included", () => {
         assert.equal(inputs(ev, "kubernetes:core/v1:Namespace", "ns").metadata.name, "miles");
         const fs = inputs(ev, "aws:fsx/lustreFileSystem:LustreFileSystem", "st-fsx");
-        assert.deepEqual([fs.storageCapacity, fs.perUnitStorageThroughput], [stackDefaults.storage.capacityGiB, stackDefaults.storage.throughputPerTiB]);
+        // The stack sizes the capacity from its runs; a component composed alone takes the smallest FSx capacity, 1200 GiB (catalog/fsx.ts).
+        assert.equal(stackDefaults.storage.capacityGiB, undefined);
+        assert.deepEqual([fs.storageCapacity, fs.perUnitStorageThroughput], [1200, stackDefaults.storage.throughputPerTiB]);
         assert.equal(fs.tags["miles-cluster/stack"], STACK);
         assert.equal(inputs(ev, "aws:s3/bucket:Bucket", "st-bucket").bucketPrefix.startsWith(`miles-${STACK}-`), true);
         const releases = all(ev, "kubernetes:helm.sh/v3:Release").filter((r) => r.parent?.name.startsWith("ad-")).map((r) => r.inputs.name);

@@ -424,14 +424,23 @@ describe("storage sizing (hand-computed)", () => {
         assert.equal(s.usdPerMonth, 20160);
     });
 
-    it("retention: Megatron keeps every checkpoint without retainInterval", () => {
-        // 3000 rollouts, save every 20 → 150 kept. With retainInterval 1000: floor(3000/1000) = 3 kept + previous + new = 5.
+    it("retention: Megatron keeps every checkpoint without retainInterval, and only multiples of it with one", () => {
+        // 3000 rollouts, save every 20 → 150 kept. miles saves at the 0-based rollout id (19, 39, …, 2999):
+        // Megatron keeps a previous checkpoint only at a multiple of retainInterval 1000, which none is → previous + new = 2.
         assert.equal(peakRetainedCheckpoints(3000, 20, undefined).retained, 150);
-        assert.equal(peakRetainedCheckpoints(3000, 20, 1000).retained, 5);
+        assert.equal(peakRetainedCheckpoints(3000, 20, 1000).retained, 2);
+        assert.equal(peakRetainedCheckpoints(3000, 20, 1000).keptForGood, 0);
+        // Saving every rollout (iterations 0…2999): 1000 and 2000 are kept for good (0 never is; 2998 and 2999 are the last two) → 2 + 2.
+        assert.equal(peakRetainedCheckpoints(3000, 1, 1000).retained, 4);
+        // 7 rollouts saved every rollout, retain 3: iterations 0…6; of 0…4 Megatron keeps 3 → 1 + 2.
+        assert.equal(peakRetainedCheckpoints(7, 1, 3).retained, 3);
+        // Any numRollout answers at once (no loop over the saves).
+        assert.equal(peakRetainedCheckpoints(1e15, 1, 1e9).retained, 1e6 - 1 + 2);
         assert.equal(peakRetainedCheckpoints(undefined, undefined, undefined).retained, 2);
         const t = storageNeedFromTraining({ model: { preset: "deepseek-v3" }, algorithm: { numRollout: 100 }, checkpoints: { saveInterval: 20, retainInterval: 100 } });
         assert.equal(t.need?.paramsB, 671);
-        assert.equal(t.need?.retained, 3);
+        // Iterations 19, 39, 59, 79, 99: none a multiple of 100 → 2.
+        assert.equal(t.need?.retained, 2);
         assert.equal(storageNeedFromTraining({ model: { preset: "deepseek-v3-5layer" } }).need, undefined);
     });
 
@@ -447,10 +456,10 @@ describe("storage sizing (hand-computed)", () => {
 });
 
 describe("storage plan section", () => {
-    it("warns for deepseek-v3 on the default FSx (too slow and does not fit) and suggests the cheapest fix", async () => {
+    it("warns for deepseek-v3 on a 1200 GiB FSx with fitCheck: warn (too slow and does not fit) and suggests the cheapest fix", async () => {
         // DeepSeek-V3 on one node is far beyond the GPU memory: only its storage is under test here.
         const training = { model: { preset: "deepseek-v3", hfCheckpointIsFp8: true }, checkpoints: { saveInterval: 20, retainInterval: 1000 }, resources: { memoryFitCheck: "warn" } };
-        const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": training }), { stack: "t" }).config!;
+        const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:storage": { capacityGiB: 1200, fitCheck: "warn" }, "miles-cluster:training": training }), { stack: "t" }).config!;
         const r = storageSection(resolveStack(cfg), { resources: [], outputs: {} });
         const text = r.lines.map(([l, v]) => `${l}: ${v}`).join("\n");
         assert.match(text, /× 14 bytes\/param/);
@@ -458,20 +467,16 @@ describe("storage plan section", () => {
         assert.equal(r.warnings?.length, 2, JSON.stringify(r.warnings));
         assert.match(r.warnings![0], /over 5 min/);
         assert.match(r.warnings![1], /needed/);
-        // 3000 rollouts (default) / retain every 1000 = 3 kept + previous + new = 5 checkpoints.
-        // Space: 5 × 9.394e12 + 2 × 1.342e12 = 49.654e12 B = 46,244 GiB → at least 48,000 GiB.
-        // Write ≤ 300 s: C × t ≥ 32,064,853 (see above). Candidates:
-        //   t=1000: C = 48,000 (space bound) → 48,000 × $0.60 = $28,800/month
-        //   t=500:  C ≥ 64,130 → 64,800 × $0.34 = $22,032   ← cheapest
-        //   t=250:  C ≥ 128,260 → 129,600 × $0.21 = $27,216;  t=125: 256,800 × $0.145 = $37,236
-        assert.match(text, /capacityGiB: 64800, throughputPerTiB: 500 \(~\$22,032\/month/);
+        // Saves at iterations 19, 39, …: none a multiple of 1000, so the previous + the new = 2 checkpoints.
+        // Space: 2 × 9.394e12 + 2 × 1.342e12 = 21.472e12 B = 19,997 GiB; cheapest pair: 33,600 GiB at 1000 (see "suggestFsx" above).
+        assert.match(text, /capacityGiB: 33600, throughputPerTiB: 1000 \(~\$20,160\/month/);
         // 1200 GiB × $0.21 / 730 h = $0.3452/h
         assert.ok(Math.abs(r.cost![0].usdPerHour - 0.3452) < 0.001);
         assert.match(r.cost![0].source, /approximate/);
     });
 
     it("with checkpoints.retainInterval: null counts every checkpoint Megatron keeps", () => {
-        const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": { model: { preset: "qwen3-4B" }, checkpoints: { saveInterval: 20, retainInterval: null } } }), { stack: "t" }).config!;
+        const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:storage": { capacityGiB: 1200, fitCheck: "warn" }, "miles-cluster:training": { model: { preset: "qwen3-4B" }, checkpoints: { saveInterval: 20, retainInterval: null } } }), { stack: "t" }).config!;
         const r = storageSection(resolveStack(cfg), { resources: [], outputs: {} });
         // 3000 / 20 = 150 checkpoints × 56e9 B = 8.4e12 B + 16e9 B of model copies = 8.416e12 B > 1.288e12 B.
         assert.equal((r.data.sizing as { requiredBytes: number }).requiredBytes, 8.416e12);
@@ -509,11 +514,11 @@ describe("storage sizing of several runs (training.runs)", () => {
         const training = { model: { preset: "qwen3-4B" }, checkpoints: { saveInterval: 20, retainInterval: 1000 }, runs: { a: {}, b: {}, c: { enabled: false } } };
         const cfg = parseConfig(rawConfig({ ...BASE, "miles-cluster:training": training }), { stack: "t" }).config!;
         const r = storageSection(resolveStack(cfg), { resources: [], outputs: {} });
-        // each run: 3000 / 1000 = 3 kept + previous + new = 5 × 56e9 = 280e9 B; three runs (the disabled one's stay on the volume) = 840e9 + 16e9 shared copies = 856e9 B.
-        assert.equal((r.data.sizing as { requiredBytes: number }).requiredBytes, 856e9);
+        // each run: iterations 19, 39, … never a multiple of 1000 → previous + new = 2 × 56e9 = 112e9 B; three runs (the disabled one's stay on the volume) = 336e9 + 16e9 shared copies = 352e9 B.
+        assert.equal((r.data.sizing as { requiredBytes: number }).requiredBytes, 352e9);
         const text = r.lines.map(([l, v]) => `${l}: ${v}`).join("\n");
-        assert.match(text, /checkpoints · c: 5 × 56\.0 GB/);
-        assert.match(text, /space needed: 856 GB = checkpoints of every run of training.runs \(3 runs/);
+        assert.match(text, /checkpoints · c: 2 × 56\.0 GB/);
+        assert.match(text, /space needed: 352 GB = checkpoints of every run of training.runs \(3 runs/);
         assert.match(text, /model copies: 16\.0 GB .*read by a, b, c/);
     });
 });

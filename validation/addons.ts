@@ -3,17 +3,18 @@
  */
 import type { MilesConfig } from "../config";
 import type { Problem } from "../config/problems";
-import { isBringYourOwnCluster, monitoringEnabled } from "../domain/addons";
+import { clusterWideAddonEnabled, isBringYourOwnCluster, monitoringEnabled } from "../domain/addons";
 
 /** Cross-field rules that zod's per-field schema cannot express. */
 export function addonsChecks(cfg: MilesConfig): Problem[] {
     const problems: Problem[] = [];
     const a = cfg.addons;
-    if (a.dcgmExporter.serviceMonitor && !a.dcgmExporter.enabled) {
-        problems.push({ path: "addons.dcgmExporter.serviceMonitor", message: "is true but dcgmExporter.enabled is false: the ServiceMonitor belongs to the exporter; enable the exporter or drop serviceMonitor" });
+    const dcgm = clusterWideAddonEnabled(cfg, "dcgmExporter");
+    if (a.dcgmExporter.serviceMonitor && !dcgm) {
+        problems.push({ path: "addons.dcgmExporter.serviceMonitor", message: `is true but the exporter is not installed (dcgmExporter.enabled${a.dcgmExporter.enabled === undefined ? " defaults to false on a bring-your-own cluster" : " is false"}): the ServiceMonitor belongs to the exporter; enable the exporter or drop serviceMonitor` });
     }
     if (monitoringEnabled(cfg)) {
-        if (a.dcgmExporter.serviceMonitor && a.dcgmExporter.enabled) {
+        if (a.dcgmExporter.serviceMonitor && dcgm) {
             problems.push({ path: "addons.dcgmExporter.serviceMonitor", message: "is true while addons.monitoring is on: miles-cluster already creates the exporter's ServiceMonitor (with the node label the alerts need); drop serviceMonitor" });
         }
         if (isBringYourOwnCluster(cfg) && a.monitoring.storageClassName === undefined) {

@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseSections, type MilesConfig, type RawConfig, type SectionName } from "../config";
 import { ConfigError, type Problem } from "../config/problems";
 import { clusterChecks } from "./cluster";
-import { storageChecks } from "./storage";
+import { storageChecks, storageFitChecks } from "./storage";
+import { existingClusterChecks } from "./existingCluster";
 import { addonsChecks } from "./addons";
 import { headFitChecks, trainingChecks } from "./training";
 import { stackFilePath, stackFileSecretLeaves } from "./stackFile";
@@ -15,6 +16,7 @@ import { runsChecks } from "./runs";
 import { runStackChecks } from "./runStack";
 export { clusterStackOf } from "./runStack";
 import { resolveStack, type ResolvedStack } from "../domain/stack";
+import { clusterWideAddonEnabled } from "../domain/addons";
 
 export interface ParseResult {
     config?: MilesConfig;
@@ -30,10 +32,12 @@ export interface ParseResult {
 const CHECKS: Array<{ needs: SectionName[]; check: (c: MilesConfig, stack: () => ResolvedStack) => Problem[] }> = [
     { needs: ["cluster"], check: clusterChecks },
     { needs: ["cluster", "storage", "training"], check: storageChecks },
+    { needs: ["cluster", "storage", "addons", "training"], check: (_c, s) => storageFitChecks(s()) },
+    { needs: ["cluster", "storage", "addons", "training"], check: (_c, s) => existingClusterChecks(s()) },
     { needs: ["cluster", "addons", "training"], check: addonsChecks },
     { needs: ["cluster", "storage", "addons", "training"], check: (_c, s) => trainingChecks(s()) },
     { needs: ["cluster", "training"], check: headFitChecks },
-    { needs: ["cluster", "addons", "training"], check: (c, s) => runsChecks(s(), { queued: c.addons.kueue.enabled }) },
+    { needs: ["cluster", "addons", "training"], check: (c, s) => runsChecks(s(), { queued: clusterWideAddonEnabled(c, "kueue") }) },
 ];
 
 function dedupe(problems: Problem[]): Problem[] {

@@ -5,6 +5,8 @@ import type { MilesConfig } from "../config";
 import type { StorageLink } from "../config/storage";
 import type { Problem } from "../config/problems";
 import { linkS3Prefix } from "../domain/storage";
+import type { ResolvedStack } from "../domain/stack";
+import { formatBytes, fsxCapacityFor, sizeFsxBytes } from "../domain/sizing";
 
 function overlaps(a: string, b: string): boolean {
     return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
@@ -71,4 +73,29 @@ export function storageChecks(cfg: MilesConfig): Problem[] {
         }
     }
     return problems;
+}
+
+/**
+ * A file system too small for what the stack's runs keep at the peak (domain/sizing.ts: the
+ * checkpoints miles and Megatron keep + the model copies) is an error by default: a save would fail
+ * when it is full, hours into a run. `storage.fitCheck: warn` turns it into the plan's warning (as
+ * `training.resources.memoryFitCheck: warn` does for the memory fit). Only a capacity the user set
+ * can be too small: the default is sized from the same need.
+ */
+export function storageFitChecks(stack: ResolvedStack): Problem[] {
+    const s = stack.config.storage;
+    const { capacityGiB, capacitySource, need } = stack.storage;
+    if (capacityGiB === undefined || capacitySource !== "set" || s.fitCheck === "warn" || need.runs.length === 0) return [];
+    const z = sizeFsxBytes(need, capacityGiB, s.throughputPerTiB);
+    if (z.fits) return [];
+    const kept = need.runs.map((r) => `${r.run}: ${r.retained} × ${formatBytes(r.checkpointBytes)} (${r.retainedBasis})`).join("; ");
+    const fix = fsxCapacityFor(need.requiredBytes);
+    return [
+        {
+            path: "storage.capacityGiB",
+            message:
+                `${capacityGiB} GiB cannot hold what the runs keep: ${formatBytes(need.requiredBytes)} = checkpoints [${kept}] + model copies ${formatBytes(need.modelCopyBytes)}; a save fails when the file system is full. ` +
+                `Set it to ${fix} (or remove it: the default is sized from the runs), keep fewer checkpoints (training.checkpoints.retainInterval), or set storage.fitCheck: warn to plan anyway`,
+        },
+    ];
 }

@@ -7,7 +7,7 @@ import type { MilesConfig } from "../../config";
 import { SYSTEM_NODE_GROUP_NAME } from "../../config/cluster";
 import { LABEL_NODE_GROUP } from "../../catalog/nodeLabels";
 import { GP3_USD_PER_GB_MONTH } from "../../catalog/observability";
-import { isBringYourOwnCluster, logShippingEnabled, monitoringEnabled, type ClusterMode } from "../addons";
+import { clusterWideAddonEnabled, isBringYourOwnCluster, logShippingEnabled, monitoringEnabled, type ClusterMode } from "../addons";
 
 /** The StorageClass miles-cluster creates on its own EKS cluster for the monitoring volumes. */
 export const MONITORING_STORAGE_CLASS = "miles-monitoring-gp3";
@@ -77,7 +77,7 @@ export function resolveMonitoring(cfg: ClusterMode & Pick<MilesConfig, "addons">
         grafana: { storageGiB: m.grafana.storageGiB },
         alerts: m.alerts,
         trainingNamespace: cfg.training.namespace,
-        dcgm: cfg.addons.dcgmExporter.enabled,
+        dcgm: clusterWideAddonEnabled(cfg, "dcgmExporter"),
         dcgmUsesNodeAgentHostEngine: !byo,
         rayDashboards: !byo,
         storageUsdPerMonth: createsStorageClass ? Math.round(volumesGiB * (1024 ** 3 / 1e9) * GP3_USD_PER_GB_MONTH * 100) / 100 : undefined,

@@ -15,6 +15,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { MilesConfig } from "../../config";
 import { resolveMonitoring } from "../monitoring/resolve";
+import { clusterWideAddonEnabled } from "../addons";
 
 type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
@@ -86,7 +87,7 @@ export function runNetworkPolicy(cfg: Parameters<typeof resolveMonitoring>[0] & 
     if (!cfg.addons.networkPolicies.enabled) return undefined;
     const monitoring = resolveMonitoring(cfg);
     const metricsNamespaces = [...new Set([...cfg.addons.networkPolicies.metricsNamespaces, ...(monitoring ? [monitoring.namespace] : [])])];
-    return { ...(cfg.addons.kuberay.enabled ? { operatorNamespace: cfg.addons.namespace } : {}), metricsNamespaces };
+    return { ...(clusterWideAddonEnabled(cfg, "kuberay") ? { operatorNamespace: cfg.addons.namespace } : {}), metricsNamespaces };
 }
 
 export interface RunPolicyInput {

@@ -6,7 +6,9 @@
  */
 import type { SectionProducer } from "../types";
 import type { MilesConfig } from "../../config";
-import { efaDevicePluginEnabled, isBringYourOwnCluster } from "../../domain/addons";
+import { clusterWideAddonEnabled, efaDevicePluginEnabled, isBringYourOwnCluster } from "../../domain/addons";
+import { KUEUE_NAMESPACE } from "../../domain/kueue";
+import { trainingPodSecurity } from "../../domain/training/podSecurity";
 import type { Evaluation } from "../evaluate";
 import type { GpuNodeGroupInfo } from "../../domain/gpuNodes";
 import { gpuNodeGroupsFromConfig } from "../../domain/gpuNodes";
@@ -54,7 +56,7 @@ function daemonSetAddons(cfg: MilesConfig, groups: GpuNodeGroupInfo[]): DaemonSe
             label: "nvidia device plugin",
             releaseName: "nvidia-device-plugin",
             pin: CHARTS.nvidiaDevicePlugin,
-            enabled: a.nvidiaDevicePlugin.enabled,
+            enabled: clusterWideAddonEnabled(cfg, "nvidiaDevicePlugin"),
             placement: nvidiaDevicePluginPlacement,
             fallbackValues: () => nvidiaDevicePluginValues(groups),
             expected: (g) => g.amiFamily !== "bottlerocket",
@@ -76,12 +78,22 @@ function daemonSetAddons(cfg: MilesConfig, groups: GpuNodeGroupInfo[]): DaemonSe
             label: "dcgm exporter",
             releaseName: "dcgm-exporter",
             pin: CHARTS.dcgmExporter,
-            enabled: a.dcgmExporter.enabled,
+            enabled: clusterWideAddonEnabled(cfg, "dcgmExporter"),
             placement: dcgmExporterPlacement,
             fallbackValues: () => dcgmExporterValues(groups, dcgmExporterOptions(cfg)),
             expected: () => true,
         },
     ];
+}
+
+/**
+ * The line of a cluster-wide add-on the stack does not install: switched off, or (bring-your-own)
+ * left to the cluster's owner by default; `expected` says what the stack then relies on finding there.
+ */
+function offLine(pin: ChartPin, key: string, byo: boolean, setting: boolean | undefined, expected?: string, consequence?: string): string {
+    const why = setting === false ? `addons.${key}.enabled: false` : byo ? `bring-your-own default; opt in with addons.${key}.enabled: true` : "off";
+    const state = expected ? `expected present (${why}): ${expected}` : `off (${why})${consequence ? `: ${consequence}` : ""}`;
+    return `${state}; ${pin.chart} ${pin.version} not installed`;
 }
 
 export const addonsSection: SectionProducer = (stack, ev) => {
@@ -96,7 +108,7 @@ export const addonsSection: SectionProducer = (stack, ev) => {
         const base = { chart: addon.pin.chart, version: addon.pin.version, repo: addon.pin.repo, namespace: NODE_AGENT_NAMESPACE, enabled: addon.enabled };
         if (!addon.enabled) {
             data[addon.key] = base;
-            lines.push([addon.label, `off (${addon.pin.chart} ${addon.pin.version} not installed)`]);
+            lines.push([addon.label, offLine(addon.pin, addon.key, byo, cfg.addons[addon.key].enabled, byo && addon.key === "nvidiaDevicePlugin" ? "the cluster's own device plugin (e.g. the NVIDIA GPU operator) must advertise nvidia.com/gpu" : undefined)]);
             continue;
         }
         const values = registeredValues(ev, addon.releaseName) ?? addon.fallbackValues();
@@ -120,15 +132,21 @@ export const addonsSection: SectionProducer = (stack, ev) => {
     }
 
     const a = cfg.addons;
-    const kuberay = { chart: CHARTS.kuberayOperator.chart, version: CHARTS.kuberayOperator.version, repo: CHARTS.kuberayOperator.repo, namespace: a.namespace, enabled: a.kuberay.enabled, crds: a.kuberay.manageCrds ? `job ${crdJobName(CHARTS.kuberayOperator.version)}` : "helm (install only)" };
+    const kuberayOn = clusterWideAddonEnabled(cfg, "kuberay");
+    const hasRuns = stack.runs.length > 0;
+    const kuberay = { chart: CHARTS.kuberayOperator.chart, version: CHARTS.kuberayOperator.version, repo: CHARTS.kuberayOperator.repo, namespace: a.namespace, enabled: kuberayOn, crds: a.kuberay.manageCrds ? `job ${crdJobName(CHARTS.kuberayOperator.version)}` : "helm (install only)" };
     data.kuberay = kuberay;
     lines.push([
         "kuberay operator",
-        a.kuberay.enabled
-            ? `${kuberay.chart} ${kuberay.version} (${a.namespace}); CRDs ${a.kuberay.manageCrds ? `applied server-side by job ${crdJobName(kuberay.version)}` : "installed once by Helm, never upgraded"}`
-            : `off (${kuberay.chart} ${kuberay.version} not installed)`,
+        kuberayOn
+            ? `installed: ${kuberay.chart} ${kuberay.version} (${a.namespace}); CRDs ${a.kuberay.manageCrds ? `applied server-side by job ${crdJobName(kuberay.version)}` : "installed once by Helm, never upgraded"}`
+            : offLine(CHARTS.kuberayOperator, "kuberay", byo, a.kuberay.enabled, hasRuns ? `the RayJob needs a KubeRay operator compatible with ${kuberay.version} and its CRDs already running in the cluster` : undefined),
     ]);
-    if (a.dcgmExporter.enabled) lines.push(["dcgm servicemonitor", a.dcgmExporter.serviceMonitor ? "on (needs the Prometheus operator CRDs)" : "off"]);
+    // Kueue: cluster-scoped CRDs and webhooks on every Job and RayJob, so listed like the other cluster-wide add-ons.
+    const kueueOn = clusterWideAddonEnabled(cfg, "kueue");
+    data.kueue = { chart: CHARTS.kueue.chart, version: CHARTS.kueue.version, namespace: KUEUE_NAMESPACE, enabled: kueueOn };
+    lines.push(["kueue", kueueOn ? `installed: ${CHARTS.kueue.chart} ${CHARTS.kueue.version} (${KUEUE_NAMESPACE}); ClusterQueue ${a.kueue.clusterQueue} (cluster-wide), LocalQueue ${cfg.training.namespace}/${a.kueue.localQueue}` : offLine(CHARTS.kueue, "kueue", byo, a.kueue.enabled, undefined, "runs are not queued: each RayJob starts when created")]);
+    if (clusterWideAddonEnabled(cfg, "dcgmExporter")) lines.push(["dcgm servicemonitor", a.dcgmExporter.serviceMonitor ? "on (needs the Prometheus operator CRDs)" : "off"]);
 
     monitoringLines(stack, data, lines, warnings);
     // The program's own output, so the plan shows exactly the command `pulumi stack output runRecordsCommand` prints.
@@ -142,17 +160,36 @@ export const addonsSection: SectionProducer = (stack, ev) => {
     const identity = byo ? "service account only (bring-your-own cluster: no IAM)" : "IAM role via EKS Pod Identity; S3 access limited to the checkpoint bucket (when the storage has one)";
     data.trainingServiceAccount = { namespace: cfg.training.namespace, name: a.trainingServiceAccount, podIdentity: !byo };
     lines.push(["training identity", `${cfg.training.namespace}/${a.trainingServiceAccount}: ${identity}`]);
+    namespaceLine(stack, data, lines, warnings);
 
-    if (!a.kuberay.enabled && cfg.training.enabled) warnings.push(`addons: kuberay is off but training is on: the RayJob needs a KubeRay operator ${kuberay.version}-compatible already running in the cluster`);
-    if (!byo && !a.nvidiaDevicePlugin.enabled && groups.some((g) => g.amiFamily === "al2023")) {
+    if (!kuberayOn && hasRuns && !byo) warnings.push(`addons: kuberay is off but training is on: the RayJob needs a KubeRay operator ${kuberay.version}-compatible already running in the cluster`);
+    if (!byo && !clusterWideAddonEnabled(cfg, "nvidiaDevicePlugin") && groups.some((g) => g.amiFamily === "al2023")) {
         warnings.push("addons: nvidiaDevicePlugin is off but AL2023 GPU groups have no device plugin of their own: pods requesting nvidia.com/gpu stay Pending (Insufficient nvidia.com/gpu)");
     }
     if (!byo && !efaDevicePluginEnabled(cfg) && groups.some((g) => g.efaPerNode > 0)) {
         warnings.push("addons: efaDevicePlugin is off: vpc.amazonaws.com/efa is never advertised, so pods requesting it stay Pending and NCCL cannot use EFA");
     }
-    if (byo && a.nvidiaDevicePlugin.enabled) lines.push(["note", "if this cluster already runs the NVIDIA GPU operator (or another device plugin), set addons.nvidiaDevicePlugin.enabled: false"]);
+    if (byo && clusterWideAddonEnabled(cfg, "nvidiaDevicePlugin")) lines.push(["note", "if this cluster already runs the NVIDIA GPU operator (or another device plugin), set addons.nvidiaDevicePlugin.enabled: false"]);
     return { data, lines, warnings };
 };
+
+/** Who owns the training namespace, and what the stack needs of one it does not own. */
+function namespaceLine(stack: ResolvedStack, data: Record<string, unknown>, lines: Array<[string, string]>, warnings: string[]): void {
+    const cfg = stack.config;
+    const ns = cfg.training.namespace;
+    const ownership = cfg.cluster.existing?.trainingNamespace ?? "create";
+    const level = trainingPodSecurity(stack.runs.map((x) => x.run));
+    data.trainingNamespace = { name: ns, ownership, podSecurity: level };
+    const text = {
+        create: `${ns}: created by the stack (Pod Security ${level}) and deleted by \`pulumi destroy\`, with everything in it`,
+        existing: `${ns}: existing, never created, modified or deleted by the stack; it must exist (with claim ${cfg.storage.claimName ?? "the storage claim"}) before \`pulumi up\`, and its Pod Security labels are yours: the runs need \`pod-security.kubernetes.io/enforce: ${level}\` (or looser)`,
+        adopt: `${ns}: existing, adopted: the stack sets its Pod Security labels (${level}) with a server-side-apply patch kept on \`pulumi destroy\`, which never deletes the namespace or its claim`,
+    }[ownership];
+    lines.push(["training namespace", text]);
+    if (ownership !== "create" && cfg.addons.networkPolicies.enabled) {
+        warnings.push(`addons.networkPolicies: the default-deny NetworkPolicy of namespace ${ns} selects every pod in it, including pods the stack did not create; use a namespace of the runs' own, or set addons.networkPolicies.enabled: false`);
+    }
+}
 
 /** What is scraped, the dashboards, the alert rules, how to reach Grafana, what the volumes cost; and the log shipping. */
 function monitoringLines(stack: ResolvedStack, data: Record<string, unknown>, lines: Array<[string, string]>, warnings: string[]): void {

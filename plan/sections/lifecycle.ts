@@ -16,7 +16,8 @@ export interface LifecyclePlan {
     data: Record<string, unknown>;
 }
 
-export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date): LifecyclePlan {
+/** `storageCapacityGiB`: the resolved stack's FSx capacity (set or sized from the runs; ResolvedStack.storage). */
+export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date, storageCapacityGiB?: number): LifecyclePlan {
     const lc = r.training.lifecycle;
     const lines: Array<[string, string]> = [];
     const warnings: string[] = [];
@@ -45,7 +46,7 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date): Life
         data.atRisk = { rollouts: si, nodes, gpus: nodes * r.gpusPerNode, usdPerRolloutMinute: Math.round(si * perRolloutMinute * 100) / 100 };
     }
 
-    if (runOnSpot(r)) spotLines(cfg, r, lines, warnings, data);
+    if (runOnSpot(r)) spotLines(cfg, r, lines, warnings, data, storageCapacityGiB);
 
     const bg = blockGroupOf(r);
     const cb = bg?.capacityBlock;
@@ -79,7 +80,7 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date): Life
  * the notice (domain/lifecycle/spot.ts reclaimCost; the checkpoint write time from the storage sizing
  * on FSx).
  */
-function spotLines(cfg: MilesConfig, r: ResolvedRun, lines: Array<[string, string]>, warnings: string[], data: Record<string, unknown>): void {
+function spotLines(cfg: MilesConfig, r: ResolvedRun, lines: Array<[string, string]>, warnings: string[], data: Record<string, unknown>, storageCapacityGiB: number | undefined): void {
     const spotGroups = r.groups.filter((x) => x.group.spot);
     for (const { group, nodes } of spotGroups) {
         const g = cfg.cluster.gpuNodeGroups.find((x) => x.name === group.name);
@@ -91,10 +92,10 @@ function spotLines(cfg: MilesConfig, r: ResolvedRun, lines: Array<[string, strin
             `group ${group.name}: EC2's interruption notice (${c.noticeSeconds} s) or a rebalance recommendation → EventBridge → SQS → aws-node-termination-handler taints the node → ${r.runName}-spot-save creates the sentinel; the run saves at the end of the step in progress if that step and the write end within ~${c.saveBudgetSeconds} s, else it resumes from its last periodic save. At most ${c.saveInterval} rollouts (saveInterval) × T min on ${nodes} node(s) × ${r.gpusPerNode} GPUs are lost: ${c.gpuHoursPerRolloutMinute.toFixed(2)} GPU-hours and $${c.usdPerRolloutMinute.toFixed(2)} per minute of rollout time T (T = ${t5} min: ${(c.gpuHoursPerRolloutMinute * t5).toFixed(1)} GPU-hours, $${(c.usdPerRolloutMinute * t5).toFixed(0)}), plus the restart on a new node; ${c.basis}`,
         ]);
         const spot: Record<string, unknown> = { group: group.name, ...c };
-        if (cfg.storage.type === "fsx-lustre") {
+        if (cfg.storage.type === "fsx-lustre" && storageCapacityGiB !== undefined) {
             const need = storageNeedOf(r).need;
             if (need) {
-                const write = sizeFsx(need, cfg.storage.capacityGiB, cfg.storage.throughputPerTiB).writeSeconds;
+                const write = sizeFsx(need, storageCapacityGiB, cfg.storage.throughputPerTiB).writeSeconds;
                 spot.checkpointWriteSeconds = Math.round(write);
                 if (write > c.saveBudgetSeconds) {
                     warnings.push(

@@ -2,7 +2,7 @@ import type { MilesConfig } from "../../config";
 import { linkS3Prefix } from "../../domain/storage";
 import { SHARED_MOUNT_PATH, SHARED_DIRS } from "../../catalog/sharedPaths";
 import { EFS_PRICE_PER_GIB_MONTH, EFS_PRICE_SOURCE, FSX_PRICE_PER_GIB_MONTH, FSX_PRICE_SOURCE, HOURS_PER_MONTH } from "../../catalog/prices";
-import { GIB, MAX_WRITE_SECONDS, combinedStorageNeed, formatBytes, formatSeconds, sizeFsx, sizeFsxBytes, storageNeedBytes, storageNeedOf, suggestFsx, type CombinedStorageNeed, type RunStorageNeed, type StorageNeed } from "../../domain/sizing";
+import { GIB, MAX_WRITE_SECONDS, STORAGE_HEADROOM, combinedStorageNeed, formatBytes, formatSeconds, runStorageNeeds as needsOfRuns, sizeFsx, sizeFsxBytes, storageNeedBytes, storageNeedOf, suggestFsx, type CombinedStorageNeed, type RunStorageNeed, type StorageNeed } from "../../domain/sizing";
 import type { ResolvedStack } from "../../domain/stack";
 import { SHARED_CLAIM_NAME } from "../../components/checkpointStorage";
 import { bucketPrefixFor } from "../../domain/storage";
@@ -45,7 +45,10 @@ function needLines(need: StorageNeed, model: string, basis: string, notes: strin
     for (const note of notes) lines.push(["sizing note", note]);
 }
 
-function fsxSizing(cfg: MilesConfig, need: StorageNeed, lines: Lines, warnings: string[]): Record<string, unknown> {
+/** The storage section with the capacity the stack resolved (set, or sized from its runs). */
+type SizedStorage = { storage: MilesConfig["storage"] & { capacityGiB: number } };
+
+function fsxSizing(cfg: SizedStorage, need: StorageNeed, lines: Lines, warnings: string[]): Record<string, unknown> {
     const s = cfg.storage;
     const z = sizeFsx(need, s.capacityGiB, s.throughputPerTiB);
     lines.push([
@@ -65,12 +68,13 @@ function fsxSizing(cfg: MilesConfig, need: StorageNeed, lines: Lines, warnings: 
         warnings.push(`storage: one full checkpoint (${formatBytes(z.checkpointBytes)}) takes ${formatSeconds(z.writeSeconds)} to write at ${Math.round(z.throughputMBps)} MB/s, over ${MAX_WRITE_SECONDS / 60} min (training stalls while it saves); suggested ${sugText}`);
     }
     if (!z.fits) {
-        warnings.push(`storage: ${formatBytes(z.requiredBytes)} needed (${need.retained} checkpoints + model copies) but ${s.capacityGiB} GiB provisioned: a save will fail when the file system is full; suggested ${sugText}, or set training.checkpoints.retainInterval`);
+        // With storage.fitCheck: error (the default) validation stopped the stack already (validation/storage.ts).
+        warnings.push(`storage: ${formatBytes(z.requiredBytes)} needed (${need.retained} checkpoints + model copies) but ${s.capacityGiB} GiB provisioned: a save will fail when the file system is full (storage.fitCheck: warn); suggested ${sugText}, or set training.checkpoints.retainInterval`);
     }
     return { ...z, suggestion: sug };
 }
 
-function fsxLines(cfg: MilesConfig, lines: Lines, cost: CostItem[]): void {
+function fsxLines(cfg: MilesConfig & SizedStorage, lines: Lines, cost: CostItem[]): void {
     const s = cfg.storage;
     lines.push([
         "storage",
@@ -81,7 +85,8 @@ function fsxLines(cfg: MilesConfig, lines: Lines, cost: CostItem[]): void {
 
 /** Storage: what is created, the S3 links, the claim, checkpoint sizing, warnings and the hourly cost. */
 export const storageSection: SectionProducer = (stack) => {
-    const cfg = stack.config;
+    const capacityGiB = stack.storage.capacityGiB;
+    const cfg = { ...stack.config, storage: { ...stack.config.storage, capacityGiB: capacityGiB ?? 0 } };
     const s = cfg.storage;
     const lines: Lines = [];
     const warnings: string[] = [];
@@ -98,6 +103,8 @@ export const storageSection: SectionProducer = (stack) => {
         data.existingFileSystem = ex;
     } else if (s.type === "fsx-lustre") {
         fsxLines(cfg, lines, cost);
+        lines.push(["capacity", capacityLine(stack.storage.capacitySource, capacityGiB ?? 0, stack.storage.need.requiredBytes)]);
+        data.capacitySource = stack.storage.capacitySource;
         Object.assign(data, { capacityGiB: s.capacityGiB, throughputPerTiB: s.throughputPerTiB, throughputMBps: (s.capacityGiB / 1024) * s.throughputPerTiB });
         data.bucket = fsxLinkLines(cfg, lines, warnings);
         data.protect = s.protect;
@@ -120,14 +127,14 @@ export const storageSection: SectionProducer = (stack) => {
     data.claimName = claim;
 
     if (cfg.training.runs !== undefined) {
-        data.sizing = runsSizing(cfg, runStorageNeeds(stack), lines, warnings, cost, "every run of training.runs");
+        data.sizing = runsSizing({ storage: { ...cfg.storage, capacityGiB } }, runStorageNeeds(stack), lines, warnings, cost, "every run of training.runs");
         return { data, lines, warnings, cost };
     }
     const single = stack.all[0]?.run;
     const t = single ? storageNeedOf(single) : undefined;
     if (t?.need) {
         needLines(t.need, t.model, t.retainedBasis, t.notes, lines);
-        if (s.type === "fsx-lustre") data.sizing = fsxSizing(cfg, t.need, lines, warnings);
+        if (s.type === "fsx-lustre" && capacityGiB !== undefined) data.sizing = fsxSizing(cfg, t.need, lines, warnings);
         else data.sizing = storageNeedBytes(t.need);
         if (s.type === "efs") {
             const gib = storageNeedBytes(t.need).requiredBytes / GIB;
@@ -145,14 +152,19 @@ export const storageSection: SectionProducer = (stack) => {
  * until deleted. Runs reading the same HF, reference and rollout directories share those copies.
  */
 export function runStorageNeeds(stack: ResolvedStack): RunStorageNeed[] {
-    return stack.all.map(({ run: r }) => {
-        const p = r.paths;
-        return { run: r.runName, modelKey: JSON.stringify([p.hfDownload, p.hfBf16, p.refLoad, p.rolloutCheckpoint]), ...storageNeedOf(r) };
-    });
+    return needsOfRuns(stack.all);
+}
+
+/** Where the FSx capacity comes from, for the plan. */
+function capacityLine(source: "set" | "sized" | undefined, capacityGiB: number, requiredBytes: number): string {
+    if (source === "sized") {
+        return `${capacityGiB} GiB, sized from the runs (storage.capacityGiB unset): ${formatBytes(requiredBytes)} they keep + ${Math.round(STORAGE_HEADROOM * 100)}% headroom, rounded up to a valid FSx size (1200, 2400, then multiples of 2400)`;
+    }
+    return `${capacityGiB} GiB (storage.capacityGiB)`;
 }
 
 /** Lines of the combined need of several runs and, on FSx, whether the file system holds it and writes a checkpoint in time. */
-export function runsSizing(cfg: Pick<MilesConfig, "storage">, needs: RunStorageNeed[], lines: Lines, warnings: string[], cost: CostItem[], which: string): Record<string, unknown> {
+export function runsSizing(cfg: { storage: MilesConfig["storage"] }, needs: RunStorageNeed[], lines: Lines, warnings: string[], cost: CostItem[], which: string): Record<string, unknown> {
     const s = cfg.storage;
     const c: CombinedStorageNeed = combinedStorageNeed(needs);
     for (const r of c.runs) lines.push([`checkpoints · ${r.run}`, `${r.retained} × ${formatBytes(r.checkpointBytes)} = ${formatBytes(r.retainedBytes)} (${r.model}; ${r.retainedBasis})`]);
@@ -166,7 +178,7 @@ export function runsSizing(cfg: Pick<MilesConfig, "storage">, needs: RunStorageN
         const gib = c.requiredBytes / GIB;
         cost.push({ item: `EFS storage for ~${Math.round(gib)} GiB (the space needed above)`, usdPerHour: (gib * EFS_PRICE_PER_GIB_MONTH) / HOURS_PER_MONTH, source: EFS_PRICE_SOURCE });
     }
-    if (s.type !== "fsx-lustre" || s.existingFileSystem) return data;
+    if (s.type !== "fsx-lustre" || s.existingFileSystem || s.capacityGiB === undefined) return data;
     const z = sizeFsxBytes(c, s.capacityGiB, s.throughputPerTiB);
     lines.push([
         "fits",
@@ -185,6 +197,6 @@ export function runsSizing(cfg: Pick<MilesConfig, "storage">, needs: RunStorageN
     const current = sug && sug.capacityGiB === s.capacityGiB && sug.throughputPerTiB === s.throughputPerTiB;
     lines.push(["suggestion", current ? `current settings are the cheapest that hold every run's data and write a checkpoint within ${MAX_WRITE_SECONDS / 60} min` : `cheapest that holds every run's data and writes within ${MAX_WRITE_SECONDS / 60} min: ${sugText}`]);
     if (!z.writeWithinLimit) warnings.push(`storage: the largest checkpoint (${formatBytes(c.checkpointBytes)}) takes ${formatSeconds(z.writeSeconds)} to write at ${Math.round(z.throughputMBps)} MB/s, over ${MAX_WRITE_SECONDS / 60} min; suggested ${sugText}`);
-    if (!z.fits) warnings.push(`storage: ${formatBytes(z.requiredBytes)} needed by ${which} (their retained checkpoints + model copies) but ${s.capacityGiB} GiB provisioned: a save will fail when the file system is full; suggested ${sugText}, or set checkpoints.retainInterval on the runs`);
+    if (!z.fits) warnings.push(`storage: ${formatBytes(z.requiredBytes)} needed by ${which} (their peak checkpoints + model copies) but ${s.capacityGiB} GiB provisioned: a save will fail when the file system is full; suggested ${sugText}, or set checkpoints.retainInterval on the runs`);
     return { ...data, fsx: { ...z, suggestion: sug } };
 }

@@ -11,6 +11,7 @@ import { describeLayout } from "../../domain/training/layoutChoice";
 import { describeGate, fabricGatePlan, fabricWarnings } from "../../domain/fabric/gate";
 import { lifecyclePlan } from "./lifecycle";
 import { interconnectDomain } from "../../domain/cluster";
+import { clusterWideAddonEnabled } from "../../domain/addons";
 
 /**
  * The training run: the full entrypoint, GPU layout, parallelism and DP, SGLang engines, batch
@@ -21,8 +22,15 @@ export const trainingSection: SectionProducer = (stack) => {
     const queue = queueSummary(stack);
     if (cfg.training.runs !== undefined) return namedRuns(stack, queue);
     const run = stack.runs[0]?.run;
-    if (!run) return { data: { enabled: false, queue: queue.data }, lines: [["training", "disabled (training.enabled: false)"], ...queue.lines] };
-    const single = runSection(run, cfg);
+    if (!run) {
+        // No run at all (no training section, or a disabled one naming no model) vs a disabled run whose checkpoints stay.
+        const none = stack.all.length === 0;
+        const text = none
+            ? "no run: the stack names no model to train (no miles-cluster:training key, or `enabled: false` without a model); `pulumi up` creates the cluster only"
+            : "disabled (training.enabled: false): no RayJob is created; the run's checkpoints stay on the shared volume";
+        return { data: { enabled: false, run: none ? null : "disabled", queue: queue.data }, lines: [["training", text], ...queue.lines] };
+    }
+    const single = runSection(run, cfg, { storageCapacityGiB: stack.storage.capacityGiB });
     return { data: { ...single.data, queue: queue.data }, lines: [...single.lines, ...queue.lines], warnings: single.warnings };
 };
 
@@ -35,7 +43,7 @@ function namedRuns(stack: ResolvedStack, queue: { data: unknown; lines: Array<[s
     const warnings: string[] = [];
     for (const r of runs) {
         // Per-run "idle GPUs" warnings say nothing when several runs share the groups; the queue says it for all of them.
-        const one = runSection(r, cfg, { except: ["idle-gpus"] });
+        const one = runSection(r, cfg, { except: ["idle-gpus"], storageCapacityGiB: stack.storage.capacityGiB });
         lines.push(...one.lines.map(([k, v]): [string, string] => [`${r.runName} · ${k}`, v]));
         data.push(one.data);
         warnings.push(...(one.warnings ?? []).map((w) => `${r.runName}: ${w}`));
@@ -55,8 +63,9 @@ export function queueSummary(stack: ResolvedStack): { data: unknown; lines: Arra
     const runs = stack.runs.map((x) => x.run);
     // A run stack shares its cluster stack's queue: the cluster stack's runs are older, so they come first at equal priority.
     const theirs = (stack.clusterStack?.runs ?? []).map((r) => ({ name: `${r.name} (${stack.clusterStack!.stack})`, priority: r.priority as ResolvedRun["training"]["priority"], gpusByGroup: r.gpusByGroup }));
-    if (!k.enabled) {
-        const lines: Array<[string, string]> = [["queue", "none (addons.kueue.enabled: false): each RayJob starts when created; runs that do not fit together half-start and wait on each other's GPUs"]];
+    if (!clusterWideAddonEnabled(cfg, "kueue")) {
+        const why = k.enabled === false ? "addons.kueue.enabled: false" : "Kueue is opt-in on a bring-your-own cluster: set addons.kueue.enabled: true to queue the runs";
+        const lines: Array<[string, string]> = [["queue", `none (${why}): each RayJob starts when created; runs that do not fit together half-start and wait on each other's GPUs`]];
         return { data: null, lines, warnings: runs.length > 1 ? ["addons.kueue.enabled: false with several runs: without a queue they compete for GPUs and can deadlock half-started"] : [] };
     }
     const quota = queueQuota(k, groups);
@@ -87,7 +96,7 @@ export function queueSummary(stack: ResolvedStack): { data: unknown; lines: Arra
 }
 
 /** The lines, data and warnings of one run. */
-function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKind[] } = {}): SectionResult {
+function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKind[]; storageCapacityGiB?: number } = {}): SectionResult {
     const t = r.training;
     const cmd = r.command;
     const size = r.worker;
@@ -157,7 +166,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKi
         memory: memoryData(r),
         ...(r.auto ? { auto: { chosen: r.auto.choice?.layout, searched: r.auto.searched } } : {}),
     };
-    const lc = lifecyclePlan(cfg, r, new Date());
+    const lc = lifecyclePlan(cfg, r, new Date(), opts.storageCapacityGiB);
     lines.push(...lc.lines);
     return { data: { ...data, priority: t.priority, lifecycle: lc.data }, lines: [...lines, ["priority", t.priority]], warnings: [...trainingWarnings(r, opts), ...fabricWarnings(r), ...spanWarnings(cfg, r), ...lc.warnings] };
 }
