@@ -50,7 +50,9 @@ log() { echo "$(iso) spot-save: $*"; }
 M="$(dirname "$SENTINEL")/${SAVED_AT_FILE}"
 note() {
   mkdir -p "$EVENTS_DIR" || return 0
-  f="$EVENTS_DIR/$(now)-$1-$4.json"
+  # A counter after the second keeps two notes of one second in the order they were written (file names sort).
+  c=$(( $(cat "$S/note-seq" 2>/dev/null || echo 0) + 1 )); echo "$c" > "$S/note-seq"
+  f="$EVENTS_DIR/$(now)-$(printf %06d "$c")-$1-$4.json"
   printf '{"schema":"${RUN_EVENT_SCHEMA}","run":"%s","kind":"%s","node":"%s","event":"%s","outcome":"%s","at":"%s"}\\n' "$RUN" "$1" "$2" "$3" "$4" "$(iso)" > "$f.tmp" && mv "$f.tmp" "$f"
 }
 log "watching the nodes of the pods $POD_SELECTOR in $NAMESPACE for: $WATCH"

@@ -110,7 +110,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKi
     const lines: Array<[string, string]> = [
         ["run", `RayJob ${r.runName} in namespace ${r.namespace}, ${t.entry}`],
         ["image", r.imageChoice.describe],
-        ["fabric gate", describeGate(gate, cfg.addons.kueue.enabled)],
+        ["fabric gate", describeGate(gate, clusterWideAddonEnabled(cfg, "kueue"))],
         ["model", `${r.model.name}${r.model.totalParamsB ? ` (${r.model.totalParamsB}B params${r.model.numExperts > 0 ? `, ${r.model.numExperts} experts` : ""})` : ""}, ${r.model.numLayers} layers${r.model.mtpLayers > 0 ? `, ${r.model.mtpLayers} MTP layer(s)` : ""}`],
         [
             "gpu layout",
