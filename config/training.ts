@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { MODEL_PRESET_NAMES } from "../catalog/models";
 import { IMAGES } from "../catalog/versions";
-import { closest } from "./problems";
+import { unknownPresetMessage } from "./presets";
 import { credentialShape, isCredentialFlag, isCredentialName, urlWithPassword, USE_SECRET_ENV } from "./credentials";
 
 // ---------------------------------------------------------------------------------------------
@@ -113,10 +113,7 @@ const ModelSchema = z
             .string()
             .default("qwen3-4B")
             .refine((v) => MODEL_PRESET_NAMES.includes(v), {
-                error: (iss) => {
-                    const hint = closest(String(iss.input), MODEL_PRESET_NAMES);
-                    return `unknown model preset ${JSON.stringify(iss.input)}${hint ? ` (did you mean "${hint}"?)` : ""}; see shared/miles/models.tsv or catalog/models.data.ts`;
-                },
+                error: (iss) => unknownPresetMessage(String(iss.input)),
             })
             .meta({ description: "Model preset: the Megatron architecture args of a miles `scripts/models/<preset>` file (catalog/models.ts). Ignored when `custom` is set.", examples: ["qwen3-30B-A3B"] }),
         custom: CustomArchitectureSchema.optional(),
