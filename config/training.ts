@@ -129,7 +129,7 @@ const ModelSchema = z
             .refine((v) => MODEL_PRESET_NAMES.includes(v), {
                 error: (iss) => unknownPresetMessage(String(iss.input)),
             })
-            .meta({ description: "Model preset: the Megatron architecture args of a miles `scripts/models/<preset>` file (catalog/models.ts). Ignored when `custom` is set.", examples: ["qwen3-30B-A3B"] }),
+            .meta({ description: "Model preset: the Megatron architecture args of a miles `scripts/models/<preset>` file; `miles-cluster presets [FILTER]` lists them with family, size and whether each plans. Ignored when `custom` is set.", examples: ["qwen3-30B-A3B"] }),
         custom: CustomArchitectureSchema.optional(),
         hfRepo: hfRepoId().optional().meta({ description: "Hugging Face repo of the checkpoint to download. Default: the preset's repo.", examples: ["Qwen/Qwen3-4B"] }),
         hfCheckpoint: absPath().optional().meta({ description: "BF16 Hugging Face checkpoint directory. Default: /shared/models/<repo name>." }),
