@@ -4,6 +4,9 @@
  * other facts of each instance type (`INSTANCE_FACTS[…].onDemandUsdPerHour` in catalog/instances.ts).
  */
 
+/** The region every price here (and every instance price in catalog/instances.ts) is quoted for. */
+export const PRICE_REGION = "us-east-1";
+
 /** Hours in a month, as AWS's monthly prices count them (730 h = 8760 h / 12). */
 export const HOURS_PER_MONTH = 730;
 

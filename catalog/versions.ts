@@ -33,6 +33,7 @@ export const CHARTS = {
      * kubernetes/autoscaler tag cluster-autoscaler-chart-9.59.0: appVersion 1.35.0, image
      * registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.0 — the minor matches the default
      * Kubernetes version (the autoscaler is released per Kubernetes minor; bump both together).
+     * The image itself is pinned to the newer patch release (IMAGES.clusterAutoscaler).
      */
     clusterAutoscaler: { chart: "cluster-autoscaler", repo: "https://kubernetes.github.io/autoscaler", version: "9.59.0" },
     /**
@@ -65,6 +66,13 @@ export const IMAGES = {
      * ancestor of v5.0.3). Distroless: no shell.
      */
     fluentBit: { repository: "cr.fluentbit.io/fluent/fluent-bit", tag: "5.0.3" },
+    /**
+     * The Cluster Autoscaler image, set over the chart's appVersion (v1.35.0) through the chart's
+     * `image.tag` value: patch release 1.35.2 (kubernetes/autoscaler tag cluster-autoscaler-1.35.2,
+     * the tag catalog/autoscaler.ts reads its facts at), same Kubernetes minor as the default cluster.
+     * Digest not pinned: registry.k8s.io could not be queried from here.
+     */
+    clusterAutoscaler: { repository: "registry.k8s.io/autoscaling/cluster-autoscaler", tag: "v1.35.2" },
     /**
      * Kueue's controller manager. The chart's values.yaml in git names a staging image; its release
      * packaging (hack/helm-chart-package.sh at v0.19.2) rewrites it to registry.k8s.io/kueue/kueue:<tag>

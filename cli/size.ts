@@ -17,7 +17,7 @@ import { rawConfigFromDocument } from "../plan/stackFile";
 export const SIZE_USAGE = `usage: miles-cluster size --model PRESET --instance-type TYPE [--max-nodes N] [--response-len L]
                           [--colocate | --disaggregate] [--top K] [--headroom F] [--json]
 
-  --model PRESET        a model preset (catalog/models.ts, e.g. deepseek-v3, qwen3-235B-A22B)
+  --model PRESET        a model preset (miles-cluster presets lists them; e.g. deepseek-v3, qwen3-235B-A22B)
   --instance-type TYPE  ${GPU_INSTANCE_TYPES.join(", ")}
   --max-nodes N         most GPU nodes a layout may use (default 32)
   --response-len L      rollout.maxResponseLen in tokens (default 8192)

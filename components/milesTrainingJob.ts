@@ -8,7 +8,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { TrainingConfig } from "../config";
+import { ConfigError, type TrainingConfig } from "../config";
+import { trainingProblems } from "../domain/training/rules";
 import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from "./contracts";
 import { ModelPrep, type ModelPrepArgs } from "./modelPrep";
 import { FabricGate, type FabricGateArgs, type FabricGateResult } from "./fabricGate";
@@ -187,6 +188,10 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
         const r =
             args.run ??
             resolveStackRun(args.training, { stack: args.stack ?? currentStack(), gpuNodeGroups: [...args.cluster.gpuNodeGroups], monitoring: args.addons.observability?.monitoring ?? false, platform: args.cluster.aws ? "eks" : "existing" });
+        // A program composing this component skips the stack's validation: the run's own rules (the ones
+        // `plan` and `pulumi up` of a stack apply) refuse a layout miles would reject, with field paths.
+        const errors = trainingProblems(r).filter((p) => p.severity === "error");
+        if (errors.length > 0) throw new ConfigError(errors.map(({ path, message }) => ({ path, message })));
         const t = args.transform ?? {};
         this.run = r;
         const provider = args.cluster.provider;

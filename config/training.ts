@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { MODEL_PRESET_NAMES } from "../catalog/models";
 import { IMAGES } from "../catalog/versions";
-import { closest } from "./problems";
+import { unknownPresetMessage } from "./presets";
 import { credentialShape, isCredentialFlag, isCredentialName, urlWithPassword, USE_SECRET_ENV } from "./credentials";
 
 // ---------------------------------------------------------------------------------------------
@@ -62,6 +62,16 @@ function noCredentialArgs(args: string[], ctx: z.RefinementCtx): void {
 }
 
 const posInt = () => z.number().int("must be a whole number").min(1, "must be 1 or more");
+
+/**
+ * Most decoder layers a model (and so a pipeline, or a stage of one) may have here. The deepest preset
+ * has 126 (llama3.1-405B-Instruct, catalog/models.ts); 1024 leaves room for any custom architecture
+ * while keeping the per-layer memory-fit estimate (domain/training/memoryFit.ts) instant: without a
+ * bound, `decoderLastPipelineNumLayers: 1e9` made it walk a billion layers, and `--num-layers 1e9` ran
+ * out of memory, instead of planning or refusing within a second (issue 21).
+ */
+export const MAX_DECODER_LAYERS = 1024;
+const layerCount = () => posInt().max(MAX_DECODER_LAYERS, `must be at most ${MAX_DECODER_LAYERS} (no model has more decoder layers; the deepest preset has 126)`);
 const nonNegInt = () => z.number().int("must be a whole number").min(0, "must be 0 or more");
 const prob = () => z.number().min(0, "must be between 0 and 1").max(1, "must be between 0 and 1");
 
@@ -108,6 +118,10 @@ const CustomArchitectureSchema = z
         args: z
             .array(argValue())
             .min(2)
+            .refine((a) => {
+                const i = a.indexOf("--num-layers");
+                return i < 0 || !(Number(a[i + 1]) > MAX_DECODER_LAYERS);
+            }, `--num-layers must be at most ${MAX_DECODER_LAYERS} (no model has more decoder layers; the deepest preset has 126)`)
             .meta({ description: "Megatron architecture argv, as a `scripts/models/<type>` file emits it; must contain `--num-layers`.", examples: [["--num-layers", "36", "--hidden-size", "2560", "--swiglu"]] }),
         totalParamsB: z.number().positive().optional().meta({ description: "Total parameters in billions (storage sizing, plan summary)." }),
         hfRepo: hfRepoId().optional().meta({ description: "Hugging Face repo to download the checkpoint from." }),
@@ -120,12 +134,9 @@ const ModelSchema = z
             .string()
             .default("qwen3-4B")
             .refine((v) => MODEL_PRESET_NAMES.includes(v), {
-                error: (iss) => {
-                    const hint = closest(String(iss.input), MODEL_PRESET_NAMES);
-                    return `unknown model preset ${JSON.stringify(iss.input)}${hint ? ` (did you mean "${hint}"?)` : ""}; see shared/miles/models.tsv or catalog/models.data.ts`;
-                },
+                error: (iss) => unknownPresetMessage(String(iss.input)),
             })
-            .meta({ description: "Model preset: the Megatron architecture args of a miles `scripts/models/<preset>` file (catalog/models.ts). Ignored when `custom` is set.", examples: ["qwen3-30B-A3B"] }),
+            .meta({ description: "Model preset: the Megatron architecture args of a miles `scripts/models/<preset>` file; `miles-cluster presets [FILTER]` lists them with family, size and whether each plans. Ignored when `custom` is set.", examples: ["qwen3-30B-A3B"] }),
         custom: CustomArchitectureSchema.optional(),
         hfRepo: hfRepoId().optional().meta({ description: "Hugging Face repo of the checkpoint to download. Default: the preset's repo.", examples: ["Qwen/Qwen3-4B"] }),
         hfCheckpoint: absPath().optional().meta({ description: "BF16 Hugging Face checkpoint directory. Default: /shared/models/<repo name>." }),
@@ -170,13 +181,13 @@ const LayoutSchema = z
 const ParallelismSchema = z
     .strictObject({
         tp: posInt().default(1).meta({ description: "`--tensor-model-parallel-size`." }),
-        pp: posInt().default(1).meta({ description: "`--pipeline-model-parallel-size`." }),
+        pp: layerCount().default(1).meta({ description: "`--pipeline-model-parallel-size` (at most one stage per layer)." }),
         cp: posInt().default(1).meta({ description: "`--context-parallel-size`." }),
         ep: posInt().default(1).meta({ description: "`--expert-model-parallel-size` (MoE)." }),
         etp: posInt().optional().meta({ description: "`--expert-tensor-parallel-size`. Default (Megatron): equal to `tp`." }),
         sequenceParallel: z.boolean().default(false).meta({ description: "`--sequence-parallel` (Megatron turns it off when tp = 1)." }),
-        decoderFirstPipelineNumLayers: posInt().optional().meta({ description: "`--decoder-first-pipeline-num-layers`: layers of the first pipeline stage (uneven pipelines)." }),
-        decoderLastPipelineNumLayers: posInt().optional().meta({ description: "`--decoder-last-pipeline-num-layers`: layers of the last pipeline stage (uneven pipelines)." }),
+        decoderFirstPipelineNumLayers: layerCount().optional().meta({ description: "`--decoder-first-pipeline-num-layers`: layers of the first pipeline stage (uneven pipelines)." }),
+        decoderLastPipelineNumLayers: layerCount().optional().meta({ description: "`--decoder-last-pipeline-num-layers`: layers of the last pipeline stage (uneven pipelines)." }),
         attentionBackend: z
             .enum(["auto", "flash", "fused", "unfused", "local"])
             .optional()

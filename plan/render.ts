@@ -36,7 +36,7 @@ export function renderText(p: Plan): string {
             for (const [l, v] of lines) out.push(`  ${l.padEnd(w)}  ${v}`);
         }
         out.push(...renderFirstDeploy(s.firstDeploy));
-        out.push("", `Estimated cost  $${s.cost.usdPerHour.toFixed(2)}/hour`);
+        out.push("", s.cost.items.length > 0 ? `Estimated cost  $${s.cost.usdPerHour.toFixed(2)}/hour` : "Estimated cost  not estimated: nothing this stack creates is priced (its GPU nodes belong to a bring-your-own cluster or to the cluster stack; a run's at-risk line gives GPU-hours)");
         for (const i of s.cost.items) out.push(`  $${i.usdPerHour.toFixed(2)}/h  ${i.item}`);
         for (const src of s.cost.sources) out.push(`  price source: ${src}`);
         if (s.warnings.length > 0) {

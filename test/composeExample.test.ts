@@ -4,7 +4,10 @@
  */
 import { strict as assert } from "node:assert";
 import { evaluate, REDACTED, type Evaluation } from "../plan/evaluate";
-import { FSX_STARTUP_TAINT } from "../lib";
+import * as k8s from "@pulumi/kubernetes";
+import { ClusterSchema, FSX_STARTUP_TAINT, MilesTrainingJob, TrainingSchema } from "../lib";
+import { isConfigError, type MilesConfig } from "../config";
+import { gpuNodeGroupsFromConfig } from "../domain/gpuNodes";
 import compose = require("../examples/compose/index");
 
 describe("examples/compose: a team's own program composing GpuCluster, ClusterAddons and CheckpointStorage", () => {
@@ -40,13 +43,49 @@ describe("examples/compose: a team's own program composing GpuCluster, ClusterAd
         assert.equal(count("aws:fsx/dataRepositoryAssociation:DataRepositoryAssociation"), 1);
         assert.equal(one("kubernetes:core/v1:PersistentVolumeClaim", "rl-storage-volume-pvc").metadata.namespace, "vision-rl");
     });
-    it("installs the device plugins and KubeRay but no monitoring stack, DCGM exporter, Kueue or training run", () => {
+    it("installs the device plugins and KubeRay but no monitoring stack, DCGM exporter or Kueue", () => {
         const releases = ev.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name);
         assert.deepEqual(releases.sort(), ["aws-efa-k8s-device-plugin", "kuberay-operator", "nvidia-device-plugin"]);
-        assert.equal(count("kubernetes:ray.io/v1:RayJob"), 0);
+    });
+    it("adds one run: its RayJob in the team's namespace", () => {
+        const job = one("kubernetes:ray.io/v1:RayJob", "rl-run-rayjob");
+        assert.equal(job.metadata.namespace, "vision-rl");
+        assert.equal(job.metadata.name, "qwen3-8b-grpo");
+        assert.equal(ev.resources.filter((r) => r.type === "kubernetes:ray.io/v1:RayJob").length, 1);
+        assert.equal(ev.outputs.jobName, "qwen3-8b-grpo");
     });
     it("returns its typed outputs, the kubeconfig as a secret", () => {
         assert.equal(ev.outputs.kubeconfig, REDACTED);
         assert.deepEqual([ev.outputs.claimName, ev.outputs.namespace, ev.outputs.clusterName, ev.outputs.checkpointBucket], ["miles-shared", "vision-rl", "vision-rl-dev", "acme-vision-rl-checkpoints"]);
+    });
+});
+
+describe("components validate their own args: a MilesTrainingJob composed with a layout plan rejects", () => {
+    // A team's own program (no stack config, so no stack validation) with the handles it would pass.
+    const composeRun = (parallelism: Record<string, unknown>) => async () => {
+        const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
+        const ns = new k8s.core.v1.Namespace("ns", { metadata: { name: "vision-rl" } }, { provider });
+        new MilesTrainingJob("rl-run", {
+            training: TrainingSchema.parse({ model: { preset: "qwen3-8B" }, parallelism }),
+            stack: "dev",
+            cluster: { provider, gpuNodeGroups: gpuNodeGroupsFromConfig({ cluster: ClusterSchema.parse({ availabilityZone: "us-east-2b", gpuNodeGroups: [{ name: "h200", instanceType: "p5en.48xlarge", nodes: 1 }] }) } as MilesConfig) },
+            namespace: { name: "vision-rl", resource: ns },
+            storage: { claimName: "miles-shared", ready: [] },
+            addons: { serviceAccountName: "miles-training", ready: [] },
+        });
+        return {};
+    };
+    const run = (parallelism: Record<string, unknown>) => evaluate({ project: "team", stack: "dev", config: { values: {}, secretKeys: [] }, run: composeRun(parallelism) });
+
+    it("TP 3 on 8 GPUs fails with the field path and reason plan reports, before any object is built", async () => {
+        await assert.rejects(run({ tp: 3 }), (e: Error) => {
+            assert.ok(isConfigError(e), `a ConfigError (field paths), not ${e.name}: ${e.message}`);
+            assert.ok(e.problems.some((p) => p.path.startsWith("training.parallelism") && /not divisible/.test(p.message)), JSON.stringify(e.problems));
+            return true;
+        });
+    });
+    it("negative control: TP 2 builds the run", async () => {
+        const ev = await run({ tp: 2 });
+        assert.equal(ev.resources.filter((r) => r.type === "kubernetes:ray.io/v1:RayJob").length, 1);
     });
 });

@@ -161,3 +161,44 @@ describe(`stack config fuzzing (${CASES} seeded cases, seed ${SEED})`, function 
         }
     });
 });
+
+/**
+ * Extreme numbers, each planned or refused within a second (issue 21): a billion decoder layers, a
+ * last pipeline stage of a billion layers (the memory-fit estimate walked every one of them), a billion
+ * nodes. Each case is timed on its own; the budget is generous for a loaded CI machine.
+ */
+describe("extreme numbers are planned or refused within a second", () => {
+    const stack = (training: Record<string, unknown>, nodes = 1) =>
+        rawConfigFromDocument(
+            {
+                config: {
+                    "aws:region": "us-east-1",
+                    "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes }] },
+                    "miles-cluster:training": training,
+                },
+            },
+            "miles-cluster",
+        );
+    const custom = (layers: number) => ({ model: { custom: { args: ["--num-layers", String(layers), "--hidden-size", "4096", "--num-attention-heads", "32"] } } });
+    const cases: Array<[string, ReturnType<typeof stack>, string | undefined]> = [
+        ["--num-layers 1e9", stack(custom(1e9)), "training.model.custom.args"],
+        ["decoderLastPipelineNumLayers 1e9", stack({ parallelism: { pp: 2, decoderLastPipelineNumLayers: 1e9 } }), "training.parallelism.decoderLastPipelineNumLayers"],
+        ["decoderFirstPipelineNumLayers 2^31", stack({ parallelism: { pp: 2, decoderFirstPipelineNumLayers: 2 ** 31 } }), "training.parallelism.decoderFirstPipelineNumLayers"],
+        ["pp 1e9", stack({ parallelism: { pp: 1e9 } }), "training.parallelism.pp"],
+        ["1e9 nodes", stack({}, 1e9), "cluster.gpuNodeGroups[0].nodes"],
+        ["1e9 actor nodes", stack({ layout: { actorNodes: 1e9 } }), "training.layout"],
+        // At the bounds: accepted or refused by the rules, but quickly.
+        ["1024 layers, last stage 1024, PP 1024", stack({ ...custom(1024), parallelism: { pp: 1024, decoderLastPipelineNumLayers: 1024 } }), undefined],
+        ["a 36-layer model with a 1024-layer last stage", stack({ parallelism: { pp: 2, decoderLastPipelineNumLayers: 1024 } }), undefined],
+        ["maxResponseLen 1e12", stack({ rollout: { maxResponseLen: 1e12 } }), undefined],
+    ];
+    for (const [what, raw, path] of cases) {
+        it(what, () => {
+            const t0 = Date.now();
+            const r = parseConfig(raw, { stack: "extreme" });
+            const ms = Date.now() - t0;
+            assert.ok(ms < 1000, `took ${ms} ms`);
+            if (path) assert.ok(r.problems.some((p) => p.path === path), `expected a problem at ${path}: ${JSON.stringify(r.problems).slice(0, 500)}`);
+        });
+    }
+});

@@ -5,6 +5,8 @@ import type { RawConfig } from "../config";
 import { plan, type Plan } from "../plan/run";
 import type { RecordedResource } from "../plan/evaluate";
 import { readStackFile } from "../plan/stackFile";
+import { parseConfig, type ParseResult } from "../validation";
+import { main } from "../cli/main";
 
 export const ROOT = path.resolve(__dirname, "..");
 
@@ -99,4 +101,33 @@ export function documentedFlags(schema: Record<string, unknown>): string[] {
     };
     walk(training);
     return [...found].sort();
+}
+
+/** Parses a stack of one p5.48xlarge node with the given training section (the rules' usual test bed). */
+export function parseOneNode(training: Record<string, unknown>, stack = "t"): ParseResult {
+    return parseConfig(
+        rawConfig({
+            "aws:region": "us-east-1",
+            "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes: 1 }] },
+            "miles-cluster:training": training,
+        }),
+        { stack },
+    );
+}
+
+/** Runs the CLI in-process and captures its exit code, stdout and stderr. */
+export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = "";
+    let err = "";
+    const o = process.stdout.write.bind(process.stdout);
+    const e = process.stderr.write.bind(process.stderr);
+    (process.stdout as any).write = (s: string) => ((out += s), true);
+    (process.stderr as any).write = (s: string) => ((err += s), true);
+    try {
+        const code = await main(args);
+        return { code, out, err };
+    } finally {
+        (process.stdout as any).write = o;
+        (process.stderr as any).write = e;
+    }
 }

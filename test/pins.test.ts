@@ -1,6 +1,7 @@
 /** The pin table holds exact releases only: no moving tag, branch or bare major version (issue 16). */
 import { strict as assert } from "node:assert";
 import { CHARTS, IMAGES } from "../catalog/versions";
+import { clusterAutoscalerValues } from "../domain/lifecycle/autoscaling";
 
 /** Tags that are republished or follow a branch, and versions that name a series rather than a release. */
 export function isMovingRef(ref: string): boolean {
@@ -19,5 +20,13 @@ describe("pin table (catalog/versions.ts)", () => {
     it("every image tag and chart version is an exact release", () => {
         for (const [k, i] of Object.entries(IMAGES)) assert.ok(!isMovingRef(i.tag), `IMAGES.${k}: ${i.repository}:${i.tag} is a moving tag`);
         for (const [k, c] of Object.entries(CHARTS)) assert.ok(!isMovingRef(c.version), `CHARTS.${k}: ${c.chart} ${c.version} is not an exact release`);
+    });
+});
+
+describe("Cluster Autoscaler image pin (issue 21)", () => {
+    it("the chart deploys the pinned patch release, not the chart's appVersion v1.35.0", () => {
+        const v = clusterAutoscalerValues("c", "us-east-1", "sa") as { image: { repository: string; tag: string } };
+        assert.deepEqual(v.image, { repository: "registry.k8s.io/autoscaling/cluster-autoscaler", tag: "v1.35.2" });
+        assert.equal(v.image.tag, IMAGES.clusterAutoscaler.tag);
     });
 });

@@ -2,28 +2,11 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { main } from "../cli/main";
 import { rawConfigFromDocument } from "../plan/stackFile";
 import { sanitize, REDACTED, UNKNOWN } from "../plan/evaluate";
 import { renderJson, renderText, writeManifests } from "../plan/render";
-import { planConfig } from "./harness";
+import { cli, planConfig } from "./harness";
 
-/** Runs the CLI in-process and captures its exit code, stdout and stderr. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = "";
-    let err = "";
-    const o = process.stdout.write.bind(process.stdout);
-    const e = process.stderr.write.bind(process.stderr);
-    (process.stdout as any).write = (s: string) => ((out += s), true);
-    (process.stderr as any).write = (s: string) => ((err += s), true);
-    try {
-        const code = await main(args);
-        return { code, out, err };
-    } finally {
-        (process.stdout as any).write = o;
-        (process.stderr as any).write = e;
-    }
-}
 
 function tmpStack(yaml: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-"));

@@ -1,17 +1,8 @@
 import { strict as assert } from "node:assert";
-import { parseConfig } from "../validation";
 import { runOf } from "../domain/stack";
-import { rawConfig } from "./harness";
+import { parseOneNode } from "./harness";
 
-const parse = (training: Record<string, unknown>) =>
-    parseConfig(
-        rawConfig({
-            "aws:region": "us-east-1",
-            "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h100", instanceType: "p5.48xlarge", nodes: 1 }] },
-            "miles-cluster:training": training,
-        }),
-        { stack: "top" },
-    );
+const parse = (training: Record<string, unknown>) => parseOneNode(training, "top");
 const at = (training: Record<string, unknown>, path: string) => parse(training).problems.find((p) => p.path === path)?.message;
 
 describe("true on-policy as miles v0.1.0 builds it", () => {

@@ -17,6 +17,7 @@ import { efaDevicesPerNode, efaHugepages2MiQuantity } from "../../catalog/efaLay
 import { LABEL_NODE_GROUP, gpuNodeLabels, gpuNodeTaints } from "../../catalog/nodeLabels";
 import { SYSTEM_NODE_GROUP_NAME } from "../../config/cluster";
 import { CA_AUTOSCALE_TAG, CA_NODE_TEMPLATE_TAG, caDiscoveryTags } from "../../catalog/autoscaler";
+import { IMAGES } from "../../catalog/versions";
 
 /** On-demand and spot groups autoscale unless `scaling: fixed`; reserved capacity is paid anyway and stays fixed. */
 export function autoscales(g: GpuNodeGroupConfig): boolean {
@@ -70,6 +71,8 @@ export function clusterAutoscalerValues(clusterName: string, region: string, ser
     return {
         cloudProvider: "aws",
         awsRegion: region,
+        // The patch release pinned in catalog/versions.ts, over the chart's appVersion.
+        image: { repository: IMAGES.clusterAutoscaler.repository, tag: IMAGES.clusterAutoscaler.tag },
         autoDiscovery: { clusterName, tags: caDiscoveryTags(clusterName) },
         rbac: { serviceAccount: { create: true, name: serviceAccountName } },
         extraArgs: {

@@ -2,7 +2,8 @@
  * A platform team's own Pulumi program built from miles-cluster's components (not a miles-cluster
  * stack): an EKS cluster with one H200 node group on a Capacity Block, its training namespace, the
  * device plugins and KubeRay (no monitoring), and FSx for Lustre + S3 checkpoint storage — each with the team's own
- * args, plus two `transform`s for what the args do not cover.
+ * args, plus two `transform`s for what the args do not cover — and one miles run (Qwen3-8B GRPO on one
+ * node), which the component checks with the same rules `plan` applies to a stack.
  *
  * Outside this repository, import from "miles-cluster" instead of "../../lib".
  */
@@ -14,8 +15,10 @@ import {
     ClusterSchema,
     GpuCluster,
     GpuNodeGroupSchema,
+    MilesTrainingJob,
     StorageSchema,
     TrainingNamespace,
+    TrainingSchema,
 } from "../../lib";
 
 /** The team's settings, in code: no miles-cluster stack config is read. */
@@ -60,10 +63,26 @@ async function compose(): Promise<compose.Outputs> {
     });
     // The team runs its own Prometheus and queue elsewhere: no monitoring stack, DCGM exporter or Kueue. (With the
     // monitoring stack on, GpuCluster also needs `ebsCsiDriver: true` for its volumes.)
-    new ClusterAddons("rl-addons", { addons: AddonsSchema.parse({ monitoring: { enabled: false }, dcgmExporter: { enabled: false }, kueue: { enabled: false } }), cluster, namespace, storage });
+    const addons = new ClusterAddons("rl-addons", { addons: AddonsSchema.parse({ monitoring: { enabled: false }, dcgmExporter: { enabled: false }, kueue: { enabled: false } }), cluster, namespace, storage });
+
+    // One run on one H200 node (NVLink only, so the plain miles image). A layout miles would reject (say
+    // parallelism.tp: 3) throws here with its field paths, as `plan` of a stack would report them.
+    const run = new MilesTrainingJob("rl-run", {
+        training: TrainingSchema.parse({
+            runName: "qwen3-8b-grpo",
+            model: { preset: "qwen3-8B" },
+            layout: { actorNodes: 1, gpusPerEngine: 2 },
+            parallelism: { tp: 2 },
+            data: { hfDataset: "zhuzilin/dapo-math-17k" },
+        }),
+        cluster,
+        namespace,
+        storage,
+        addons,
+    });
 
     if (!cluster.eks || !storage.bucket) throw new Error("this program creates an EKS cluster and an FSx-linked bucket");
-    return { clusterName: cluster.eks.clusterName, kubeconfig: pulumi.secret(cluster.eks.kubeconfig), checkpointBucket: storage.bucket.name, claimName: storage.claimName, namespace: namespace.name };
+    return { clusterName: cluster.eks.clusterName, kubeconfig: pulumi.secret(cluster.eks.kubeconfig), checkpointBucket: storage.bucket.name, claimName: storage.claimName, namespace: namespace.name, jobName: run.jobName };
 }
 
 namespace compose {
@@ -76,6 +95,8 @@ namespace compose {
         /** The ReadWriteMany claim the team's training pods mount. */
         claimName: string;
         namespace: string;
+        /** The RayJob of the run. */
+        jobName: string;
     }
 }
 

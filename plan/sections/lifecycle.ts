@@ -4,10 +4,11 @@
  */
 import type { MilesConfig } from "../../config";
 import type { ResolvedRun } from "../../domain/training/run";
-import { instanceFacts } from "../../catalog/instances";
 import { blockGroupOf, blockNodes, runOnSpot } from "../../domain/lifecycle/jobs";
 import { reclaimCost } from "../../domain/lifecycle/spot";
 import { sizeFsx, storageNeedOf, formatSeconds } from "../../domain/sizing";
+import { groupCost } from "../../domain/lifecycle/cost";
+import { isBringYourOwnCluster } from "../../domain/addons";
 import { blockHours, blockPhase, blockSchedule, formatUtc, EC2_TERMINATION_MINUTES_BEFORE_END, EKS_SCALEDOWN_MINUTES_BEFORE_END } from "../../domain/lifecycle/capacityBlock";
 
 export interface LifecyclePlan {
@@ -35,15 +36,20 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date, stora
 
     const g = r.group;
     const nodes = r.nodesNeeded;
-    if (g?.instanceType) {
-        const usd = instanceFacts(g.instanceType).onDemandUsdPerHour.usd;
-        const perRolloutMinute = (nodes * usd) / 60;
-        const si = r.training.checkpoints.saveInterval;
-        lines.push([
-            "at risk on a failure",
-            `a node failure or spot reclaim resumes from the last save: up to ${si} rollouts (saveInterval) = ${si} × T min on ${nodes} node(s) × ${r.gpusPerNode} GPUs, ≈ $${(si * perRolloutMinute).toFixed(0)} per minute of rollout time T at the on-demand rate (T = 5 min: ${((si * 5 * nodes * r.gpusPerNode) / 60).toFixed(1)} GPU-hours, $${(si * 5 * perRolloutMinute).toFixed(0)})`,
-        ]);
-        data.atRisk = { rollouts: si, nodes, gpus: nodes * r.gpusPerNode, usdPerRolloutMinute: Math.round(si * perRolloutMinute * 100) / 100 };
+    const si = r.training.checkpoints.saveInterval;
+    // The group's own rate, the one its cost line uses (domain/lifecycle/cost.ts): never a second price.
+    const groupConfig = g && !isBringYourOwnCluster(cfg) ? cfg.cluster.gpuNodeGroups.find((x) => x.name === g.name) : undefined;
+    const lost = `a node failure${groupConfig?.capacity.type === "spot" ? " or spot reclaim" : ""} resumes from the last save: up to ${si} rollouts (saveInterval) = ${si} × T min on ${nodes} node(s) × ${r.gpusPerNode} GPUs`;
+    const gpuHours = `${((si * 5 * nodes * r.gpusPerNode) / 60).toFixed(1)} GPU-hours at T = 5 min`;
+    if (groupConfig) {
+        const gc = groupCost(groupConfig);
+        const perRolloutMinute = (nodes * gc.usdPerNodeHour) / 60;
+        lines.push(["at risk on a failure", `${lost}, ≈ $${(si * perRolloutMinute).toFixed(0)} per minute of rollout time T at ${gc.rate} (${gpuHours}, $${(si * 5 * perRolloutMinute).toFixed(0)})`]);
+        data.atRisk = { rollouts: si, nodes, gpus: nodes * r.gpusPerNode, usdPerRolloutMinute: Math.round(si * perRolloutMinute * 100) / 100, rate: gc.rate };
+    } else if (g) {
+        // A bring-your-own cluster: its nodes are billed to their owner at a price this stack does not know.
+        lines.push(["at risk on a failure", `${lost}, ${(si * nodes * r.gpusPerNode / 60).toFixed(1)} GPU-hours per minute of rollout time T (${gpuHours}); no dollar figure: the cluster's nodes are not priced by this stack`]);
+        data.atRisk = { rollouts: si, nodes, gpus: nodes * r.gpusPerNode, gpuHoursPerRolloutMinute: Math.round(((si * nodes * r.gpusPerNode) / 60) * 100) / 100 };
     }
 
     if (runOnSpot(r)) spotLines(cfg, r, lines, warnings, data, storageCapacityGiB);

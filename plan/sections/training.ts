@@ -5,6 +5,7 @@ import { admissions, KUEUE_CHART, queueQuota } from "../../domain/kueue";
 import { gpusByGroup } from "../../domain/runStack";
 import type { MilesConfig } from "../../config";
 import { trainingWarnings, type WarningKind } from "../../domain/training/rules";
+import { layoutWarnings } from "../../domain/training/layoutWarnings";
 import { breakdown, runMemoryFit } from "../../domain/training/memoryFitRun";
 import { GIB, type PhaseFit } from "../../domain/training/memoryFit";
 import { describeLayout } from "../../domain/training/layoutChoice";
@@ -168,7 +169,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKi
     };
     const lc = lifecyclePlan(cfg, r, new Date(), opts.storageCapacityGiB);
     lines.push(...lc.lines);
-    return { data: { ...data, priority: t.priority, lifecycle: lc.data }, lines: [...lines, ["priority", t.priority]], warnings: [...trainingWarnings(r, opts), ...fabricWarnings(r), ...spanWarnings(cfg, r), ...lc.warnings] };
+    return { data: { ...data, priority: t.priority, lifecycle: lc.data }, lines: [...lines, ["priority", t.priority]], warnings: [...trainingWarnings(r, opts), ...layoutWarnings(r), ...fabricWarnings(r), ...spanWarnings(cfg, r), ...lc.warnings] };
 }
 
 /** Where the CPU-only Ray head lands: an explicit selector wins; otherwise any untainted node. */
