@@ -68,7 +68,8 @@ export const IMAGES = {
     fluentBit: { repository: "cr.fluentbit.io/fluent/fluent-bit", tag: "5.0.3" },
     /**
      * The Cluster Autoscaler image, set over the chart's appVersion (v1.35.0) through the chart's
-     * `image.tag` value: patch release 1.35.2 (kubernetes/autoscaler tag cluster-autoscaler-1.35.2,
+     * `image.repository` / `image.tag` values (kubernetes/autoscaler tag cluster-autoscaler-chart-9.59.0,
+     * cluster-autoscaler/charts/cluster-autoscaler/values.yaml:302-306): patch release 1.35.2 (kubernetes/autoscaler tag cluster-autoscaler-1.35.2,
      * the tag catalog/autoscaler.ts reads its facts at), same Kubernetes minor as the default cluster.
      * Digest not pinned: registry.k8s.io could not be queried from here.
      */

@@ -548,7 +548,15 @@ function hostPhase(inp: FitInput, stages: StageFit[]): PhaseFit {
     const R = Math.max(1, Math.floor(world / stages.length));
     const nodes = Math.ceil(world / g);
     let best = { cpuOptimizer: 0, optimizerBackup: 0, weightCopies: 0, total: -1, node: 0, stages: new Set<number>() };
-    for (let n = 0; n < nodes; n++) {
+    // Nodes wholly inside one stage all hold the same; the busiest node is the first node of a stage,
+    // the one after it, or the one holding its last rank: at most 3 × PP candidates, not every node
+    // (a layout of a billion nodes is judged in microseconds).
+    const candidates = new Set<number>([0, nodes - 1]);
+    for (let s = 0; s < stages.length; s++) {
+        const first = Math.floor((s * R) / g);
+        for (const n of [first, first + 1, Math.floor((Math.min(world, (s + 1) * R) - 1) / g)]) if (n >= 0 && n < nodes) candidates.add(n);
+    }
+    for (const n of [...candidates].sort((a, b) => a - b)) {
         const acc = { cpuOptimizer: 0, optimizerBackup: 0, weightCopies: 0, total: 0, node: n, stages: new Set<number>() };
         const lo = n * g;
         const hi = Math.min(world, lo + g);
