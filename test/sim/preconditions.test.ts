@@ -1,0 +1,104 @@
+/**
+ * Issue 22: with Kueue on, `pulumi up` waits neither for the fabric gate nor for the conversion, so
+ * the queued run checks them itself before train.py (domain/fabric/preconditions.ts,
+ * domain/training/runRecord.ts ready.py). Run through the whole command chain (test/sim/commandChain.ts:
+ * KubeRay's submitter bash, `ray job submit`, the head's shell; real bash and python3) on prod's
+ * RayJob, with the shared volume holding what prod's own gate and convert Jobs write (their scripts
+ * from the plan, run on captured NCCL logs: commandChain.ts filesPrepJobsWrite).
+ *
+ * The bounded waits are the plan's (30 min gate, the prep timeout for the conversion); here the same
+ * script is built with waits of seconds, after checking that it is otherwise the planned one.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Plan } from "../../plan/run";
+import { objectsOf, stackPlan, type K8sObject } from "./world";
+import { chainInputOf, filesPrepJobsWrite, prepFilesOf, runCommandChain, type ChainInput, type ChainResult } from "./commandChain";
+import { recordedEntrypointScript, entrypointScriptKey, RUN_BLOCKED_EXIT, RUN_RECORD_MOUNT, runWords, type RunPreconditions } from "../../domain/training/runRecord";
+import { runPreconditions } from "../../domain/fabric/preconditions";
+import type { ResolvedRun } from "../../domain/training/run";
+
+type Obj = Record<string, any>;
+const fixture = (f: string) => fs.readFileSync(path.join(__dirname, "..", "fixtures", "fabric", f), "utf8");
+
+describe("a queued run starts train.py only after its conversion is done and its fabric gate passed (issue 22, prod, command chain)", function () {
+    this.timeout(120000);
+    let p: Plan;
+    let run: ResolvedRun;
+    let rayJob: K8sObject;
+    let base: Omit<ChainInput, "join">;
+    let pre: RunPreconditions;
+    let passing: Record<string, string>;
+
+    before(async function () {
+        if (process.platform === "win32") this.skip();
+        p = await stackPlan("prod");
+        rayJob = objectsOf(p, "RayJob")[0];
+        run = p.resolved!.runs.find((x) => x.run.runName === rayJob.metadata.name)!.run;
+        base = chainInputOf({ configMaps: objectsOf(p, "ConfigMap") as Array<K8sObject & { data?: unknown }> }, rayJob as K8sObject & { spec: unknown }, run.command.script);
+        pre = runPreconditions(run, { queue: { localQueue: "q", priorityClass: "c" } })!;
+        passing = prepFilesOf(p, run.runName);
+    });
+
+    /** The chain with the planned entrypoint script, its waits shortened to `secs`. */
+    const chain = (secs: number, files: Pick<ChainInput, "headFilesBefore" | "headFilesLater">): ChainResult => {
+        const short: RunPreconditions = { gate: { ...pre.gate!, waitSeconds: secs }, conversion: { ...pre.conversion!, waitSeconds: secs } };
+        const script = recordedEntrypointScript(runWords(run), short);
+        const key = entrypointScriptKey(script);
+        const maps = { ...base.headConfigMaps, [RUN_RECORD_MOUNT]: { ...base.headConfigMaps[RUN_RECORD_MOUNT], [key]: script } };
+        return runCommandChain({ ...base, ...files, headConfigMaps: maps, spec: { ...base.spec, entrypoint: `bash ${RUN_RECORD_MOUNT}/${key}` }, join: "list2cmdline" });
+    };
+    const record = (res: ChainResult): Obj => {
+        const recs = Object.entries(res.headFiles).filter(([f]) => f.startsWith(`${run.paths.checkpointDir}/run-records/`) && f.endsWith(".json"));
+        assert.equal(recs.length, 1, Object.keys(res.headFiles).join(", "));
+        return JSON.parse(recs[0][1]) as Obj;
+    };
+    const refused = (res: ChainResult, why: RegExp) => {
+        assert.deepEqual(res.trainRuns, [], "train.py ran");
+        assert.equal(res.jobExit, RUN_BLOCKED_EXIT);
+        const rec = record(res);
+        assert.equal(rec.status, "failed");
+        assert.equal(rec.exitCode, RUN_BLOCKED_EXIT);
+        assert.match(rec.endReason, why);
+        assert.match(res.stdout, why, "the job's log says why too");
+    };
+    const gateFile = () => run.paths.gateVerdict;
+    const withoutGate = () => Object.fromEntries(Object.entries(passing).filter(([f]) => f !== gateFile()));
+    const withoutConversion = () => Object.fromEntries(Object.entries(passing).filter(([f]) => f !== run.paths.convertDone));
+
+    it("the plan's run-record ConfigMap and RayJob carry this very script (both checks, the gate's and the conversion's timeouts as bounds)", function () {
+        const script = recordedEntrypointScript(runWords(run), pre);
+        assert.equal((rayJob.spec as Obj).entrypoint, `bash ${RUN_RECORD_MOUNT}/${entrypointScriptKey(script)}`);
+        assert.equal(base.headConfigMaps[RUN_RECORD_MOUNT][entrypointScriptKey(script)], script);
+        assert.ok(base.headConfigMaps[RUN_RECORD_MOUNT]["ready.py"], "ready.py is not in the ConfigMap");
+        assert.deepEqual([pre.gate!.waitSeconds, pre.conversion!.waitSeconds], [run.training.fabricGate.timeoutMinutes * 60, run.training.modelPrep.timeoutMinutes * 60]);
+        // Both Jobs wrote their file (a passing log for the gate).
+        assert.deepEqual(Object.keys(passing).sort(), [run.paths.convertDone, gateFile()].sort());
+    });
+
+    it("a failing verdict of this gate (TCP sockets, 6.9 GB/s): train.py does not start, exit 3, the record and the log name the gate, its identity, the transport and the numbers", function () {
+        const failing = filesPrepJobsWrite({ gate: objectsOf(p, "Job").find((j) => j.metadata.name === `${run.runName}-fabric`) }, `${fixture("socket-fallback-no-plugin.txt")}\n${fixture("p3dn-low-bandwidth.txt")}`, "/shared");
+        const res = chain(5, { headFilesBefore: { ...withoutGate(), ...failing } });
+        refused(res, new RegExp(`fabric gate ${run.runName}-fabric \\(identity ${pre.gate!.hash}\\): 4 node\\(s\\), efa, transport socket, bus bandwidth 6\\.9 GB/s, threshold 287\\.6 GB/s: FAILED`));
+        // A failed verdict is final: no waiting out the bound.
+        assert.doesNotMatch(res.stdout, /waiting for fabric gate/);
+    });
+
+    it("no verdict: waits its bound, then refuses with the gate's name and how to look; a verdict of another gate identity (stale) is waited past the same way", function () {
+        refused(chain(0.3, { headFilesBefore: withoutGate() }), new RegExp(`no passing verdict of fabric gate ${run.runName}-fabric \\(identity ${pre.gate!.hash}\\).*after 0\\.3 s \\(no verdict\\)`));
+        const stale = JSON.stringify({ ...JSON.parse(passing[gateFile()]), hash: "ffffffffffffffff" });
+        refused(chain(0.3, { headFilesBefore: { ...withoutGate(), [gateFile()]: stale } }), /a verdict of gate identity ffffffffffffffff .*, not [0-9a-f]{16}/);
+    });
+
+    it("conversion done before the run starts, or only while it waits: train.py starts once after it; never done: refused, the gate not even read", function () {
+        const ok = chain(5, { headFilesBefore: passing });
+        assert.deepEqual(ok.trainRuns.map((t) => t.side), ["head"]);
+        assert.equal(ok.jobExit, 0);
+        assert.equal(record(ok).endReason, undefined);
+        const late = chain(6, { headFilesBefore: withoutConversion(), headFilesLater: { when: `${run.paths.checkpointDir}/run-records`, afterMs: 800, files: { [run.paths.convertDone]: passing[run.paths.convertDone] } } });
+        assert.deepEqual(late.trainRuns.map((t) => t.side), ["head"], late.stdout.slice(-600));
+        assert.match(late.stdout, new RegExp(`waiting for conversion ${run.runName}-convert: no done file`));
+        refused(chain(0.3, { headFilesBefore: withoutConversion() }), new RegExp(`conversion ${run.runName}-convert not done after 0\\.3 s`));
+    });
+});
