@@ -367,7 +367,7 @@ describe("plan --out of prod: log shipping and the run record", function () {
         const lines = script.split("\n");
         const start = lines.findIndex((l) => /^MILES_CLUSTER_RECORD=\$\(MILES_CLUSTER_RECORD_DIR="\$d" python3 "\$d\/write\.py" start\)/.test(l));
         assert.ok(start > 0, script);
-        assert.match(lines[start + 1], /^MILES_CLUSTER_BLOCKED=\$\(python3 "\$d\/ready\.py" conversion .* gate /);
+        assert.equal(lines[start + 1], 'MILES_CLUSTER_BLOCKED=$(python3 "$d/ready.py" "$d/ready.json")');
         assert.deepEqual(lines.slice(start + 2, start + 5), ["rc=$?", 'if [ "$rc" = 0 ]; then', `  ${runOf(PROD).command.entrypoint}`]);
         assert.match(lines.slice(start + 5).join("\n"), /^ {2}rc=\$\?\nelse\n[\s\S]*python3 "\$d\/write\.py" end "\$MILES_CLUSTER_RECORD" "\$rc" "\$MILES_CLUSTER_BLOCKED"/);
         const run = runOf(PROD).runName;

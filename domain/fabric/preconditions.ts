@@ -23,5 +23,7 @@ export function runPreconditions(r: ResolvedRun, ctx: Pick<TrainingContext, "que
         ...(hasConversions(r) ? { conversion: { job: convertJobName(r), hash: conversionHash(r), file: r.paths.convertDone, waitSeconds: r.training.modelPrep.timeoutMinutes * 60 } } : {}),
         ...(plan.enabled ? { gate: { ...gateExpectation(r, plan), waitSeconds: plan.timeoutMinutes * 60 } } : {}),
     };
-    return pre.conversion || pre.gate ? pre : undefined;
+    // Queued: always an object, possibly without checks, so that turning the gate off or on changes
+    // ready.json only, not the RayJob's entrypoint (runRecord.ts).
+    return pre;
 }

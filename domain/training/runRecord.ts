@@ -130,24 +130,26 @@ else:
 export function recordedEntrypointScript(words: readonly string[], pre?: RunPreconditions): string {
     // One line, each word quoted for bash: the same text as the run's `command.entrypoint` (argv.ts).
     const command = words.map(shellQuote).join(" ");
-    const checks = preconditionChecks(pre);
     const head = [
         "# The run's entrypoint (miles-cluster domain/training/runRecord.ts): the run record's start, the command, its end.",
         'd=$(dirname "$0")',
         'MILES_CLUSTER_RECORD=$(MILES_CLUSTER_RECORD_DIR="$d" python3 "$d/write.py" start) || MILES_CLUSTER_RECORD=',
     ];
     const end = [
-        'if [ -n "$MILES_CLUSTER_RECORD" ]; then MILES_CLUSTER_RECORD_DIR="$d" python3 "$d/write.py" end "$MILES_CLUSTER_RECORD" "$rc"' + (checks.length > 0 ? ' "$MILES_CLUSTER_BLOCKED"' : "") + "; fi",
+        'if [ -n "$MILES_CLUSTER_RECORD" ]; then MILES_CLUSTER_RECORD_DIR="$d" python3 "$d/write.py" end "$MILES_CLUSTER_RECORD" "$rc"' + (pre ? ' "$MILES_CLUSTER_BLOCKED"' : "") + "; fi",
         'exit "$rc"',
         "",
     ];
-    if (checks.length === 0) return [...head, command, "rc=$?", ...end].join("\n");
-    // Preconditions (queued runs, issue 22): `ready.py` waits for each (bounded), prints why it gave
-    // up on stdout (kept for the record) and its progress on stderr (the job's log); train.py runs
-    // only when every one holds.
+    if (!pre) return [...head, command, "rc=$?", ...end].join("\n");
+    // Preconditions (queued runs, issue 22): `ready.py` waits for each check of `ready.json` (bounded),
+    // prints why it gave up on stdout (kept for the record) and its progress on stderr (the job's
+    // log); train.py runs only when every one holds. The checks (identities, files, bounds) are in
+    // ready.json, not in this script: a new gate identity (say another threshold) updates the
+    // ConfigMap but not the RayJob's entrypoint, so a running run is not replaced for it (the
+    // gate's issue-20 rule); its next attempt checks the new identity.
     return [
         ...head,
-        `MILES_CLUSTER_BLOCKED=$(python3 "$d/ready.py" ${checks.map(shellQuote).join(" ")})`,
+        'MILES_CLUSTER_BLOCKED=$(python3 "$d/ready.py" "$d/ready.json")',
         "rc=$?",
         'if [ "$rc" = 0 ]; then',
         `  ${command}`,
@@ -176,16 +178,27 @@ export interface RunPreconditions {
 /** Exit code of a run whose preconditions did not hold (train.py not started). */
 export const RUN_BLOCKED_EXIT = 3;
 
-/** ready.py's arguments: `gate <file> <name> <hash> <seconds>` and `conversion <file> <job> <hash> <seconds>`, conversion first (the gate measures after it). */
-function preconditionChecks(pre: RunPreconditions | undefined): string[] {
-    const out: string[] = [];
-    if (pre?.conversion) out.push("conversion", pre.conversion.file, pre.conversion.job, pre.conversion.hash, String(pre.conversion.waitSeconds));
-    if (pre?.gate) out.push("gate", pre.gate.file, pre.gate.gate, pre.gate.hash, String(pre.gate.waitSeconds));
+/** One check of ready.json. */
+export interface ReadyCheck {
+    kind: "conversion" | "gate";
+    file: string;
+    /** The Job that writes the file. */
+    name: string;
+    hash: string;
+    waitSeconds: number;
+}
+
+/** ready.json: the checks in order, conversion first (the gate measures after it). */
+export function readyChecks(pre: RunPreconditions): ReadyCheck[] {
+    const out: ReadyCheck[] = [];
+    if (pre.conversion) out.push({ kind: "conversion", file: pre.conversion.file, name: pre.conversion.job, hash: pre.conversion.hash, waitSeconds: pre.conversion.waitSeconds });
+    if (pre.gate) out.push({ kind: "gate", file: pre.gate.file, name: pre.gate.gate, hash: pre.gate.hash, waitSeconds: pre.gate.waitSeconds });
     return out;
 }
 
 /**
- * The precondition checker (python3, stdlib), a key of the run-record ConfigMap: for each check, polls
+ * The precondition checker (python3, stdlib), a key of the run-record ConfigMap: for each check of
+ * ready.json (readyChecks), polls
  * its file until it holds this run's identity, at most the check's seconds; exit 0 when all hold, else
  * exit 1 with the reason on stdout. A gate verdict of the right identity that failed ends the wait at
  * once (the gate Job does not retry: backoffLimit 0); a file of another identity is stale (another
@@ -214,9 +227,8 @@ def gate(text, name, want):
     if v.get("pass") is True:
         return True, what + ": passed"
     return False, what + ": FAILED: " + "; ".join(v.get("problems") or ["no reason recorded"])
-args = sys.argv[1:]
-for i in range(0, len(args), 5):
-    kind, path, name, want, secs = args[i], args[i + 1], args[i + 2], args[i + 3], float(args[i + 4])
+for c in json.load(open(sys.argv[1])):
+    kind, path, name, want, secs = c["kind"], c["file"], c["name"], c["hash"], float(c["waitSeconds"])
     deadline = time.time() + secs
     step = max(0.2, min(10.0, secs / 20))
     while True:
@@ -279,7 +291,7 @@ export interface RunRecordConfigMapManifest {
     apiVersion: "v1";
     kind: "ConfigMap";
     metadata: { name: string; namespace: string; labels: Record<string, string> };
-    /** record.json, write.py, ready.py (with preconditions) and the entrypoint script (`entrypoint-<hash>.sh`, runEntrypointScript). */
+    /** record.json, write.py, ready.py and ready.json (a queued run) and the entrypoint script (`entrypoint-<hash>.sh`, runEntrypointScript). */
     data: { "record.json": string; "write.py": string; [entrypointScript: string]: string };
 }
 
@@ -289,7 +301,7 @@ export interface RunRecordConfigMapManifest {
  */
 export function runRecordConfigMap(r: ResolvedRun, meta: { stack: string; gitCommit: string; usdPerNodeHour?: number }, pre?: RunPreconditions): RunRecordConfigMapManifest {
     const entry = runEntrypointScript(r, pre);
-    const ready: Record<string, string> = preconditionChecks(pre).length > 0 ? { "ready.py": RUN_READY_CHECKER } : {};
+    const ready: Record<string, string> = pre ? { "ready.py": RUN_READY_CHECKER, "ready.json": JSON.stringify(readyChecks(pre), null, 2) } : {};
     return {
         apiVersion: "v1",
         kind: "ConfigMap",

@@ -6,8 +6,8 @@
  * RayJob, with the shared volume holding what prod's own gate and convert Jobs write (their scripts
  * from the plan, run on captured NCCL logs: commandChain.ts filesPrepJobsWrite).
  *
- * The bounded waits are the plan's (30 min gate, the prep timeout for the conversion); here the same
- * script is built with waits of seconds, after checking that it is otherwise the planned one.
+ * The bounded waits are the plan's (30 min gate, the prep timeout for the conversion); here the
+ * planned script runs with the planned checks (ready.json) whose waits are shortened to seconds.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -15,7 +15,7 @@ import * as path from "node:path";
 import type { Plan } from "../../plan/run";
 import { objectsOf, stackPlan, type K8sObject } from "./world";
 import { chainInputOf, filesPrepJobsWrite, prepFilesOf, runCommandChain, type ChainInput, type ChainResult } from "./commandChain";
-import { recordedEntrypointScript, entrypointScriptKey, RUN_BLOCKED_EXIT, RUN_RECORD_MOUNT, runWords, type RunPreconditions } from "../../domain/training/runRecord";
+import { recordedEntrypointScript, entrypointScriptKey, readyChecks, RUN_BLOCKED_EXIT, RUN_RECORD_MOUNT, runWords, type RunPreconditions } from "../../domain/training/runRecord";
 import { runPreconditions } from "../../domain/fabric/preconditions";
 import type { ResolvedRun } from "../../domain/training/run";
 
@@ -41,13 +41,11 @@ describe("a queued run starts train.py only after its conversion is done and its
         passing = prepFilesOf(p, run.runName);
     });
 
-    /** The chain with the planned entrypoint script, its waits shortened to `secs`. */
+    /** The chain with the planned entrypoint script and checks, the checks' waits shortened to `secs`. */
     const chain = (secs: number, files: Pick<ChainInput, "headFilesBefore" | "headFilesLater">): ChainResult => {
         const short: RunPreconditions = { gate: { ...pre.gate!, waitSeconds: secs }, conversion: { ...pre.conversion!, waitSeconds: secs } };
-        const script = recordedEntrypointScript(runWords(run), short);
-        const key = entrypointScriptKey(script);
-        const maps = { ...base.headConfigMaps, [RUN_RECORD_MOUNT]: { ...base.headConfigMaps[RUN_RECORD_MOUNT], [key]: script } };
-        return runCommandChain({ ...base, ...files, headConfigMaps: maps, spec: { ...base.spec, entrypoint: `bash ${RUN_RECORD_MOUNT}/${key}` }, join: "list2cmdline" });
+        const maps = { ...base.headConfigMaps, [RUN_RECORD_MOUNT]: { ...base.headConfigMaps[RUN_RECORD_MOUNT], "ready.json": JSON.stringify(readyChecks(short)) } };
+        return runCommandChain({ ...base, ...files, headConfigMaps: maps, join: "list2cmdline" });
     };
     const record = (res: ChainResult): Obj => {
         const recs = Object.entries(res.headFiles).filter(([f]) => f.startsWith(`${run.paths.checkpointDir}/run-records/`) && f.endsWith(".json"));
@@ -67,11 +65,15 @@ describe("a queued run starts train.py only after its conversion is done and its
     const withoutGate = () => Object.fromEntries(Object.entries(passing).filter(([f]) => f !== gateFile()));
     const withoutConversion = () => Object.fromEntries(Object.entries(passing).filter(([f]) => f !== run.paths.convertDone));
 
-    it("the plan's run-record ConfigMap and RayJob carry this very script (both checks, the gate's and the conversion's timeouts as bounds)", function () {
+    it("the plan's run-record ConfigMap and RayJob carry this script and these checks (the conversion's and the gate's timeouts as bounds)", function () {
         const script = recordedEntrypointScript(runWords(run), pre);
         assert.equal((rayJob.spec as Obj).entrypoint, `bash ${RUN_RECORD_MOUNT}/${entrypointScriptKey(script)}`);
         assert.equal(base.headConfigMaps[RUN_RECORD_MOUNT][entrypointScriptKey(script)], script);
         assert.ok(base.headConfigMaps[RUN_RECORD_MOUNT]["ready.py"], "ready.py is not in the ConfigMap");
+        assert.deepEqual(JSON.parse(base.headConfigMaps[RUN_RECORD_MOUNT]["ready.json"]).map((c: Obj) => [c.kind, c.name, c.file]), [
+            ["conversion", `${run.runName}-convert`, run.paths.convertDone],
+            ["gate", `${run.runName}-fabric`, run.paths.gateVerdict],
+        ]);
         assert.deepEqual([pre.gate!.waitSeconds, pre.conversion!.waitSeconds], [run.training.fabricGate.timeoutMinutes * 60, run.training.modelPrep.timeoutMinutes * 60]);
         // Both Jobs wrote their file (a passing log for the gate).
         assert.deepEqual(Object.keys(passing).sort(), [run.paths.convertDone, gateFile()].sort());
