@@ -94,13 +94,14 @@ describe("a queued run starts train.py only after its conversion is done and its
     });
 
     it("conversion done before the run starts, or only while it waits: train.py starts once after it; never done: refused, the gate not even read", function () {
-        const ok = chain(5, { headFilesBefore: passing });
-        assert.deepEqual(ok.trainRuns.map((t) => t.side), ["head"]);
-        assert.equal(ok.jobExit, 0);
-        assert.equal(record(ok).endReason, undefined);
-        const late = chain(6, { headFilesBefore: withoutConversion(), headFilesLater: { when: `${run.paths.checkpointDir}/run-records`, afterMs: 800, files: { [run.paths.convertDone]: passing[run.paths.convertDone] } } });
+        // Done before the start (with a passing gate): every stack's case in commandChain.test.ts, with the planned bounds.
+        const late = chain(6, { headFilesBefore: withoutConversion(), headFilesLater: { when: `${run.paths.checkpointDir}/run-records`, afterMs: 600, files: { [run.paths.convertDone]: passing[run.paths.convertDone] } } });
         assert.deepEqual(late.trainRuns.map((t) => t.side), ["head"], late.stdout.slice(-600));
+        assert.equal(late.jobExit, 0);
+        assert.equal(record(late).endReason, undefined);
         assert.match(late.stdout, new RegExp(`waiting for conversion ${run.runName}-convert: no done file`));
-        refused(chain(0.3, { headFilesBefore: withoutConversion() }), new RegExp(`conversion ${run.runName}-convert not done after 0\\.3 s`));
+        const never = chain(0.3, { headFilesBefore: withoutConversion() });
+        refused(never, new RegExp(`conversion ${run.runName}-convert not done after 0\\.3 s`));
+        assert.doesNotMatch(never.stdout, /fabric gate .*passed/, "the gate's verdict (present, passing) was read before the conversion was done");
     });
 });
