@@ -42,6 +42,8 @@ export { rayJobManifest, followCommands, type RayJobManifest, type FollowCommand
 export { downloadJobManifest, convertJobManifest, convertServiceManifest, type JobManifest, type ServiceManifest } from "./domain/training/prepJobs";
 export { secretManifest, type SecretManifest } from "./domain/training/secret";
 export type { TrainingContext, PodSpec } from "./domain/training/pod";
+export { RUN_BLOCKED_EXIT, type RunPreconditions } from "./domain/training/runRecord";
+export { runPreconditions } from "./domain/fabric/preconditions";
 export type { ImageChoice, ImageSource, Platform } from "./domain/training/image";
 export type { EfaImageToBuild } from "./domain/training/imageBuild";
 export type { ArchFacts, MlaFacts } from "./catalog/modelArch";

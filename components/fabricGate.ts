@@ -10,7 +10,9 @@
  * free (never beside an admitted run), `pulumi up` submits it without waiting (the queue may hold it
  * back for as long as a run keeps the GPUs), and `result` is `queued` with the kubectl commands to
  * follow it. The RayJob is created after it and so queues behind it (same priority, older first);
- * the verdict is then not enforced by `pulumi up` — read it with `result.follow`.
+ * the verdict is then not enforced by `pulumi up` but by the run itself: pod 0 writes it to the
+ * shared volume (domain/fabric/gateVerdict.ts) and the run's entrypoint starts train.py only after a
+ * passing verdict of this gate identity (domain/fabric/preconditions.ts); `result.follow` shows it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -107,7 +109,7 @@ export function queuedGateResult(plan: FabricGatePlan, namespace: string, job: s
         fabric: plan.fabric,
         thresholdSource: plan.thresholdSource,
         ...(plan.thresholdGBps !== undefined ? { thresholdGBps: plan.thresholdGBps } : {}),
-        summary: `submitted to the Kueue queue; measured when admitted (before the run, which waits behind it in the queue), within ${plan.timeoutMinutes} min of admission`,
+        summary: `submitted to the Kueue queue; measured when admitted (before the run, which waits behind it in the queue), within ${plan.timeoutMinutes} min of admission; the run starts train.py only after a passing verdict`,
         // Kueue labels the Workload of a Job with the Job's UID (pkg/controller/constants/constants.go:43 at v0.19.2, JobUIDLabel).
         follow: [
             `kubectl -n ${namespace} get workloads -l kueue.x-k8s.io/job-uid=$(kubectl -n ${namespace} get job ${job} -o jsonpath='{.metadata.uid}')`,

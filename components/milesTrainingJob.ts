@@ -22,6 +22,7 @@ import { runPolicy } from "../domain/security/networkPolicy";
 import type { ResolvedRun } from "../domain/training/run";
 import { resolveStackRun } from "../domain/stack";
 import { ecrImageReference } from "../domain/training/image";
+import { runPreconditions } from "../domain/fabric/preconditions";
 import { runRecordConfigMap, runRecordConfigMapName, UNKNOWN_COMMIT } from "../domain/training/runRecord";
 import { instanceFacts, isGpuInstanceType } from "../catalog/instances";
 import { runDisruptionBudget } from "../domain/lifecycle/disruption";
@@ -237,9 +238,12 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
             saveOnStop: mayPreempt(args.addons.queue),
             runRecordConfigMap: runRecordConfigMapName(r.runName),
         };
+        // A queued run checks the conversion and the gate's verdict itself (pulumi up no longer waits for them).
+        const preconditions = runPreconditions(r, context);
+        if (preconditions) context.preconditions = preconditions;
         // The run record's static part and its writer (the job writes the record next to its checkpoints).
         const facts = r.group?.instanceType && isGpuInstanceType(r.group.instanceType) ? instanceFacts(r.group.instanceType) : undefined;
-        const record = runRecordConfigMap(r, { stack: args.stack ?? currentStack(), gitCommit: args.gitCommit ?? UNKNOWN_COMMIT, usdPerNodeHour: facts?.onDemandUsdPerHour.usd });
+        const record = runRecordConfigMap(r, { stack: args.stack ?? currentStack(), gitCommit: args.gitCommit ?? UNKNOWN_COMMIT, usdPerNodeHour: facts?.onDemandUsdPerHour.usd }, preconditions);
         const recordMap = new k8s.core.v1.ConfigMap(
             ...transform(t.runRecord, `${name}-run-record`, { ...record, metadata: { ...record.metadata, namespace: this.namespace } }, { parent: this, provider, dependsOn: args.namespace.resource ? [args.namespace.resource] : [] }),
         );

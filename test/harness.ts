@@ -54,7 +54,10 @@ export function rayJobCommand(p: Plan, rayJob: RecordedResource): string {
     const script = (cm?.inputs as { data?: Record<string, string> } | undefined)?.data?.[m[2]];
     if (script === undefined) throw new Error(`no ConfigMap ${cmName} with ${m[2]} mounted at ${m[1]} in the head`);
     const lines = script.split("\n");
-    return lines[lines.findIndex((l) => l.startsWith("MILES_CLUSTER_RECORD=$(")) + 1];
+    const start = lines.findIndex((l) => l.startsWith("MILES_CLUSTER_RECORD=$("));
+    // A queued run checks its preconditions first and runs the command inside `if [ "$rc" = 0 ]; then` (runRecord.ts).
+    const gated = lines.findIndex((l) => l === 'if [ "$rc" = 0 ]; then');
+    return (gated > start ? lines[gated + 1] : lines[start + 1]).trim();
 }
 
 /** ../shared beside the checkout (always there in CI), or undefined in a user's clone. */

@@ -362,12 +362,14 @@ describe("plan --out of prod: log shipping and the run record", function () {
         const [, key] = /^bash \/etc\/miles-cluster\/run-record\/(entrypoint-[0-9a-f]{12}\.sh)$/.exec(rj.spec.entrypoint) ?? [];
         assert.ok(key, rj.spec.entrypoint);
         const script = String((one(p, "kubernetes:core/v1:ConfigMap", "training-run-record").inputs as Obj).data[key]);
-        // Record start, then the run's command (the plan's entrypoint text, one line), then the record's end.
+        // Record start, then (prod is queued: issue 22) the precondition check, the run's command (the plan's
+        // entrypoint text, one line) only when it passed, then the record's end with the reason it gave.
         const lines = script.split("\n");
         const start = lines.findIndex((l) => /^MILES_CLUSTER_RECORD=\$\(MILES_CLUSTER_RECORD_DIR="\$d" python3 "\$d\/write\.py" start\)/.test(l));
         assert.ok(start > 0, script);
-        assert.equal(lines[start + 1], runOf(PROD).command.entrypoint);
-        assert.match(lines.slice(start + 2).join("\n"), /^rc=\$\?\n.*python3 "\$d\/write\.py" end "\$MILES_CLUSTER_RECORD" "\$rc"/);
+        assert.equal(lines[start + 1], 'MILES_CLUSTER_BLOCKED=$(python3 "$d/ready.py" "$d/ready.json")');
+        assert.deepEqual(lines.slice(start + 2, start + 5), ["rc=$?", 'if [ "$rc" = 0 ]; then', `  ${runOf(PROD).command.entrypoint}`]);
+        assert.match(lines.slice(start + 5).join("\n"), /^ {2}rc=\$\?\nelse\n[\s\S]*python3 "\$d\/write\.py" end "\$MILES_CLUSTER_RECORD" "\$rc" "\$MILES_CLUSTER_BLOCKED"/);
         const run = runOf(PROD).runName;
         assert.ok(rj.spec.rayClusterSpec.headGroupSpec.template.spec.volumes.some((v: Obj) => v.configMap?.name === `${run}-run-record`));
         const cm = one(p, "kubernetes:core/v1:ConfigMap", "training-run-record").inputs as Obj;

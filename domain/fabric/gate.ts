@@ -132,7 +132,7 @@ export function describeGate(plan: FabricGatePlan, queued = false): string {
     const what = plan.fabric === "nvlink" ? "NVLink all-reduce on the run's node" : `NCCL all-reduce across the run's ${plan.nodes} GPU nodes${plan.groups && plan.groups.length > 1 ? ` of node groups ${plan.groups.join(" + ")}` : ""} over ${plan.fabric === "efa" ? `EFA (aws-ofi-nccl, ${plan.efaPerNode} devices per node)` : plan.fabric === "rdma" ? "InfiniBand/RoCE" : "TCP"}`;
     const threshold = plan.thresholdGBps !== undefined ? `bus bandwidth ≥ ${plan.thresholdGBps} GB/s at ${plan.messageBytes / 1024 ** 2} MiB (${plan.thresholdSource})` : `no threshold (${plan.thresholdSource})`;
     const when = queued
-        ? `submitted to the Kueue queue ahead of the RayJob (pulumi up does not wait for it; it runs when admitted, up to ${plan.timeoutMinutes} min; the stack output fabricGate.follow says how to read its verdict)`
+        ? `submitted to the Kueue queue ahead of the RayJob (pulumi up does not wait for it; it runs when admitted, up to ${plan.timeoutMinutes} min; the stack output fabricGate.follow says how to read its verdict); the run's entrypoint starts train.py only after a passing verdict of this gate on the shared volume, waiting up to ${plan.timeoutMinutes} min for it`
         : `the RayJob is created only after it passes (pulumi up waits up to ${plan.timeoutMinutes} min)`;
     return `${what}, one pod per node with all ${plan.gpusPerNode} GPUs; ${threshold}; ${when}`;
 }

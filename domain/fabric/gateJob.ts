@@ -14,6 +14,7 @@ import type { ResolvedRun } from "../training/run";
 import type { JobManifest, ServiceManifest } from "../training/prepJobs";
 import type { FabricGatePlan } from "./gate";
 import { queuedJob } from "../kueue";
+import { gateVerdictScript, type GateExpectation } from "./gateVerdict";
 
 /** Annotation of the gate Job where pod 0 records the NCCL network lines and the result table. */
 export const GATE_RESULT_ANNOTATION = "miles-cluster.io/fabric-gate-log";
@@ -120,7 +121,15 @@ function torchrunArgs(r: ResolvedRun, plan: FabricGatePlan): string {
     return `${perNode} --nnodes ${plan.nodes} --node-rank "$NODE_RANK" --master-addr ${svc}-0.${svc} --master-port ${GATE_MASTER_PORT}`;
 }
 
-/** The pod's shell script: run the benchmark, keep its output, let pod 0 record it, exit with the benchmark's status. */
+/** The gate's name, identity hash and verdict file: what pod 0 writes and the run's entrypoint checks (gateVerdict.ts). */
+export function gateExpectation(r: ResolvedRun, plan: FabricGatePlan): GateExpectation {
+    return { gate: gateJobName(r), hash: runHash(r, plan), file: r.paths.gateVerdict };
+}
+
+/**
+ * The pod's shell script: run the benchmark, keep its output; pod 0 writes the verdict to the shared
+ * volume (gateVerdict.ts) and records the log on the Job; exit with the benchmark's status.
+ */
 export function gateScript(r: ResolvedRun, plan: FabricGatePlan, namespace: string): string {
     const job = gateJobName(r);
     return [
@@ -129,13 +138,17 @@ export function gateScript(r: ResolvedRun, plan: FabricGatePlan, namespace: stri
         "cat > /tmp/fabric_bench.py <<'MILES_EOF'",
         benchmarkScript(plan),
         "MILES_EOF",
+        "cat > /tmp/fabric_verdict.py <<'MILES_EOF'",
+        gateVerdictScript(plan, gateExpectation(r, plan)),
+        "MILES_EOF",
         "cat > /tmp/fabric_record.py <<'MILES_EOF'",
         recordScript(namespace, job),
         "MILES_EOF",
         `echo "fabric gate: node $NODE_RANK of ${plan.nodes}, expecting ${plan.fabric}${plan.thresholdGBps !== undefined ? `, threshold ${plan.thresholdGBps} GB/s` : ""}"`,
         `torchrun ${torchrunArgs(r, plan)} /tmp/fabric_bench.py 2>&1 | tee /tmp/fabric.log`,
         "rc=${PIPESTATUS[0]}",
-        'if [ "$NODE_RANK" = 0 ]; then python3 /tmp/fabric_record.py /tmp/fabric.log || rc=${rc:-1}; fi',
+        // The verdict first (the queued run waits for it), then the log on the Job; neither changes the exit code.
+        'if [ "$NODE_RANK" = 0 ]; then python3 /tmp/fabric_verdict.py /tmp/fabric.log || echo "fabric gate: could not write the verdict"; python3 /tmp/fabric_record.py /tmp/fabric.log || rc=${rc:-1}; fi',
         'exit "$rc"',
     ].join("\n");
 }

@@ -54,16 +54,16 @@ export interface NcclLogReport {
     largest?: NcclTableRow;
 }
 
-const USING_NETWORK = /NCCL INFO Using network (.+?)\s*$/;
-const VIA_NET = /\bvia NET\/([A-Za-z][A-Za-z0-9_ ]*?)\/\d+/;
-const OFI_PROVIDER = /NET\/OFI Selected Provider is (\S+)(?: \(found (\d+) nics?\))?/;
+export const USING_NETWORK = /NCCL INFO Using network (.+?)\s*$/;
+export const VIA_NET = /\bvia NET\/([A-Za-z][A-Za-z0-9_ ]*?)\/\d+/;
+export const OFI_PROVIDER = /NET\/OFI Selected Provider is (\S+)(?: \(found (\d+) nics?\))?/;
 const OFI_VERSION = /NET\/OFI Using aws-ofi-nccl (\S+)/;
-const IB_USING = /NET\/IB : Using \[\d+\]/;
-const SOCKET_USING = /NET\/Socket : Using \[\d+\]/;
+export const IB_USING = /NET\/IB : Using \[\d+\]/;
+export const SOCKET_USING = /NET\/Socket : Using \[\d+\]/;
 const PLUGIN_PROBLEMS = [/NET\/Plugin ?: No plugin found/, /NET\/IB : No device found/, /aws-ofi-nccl initialization failed/, /Failed to open libibverbs/, /NET\/Plugin ?: Plugin load .* returned/];
-const AVG_BUSBW = /#\s*Avg bus bandwidth\s*:\s*([0-9.]+)/;
+export const AVG_BUSBW = /#\s*Avg bus bandwidth\s*:\s*([0-9.]+)/;
 /** Launcher prefixes before a table line: `0: ` (srun), `[1,0]<stdout>:` (mpirun --tag-output), `10.3.35.83: ` (pdsh). */
-const PREFIX = /^(?:\[\d+,\d+\]<std(?:out|err)>:|\d+:\s|[\w.-]+:\s+(?=[#\d\s]))/;
+export const PREFIX = /^(?:\[\d+,\d+\]<std(?:out|err)>:|\d+:\s|[\w.-]+:\s+(?=[#\d\s]))/;
 
 /** The transport a network name NCCL printed stands for. */
 export function transportOfNetworkName(name: string): NcclTransport {

@@ -19,7 +19,7 @@ import { hardenPodSpec, RDMA_CAPABILITY } from "../security/pods";
 import { preStopSave } from "./preStop";
 import { LOG_VOLUMES, logShipperContainer, RAY_LOG_MOUNT, RAY_LOG_VOLUME } from "../monitoring/logs";
 import { RAY_DASHBOARDS_TOKEN, rayDashboardsContainer, rayDashboardsTarget } from "../monitoring/rayDashboards";
-import { RUN_RECORD_MOUNT, RUN_RECORD_VOLUME, runRecordConfigMapName } from "./runRecord";
+import { RUN_RECORD_MOUNT, RUN_RECORD_VOLUME, runRecordConfigMapName, type RunPreconditions } from "./runRecord";
 import { pullableImage } from "./image";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -62,6 +62,13 @@ export interface TrainingContext {
      * creates `runRecordConfigMap(run, …)` too. @default `<run>-run-record` (runRecordConfigMapName)
      */
     runRecordConfigMap?: string;
+    /**
+     * What the run's entrypoint waits for before train.py (a queued run: the conversion's done file,
+     * a passing fabric-gate verdict; domain/fabric/preconditions.ts runPreconditions). Part of the
+     * entrypoint script, so the RayJob and the run-record ConfigMap must get the same value.
+     * @default none (train.py starts at once)
+     */
+    preconditions?: RunPreconditions;
 }
 
 /** The image every container of the run that runs the miles image pulls (domain/training/image.ts pullableImage). */

@@ -3,6 +3,7 @@
  * dataset to the shared volume, then convert to torch_dist and the FP8/INT4 rollout variants. Both
  * are idempotent (finished steps are detected on the volume and skipped).
  */
+import { createHash } from "node:crypto";
 import type * as k8s from "@pulumi/kubernetes";
 import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
 import { hardenPodSpec } from "../security/pods";
@@ -136,6 +137,11 @@ export function convertNodes(r: ResolvedRun): number {
 /** Master port of the multi-node conversion's torchrun rendezvous. */
 export const CONVERT_MASTER_PORT = 29500;
 
+/** The convert Job's name. */
+export function convertJobName(r: ResolvedRun): string {
+    return `${r.runName}-convert`;
+}
+
 /** Headless Service giving the convert pods stable DNS names (`<job>-<index>.<service>`); same name as the Job. */
 export function convertServiceName(r: ResolvedRun): string {
     return `${r.runName}-convert`;
@@ -178,6 +184,7 @@ function convertParallelismArgs(t: TrainingConfig, r: ResolvedRun): string[] {
  * with PP = world size, which would not divide the world with TP > 1.
  */
 export function convertScript(r: ResolvedRun): string {
+    const done = r.paths.convertDone;
     return [
         "set -euo pipefail",
         `cd ${MILES_ROOT}`,
@@ -185,7 +192,20 @@ export function convertScript(r: ResolvedRun): string {
         "export CONVERT_KEEP_PP1=1",
         'NODE_RANK="${JOB_COMPLETION_INDEX:-0}"',
         ...conversionSteps(r),
+        // Last, on node 0 (the other nodes' part ends with torchrun, which node 0 waits for): the done
+        // file the run's entrypoint waits for (runRecord.ts), holding this conversion's hash so a file
+        // left by another conversion does not count. `set -e` above: only after every step succeeded.
+        `if [ "$NODE_RANK" = 0 ]; then mkdir -p ${shellQuote(dirOf(done))} && echo ${conversionHash(r)} > ${shellQuote(done)}.tmp && mv ${shellQuote(done)}.tmp ${shellQuote(done)}; fi`,
     ].join("\n");
+}
+
+function dirOf(p: string): string {
+    return p.slice(0, p.lastIndexOf("/"));
+}
+
+/** A short hash of the conversion's steps: what the done file holds and the run's entrypoint expects. */
+export function conversionHash(r: ResolvedRun): string {
+    return createHash("sha256").update(conversionSteps(r).join("\n")).digest("hex").slice(0, 16);
 }
 
 function jobManifest(name: string, component: string, r: ResolvedRun, ctx: TrainingContext, pod: PodSpec, backoffLimit: number): JobManifest {
@@ -264,7 +284,7 @@ export function convertJobManifest(r: ResolvedRun, ctx: TrainingContext): JobMan
         ],
         volumes: sharedVolumes(ctx, size.shmGiB),
     };
-    const job = jobManifest(`${r.runName}-convert`, "convert", r, ctx, pod, 2);
+    const job = jobManifest(convertJobName(r), "convert", r, ctx, pod, 2);
     if (nodes > 1) Object.assign(job.spec, { completionMode: "Indexed", completions: nodes, parallelism: nodes });
     // The conversion takes GPUs too: it waits in the run's queue (created suspended, admitted
     // whole by Kueue) instead of taking GPUs an admitted run was promised.

@@ -3,7 +3,7 @@
  * pod per node, the miles entrypoint, and the lifecycle fields; plus how to follow it.
  */
 import type { ResolvedRun } from "./run";
-import { CHAIN_SAFE, runEntrypoint } from "./runRecord";
+import { CHAIN_SAFE, runEntrypoint, type RunPreconditions } from "./runRecord";
 import { HEAD_SHM_GIB, headPod, runLabels, submitterPod, workerPod, type TrainingContext } from "./pod";
 import { queueLabels } from "../kueue";
 import type { TrainingConfig } from "../../config";
@@ -47,8 +47,8 @@ export function workerGroups(r: ResolvedRun): Array<{ name: string; group?: GpuN
  * domain/training/runRecord.ts recordedEntrypointScript), so it holds CHAIN_SAFE words only; the
  * command itself, whatever its characters, stays in the file.
  */
-export function rayJobEntrypoint(r: ResolvedRun): string {
-    const e = runEntrypoint(r);
+export function rayJobEntrypoint(r: ResolvedRun, pre?: RunPreconditions): string {
+    const e = runEntrypoint(r, undefined, pre);
     if (!e.split(" ").every((w) => CHAIN_SAFE.test(w))) throw new Error(`run ${r.runName}: entrypoint ${JSON.stringify(e)} has a word that is not CHAIN_SAFE`);
     return e;
 }
@@ -88,7 +88,7 @@ export function rayJobManifest(r: ResolvedRun, ctx: TrainingContext): RayJobMani
     if (t.image.rayVersion) rayClusterSpec.rayVersion = t.image.rayVersion;
     if (rayTokenAuth(t)) rayClusterSpec.authOptions = { mode: "token" };
     const spec: Record<string, unknown> = {
-        entrypoint: rayJobEntrypoint(r),
+        entrypoint: rayJobEntrypoint(r, ctx.preconditions),
         submissionMode: "K8sJobMode",
         // Each retry is a new Ray cluster; --load = --save makes it resume from the last checkpoint.
         backoffLimit: lc.backoffLimit,

@@ -61,6 +61,13 @@ export interface ResolvedPaths {
      * pre-replacement Jobs create it.
      */
     saveSentinel: string;
+    /**
+     * Where the fabric gate's pod 0 writes its verdict (JSON: gate, identity hash, bus bandwidth,
+     * threshold, pass/fail) for the run's entrypoint to check (domain/fabric/gateVerdict.ts).
+     */
+    gateVerdict: string;
+    /** The file the convert Job's node 0 writes last, holding the conversion's hash (prepJobs.ts convertScript). */
+    convertDone: string;
     promptData?: string;
     /** Where the download job puts `data.hfDataset`. */
     datasetDir?: string;
@@ -369,7 +376,9 @@ function resolvePaths(t: TrainingConfig, model: ResolvedModel, runName: string):
     const tensorboardDir = t.tensorboard.enabled ? (t.tensorboard.dir ?? `${checkpointDir}/tensorboard`) : undefined;
     const hfExport = t.checkpoints.exportHf.enabled ? `${t.checkpoints.exportHf.dir ?? `${checkpointDir}/hf`}/{rollout_id}` : undefined;
     const saveSentinel = sharedPath("control", runName, "save-now");
-    return { hfDownload, hfBf16, rolloutCheckpoint, refLoad, checkpointDir, saveSentinel, promptData, datasetDir, tensorboardDir, hfExport };
+    const gateVerdict = sharedPath("control", runName, "fabric-gate.json");
+    const convertDone = sharedPath("control", runName, "convert.done");
+    return { hfDownload, hfBf16, rolloutCheckpoint, refLoad, checkpointDir, saveSentinel, gateVerdict, convertDone, promptData, datasetDir, tensorboardDir, hfExport };
 }
 
 /** Samples per rollout, global batch and optimizer steps per rollout, derived the way miles derives them. */

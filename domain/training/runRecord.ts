@@ -86,7 +86,7 @@ export function redactSecrets(value: unknown, paths: ReadonlyArray<ReadonlyArray
     return value;
 }
 
-/** `start` prints the record's path; `end <path> <exit code>` completes it. Atomic writes (tmp + rename). */
+/** `start` prints the record's path; `end <path> <exit code> [<reason>]` completes it (the reason: why train.py did not start). Atomic writes (tmp + rename). */
 export const RUN_RECORD_WRITER = `
 import datetime, json, os, socket, sys, time
 def now():
@@ -109,6 +109,8 @@ else:
     rec = json.load(open(path))
     secs = max(0.0, time.time() - rec["startedAtEpoch"])
     rec.update(endedAt=now(), exitCode=code, status="succeeded" if code == 0 else "failed", durationSeconds=round(secs))
+    if len(sys.argv) > 4 and sys.argv[4]:
+        rec["endReason"] = sys.argv[4]
     rec["gpuHours"] = round(rec["nodes"] * rec["gpusPerNode"] * secs / 3600, 3)
     if rec.get("usdPerNodeHour") is not None:
         rec["costUsdEstimate"] = round(rec["nodes"] * rec["usdPerNodeHour"] * secs / 3600, 2)
@@ -134,20 +136,132 @@ else:
  * The script finds write.py and record.json next to itself (`$0`), and gives the writer its
  * directory only: train.py's environment is the one Ray gives the job, as before.
  */
-export function recordedEntrypointScript(words: readonly string[]): string {
+export function recordedEntrypointScript(words: readonly string[], pre?: RunPreconditions): string {
     // One line, each word quoted for bash: the same text as the run's `command.entrypoint` (argv.ts).
     const command = words.map(shellQuote).join(" ");
-    return [
+    const head = [
         "# The run's entrypoint (miles-cluster domain/training/runRecord.ts): the run record's start, the command, its end.",
         'd=$(dirname "$0")',
         'MILES_CLUSTER_RECORD=$(MILES_CLUSTER_RECORD_DIR="$d" python3 "$d/write.py" start) || MILES_CLUSTER_RECORD=',
-        command,
-        "rc=$?",
-        'if [ -n "$MILES_CLUSTER_RECORD" ]; then MILES_CLUSTER_RECORD_DIR="$d" python3 "$d/write.py" end "$MILES_CLUSTER_RECORD" "$rc"; fi',
+    ];
+    const end = [
+        'if [ -n "$MILES_CLUSTER_RECORD" ]; then MILES_CLUSTER_RECORD_DIR="$d" python3 "$d/write.py" end "$MILES_CLUSTER_RECORD" "$rc"' + (pre ? ' "$MILES_CLUSTER_BLOCKED"' : "") + "; fi",
         'exit "$rc"',
         "",
+    ];
+    if (!pre) return [...head, command, "rc=$?", ...end].join("\n");
+    // Preconditions (queued runs, issue 22): `ready.py` waits for each check of `ready.json` (bounded),
+    // prints why it gave up on stdout (kept for the record) and its progress on stderr (the job's
+    // log); train.py runs only when every one holds. The checks (identities, files, bounds) are in
+    // ready.json, not in this script: a new gate identity (say another threshold) updates the
+    // ConfigMap but not the RayJob's entrypoint, so a running run is not replaced for it (the
+    // gate's issue-20 rule); its next attempt checks the new identity.
+    return [
+        ...head,
+        'MILES_CLUSTER_BLOCKED=$(python3 "$d/ready.py" "$d/ready.json")',
+        "rc=$?",
+        'if [ "$rc" = 0 ]; then',
+        `  ${command}`,
+        "  rc=$?",
+        "else",
+        '  [ -n "$MILES_CLUSTER_BLOCKED" ] || MILES_CLUSTER_BLOCKED="miles-cluster: train.py not started: the precondition check (ready.py) failed with exit code $rc"',
+        '  echo "$MILES_CLUSTER_BLOCKED" >&2',
+        `  rc=${RUN_BLOCKED_EXIT}`,
+        "fi",
+        ...end,
     ].join("\n");
 }
+
+/**
+ * What a queued run waits for before train.py (issue 22: with Kueue on, `pulumi up` awaits neither
+ * the gate nor the conversion, and the queue may admit the run beside them when the quota fits both):
+ * a passing verdict of its fabric gate, and the done file of its conversion, each with its identity.
+ */
+export interface RunPreconditions {
+    /** The gate's verdict file, the gate Job's name and identity hash (domain/fabric/gateVerdict.ts). */
+    gate?: { gate: string; hash: string; file: string; waitSeconds: number };
+    /** The convert Job's done file and the conversion's hash (prepJobs.ts convertScript). */
+    conversion?: { job: string; hash: string; file: string; waitSeconds: number };
+}
+
+/** Exit code of a run whose preconditions did not hold (train.py not started). */
+export const RUN_BLOCKED_EXIT = 3;
+
+/** One check of ready.json. */
+export interface ReadyCheck {
+    kind: "conversion" | "gate";
+    file: string;
+    /** The Job that writes the file. */
+    name: string;
+    hash: string;
+    waitSeconds: number;
+}
+
+/** ready.json: the checks in order, conversion first (the gate measures after it). */
+export function readyChecks(pre: RunPreconditions): ReadyCheck[] {
+    const out: ReadyCheck[] = [];
+    if (pre.conversion) out.push({ kind: "conversion", file: pre.conversion.file, name: pre.conversion.job, hash: pre.conversion.hash, waitSeconds: pre.conversion.waitSeconds });
+    if (pre.gate) out.push({ kind: "gate", file: pre.gate.file, name: pre.gate.gate, hash: pre.gate.hash, waitSeconds: pre.gate.waitSeconds });
+    return out;
+}
+
+/**
+ * The precondition checker (python3, stdlib), a key of the run-record ConfigMap: for each check of
+ * ready.json (readyChecks), polls
+ * its file until it holds this run's identity, at most the check's seconds; exit 0 when all hold, else
+ * exit 1 with the reason on stdout. A gate verdict of the right identity that failed ends the wait at
+ * once (the gate Job does not retry: backoffLimit 0); a file of another identity is stale (another
+ * gate or conversion wrote it) and is waited past.
+ */
+export const RUN_READY_CHECKER = `
+import json, sys, time
+def log(s):
+    print(s, file=sys.stderr, flush=True)
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+def fig(x):
+    return "none" if x is None else f"{x:g} GB/s"
+def gate(text, name, want):
+    try:
+        v = json.loads(text)
+    except ValueError:
+        return None, f"unreadable verdict"
+    if v.get("hash") != want:
+        return None, f"a verdict of gate identity {v.get('hash')} (gate {v.get('gate')}), not {want}"
+    what = f"fabric gate {name} (identity {want}): {v.get('nodes')} node(s), {v.get('fabric')}, transport {v.get('transport')}, bus bandwidth {fig(v.get('busBandwidthGBps'))}, threshold {fig(v.get('thresholdGBps'))}"
+    if v.get("pass") is True:
+        return True, what + ": passed"
+    return False, what + ": FAILED: " + "; ".join(v.get("problems") or ["no reason recorded"])
+for c in json.load(open(sys.argv[1])):
+    kind, path, name, want, secs = c["kind"], c["file"], c["name"], c["hash"], float(c["waitSeconds"])
+    deadline = time.time() + secs
+    step = max(0.2, min(10.0, secs / 20))
+    while True:
+        text = read(path)
+        if kind == "gate":
+            ok, why = gate(text, name, want) if text is not None else (None, "no verdict")
+        else:
+            have = None if text is None else text.strip()
+            ok, why = (True, f"conversion {name} done ({want})") if have == want else (None, "no done file" if have is None else f"the done file of another conversion ({have}), not {want}")
+        if ok is True:
+            log(f"miles-cluster: {why}")
+            break
+        if ok is False:
+            print(f"miles-cluster: train.py not started: {why} (verdict {path}). Fix the cause, then resubmit the run (pulumi up --replace on the gate Job reruns the gate).")
+            sys.exit(1)
+        if time.time() >= deadline:
+            if kind == "gate":
+                print(f"miles-cluster: train.py not started: no passing verdict of fabric gate {name} (identity {want}) at {path} after {secs:g} s ({why}). Is the gate Job queued or failed? kubectl get job {name}; kubectl logs -l job-name={name}")
+            else:
+                print(f"miles-cluster: train.py not started: conversion {name} not done after {secs:g} s ({why} at {path}). kubectl get job {name}; kubectl logs -l job-name={name}")
+            sys.exit(1)
+        log(f"miles-cluster: waiting for {'fabric gate ' if kind == 'gate' else 'conversion '}{name}: {why} at {path} ({max(0, round(deadline - time.time()))} s left)")
+        time.sleep(step)
+`.trimStart();
 
 /** Characters a word of the RayJob entrypoint may hold to reach the head's shell unchanged (bash, list2cmdline or shlex.join, sh: none of them quotes or splits these). */
 export const CHAIN_SAFE = /^[A-Za-z0-9_\-.,/:=@+%]+$/;
@@ -167,14 +281,14 @@ export function entrypointScriptKey(script: string): string {
 }
 
 /** The run's entrypoint script and its ConfigMap key. */
-export function runEntrypointScript(r: Pick<ResolvedRun, "command">): { key: string; script: string } {
-    const script = recordedEntrypointScript(runWords(r));
+export function runEntrypointScript(r: Pick<ResolvedRun, "command">, pre?: RunPreconditions): { key: string; script: string } {
+    const script = recordedEntrypointScript(runWords(r), pre);
     return { key: entrypointScriptKey(script), script };
 }
 
 /** The RayJob's `spec.entrypoint` when the run-record ConfigMap is mounted at `mount`: only CHAIN_SAFE words. */
-export function runEntrypoint(r: Pick<ResolvedRun, "command">, mount: string = RUN_RECORD_MOUNT): string {
-    return `bash ${mount}/${runEntrypointScript(r).key}`;
+export function runEntrypoint(r: Pick<ResolvedRun, "command">, mount: string = RUN_RECORD_MOUNT, pre?: RunPreconditions): string {
+    return `bash ${mount}/${runEntrypointScript(r, pre).key}`;
 }
 
 /** ConfigMap name of a run's record. */
@@ -186,18 +300,22 @@ export interface RunRecordConfigMapManifest {
     apiVersion: "v1";
     kind: "ConfigMap";
     metadata: { name: string; namespace: string; labels: Record<string, string> };
-    /** record.json, write.py and the entrypoint script (`entrypoint-<hash>.sh`, runEntrypointScript). */
+    /** record.json, write.py, ready.py and ready.json (a queued run) and the entrypoint script (`entrypoint-<hash>.sh`, runEntrypointScript). */
     data: { "record.json": string; "write.py": string; [entrypointScript: string]: string };
 }
 
-/** The ConfigMap the head mounts at RUN_RECORD_MOUNT: the record's static part, its writer and the run's entrypoint script. */
-export function runRecordConfigMap(r: ResolvedRun, meta: { stack: string; gitCommit: string; usdPerNodeHour?: number }): RunRecordConfigMapManifest {
-    const entry = runEntrypointScript(r);
+/**
+ * The ConfigMap the head mounts at RUN_RECORD_MOUNT: the record's static part, its writer and the
+ * run's entrypoint script; with `pre` (a queued run), the precondition checker the script runs.
+ */
+export function runRecordConfigMap(r: ResolvedRun, meta: { stack: string; gitCommit: string; usdPerNodeHour?: number }, pre?: RunPreconditions): RunRecordConfigMapManifest {
+    const entry = runEntrypointScript(r, pre);
+    const ready: Record<string, string> = pre ? { "ready.py": RUN_READY_CHECKER, "ready.json": JSON.stringify(readyChecks(pre), null, 2) } : {};
     return {
         apiVersion: "v1",
         kind: "ConfigMap",
         metadata: { name: runRecordConfigMapName(r.runName), namespace: r.namespace, labels: { ...partOfLabels("run-record"), [RUN_LABELS.instance]: r.runName } },
-        data: { "record.json": JSON.stringify(runRecordStatic(r, meta), null, 2), "write.py": RUN_RECORD_WRITER, [entry.key]: entry.script },
+        data: { "record.json": JSON.stringify(runRecordStatic(r, meta), null, 2), "write.py": RUN_RECORD_WRITER, ...ready, [entry.key]: entry.script },
     };
 }
 

@@ -9,7 +9,7 @@ import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import type { Plan } from "../../plan/run";
 import { objectsOf, STACKS, stackPlan, type K8sObject } from "./world";
-import { chainInputOf, runCommandChain, type ChainInput, type ChainResult } from "./commandChain";
+import { chainInputOf, prepFilesOf, runCommandChain, type ChainInput, type ChainResult } from "./commandChain";
 import { entrypointScriptKey, recordedEntrypointScript, RUN_RECORD_MOUNT, runEntrypoint, runEntrypointScript } from "../../domain/training/runRecord";
 import { parseConfig } from "../../validation";
 import { runOf } from "../../domain/stack";
@@ -84,7 +84,9 @@ describe("command chain: each RayJob's entrypoint reaches train.py on the head u
                 stack,
                 objectsOf(p, "RayJob").map((rj) => {
                     const want = planned(p, rj);
-                    return { stack, rayJob: rj, input: chainInputOf({ configMaps }, rj as K8sObject & { spec: unknown }, want.script), want };
+                    // What the run's queued gate and conversion leave on the shared volume before it starts (issue 22: the entrypoint checks it).
+                    const input = { ...chainInputOf({ configMaps }, rj as K8sObject & { spec: unknown }, want.script), headFilesBefore: prepFilesOf(p, String(rj.metadata.name)) };
+                    return { stack, rayJob: rj, input, want };
                 }),
             );
         }

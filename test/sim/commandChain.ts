@@ -35,10 +35,13 @@
  * PATH: for the run's script it records argv, cwd and env and exits with the chosen code; anything
  * else (the run-record writer, the `ray` stub) runs with the real python3.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { Plan } from "../../plan/run";
+import { fabricGatePlan, type Fabric } from "../../domain/fabric/gate";
+import { objectsOf } from "./world";
 
 /** The RayJob fields KubeRay v1.7.0 reads to build the submitter's command. */
 export interface RayJobSpecLike {
@@ -108,6 +111,10 @@ export interface ChainInput {
     /** train.py's exit code. @default 0 */
     trainExit?: number;
     join: RayJoin;
+    /** Files on the head's volumes before the job starts (path as the pod sees it → content): what other pods wrote to the shared volume. */
+    headFilesBefore?: Record<string, string>;
+    /** Files another pod writes on the head's volumes while the job runs: `afterMs` after `when` (a path on the head's volumes) appears, atomically (by rename). */
+    headFilesLater?: { when: string; afterMs: number; files: Record<string, string> };
 }
 
 export interface TrainRun {
@@ -214,6 +221,21 @@ export function runCommandChain(input: ChainInput): ChainResult {
             for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(d, name), relocate(content));
         }
         for (const v of input.headVolumes) dir("head-fs", v);
+        const onVolume = (p: string) => {
+            if (!input.headVolumes.some((v) => p.startsWith(`${v}/`))) throw new Error(`${p} is on none of the head's volumes (${input.headVolumes.join(", ")})`);
+            return path.join(headFs, p);
+        };
+        const later = Object.entries(input.headFilesLater?.files ?? {}).map(([p, content], i) => {
+            const staged = path.join(dir("later"), String(i));
+            fs.writeFileSync(staged, content);
+            return `mkdir -p ${path.dirname(onVolume(p))} && mv ${staged} ${onVolume(p)}`;
+        });
+        for (const [p, content] of Object.entries(input.headFilesBefore ?? {})) {
+            fs.mkdirSync(path.dirname(onVolume(p)), { recursive: true });
+            fs.writeFileSync(onVolume(p), content);
+        }
+        const l = input.headFilesLater;
+        const writer = l && later.length > 0 ? spawn("sh", ["-c", `until [ -e ${onVolume(l.when)} ]; do sleep 0.05; done; sleep ${l.afterMs / 1000}; ${later.join("; ")}`], { stdio: "ignore" }) : undefined;
         const py = pythonPath();
         fs.writeFileSync(path.join(root, "ray_submit.py"), RAY_SUBMIT_STUB);
         fs.writeFileSync(path.join(bin, "ray"), RAY_STUB(py, path.join(root, "ray_submit.py")), { mode: 0o755 });
@@ -235,6 +257,7 @@ export function runCommandChain(input: ChainInput): ChainResult {
             timeout: 10000,
             env: { PATH, HOME: submitter, ...sim, SIM_RAY_JOIN: input.join, SIM_HEAD_DIR: head, SIM_HEAD_ENV: headEnvFile, SIM_HEAD_FS: headFs, SIM_HEAD_VOLUMES: JSON.stringify(volumes), PYTHONUNBUFFERED: "1", RAY_DASHBOARD_ADDRESS: status.dashboardURL, RAY_JOB_SUBMISSION_ID: status.jobId },
         });
+        writer?.kill();
         const evs = fs.existsSync(events) ? fs.readFileSync(events, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
         const sub = evs.find((e) => e.event === "submit");
         const job = evs.find((e) => e.event === "job");
@@ -297,3 +320,74 @@ export function chainInputOf(objects: { configMaps: ReadonlyArray<{ metadata: { 
     const headEnv = Object.fromEntries((ray.env ?? []).filter((e) => typeof e.value === "string").map((e) => [e.name, e.value as string]));
     return { rayJobName: String(rayJob.metadata.name), namespace: String(rayJob.metadata.namespace), spec, headConfigMaps, headVolumes, headEnv, trainScript };
 }
+
+type JobLike = { metadata: { name?: string }; spec?: unknown };
+const jobScript = (job: JobLike): string => {
+    const c = (job.spec as { template: { spec: { containers: Array<{ command?: string[] }> } } }).template.spec.containers[0];
+    const cmd = c.command ?? [];
+    if (cmd[0] !== "bash" || cmd[1] !== "-c") throw new Error(`job ${job.metadata.name}: command ${JSON.stringify(cmd.slice(0, 2))} is not bash -c`);
+    return cmd[2];
+};
+
+/**
+ * What the planned gate Job's pod 0 and convert Job's node 0 leave on the shared volume for the run,
+ * made by running their own code from the plan with the real python3 and bash: the gate's verdict
+ * script (the heredoc the Job's script writes to /tmp/fabric_verdict.py) over `gateLog` (a captured
+ * NCCL log), and the convert script's last line (its done file). Paths as the pods see them → content.
+ * `under` is the volume's mount path (/shared); everything is written in a scratch directory standing for it.
+ */
+export function filesPrepJobsWrite(jobs: { gate?: JobLike; convert?: JobLike }, gateLog: string, under: string): Record<string, string> {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "prep"));
+    if (!/^[A-Za-z0-9_\-./]+$/.test(root)) throw new Error(`scratch path ${root} has characters a shell treats specially`);
+    const relocate = (t: string) => t.split(`${under}/`).join(`${root}${under}/`);
+    try {
+        if (jobs.gate) {
+            const script = jobScript(jobs.gate);
+            const m = /cat > \/tmp\/fabric_verdict\.py <<'MILES_EOF'\n([\s\S]*?)\nMILES_EOF\n/.exec(script);
+            if (!m) throw new Error(`gate job ${jobs.gate.metadata.name} writes no /tmp/fabric_verdict.py`);
+            fs.writeFileSync(path.join(root, "verdict.py"), relocate(m[1]));
+            fs.writeFileSync(path.join(root, "gate.log"), gateLog);
+            const r = spawnSync(pythonPath(), [path.join(root, "verdict.py"), path.join(root, "gate.log")], { encoding: "utf8", timeout: 10000 });
+            if (r.status !== 0) throw new Error(`the gate's verdict script failed: ${r.stderr}`);
+        }
+        if (jobs.convert) {
+            const last = jobScript(jobs.convert).trimEnd().split("\n").pop()!;
+            const r = spawnSync("bash", ["-ceu", relocate(last)], { encoding: "utf8", timeout: 10000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_RANK: "0" } });
+            if (r.status !== 0) throw new Error(`the convert script's last line failed: ${r.stderr}`);
+        }
+        const out: Record<string, string> = {};
+        const walk = (d: string) => {
+            if (!fs.existsSync(d)) return;
+            for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+                const p = path.join(d, e.name);
+                if (e.isDirectory()) walk(p);
+                else out[p.slice(root.length)] = fs.readFileSync(p, "utf8").split(root).join("");
+            }
+        };
+        walk(path.join(root, under.replace(/^\//, "")));
+        return out;
+    } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+    }
+}
+
+const FABRIC_FIXTURES = path.join(__dirname, "..", "fixtures", "fabric");
+const fabricFixture = (f: string) => fs.readFileSync(path.join(FABRIC_FIXTURES, f), "utf8");
+/**
+ * A gate log that passes on `fabric`: captured NCCL network lines of that transport and the 2 x p5
+ * all_reduce_perf table (487 GB/s at 16 GiB, above every stack's threshold), both from test/fixtures/fabric.
+ */
+export function passingGateLog(fabric: Fabric): string {
+    const network = fabric === "efa" ? "p5en-ofi-selected.txt" : fabric === "rdma" ? "infiniband-selected.txt" : fabric === "tcp" ? "socket-fallback-no-plugin.txt" : undefined;
+    return [...(network ? [fabricFixture(network)] : []), fabricFixture("p5-2node-efa-allreduce.txt")].join("\n");
+}
+
+/** What the planned gate and convert Jobs of the run leave on the shared volume when they pass (their own scripts run on a passing log). */
+export function prepFilesOf(p: Plan, runName: string, gateLog?: string): Record<string, string> {
+    const run = p.resolved!.runs.find((x) => x.run.runName === runName)!.run;
+    const jobs = objectsOf(p, "Job");
+    const gate = jobs.find((j) => j.metadata.name === `${runName}-fabric`);
+    const convert = jobs.find((j) => j.metadata.name === `${runName}-convert`);
+    return filesPrepJobsWrite({ gate, convert }, gateLog ?? passingGateLog(fabricGatePlan(run).fabric), "/shared");
+}
+
