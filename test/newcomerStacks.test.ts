@@ -88,6 +88,23 @@ describe("newcomer stacks (issue 21): written from the docs, each plans and stat
         });
     }
 
+    it("byo-pvc on both EFA nodes: the plain-image warning gives a fix a bring-your-own cluster accepts (not efa-build, which it refuses)", async () => {
+        const file = path.join(DIR, "Pulumi.byo-pvc.yaml");
+        const raw = readStackFile(file, projectNameFor(file, NAMESPACE));
+        const training = JSON.parse(raw.values["miles-cluster:training"]) as { layout: Record<string, unknown> };
+        training.layout.actorNodes = 2;
+        const p = await plan("byo-pvc-two", { ...raw, values: { ...raw.values, "miles-cluster:training": JSON.stringify(training) } });
+        assert.deepEqual(p.problems, []);
+        const w = (p.summary?.warnings ?? []).find((x) => x.includes("NCCL will fall back to TCP"));
+        assert.ok(w, "the plain image on two EFA nodes is flagged");
+        assert.doesNotMatch(w, /source: efa-build/);
+        assert.match(w, /images\/miles-efa .*training\.image\.source: named/);
+        // The fix it names no longer is one plan refuses: efa-build on cluster.existing.
+        (training as { image?: unknown }).image = { source: "efa-build" };
+        const refused = await plan("byo-pvc-two", { ...raw, values: { ...raw.values, "miles-cluster:training": JSON.stringify(training) } });
+        assert.match(refused.problems.map((x) => `${x.path}: ${x.message}`).join("\n"), /training\.image\.source: "efa-build" .*use source "named"/);
+    });
+
     it("refuses what the docs say miles cannot do: try 1 of llama-onpolicy (true on-policy on Llama-3.1-8B), with the upstream reason", async () => {
         const file = path.join(DIR, "Pulumi.llama-onpolicy.yaml");
         const raw = readStackFile(file, projectNameFor(file, NAMESPACE));
