@@ -114,7 +114,7 @@ export function fabricWarnings(r: ResolvedRun): string[] {
     const g = r.group;
     if (plan.nodes > 1 && plan.fabric === "efa" && r.imageChoice.hasEfaSoftware === false) {
         out.push(
-            `training.image: ${r.imageChoice.describe} on ${plan.nodes} EFA nodes — NCCL will fall back to TCP sockets (NET/Socket), a small fraction of the ${g?.efaPerNode ?? "?"} EFA devices' bandwidth you pay for${plan.enabled ? ", and the fabric gate will fail" : ""}. Fix: training.image.source: efa-build (the project EFA image, built by the deployment itself), or a named image with libfabric + aws-ofi-nccl.`,
+            `training.image: ${r.imageChoice.describe} on ${plan.nodes} EFA nodes — NCCL will fall back to TCP sockets (NET/Socket), a small fraction of the ${g?.efaPerNode ?? "?"} EFA devices' bandwidth you pay for${plan.enabled ? ", and the fabric gate will fail" : ""}. Fix: ${r.imageChoice.platform === "eks" ? "training.image.source: efa-build (the project EFA image, built by the deployment itself), or a named image with libfabric + aws-ofi-nccl" : "push images/miles-efa (the miles image + the AWS EFA installer) to your registry and set training.image.source: named with its repository and digest (efa-build needs the ECR repository only an EKS stack creates)"}.`,
         );
     }
     if (plan.nodes > 1 && plan.fabric === "tcp") {
