@@ -61,12 +61,16 @@ describe("cost model: one rate per group in the whole plan", () => {
     it("a bring-your-own plan gives GPU-hours, no dollars, and no $0.00/hour estimate", async function () {
         this.timeout(20_000);
         const byo = {
-            "miles-cluster:cluster": { existing: { context: "c", gpuNodes: { name: "h100", instanceType: "p5.48xlarge", gpusPerNode: 8, efaPerNode: 32, nodes: 1 } } },
+            "miles-cluster:cluster": { existing: { context: "c", gpuNodes: { name: "h100", instanceType: "p5.48xlarge", gpusPerNode: 8, efaPerNode: 32, nodes: 2 } } },
             "miles-cluster:storage": { type: "existing-claim", claimName: "shared" },
             "miles-cluster:training": {},
         };
         const p = await planConfig(byo);
         const text = renderText(p);
+        // The one-node run on two nodes leaves 8 GPUs idle: counted in GPU-hours, not priced (was "≈ $55.04/h on-demand").
+        const idle = text.split("\n").find((l) => l.includes("GPUs idle")) ?? "";
+        assert.match(idle, /8 GPUs idle \(8 GPU-hours per hour; priced by the cluster's owner\)/, text);
+        assert.doesNotMatch(idle, /\$/);
         const line = text.split("\n").find((l) => l.includes("at risk on a failure")) ?? "";
         assert.match(line, /GPU-hours per minute of rollout time/);
         assert.doesNotMatch(line, /\$/);

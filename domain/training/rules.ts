@@ -5,6 +5,7 @@
  * Errors stop `pulumi up`/`plan`; warnings (paid, idle GPUs; silently ignored settings) go to the
  * plan summary.
  */
+import { SPOT_ASSUMED_FRACTION_OF_ON_DEMAND } from "../../catalog/prices";
 import type { TrainingConfig } from "../../config";
 import { instanceFacts } from "../../catalog/instances";
 import type { GpuNodeGroupInfo } from "../gpuNodes";
@@ -130,8 +131,13 @@ function placementRules(r: ResolvedRun, err: Push, warn: Push): void {
         err("training.layout", `the run needs ${need}, but ${where} = ${available}; miles' placement group would never be ready — add nodes${t.nodeGroups ? ", add a node group to training.nodeGroups" : ""} or shrink the layout`);
     } else if (available > r.gpusNeeded) {
         const idle = available - r.gpusNeeded;
-        const price = g.instanceType ? instanceFacts(g.instanceType).onDemandUsdPerHour.usd / g.gpusPerNode : undefined;
-        warn("training.layout", `node group${r.groups.length > 1 ? `s ${r.groups.map((x) => x.group.name).join(" + ")}` : ` ${g.name}`} provision${r.groups.length > 1 ? "" : "s"} ${available} GPUs but the run uses ${r.gpusNeeded} (${need}): ${idle} GPUs paid and idle${price ? ` (≈ $${(idle * price).toFixed(2)}/h on-demand)` : ""}`, "idle-gpus");
+        // The plan's one cost model (domain/lifecycle/cost.ts groupCost): spot at the stated assumption, and
+        // no dollars on a bring-your-own cluster, whose GPUs are priced by their owner (GPU-hours instead).
+        const byo = r.imageChoice.platform === "existing";
+        const od = g.instanceType && !byo ? instanceFacts(g.instanceType).onDemandUsdPerHour.usd / g.gpusPerNode : undefined;
+        const price = od === undefined ? "" : g.spot ? ` (≈ $${(idle * od * SPOT_ASSUMED_FRACTION_OF_ON_DEMAND).toFixed(2)}/h at the spot assumption, ${SPOT_ASSUMED_FRACTION_OF_ON_DEMAND * 100}% of on-demand)` : ` (≈ $${(idle * od).toFixed(2)}/h on-demand)`;
+        const cost = byo ? `${idle} GPUs idle (${idle} GPU-hours per hour; priced by the cluster's owner)` : `${idle} GPUs paid and idle${price}`;
+        warn("training.layout", `node group${r.groups.length > 1 ? `s ${r.groups.map((x) => x.group.name).join(" + ")}` : ` ${g.name}`} provision${r.groups.length > 1 ? "" : "s"} ${available} GPUs but the run uses ${r.gpusNeeded} (${need}): ${cost}`, "idle-gpus");
     }
     for (const other of r.allGroups) {
         if (!r.groups.some((x) => x.group === other) && other.nodes > 0) warn(t.nodeGroups ? "training.nodeGroups" : "training.nodeGroup", `GPU node group ${other.name} (${other.nodes} × ${other.gpusPerNode} GPUs) is not used by the training run`, "idle-gpus");
