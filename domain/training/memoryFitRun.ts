@@ -27,6 +27,49 @@ export function tokensPerGpu(r: ResolvedTraining): { tokens: number; basis: stri
     return { tokens: t.algorithm.microBatchSize * perGpuSeq, basis: `microBatchSize ${t.algorithm.microBatchSize} × ${seqBasis} ÷ CP ${r.cp}` };
 }
 
+/**
+ * Bytes per KV-cache element of SGLang's `--kv-cache-dtype` (sgl-project/sglang python/sglang/srt/
+ * model_executor/model_runner.py `configure_kv_cache_dtype`: `auto` keeps the model's dtype — BF16 for
+ * every preset, also when the weights are FP8 — `fp8_e4m3`/`fp8_e5m2` are 1 byte, `fp4_e2m1` half a byte).
+ */
+export function kvCacheBytes(dtype: string): number {
+    if (dtype.startsWith("fp8")) return 1;
+    if (dtype.startsWith("fp4")) return 0.5;
+    return 2;
+}
+
+/**
+ * Module names of miles' `--target-modules` that are attention projections (HF and Megatron spellings,
+ * radixark/miles v0.1.0 miles/backends/megatron_utils/lora_utils.py:23-47 maps `q_proj,k_proj,v_proj` to
+ * `linear_qkv` and `o_proj` to `linear_proj`). Anything else (`all-linear`, the MLP's `gate_proj`,
+ * `up_proj`, `down_proj`, `linear_fc1`, `linear_fc2`) adapts the MLP too.
+ */
+const LORA_ATTENTION_MODULES = new Set(["q_proj", "k_proj", "v_proj", "o_proj", "linear_qkv", "linear_q", "linear_k", "linear_v", "linear_proj"]);
+
+/** The LoRA the actor trains (effective.lora), as the fit counts it; undefined for full-parameter training. */
+export function loraOf(r: ResolvedTraining): { rank: number; targets: "attention" | "all-linear" } | undefined {
+    const l = r.effective.lora;
+    if (l.rank <= 0) return undefined;
+    const mods = (l.targetModules ?? "all-linear").split(",").map((m) => m.trim()).filter(Boolean);
+    return { rank: l.rank, targets: mods.length > 0 && mods.every((m) => LORA_ATTENTION_MODULES.has(m)) ? "attention" : "all-linear" };
+}
+
+/**
+ * Memory SGLang sets aside for CUDA graphs of an engine GPU: `reserved_mem += cuda_graph_max_bs * 2` MB,
+ * plus `cuda_graph_max_bs * dp_size * 3` MB with DP attention (sgl-project/sglang python/sglang/srt/
+ * server_args.py `_handle_gpu_memory_settings`, v0.5.x). Only counted where the run states the graph size
+ * (`rollout.sglang.cudaGraphMaxBs`/`cudaGraphBs` or their flags): SGLang's own default depends on the GPU
+ * and TP and is not modelled. undefined when the engine runs without CUDA graphs or the size is unset.
+ */
+export function cudaGraphReserve(r: ResolvedTraining): { bytes: number; maxBs: number } | undefined {
+    const s = r.effective.sglang;
+    if (r.effective.extra.has("--sglang-disable-cuda-graph")) return undefined;
+    const maxBs = s.cudaGraphMaxBs ?? (s.cudaGraphBs && s.cudaGraphBs.length > 0 ? Math.max(...s.cudaGraphBs) : undefined);
+    if (maxBs === undefined) return undefined;
+    const mb = maxBs * 2 + (s.dpAttention ? maxBs * s.dpSize * 3 : 0);
+    return { bytes: mb * 2 ** 20, maxBs };
+}
+
 export interface RunMemoryFit extends MemoryFit {
     gpu: string;
     tokensBasis: string;
@@ -69,13 +112,16 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
             recompute: r.effective.recompute,
             tokensPerGpu: tok.tokens,
             optimizerCpuOffload: t.offload.optimizerCpu,
+            gradsInFp32: r.effective.gradsInFp32,
+            lora: loraOf(r),
         },
         rollout: {
             gpusPerEngine: t.layout.gpusPerEngine,
             precision: r.effective.rolloutPrecision,
             int4GroupSize: t.features.int4Qat.groupSize,
             memFractionStatic: t.rollout.memFractionStatic,
-            kvBytes: t.features.fp8KvCache ? 1 : 2,
+            kvBytes: kvCacheBytes(r.effective.sglang.kvCacheDtype),
+            cudaGraphBytes: cudaGraphReserve(r)?.bytes,
             maxSequenceTokens: r.effective.seqLength.tokens,
             hybrid: hybrid
                 ? { fullAttentionLayers: full, linearLayers: r.model.arch.numLayers - full, stateBytesPerLayer: linearStateBytesPerLayer(hybrid, t.layout.gpusPerEngine) }
