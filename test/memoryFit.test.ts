@@ -5,6 +5,7 @@ import { fullAttentionLayers, hybridAttentionOf, linearStateBytesPerLayer } from
 import { ACCURACY, activationBytesPerTokenLayer, effectiveParams, GIB, kvBytesPerToken, memoryFit, rolloutWeightBytes, SGLANG_UNAVAILABLE_BYTES, type FitInput, type TrainLayout } from "../domain/training/memoryFit";
 import * as path from "node:path";
 import { runOf } from "../domain/stack";
+import { headPod } from "../domain/training/pod";
 import { trainingWarnings } from "../domain/training/rules";
 import { readStackFile } from "../plan/stackFile";
 import { parseConfig } from "../validation";
@@ -335,5 +336,47 @@ describe("memory fit in the stack config", () => {
         assert.match(small[0], /256 samples × 8,192 tokens × 48 MoE layers × top-8 × 4 B .* set it to 11/);
         assert.deepEqual(head(training(11, true)), []);
         assert.deepEqual(head(training(8, false)), [], "negative control: without R3 the default suffices");
+    });
+
+    it("unset, the head's memory is derived from the run (one decision): the pod asks for it, the plan says why, no warning", () => {
+        const training = (features: Record<string, unknown>) => ({
+            model: { preset: "qwen3-30B-A3B" },
+            layout: { gpusPerEngine: 8 },
+            parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
+            offload: { optimizerCpu: true },
+            algorithm: { rolloutBatchSize: 32, nSamplesPerPrompt: 8, globalBatchSize: 256 },
+            features,
+        });
+        const headOf = (features: Record<string, unknown>) => {
+            const r = stack(training(features), "p5en.48xlarge");
+            assert.deepEqual(r.problems, []);
+            const run = runOf(r.config!);
+            const pod = headPod(run, { namespace: "miles", claimName: "c", serviceAccountName: "sa", image: "img" }).spec as unknown as { containers: Array<{ resources: { requests: { memory: string }; limits: { memory: string } } }> };
+            return { run, mem: pod.containers[0].resources.limits.memory, req: pod.containers[0].resources.requests.memory, warnings: trainingWarnings(run).filter((w) => w.includes("headMemoryGiB")) };
+        };
+        // 8 GiB base + 3 GiB of R3 arrays (the hand count of the test above).
+        const r3 = headOf({ routingReplay: true });
+        assert.equal(r3.mem, "11Gi");
+        assert.equal(r3.req, "11Gi");
+        assert.deepEqual(r3.warnings, []);
+        assert.equal(r3.run.head.from, "run");
+        assert.match(r3.run.head.basis, /routed-expert arrays \(R3\)/);
+        assert.equal(headOf({}).mem, "8Gi", "negative control: without R3 the head keeps the base");
+    });
+
+    it("a derived head larger than a system node can give is refused, naming the derivation (the head would stay Pending)", () => {
+        const r = stack({
+            model: { preset: "qwen3-30B-A3B" },
+            layout: { gpusPerEngine: 8 },
+            parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
+            offload: { optimizerCpu: true },
+            // 4,096 samples × 32,768 tokens × 48 × 8 × 4 B = 192 GiB of R3 arrays: more than any default system node.
+            algorithm: { rolloutBatchSize: 512, nSamplesPerPrompt: 8, globalBatchSize: 4096 },
+            rollout: { maxResponseLen: 32768 },
+            features: { routingReplay: true },
+        }, "p5en.48xlarge");
+        const p = r.problems.find((x) => x.path === "training.resources.headMemoryGiB");
+        assert.ok(p, JSON.stringify(r.problems));
+        assert.match(p.message, /is unset, so the head gets .* 200 GiB .*routed-expert arrays/);
     });
 });

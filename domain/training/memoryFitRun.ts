@@ -133,32 +133,6 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
 
 const gib = (b: number): string => `${(b / GIB).toFixed(1)} GiB`;
 
-/** The Ray head's memory without R3: the config default for the driver, RolloutManager and router (config/training.ts `headMemoryGiB`). */
-export const HEAD_BASE_GIB = 8;
-
-/**
- * Memory the Ray head needs for what it holds. miles runs the RolloutManager on the head
- * (`--pin-rollout-manager-to-head`, domain/training/argv.ts); with R3 every sample of a rollout batch
- * carries its routed experts, an int32 array of tokens × MoE layers × top-k (radixark/miles v0.1.0
- * miles/rollout/session/samples/codec.py:38 `"rollout_routed_experts": ValueSpec("tensor", np.int32)`,
- * miles/ray/rollout/train_data_conversion.py:22). Counted for a whole batch at the longest sequence,
- * on top of HEAD_BASE_GIB. undefined without R3 (the base suffices).
- */
-export function headMemoryNeed(r: ResolvedTraining): { gib: number; r3Bytes: number; basis: string } | undefined {
-    const t = r.training;
-    if (!t.features.routingReplay || r.model.numExperts === 0) return undefined;
-    const a = r.model.arch;
-    const moeLayers = a.moeLayers.filter(Boolean).length;
-    const samples = t.algorithm.rolloutBatchSize * t.algorithm.nSamplesPerPrompt;
-    const tokens = r.effective.seqLength.tokens;
-    const r3Bytes = samples * tokens * moeLayers * a.moeRouterTopk * 4;
-    return {
-        gib: HEAD_BASE_GIB + Math.ceil(r3Bytes / GIB),
-        r3Bytes,
-        basis: `${samples} samples × ${tokens.toLocaleString("en-US")} tokens × ${moeLayers} MoE layers × top-${a.moeRouterTopk} × 4 B (int32) = ${gib(r3Bytes)} of routed-expert arrays (R3) on the head, + ${HEAD_BASE_GIB} GiB for the driver, RolloutManager and router`,
-    };
-}
-
 /** "weights + grads 394.2 GiB + optimizer state 98.6 GiB + …" */
 export function breakdown(f: PhaseFit): string {
     return f.items
@@ -203,9 +177,9 @@ export function memoryFitRules(r: ResolvedTraining, err: Push, warn: Push): void
     if (ro.usage > 1 && weights <= staticBytes) {
         fail("training.offload.train", `while the engines generate, a GPU needs ≈ ${gib(ro.totalBytes)} (${breakdown(ro)}) of ${gib(ro.capacityBytes)}; leave offload.train on (miles' default when colocated) or lower rollout.memFractionStatic`);
     }
-    const head = headMemoryNeed(r);
-    if (head && t.resources.headMemoryGiB < head.gib) {
-        warn("training.resources.headMemoryGiB", `is ${t.resources.headMemoryGiB} GiB but the Ray head holds ${head.basis}: set it to ${head.gib} (and a cluster.systemNodeGroup.instanceType that fits it), or lower rolloutBatchSize`);
+    const head = r.head;
+    if (head.from === "config" && head.memoryGiB < head.needGiB) {
+        warn("training.resources.headMemoryGiB", `is ${head.memoryGiB} GiB but the Ray head holds ${head.basis}: set it to ${head.needGiB} or leave it unset (derived from the run), with a cluster.systemNodeGroup.instanceType that fits it, or lower rolloutBatchSize`);
     }
     const h = f.host;
     if (h.usage > 1) {
