@@ -168,7 +168,7 @@ export function memoryFitRules(r: ResolvedTraining, err: Push, warn: Push): void
     const ro = f.rollout;
     const weights = ro.items.find((i) => i.label === "weights")?.bytes ?? 0;
     const staticBytes = t.rollout.memFractionStatic * ro.capacityBytes;
-    const rolloutKnobs = `more GPUs per engine (layout.gpusPerEngine, now ${t.layout.gpusPerEngine})${t.features.fp8Rollout || t.features.int4Qat.enabled ? "" : ", an FP8 rollout (features.fp8Rollout)"}, or a larger rollout.memFractionStatic`;
+    const rolloutKnobs = `more GPUs per engine (layout.gpusPerEngine, now ${t.layout.gpusPerEngine})${r.effective.rolloutPrecision !== "bf16" ? "" : ", an FP8 rollout (features.fp8Rollout)"}, or a larger rollout.memFractionStatic`;
     if (weights > staticBytes) {
         fail("training.layout.gpusPerEngine", `each SGLang engine GPU must hold ${gib(weights)} of weights but mem-fraction-static ${t.rollout.memFractionStatic} × ${gib(ro.capacityBytes)} = ${gib(staticBytes)} leaves no KV cache; fix with ${rolloutKnobs}`);
     } else if (ro.kvTokens < t.rollout.maxResponseLen) {
