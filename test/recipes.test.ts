@@ -19,7 +19,7 @@ import { RECIPES, type Recipe } from "./fixtures/recipes/miles-v0.1.0";
 function recipeValues(r: Recipe, training: Record<string, unknown> = r.training): Record<string, unknown> {
     return {
         "aws:region": "us-east-1",
-        "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "gpu", instanceType: r.instanceType, nodes: r.nodes }] },
+        "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "gpu", instanceType: r.instanceType, nodes: r.nodes }], ...(r.systemInstanceType ? { systemNodeGroup: { instanceType: r.systemInstanceType } } : {}) },
         "miles-cluster:training": { ...training, extraArgs: r.extraArgs.flatMap((e) => e.args) },
     };
 }
