@@ -281,6 +281,13 @@ describe("memory fit in the stack config", () => {
             { stack: "fit" },
         );
     const llama70 = { model: { custom: { args: LLAMA_70B, totalParamsB: 70.6, hfRepo: "meta-llama/Llama-3.1-70B-Instruct" } } };
+    /** miles' Qwen3-30B-A3B layout on one node (radixark/miles v0.1.0 scripts/run_qwen3_30b_a3b.py). */
+    const qwen30 = {
+        model: { preset: "qwen3-30B-A3B" },
+        layout: { gpusPerEngine: 8 },
+        parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
+        offload: { optimizerCpu: true },
+    };
 
     it("rejects a 70B dense model on one p5 node with TP 1, with the numbers and the knobs", () => {
         const r = stack(llama70);
@@ -297,12 +304,7 @@ describe("memory fit in the stack config", () => {
     });
 
     it("accepts miles' own Qwen3-30B-A3B layout on one H100 node (TP 4, EP 8, optimizer CPU offload, full recompute, 8-GPU engine)", () => {
-        const r = stack({
-            model: { preset: "qwen3-30B-A3B" },
-            layout: { gpusPerEngine: 8 },
-            parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
-            offload: { optimizerCpu: true },
-        });
+        const r = stack(qwen30);
         assert.deepEqual(r.problems, []);
     });
 
@@ -317,10 +319,7 @@ describe("memory fit in the stack config", () => {
 
     it("the Ray head is sized for R3's routed-expert arrays (256 samples × 8,192 tokens of Qwen3-30B-A3B: 3 GiB over the default 8)", () => {
         const training = (headMemoryGiB: number, routingReplay: boolean) => ({
-            model: { preset: "qwen3-30B-A3B" },
-            layout: { gpusPerEngine: 8 },
-            parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
-            offload: { optimizerCpu: true },
+            ...qwen30,
             algorithm: { rolloutBatchSize: 32, nSamplesPerPrompt: 8, globalBatchSize: 256 },
             features: { routingReplay },
             resources: { headMemoryGiB },
@@ -340,10 +339,7 @@ describe("memory fit in the stack config", () => {
 
     it("unset, the head's memory is derived from the run (one decision): the pod asks for it, the plan says why, no warning", () => {
         const training = (features: Record<string, unknown>) => ({
-            model: { preset: "qwen3-30B-A3B" },
-            layout: { gpusPerEngine: 8 },
-            parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
-            offload: { optimizerCpu: true },
+            ...qwen30,
             algorithm: { rolloutBatchSize: 32, nSamplesPerPrompt: 8, globalBatchSize: 256 },
             features,
         });
@@ -366,10 +362,7 @@ describe("memory fit in the stack config", () => {
 
     it("a derived head larger than a system node can give is refused, naming the derivation (the head would stay Pending)", () => {
         const r = stack({
-            model: { preset: "qwen3-30B-A3B" },
-            layout: { gpusPerEngine: 8 },
-            parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
-            offload: { optimizerCpu: true },
+            ...qwen30,
             // 4,096 samples × 32,768 tokens × 48 × 8 × 4 B = 192 GiB of R3 arrays: more than any default system node.
             algorithm: { rolloutBatchSize: 512, nSamplesPerPrompt: 8, globalBatchSize: 4096 },
             rollout: { maxResponseLen: 32768 },
