@@ -28,13 +28,14 @@ export function tokensPerGpu(r: ResolvedTraining): { tokens: number; basis: stri
 }
 
 /**
- * Bytes per KV-cache element of SGLang's `--kv-cache-dtype` (sgl-project/sglang python/sglang/srt/
- * model_executor/model_runner.py `configure_kv_cache_dtype`: `auto` keeps the model's dtype — BF16 for
- * every preset, also when the weights are FP8 — `fp8_e4m3`/`fp8_e5m2` are 1 byte, `fp4_e2m1` half a byte).
+ * Bytes per KV-cache element of SGLang's `--kv-cache-dtype` (choices in shared/miles/sglang-server-flags.tsv:22:
+ * auto, fp8_e5m2, fp8_e4m3, mxfp8, bf16, bfloat16, nvfp4, fp4_*): the element width each name states — fp8
+ * 1 byte, fp4 half a byte (scales not counted) — and `auto`/`bf16` 2, taking `auto` as the model's BF16 dtype
+ * (an assumption: the FP8-weight presets are not known to store an FP8 cache under `auto`).
  */
 export function kvCacheBytes(dtype: string): number {
-    if (dtype.startsWith("fp8")) return 1;
-    if (dtype.startsWith("fp4")) return 0.5;
+    if (dtype.startsWith("fp8") || dtype === "mxfp8") return 1;
+    if (dtype.startsWith("fp4") || dtype === "nvfp4") return 0.5;
     return 2;
 }
 
