@@ -33,6 +33,7 @@ export { resolveStack, resolveStackRun, runOf, stackContext, type ResolvedStack,
 export { searchLayouts, throughputPenalty, type SearchOptions, type SearchResult } from "./domain/training/layoutSearch";
 export { describeLayout, layoutYaml, type AutoLayout, type Layout, type RankedLayout } from "./domain/training/layoutChoice";
 export type { ResolvedTraining, ResolvedModel, ResolvedPaths, RunContext, WorkerSizing } from "./domain/training/resolve";
+export { headSizing, HEAD_BASE_GIB, type HeadSizing } from "./domain/training/headSizing";
 export { milesCommand, type MilesCommand, type ArgGroup, type EnvVar, type SecretEnvVar } from "./domain/training/argv";
 export { trainingProblems, trainingWarnings, type TrainingProblem, type WarningKind } from "./domain/training/rules";
 export type { EffectiveRun, KnobSource } from "./domain/training/resolve";

@@ -583,7 +583,9 @@ const PrometheusSchema = z
 const ResourcesSchema = z
     .strictObject({
         headCpu: posInt().default(2).meta({ description: "CPU cores of the Ray head pod (driver, RolloutManager, router); Ray CPUs = this. Sized to fit the default m7i.xlarge system nodes (4 vCPU, 16 GiB)." }),
-        headMemoryGiB: posInt().default(8).meta({ description: "Memory of the Ray head pod in GiB (request = limit). Raise it, and the system node size, for large datasets." }),
+        headMemoryGiB: posInt()
+            .optional()
+            .meta({ description: "Memory of the Ray head pod in GiB (request = limit). Default: derived from the run — 8 GiB for the driver, RolloutManager and router, plus R3's routed-expert arrays of one rollout batch (features.routingReplay). A smaller setting is a warning; raise it, and the system node size, for large datasets." }),
         headNodeSelector: z.record(z.string(), z.string()).default({}).meta({ description: "Node selector of the head pod (it runs on untainted system nodes)." }),
         workerCpu: posInt().optional().meta({ description: "CPU request of each GPU worker pod. Default: the instance's vCPUs minus 8 (kubelet, daemonsets)." }),
         workerMemoryGiB: posInt().optional().meta({ description: "Memory of each GPU worker pod in GiB. Default: 88% of the instance's memory." }),

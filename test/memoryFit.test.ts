@@ -5,6 +5,7 @@ import { fullAttentionLayers, hybridAttentionOf, linearStateBytesPerLayer } from
 import { ACCURACY, activationBytesPerTokenLayer, effectiveParams, GIB, kvBytesPerToken, memoryFit, rolloutWeightBytes, SGLANG_UNAVAILABLE_BYTES, type FitInput, type TrainLayout } from "../domain/training/memoryFit";
 import * as path from "node:path";
 import { runOf } from "../domain/stack";
+import { headPod } from "../domain/training/pod";
 import { trainingWarnings } from "../domain/training/rules";
 import { readStackFile } from "../plan/stackFile";
 import { parseConfig } from "../validation";
@@ -280,6 +281,13 @@ describe("memory fit in the stack config", () => {
             { stack: "fit" },
         );
     const llama70 = { model: { custom: { args: LLAMA_70B, totalParamsB: 70.6, hfRepo: "meta-llama/Llama-3.1-70B-Instruct" } } };
+    /** miles' Qwen3-30B-A3B layout on one node (radixark/miles v0.1.0 scripts/run_qwen3_30b_a3b.py). */
+    const qwen30 = {
+        model: { preset: "qwen3-30B-A3B" },
+        layout: { gpusPerEngine: 8 },
+        parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
+        offload: { optimizerCpu: true },
+    };
 
     it("rejects a 70B dense model on one p5 node with TP 1, with the numbers and the knobs", () => {
         const r = stack(llama70);
@@ -296,12 +304,7 @@ describe("memory fit in the stack config", () => {
     });
 
     it("accepts miles' own Qwen3-30B-A3B layout on one H100 node (TP 4, EP 8, optimizer CPU offload, full recompute, 8-GPU engine)", () => {
-        const r = stack({
-            model: { preset: "qwen3-30B-A3B" },
-            layout: { gpusPerEngine: 8 },
-            parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
-            offload: { optimizerCpu: true },
-        });
+        const r = stack(qwen30);
         assert.deepEqual(r.problems, []);
     });
 
@@ -316,10 +319,7 @@ describe("memory fit in the stack config", () => {
 
     it("the Ray head is sized for R3's routed-expert arrays (256 samples × 8,192 tokens of Qwen3-30B-A3B: 3 GiB over the default 8)", () => {
         const training = (headMemoryGiB: number, routingReplay: boolean) => ({
-            model: { preset: "qwen3-30B-A3B" },
-            layout: { gpusPerEngine: 8 },
-            parallelism: { tp: 4, ep: 8, etp: 1, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 } },
-            offload: { optimizerCpu: true },
+            ...qwen30,
             algorithm: { rolloutBatchSize: 32, nSamplesPerPrompt: 8, globalBatchSize: 256 },
             features: { routingReplay },
             resources: { headMemoryGiB },
@@ -335,5 +335,41 @@ describe("memory fit in the stack config", () => {
         assert.match(small[0], /256 samples × 8,192 tokens × 48 MoE layers × top-8 × 4 B .* set it to 11/);
         assert.deepEqual(head(training(11, true)), []);
         assert.deepEqual(head(training(8, false)), [], "negative control: without R3 the default suffices");
+    });
+
+    it("unset, the head's memory is derived from the run (one decision): the pod asks for it, the plan says why, no warning", () => {
+        const training = (features: Record<string, unknown>) => ({
+            ...qwen30,
+            algorithm: { rolloutBatchSize: 32, nSamplesPerPrompt: 8, globalBatchSize: 256 },
+            features,
+        });
+        const headOf = (features: Record<string, unknown>) => {
+            const r = stack(training(features), "p5en.48xlarge");
+            assert.deepEqual(r.problems, []);
+            const run = runOf(r.config!);
+            const pod = headPod(run, { namespace: "miles", claimName: "c", serviceAccountName: "sa", image: "img" }).spec as unknown as { containers: Array<{ resources: { requests: { memory: string }; limits: { memory: string } } }> };
+            return { run, mem: pod.containers[0].resources.limits.memory, req: pod.containers[0].resources.requests.memory, warnings: trainingWarnings(run).filter((w) => w.includes("headMemoryGiB")) };
+        };
+        // 8 GiB base + 3 GiB of R3 arrays (the hand count of the test above).
+        const r3 = headOf({ routingReplay: true });
+        assert.equal(r3.mem, "11Gi");
+        assert.equal(r3.req, "11Gi");
+        assert.deepEqual(r3.warnings, []);
+        assert.equal(r3.run.head.from, "run");
+        assert.match(r3.run.head.basis, /routed-expert arrays \(R3\)/);
+        assert.equal(headOf({}).mem, "8Gi", "negative control: without R3 the head keeps the base");
+    });
+
+    it("a derived head larger than a system node can give is refused, naming the derivation (the head would stay Pending)", () => {
+        const r = stack({
+            ...qwen30,
+            // 4,096 samples × 32,768 tokens × 48 × 8 × 4 B = 192 GiB of R3 arrays: more than any default system node.
+            algorithm: { rolloutBatchSize: 512, nSamplesPerPrompt: 8, globalBatchSize: 4096 },
+            rollout: { maxResponseLen: 32768 },
+            features: { routingReplay: true },
+        }, "p5en.48xlarge");
+        const p = r.problems.find((x) => x.path === "training.resources.headMemoryGiB");
+        assert.ok(p, JSON.stringify(r.problems));
+        assert.match(p.message, /is unset, so the head gets .* 200 GiB .*routed-expert arrays/);
     });
 });

@@ -4,9 +4,9 @@
  * every rule (or refused where miles itself refuses the published flags), carries the script's flags in
  * its argv, and uses extraArgs only for flags no typed field owns.
  *
- * The memory fit is NOT asserted here yet: the run is planned with `resources.memoryFitCheck: warn`
- * until the memory-fit rewrite (issue 23 part A) lands; each recipe's `fits` expectation is recorded
- * in the fixture for it (see the pending test at the end).
+ * The memory fit judges each recipe as an error (the default `resources.memoryFitCheck`): a recipe is
+ * accepted on its hardware (`fits`), or — where it truly cannot fit — refused with the numbers
+ * (`memoryRefusal`), and then plans with `memoryFitCheck: warn` with no other problem.
  */
 import { strict as assert } from "node:assert";
 import { parseConfig } from "../validation";
@@ -15,11 +15,12 @@ import { runOf } from "../domain/stack";
 import { documentedFlags, rawConfig } from "./harness";
 import { RECIPES, type Recipe } from "./fixtures/recipes/miles-v0.1.0";
 
+/** The recipe's stack values; the memory fit judges it as an error (the default memoryFitCheck). */
 function recipeValues(r: Recipe, training: Record<string, unknown> = r.training): Record<string, unknown> {
     return {
         "aws:region": "us-east-1",
-        "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "gpu", instanceType: r.instanceType, nodes: r.nodes }] },
-        "miles-cluster:training": { ...training, extraArgs: r.extraArgs.flatMap((e) => e.args), resources: { memoryFitCheck: "warn" } },
+        "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "gpu", instanceType: r.instanceType, nodes: r.nodes }], ...(r.systemInstanceType ? { systemNodeGroup: { instanceType: r.systemInstanceType } } : {}) },
+        "miles-cluster:training": { ...training, extraArgs: r.extraArgs.flatMap((e) => e.args) },
     };
 }
 
@@ -36,7 +37,8 @@ describe("miles v0.1.0 recipes plan from typed fields (issue 23)", function () {
 
     for (const r of RECIPES) {
         const name = `${r.script} @ ${r.tag} (${r.hardware}, ${r.nodes} node${r.nodes > 1 ? "s" : ""})`;
-        it(`${name}: ${r.refusedAs ? "refused where miles refuses it, and plans once that is fixed" : "passes every rule"}; argv carries the script's flags; extraArgs hold no typed knob`, () => {
+        const verdict = r.refusedAs ? "refused where miles refuses it, and plans once that is fixed" : r.fits ? "passes every rule and the memory fit" : "refused by the memory fit with the numbers, and passes every other rule";
+        it(`${name}: ${verdict}; argv carries the script's flags; extraArgs hold no typed knob`, () => {
             const extraFlags = r.extraArgs.flatMap((e) => e.args).filter((a) => a.startsWith("--"));
             assert.deepEqual(extraFlags.filter((f) => typed.has(f)), [], "a flag a typed field owns is left in extraArgs");
             let training = r.training;
@@ -48,8 +50,17 @@ describe("miles v0.1.0 recipes plan from typed fields (issue 23)", function () {
                 training = { ...training, algorithm: { ...a, dynamicBatch: { enabled: false }, microBatchSize: 1 } };
             }
             const res = parse(recipeValues(r, training));
-            assert.deepEqual(res.problems, [], "the recipe does not plan");
-            const argv = runOf(res.config!).command.argv;
+            if (!r.fits) {
+                // Refused by the memory fit with the numbers; nothing else is wrong with the recipe.
+                const want = r.memoryRefusal ?? [];
+                assert.ok(want.length > 0, "a recipe that does not fit names the refusal it expects");
+                assert.deepEqual(res.problems.map((p) => p.path).sort(), want.map((w) => w.path).sort(), JSON.stringify(res.problems));
+                for (const w of want) assert.match(res.problems.find((p) => p.path === w.path)!.message, w.numbers);
+                training = { ...training, resources: { memoryFitCheck: "warn" } };
+            }
+            const planned = r.fits ? res : parse(recipeValues(r, training));
+            assert.deepEqual(planned.problems, [], r.fits ? "the recipe does not plan (or does not fit)" : "the recipe has problems besides the memory fit");
+            const argv = runOf(planned.config!).command.argv;
             const missing = r.flags.filter((f) => !(r.refusedAs && f[0] === "--use-dynamic-batch-size") && !(r.refusedAs && f[0] === "--max-tokens-per-gpu") && !carries(argv, f));
             assert.deepEqual(missing, [], `argv lacks the script's flags:\n${argv.join(" ")}`);
         });
@@ -88,7 +99,4 @@ describe("miles v0.1.0 recipes plan from typed fields (issue 23)", function () {
         assert.deepEqual(bad.problems.map((x) => x.path), ["training.parallelism.attentionBackend"]);
     });
 
-    // Part A of issue 23 (the memory-fit rewrite, another branch) completes this: plan each recipe with the
-    // default memoryFitCheck (error) and assert `fits` (true: accepted on its hardware; false: refused with the numbers).
-    it.skip("memory fit: each recipe is accepted (fits) or refused with the numbers on its hardware — pending the memory-fit rewrite");
 });

@@ -12,7 +12,13 @@ const REGION = { "aws:region": "us-east-1" };
  */
 export const WORKFLOW_1: Record<string, unknown> = {
     ...REGION,
-    "miles-cluster:cluster": { availabilityZone: "us-east-1a", gpuNodeGroups: [{ name: "h200", instanceType: "p5en.48xlarge", nodes: 9, capacity: { type: "capacity-block", reservationId: "cr-0123456789abcdef0" } }] },
+    // The Ray head holds R3's routed-expert arrays (512 samples × 8,192 tokens: 7.3 GiB + 8 GiB = 16 GiB, derived
+    // from the run), more than an m7i.xlarge system node gives, as in stacks/Pulumi.moe-fp8.yaml.
+    "miles-cluster:cluster": {
+        availabilityZone: "us-east-1a",
+        systemNodeGroup: { instanceType: "m7i.2xlarge" },
+        gpuNodeGroups: [{ name: "h200", instanceType: "p5en.48xlarge", nodes: 9, capacity: { type: "capacity-block", reservationId: "cr-0123456789abcdef0" } }],
+    },
     // What the storage planner suggests for 5 retained 9.4 TB checkpoints written in under 5 minutes.
     "miles-cluster:storage": { capacityGiB: 64800, throughputPerTiB: 500 },
     "miles-cluster:training": {

@@ -36,7 +36,7 @@ const CHECKS: Array<{ needs: SectionName[]; check: (c: MilesConfig, stack: () =>
     { needs: ["cluster", "storage", "addons", "training"], check: (_c, s) => existingClusterChecks(s()) },
     { needs: ["cluster", "addons", "training"], check: addonsChecks },
     { needs: ["cluster", "storage", "addons", "training"], check: (_c, s) => trainingChecks(s()) },
-    { needs: ["cluster", "training"], check: headFitChecks },
+    { needs: ["cluster", "storage", "addons", "training"], check: headFitChecks },
     { needs: ["cluster", "addons", "training"], check: (c, s) => runsChecks(s(), { queued: clusterWideAddonEnabled(c, "kueue") }) },
 ];
 

@@ -35,20 +35,25 @@ export function trainingChecks(stack: ResolvedStack): Problem[] {
  * monitoring) take about 0.5 vCPU and 1.5-2 GiB on a 4 vCPU / 16 GiB node, so the bound is one vCPU
  * and 15% of memory below the instance size: loose enough to catch "the whole node", not a tight fit.
  */
-export function headFitChecks(cfg: MilesConfig): Problem[] {
+export function headFitChecks(cfg: MilesConfig, stack: () => ResolvedStack): Problem[] {
     if (!cfg.training.enabled || cfg.cluster.existing) return [];
     const type = cfg.cluster.systemNodeGroup.instanceType;
     const facts = systemInstanceFacts(type);
     if (!facts) return [];
-    const r = cfg.training.resources;
     const problems: Problem[] = [];
     const maxCpu = facts.vcpus - 1;
     const maxMemGiB = Math.floor(facts.memoryGiB * 0.85);
-    if (r.headCpu > maxCpu) {
-        problems.push({ path: "training.resources.headCpu", message: `is ${r.headCpu} but the Ray head runs on a system node (${type}: ${facts.vcpus} vCPUs, some taken by the kubelet and DaemonSets): at most ${maxCpu}, or a larger cluster.systemNodeGroup.instanceType; otherwise the head stays Pending` });
-    }
-    if (r.headMemoryGiB > maxMemGiB) {
-        problems.push({ path: "training.resources.headMemoryGiB", message: `is ${r.headMemoryGiB} GiB but the Ray head runs on a system node (${type}: ${facts.memoryGiB} GiB, less the kernel, kubelet reservation and DaemonSets): at most ${maxMemGiB} GiB, or a larger cluster.systemNodeGroup.instanceType; otherwise the head stays Pending` });
+    for (const { entry, run } of stack().runs) {
+        const r = entry.training.resources;
+        const at = `${entry.path}.resources`;
+        if (r.headCpu > maxCpu) {
+            problems.push({ path: `${at}.headCpu`, message: `is ${r.headCpu} but the Ray head runs on a system node (${type}: ${facts.vcpus} vCPUs, some taken by the kubelet and DaemonSets): at most ${maxCpu}, or a larger cluster.systemNodeGroup.instanceType; otherwise the head stays Pending` });
+        }
+        const head = run.head;
+        if (head.memoryGiB > maxMemGiB) {
+            const what = head.from === "config" ? `is ${head.memoryGiB} GiB` : `is unset, so the head gets what the run puts on it, ${head.memoryGiB} GiB (${head.basis}),`;
+            problems.push({ path: `${at}.headMemoryGiB`, message: `${what} but the Ray head runs on a system node (${type}: ${facts.memoryGiB} GiB, less the kernel, kubelet reservation and DaemonSets): at most ${maxMemGiB} GiB, or a larger cluster.systemNodeGroup.instanceType; otherwise the head stays Pending` });
+        }
     }
     return problems;
 }

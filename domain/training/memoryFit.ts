@@ -33,6 +33,14 @@ export const TRAIN_MARGIN_BYTES = 3 * GIB;
 export const WEIGHT_GRAD_BYTES = 6;
 export const OPTIMIZER_BYTES = 12;
 /**
+ * Without `--accumulate-allreduce-grads-in-fp32` the main gradients stay in the parameters' 16-bit dtype
+ * and the optimizer keeps an FP32 copy of its gradient shard: "fp16 parameters, fp16 gradients: 4 + 16/d"
+ * (the same doc's table; BF16 has the same widths). 4 = 16-bit weight 2 + 16-bit grad 2; 16 = FP32 main
+ * gradient + main weight + Adam m, v, sharded.
+ */
+export const WEIGHT_GRAD_BYTES_16BIT_GRADS = 4;
+export const OPTIMIZER_BYTES_16BIT_GRADS = 16;
+/**
  * Host bytes per parameter of `--optimizer-cpu-offload`: Megatron's HybridDeviceOptimizer keeps a pinned
  * FP32 copy of each parameter and of its gradient on the CPU besides Adam's two FP32 moments (radixark/
  * Megatron-LM @ 37f91617 megatron/core/optimizer/cpu_offloading/hybrid_optimizer.py: `param.detach().clone()
@@ -97,6 +105,11 @@ export interface TrainLayout {
     tokensPerGpu: number;
     /** `--optimizer-cpu-offload` (with `--use-precision-aware-optimizer`): the sharded optimizer state lives in host RAM. */
     optimizerCpuOffload: boolean;
+    /**
+     * `--accumulate-allreduce-grads-in-fp32` (optional, default true as miles' launchers pass it): FP32 main
+     * gradients (6 + 12/d bytes per parameter); false: 16-bit gradients (4 + 16/d).
+     */
+    gradsInFp32?: boolean;
     /**
      * LoRA (optional; wire from the typed LoRA knob): the base weights are frozen (BF16 only, no gradient,
      * no optimizer state); the adapters of rank `rank` on the attention projections (`attention`) or on
@@ -356,12 +369,15 @@ function stageFits(inp: FitInput, p: ReturnType<typeof effectiveParams>): StageF
             items.push({ label: "frozen base weights", bytes: frozen * 2, formula: `${(frozen / 1e9).toFixed(2)}B params on this rank × 2 B (BF16, LoRA: no gradient, no optimizer state)` });
         }
         const trainable = trainDense + trainExpert;
+        const fp32Grads = t.gradsInFp32 ?? true;
+        const wgBytes = fp32Grads ? WEIGHT_GRAD_BYTES : WEIGHT_GRAD_BYTES_16BIT_GRADS;
+        const optPerParam = fp32Grads ? OPTIMIZER_BYTES : OPTIMIZER_BYTES_16BIT_GRADS;
         items.push({
             label: t.lora ? "LoRA weights + grads" : "weights + grads",
-            bytes: trainable * WEIGHT_GRAD_BYTES,
-            formula: `${(trainable / 1e9).toFixed(t.lora ? 4 : 2)}B ${t.lora ? `adapter params (rank ${t.lora.rank}, ${t.lora.targets})` : "params"} on this rank (stage ${s + 1}/${pp}: dense ÷ TP ${t.tp}, experts ÷ EP ${t.ep} × ETP ${t.etp}) × ${WEIGHT_GRAD_BYTES} B (BF16 weight + FP32 grad)`,
+            bytes: trainable * wgBytes,
+            formula: `${(trainable / 1e9).toFixed(t.lora ? 4 : 2)}B ${t.lora ? `adapter params (rank ${t.lora.rank}, ${t.lora.targets})` : "params"} on this rank (stage ${s + 1}/${pp}: dense ÷ TP ${t.tp}, experts ÷ EP ${t.ep} × ETP ${t.etp}) × ${wgBytes} B (BF16 weight + ${fp32Grads ? "FP32" : "BF16"} grad)`,
         });
-        const optBytes = (trainDense * OPTIMIZER_BYTES) / denseShard + (trainExpert * OPTIMIZER_BYTES) / expertShard;
+        const optBytes = (trainDense * optPerParam) / denseShard + (trainExpert * optPerParam) / expertShard;
         const cpuOptBytes = (trainDense * CPU_OPTIMIZER_BYTES) / denseShard + (trainExpert * CPU_OPTIMIZER_BYTES) / expertShard;
         const shardText = `DP ${dp} × CP ${t.cp}${trainExpert > 0 ? `, experts ÷ expert-DP ${expertShard}` : ""}`;
         items.push({
@@ -369,7 +385,7 @@ function stageFits(inp: FitInput, p: ReturnType<typeof effectiveParams>): StageF
             bytes: t.optimizerCpuOffload ? 0 : optBytes,
             formula: t.optimizerCpuOffload
                 ? `in host RAM (optimizer CPU offload): ${fmtGiB(cpuOptBytes)} per GPU (${CPU_OPTIMIZER_BYTES} B/param ÷ ${shardText})`
-                : `${OPTIMIZER_BYTES} B/param (FP32 main + Adam m, v) ÷ ${shardText} — distributed optimizer`,
+                : `${optPerParam} B/param (FP32 main${fp32Grads ? "" : " + FP32 main grad"} + Adam m, v) ÷ ${shardText} — distributed optimizer`,
         });
         let maxLayer = 0;
         let allLayers = 0;
@@ -407,7 +423,7 @@ function stageFits(inp: FitInput, p: ReturnType<typeof effectiveParams>): StageF
             items.push({ label: "logits", bytes: (t.tokensPerGpu * a.vocabSize * LOGIT_BYTES) / t.tp, formula: `${t.tokensPerGpu} tokens × vocab ${a.vocabSize} ÷ TP ${t.tp} × ${LOGIT_BYTES} B (BF16 logits + FP32 log-softmax)` });
         }
         items.push({ label: "margin", bytes: TRAIN_MARGIN_BYTES, formula: "miles' --train-memory-margin-bytes (CUDA context, NCCL, fragmentation)" });
-        const weightsGrads = frozen * 2 + trainable * WEIGHT_GRAD_BYTES;
+        const weightsGrads = frozen * 2 + trainable * wgBytes;
         const fit = { ...phase(items, cap), state: { weightsGrads, optimizer: optBytes, cpuOptimizer: cpuOptBytes } };
         startLayer += n;
         // Host RAM of this rank: the CPU optimizer; with --offload-train to CPU the GPU-resident optimizer
@@ -579,7 +595,7 @@ function hostPhase(inp: FitInput, stages: StageFit[]): PhaseFit {
     const copies = stages[0].host.copies;
     const items: Item[] = [];
     if (best.cpuOptimizer > 0) items.push({ label: "optimizer (CPU offload)", bytes: best.cpuOptimizer, formula: `${CPU_OPTIMIZER_BYTES} B/param ÷ DP × CP of each rank on ${where}` });
-    if (best.optimizerBackup > 0) items.push({ label: "optimizer (paused with --offload-train)", bytes: best.optimizerBackup, formula: `${OPTIMIZER_BYTES} B/param ÷ DP × CP of each rank on ${where}: torch_memory_saver's CPU backup while the engines generate` });
+    if (best.optimizerBackup > 0) items.push({ label: "optimizer (paused with --offload-train)", bytes: best.optimizerBackup, formula: `the GPU optimizer state (÷ DP × CP) of each rank on ${where}: torch_memory_saver's CPU backup while the engines generate` });
     if (best.weightCopies > 0) items.push({ label: "pinned weight copies", bytes: best.weightCopies, formula: `${copies} BF16 cop${copies === 1 ? "y" : "ies"} (${[inp.colocate || inp.withRef ? (inp.rematerializeParams ? undefined : "actor") : undefined, inp.withRef ? "ref" : undefined, inp.extraWeightCopies ? `${inp.extraWeightCopies} more` : undefined].filter(Boolean).join(", ")}) of each rank's weights on ${where} (miles TensorBackuper)` });
     return phase(items, inp.hostMemoryGiB * GIB);
 }

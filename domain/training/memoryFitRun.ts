@@ -27,6 +27,50 @@ export function tokensPerGpu(r: ResolvedTraining): { tokens: number; basis: stri
     return { tokens: t.algorithm.microBatchSize * perGpuSeq, basis: `microBatchSize ${t.algorithm.microBatchSize} × ${seqBasis} ÷ CP ${r.cp}` };
 }
 
+/**
+ * Bytes per KV-cache element of SGLang's `--kv-cache-dtype` (choices in shared/miles/sglang-server-flags.tsv:22:
+ * auto, fp8_e5m2, fp8_e4m3, mxfp8, bf16, bfloat16, nvfp4, fp4_*): the element width each name states — fp8
+ * 1 byte, fp4 half a byte (scales not counted) — and `auto`/`bf16` 2, taking `auto` as the model's BF16 dtype
+ * (an assumption: the FP8-weight presets are not known to store an FP8 cache under `auto`).
+ */
+export function kvCacheBytes(dtype: string): number {
+    if (dtype.startsWith("fp8") || dtype === "mxfp8") return 1;
+    if (dtype.startsWith("fp4") || dtype === "nvfp4") return 0.5;
+    return 2;
+}
+
+/**
+ * Module names of miles' `--target-modules` that are attention projections (HF and Megatron spellings,
+ * radixark/miles v0.1.0 miles/backends/megatron_utils/lora_utils.py:23-47 maps `q_proj,k_proj,v_proj` to
+ * `linear_qkv` and `o_proj` to `linear_proj`). Anything else (`all-linear`, the MLP's `gate_proj`,
+ * `up_proj`, `down_proj`, `linear_fc1`, `linear_fc2`) adapts the MLP too.
+ */
+const LORA_ATTENTION_MODULES = new Set(["q_proj", "k_proj", "v_proj", "o_proj", "linear_qkv", "linear_q", "linear_k", "linear_v", "linear_proj"]);
+
+/** The LoRA the actor trains (effective.lora), as the fit counts it; undefined for full-parameter training. */
+export function loraOf(r: ResolvedTraining): { rank: number; targets: "attention" | "all-linear" } | undefined {
+    const l = r.effective.lora;
+    if (l.rank <= 0) return undefined;
+    const mods = (l.targetModules ?? "all-linear").split(",").map((m) => m.trim()).filter(Boolean);
+    return { rank: l.rank, targets: mods.length > 0 && mods.every((m) => LORA_ATTENTION_MODULES.has(m)) ? "attention" : "all-linear" };
+}
+
+/**
+ * Memory SGLang sets aside for CUDA graphs of an engine GPU: `reserved_mem += cuda_graph_max_bs * 2` MB,
+ * plus `cuda_graph_max_bs * dp_size * 3` MB with DP attention (sgl-project/sglang python/sglang/srt/
+ * server_args.py `_handle_gpu_memory_settings`, v0.5.x). Only counted where the run states the graph size
+ * (`rollout.sglang.cudaGraphMaxBs`/`cudaGraphBs` or their flags): SGLang's own default depends on the GPU
+ * and TP and is not modelled. undefined when the engine runs without CUDA graphs or the size is unset.
+ */
+export function cudaGraphReserve(r: ResolvedTraining): { bytes: number; maxBs: number } | undefined {
+    const s = r.effective.sglang;
+    if (r.effective.extra.has("--sglang-disable-cuda-graph")) return undefined;
+    const maxBs = s.cudaGraphMaxBs ?? (s.cudaGraphBs && s.cudaGraphBs.length > 0 ? Math.max(...s.cudaGraphBs) : undefined);
+    if (maxBs === undefined) return undefined;
+    const mb = maxBs * 2 + (s.dpAttention ? maxBs * s.dpSize * 3 : 0);
+    return { bytes: mb * 2 ** 20, maxBs };
+}
+
 export interface RunMemoryFit extends MemoryFit {
     gpu: string;
     tokensBasis: string;
@@ -69,13 +113,16 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
             recompute: r.effective.recompute,
             tokensPerGpu: tok.tokens,
             optimizerCpuOffload: t.offload.optimizerCpu,
+            gradsInFp32: r.effective.gradsInFp32,
+            lora: loraOf(r),
         },
         rollout: {
             gpusPerEngine: t.layout.gpusPerEngine,
             precision: r.effective.rolloutPrecision,
             int4GroupSize: t.features.int4Qat.groupSize,
             memFractionStatic: t.rollout.memFractionStatic,
-            kvBytes: t.features.fp8KvCache ? 1 : 2,
+            kvBytes: kvCacheBytes(r.effective.sglang.kvCacheDtype),
+            cudaGraphBytes: cudaGraphReserve(r)?.bytes,
             maxSequenceTokens: r.effective.seqLength.tokens,
             hybrid: hybrid
                 ? { fullAttentionLayers: full, linearLayers: r.model.arch.numLayers - full, stateBytesPerLayer: linearStateBytesPerLayer(hybrid, t.layout.gpusPerEngine) }
@@ -86,32 +133,6 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
 }
 
 const gib = (b: number): string => `${(b / GIB).toFixed(1)} GiB`;
-
-/** The Ray head's memory without R3: the config default for the driver, RolloutManager and router (config/training.ts `headMemoryGiB`). */
-export const HEAD_BASE_GIB = 8;
-
-/**
- * Memory the Ray head needs for what it holds. miles runs the RolloutManager on the head
- * (`--pin-rollout-manager-to-head`, domain/training/argv.ts); with R3 every sample of a rollout batch
- * carries its routed experts, an int32 array of tokens × MoE layers × top-k (radixark/miles v0.1.0
- * miles/rollout/session/samples/codec.py:38 `"rollout_routed_experts": ValueSpec("tensor", np.int32)`,
- * miles/ray/rollout/train_data_conversion.py:22). Counted for a whole batch at the longest sequence,
- * on top of HEAD_BASE_GIB. undefined without R3 (the base suffices).
- */
-export function headMemoryNeed(r: ResolvedTraining): { gib: number; r3Bytes: number; basis: string } | undefined {
-    const t = r.training;
-    if (!t.features.routingReplay || r.model.numExperts === 0) return undefined;
-    const a = r.model.arch;
-    const moeLayers = a.moeLayers.filter(Boolean).length;
-    const samples = t.algorithm.rolloutBatchSize * t.algorithm.nSamplesPerPrompt;
-    const tokens = r.effective.seqLength.tokens;
-    const r3Bytes = samples * tokens * moeLayers * a.moeRouterTopk * 4;
-    return {
-        gib: HEAD_BASE_GIB + Math.ceil(r3Bytes / GIB),
-        r3Bytes,
-        basis: `${samples} samples × ${tokens.toLocaleString("en-US")} tokens × ${moeLayers} MoE layers × top-${a.moeRouterTopk} × 4 B (int32) = ${gib(r3Bytes)} of routed-expert arrays (R3) on the head, + ${HEAD_BASE_GIB} GiB for the driver, RolloutManager and router`,
-    };
-}
 
 /** "weights + grads 394.2 GiB + optimizer state 98.6 GiB + …" */
 export function breakdown(f: PhaseFit): string {
@@ -148,7 +169,7 @@ export function memoryFitRules(r: ResolvedTraining, err: Push, warn: Push): void
     const ro = f.rollout;
     const weights = ro.items.find((i) => i.label === "weights")?.bytes ?? 0;
     const staticBytes = t.rollout.memFractionStatic * ro.capacityBytes;
-    const rolloutKnobs = `more GPUs per engine (layout.gpusPerEngine, now ${t.layout.gpusPerEngine})${t.features.fp8Rollout || t.features.int4Qat.enabled ? "" : ", an FP8 rollout (features.fp8Rollout)"}, or a larger rollout.memFractionStatic`;
+    const rolloutKnobs = `more GPUs per engine (layout.gpusPerEngine, now ${t.layout.gpusPerEngine})${r.effective.rolloutPrecision !== "bf16" ? "" : ", an FP8 rollout (features.fp8Rollout)"}, or a larger rollout.memFractionStatic`;
     if (weights > staticBytes) {
         fail("training.layout.gpusPerEngine", `each SGLang engine GPU must hold ${gib(weights)} of weights but mem-fraction-static ${t.rollout.memFractionStatic} × ${gib(ro.capacityBytes)} = ${gib(staticBytes)} leaves no KV cache; fix with ${rolloutKnobs}`);
     } else if (ro.kvTokens < t.rollout.maxResponseLen) {
@@ -157,9 +178,9 @@ export function memoryFitRules(r: ResolvedTraining, err: Push, warn: Push): void
     if (ro.usage > 1 && weights <= staticBytes) {
         fail("training.offload.train", `while the engines generate, a GPU needs ≈ ${gib(ro.totalBytes)} (${breakdown(ro)}) of ${gib(ro.capacityBytes)}; leave offload.train on (miles' default when colocated) or lower rollout.memFractionStatic`);
     }
-    const head = headMemoryNeed(r);
-    if (head && t.resources.headMemoryGiB < head.gib) {
-        warn("training.resources.headMemoryGiB", `is ${t.resources.headMemoryGiB} GiB but the Ray head holds ${head.basis}: set it to ${head.gib} (and a cluster.systemNodeGroup.instanceType that fits it), or lower rolloutBatchSize`);
+    const head = r.head;
+    if (head.from === "config" && head.memoryGiB < head.needGiB) {
+        warn("training.resources.headMemoryGiB", `is ${head.memoryGiB} GiB but the Ray head holds ${head.basis}: set it to ${head.needGiB} or leave it unset (derived from the run), with a cluster.systemNodeGroup.instanceType that fits it, or lower rolloutBatchSize`);
     }
     const h = f.host;
     if (h.usage > 1) {

@@ -171,7 +171,7 @@ function podEnv(cmd: MilesCommand, ctx: TrainingContext, role: "head" | "worker"
 export function headPod(r: ResolvedRun, ctx: TrainingContext): { metadata: object; spec: PodSpec } {
     const t = r.training;
     const cmd = r.command;
-    const mem = `${t.resources.headMemoryGiB}Gi`;
+    const mem = `${r.head.memoryGiB}Gi`;
     const ports: k8s.types.input.core.v1.ContainerPort[] = [
         { name: "gcs-server", containerPort: 6379 },
         { name: "dashboard", containerPort: 8265 },

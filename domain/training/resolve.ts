@@ -14,6 +14,7 @@ import { architectureFacts, argNumber, type ArchFacts } from "../../catalog/mode
 import { chooseImage, imageDisplayName, type ImageChoice, type Platform } from "./image";
 import { extraNumber, parseExtraArgs, type ExtraFlag } from "./extraArgs";
 import type { RolloutPrecision } from "./memoryFit";
+import { headSizing, type HeadSizing } from "./headSizing";
 
 /** The architecture the run trains. */
 export interface ResolvedModel {
@@ -123,6 +124,8 @@ export interface ResolvedTraining {
     numStepsPerRollout: number;
     /** CPU, memory and /dev/shm of one GPU worker pod. */
     worker: WorkerSizing;
+    /** Memory of the Ray head pod: resources.headMemoryGiB, else what the run puts on the head (headSizing.ts). */
+    head: HeadSizing;
     /** What Megatron, miles and SGLang will run with, read once from the fields and, where they leave it, from extraArgs. */
     effective: EffectiveRun;
 }
@@ -410,6 +413,7 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
     const p = t.parallelism;
     const etp = p.etp ?? p.tp;
     const paths = resolvePaths(t, model, runName);
+    const effective = effectiveRun(t, model, { actorGpus, tp: p.tp, pp: p.pp, cp: p.cp, ep: p.ep, etp }, paths);
     const imageChoice = chooseImage(t, { stack: ctx.stack, platform: ctx.platform, efaPerNode: group?.efaPerNode ?? 0, nodes: Math.ceil(gpusNeeded / gpusPerNode) });
     return {
         training: t,
@@ -438,7 +442,8 @@ export function resolveTraining(t: TrainingConfig, ctx: RunContext): ResolvedTra
         etp,
         ...batchSizes(t),
         worker: workerSizing(t, group),
-        effective: effectiveRun(t, model, { actorGpus, tp: p.tp, pp: p.pp, cp: p.cp, ep: p.ep, etp }, paths),
+        head: headSizing(t, model.arch, model.numExperts, effective.seqLength.tokens),
+        effective,
     };
 }
 

@@ -125,7 +125,7 @@ function runSection(r: ResolvedRun, cfg: MilesConfig, opts: { except?: WarningKi
         ["batch", `${t.algorithm.rolloutBatchSize} prompts × ${t.algorithm.nSamplesPerPrompt} samples = ${r.samplesPerRollout} per rollout = global batch ${r.globalBatchSize} × ${r.numStepsPerRollout} step(s); ${t.algorithm.numRollout} rollouts, ${t.algorithm.advantageEstimator}`],
         ["checkpoints", `--load = --save ${r.paths.checkpointDir} every ${t.checkpoints.saveInterval} rollouts${t.checkpoints.retainInterval ? `, keep every ${t.checkpoints.retainInterval}` : ""}; ref ${r.paths.refLoad ?? "none"}; rollout weights ${r.paths.rolloutCheckpoint ?? "?"}`],
         ["worker pod", `${r.nodesNeeded} × (${r.gpusPerNode} GPUs, ${efa > 0 ? `${efa} EFA` : g?.rdma ? `${g.rdma.perNode} ${g.rdma.resourceName}` : "0 EFA"}, ${size.cpu} CPU, ${size.memoryGiB} GiB, /dev/shm ${size.shmGiB} GiB)`],
-        ["head pod", `CPU only, ${headPlacement(cfg, t)}: ${t.resources.headCpu} CPU, ${t.resources.headMemoryGiB} GiB (driver, RolloutManager, router)`],
+        ["head pod", `CPU only, ${headPlacement(cfg, t)}: ${t.resources.headCpu} CPU, ${r.head.memoryGiB} GiB (${r.head.from === "config" ? `resources.headMemoryGiB; the run needs ${r.head.needGiB} GiB: ` : "from the run: "}${r.head.basis})`],
         ["prep jobs", `${t.modelPrep.download ? "download" : "no download"}, ${t.modelPrep.convert ? "convert to torch_dist" : "no conversion"}; pulumi up waits up to ${t.modelPrep.timeoutMinutes} min for each`],
         ...memoryLines(r),
         ["entrypoint", cmd.entrypoint],
