@@ -63,9 +63,12 @@ export const IMAGES = {
      * Ships the Ray logs of every training pod to CloudWatch Logs (sidecar). Tag listed at
      * https://docs.fluentbit.io/manual/4.2/installation/downloads/docker; EKS Pod Identity
      * credentials are supported since v4.0.0 (fluent/fluent-bit PR #10115, commit f29d2a3e2, an
-     * ancestor of v5.0.3). Distroless: no shell.
+     * ancestor of v5.0.3). Distroless: no shell. Patch release 5.0.10 of the same 5.0 line (checked
+     * 2026-12-07: https://github.com/fluent/fluent-bit/releases/tag/v5.0.10, the newest 5.0 patch; among
+     * its fixes since 5.0.3: filter_kubernetes TLS session and upstream leaks, fluent/fluent-bit#11730,
+     * #11738, in v5.0.5). 5.1 is a new minor: not taken without reading its upgrade notes.
      */
-    fluentBit: { repository: "cr.fluentbit.io/fluent/fluent-bit", tag: "5.0.3" },
+    fluentBit: { repository: "cr.fluentbit.io/fluent/fluent-bit", tag: "5.0.10" },
     /**
      * The Cluster Autoscaler image, set over the chart's appVersion (v1.35.0) through the chart's
      * `image.repository` / `image.tag` values (kubernetes/autoscaler tag cluster-autoscaler-chart-9.59.0,
