@@ -103,14 +103,16 @@ describe("deployment simulation: health on every node change (issue 22)", functi
             const nodes = [host(1), host(2), host(3), host(4)];
             assert.deepEqual(placeGang(gang, nodes)?.length, 4, "the run first runs on all four");
             // Minute 0: the agent sets AcceleratedHardwareReady=False on host 2 (e.g. DCGMError). The node check does not
-            // watch conditions: host 2 keeps its taints until EKS replaces it after `repairAfter` minutes; the instance that
-            // replaces it joins 15 minutes later (an input) with the startup taint and passes its check.
+            // watch conditions: host 2 keeps its taints until EKS replaces it after `repairAfter` minutes (the replay starts
+            // there: the gang loses that pod); the instance that replaces it joins 12 minutes later (an input) with the
+            // startup taint and passes its check, within Kueue's recoveryTimeout.
             assert.equal(repairAfter, 10);
-            const joinMin = repairAfter + 15;
-            const o = replay(gang, nodes, ready, [{ atMin: 0, remove: "block-host-2" }, { atMin: joinMin, add: host(6) }], { running: true });
+            const joinDelay = 12;
+            assert.ok(joinDelay < ready.recoveryMin);
+            const o = replay(gang, nodes, ready, [{ atMin: 0, remove: "block-host-2" }, { atMin: joinDelay, add: host(6) }], { running: true });
             assert.equal(o.waitsForever, false);
-            // The gang lost its pod when the node went (minute `repairAfter` in the cluster, 0 in the replay which starts there).
-            assert.equal(o.startedAt, joinMin, o.events.map((e) => `${e.atMin}: ${e.what}`).join("\n"));
+            assert.equal(o.startedAt, joinDelay, o.events.map((e) => `${e.atMin}: ${e.what}`).join("\n"));
+            assert.ok(!o.events.some((e) => /evicted/.test(e.what)), "no requeue: the replacement came within recoveryTimeout");
             assert.ok(!o.nodes!.includes("block-host-2"));
         });
 
