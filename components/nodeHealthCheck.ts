@@ -35,6 +35,7 @@ export interface NodeHealthCheckArgs {
     /**
      * Resources to create first (the cluster's node groups and add-ons).
      * @default none
+     * @example cluster.aws?.ready
      */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
     /**
