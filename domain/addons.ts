@@ -6,7 +6,7 @@
  */
 import type { MilesConfig } from "../config";
 import { NODE_AGENT_HOSTENGINE_PORT } from "../catalog/observability";
-import { GPU_TAINT, LABEL_AMI_FAMILY, LABEL_EFA_PRESENT, LABEL_GPU_PRESENT } from "../catalog/nodeLabels";
+import { FSX_STARTUP_TAINT, GPU_TAINT, LABEL_AMI_FAMILY, LABEL_EFA_PRESENT, LABEL_GPU_PRESENT } from "../catalog/nodeLabels";
 import type { GpuNodeGroupInfo } from "./gpuNodes";
 import { HEALTH_PENDING_TAINT, UNHEALTHY_TAINT } from "./health/nodeHealth";
 import { matchesTerm, nodeLabelsOf, tolerationsForTaints, type NodeSelectorRequirement, type NodeSelectorTerm, type Toleration } from "./scheduling";
@@ -168,8 +168,8 @@ export function dcgmExporterValues(groups: ReadonlyArray<GpuNodeGroupInfo>, opts
 export function nodeMonitoringAgentValues(): Record<string, unknown> {
     return {
         nodeAgent: { tolerations: [{ operator: "Exists" }] },
-        // Also the node check's taints: the check runs `dcgmi diag` in this engine (domain/health/nodeCheck.ts),
-        // so it must be there while a node still has the health-pending startup taint.
-        dcgmAgent: { tolerations: tolerationsForTaints([GPU_TAINT, HEALTH_PENDING_TAINT, UNHEALTHY_TAINT]) },
+        // Also the node check's taints and the FSx startup taint: the check runs `dcgmi diag` in this engine
+        // (domain/health/nodeCheck.ts), so it must be there while a node still has its startup taints.
+        dcgmAgent: { tolerations: tolerationsForTaints([GPU_TAINT, HEALTH_PENDING_TAINT, UNHEALTHY_TAINT, FSX_STARTUP_TAINT]) },
     };
 }

@@ -16,7 +16,7 @@ import { runNodeCheck, type NodeCheckPod } from "./sim/health";
 const fixture = (f: string) => fs.readFileSync(path.join(__dirname, "fixtures", "health", f), "utf8");
 
 // The scripts as domain/health/nodeCheck.ts writes them, with the env the DaemonSet gives them on our EKS cluster.
-const POD: NodeCheckPod = { gate: NODE_CHECK_GATE_SCRIPT, diag: NODE_CHECK_DIAG_SCRIPT, verdict: NODE_CHECK_VERDICT_SCRIPT, env: { EXPECTED_EFA: "16", DCGM_HOST: "10.0.0.5:5555" }, tolerations: [] };
+const POD: NodeCheckPod = { gate: NODE_CHECK_GATE_SCRIPT, diag: NODE_CHECK_DIAG_SCRIPT, verdict: NODE_CHECK_VERDICT_SCRIPT, env: { EXPECTED_EFA: "16", DCGM_HOST: "10.0.0.5:5555", ENGINE_WAIT_SECONDS: "0" }, tolerations: [] };
 const check = (n: { taints?: Taint[]; annotations?: Record<string, string>; bootID?: string }, diag: { fixture?: string; efaFound: number }) => runNodeCheck(POD, n, diag);
 
 /** What the TypeScript decision does to the same node. */

@@ -42,6 +42,8 @@ import { HEALTH_PENDING_TAINT, UNHEALTHY_REASON_ANNOTATION, UNHEALTHY_TAINT } fr
 
 /** Boot ID (status.nodeInfo.bootID) of the node's last check: a different one means the node rebooted and is checked again. */
 export const CHECKED_BOOT_ANNOTATION = "miles-cluster.io/health-checked-boot";
+/** How long `diag` waits for the node agent's DCGM engine on a node that just joined (its pod may start after ours). */
+export const ENGINE_WAIT_SECONDS = 600;
 /** Files the containers of the pod pass on to each other (an emptyDir mounted here). */
 export const NODE_CHECK_DIR = "/node-check";
 /** `dcgmi diag -r 2` takes minutes; past this the check fails closed (DCGM user guide, "Run Levels": level 2 is "medium", < 2 min per GPU group in NVIDIA's table). */
@@ -136,13 +138,16 @@ echo yes > $S/check
 /**
  * Init container `diag` (DCGM image): `dcgmi diag -r ${DCGM_DIAG_LEVEL}` into $S/diag.txt, the EFA
  * device count into $S/efa. Never fails: whatever it printed is judged by the verdict (fail closed).
- * Env: DCGM_HOST (the node agent's host engine, host:port; unset: start our own), EXPECTED_EFA.
+ * Env: DCGM_HOST (the node agent's host engine, host:port; unset: start our own), EXPECTED_EFA,
+ * ENGINE_WAIT_SECONDS (how long to wait for that engine to answer).
  */
 export const NODE_CHECK_DIAG_SCRIPT = `set -u
 S=\${STATE_DIR:-${NODE_CHECK_DIR}}
 [ "$(cat $S/check)" = yes ] || exit 0
 if [ -n "\${DCGM_HOST:-}" ]; then
   set -- --host "$DCGM_HOST"
+  # On a fresh node the agent's dcgm-server pod may start after this one: wait for its engine (then fail closed).
+  w=0; until dcgmi discovery -l "$@" > /dev/null 2>&1 || [ $w -ge \${ENGINE_WAIT_SECONDS:-${ENGINE_WAIT_SECONDS}} ]; do sleep 10; w=$((w + 10)); done
 else
   nv-hostengine --log-filename $S/hostengine.log || echo "nv-hostengine did not start"
   sleep 5
