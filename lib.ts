@@ -85,6 +85,7 @@ export * from "./components/clusterAddons";
 export * from "./components/helmAddon";
 export * from "./components/devicePlugins";
 export * from "./components/dcgmExporter";
+export * from "./components/nodeHealthCheck";
 export * from "./components/monitoring";
 export * from "./components/kueue";
 export * from "./components/fabricGate";

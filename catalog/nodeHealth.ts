@@ -26,3 +26,18 @@ export const DCGM_DIAG_LEVEL = 2;
 /** Result words `dcgmi diag` prints (DCGM dcgmi/Diag.cpp, DcgmiResult display: Pass, Skip, Warn, Fail, Not Run). */
 export const DCGM_RESULTS = ["Pass", "Skip", "Warn", "Fail", "Not Run"] as const;
 export type DcgmResult = (typeof DCGM_RESULTS)[number];
+
+/**
+ * EKS automatic node repair: how long a node monitoring agent condition stays False before EKS acts,
+ * and what it does (managed node groups). https://docs.aws.amazon.com/eks/latest/userguide/node-repair.html,
+ * table "Node Condition / Repair after / Repair action(s)": AcceleratedHardwareReady 10m, Replace or
+ * Reboot depending on the reason (NVIDIA XID table in node-health-nma.md); ContainerRuntimeReady,
+ * KernelReady, NetworkingReady, StorageReady 30m, Replace.
+ */
+export const NODE_REPAIR_AFTER_MINUTES: Readonly<Record<NodeMonitoringCondition, number>> = {
+    AcceleratedHardwareReady: 10,
+    NetworkingReady: 30,
+    KernelReady: 30,
+    StorageReady: 30,
+    ContainerRuntimeReady: 30,
+};

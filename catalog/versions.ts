@@ -90,6 +90,15 @@ export const IMAGES = {
      * pinned: none was verified here.
      */
     awsCli: { repository: "amazon/aws-cli", tag: "2.34.48" },
+    /**
+     * `dcgmi diag` of the node check (domain/health/nodeCheck.ts). NVIDIA's standalone DCGM image
+     * (the GPU operator's `dcgm` operand, deployments/gpu-operator/values.yaml: repository
+     * nvcr.io/nvidia/cloud-native, image dcgm, tags `<dcgm>-1-ubuntu22.04`); 4.4.2 is the DCGM of the
+     * passing capture in test/fixtures/health (NVIDIA/DCGM#124) and the tag listed for it in public
+     * GPU-operator image lists. Its diag plugins must match the driver's CUDA generation (a 4.4.0
+     * image has no cuda13 plugins): bump with the AMI's driver. No digest pinned: none verified here.
+     */
+    dcgm: { repository: "nvcr.io/nvidia/cloud-native/dcgm", tag: "4.4.2-1-ubuntu22.04" },
 } as const satisfies Record<string, ImagePin>;
 
 /**

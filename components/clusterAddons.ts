@@ -19,6 +19,7 @@ import type { AddonsHandle, ClusterHandle, NamespaceHandle, StorageHandle } from
 import { EfaDevicePlugin, NvidiaDevicePlugin, type DevicePluginArgs, type EfaDevicePluginArgs } from "./devicePlugins";
 import { KubeRay, type KubeRayArgs } from "./kuberay";
 import { DcgmExporter, type DcgmExporterArgs } from "./dcgmExporter";
+import { NodeHealthCheck, type NodeHealthCheckArgs } from "./nodeHealthCheck";
 import { TrainingIdentity, type TrainingIdentityArgs } from "./trainingIdentity";
 import { transform, type Transform } from "./transform";
 import { Kueue, type KueueArgs } from "./kueue";
@@ -74,6 +75,7 @@ export interface ClusterAddonsArgs {
         efaDevicePlugin?: EfaDevicePluginArgs["transform"];
         kuberay?: KubeRayArgs["transform"];
         dcgmExporter?: DcgmExporterArgs["transform"];
+        nodeHealthCheck?: NodeHealthCheckArgs["transform"];
         monitoring?: MonitoringArgs["transform"];
         kueue?: KueueArgs["transform"];
         identity?: TrainingIdentityArgs["transform"];
@@ -90,6 +92,8 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
     readonly efaDevicePlugin?: EfaDevicePlugin;
     readonly kuberay?: KubeRay;
     readonly dcgmExporter?: DcgmExporter;
+    /** The node check DaemonSets (GPU node groups present): they lift the health-pending startup taint GpuCluster puts on GPU nodes. */
+    readonly nodeHealthCheck?: NodeHealthCheck;
     readonly kueue?: Kueue;
     readonly queue?: QueueHandle;
     readonly identity: TrainingIdentity;
@@ -135,6 +139,10 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
         }
         if (clusterWideAddonEnabled(scope, "dcgmExporter")) {
             this.dcgmExporter = new DcgmExporter(`${name}-dcgm-exporter`, { ...common, options: dcgmExporterOptions(scope), transform: t.dcgmExporter }, { parent: this });
+        }
+        if (gpuNodeGroups.length > 0) {
+            const nodeAgentHostEngine = dcgmExporterOptions(scope).nodeAgentHostEngine;
+            this.nodeHealthCheck = new NodeHealthCheck(`${name}-node-check`, { provider, gpuNodeGroups, nodeAgentHostEngine, dependsOn: clusterReady, transform: t.nodeHealthCheck }, { parent: this });
         }
         const monitoring = resolveMonitoring(scope);
         if (monitoring) {

@@ -16,6 +16,7 @@ import { EksClusterAddons, EksNodeAddons, type EksClusterAddonsArgs, type EksNod
 import { SystemNodeGroup, type SystemNodeGroupArgs } from "./systemNodeGroup";
 import { transform, type Transform } from "./transform";
 import { FSX_STARTUP_TAINT } from "../catalog/nodeLabels";
+import { HEALTH_PENDING_TAINT } from "../domain/health/nodeHealth";
 import { GpuNodeGroup, type GpuNodeGroupArgs } from "./gpuNodeGroup";
 import { clusterNameOf } from "../domain/cluster";
 import { configuredRegion, currentStack } from "./defaults";
@@ -48,6 +49,15 @@ export interface GpuClusterArgs {
      * @example false
      */
     fsxStartupTaint?: boolean;
+    /**
+     * Give GPU nodes the health-pending startup taint ({@link HEALTH_PENDING_TAINT}): no run pod lands
+     * on a node before the node check (ClusterAddons' NodeHealthCheck DaemonSet) ran `dcgmi diag` and
+     * the EFA count on it and lifted the taint. Turn off only when that DaemonSet is not deployed:
+     * nothing else removes the taint.
+     * @default true
+     * @example false
+     */
+    healthStartupTaint?: boolean;
     /**
      * Install the EBS CSI driver EKS add-on (with its Pod Identity role): the dynamic provisioner the
      * monitoring stack's volumes need (ClusterAddons creates their gp3 StorageClass on a cluster of
@@ -125,6 +135,7 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
                 availabilityZone: c.availabilityZone,
                 stack: args.stack ?? currentStack(),
                 fsxStartupTaint: args.fsxStartupTaint ?? true,
+                healthStartupTaint: args.healthStartupTaint ?? true,
                 ebsCsiDriver: args.ebsCsiDriver ?? false,
                 transform: args.transform ?? {},
             });
@@ -144,7 +155,7 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
 
     private createEks(
         name: string,
-        a: { cluster: ClusterConfig; region: string; availabilityZone: string; stack: string; fsxStartupTaint: boolean; ebsCsiDriver: boolean; transform: NonNullable<GpuClusterArgs["transform"]> },
+        a: { cluster: ClusterConfig; region: string; availabilityZone: string; stack: string; fsxStartupTaint: boolean; healthStartupTaint: boolean; ebsCsiDriver: boolean; transform: NonNullable<GpuClusterArgs["transform"]> },
     ) {
         const t = a.transform;
         const { cluster: c, region } = a;
@@ -191,7 +202,8 @@ export class GpuCluster extends pulumi.ComponentResource implements ClusterHandl
             { config: c.systemNodeGroup, clusterName: controlPlane.clusterName, nodeRoleArn: controlPlane.nodeRole.arn, subnetIds: network.privateSubnetIds, securityGroupIds: nodeSecurityGroups, tags, dependsOn: nodeDeps, transform: t.systemNodeGroup },
             o,
         );
-        const startupTaints = a.fsxStartupTaint ? [FSX_STARTUP_TAINT] : [];
+        // The health-pending taint is lifted by the node check (ClusterAddons' NodeHealthCheck) once the node passed it.
+        const startupTaints = [...(a.fsxStartupTaint ? [FSX_STARTUP_TAINT] : []), ...(a.healthStartupTaint ? [HEALTH_PENDING_TAINT] : [])];
         const gpuGroups = c.gpuNodeGroups.map(
             (g) =>
                 new GpuNodeGroup(

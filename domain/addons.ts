@@ -6,8 +6,9 @@
  */
 import type { MilesConfig } from "../config";
 import { NODE_AGENT_HOSTENGINE_PORT } from "../catalog/observability";
-import { GPU_TAINT, LABEL_AMI_FAMILY, LABEL_EFA_PRESENT, LABEL_GPU_PRESENT } from "../catalog/nodeLabels";
+import { FSX_STARTUP_TAINT, GPU_TAINT, LABEL_AMI_FAMILY, LABEL_EFA_PRESENT, LABEL_GPU_PRESENT } from "../catalog/nodeLabels";
 import type { GpuNodeGroupInfo } from "./gpuNodes";
+import { HEALTH_PENDING_TAINT, UNHEALTHY_TAINT } from "./health/nodeHealth";
 import { matchesTerm, nodeLabelsOf, tolerationsForTaints, type NodeSelectorRequirement, type NodeSelectorTerm, type Toleration } from "./scheduling";
 
 /** True when the stack targets a cluster miles-cluster does not create (`cluster.existing`). */
@@ -175,11 +176,13 @@ export function dcgmExporterValues(groups: ReadonlyArray<GpuNodeGroupInfo>, opts
  * Configuration of the eks-node-monitoring-agent add-on (Helm values of its chart): the agent
  * itself tolerates every taint, and its dcgm-server DaemonSet, which by default tolerates none
  * (aws/containers-roadmap #2567), tolerates the GPU taint so GPU health (XIDs, DCGM diagnostics)
- * is actually watched on our tainted GPU nodes.
+ * is actually watched on our tainted GPU nodes, including those the node check holds back.
  */
 export function nodeMonitoringAgentValues(): Record<string, unknown> {
     return {
         nodeAgent: { tolerations: [{ operator: "Exists" }] },
-        dcgmAgent: { tolerations: [{ key: GPU_TAINT.key, operator: "Exists", effect: GPU_TAINT.effect }] },
+        // Also the node check's taints and the FSx startup taint: the check runs `dcgmi diag` in this engine
+        // (domain/health/nodeCheck.ts), so it must be there while a node still has its startup taints.
+        dcgmAgent: { tolerations: tolerationsForTaints([GPU_TAINT, HEALTH_PENDING_TAINT, UNHEALTHY_TAINT, FSX_STARTUP_TAINT]) },
     };
 }

@@ -266,7 +266,7 @@ describe("cluster add-ons", function () {
         });
 
         it("the CRD installer may only write CRDs (by name for patch)", async () => {
-            const role = ofType(four.plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")[0].inputs as any;
+            const role = ofType(four.plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").find((r) => (r.inputs as any).rules.some((x: any) => x.resources.includes("customresourcedefinitions")))!.inputs as any;
             await validateK8s("kubernetes-models/rbac.authorization.k8s.io/v1", "ClusterRole", role);
             for (const rule of role.rules) {
                 assert.deepEqual(rule.apiGroups, ["apiextensions.k8s.io"]);
@@ -359,7 +359,16 @@ describe("cluster add-ons", function () {
             });
             assert.deepEqual(releaseNames(b.plan), []);
             assert.equal(ofType(b.plan, "kubernetes:batch/v1:Job").length, 0);
-            assert.equal(ofType(b.plan, "kubernetes:core/v1:ServiceAccount").length, 1);
+            // The node check stays: the GPU nodes' health-pending startup taint is lifted by nothing else.
+            assert.deepEqual(ofType(b.plan, "kubernetes:core/v1:ServiceAccount").map((r) => (r.inputs as any).metadata.name).sort(), ["miles-node-check", "miles-training"]);
+        });
+
+        it("the node check may only get and patch nodes, and its DaemonSet validates against the Kubernetes schema", async () => {
+            const role = ofType(four.plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").find((r) => (r.inputs as any).metadata.name === "miles-node-check")!.inputs as any;
+            assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "patch"] }]);
+            const ds = ofType(four.plan, "kubernetes:apps/v1:DaemonSet").filter((r) => String((r.inputs as any).metadata.name).startsWith("miles-node-check-"));
+            assert.ok(ds.length > 0);
+            for (const d of ds) await validateK8s("kubernetes-models/apps/v1", "DaemonSet", d.inputs);
         });
     });
 

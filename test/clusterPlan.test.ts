@@ -145,6 +145,7 @@ describe("GpuCluster under mocks", function () {
             assert.deepEqual(g.taints, [
                 { key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" },
                 { key: "fsx.csi.aws.com/agent-not-ready", effect: "NO_EXECUTE" },
+                { key: "miles-cluster.io/health-pending", effect: "NO_SCHEDULE" },
             ]);
             assert.deepEqual(g.labels, {
                 "nvidia.com/gpu.present": "true",
@@ -215,8 +216,11 @@ describe("GpuCluster under mocks", function () {
             assert.equal(t.networkInterfaces.length, 16);
         });
 
-        it("no FSx startup taint when storage is not FSx", () => {
-            assert.deepEqual(ng(p, "h200").taints, [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }]);
+        it("no FSx startup taint when storage is not FSx; the node check's startup taint always", () => {
+            assert.deepEqual(ng(p, "h200").taints, [
+                { key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" },
+                { key: "miles-cluster.io/health-pending", effect: "NO_SCHEDULE" },
+            ]);
         });
 
         it("network: VPC 10.0.0.0/16, private GPU-zone subnet, a second zone, NAT, S3 gateway endpoint, EFA group all-traffic to itself", () => {

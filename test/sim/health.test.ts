@@ -6,19 +6,20 @@
  * timelines are in docs/lifecycle.md ("Node changes").
  */
 import { strict as assert } from "node:assert";
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import type { Plan } from "../../plan/run";
 import { stackPlan } from "./world";
 import { keyOf, worldOf } from "./awaits";
-import { gangOf, join, markUnhealthy, placeGang, podsReadyOf, replay, type Gang, type PodsReady, type SimNode } from "./health";
-import { nodeVerdict, parseDcgmDiag, UNHEALTHY_TAINT } from "../../domain/health/nodeHealth";
+import { gangOf, joinChecked, nodeCheckOf, placeGang, podsReadyOf, replay, runNodeCheck, tolerates, type CheckedNode, type Gang, type NodeCheckPod, type PodsReady, type SimNode } from "./health";
+import { HEALTH_PENDING_TAINT, UNHEALTHY_TAINT } from "../../domain/health/nodeHealth";
+import { NODE_REPAIR_AFTER_MINUTES } from "../../catalog/nodeHealth";
+import { eksEffect } from "./scheduling";
+import type { Taint } from "../../catalog/nodeLabels";
 import { excludedNodes, withExcludedNodes } from "../../domain/health/attemptNodes";
 import type { GpuNodeGroupInfo } from "../../domain/gpuNodes";
 
-const fixture = (f: string) => readFileSync(path.join(__dirname, "..", "fixtures", "health", f), "utf8");
-const healthy = () => nodeVerdict({ diag: parseDcgmDiag(fixture("dcgm-4.4.2-r2-pass.txt")), efa: { expected: 16, found: 16 } });
-const badDiag = () => nodeVerdict({ diag: parseDcgmDiag(fixture("dcgm-4.4.1-r2-pcie-fail.txt")), efa: { expected: 16, found: 16 } });
+/** How a new instance's check ends: the deployed scripts on a real capture (run once per outcome: the node's name does not matter to them). */
+type Outcome = "pass" | "pcie-fail";
+const DIAG: Record<Outcome, string> = { pass: "dcgm-4.4.2-r2-pass.txt", "pcie-fail": "dcgm-4.4.1-r2-pcie-fail.txt" };
 
 describe("deployment simulation: health on every node change (issue 22)", function () {
     this.timeout(60000);
@@ -26,13 +27,33 @@ describe("deployment simulation: health on every node change (issue 22)", functi
     let gang: Gang;
     let ready: PodsReady;
     let group: GpuNodeGroupInfo;
-    const host = (i: number, v = healthy()) => join(`block-host-${i}`, group.gpusPerNode, group.taints, v);
+    let check: NodeCheckPod;
+    /** The taints a node of the group joins with: the managed node group's, as the plan registers them. */
+    let joinTaints: Taint[];
+    const checked = new Map<Outcome, CheckedNode>();
+    const host = (i: number, o: Outcome = "pass") =>
+        joinChecked(`block-host-${i}`, group.gpusPerNode, joinTaints, (t) => {
+            if (!checked.has(o)) checked.set(o, runNodeCheck(check, { taints: [...t] }, { fixture: DIAG[o], efaFound: group.efaPerNode }));
+            return checked.get(o)!;
+        });
     before(async () => {
         p = await stackPlan("prod");
         const w = await worldOf(p);
         gang = gangOf(p.resources.find((r) => keyOf(r) === "kubernetes:ray.io/v1:RayJob::training-rayjob")!);
         ready = podsReadyOf(p.resources);
         group = w.groups[0];
+        const ng = p.resources.find((r) => r.type === "aws:eks/nodeGroup:NodeGroup" && JSON.stringify(r.inputs.labels ?? {}).includes(`"${Object.values(group.selector)[0]}"`))!;
+        assert.ok(ng, "prod registers the GPU managed node group");
+        joinTaints = ((ng.inputs.taints ?? []) as Array<{ key: string; value?: string; effect: string }>).map((t) => ({ key: t.key, value: t.value ?? "", effect: eksEffect(t.effect) }));
+        check = nodeCheckOf(p.resources, group.selector)!;
+        assert.ok(check, "prod registers a node-check DaemonSet for its GPU group");
+    });
+
+    it("prod: GPU nodes join with the health-pending taint, and the node-check DaemonSet tolerates every taint they join with", () => {
+        assert.ok(joinTaints.some((t) => t.key === HEALTH_PENDING_TAINT.key && t.effect === "NoSchedule"), JSON.stringify(joinTaints));
+        assert.deepEqual(joinTaints.filter((t) => !tolerates(check.tolerations, t)), []);
+        assert.equal(check.env.EXPECTED_EFA, String(group.efaPerNode));
+        assert.equal(placeGang({ ...gang, pods: 1 }, [{ name: "fresh", gpus: group.gpusPerNode, taints: joinTaints, annotations: {} }]), undefined, "a run pod lands on a node before its check");
     });
 
     it("prod: the run's gang takes every node of its Capacity Block group, and Kueue bounds requeues", () => {
@@ -42,7 +63,7 @@ describe("deployment simulation: health on every node change (issue 22)", functi
 
     describe("a block resume onto new hosts with one bad node", () => {
         it("the bad node is kept out (unhealthy taint, reason from its dcgmi diag), no run pod lands there, and it is in the attempt's record", () => {
-            const nodes = [host(1), host(2), host(3, badDiag()), host(4)];
+            const nodes = [host(1), host(2), host(3, "pcie-fail"), host(4)];
             const bad = nodes[2];
             assert.ok(bad.taints.some((t) => t.key === UNHEALTHY_TAINT.key));
             assert.equal(placeGang({ ...gang, pods: 1 }, [bad]), undefined, "a run pod tolerates the unhealthy taint");
@@ -52,7 +73,7 @@ describe("deployment simulation: health on every node change (issue 22)", functi
         });
 
         it("the run waits (pods Pending, then evicted and requeued: its GPUs are freed) and starts on the replacement once it passes its check", () => {
-            const nodes = [host(1), host(2), host(3, badDiag()), host(4)];
+            const nodes = [host(1), host(2), host(3, "pcie-fail"), host(4)];
             // The operator (or auto repair, for a condition it acts on) replaces the bad host after 45 minutes.
             const o = replay(gang, nodes, ready, [{ atMin: 45, remove: "block-host-3" }, { atMin: 45, add: host(5) }]);
             assert.equal(o.waitsForever, false);
@@ -62,14 +83,14 @@ describe("deployment simulation: health on every node change (issue 22)", functi
         });
 
         it("with a spare healthy node in the group the run starts at once on the healthy ones", () => {
-            const nodes = [host(1), host(2), host(3, badDiag()), host(4), host(5)];
+            const nodes = [host(1), host(2), host(3, "pcie-fail"), host(4), host(5)];
             const o = replay(gang, nodes, ready, []);
             assert.equal(o.startedAt, 0);
             assert.ok(!o.nodes!.includes("block-host-3"));
         });
 
         it("never replaced: the Workload is deactivated after the requeue limit — it does not wait forever", () => {
-            const o = replay(gang, [host(1), host(2), host(3, badDiag()), host(4)], ready, []);
+            const o = replay(gang, [host(1), host(2), host(3, "pcie-fail"), host(4)], ready, []);
             assert.equal(o.startedAt, undefined);
             assert.equal(o.waitsForever, false);
             assert.ok(o.deactivatedAt! < 24 * 60, `deactivated after ${o.deactivatedAt} min`);
@@ -77,23 +98,34 @@ describe("deployment simulation: health on every node change (issue 22)", functi
     });
 
     describe("a node replaced by auto repair mid-run", () => {
-        it("the failing node is tainted, the run (lost a pod) is evicted after recoveryTimeout and restarts on the new node once it passes its check", () => {
+        const repairAfter = NODE_REPAIR_AFTER_MINUTES.AcceleratedHardwareReady;
+        it("the agent's condition does not keep the node out by itself; auto repair replaces it after its wait, the run (lost a pod) restarts on the new node once that passed its check", () => {
             const nodes = [host(1), host(2), host(3), host(4)];
             assert.deepEqual(placeGang(gang, nodes)?.length, 4, "the run first runs on all four");
-            // The node monitoring agent marks host 2 (XID error): our check adds the unhealthy taint; EKS auto repair
-            // replaces the instance; the new node joins after 25 minutes and passes dcgmi diag.
-            const conditions = [{ type: "AcceleratedHardwareReady", status: "False" as const, reason: "DCGMError", message: "Connection to the DCGM host process was lost" }];
-            const tainted = nodes.map((n) => (n.name === "block-host-2" ? markUnhealthy(n, nodeVerdict({ conditions })) : n));
-            assert.deepEqual(excludedNodes(tainted).map((x) => x.node), ["block-host-2"]);
-            const o = replay(gang, tainted, ready, [{ atMin: 10, remove: "block-host-2" }, { atMin: 25, add: host(6) }], { running: true });
+            // Minute 0: the agent sets AcceleratedHardwareReady=False on host 2 (e.g. DCGMError). The node check does not
+            // watch conditions: host 2 keeps its taints until EKS replaces it after `repairAfter` minutes (the replay starts
+            // there: the gang loses that pod); the instance that replaces it joins 12 minutes later (an input) with the
+            // startup taint and passes its check, within Kueue's recoveryTimeout.
+            assert.equal(repairAfter, 10);
+            const joinDelay = 12;
+            assert.ok(joinDelay < ready.recoveryMin);
+            const o = replay(gang, nodes, ready, [{ atMin: 0, remove: "block-host-2" }, { atMin: joinDelay, add: host(6) }], { running: true });
             assert.equal(o.waitsForever, false);
-            assert.equal(o.startedAt, 25, o.events.map((e) => `${e.atMin}: ${e.what}`).join("\n"));
+            assert.equal(o.startedAt, joinDelay, o.events.map((e) => `${e.atMin}: ${e.what}`).join("\n"));
+            assert.ok(!o.events.some((e) => /evicted/.test(e.what)), "no requeue: the replacement came within recoveryTimeout");
             assert.ok(!o.nodes!.includes("block-host-2"));
         });
 
+        it("what the replaced node's pod loses: prod's run pods have no preStop save (its queue does not preempt), so the run resumes from its last periodic save", () => {
+            // A preStop save is set only with addons.kueue.preemption: LowerPriority (domain/training/pod.ts withSaveOnStop);
+            // whether auto repair deletes pods gracefully before terminating the instance is not documented: not relied on.
+            const rj = p.resources.find((r) => keyOf(r) === "kubernetes:ray.io/v1:RayJob::training-rayjob")!;
+            const worker = (rj.inputs.spec as any).rayClusterSpec.workerGroupSpecs[0].template.spec;
+            assert.equal(worker.containers[0].lifecycle?.preStop, undefined);
+        });
+
         it("a replacement slower than recoveryTimeout: the run is requeued (GPUs freed) and admitted when the node is back", () => {
-            const tainted = [host(1), markUnhealthy(host(2), badDiag()), host(3), host(4)];
-            const o = replay(gang, tainted, ready, [{ atMin: 5, remove: "block-host-2" }, { atMin: 50, add: host(6) }], { running: true });
+            const o = replay(gang, [host(1), host(3), host(4)], ready, [{ atMin: 50, add: host(6) }], { running: true });
             assert.ok(o.events.some((e) => e.atMin === ready.recoveryMin && /evicted/.test(e.what)), o.events.map((e) => `${e.atMin}: ${e.what}`).join("\n"));
             assert.ok(o.startedAt !== undefined && o.startedAt >= 50);
         });
@@ -102,12 +134,12 @@ describe("deployment simulation: health on every node change (issue 22)", functi
     describe("negative controls", () => {
         it("run pods that tolerate every taint would land on the unhealthy node", () => {
             const all: Gang = { ...gang, tolerations: [{ operator: "Exists" }] };
-            assert.ok(placeGang(all, [host(1), host(2), host(3, badDiag()), host(4)])!.includes("block-host-3"));
+            assert.ok(placeGang(all, [host(1), host(2), host(3, "pcie-fail"), host(4)])!.includes("block-host-3"));
         });
 
         it("Kueue's default endless requeue (no backoffLimitCount) leaves a run without a replacement waiting forever", () => {
             const { backoffLimit: _l, ...endless } = ready;
-            assert.equal(replay(gang, [host(1), host(2), host(3, badDiag()), host(4)], endless, [], { horizonMin: 3 * 24 * 60 }).waitsForever, true);
+            assert.equal(replay(gang, [host(1), host(2), host(3, "pcie-fail"), host(4)], endless, [], { horizonMin: 3 * 24 * 60 }).waitsForever, true);
         });
 
         it("a node that joins without the health check (no startup taint patched) would be used at once, bad or not", () => {

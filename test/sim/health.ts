@@ -14,16 +14,27 @@
  *   requeued after `backoffBaseSeconds·2^(n-1)` capped at `backoffMaxSeconds`, and deactivated after
  *   `backoffLimitCount` requeues (apis/config/v1beta2/configuration_types.go:302-329, 404-440);
  *   a RayJob is ready when its RayCluster is Ready (pkg/controller/jobs/rayjob/rayjob_controller.go:229-231).
- * - Our node check (domain/health/nodeHealth.ts): a node joins with the health-pending startup taint;
- *   the check's verdict removes it or replaces it with the unhealthy taint and the reason.
- * - EKS auto repair (managed node group nodeRepairConfig): the replaced node leaves, a new one joins
- *   (https://docs.aws.amazon.com/eks/latest/userguide/node-health.html). When it acts is an input.
+ * - Our node check, as deployed: a node joins with the taints its node group has in the plan (the
+ *   health-pending startup taint among them); the scripts of the plan's node-check DaemonSet for that
+ *   group run under /bin/sh (`runNodeCheck`, with a stand-in API server and `dcgmi` printing a real
+ *   capture) and what they leave on the node is the node's state. The check does not act on the
+ *   node monitoring agent's conditions: a node the agent marks stays usable until EKS auto repair acts.
+ * - EKS auto repair (managed node group nodeRepairConfig): after the condition's wait
+ *   (catalog/nodeHealth.ts NODE_REPAIR_AFTER_MINUTES) the node is replaced (a new node, checked as it
+ *   joins) or rebooted (the same node, a new boot ID: the check's gate re-taints and re-checks it)
+ *   (https://docs.aws.amazon.com/eks/latest/userguide/node-repair.html). How long a new instance
+ *   takes to join is an input.
  */
 import { parse as parseYaml } from "yaml";
 import type { RecordedResource } from "../../plan/evaluate";
 import type { Taint } from "../../catalog/nodeLabels";
-import { HEALTH_PENDING_TAINT, healthTaintPatch, nodeVerdict, UNHEALTHY_REASON_ANNOTATION, type NodeVerdict } from "../../domain/health/nodeHealth";
+import { HEALTH_PENDING_TAINT, nodeVerdict } from "../../domain/health/nodeHealth";
 import { GPU, kindOf } from "./awaits";
+import { STARTUP_TAINT_KEYS } from "./scheduling";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 
 export interface Toleration {
     key?: string;
@@ -85,22 +96,6 @@ export function podsReadyOf(resources: ReadonlyArray<RecordedResource>): PodsRea
     const timeout = minutes(w.timeout ?? "30m");
     const rq = w.requeuingStrategy ?? {};
     return { timeoutMin: timeout, recoveryMin: w.recoveryTimeout ? minutes(w.recoveryTimeout) : timeout, backoffBaseS: rq.backoffBaseSeconds ?? 60, backoffMaxS: rq.backoffMaxSeconds ?? 3600, ...(rq.backoffLimitCount != null ? { backoffLimit: rq.backoffLimitCount } : {}) };
-}
-
-/** A node joining: it has the group's taints and the health-pending startup taint until the check's verdict is applied. */
-export function join(name: string, gpus: number, groupTaints: ReadonlyArray<Taint>, verdict: NodeVerdict): SimNode {
-    const n: SimNode = { name, gpus, taints: [...groupTaints, HEALTH_PENDING_TAINT], annotations: {} };
-    const patch = healthTaintPatch(n.taints, verdict);
-    n.taints = patch.spec.taints;
-    const reason = patch.metadata.annotations[UNHEALTHY_REASON_ANNOTATION];
-    if (reason) n.annotations[UNHEALTHY_REASON_ANNOTATION] = reason;
-    return n;
-}
-
-/** A node the monitoring agent marks unhealthy while it runs: the check applies the same verdict. */
-export function markUnhealthy(n: SimNode, verdict: NodeVerdict): SimNode {
-    const patch = healthTaintPatch(n.taints, verdict);
-    return { ...n, taints: patch.spec.taints, annotations: { ...n.annotations, [UNHEALTHY_REASON_ANNOTATION]: String(patch.metadata.annotations[UNHEALTHY_REASON_ANNOTATION]) } };
 }
 
 /** Nodes the gang's pods can land on (one pod per node: each pod takes a whole node's GPUs). */
@@ -181,3 +176,115 @@ export function replay(g: Gang, nodes: SimNode[], podsReady: PodsReady, changes:
 }
 
 export const verdictOf = nodeVerdict;
+
+// ---- the node check as deployed: its DaemonSet in the plan, its scripts run under /bin/sh ----
+
+/** The node-check scripts and settings of the plan's DaemonSet for a node group (by its node selector). */
+export interface NodeCheckPod {
+    gate: string;
+    diag: string;
+    verdict: string;
+    env: Record<string, string>;
+    tolerations: Toleration[];
+}
+
+export function nodeCheckOf(resources: ReadonlyArray<RecordedResource>, selector: Record<string, string>): NodeCheckPod | undefined {
+    const ds = resources.find((r) => kindOf(r) === "DaemonSet" && JSON.stringify((r.inputs.spec as any)?.template?.spec?.nodeSelector) === JSON.stringify(selector) && /node-check/.test(String((r.inputs.metadata as any)?.name)));
+    if (!ds) return undefined;
+    const spec = (ds.inputs.spec as any).template.spec;
+    const all = [...(spec.initContainers ?? []), ...spec.containers];
+    const script = (n: string) => String(all.find((c: any) => c.name === n)?.command?.[2] ?? "");
+    const env: Record<string, string> = {};
+    for (const c of all) for (const e of c.env ?? []) if (typeof e.value === "string") env[e.name] = e.value.replace("$(NODE_IP)", "10.0.0.5");
+    return { gate: script("gate"), diag: script("diag"), verdict: script("verdict"), env, tolerations: spec.tolerations ?? [] };
+}
+
+/** The API server for one node: GET returns it pretty-printed (as to a curl user agent); PATCH applies JSON Patch (RFC 6902, test ops included) or JSON merge patch (RFC 7386). */
+const FAKE_CURL = `#!/usr/bin/env node
+const fs = require("fs");
+const a = process.argv.slice(2); let out, method = "GET", type, data, url;
+for (let i = 0; i < a.length; i++) { const x = a[i];
+  if (x === "-o") out = a[++i]; else if (x === "-X") method = a[++i]; else if (x === "--data") data = a[++i];
+  else if (x === "-H") { const h = a[++i]; if (/^Content-Type:/.test(h)) type = h.split(": ")[1]; } else if (x === "-w" || x === "--cacert") i++; else if (x !== "-sS") url = x; }
+const dir = process.env.FAKE, file = dir + "/node.json";
+fs.appendFileSync(dir + "/calls", method + " " + url + " " + (type || "") + " " + (data || "") + "\\n");
+let node = JSON.parse(fs.readFileSync(file, "utf8")); let code = 200;
+const ptr = (p) => p.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+const merge = (t, p) => { if (p === null || typeof p !== "object" || Array.isArray(p)) return p; t = t && typeof t === "object" && !Array.isArray(t) ? { ...t } : {};
+  for (const [k, v] of Object.entries(p)) { if (v === null) delete t[k]; else t[k] = merge(t[k], v); } return t; };
+try {
+  if (method === "PATCH" && type === "application/merge-patch+json") node = merge(node, JSON.parse(data));
+  else if (method === "PATCH" && type === "application/json-patch+json") {
+    const n = JSON.parse(JSON.stringify(node));
+    for (const op of JSON.parse(data)) { const ks = ptr(op.path); const last = ks.pop(); let p = n; for (const k of ks) { if (p[k] === undefined) throw 422; p = p[k]; }
+      if (op.op === "test") { if (JSON.stringify(p[last]) !== JSON.stringify(op.value)) throw 422; }
+      else if (op.op === "remove") { if (!Array.isArray(p) || p[last] === undefined) throw 422; p.splice(Number(last), 1); }
+      else if (op.op === "add") { if (Array.isArray(p)) { if (last === "-") p.push(op.value); else p.splice(Number(last), 0, op.value); } else p[last] = op.value; } else throw 422; }
+    node = n;
+  } else if (method !== "GET") code = 405;
+} catch (e) { code = typeof e === "number" ? e : 500; }
+if (code === 200 && method === "PATCH") fs.writeFileSync(file, JSON.stringify(node, null, 2));
+fs.writeFileSync(out || "/dev/null", code === 200 ? JSON.stringify(node, null, 2) : '{"kind":"Status"}');
+process.stdout.write(String(code));
+`;
+/** `dcgmi` prints the capture $DIAG_FIXTURE names, or fails like a host engine it cannot reach. */
+const FAKE_DCGMI = `#!/bin/sh
+echo "dcgmi $*" >> "$FAKE/calls"
+[ -n "\${DIAG_FIXTURE:-}" ] && cat "$DIAG_FIXTURE" && exit 0
+echo "Error: unable to establish a connection to the specified host: $DCGM_HOST"; exit 1
+`;
+const FAKE_TIMEOUT = `#!/bin/sh
+shift; exec "$@"
+`;
+
+export interface CheckedNode {
+    taints: Taint[];
+    annotations: Record<string, string>;
+    /** Calls the scripts made (API requests, dcgmi). */
+    calls: string[];
+    out: string;
+}
+
+/**
+ * One node-check pod on one node: gate, diag (the EFA count written by hand: the stand-in has no
+ * /sys), verdict, as the kubelet runs them (init containers in order, then the main one; IDLE=false
+ * so it returns). `diag.fixture`: a file of test/fixtures/health; none: dcgmi cannot reach an engine.
+ */
+export function runNodeCheck(pod: NodeCheckPod, node: { taints?: Taint[]; annotations?: Record<string, string>; bootID?: string }, diag: { fixture?: string; efaFound: number }): CheckedNode {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodecheck-"));
+    for (const d of ["bin", "state", "sa"]) fs.mkdirSync(path.join(dir, d));
+    for (const [name, body] of Object.entries({ curl: FAKE_CURL, dcgmi: FAKE_DCGMI, timeout: FAKE_TIMEOUT })) fs.writeFileSync(path.join(dir, "bin", name), body, { mode: 0o755 });
+    for (const f of ["token", "ca.crt"]) fs.writeFileSync(path.join(dir, "sa", f), "x");
+    const obj = {
+        kind: "Node",
+        apiVersion: "v1",
+        metadata: { name: "gpu-1", annotations: { "node.alpha.kubernetes.io/ttl": "0", ...(node.annotations ?? {}) } },
+        spec: { providerID: "aws:///us-east-1a/i-0abc", ...(node.taints && node.taints.length ? { taints: node.taints } : {}) },
+        status: { nodeInfo: { bootID: node.bootID ?? "boot-1" }, conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" }] },
+    };
+    fs.writeFileSync(path.join(dir, "node.json"), JSON.stringify(obj, null, 2));
+    const env = { ...process.env, ...pod.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, FAKE: dir, STATE_DIR: path.join(dir, "state"), SA_DIR: path.join(dir, "sa"), NODE_NAME: "gpu-1", IDLE: "false", ...(diag.fixture ? { DIAG_FIXTURE: path.join(__dirname, "..", "fixtures", "health", diag.fixture) } : {}) };
+    let out = "";
+    for (const [step, script] of [["gate", pod.gate], ["diag", pod.diag], ["verdict", pod.verdict]] as const) {
+        const r = spawnSync("/bin/sh", ["-c", script], { env, encoding: "utf8" });
+        out += `${r.stdout}${r.stderr}`;
+        if (r.status !== 0) throw new Error(`node check ${step} exited ${r.status}:\n${out}`);
+        if (step === "diag" && fs.existsSync(path.join(dir, "state", "efa"))) fs.writeFileSync(path.join(dir, "state", "efa"), `${diag.efaFound}\n`);
+    }
+    const n = JSON.parse(fs.readFileSync(path.join(dir, "node.json"), "utf8"));
+    const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { taints: n.spec.taints ?? [], annotations: n.metadata.annotations ?? {}, calls, out };
+}
+
+/**
+ * A node that joined with its group's taints (from the plan) and went through the deployed check.
+ * The other startup taints are gone too: their owners lift them (the FSx CSI node plugin, once it can
+ * mount; test/sim/scheduling.ts STARTUP_TAINT_KEYS), which this layer does not replay.
+ */
+export function joinChecked(name: string, gpus: number, joinTaints: ReadonlyArray<Taint>, checked: (taints: ReadonlyArray<Taint>) => CheckedNode): SimNode {
+    const c = checked(joinTaints);
+    const { "node.alpha.kubernetes.io/ttl": _ttl, ...annotations } = c.annotations;
+    const liftedByOthers = (t: Taint) => STARTUP_TAINT_KEYS.has(t.key) && t.key !== HEALTH_PENDING_TAINT.key;
+    return { name, gpus, taints: c.taints.filter((t) => !liftedByOthers(t)), annotations };
+}

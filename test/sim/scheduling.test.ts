@@ -57,11 +57,13 @@ function world(stack: string): Promise<World> {
 const GIB = 2 ** 30;
 
 /** The kinds of pod a stack runs, one named case per stack and kind (the templates themselves are known only once planned). */
-const POD_KINDS = ["Ray head", "Ray GPU worker", "RayJob submitter", "model prep Job (download, convert)", "fabric gate Job", "run lifecycle Job/CronJob", "cluster Job"] as const;
+const POD_KINDS = ["Ray head", "Ray GPU worker", "RayJob submitter", "model prep Job (download, convert)", "fabric gate Job", "run lifecycle Job/CronJob", "cluster Job", "node agent DaemonSet"] as const;
 function podKind(t: PodTemplate): (typeof POD_KINDS)[number] {
     if (t.role === "head") return "Ray head";
     if (t.role.startsWith("worker:")) return "Ray GPU worker";
     if (t.role === "submitter") return "RayJob submitter";
+    // Our DaemonSets on GPU nodes (the node check): they belong there, one pod per node.
+    if (t.object.kind === "DaemonSet") return "node agent DaemonSet";
     const name = t.object.metadata.name ?? "";
     if (/-(download|convert)$/.test(name)) return "model prep Job (download, convert)";
     if (/-fabric$/.test(name)) return "fabric gate Job";
@@ -249,7 +251,11 @@ describe("sim: scheduling", () => {
             // A startup taint the autoscaler is not told about (what the chart values had before this branch).
             assert.ok((g.nodeGroup!.taints as Array<{ key: string }>).some((x) => x.key === "fsx.csi.aws.com/agent-not-ready"), "dev's GPU nodes start with the FSx taint");
             assert.deepEqual(undeclaredStartupTaints(g, ca), []);
-            assert.deepEqual(undeclaredStartupTaints(g, { ...ca, startupTaints: [] }), ["fsx.csi.aws.com/agent-not-ready"]);
+            assert.deepEqual(undeclaredStartupTaints(g, { ...ca, startupTaints: [] }), ["fsx.csi.aws.com/agent-not-ready", "miles-cluster.io/health-pending"]);
+            // The node check's startup taint: on the group's nodes, told to the autoscaler, not on the template node.
+            assert.ok((g.nodeGroup!.taints as Array<{ key: string }>).some((x) => x.key === "miles-cluster.io/health-pending"), "dev's GPU nodes start with the health-pending taint");
+            assert.deepEqual(undeclaredStartupTaints(g, { ...ca, startupTaints: ca.startupTaints.filter((k) => k !== "miles-cluster.io/health-pending") }), ["miles-cluster.io/health-pending"]);
+            assert.ok(!caTemplateNode(g, tags, ca).taints.some((x) => x.key === "miles-cluster.io/health-pending"), "the CA template node drops the declared startup taint");
             const undiscovered = { ...tags };
             delete undiscovered["miles-cluster/autoscale"];
             assert.deepEqual(discovered(undiscovered, ca), ["miles-cluster/autoscale"]);

@@ -42,6 +42,7 @@
 import type { Plan } from "../../plan/run";
 import type { Taint } from "../../catalog/nodeLabels";
 import { FSX_STARTUP_TAINT } from "../../catalog/nodeLabels";
+import { HEALTH_PENDING_TAINT } from "../../domain/health/nodeHealth";
 import { INSTANCE_FACTS, isGpuInstanceType } from "../../catalog/instances";
 import { systemInstanceFacts } from "../../catalog/systemInstances";
 import { efaDevicesPerNode, EFA_HUGEPAGES_2MI_PER_NODE } from "../../catalog/efaLayout";
@@ -191,8 +192,11 @@ export function eksEffect(e: string): Taint["effect"] {
     return m[e] ?? (e as Taint["effect"]);
 }
 
-/** Taints removed once a node has started (the FSx CSI node plugin removes its taint when it can mount). */
-export const STARTUP_TAINT_KEYS: ReadonlySet<string> = new Set([FSX_STARTUP_TAINT.key]);
+/**
+ * Taints removed once a node has started: the FSx CSI node plugin removes its taint when it can
+ * mount; the node check (domain/health/nodeCheck.ts) removes the health-pending one when the node passed.
+ */
+export const STARTUP_TAINT_KEYS: ReadonlySet<string> = new Set([FSX_STARTUP_TAINT.key, HEALTH_PENDING_TAINT.key]);
 
 function capacityOf(instanceType: string | undefined, gpu: { gpus: number; efa: number } | undefined, maxPods = MAX_PODS_BOUND): Resources | undefined {
     let vcpus: number | undefined;
