@@ -248,19 +248,19 @@ describe("memory fit: miles' published measurements", () => {
         assert.ok(Math.abs(141 * GIB - free - SGLANG_UNAVAILABLE_BYTES) < 0.1 * GIB, `${(free / GIB).toFixed(2)} GiB free of 141`);
     });
 
-    it("docs/models/qwen/qwen3-8.md: the training-phase peak 88–90 GB (GiB) on H200 is within +30 % of the estimate; without the TP-replicated GDN it was not", () => {
+    it("docs/models/qwen/qwen3-8.md: the training-phase peak 88–90 GB (GiB) on H200 is within ±25 % of the estimate; without the TP-replicated GDN it was not", () => {
         // "measured 88–90 GB of 140 GB": the 140 is the H200's 140.4 GiB, so these are GiB (miles' print_memory, memory_utils.py:31-32)
         const f = memoryFit(qwen38(0.8));
         for (const measured of [88 * GIB, 90 * GIB]) {
             const r = ratio(measured, f.train.totalBytes);
-            assert.ok(r >= 1 && r <= 1 + ACCURACY.gpuPeak, `measured ÷ estimated ${r.toFixed(2)} (${(f.train.totalBytes / GIB).toFixed(1)} GiB)`);
+            assert.ok(Math.abs(r - 1) <= ACCURACY.gpuPeak, `measured ÷ estimated ${r.toFixed(2)} (${(f.train.totalBytes / GIB).toFixed(1)} GiB)`);
         }
         // Negative control: the GDN projections sharded over TP like Megatron's own layers (the old estimate) leave the measurement outside the band.
         const sharded = memoryFit({ ...qwen38(0.8), train: { ...qwen38(0.8).train, replicatedLinearAttention: undefined } });
         assert.ok(ratio(88 * GIB, sharded.train.totalBytes) > 1 + ACCURACY.gpuPeak, `${(sharded.train.totalBytes / GIB).toFixed(1)} GiB`);
     });
 
-    it("docs/examples/on-policy-distillation/qwen3-5-35b-selfdistill.md: the run's peak ≈ 124 GB per H200 (the larger of the two colocated phases) is within +30 %", () => {
+    it("docs/examples/on-policy-distillation/qwen3-5-35b-selfdistill.md: the run's peak ≈ 124 GB per H200 (the larger of the two colocated phases) is within ±25 %", () => {
         const q = facts("qwen3.5-35B-A3B");
         // phase2_opd_selfdistill.sh: TP 2, SP, CP 2, EP 8, ETP 1, 8 GPUs colocated, CPU Adam, full/uniform/1, max-tokens-per-gpu 16384,
         // in-process Megatron teacher, `--spec miles_plugins.models.qwen3_5`, 8-GPU engine at mem-fraction-static 0.8, CUDA graphs up to bs 32
