@@ -70,7 +70,8 @@ export const WEIGHT_BACKUP_BYTES = 2;
  *   CUDA context (Megatron and the paused engine on one GPU), NCCL communicators (miles turns NVLS on with
  *   NVLink, miles/utils/external_utils/command_utils.py:205), what the paused engine's caching allocator
  *   keeps (SGLang's release_memory_occupation pauses the tagged pools but does not empty the cache,
- *   python/sglang/srt/managers/scheduler_update_weights_mixin.py) and allocator fragmentation; the
+ *   sgl-project/sglang python/sglang/srt/managers/scheduler_update_weights_mixin.py, read at snapshot
+ *   018c9109: the sglang-miles branch itself was not readable here) and allocator fragmentation; the
  *   3 GiB margin (TRAIN_MARGIN_BYTES) stands for them.
  * - host RAM: ±15 %. docs/models/deepseek/deepseek.md §5.4 states the CPU Adam state of scripts/run_deepseek.py's
  *   64-GPU layout (TP 4, PP 4, CP 4, EP 16) at "~1.4–1.5 TB / 8-GPU node"; the estimate's CPU optimizer is
@@ -89,7 +90,8 @@ const ACT_BYTES = 2;
  * of its backward:
  * - the logits arrive in FP32: Megatron's Float16Module upcasts the last stage's output (`fp32_output=True`
  *   by default, radixark/Megatron-LM megatron/core/transformer/module.py `Float16Module.forward`,
- *   `float16_to_fp32`), and miles' loss expects "Must be float32" (radixark/miles v0.1.0
+ *   `float16_to_fp32`; miles v0.1.0 docker/Dockerfile:22-25 clones branch miles-main with no pinned
+ *   commit, read at snapshot 8e94dd05), and miles' loss expects "Must be float32" (radixark/miles v0.1.0
  *   miles/backends/training_utils/loss_hub/logit_processors.py:29-30);
  * - each sample's response logits are copied again to FP32, math_utils.py:983 (`logits.to(torch.float32,
  *   copy=True)`; per chunk at :973 with `--log-probs-chunk-size`, so chunking does not shrink what the
