@@ -66,7 +66,7 @@ export const WEIGHT_BACKUP_BYTES = 2;
  *   H200's 140.4 GiB is the "140 GB", as miles' print_memory divides by 1024³, miles/utils/memory_utils.py:31-32),
  *   estimate 72.2 GiB: +22…+25 %; docs/examples/on-policy-distillation/qwen3-5-35b-selfdistill.md "Peak ≈ 124 GB /
  *   143 GB per GPU" over both colocated phases (the rollout's mem-fraction-static 0.8 share is the larger),
- *   estimate 111.5 GiB: +4…+11 % whichever unit "GB" is. The rest has no upstream formula: each process's
+ *   estimate 111.4 GiB: +4…+11 % whichever unit "GB" is. The rest has no upstream formula: each process's
  *   CUDA context (Megatron and the paused engine on one GPU), NCCL communicators (miles turns NVLS on with
  *   NVLink, miles/utils/external_utils/command_utils.py:205), what the paused engine's caching allocator
  *   keeps (SGLang's release_memory_occupation pauses the tagged pools but does not empty the cache,
