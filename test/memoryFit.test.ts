@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { architectureArgv, modelPreset } from "../catalog/models";
 import { architectureFacts } from "../catalog/modelArch";
 import { fullAttentionLayers, hybridAttentionOf, linearStateBytesPerLayer } from "../catalog/hybridAttention";
-import { ACCURACY, activationBytesPerTokenLayer, effectiveParams, gdnActivationElementsPerToken, gdnParamsPerLayer, GIB, kvBytesPerToken, memoryFit, rolloutWeightBytes, SGLANG_UNAVAILABLE_BYTES, type FitInput, type TrainLayout } from "../domain/training/memoryFit";
+import { ACCURACY, activationBytesPerTokenLayer, effectiveParams, gdnActivationElementsPerToken, gdnParamsPerLayer, GIB, mtpParams, kvBytesPerToken, memoryFit, rolloutWeightBytes, SGLANG_UNAVAILABLE_BYTES, type FitInput, type TrainLayout } from "../domain/training/memoryFit";
 import * as path from "node:path";
 import { runOf } from "../domain/stack";
 import { headPod } from "../domain/training/pod";
@@ -136,6 +136,19 @@ describe("memory fit: hand calculations", () => {
         assert.equal(item(f.train, "weights + grads"), 0);
     });
 
+    it("MTP: each layer is enorm + hnorm + eh_proj (2h × h) + a decoder layer + a final norm on the last stage, plus an embedding copy with PP > 1; trained, one more layer's activations", () => {
+        // 2 × 1024² + 3 × 1024 + one TINY layer (4,194,304 + 12,582,912)
+        const perLayer = 2_097_152 + 3_072 + 16_777_216;
+        assert.deepEqual(mtpParams(TINY, 1, 1), { dense: perLayer, expert: 0 });
+        assert.deepEqual(mtpParams(TINY, 1, 2), { dense: perLayer + 1_024_000, expert: 0 }, "the MTP stage keeps its own input embedding");
+        const off = memoryFit(input(TINY, {}));
+        const on = memoryFit(input(TINY, { mtp: { layers: 1, training: false } }));
+        assert.equal(item(on.train, "weights + grads") - item(off.train, "weights + grads"), perLayer * 6);
+        assert.equal(item(on.train, "MTP activations"), 0, "built but not trained: no activations");
+        const trained = memoryFit(input(TINY, { mtp: { layers: 1, training: true } }));
+        assert.equal(item(trained.train, "MTP activations"), 40_960 * 1000);
+    });
+
     it("miles' Gated DeltaNet layers are whole on every TP rank: parameters and activations by hand for Qwen3.8-27B", () => {
         const q = facts("qwen3.8-27B");
         const h = hybridAttentionOf("qwen3.8-27B")!;
@@ -263,9 +276,10 @@ describe("memory fit: miles' published measurements", () => {
     it("docs/examples/on-policy-distillation/qwen3-5-35b-selfdistill.md: the run's peak ≈ 124 GB per H200 (the larger of the two colocated phases) is within ±25 %", () => {
         const q = facts("qwen3.5-35B-A3B");
         // phase2_opd_selfdistill.sh: TP 2, SP, CP 2, EP 8, ETP 1, 8 GPUs colocated, CPU Adam, full/uniform/1, max-tokens-per-gpu 16384,
-        // in-process Megatron teacher, `--spec miles_plugins.models.qwen3_5`, 8-GPU engine at mem-fraction-static 0.8, CUDA graphs up to bs 32
+        // in-process Megatron teacher, `--spec miles_plugins.models.qwen3_5`, `--mtp-num-layers 1` (not trained), 8-GPU engine at
+        // mem-fraction-static 0.8, CUDA graphs up to bs 32
         const f = memoryFit(
-            input(q, { tp: 2, cp: 2, ep: 8, etp: 1, world: 8, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 }, tokensPerGpu: 16384, optimizerCpuOffload: true, replicatedLinearAttention: hybridAttentionOf("qwen3.5-35B-A3B") }, {
+            input(q, { tp: 2, cp: 2, ep: 8, etp: 1, world: 8, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 }, tokensPerGpu: 16384, optimizerCpuOffload: true, replicatedLinearAttention: hybridAttentionOf("qwen3.5-35B-A3B"), mtp: { layers: 1, training: false } }, {
                 publishedTotalB: 35,
                 publishedActiveB: 3,
                 gpuMemoryGiB: 141,

@@ -149,6 +149,12 @@ export interface TrainLayout {
      * sequence (see gdnParamsPerLayer, gdnActivationElementsPerToken).
      */
     replicatedLinearAttention?: HybridAttention;
+    /**
+     * Multi-token prediction (optional; `--mtp-num-layers`, `--enable-mtp-training`): Megatron builds the MTP
+     * layers on the last pipeline stage whether or not they train (see mtpParams); trained, each runs one
+     * more decoder layer per micro-batch.
+     */
+    mtp?: { layers: number; training: boolean };
 }
 
 export interface RolloutLayout {
@@ -346,8 +352,25 @@ function phase(items: Item[], capacityBytes: number): PhaseFit {
     return { items, totalBytes, capacityBytes, usage: capacityBytes > 0 ? totalBytes / capacityBytes : Infinity };
 }
 
-/** Parameters held by one rank of each pipeline stage (first stage also the input embedding, last the output layer), before TP/EP. */
-function stageParamsAll(a: ArchFacts, layers: number[], scale: { dense: number; expert: number }): Array<{ dense: number; expert: number }> {
+/**
+ * Parameters of the multi-token-prediction block, all on the last pipeline stage (radixark/Megatron-LM
+ * megatron/core/transformer/multi_token_prediction.py `MultiTokenPredictionLayer.__init__`, read at snapshot
+ * 1e63e218): per MTP layer the enorm and hnorm (h each), eh_proj (2h × h, column-parallel), a decoder
+ * layer of the model's own spec (counted as its last layer) and a final norm (h); with PP > 1 the stage
+ * also keeps its own copy of the input embedding (megatron/core/models/gpt/gpt_model.py: "If MTP is not
+ * placed in the pre processing stage, we need to maintain a copy of embedding layer in the mtp process
+ * stage"). Parameters, so they carry gradients and optimizer state like the rest (MTP heads are not in
+ * the published totals).
+ */
+export function mtpParams(a: ArchFacts, layers: number, pp: number): { dense: number; expert: number } {
+    if (layers <= 0 || a.numLayers <= 0) return { dense: 0, expert: 0 };
+    const h = a.hiddenSize;
+    const l = layerParams(a, a.numLayers - 1);
+    return { dense: layers * (2 * h * h + 3 * h + l.dense) + (pp > 1 ? embeddingParams(a).input : 0), expert: layers * l.expert };
+}
+
+/** Parameters held by one rank of each pipeline stage (first stage also the input embedding, last the output layer and any MTP block), before TP/EP. */
+function stageParamsAll(a: ArchFacts, layers: number[], scale: { dense: number; expert: number }, mtpLayers = 0): Array<{ dense: number; expert: number }> {
     const emb = embeddingParams(a);
     let layer = 0;
     return layers.map((n, s) => {
@@ -361,7 +384,8 @@ function stageParamsAll(a: ArchFacts, layers: number[], scale: { dense: number; 
         if (s === 0) dense += emb.input;
         // Tied embeddings with PP > 1 keep a copy of the embedding on the last stage for the output layer.
         if (s === layers.length - 1) dense += emb.output > 0 ? emb.output : layers.length > 1 ? emb.input : 0;
-        return { dense: dense * scale.dense, expert: expert * scale.expert };
+        const m = s === layers.length - 1 ? mtpParams(a, mtpLayers, layers.length) : { dense: 0, expert: 0 };
+        return { dense: dense * scale.dense + m.dense, expert: expert * scale.expert + m.expert };
     });
 }
 
@@ -413,7 +437,8 @@ function stageFits(inp: FitInput, p: ReturnType<typeof effectiveParams>): StageF
     const denseShard = Math.max(1, Math.floor(t.world / (t.tp * t.pp)));
     const expertShard = Math.max(1, Math.floor(t.world / (t.ep * t.etp * t.pp)));
     const dp = Math.max(1, Math.floor(t.world / (t.tp * t.pp * t.cp)));
-    const perStage = stageParamsAll(a, layers, scale);
+    const mtpLayers = Math.max(0, Math.floor(t.mtp?.layers ?? 0));
+    const perStage = stageParamsAll(a, layers, scale, mtpLayers);
     const copies =
         (((inp.colocate || inp.withRef || (inp.extraWeightCopies ?? 0) > 0) && !inp.rematerializeParams ? 1 : 0) + (inp.withRef ? 1 : 0) + (inp.extraWeightCopies ?? 0));
     const seqShard = t.sequenceParallel && t.tp > 1 ? t.tp : 1;
@@ -497,6 +522,11 @@ function stageFits(inp: FitInput, p: ReturnType<typeof effectiveParams>): StageF
         // Megatron's recompute (megatron/core/transformer/transformer_block.py `_checkpointed_forward`)
         // rebuilds a chunk during the backward of one micro-batch; the other in-flight ones keep only inputs.
         items.push({ label: "activations", bytes: kept * inFlight + rebuilt, formula: `${t.tokensPerGpu} tokens/GPU × ${stageN} layers, ${how}${inFlight > 1 ? `; ${inFlight} micro-batches in flight (1F1B, stage ${s + 1})` : ""}` });
+        if (s === pp - 1 && mtpLayers > 0 && t.mtp?.training && a.numLayers > 0) {
+            // Each trained MTP layer runs one more decoder layer (the model's last one) on the micro-batch, outside the decoder's recompute.
+            const perLayer = activationBytesPerTokenLayer(a, a.numLayers - 1, t) * t.tokensPerGpu;
+            items.push({ label: "MTP activations", bytes: mtpLayers * perLayer, formula: `${mtpLayers} MTP layer(s) × ${t.tokensPerGpu} tokens (one more decoder layer each, trained with --enable-mtp-training; their loss's vocabulary tensors not counted)` });
+        }
         if (s === pp - 1 && a.vocabSize) {
             const perElement = LOGIT_BYTES + (t.entropyWithGrad ? ENTROPY_LOGIT_BYTES : 0);
             items.push({

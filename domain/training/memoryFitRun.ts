@@ -128,6 +128,7 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
             entropyWithGrad: t.algorithm.entropyCoef !== 0,
             // miles' own hybrid specs (`--spec miles_plugins.models.qwen3_5 …` / `qwen3_next`) keep the GDN layers whole on every TP rank.
             replicatedLinearAttention: hybrid && usesMilesHybridSpec(r.model.archArgs) ? hybrid : undefined,
+            mtp: r.model.mtpLayers > 0 ? { layers: r.model.mtpLayers, training: t.features.mtp.training } : undefined,
         },
         rollout: {
             gpusPerEngine: t.layout.gpusPerEngine,
