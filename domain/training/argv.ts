@@ -9,6 +9,7 @@
 import type { TrainingConfig } from "../../config";
 import { archArgsWithoutMtp, type ResolvedTraining } from "./resolve";
 import { trueOnPolicyLaunch, trueOnPolicyProfile } from "./trueOnPolicy";
+import { OFI_NCCL_NET_NAME } from "../../catalog/fabric";
 
 /** One group of flags, as miles' launchers keep them (`CKPT_ARGS`, `ROLLOUT_ARGS`, …). */
 export interface ArgGroup {
@@ -373,6 +374,11 @@ function generatedEnv(t: TrainingConfig, r: ResolvedTraining): EnvVar[] {
             { name: "FI_EFA_USE_DEVICE_RDMA", value: "1", workersOnly: true },
             { name: "FI_EFA_FORK_SAFE", value: "1", workersOnly: true },
         );
+        // In an image we know carries aws-ofi-nccl (the EFA build), pin NCCL to it: a node whose EFA
+        // device or plugin does not come up then fails NCCL's init at once (the run restarts, the
+        // node's health check keeps it out) instead of joining on TCP sockets and slowing every
+        // collective of the run — the silent failure issue 22 is about (catalog/fabric.ts OFI_NCCL_NET_NAME).
+        if (r.imageChoice.hasEfaSoftware === true) env.push({ name: "NCCL_NET", value: OFI_NCCL_NET_NAME, workersOnly: true });
     }
     const rdma = !efa ? r.group?.rdma : undefined;
     if (rdma) {
