@@ -8,7 +8,7 @@
  */
 import type { TrainingConfig } from "../../config";
 import { archArgsWithoutMtp, type ResolvedTraining } from "./resolve";
-import { trueOnPolicyLaunch, trueOnPolicyProfile } from "./trueOnPolicy";
+import { DETERMINISTIC_ENV, trueOnPolicyLaunch, trueOnPolicyProfile } from "./trueOnPolicy";
 import { OFI_NCCL_NET_NAME } from "../../catalog/fabric";
 
 /** One group of flags, as miles' launchers keep them (`CKPT_ARGS`, `ROLLOUT_ARGS`, …). */
@@ -250,10 +250,16 @@ function optimizerArgs(t: TrainingConfig): string[] {
     ];
 }
 
-/** FP8 block-scaled training on Hopper (miles-launch.md §7). */
+/** FP8 block-scaled training on Hopper (miles-launch.md §7); deterministic training (true on-policy passes its own `--deterministic-mode`). */
 function precisionArgs(t: TrainingConfig): string[] {
-    return flagIf(t.features.fp8Training, "--transformer-impl", "transformer_engine", "--bf16", "--fp8-format", "e4m3", "--fp8-recipe", "blockwise");
+    return [
+        ...flagIf(t.features.fp8Training, "--transformer-impl", "transformer_engine", "--bf16", "--fp8-format", "e4m3", "--fp8-recipe", "blockwise"),
+        ...flagIf(deterministicOnly(t), "--deterministic-mode"),
+    ];
 }
+
+/** features.deterministicTraining without true on-policy, which already carries the flag and its env. */
+const deterministicOnly = (t: TrainingConfig): boolean => t.features.deterministicTraining && !t.features.trueOnPolicy;
 
 function mtpArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
     const m = t.features.mtp;
@@ -394,6 +400,7 @@ function generatedEnv(t: TrainingConfig, r: ResolvedTraining): EnvVar[] {
     }
     const top = trueOnPolicy(t, r);
     if (top) env.push(...top.env);
+    if (deterministicOnly(t)) env.push(...DETERMINISTIC_ENV);
     if (r.paths.tensorboardDir) env.push({ name: "TENSORBOARD_DIR", value: r.paths.tensorboardDir });
     return env;
 }
