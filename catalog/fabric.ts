@@ -83,6 +83,18 @@ export const EFA_INSTALLER = {
 } as const;
 
 /**
+ * The name the aws-ofi-nccl plugin registers with NCCL (its `ncclNet_t.name`): "Libfabric" for the
+ * NVIDIA interface at aws-ofi-nccl v1.20.0, the version EFA installer 1.49.0 vends
+ * (aws/aws-ofi-nccl v1.20.0 src/nccl_ofi_interface_nvidia.cpp:662-803; older releases, e.g. v1.9.x,
+ * said "AWS Libfabric"). NCCL compares `NCCL_NET` with it case-insensitively and, when no enabled
+ * network carries that name, fails the communicator's init instead of falling back to TCP sockets
+ * (NVIDIA/nccl v2.21.5-1 src/net.cc:554-580 "Error: network %s not found." → ncclInvalidUsage;
+ * v2.27.7-1 src/plugin/net.cc:164-188 and :265-291 "Failed to initialize any NET plugin"). The
+ * plugin is enabled only when it initialised and found devices (v2.27.7-1 src/plugin/net.cc:140-160).
+ */
+export const OFI_NCCL_NET_NAME = "Libfabric";
+
+/**
  * Where the EFA installer puts libfabric and the aws-ofi-nccl plugin (the plugin directory has an
  * arch sub-directory in the regular install and none with `--enable-ngc`), as
  * awsome-distributed-training nccl-tests.Dockerfile @7217859 (EFA 1.47.0) and ai-dynamo/dynamo

@@ -513,6 +513,13 @@ const FeaturesSchema = z
                 description:
                     "True on-policy (bitwise-equal rollout and training log-probs), exactly as miles v0.1.0 builds it (`miles/true_on_policy/config.py`): the model's contract (`--true-on-policy-contract`, `--sglang-true-on-policy-contract`, `--sglang-attention-backend fa3`, `--sglang-enable-deterministic-inference`), `--transformer-impl local --use-cpu-initialization --batch-invariant-mode --no-bias-swiglu-fusion --no-rope-fusion`, `--deterministic-mode --true-on-policy-mode --recompute-logprobs-via-prefill`, `--cp-comm-type a2a` with CP > 1, and `NCCL_ALGO=Ring NVTE_ALLOW_NONDETERMINISTIC_ALGO=0 CUBLAS_WORKSPACE_CONFIG=:4096:8`. Only for models miles has a profile for (qwen3-0.6B, qwen3-4B, qwen3-4B-Instruct-2507); sequence parallelism and FP8 training are refused.",
             }),
+        deterministicTraining: z
+            .boolean()
+            .default(false)
+            .meta({
+                description:
+                    "Deterministic Megatron training: `--deterministic-mode` and `NCCL_ALGO=Ring NVTE_ALLOW_NONDETERMINISTIC_ALGO=0 CUBLAS_WORKSPACE_CONFIG=:4096:8`, as miles v0.1.0 scripts/run_deepseek_v4.py passes by default (`train_deterministic`). Without the rest of true on-policy; `features.trueOnPolicy` implies it.",
+            }),
         faultTolerance: z
             .strictObject({
                 enabled: z.boolean().default(true).meta({ description: "`--use-fault-tolerance`: engine health checks and restart (on in most miles launchers)." }),

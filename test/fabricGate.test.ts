@@ -213,6 +213,32 @@ describe("fabric: image choice and warnings", () => {
     });
 });
 
+describe("NCCL pinned to aws-ofi-nccl in the EFA build (issue 22: no silent TCP fallback)", () => {
+    const envOf = (c: any) => Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
+    it("the EFA build's workers and its gate get NCCL_NET=Libfabric (aws-ofi-nccl 1.20.0's name); the head, the plain and a named image do not", () => {
+        const r = runOf(cfgOf(P5_TWO()));
+        assert.equal(r.imageChoice.source, "efa-build");
+        const gate = envOf((gateManifests(r, fabricGatePlan(r), ctx) as any).job.spec.template.spec.containers[0]);
+        assert.equal(gate.NCCL_NET, "Libfabric");
+        const env = r.command.env;
+        assert.deepEqual(env.filter((e) => e.name === "NCCL_NET").map((e) => [e.value, e.workersOnly]), [["Libfabric", true]]);
+        // Negative controls: an image that may lack the plugin must keep NCCL's own choice (pinning would fail every init).
+        for (const image of [{ source: "miles" }, { source: "named", repository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine" }]) {
+            const other = runOf(cfgOf(P5_TWO({ image })));
+            assert.equal(other.command.env.find((e) => e.name === "NCCL_NET"), undefined, JSON.stringify(image));
+        }
+    });
+    it("the pinned name is the one aws-ofi-nccl announced on a captured p5en EFA run (NCCL matches it case-insensitively); the old plugin's name is not", () => {
+        const pin = runOf(cfgOf(P5_TWO())).command.env.find((e) => e.name === "NCCL_NET")!.value;
+        const announced = (file: string) => parseNcclLog(fs.readFileSync(path.join(ROOT, "test", "fixtures", "fabric", file), "utf8")).evidence.filter((e) => e.strength === "explicit").map((e) => /Using network (.+?)\s*$/.exec(e.line)?.[1]).filter((x): x is string => !!x);
+        // NVIDIA/nccl#1597 (p5en, 16 EFA NICs, aws-ofi-nccl 1.1x) and awsome-distributed-ai (p4d, an older plugin: "AWS Libfabric").
+        const p5en = announced("p5en-ofi-selected.txt");
+        assert.ok(p5en.length > 0 && p5en.every((n) => n.toLowerCase() === pin.toLowerCase()), `${pin} vs ${p5en.join(", ")}`);
+        const p4d = announced("p4d-aws-libfabric.txt");
+        assert.ok(p4d.length > 0 && p4d.every((n) => n.toLowerCase() !== pin.toLowerCase()), "the pre-1.1x name would not match: the pin belongs to the installer version the image builds");
+    });
+});
+
 describe("images/miles-efa", () => {
     const dockerfile = fs.readFileSync(path.join(ROOT, "images", "miles-efa", "Dockerfile"), "utf8");
     it("pins its base image and the EFA installer version and checksum the catalog declares", () => {

@@ -22,10 +22,20 @@ export async function planConfig(values: Record<string, unknown>, opts: { stack?
     return p;
 }
 
-/** Plans a committed stack file, stacks/Pulumi.<name>.yaml. */
-export async function planStack(name: string): Promise<Plan> {
-    const raw = readStackFile(path.join(ROOT, "stacks", `Pulumi.${name}.yaml`), "miles-cluster");
-    return plan(name, raw);
+const stackPlans = new Map<string, Promise<Plan>>();
+
+/**
+ * Plans a committed stack file, stacks/Pulumi.<name>.yaml, once per test process (the files do not
+ * change during a run, and planning is deterministic): every test file of a mocha worker shares it.
+ * Tests read plans and never change them.
+ */
+export function planStack(name: string): Promise<Plan> {
+    let p = stackPlans.get(name);
+    if (!p) {
+        p = Promise.resolve().then(() => plan(name, readStackFile(path.join(ROOT, "stacks", `Pulumi.${name}.yaml`), "miles-cluster")));
+        stackPlans.set(name, p);
+    }
+    return p;
 }
 
 export function ofType(p: Plan, type: string): RecordedResource[] {

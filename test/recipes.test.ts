@@ -12,8 +12,8 @@ import { strict as assert } from "node:assert";
 import { parseConfig } from "../validation";
 import { stackConfigJsonSchema } from "../config";
 import { runOf } from "../domain/stack";
-import { documentedFlags, rawConfig } from "./harness";
-import { RECIPES, type Recipe } from "./fixtures/recipes/miles-v0.1.0";
+import { documentedFlags, parseOneNode, rawConfig } from "./harness";
+import { MODEL_GAPS, RECIPES, type Recipe } from "./fixtures/recipes/miles-v0.1.0";
 
 /** The recipe's stack values; the memory fit judges it as an error (the default memoryFitCheck). */
 function recipeValues(r: Recipe, training: Record<string, unknown> = r.training): Record<string, unknown> {
@@ -97,6 +97,34 @@ describe("miles v0.1.0 recipes plan from typed fields (issue 23)", function () {
         const q = oss.training.parallelism as Record<string, unknown>;
         const bad = parse(recipeValues(oss, { ...oss.training, parallelism: { ...q, attentionBackend: "flash" } }));
         assert.deepEqual(bad.problems.map((x) => x.path), ["training.parallelism.attentionBackend"]);
+    });
+
+    it("features.deterministicTraining (run_deepseek_v4.py's train_deterministic): --deterministic-mode and its env once, also beside true on-policy", () => {
+        const r = RECIPES.find((x) => x.script.endsWith("run_deepseek_v4.py"))!;
+        const count = (argv: ReadonlyArray<string>) => argv.filter((t) => t === "--deterministic-mode").length;
+        const envOf = (e: ReadonlyArray<{ name: string; value: string }>) => e.filter((v) => ["NCCL_ALGO", "NVTE_ALLOW_NONDETERMINISTIC_ALGO", "CUBLAS_WORKSPACE_CONFIG"].includes(v.name)).map((v) => `${v.name}=${v.value}`);
+        const on = runOf(parse(recipeValues(r)).config!).command;
+        assert.equal(count(on.argv), 1);
+        // scripts/run_deepseek_v4.py at v0.1.0 (train_deterministic): NCCL_ALGO Ring, NVTE_ALLOW_NONDETERMINISTIC_ALGO 0, CUBLAS_WORKSPACE_CONFIG :4096:8.
+        assert.deepEqual(envOf(on.env), ["NCCL_ALGO=Ring", "NVTE_ALLOW_NONDETERMINISTIC_ALGO=0", "CUBLAS_WORKSPACE_CONFIG=:4096:8"]);
+        const f = r.training.features as Record<string, unknown>;
+        const off = runOf(parse(recipeValues(r, { ...r.training, features: { ...f, deterministicTraining: false } })).config!).command;
+        assert.equal(count(off.argv), 0);
+        assert.deepEqual(envOf(off.env), []);
+        const both = parseOneNode({ parallelism: { tp: 2, cp: 2 }, features: { trueOnPolicy: true, deterministicTraining: true } });
+        assert.deepEqual(both.problems, []);
+        const cmd = runOf(both.config!).command;
+        assert.equal(count(cmd.argv), 1, "true on-policy already passes --deterministic-mode");
+        assert.equal(envOf(cmd.env).length, 3, "and its env, once");
+    });
+
+    it("each model gap names a transcribed recipe and a flag that recipe really passes through extraArgs", () => {
+        for (const g of MODEL_GAPS) {
+            const r = RECIPES.find((x) => x.script === g.script && x.variant.includes(g.variant));
+            assert.ok(r, `${g.script} (${g.variant}) is not a transcribed recipe`);
+            assert.ok(r.extraArgs.some((e) => e.args.includes(g.flag)), `${g.flag} is not in the extraArgs of ${g.script}`);
+            assert.ok(/\d/.test(g.estimate) && /\d/.test(g.recipeImplies), "a gap carries its numbers");
+        }
     });
 
 });

@@ -8,7 +8,8 @@
  */
 import type { TrainingConfig } from "../../config";
 import { archArgsWithoutMtp, type ResolvedTraining } from "./resolve";
-import { trueOnPolicyLaunch, trueOnPolicyProfile } from "./trueOnPolicy";
+import { DETERMINISTIC_ENV, trueOnPolicyLaunch, trueOnPolicyProfile } from "./trueOnPolicy";
+import { OFI_NCCL_NET_NAME } from "../../catalog/fabric";
 
 /** One group of flags, as miles' launchers keep them (`CKPT_ARGS`, `ROLLOUT_ARGS`, …). */
 export interface ArgGroup {
@@ -249,10 +250,16 @@ function optimizerArgs(t: TrainingConfig): string[] {
     ];
 }
 
-/** FP8 block-scaled training on Hopper (miles-launch.md §7). */
+/** FP8 block-scaled training on Hopper (miles-launch.md §7); deterministic training (true on-policy passes its own `--deterministic-mode`). */
 function precisionArgs(t: TrainingConfig): string[] {
-    return flagIf(t.features.fp8Training, "--transformer-impl", "transformer_engine", "--bf16", "--fp8-format", "e4m3", "--fp8-recipe", "blockwise");
+    return [
+        ...flagIf(t.features.fp8Training, "--transformer-impl", "transformer_engine", "--bf16", "--fp8-format", "e4m3", "--fp8-recipe", "blockwise"),
+        ...flagIf(deterministicOnly(t), "--deterministic-mode"),
+    ];
 }
+
+/** features.deterministicTraining without true on-policy, which already carries the flag and its env. */
+const deterministicOnly = (t: TrainingConfig): boolean => t.features.deterministicTraining && !t.features.trueOnPolicy;
 
 function mtpArgs(t: TrainingConfig, r: ResolvedTraining): string[] {
     const m = t.features.mtp;
@@ -373,6 +380,11 @@ function generatedEnv(t: TrainingConfig, r: ResolvedTraining): EnvVar[] {
             { name: "FI_EFA_USE_DEVICE_RDMA", value: "1", workersOnly: true },
             { name: "FI_EFA_FORK_SAFE", value: "1", workersOnly: true },
         );
+        // In an image we know carries aws-ofi-nccl (the EFA build), pin NCCL to it: a node whose EFA
+        // device or plugin does not come up then fails NCCL's init at once (the run restarts, the
+        // node's health check keeps it out) instead of joining on TCP sockets and slowing every
+        // collective of the run — the silent failure issue 22 is about (catalog/fabric.ts OFI_NCCL_NET_NAME).
+        if (r.imageChoice.hasEfaSoftware === true) env.push({ name: "NCCL_NET", value: OFI_NCCL_NET_NAME, workersOnly: true });
     }
     const rdma = !efa ? r.group?.rdma : undefined;
     if (rdma) {
@@ -388,6 +400,7 @@ function generatedEnv(t: TrainingConfig, r: ResolvedTraining): EnvVar[] {
     }
     const top = trueOnPolicy(t, r);
     if (top) env.push(...top.env);
+    if (deterministicOnly(t)) env.push(...DETERMINISTIC_ENV);
     if (r.paths.tensorboardDir) env.push({ name: "TENSORBOARD_DIR", value: r.paths.tensorboardDir });
     return env;
 }

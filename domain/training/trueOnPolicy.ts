@@ -97,6 +97,16 @@ export interface TrueOnPolicyLaunch {
     env: Array<{ name: string; value: string }>;
 }
 
+/**
+ * The env of deterministic training: miles' true on-policy `build_env_vars`, and the same three values
+ * scripts/run_deepseek_v4.py sets with `train_deterministic` (radixark/miles v0.1.0).
+ */
+export const DETERMINISTIC_ENV: ReadonlyArray<{ name: string; value: string }> = [
+    { name: "NCCL_ALGO", value: "Ring" },
+    { name: "NVTE_ALLOW_NONDETERMINISTIC_ALGO", value: "0" },
+    { name: "CUBLAS_WORKSPACE_CONFIG", value: ":4096:8" },
+];
+
 /** miles' `build_launch_plan` for the Megatron backend (`train_args` = sglang + megatron + miles args, and `env_vars`). */
 export function trueOnPolicyLaunch(profile: TrueOnPolicyProfile, l: Pick<TrueOnPolicyLayout, "cp">): TrueOnPolicyLaunch {
     const c = profile.contract;
@@ -121,10 +131,6 @@ export function trueOnPolicyLaunch(profile: TrueOnPolicyProfile, l: Pick<TrueOnP
             ...(l.cp > 1 ? ["--cp-comm-type", "a2a"] : []),
         ],
         // build_env_vars (NCCL_ALGO defaults to Ring unless the launcher's env sets it).
-        env: [
-            { name: "NCCL_ALGO", value: "Ring" },
-            { name: "NVTE_ALLOW_NONDETERMINISTIC_ALGO", value: "0" },
-            { name: "CUBLAS_WORKSPACE_CONFIG", value: ":4096:8" },
-        ],
+        env: [...DETERMINISTIC_ENV],
     };
 }
