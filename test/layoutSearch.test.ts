@@ -121,7 +121,7 @@ describe("layout search (miles-cluster size)", function () {
         assert.equal(throughputPenalty({ ...l, recompute: { granularity: "full", method: "uniform", numLayers: 1 }, optimizerCpu: true, maxTokensPerGpu: 4096, pp: 4, tp: 4, ep: 32, etp: 1, gpusPerEngine: 4 }, 8), 6);
     });
 
-    it("pipeline splits: middle stages even, edges never lighter than a middle stage (the estimate judges the edges)", () => {
+    it("pipeline splits: middle stages even; edges heavier than a middle stage, or both lighter as miles splits DeepSeek-V3 (7 | 8 × 6 | 6)", () => {
         for (const [L, pp] of [
             [61, 4],
             [94, 8],
@@ -132,12 +132,18 @@ describe("layout search (miles-cluster size)", function () {
                 const middle = pp - (s.first !== undefined ? 1 : 0) - (s.last !== undefined ? 1 : 0);
                 const rest = L - (s.first ?? 0) - (s.last ?? 0);
                 assert.equal(rest % middle, 0, `${L}/${pp} ${JSON.stringify(s)}`);
-                assert.ok((s.first ?? Infinity) >= rest / middle && (s.last ?? Infinity) >= rest / middle, `${L}/${pp} ${JSON.stringify(s)}`);
+                const m = rest / middle;
+                const heavier = (s.first ?? Infinity) >= m && (s.last ?? Infinity) >= m;
+                const lighter = s.first !== undefined && s.last !== undefined && s.first <= m && s.last <= m && s.first >= 1 && s.last >= 1;
+                assert.ok(heavier || lighter, `${L}/${pp} ${JSON.stringify(s)}`);
             }
         }
-        // 61 = 15 + 15 + 15 + 16 (either edge), or 15 | 15 + 15 | 16.
-        assert.deepEqual(stageSplits(61, 4), [{ last: 16 }, { first: 16 }, { first: 15, last: 16 }]);
-        assert.deepEqual(stageSplits(48, 4), [{}]);
+        // 61 = 15 + 15 + 15 + 16 (either edge), or 15 | 15 + 15 | 16, or 15 | 16 + 16 | 14.
+        assert.deepEqual(stageSplits(61, 4), [{ last: 16 }, { first: 16 }, { first: 15, last: 16 }, { first: 15, last: 14 }]);
+        // radixark/miles v0.1.0 scripts/run_deepseek.py:76-81 (the conversion's PP 8): --decoder-first-pipeline-num-layers 7 --decoder-last-pipeline-num-layers 6
+        assert.ok(stageSplits(61, 8).some((s) => s.first === 7 && s.last === 6), JSON.stringify(stageSplits(61, 8)));
+        assert.deepEqual(stageSplits(48, 4), [{}], "an even split has no lighter edges to offer");
+        assert.deepEqual(stageSplits(61, 2), [{ last: 31 }, { first: 31 }], "two stages are both edges");
     });
 
     it("size's usage errors name the option (exit 2 in cli/main.ts)", () => {

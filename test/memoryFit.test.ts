@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { architectureArgv, modelPreset } from "../catalog/models";
 import { architectureFacts } from "../catalog/modelArch";
 import { fullAttentionLayers, hybridAttentionOf, linearStateBytesPerLayer } from "../catalog/hybridAttention";
-import { ACCURACY, activationBytesPerTokenLayer, effectiveParams, GIB, kvBytesPerToken, memoryFit, rolloutWeightBytes, SGLANG_UNAVAILABLE_BYTES, type FitInput, type TrainLayout } from "../domain/training/memoryFit";
+import { ACCURACY, activationBytesPerTokenLayer, effectiveParams, gdnActivationElementsPerToken, gdnParamsPerLayer, GIB, mtpParams, kvBytesPerToken, memoryFit, rolloutWeightBytes, SGLANG_UNAVAILABLE_BYTES, type FitInput, type TrainLayout } from "../domain/training/memoryFit";
 import * as path from "node:path";
 import { runOf } from "../domain/stack";
 import { headPod } from "../domain/training/pod";
@@ -49,12 +49,15 @@ describe("memory fit: hand calculations", () => {
         assert.equal(item(tp2.train, "weights + grads"), (TINY_PARAMS * 6) / 2);
     });
 
-    it("activations: 4h + 2·q + 2·kv + 3·ffn BF16 elements per token and layer, logits 6 B per vocab entry", () => {
+    it("activations: 4h + 2·q + 2·kv + 3·ffn BF16 elements per token and layer, logits 12 B per vocab entry", () => {
         // 4·1024 + (2·1024 + 2·1024) + 3·4096 = 20,480 elements × 2 B = 40,960 B per token per layer
         assert.equal(activationBytesPerTokenLayer(TINY, 0, input(TINY, {}).train), 40_960);
         const f = memoryFit(input(TINY, {}));
         assert.equal(item(f.train, "activations"), 40_960 * 1000 * 2);
-        assert.equal(item(f.train, "logits"), 1000 * 1000 * 6);
+        // logits: FP32 log-prob copy 4 B + the accumulated FP32 gradient 4 B + one sample slice's FP32 gradient 4 B
+        assert.equal(item(f.train, "logits"), 1000 * 1000 * 12);
+        const ent = memoryFit(input(TINY, { entropyWithGrad: true }));
+        assert.equal(item(ent.train, "logits"), 1000 * 1000 * 20, "a differentiated entropy adds an FP32 copy and the FP32 softmax");
         // full uniform recompute, 1 layer: 2 layer inputs (1024 × 2 B per token) + one layer rebuilt
         const rc = memoryFit(input(TINY, { recompute: { granularity: "full", method: "uniform", numLayers: 1 } }));
         assert.equal(item(rc.train, "activations"), 1000 * (2 * 2048 + 40_960));
@@ -89,7 +92,8 @@ describe("memory fit: hand calculations", () => {
     });
 
     it("full recompute keeps one layer rebuilt for one micro-batch, not one per micro-batch in flight", () => {
-        const A4 = architectureFacts("--num-layers 4 --hidden-size 1024 --ffn-hidden-size 4096 --num-attention-heads 8 --swiglu --untie-embeddings-and-output-weights --vocab-size 1000".split(" "));
+        // A small vocabulary, so that the last stage's logits do not make it the busiest stage: the first stage is the one judged.
+        const A4 = architectureFacts("--num-layers 4 --hidden-size 1024 --ffn-hidden-size 4096 --num-attention-heads 8 --swiglu --untie-embeddings-and-output-weights --vocab-size 100".split(" "));
         const f = memoryFit(input(A4, { pp: 4, world: 4, recompute: { granularity: "full", method: "uniform", numLayers: 1 } }));
         // first stage: 1 layer, 4 micro-batches in flight, each keeps its layer input (1024 × 2 B per token); one layer (40,960 B per token) rebuilt once
         const first = 4 * 1000 * 2048 + 1000 * 40_960;
@@ -130,6 +134,41 @@ describe("memory fit: hand calculations", () => {
         assert.equal(item(f.train, "LoRA weights + grads"), 2 * 49_152 * 6);
         assert.equal(item(f.train, "optimizer state"), 2 * 49_152 * 12);
         assert.equal(item(f.train, "weights + grads"), 0);
+    });
+
+    it("MTP: each layer is enorm + hnorm + eh_proj (2h × h) + a decoder layer + a final norm on the last stage, plus an embedding copy with PP > 1; trained, one more layer's activations", () => {
+        // 2 × 1024² + 3 × 1024 + one TINY layer (4,194,304 + 12,582,912)
+        const perLayer = 2_097_152 + 3_072 + 16_777_216;
+        assert.deepEqual(mtpParams(TINY, 1, 1), { dense: perLayer, expert: 0 });
+        assert.deepEqual(mtpParams(TINY, 1, 2), { dense: perLayer + 1_024_000, expert: 0 }, "the MTP stage keeps its own input embedding");
+        const off = memoryFit(input(TINY, {}));
+        const on = memoryFit(input(TINY, { mtp: { layers: 1, training: false } }));
+        assert.equal(item(on.train, "weights + grads") - item(off.train, "weights + grads"), perLayer * 6);
+        assert.equal(item(on.train, "MTP activations"), 0, "built but not trained: no activations");
+        const trained = memoryFit(input(TINY, { mtp: { layers: 1, training: true } }));
+        assert.equal(item(trained.train, "MTP activations"), 40_960 * 1000);
+    });
+
+    it("miles' Gated DeltaNet layers are whole on every TP rank: parameters and activations by hand for Qwen3.8-27B", () => {
+        const q = facts("qwen3.8-27B");
+        const h = hybridAttentionOf("qwen3.8-27B")!;
+        // k = 16 × 128 = 2048, v = 48 × 128 = 6144, h = 5120: in_proj_qkv 5120 × 10240 + in_proj_z 5120 × 6144 + in_proj_b/a 2 × 5120 × 48
+        // + conv 10240 × 4 + dt_bias, A_log 2 × 48 + gated norm 128 + out_proj 6144 × 5120 + input norm 5120
+        const perLayer = 52_428_800 + 31_457_280 + 491_520 + 40_960 + 96 + 128 + 31_457_280 + 5_120;
+        assert.equal(gdnParamsPerLayer(h, q.hiddenSize), perLayer);
+        // 2h + 2 × (2k + v) + Q, K repeated to 48 heads 2 × 48 × 128 + z, kernel output, norm output 3v
+        assert.equal(gdnActivationElementsPerToken(h, q.hiddenSize), 10_240 + 20_480 + 12_288 + 18_432);
+        const tp4 = (g?: typeof h) => memoryFit(input(q, { tp: 4, world: 8, tokensPerGpu: 1000, replicatedLinearAttention: g }, { publishedTotalB: 27, publishedActiveB: 27 }));
+        // 48 GDN layers of 64, each 3/4 of it not divided by TP 4; 6 B per parameter (BF16 weight + FP32 grad)
+        const extra = item(tp4(h).train, "weights + grads") - item(tp4().train, "weights + grads");
+        assert.ok(Math.abs(extra - 48 * perLayer * 0.75 * 6) < 1, `${extra}`);
+        const tp1 = (g?: typeof h) => memoryFit(input(q, { tp: 1, world: 8, tokensPerGpu: 1000, replicatedLinearAttention: g }, { publishedTotalB: 27, publishedActiveB: 27 }));
+        assert.equal(item(tp1(h).train, "weights + grads"), item(tp1().train, "weights + grads"), "negative control: with TP 1 nothing is replicated");
+        // A GDN layer's activations see the whole sequence: × CP, not ÷ TP
+        const t = input(q, { tp: 4, cp: 2, sequenceParallel: true, replicatedLinearAttention: h }).train;
+        const t1 = input(q, { tp: 4, cp: 1, sequenceParallel: true, replicatedLinearAttention: h }).train;
+        assert.equal(activationBytesPerTokenLayer(q, 0, t) - activationBytesPerTokenLayer(q, 0, t1), 61_440 * 2, "layer 0 is GDN: one more CP shard of BF16 elements");
+        assert.equal(activationBytesPerTokenLayer(q, 3, t), activationBytesPerTokenLayer(q, 3, t1), "layer 3 is full attention (interval 4): no CP gather");
     });
 
     it("hybrid linear attention: KV only in the full-attention layers, the GDN state in its own slots", () => {
@@ -188,7 +227,8 @@ describe("memory fit: miles' published measurements", () => {
         const h = hybridAttentionOf("qwen3.8-27B")!;
         const full = fullAttentionLayers(h, q.numLayers);
         // docs/models/qwen/qwen3-8.md §5: 1 × 8 H200, TP 4, CPU Adam, full/uniform/1 recompute, max_tokens_per_gpu 8192, colocated, 1-GPU engines
-        return input(q, { tp: 4, world: 8, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 }, tokensPerGpu: 8192, optimizerCpuOffload: true }, {
+        // (scripts/run_qwen3_dense.py at v0.1.0: `--spec miles_plugins.models.qwen3_5`, so the GDN layers are whole on every TP rank)
+        return input(q, { tp: 4, world: 8, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 }, tokensPerGpu: 8192, optimizerCpuOffload: true, replicatedLinearAttention: h }, {
             publishedTotalB: 27,
             publishedActiveB: 27,
             gpuMemoryGiB: 141,
@@ -221,19 +261,25 @@ describe("memory fit: miles' published measurements", () => {
         assert.ok(Math.abs(141 * GIB - free - SGLANG_UNAVAILABLE_BYTES) < 0.1 * GIB, `${(free / GIB).toFixed(2)} GiB free of 141`);
     });
 
-    it("docs/models/qwen/qwen3-8.md: training peak 88–90 GB on H200 is within the stated band over the estimate", () => {
+    it("docs/models/qwen/qwen3-8.md: the training-phase peak 88–90 GB (GiB) on H200 is within ±25 % of the estimate; without the TP-replicated GDN it was not", () => {
+        // "measured 88–90 GB of 140 GB": the 140 is the H200's 140.4 GiB, so these are GiB (miles' print_memory, memory_utils.py:31-32)
         const f = memoryFit(qwen38(0.8));
-        for (const measured of [88e9, 90e9]) {
+        for (const measured of [88 * GIB, 90 * GIB]) {
             const r = ratio(measured, f.train.totalBytes);
-            assert.ok(r >= 1 && r <= ACCURACY.trainPeakUpTo, `measured ÷ estimated ${r.toFixed(2)}`);
+            assert.ok(Math.abs(r - 1) <= ACCURACY.gpuPeak, `measured ÷ estimated ${r.toFixed(2)} (${(f.train.totalBytes / GIB).toFixed(1)} GiB)`);
         }
+        // Negative control: the GDN projections sharded over TP like Megatron's own layers (the old estimate) leave the measurement outside the band.
+        const sharded = memoryFit({ ...qwen38(0.8), train: { ...qwen38(0.8).train, replicatedLinearAttention: undefined } });
+        assert.ok(ratio(88 * GIB, sharded.train.totalBytes) > 1 + ACCURACY.gpuPeak, `${(sharded.train.totalBytes / GIB).toFixed(1)} GiB`);
     });
 
-    it("docs/examples/on-policy-distillation/qwen3-5-35b-selfdistill.md: peak ≈ 124 GB per H200 is within the stated band", () => {
+    it("docs/examples/on-policy-distillation/qwen3-5-35b-selfdistill.md: the run's peak ≈ 124 GB per H200 (the larger of the two colocated phases) is within ±25 %", () => {
         const q = facts("qwen3.5-35B-A3B");
-        // phase2_opd_selfdistill.sh: TP 2, SP, CP 2, EP 8, ETP 1, 8 GPUs colocated, CPU Adam, full/uniform/1, max-tokens-per-gpu 16384, in-process teacher
+        // phase2_opd_selfdistill.sh: TP 2, SP, CP 2, EP 8, ETP 1, 8 GPUs colocated, CPU Adam, full/uniform/1, max-tokens-per-gpu 16384,
+        // in-process Megatron teacher, `--spec miles_plugins.models.qwen3_5`, `--mtp-num-layers 1` (not trained), 8-GPU engine at
+        // mem-fraction-static 0.8, CUDA graphs up to bs 32
         const f = memoryFit(
-            input(q, { tp: 2, cp: 2, ep: 8, etp: 1, world: 8, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 }, tokensPerGpu: 16384, optimizerCpuOffload: true }, {
+            input(q, { tp: 2, cp: 2, ep: 8, etp: 1, world: 8, sequenceParallel: true, recompute: { granularity: "full", method: "uniform", numLayers: 1 }, tokensPerGpu: 16384, optimizerCpuOffload: true, replicatedLinearAttention: hybridAttentionOf("qwen3.5-35B-A3B"), mtp: { layers: 1, training: false } }, {
                 publishedTotalB: 35,
                 publishedActiveB: 3,
                 gpuMemoryGiB: 141,
@@ -241,32 +287,46 @@ describe("memory fit: miles' published measurements", () => {
                 offloadTrain: true,
                 offloadRollout: true,
                 extraWeightCopies: 1,
-                rollout: { gpusPerEngine: 8, precision: "bf16", int4GroupSize: 32, memFractionStatic: 0.8, kvBytes: 2, maxSequenceTokens: 25_000 },
+                rollout: { gpusPerEngine: 8, precision: "bf16", int4GroupSize: 32, memFractionStatic: 0.8, kvBytes: 2, maxSequenceTokens: 25_000, cudaGraphBytes: 32 * 2 * 2 ** 20 },
             }),
         );
-        const r = ratio(124e9, f.train.totalBytes);
-        assert.ok(r >= 1 && r <= ACCURACY.trainPeakUpTo, `measured ÷ estimated ${r.toFixed(2)}`);
+        // "each fits 143 GB separately, not summed … Peak ≈ 124 GB / 143 GB": the peak of a time-shared GPU, whichever phase.
+        const peak = Math.max(f.train.totalBytes, f.rollout.totalBytes);
+        assert.equal(peak, f.rollout.totalBytes, "the engine's static share (0.8 of the GPU) is the larger phase");
+        // "GB" read as 10^9 B or as GiB: the doc does not say; both readings are inside the band.
+        for (const measured of [124e9, 124 * GIB]) {
+            const r = ratio(measured, peak);
+            assert.ok(Math.abs(r - 1) <= ACCURACY.gpuPeak, `measured ÷ estimated ${r.toFixed(2)} (${(peak / GIB).toFixed(1)} GiB)`);
+        }
+        assert.ok(f.train.totalBytes < peak, `training phase ${(f.train.totalBytes / GIB).toFixed(1)} GiB`);
     });
 
-    it("docs/models/deepseek/deepseek.md: host RAM ~1.4–1.5 TB per 8-GPU node with CPU Adam is within the stated band", () => {
+    it("docs/models/deepseek/deepseek.md §5.4: the CPU Adam state of the script's 64-GPU layout, ~1.4–1.5 TB per 8-GPU node, is within ±15 %", () => {
         const d = facts("deepseek-v3");
-        // §5.1 for > 4 nodes (16 × 8): TP 4, PP 4, CP 4, EP 16, ETP 1, last stage 13; colocated, no reference model (§5.2)
-        const f = memoryFit(
-            input(d, { tp: 4, pp: 4, cp: 4, ep: 16, etp: 1, world: 128, sequenceParallel: true, lastStageLayers: 13, recompute: { granularity: "full", method: "uniform", numLayers: 1 }, tokensPerGpu: 16384, optimizerCpuOffload: true }, {
-                publishedTotalB: 671,
-                publishedActiveB: 37,
-                gpuMemoryGiB: 141,
-                colocate: true,
-                offloadTrain: true,
-                offloadRollout: true,
-                rollout: { gpusPerEngine: 64, precision: "fp8", int4GroupSize: 32, memFractionStatic: 0.7, kvBytes: 2, maxSequenceTokens: 33_000 },
-            }),
-        );
-        for (const measured of [1.4e12, 1.5e12]) {
-            const r = ratio(measured, f.host.totalBytes);
-            assert.ok(r >= 1 && r <= ACCURACY.hostUpTo, `measured ÷ estimated ${r.toFixed(2)} (${(f.host.totalBytes / 1e12).toFixed(2)} TB)`);
+        // scripts/run_deepseek.py > 4 nodes ("currently randomly change to suit 64gpu"): TP 4, PP 4, CP 4, EP 16, ETP 1, last stage 13,
+        // --max-tokens-per-gpu 2048; 8 nodes × 8 GPUs, colocated, no reference model (§5.2), CPU Adam as §5.4 enables it
+        const ds = (world: number) =>
+            memoryFit(
+                input(d, { tp: 4, pp: 4, cp: 4, ep: 16, etp: 1, world, sequenceParallel: true, lastStageLayers: 13, recompute: { granularity: "full", method: "uniform", numLayers: 1 }, tokensPerGpu: 2048, optimizerCpuOffload: true }, {
+                    publishedTotalB: 671,
+                    publishedActiveB: 37,
+                    gpuMemoryGiB: 141,
+                    colocate: true,
+                    offloadTrain: true,
+                    offloadRollout: true,
+                    rollout: { gpusPerEngine: 64, precision: "fp8", int4GroupSize: 32, memFractionStatic: 0.7, kvBytes: 2, maxSequenceTokens: 33_000 },
+                }),
+            );
+        const f = ds(64);
+        const adam = item(f.host, "optimizer (CPU offload)");
+        // "TB" read as 10^12 B or as TiB
+        for (const measured of [1.4e12, 1.5e12, 1.4 * 2 ** 40, 1.5 * 2 ** 40]) {
+            const r = ratio(measured, adam);
+            assert.ok(Math.abs(r - 1) <= ACCURACY.host, `stated ÷ estimated ${r.toFixed(2)} (${(adam / 1e12).toFixed(2)} TB)`);
         }
         assert.ok(f.train.usage < 1, `the recipe's actor fits on an H200: ${(f.train.totalBytes / GIB).toFixed(1)} GiB`);
+        // Negative control: the 16-node layout the band was once read against has DP 2, half the state: outside the band.
+        assert.ok(1.4e12 / item(ds(128).host, "optimizer (CPU offload)") > 1 + ACCURACY.host);
     });
 });
 

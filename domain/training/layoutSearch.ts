@@ -91,11 +91,15 @@ const powersOfTwo = (max: number): number[] => {
 };
 
 /**
- * Pipeline splits of L layers over pp stages: even, or a heavier first and/or last stage with even
- * middle stages (Megatron's --decoder-first/last-pipeline-num-layers). Only edges at least as large as
- * a middle stage, to keep the search small: the memory estimate judges every stage (memoryFit.ts
- * `trainPhase` takes the busiest of `stageFits`), but lighter edges (miles' own 7 | 8×6 | 6 split of
- * DeepSeek-V3) are not generated; a layout they would allow is not proposed.
+ * Pipeline splits of L layers over pp stages (Megatron's --decoder-first/last-pipeline-num-layers, the
+ * middle stages even): even; a heavier first and/or last stage with ⌊L/pp⌋-layer middle stages; or
+ * lighter edges around ⌈L/pp⌉-layer middle stages, the remainder split between the first and the last
+ * (the larger part first) — miles' own 7 | 8 × 6 | 6 of DeepSeek-V3's 61 layers on PP 8 (radixark/miles
+ * v0.1.0 scripts/run_deepseek.py:76-81, the torch_dist conversion's `--pipeline-model-parallel-size 8
+ * --decoder-first-pipeline-num-layers 7 --decoder-last-pipeline-num-layers 6`).
+ * Lighter edges make room for what only the edges hold: the first stage's PP micro-batches in flight
+ * and its embedding, the last stage's logits. The memory estimate judges every stage (memoryFit.ts
+ * `trainPhase` takes the busiest of `stageFits`), so no split hides its busiest stage.
  */
 export function stageSplits(L: number, pp: number): Array<{ first?: number; last?: number }> {
     if (pp === 1) return [{}];
@@ -107,6 +111,10 @@ export function stageSplits(L: number, pp: number): Array<{ first?: number; last
     const both = L - (pp - 2) * each;
     const first = Math.floor(both / 2);
     if (pp > 2 && first >= each && both - first >= each && (first !== each || both - first !== each)) out.push({ first, last: both - first });
+    // Lighter edges: middle stages of ⌈L/pp⌉ layers, the remainder (at least one layer each) on the edges.
+    const middle = Math.ceil(L / pp);
+    const edges = L - (pp - 2) * middle;
+    if (pp > 2 && edges >= 2 && edges < 2 * middle) out.push({ first: Math.ceil(edges / 2), last: Math.floor(edges / 2) });
     const seen = new Set<string>();
     return out.filter((s) => {
         const k = `${s.first ?? "-"}/${s.last ?? "-"}`;

@@ -11,6 +11,7 @@
  * miles' published measurements are from it. A layout the estimate rejects can still be forced with
  * `training.resources.memoryFitCheck: warn` once it has been measured on a real cluster.
  */
+import type { HybridAttention } from "../../catalog/hybridAttention";
 import { embeddingParams, layerParams, paramCounts, type ArchFacts } from "../../catalog/modelArch";
 
 export const GIB = 2 ** 30;
@@ -58,33 +59,57 @@ export const CPU_OPTIMIZER_BYTES = 16;
 export const WEIGHT_BACKUP_BYTES = 2;
 
 /**
- * How far the estimates may be off, from the published measurements in radixark/miles v0.1.0 docs (each
- * one a test case in test/memoryFit.test.ts with its doc path), as measured ÷ estimated:
- * - KV-cache tokens: within ±10 % (docs/models/qwen/qwen3-8.md: 158,018 and 517,999 tokens; estimate
- *   +6.5 % and +2.0 %).
- * - actor GPU peak: the estimate counts tensors; miles reports peaks 1.8× (qwen3-8.md "88–90 GB of
- *   140 GB", estimate 48.5 GB) and 2.5× (docs/examples/on-policy-distillation/qwen3-5-35b-selfdistill.md
- *   "Peak ≈ 124 GB / 143 GB", estimate 49 GB) higher: the PyTorch caching allocator, FP32
- *   log-prob/entropy temporaries, NCCL/DeepEP buffers and the paused engine's context are not
- *   modelled. Both peaks were read on colocated runs (nvidia-smi-style, every process on the GPU).
- * - host RAM: the estimate counts the CPU optimizer, the paused optimizer and the pinned weight copies;
- *   docs/models/deepseek/deepseek.md reports ~1.4–1.5 TB per 8-GPU node for its 16-node layout with
- *   CPU Adam, 1.5–1.6× the counted 0.93 TB (CPU Adam's step temporaries, processes, object store).
+ * How far the estimates may be off, from the published figures in radixark/miles v0.1.0 docs (each one a
+ * test case in test/memoryFit.test.ts with its doc path and the run's script), as |measured ÷ estimated − 1|:
+ * - KV-cache tokens: ±10 % (docs/models/qwen/qwen3-8.md: 158,018 and 517,999 tokens; estimate +6.5 % and +2.0 %).
+ * - GPU peak: ±25 %. qwen3-8.md "the training-phase peak at 0.8 measured 88–90 GB of 140 GB" (GiB: the
+ *   H200's 140.4 GiB is the "140 GB", as miles' print_memory divides by 1024³, miles/utils/memory_utils.py:31-32),
+ *   estimate 72.2 GiB: +22…+25 %; docs/examples/on-policy-distillation/qwen3-5-35b-selfdistill.md "Peak ≈ 124 GB /
+ *   143 GB per GPU" over both colocated phases (the rollout's mem-fraction-static 0.8 share is the larger),
+ *   estimate 111.4 GiB: +4…+11 % whichever unit "GB" is. The rest has no upstream formula: each process's
+ *   CUDA context (Megatron and the paused engine on one GPU), NCCL communicators (miles turns NVLS on with
+ *   NVLink, miles/utils/external_utils/command_utils.py:205), what the paused engine's caching allocator
+ *   keeps (SGLang's release_memory_occupation pauses the tagged pools but does not empty the cache,
+ *   sgl-project/sglang python/sglang/srt/managers/scheduler_update_weights_mixin.py, read at snapshot
+ *   018c9109: the sglang-miles branch itself was not readable here) and allocator fragmentation; the
+ *   3 GiB margin (TRAIN_MARGIN_BYTES) stands for them.
+ * - host RAM: ±15 %. docs/models/deepseek/deepseek.md §5.4 states the CPU Adam state of scripts/run_deepseek.py's
+ *   64-GPU layout (TP 4, PP 4, CP 4, EP 16) at "~1.4–1.5 TB / 8-GPU node"; the estimate's CPU optimizer is
+ *   1.47 TB (−5…+2 % in TB, +5…+12 % if TiB).
  */
 export const ACCURACY = {
     kvTokens: 0.1,
-    trainPeakUpTo: 2.6,
-    hostUpTo: 1.7,
+    gpuPeak: 0.25,
+    host: 0.15,
 } as const;
 
 /** Bytes per element of activations kept for the backward pass (BF16). */
 const ACT_BYTES = 2;
 /**
- * Bytes per logit element on the last pipeline stage: the BF16 logits plus the FP32 copy the
- * log-softmax / entropy of the policy loss works on (miles computes log-probs and entropy over the full
- * vocabulary slice of each TP rank).
+ * Bytes per logit element (tokens × vocab ÷ TP) on the last pipeline stage at the loss's peak, the start
+ * of its backward:
+ * - the logits arrive in FP32: Megatron's Float16Module upcasts the last stage's output (`fp32_output=True`
+ *   by default, radixark/Megatron-LM megatron/core/transformer/module.py `Float16Module.forward`,
+ *   `float16_to_fp32`; miles v0.1.0 docker/Dockerfile:22-25 clones branch miles-main with no pinned
+ *   commit, read at snapshot 8e94dd05), and miles' loss expects "Must be float32" (radixark/miles v0.1.0
+ *   miles/backends/training_utils/loss_hub/logit_processors.py:29-30);
+ * - each sample's response logits are copied again to FP32, math_utils.py:983 (`logits.to(torch.float32,
+ *   copy=True)`; per chunk at :973 with `--log-probs-chunk-size`, so chunking does not shrink what the
+ *   backward keeps), which Megatron's `fused_vocab_parallel_cross_entropy` (math_utils.py:294-299) keeps,
+ *   exponentiated in place, for its backward: 4 B;
+ * - the FP32 gradient of the logits being accumulated (4 B) and the full-size FP32 gradient each sample's
+ *   slice returns into it (4 B): `get_responses` slices `logits[start - 1 : end - 1]` per sample
+ *   (logit_processors.py:76-80), and a slice's backward is a zero tensor the size of the whole input.
+ * The forward peak (FP32 logits 4 B + the copies 4 B, + the BF16 output 2 B while it is cast) is lower.
+ * Counted for every token, not only the response ones (an upper bound by the prompt's share).
  */
-const LOGIT_BYTES = 2 + 4;
+const LOGIT_BYTES = 4 + 4 + 4;
+/**
+ * Extra bytes per logit element when the entropy carries a gradient (`--entropy-coef` ≠ 0, losses.py:113,122):
+ * another FP32 copy (math_utils.py:962) and the FP32 softmax that `_VocabParallelEntropy` saves beside
+ * it (math_utils.py:416).
+ */
+const ENTROPY_LOGIT_BYTES = 4 + 4;
 
 export type RolloutPrecision = "bf16" | "fp8" | "int4";
 
@@ -116,6 +141,20 @@ export interface TrainLayout {
      * every linear layer (`all-linear`) train with the full 6 + 12/d bytes.
      */
     lora?: { rank: number; targets: "attention" | "all-linear" };
+    /** `--entropy-coef` ≠ 0 (optional): the entropy is differentiated, two more FP32 vocabulary copies (ENTROPY_LOGIT_BYTES). */
+    entropyWithGrad?: boolean;
+    /**
+     * Hybrid linear-attention models on miles' own layer specs (optional; from catalog/hybridAttention.ts):
+     * the Gated DeltaNet of every linear layer is replicated on each TP rank and runs on the whole
+     * sequence (see gdnParamsPerLayer, gdnActivationElementsPerToken).
+     */
+    replicatedLinearAttention?: HybridAttention;
+    /**
+     * Multi-token prediction (optional; `--mtp-num-layers`, `--enable-mtp-training`): Megatron builds the MTP
+     * layers on the last pipeline stage whether or not they train (see mtpParams); trained, each runs one
+     * more decoder layer per micro-batch.
+     */
+    mtp?: { layers: number; training: boolean };
 }
 
 export interface RolloutLayout {
@@ -247,7 +286,11 @@ export function activationBytesPerTokenLayer(a: ArchFacts, i: number, t: TrainLa
     const h = a.hiddenSize;
     const rep = (4 * h) / (t.sequenceParallel && t.tp > 1 ? t.tp : 1);
     let attn: number;
-    if (a.mla) {
+    const gdn = t.replicatedLinearAttention;
+    if (gdn && isLinearAttentionLayer(gdn, i)) {
+        // The whole sequence on every TP rank (SP gathered) and, without hybrid CP, every CP rank (gathered).
+        attn = gdnActivationElementsPerToken(gdn, h) * Math.max(1, t.cp);
+    } else if (a.mla) {
         const m = a.mla;
         const qk = m.qkHeadDim + m.qkPosEmbHeadDim;
         attn = (a.numAttentionHeads * (2 * qk + 2 * m.vHeadDim)) / t.tp + (m.qLoraRank ?? 0) + m.kvLoraRank + m.qkPosEmbHeadDim;
@@ -266,6 +309,42 @@ export function activationBytesPerTokenLayer(a: ArchFacts, i: number, t: TrainLa
     return (rep + attn + mlp) * ACT_BYTES;
 }
 
+/** Layer i (0-based) of a hybrid model is a Gated DeltaNet layer: every `interval`-th layer is full attention. */
+export function isLinearAttentionLayer(h: HybridAttention, i: number): boolean {
+    return (i + 1) % h.fullAttentionInterval !== 0;
+}
+
+/**
+ * Parameters of one Gated DeltaNet layer as miles builds it (radixark/miles v0.1.0
+ * miles_plugins/models/qwen3_5.py:57-96; qwen3_next.py:60-78 fuses the same projections): in_proj_qkv
+ * h × (2k + v), in_proj_z h × v, in_proj_b and in_proj_a h × V-heads each, the depthwise conv
+ * (2k + v) × kernel, dt_bias and A_log (V-heads each), the gated norm (V head dim), out_proj v × h, and
+ * the layer's own input RMSNorm h (qwen3_5.py:211), with k = K-heads × K dim, v = V-heads × V dim.
+ * These are plain `nn.Linear`s, not Megatron's tensor-parallel layers: "the linear attention after this
+ * gather is NOT TP-sharded (duplicated on all ranks)" (miles_plugins/models/hf_attention.py:194-202), so
+ * every TP rank holds all of them, with their gradients and optimizer shards.
+ */
+export function gdnParamsPerLayer(g: HybridAttention, hidden: number): number {
+    const k = g.linearKeyHeads * g.linearKeyHeadDim;
+    const v = g.linearValueHeads * g.linearValueHeadDim;
+    return hidden * (2 * k + v) + hidden * v + 2 * hidden * g.linearValueHeads + (2 * k + v) * g.convKernel + 2 * g.linearValueHeads + g.linearValueHeadDim + v * hidden + hidden;
+}
+
+/**
+ * BF16 elements one token leaves for the backward pass in a Gated DeltaNet layer
+ * (miles_plugins/models/qwen3_5.py `Qwen3_5GatedDeltaNet.forward`, :103-181): the gathered input and the
+ * RMSNorm output (2h), the QKV projection and its convolution (2 × (2k + v)), Q and K repeated to the
+ * V heads when there are more V heads than K heads (2 × V-heads × K dim, :135-137), z, the kernel output
+ * and the gated norm's output (3v). Not counted: a, b, g, β (a few values per V head) and what the fla
+ * kernel keeps inside (it recomputes its chunk states in the backward).
+ */
+export function gdnActivationElementsPerToken(g: HybridAttention, hidden: number): number {
+    const k = g.linearKeyHeads * g.linearKeyHeadDim;
+    const v = g.linearValueHeads * g.linearValueHeadDim;
+    const repeated = g.linearValueHeads > g.linearKeyHeads ? 2 * g.linearValueHeads * g.linearKeyHeadDim : 0;
+    return 2 * hidden + 2 * (2 * k + v) + repeated + 3 * v;
+}
+
 const fmtGiB = (b: number): string => `${(b / GIB).toFixed(1)} GiB`;
 
 function phase(items: Item[], capacityBytes: number): PhaseFit {
@@ -273,8 +352,25 @@ function phase(items: Item[], capacityBytes: number): PhaseFit {
     return { items, totalBytes, capacityBytes, usage: capacityBytes > 0 ? totalBytes / capacityBytes : Infinity };
 }
 
-/** Parameters held by one rank of each pipeline stage (first stage also the input embedding, last the output layer), before TP/EP. */
-function stageParamsAll(a: ArchFacts, layers: number[], scale: { dense: number; expert: number }): Array<{ dense: number; expert: number }> {
+/**
+ * Parameters of the multi-token-prediction block, all on the last pipeline stage (radixark/Megatron-LM
+ * megatron/core/transformer/multi_token_prediction.py `MultiTokenPredictionLayer.__init__`, read at snapshot
+ * 1e63e218): per MTP layer the enorm and hnorm (h each), eh_proj (2h × h, column-parallel), a decoder
+ * layer of the model's own spec (counted as its last layer) and a final norm (h); with PP > 1 the stage
+ * also keeps its own copy of the input embedding (megatron/core/models/gpt/gpt_model.py: "If MTP is not
+ * placed in the pre processing stage, we need to maintain a copy of embedding layer in the mtp process
+ * stage"). Parameters, so they carry gradients and optimizer state like the rest (MTP heads are not in
+ * the published totals).
+ */
+export function mtpParams(a: ArchFacts, layers: number, pp: number): { dense: number; expert: number } {
+    if (layers <= 0 || a.numLayers <= 0) return { dense: 0, expert: 0 };
+    const h = a.hiddenSize;
+    const l = layerParams(a, a.numLayers - 1);
+    return { dense: layers * (2 * h * h + 3 * h + l.dense) + (pp > 1 ? embeddingParams(a).input : 0), expert: layers * l.expert };
+}
+
+/** Parameters held by one rank of each pipeline stage (first stage also the input embedding, last the output layer and any MTP block), before TP/EP. */
+function stageParamsAll(a: ArchFacts, layers: number[], scale: { dense: number; expert: number }, mtpLayers = 0): Array<{ dense: number; expert: number }> {
     const emb = embeddingParams(a);
     let layer = 0;
     return layers.map((n, s) => {
@@ -288,7 +384,8 @@ function stageParamsAll(a: ArchFacts, layers: number[], scale: { dense: number; 
         if (s === 0) dense += emb.input;
         // Tied embeddings with PP > 1 keep a copy of the embedding on the last stage for the output layer.
         if (s === layers.length - 1) dense += emb.output > 0 ? emb.output : layers.length > 1 ? emb.input : 0;
-        return { dense: dense * scale.dense, expert: expert * scale.expert };
+        const m = s === layers.length - 1 ? mtpParams(a, mtpLayers, layers.length) : { dense: 0, expert: 0 };
+        return { dense: dense * scale.dense + m.dense, expert: expert * scale.expert + m.expert };
     });
 }
 
@@ -340,14 +437,20 @@ function stageFits(inp: FitInput, p: ReturnType<typeof effectiveParams>): StageF
     const denseShard = Math.max(1, Math.floor(t.world / (t.tp * t.pp)));
     const expertShard = Math.max(1, Math.floor(t.world / (t.ep * t.etp * t.pp)));
     const dp = Math.max(1, Math.floor(t.world / (t.tp * t.pp * t.cp)));
-    const perStage = stageParamsAll(a, layers, scale);
+    const mtpLayers = Math.max(0, Math.floor(t.mtp?.layers ?? 0));
+    const perStage = stageParamsAll(a, layers, scale, mtpLayers);
     const copies =
         (((inp.colocate || inp.withRef || (inp.extraWeightCopies ?? 0) > 0) && !inp.rematerializeParams ? 1 : 0) + (inp.withRef ? 1 : 0) + (inp.extraWeightCopies ?? 0));
     const seqShard = t.sequenceParallel && t.tp > 1 ? t.tp : 1;
     let startLayer = 0;
     return layers.map((n, s) => {
         const sp = perStage[s];
-        const dense = sp.dense / t.tp;
+        // Gated DeltaNet layers of miles' hybrid specs are whole on every TP rank (gdnParamsPerLayer).
+        const g = t.replicatedLinearAttention;
+        let gdnLayers = 0;
+        if (g && t.tp > 1) for (let i = startLayer, end = Math.min(a.numLayers, startLayer + n); i < end; i++) if (isLinearAttentionLayer(g, i)) gdnLayers++;
+        const replicated = g ? gdnParamsPerLayer(g, a.hiddenSize) * gdnLayers * (1 - 1 / t.tp) : 0;
+        const dense = sp.dense / t.tp + replicated;
         const expert = sp.expert / (t.ep * t.etp);
         const rankParams = dense + expert;
         const items: Item[] = [];
@@ -375,7 +478,7 @@ function stageFits(inp: FitInput, p: ReturnType<typeof effectiveParams>): StageF
         items.push({
             label: t.lora ? "LoRA weights + grads" : "weights + grads",
             bytes: trainable * wgBytes,
-            formula: `${(trainable / 1e9).toFixed(t.lora ? 4 : 2)}B ${t.lora ? `adapter params (rank ${t.lora.rank}, ${t.lora.targets})` : "params"} on this rank (stage ${s + 1}/${pp}: dense ÷ TP ${t.tp}, experts ÷ EP ${t.ep} × ETP ${t.etp}) × ${wgBytes} B (BF16 weight + ${fp32Grads ? "FP32" : "BF16"} grad)`,
+            formula: `${(trainable / 1e9).toFixed(t.lora ? 4 : 2)}B ${t.lora ? `adapter params (rank ${t.lora.rank}, ${t.lora.targets})` : "params"} on this rank (stage ${s + 1}/${pp}: dense ÷ TP ${t.tp}${replicated > 0 ? ` + ${gdnLayers} Gated DeltaNet layers whole on every TP rank (${(replicated / 1e9).toFixed(2)}B more)` : ""}, experts ÷ EP ${t.ep} × ETP ${t.etp}) × ${wgBytes} B (BF16 weight + ${fp32Grads ? "FP32" : "BF16"} grad)`,
         });
         const optBytes = (trainDense * optPerParam) / denseShard + (trainExpert * optPerParam) / expertShard;
         const cpuOptBytes = (trainDense * CPU_OPTIMIZER_BYTES) / denseShard + (trainExpert * CPU_OPTIMIZER_BYTES) / expertShard;
@@ -419,8 +522,18 @@ function stageFits(inp: FitInput, p: ReturnType<typeof effectiveParams>): StageF
         // Megatron's recompute (megatron/core/transformer/transformer_block.py `_checkpointed_forward`)
         // rebuilds a chunk during the backward of one micro-batch; the other in-flight ones keep only inputs.
         items.push({ label: "activations", bytes: kept * inFlight + rebuilt, formula: `${t.tokensPerGpu} tokens/GPU × ${stageN} layers, ${how}${inFlight > 1 ? `; ${inFlight} micro-batches in flight (1F1B, stage ${s + 1})` : ""}` });
+        if (s === pp - 1 && mtpLayers > 0 && t.mtp?.training && a.numLayers > 0) {
+            // Each trained MTP layer runs one more decoder layer (the model's last one) on the micro-batch, outside the decoder's recompute.
+            const perLayer = activationBytesPerTokenLayer(a, a.numLayers - 1, t) * t.tokensPerGpu;
+            items.push({ label: "MTP activations", bytes: mtpLayers * perLayer, formula: `${mtpLayers} MTP layer(s) × ${t.tokensPerGpu} tokens (one more decoder layer each, trained with --enable-mtp-training; their loss's vocabulary tensors not counted)` });
+        }
         if (s === pp - 1 && a.vocabSize) {
-            items.push({ label: "logits", bytes: (t.tokensPerGpu * a.vocabSize * LOGIT_BYTES) / t.tp, formula: `${t.tokensPerGpu} tokens × vocab ${a.vocabSize} ÷ TP ${t.tp} × ${LOGIT_BYTES} B (BF16 logits + FP32 log-softmax)` });
+            const perElement = LOGIT_BYTES + (t.entropyWithGrad ? ENTROPY_LOGIT_BYTES : 0);
+            items.push({
+                label: "logits",
+                bytes: (t.tokensPerGpu * a.vocabSize * perElement) / t.tp,
+                formula: `${t.tokensPerGpu} tokens × vocab ${a.vocabSize} ÷ TP ${t.tp} × ${perElement} B (the loss's backward: FP32 log-prob copy + two FP32 logit gradients${t.entropyWithGrad ? " + the entropy's FP32 copy and softmax" : ""})`,
+            });
         }
         items.push({ label: "margin", bytes: TRAIN_MARGIN_BYTES, formula: "miles' --train-memory-margin-bytes (CUDA context, NCCL, fragmentation)" });
         const weightsGrads = frozen * 2 + trainable * wgBytes;
@@ -614,8 +727,8 @@ export function memoryFit(inp: FitInput): MemoryFit {
         train.usage = train.totalBytes / train.capacityBytes;
     }
     const accuracy =
-        `counts tensors by upstream's rules (Megatron distributed optimizer, miles offload and pinned copies, SGLang pool sizing); ` +
-        `against miles' published measurements: KV tokens within ±${pct(ACCURACY.kvTokens)}, measured actor peaks up to ${ACCURACY.trainPeakUpTo}× the estimate (allocator cache, FP32 log-prob temporaries, NCCL), ` +
-        `measured host use up to ${ACCURACY.hostUpTo}× (CPU Adam temporaries, processes, object store) — docs/memory-fit.md`;
+        `counts tensors by upstream's rules (Megatron distributed optimizer, miles offload and pinned copies, miles' TP-replicated Gated DeltaNet, the loss's vocabulary copies, SGLang pool sizing); ` +
+        `against miles' published figures: KV tokens within ±${pct(ACCURACY.kvTokens)}, GPU peaks within ±${pct(ACCURACY.gpuPeak)} (CUDA contexts, NCCL, the paused engine's allocator cache and fragmentation have no formula: the 3 GiB margin stands for them), ` +
+        `host CPU-optimizer state within ±${pct(ACCURACY.host)} — docs/memory-fit.md`;
     return { paramsBasis: p.basis, params: { dense: p.dense, expert: p.expert, total: p.total }, train, rollout: rolloutPhase(inp, p, stages), host: hostPhase(inp, stages), accuracy };
 }

@@ -71,6 +71,15 @@ export function cudaGraphReserve(r: ResolvedTraining): { bytes: number; maxBs: n
     return { bytes: mb * 2 ** 20, maxBs };
 }
 
+/**
+ * The model is built from miles' Qwen3.5 / Qwen3-Next layer specs, whose Gated DeltaNet is a plain
+ * `nn.Linear` module replicated on every TP rank (radixark/miles v0.1.0 miles_plugins/models/hf_attention.py:194-202).
+ */
+export function usesMilesHybridSpec(archArgs: ReadonlyArray<string>): boolean {
+    const i = archArgs.indexOf("--spec");
+    return i >= 0 && /^miles_plugins\.models\.qwen3_(5|next)$/.test(archArgs[i + 1] ?? "");
+}
+
 export interface RunMemoryFit extends MemoryFit {
     gpu: string;
     tokensBasis: string;
@@ -115,6 +124,11 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
             optimizerCpuOffload: t.offload.optimizerCpu,
             gradsInFp32: r.effective.gradsInFp32,
             lora: loraOf(r),
+            // losses.py:113,122 (radixark/miles v0.1.0): the entropy is differentiated when its coefficient is not 0.
+            entropyWithGrad: t.algorithm.entropyCoef !== 0,
+            // miles' own hybrid specs (`--spec miles_plugins.models.qwen3_5 …` / `qwen3_next`) keep the GDN layers whole on every TP rank.
+            replicatedLinearAttention: hybrid && usesMilesHybridSpec(r.model.archArgs) ? hybrid : undefined,
+            mtp: r.model.mtpLayers > 0 ? { layers: r.model.mtpLayers, training: t.features.mtp.training } : undefined,
         },
         rollout: {
             gpusPerEngine: t.layout.gpusPerEngine,
