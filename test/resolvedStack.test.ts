@@ -95,7 +95,11 @@ describe("resolve once: what partial resolutions let through (issue 20, failed o
     });
 
     it("the memory fit reads recompute given in extraArgs (the rules did, the estimate did not)", async () => {
-        const cfg = (await stackPlan("dev")).config!;
+        const dev = (await stackPlan("dev")).config!;
+        // The dev stack recomputes through its field; start from the same run without it.
+        const { recompute: _r, ...noRecompute } = dev.training.parallelism;
+        const training = { ...dev.training, parallelism: noRecompute as typeof dev.training.parallelism };
+        const cfg = { ...dev, training, runs: [{ path: "training", training }] };
         const withExtra = { ...cfg, training: { ...cfg.training, extraArgs: ["--recompute-granularity", "full", "--recompute-method", "uniform", "--recompute-num-layers", "1"] } };
         const viaExtra = resolveStack({ ...withExtra, runs: [{ path: "training", training: withExtra.training }] }).runs[0].run;
         const withField = { ...cfg.training, parallelism: { ...cfg.training.parallelism, recompute: { granularity: "full" as const, method: "uniform" as const, numLayers: 1 } } };
