@@ -6,8 +6,10 @@
  * - the pre-replacement save Job (domain/lifecycle/jobs.ts), which the RayJob waits for;
  * - on a Capacity Block group: the end-of-block save CronJob and the resume CronJob, scheduled from
  *   the block's window (read from the reservation at deploy);
- * - on a spot group: the spot save watcher (domain/lifecycle/spotSave.ts), which makes the run save
- *   when the interruption handler taints one of its nodes.
+ * - the run's node watcher (domain/lifecycle/nodeWatch.ts): on a node of the run that the node
+ *   monitoring agent marks unhealthy (or that carries our unhealthy taint) it taints the node, records
+ *   it, makes the run save and restarts it without the node; on a spot group it also makes the run
+ *   save when the interruption handler taints one of its nodes.
  *
  * Verified offline only (manifests, RBAC, the scripts under /bin/sh with stand-ins); the Jobs
  * running against a real KubeRay, FSx and Capacity Block are verified only on a real cluster.
@@ -21,8 +23,8 @@ import { POD_IDENTITY_TRUST_POLICY } from "../domain/iam";
 import type { BlockWindow } from "../domain/lifecycle/capacityBlock";
 import { transform, type Transform } from "./transform";
 import { configuredRegion } from "./defaults";
-import { blockEndSaveCronJob, blockGroupOf, blockResumeCronJob, lifecycleName, lifecycleNodeReaderRole, lifecycleRole, preReplaceSaveJob, runOnSpot, type LifecycleContext } from "../domain/lifecycle/jobs";
-import { spotSaveWatcher } from "../domain/lifecycle/spotSave";
+import { blockEndSaveCronJob, blockGroupOf, blockResumeCronJob, lifecycleName, lifecycleNodeReaderRole, lifecycleRole, preReplaceSaveJob, type LifecycleContext } from "../domain/lifecycle/jobs";
+import { runNodeWatcher } from "../domain/lifecycle/nodeWatch";
 
 export interface RunLifecycleArgs {
     /**
@@ -119,7 +121,7 @@ export interface RunLifecycleArgs {
         nodeReaderRole?: Transform<k8s.rbac.v1.ClusterRoleArgs>;
         nodeReaderBinding?: Transform<k8s.rbac.v1.ClusterRoleBindingArgs>;
         blockResume?: Transform<k8s.batch.v1.CronJobArgs>;
-        spotSave?: Transform<k8s.apps.v1.DeploymentArgs>;
+        nodeWatch?: Transform<k8s.apps.v1.DeploymentArgs>;
         cloudWatchRole?: Transform<aws.iam.RoleArgs>;
         cloudWatchRolePolicy?: Transform<aws.iam.RolePolicyArgs>;
         cloudWatchPodIdentity?: Transform<aws.eks.PodIdentityAssociationArgs>;
@@ -132,8 +134,8 @@ export class RunLifecycle extends pulumi.ComponentResource {
     readonly preReplaceSave?: k8s.batch.v1.Job;
     readonly blockEndSave?: k8s.batch.v1.CronJob;
     readonly blockResume?: k8s.batch.v1.CronJob;
-    /** The spot save watcher, when the run takes nodes from a spot group. */
-    readonly spotSave?: k8s.apps.v1.Deployment;
+    /** The run's node watcher (unhealthy nodes; spot interruptions on a spot group). */
+    readonly nodeWatch: k8s.apps.v1.Deployment;
 
     constructor(name: string, args: RunLifecycleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:RunLifecycle", name, {}, opts);
@@ -193,21 +195,18 @@ export class RunLifecycle extends pulumi.ComponentResource {
             );
         }
 
-        const spot = runOnSpot(r);
-        let nodeReader: pulumi.Resource[] = [];
-        if ((args.blockWindow && block) || spot) {
-            const nodes = lifecycleNodeReaderRole(r, args.namespace);
-            const nodeRole = new k8s.rbac.v1.ClusterRole(...transform(t.nodeReaderRole, `${name}-nodes`, nodes, o()));
-            const nodeBinding = new k8s.rbac.v1.ClusterRoleBinding(
-                ...transform(
-                    t.nodeReaderBinding,
-                    `${name}-nodes`,
-                    { metadata: nodes.metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: nodes.metadata.name }, subjects: [{ kind: "ServiceAccount", name: this.serviceAccountName, namespace: args.namespace }] },
-                    o(),
-                ),
-            );
-            nodeReader = [nodeRole, nodeBinding];
-        }
+        // Every run's node watcher reads, lists and taints nodes; the block resume lists them.
+        const nodes = lifecycleNodeReaderRole(r, args.namespace);
+        const nodeRole = new k8s.rbac.v1.ClusterRole(...transform(t.nodeReaderRole, `${name}-nodes`, nodes, o()));
+        const nodeBinding = new k8s.rbac.v1.ClusterRoleBinding(
+            ...transform(
+                t.nodeReaderBinding,
+                `${name}-nodes`,
+                { metadata: nodes.metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: nodes.metadata.name }, subjects: [{ kind: "ServiceAccount", name: this.serviceAccountName, namespace: args.namespace }] },
+                o(),
+            ),
+        );
+        const nodeReader: pulumi.Resource[] = [nodeRole, nodeBinding];
         if (args.blockWindow && block) {
             const lead = block.saveLeadMinutes;
             const w = args.blockWindow;
@@ -220,10 +219,8 @@ export class RunLifecycle extends pulumi.ComponentResource {
                 ...transform(t.blockResume, `${name}-block-resume`, { metadata: resume.metadata, spec: w.apply((win) => blockResumeCronJob(r, ctx, win).spec) }, { ...o(), dependsOn: [...deps, ...nodeReader] }),
             );
         }
-        if (spot) {
-            const watcher = spotSaveWatcher(r, ctx);
-            this.spotSave = new k8s.apps.v1.Deployment(...transform(t.spotSave, `${name}-spot-save`, { metadata: watcher.metadata, spec: watcher.spec }, { ...o(), dependsOn: [...deps, ...nodeReader] }));
-        }
+        const watcher = runNodeWatcher(r, ctx);
+        this.nodeWatch = new k8s.apps.v1.Deployment(...transform(t.nodeWatch, `${name}-node-watch`, { metadata: watcher.metadata, spec: watcher.spec }, { ...o(), dependsOn: [...deps, ...nodeReader] }));
         this.registerOutputs({ serviceAccountName: this.serviceAccountName });
     }
 

@@ -84,14 +84,21 @@ describe("run lifecycle: the prod Capacity Block stack", function () {
         await validate("CronJob", "batch/v1", cj.inputs);
     });
 
-    it("least privilege: get/patch of this one RayJob, list/patch of Kueue Workloads (their names are Kueue's), list nodes, and one read-only CloudWatch call", () => {
+    it("least privilege: get/patch of this one RayJob, list/patch of Kueue Workloads (their names are Kueue's), list/delete of the namespace's pods and get/list/patch of nodes (the node watcher), and one read-only CloudWatch call", () => {
         const role = one(p, "kubernetes:rbac.authorization.k8s.io/v1:Role", "training-lifecycle-role").inputs as any;
         assert.deepEqual(role.rules, [
             { apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: ["qwen3-30b-a3b-fp8"], verbs: ["get", "patch"] },
             { apiGroups: ["kueue.x-k8s.io"], resources: ["workloads"], verbs: ["list", "patch"] },
+            { apiGroups: [""], resources: ["pods"], verbs: ["list", "delete"] },
         ]);
         const nodes = one(p, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "training-lifecycle-nodes").inputs as any;
-        assert.deepEqual(nodes.rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["list"] }]);
+        assert.deepEqual(nodes.rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "patch"] }]);
+        // Not a spot group: the run's node watcher reacts to node health only.
+        const watch = one(p, "kubernetes:apps/v1:Deployment", "training-lifecycle-node-watch").inputs as any;
+        const env = Object.fromEntries(watch.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+        assert.equal(env.WATCH, "");
+        assert.match(env.CONDITIONS, /(^| )AcceleratedHardwareReady=\d+( |$)/);
+        assert.equal(watch.spec.template.spec.serviceAccountName, "qwen3-30b-a3b-fp8-lifecycle");
         const policy = JSON.parse(String(one(p, "aws:iam/rolePolicy:RolePolicy", "training-lifecycle-cloudwatch").inputs.policy));
         assert.deepEqual(policy.Statement.map((s: any) => s.Action), [["cloudwatch:GetMetricStatistics"]]);
         const assoc = one(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "training-lifecycle-cloudwatch").inputs as any;

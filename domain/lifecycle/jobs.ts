@@ -230,7 +230,7 @@ export function blockNodes(r: ResolvedRun): { selector: string; nodes: number } 
     return { selector: eq(blocks[0]?.group.selector ?? {}), nodes: blocks[0]?.nodes ?? 0 };
 }
 
-/** Whether a run takes nodes from a spot group: then it gets the spot save watcher (spotSave.ts). */
+/** Whether a run takes nodes from a spot group: then its node watcher also reacts to the interruption handler's taints (nodeWatch.ts). */
 export const runOnSpot = (r: Pick<ResolvedRun, "groups">) => r.groups.some((x) => x.group.spot === true);
 
 /**
@@ -242,18 +242,25 @@ export const runOnSpot = (r: Pick<ResolvedRun, "groups">) => r.groups.some((x) =
 export function lifecycleRole(r: ResolvedRun, namespace: string, queued = false) {
     const rules: Array<{ apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }> = [{ apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: [r.runName], verbs: ["get", "patch"] }];
     if (queued) rules.push({ apiGroups: ["kueue.x-k8s.io"], resources: ["workloads"], verbs: ["list", "patch"] });
-    // The spot save watcher finds the run's nodes through its pods (a label selector RBAC cannot narrow).
-    if (runOnSpot(r)) rules.push({ apiGroups: [""], resources: ["pods"], verbs: ["list"] });
+    // The node watcher (nodeWatch.ts) finds the run's nodes through its pods, and deletes the run's pods
+    // on a node it keeps out: pods are named by KubeRay (generated names), so RBAC cannot name them and
+    // cannot narrow by label; the Role is the namespace's, whose pods are the runs'.
+    rules.push({ apiGroups: [""], resources: ["pods"], verbs: ["list", "delete"] });
     return { metadata: { name: lifecycleName(r, "lifecycle"), namespace, labels: runLabels(r, "lifecycle") }, rules };
 }
 
 /**
- * The resume counts the block's Ready nodes: list nodes (cluster-scoped; RBAC cannot narrow it by
- * label); the spot save watcher reads the taints of the nodes the run's pods are on: get.
+ * Nodes are cluster-scoped and a ClusterRole cannot be narrowed by label or name to "the run's nodes":
+ * - get: the node watcher reads the taints and conditions of the nodes the run's pods are on;
+ * - list: the node watcher lists the run's node groups (kept-out nodes for the record), the block
+ *   resume counts the block's Ready nodes;
+ * - patch: the node watcher taints a node the node monitoring agent marks unhealthy
+ *   `miles-cluster.io/unhealthy:NoSchedule` with the reason annotation, so that no new pod of this
+ *   run (or any other) lands there before EKS auto repair acts (docs/lifecycle.md).
  */
 export function lifecycleNodeReaderRole(r: ResolvedRun, namespace: string) {
     return {
         metadata: { name: `${namespace}-${lifecycleName(r, "nodes")}`, labels: runLabels(r, "lifecycle") },
-        rules: [{ apiGroups: [""], resources: ["nodes"], verbs: [...(blockGroupOf(r) ? ["list"] : []), ...(runOnSpot(r) ? ["get"] : [])] }],
+        rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "patch"] }],
     };
 }
