@@ -85,7 +85,7 @@ export function step(name: string, image: string, script: string, env: EnvVar[])
 
 /**
  * The steps' pod, hardened like every pod of the project; it patches the RayJob, so it keeps its API
- * token. A Job's pod never restarts; a Deployment's (the spot save watcher) always does.
+ * token. A Job's pod never restarts; a Deployment's (the run's node watcher) always does.
  */
 export function podSpec(ctx: LifecycleContext, steps: Container[], restartPolicy: "Never" | "Always" = "Never"): PodSpec {
     const init = steps.slice(0, -1);

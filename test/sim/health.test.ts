@@ -8,17 +8,16 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import type { Plan } from "../../plan/run";
-import { stackPlan } from "./world";
-import { keyOf, worldOf } from "./awaits";
+import { objectsOf, stackPlan } from "./world";
+import { keyOf, kindOf, worldOf } from "./awaits";
 import { gangOf, joinChecked, nodeCheckOf, placeGang, podsReadyOf, replay, runNodeCheck, tolerates, type CheckedNode, type Gang, type NodeCheckPod, type PodsReady, type SimNode } from "./health";
 import { HEALTH_PENDING_TAINT, UNHEALTHY_TAINT } from "../../domain/health/nodeHealth";
 import { NODE_REPAIR_AFTER_MINUTES } from "../../catalog/nodeHealth";
-import { eksEffect } from "./scheduling";
+import { eksEffect, nodeGroupsOf } from "./scheduling";
 import type { Taint } from "../../catalog/nodeLabels";
 import { NODE_HEALTH_EVENT_KIND, runAttempts, type AttemptRecord } from "../../domain/training/attempts";
 import { unhealthyMidRun, watcherWorld, type MidRunResult } from "./nodeWatch";
 import { envOf } from "./spotReclaim";
-import { objectsOf } from "./world";
 import { NODE_WATCH, POD_DELETE_GRACE_SECONDS } from "../../domain/lifecycle/nodeWatch";
 import type { GpuNodeGroupInfo } from "../../domain/gpuNodes";
 
@@ -208,6 +207,29 @@ describe("deployment simulation: health on every node change (issue 22)", functi
         it("a node that joins without the health check (no startup taint patched) would be used at once, bad or not", () => {
             const unchecked: SimNode = { name: "unchecked", gpus: group.gpusPerNode, taints: [...group.taints], annotations: {} };
             assert.deepEqual(placeGang({ ...gang, pods: 1 }, [unchecked]), ["unchecked"]);
+        });
+    });
+
+    describe("an XID mid-run on the spot stack spec-mtp (one p5.48xlarge): the same path as on prod", () => {
+        let spot: MidRunResult;
+        before(async () => {
+            const q = await stackPlan("spec-mtp");
+            const rj = q.resources.find((r) => kindOf(r) === "RayJob")!;
+            const g = nodeGroupsOf(q).find((x) => x.role === "gpu")!;
+            const node = (name: string): SimNode => ({ name, gpus: gangOf(rj).gpusPerPod, taints: [...g.shape.taints] as Taint[], annotations: {} });
+            spot = unhealthyMidRun(q, String((rj.inputs.metadata as { name: string }).name), [node("spot-1")], () => node("spot-2"), { badIndex: 0, saveSeconds: 150, joinMinutes: 6 });
+        });
+
+        it("the one node is tainted, the run saves before auto repair, its pods go, the retry waits for and runs on the replacement; the record names the node", () => {
+            const timeline = spot.steps.map((x) => `${x.atMin.toFixed(2)} min: ${x.what}`).join("\n");
+            assert.deepEqual(spot.problems, [], timeline);
+            assert.ok(spot.badTaints.some((t) => t.key === UNHEALTHY_TAINT.key), timeline);
+            assert.ok(spot.savedMin! < spot.deadlineMin && spot.deadlineMin < spot.repairMin);
+            assert.deepEqual(spot.after, ["spot-2"], timeline);
+            assert.ok(spot.restartedMin! >= spot.repairMin, "the retry could only start once the replacement joined");
+            assert.equal(spot.attempts[0].endReason, "node failure");
+            assert.deepEqual(spot.attempts[0].excludedNodes.map((x) => x.node), ["spot-1"]);
+            assert.deepEqual(spot.waits.filter((x) => !Number.isFinite(x.boundMin)), []);
         });
     });
 });

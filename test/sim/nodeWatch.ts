@@ -220,6 +220,7 @@ export function unhealthyMidRun(p: Plan, runName: string, nodes: SimNode[], repl
     };
     try {
         for (const n of nodes) w.setNode({ name: n.name, labels, taints: n.taints, annotations: n.annotations });
+        w.setNode({ name: "system-1" }); // the head's (a system node)
         w.setPods([...before.map((n, i) => ({ name: `${runName}-raycluster-gpu-worker-${i}`, node: n })), { name: `${runName}-raycluster-head`, node: "system-1" }]);
         pass(-poll); // the run runs: nothing to do
         steps.push({ atMin: 0, what: `node monitoring agent: ${bad} AcceleratedHardwareReady=False (${cond.reason}); EKS auto repair will act at ${repairMin} min` });
