@@ -21,10 +21,10 @@
  * (raycluster_controller.go:1167-1213, `diff := numExpectedWorkerPods - len(runningPods)`); it cannot
  * land on the tainted node (the run's pods do not tolerate the unhealthy taint: test/sim/health.test.ts).
  * The Ray actors on the deleted pod die, so train.py (the Ray driver) fails; KubeRay sets the RayJob
- * Failed once the Ray job is terminal and the submitter Job finished (rayjob_controller.go:335-348),
- * or when the submitter Job failed (:1138-1154); while `failed < backoffLimit + 1` it moves it to
+ * Failed once the Ray job is terminal and the submitter Job finished (rayjob_controller.go:336-349),
+ * or when the submitter Job failed (:1138-1165); while `failed < backoffLimit + 1` it moves it to
  * Retrying (:542-555), deletes the RayCluster and the submitter and starts again with a new RayCluster
- * (:366-415) whose pods land on healthy nodes; --load = --save resumes from the save just written.
+ * (:366-410) whose pods land on healthy nodes; --load = --save resumes from the save just written.
  * A collective hung on the bad GPU does not keep the run stuck: the deletion kills that node's ranks
  * (within POD_DELETE_GRACE_SECONDS), and the surviving ranks' collectives end by the NCCL watchdog
  * after --distributed-timeout-minutes (miles' default 10: /work/shared/miles/flags.tsv), which fails
@@ -110,21 +110,26 @@ END {
 }`;
 
 /**
- * awk over the flattened `{"items":[<nodes>]}` → per node `N<TAB>name<TAB>boot ID<TAB>tainted (0|1)<TAB>
- * seconds (the shortest wait of its False conditions, or UNHEALTHY_SECONDS)<TAB>annotated reason`, then one
- * `C<TAB>name<TAB>reason` per watched condition with status False, in the node's order — the reasons of
- * domain/health/nodeHealth.ts monitoringProblems. Vars: conditions (CONDITIONS), unhealthy (UNHEALTHY_SECONDS).
+ * awk over a flattened NodeList (or, with `single=1`, one Node) → per node `N<TAB>name<TAB>boot ID<TAB>
+ * tainted (0|1)<TAB>seconds (the shortest wait of its False conditions, or UNHEALTHY_SECONDS)<TAB>number
+ * of C lines<TAB>annotated reason`, then one `C<TAB>name<TAB>reason` per watched condition with status
+ * False, in the node's order — the reasons of domain/health/nodeHealth.ts monitoringProblems — and one
+ * `T<TAB>name<TAB>key<TAB>value` per taint. Vars: conditions (CONDITIONS), unhealthy (UNHEALTHY_SECONDS).
  */
 export const NODE_HEALTH_AWK = `BEGIN { FS = "\\t"; nw = split(conditions, W, " "); for (k = 1; k <= nw; k++) { split(W[k], kv, "="); S[kv[1]] = kv[2] } }
 {
-  p = $1; if (p !~ /^\\.items\\[[0-9]+\\]/) next
+  p = $1; if (single) p = ".items[0]" p; if (p !~ /^\\.items\\[[0-9]+\\]/) next
   i = p; sub(/^\\.items\\[/, "", i); sub(/\\].*$/, "", i); rest = p; sub(/^\\.items\\[[0-9]+\\]/, "", rest)
   v = substr($0, length($1) + 2)
   if (!(i in seen)) { seen[i] = 1; order[++m] = i }
   if (rest == ".metadata.name") N[i] = v
   else if (rest == ".status.nodeInfo.bootID") B[i] = v
   else if (rest == ".metadata.annotations.${UNHEALTHY_REASON_ANNOTATION}") R[i] = v
-  else if (rest ~ /^\\.spec\\.taints\\[[0-9]+\\]\\.key$/ && v == "${UNHEALTHY_TAINT.key}") U[i] = 1
+  else if (rest ~ /^\\.spec\\.taints\\[[0-9]+\\]\\.(key|value)$/) {
+    t = rest; sub(/^\\.spec\\.taints\\[/, "", t); f = t; sub(/\\].*$/, "", t); sub(/^[0-9]+\\]\\./, "", f)
+    TV[i, t, f] = v; if (!((i, t) in ts)) { ts[i, t] = 1; to[i, ++nt[i]] = t }
+    if (f == "key" && v == "${UNHEALTHY_TAINT.key}") U[i] = 1
+  }
   else if (rest ~ /^\\.status\\.conditions\\[[0-9]+\\]\\.[A-Za-z]+$/) {
     c = rest; sub(/^\\.status\\.conditions\\[/, "", c); f = c; sub(/\\].*$/, "", c); sub(/^[0-9]+\\]\\./, "", f)
     C[i, c, f] = v; if (!((i, c) in cs)) { cs[i, c] = 1; co[i, ++nc[i]] = c }
@@ -140,8 +145,9 @@ END {
       out[++no] = "C\\t" N[i] "\\t" r
       if (secs == "" || S[t] + 0 < secs + 0) secs = S[t]
     }
-    print "N\\t" N[i] "\\t" (B[i] == "" ? "-" : B[i]) "\\t" (U[i] ? 1 : 0) "\\t" (secs == "" ? unhealthy : secs) "\\t" R[i]
+    print "N\\t" N[i] "\\t" (B[i] == "" ? "-" : B[i]) "\\t" (U[i] ? 1 : 0) "\\t" (secs == "" ? unhealthy : secs) "\\t" (no + 0) "\\t" R[i]
     for (q = 1; q <= no; q++) print out[q]
+    for (q = 1; q <= nt[i]; q++) print "T\\t" N[i] "\\t" TV[i, to[i, q], "key"] "\\t" TV[i, to[i, q], "value"]
     no = 0
   }
 }`;
@@ -171,7 +177,8 @@ AWK
 cat > $S/health.awk <<'AWK'
 ${NODE_HEALTH_AWK}
 AWK
-nodes_health() { awk -f $S/flat.awk | awk -v conditions="\${CONDITIONS:-}" -v unhealthy="\${UNHEALTHY_SECONDS:-0}" -f $S/health.awk; }
+nodes_health() { awk -f $S/flat.awk "$@" | awk -v single="\${SINGLE:-0}" -v conditions="\${CONDITIONS:-}" -v unhealthy="\${UNHEALTHY_SECONDS:-0}" -f $S/health.awk; }
+TAB=$(printf '\\t')
 # A run event; $3 (the event) is written as a JSON string.
 note() {
   mkdir -p "$EVENTS_DIR" || return 0
@@ -181,7 +188,6 @@ note() {
   ev=$(printf '%s\\n' "$3" | json_str)
   printf '{"schema":"${RUN_EVENT_SCHEMA}","run":"%s","kind":"%s","node":"%s","event":"%s","outcome":"%s","at":"%s"}\\n' "$RUN" "$1" "$2" "$ev" "$4" "$(iso)" > "$f.tmp" && mv "$f.tmp" "$f"
 }
-safe() { echo "$1" | tr -c 'A-Za-z0-9\\n-' '_'; }
 # ask_save KIND NODE ID SECONDS ACTION EVENT: the sentinel at once, and a pending save until the deadline.
 ask_save() {
   if [ -e "$SENTINEL" ]; then
@@ -204,32 +210,36 @@ restart_without() {
 }
 log "watching the nodes of the pods $POD_SELECTOR in $NAMESPACE for: \${WATCH:-} \${CONDITIONS:-} ${UNHEALTHY_TAINT.key}"
 while :; do
-  # The run's Ray pods as "pod node" lines.
-  kube "$API/api/v1/namespaces/$NAMESPACE/pods?labelSelector=$POD_SELECTOR" | awk -f $S/flat.awk | awk -F '\\t' '
+  # The run's Ray pods as "pod node" lines, their nodes one per line.
+  kube "$API/api/v1/namespaces/$NAMESPACE/pods?labelSelector=$POD_SELECTOR" | awk -f $S/flat.awk | awk -F '\\t' -v nodes=$S/nodes '
     $1 ~ /^\\.items\\[[0-9]+\\]\\.metadata\\.name$/ { i = $1; sub(/\\].*$/, "", i); P[i] = $2 }
     $1 ~ /^\\.items\\[[0-9]+\\]\\.spec\\.nodeName$/ { i = $1; sub(/\\].*$/, "", i); D[i] = $2 }
-    END { for (i in P) if (i in D) print P[i], D[i] }' > $S/pods
-  nodes=$(cut -d ' ' -f 2 $S/pods | sort -u)
+    END { printf "" > nodes; for (i in P) if (i in D) { print P[i], D[i]; if (!(D[i] in seen)) { seen[D[i]] = 1; print D[i] > nodes } } }' > $S/pods
+  nodes=""
+  while read -r n; do nodes="$nodes $n"; done < $S/nodes
   for n in $nodes; do
-    NODE_NAME=$n; NODE_URL="$API/api/v1/nodes/$n"
-    read_node > $S/read.log 2>&1 || { cat $S/read.log; continue; }
-    body=$(cat $S/node.json)
+    code=$(kube -o $S/node.raw -w '%{http_code}' "$API/api/v1/nodes/$n")
+    [ "$code" = 200 ] || { log "reading node $n failed: HTTP $code"; continue; }
+    SINGLE=1 nodes_health $S/node.raw > $S/health
+    IFS="$TAB" read -r _ name boot tainted secs nbad annotated < $S/health
     for w in \${WATCH:-}; do
-      key=\${w%%=*}; rest=\${w#*=}; kind=\${rest%%=*}; secs=\${rest#*=}
-      ev=$(echo "$body" | grep -o "{[^{}]*\\"key\\":\\"$key\\"[^{}]*}" | grep -o '"value":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+      key=\${w%%=*}; rest=\${w#*=}; kind=\${rest%%=*}; wsecs=\${rest#*=}
+      ev=""
+      while IFS="$TAB" read -r t _ k v; do [ "$t" = T ] && [ "$k" = "$key" ] && { ev=$v; break; }; done < $S/health
+      # Taint values are label values ([A-Za-z0-9._-]): a file name as they are.
       [ -n "$ev" ] || continue
-      id=$(safe "$ev")
-      [ -e "$W/seen-$id" ] && continue
-      : > "$W/seen-$id"
-      ask_save "$kind" "$n" "$id" "$secs" none "$ev"
+      [ -e "$W/seen-$ev" ] && continue
+      : > "$W/seen-$ev"
+      ask_save "$kind" "$n" "$ev" "$wsecs" none "$ev"
     done
-    { printf '{"items":['; cat $S/node.raw; printf ']}'; } | nodes_health > $S/health
-    IFS="$(printf '\\t')" read -r _ name boot tainted secs annotated < $S/health
-    id=$(safe "health-$n-$boot")
+    # Boot IDs are UUIDs, node names DNS names: a file name as they are.
+    id="health-$n-$boot"
     [ -e "$W/seen-$id" ] && continue
     if [ "$tainted" = 1 ]; then
       reason=\${annotated:-unhealthy (no reason recorded)}
-    elif grep -q '^C' $S/health; then
+    elif [ "$nbad" -gt 0 ]; then
+      NODE_NAME=$n; NODE_URL="$API/api/v1/nodes/$n"
+      read_node > $S/read.log 2>&1 || { cat $S/read.log; continue; }
       reason=$(grep '^C' $S/health | cut -f 3- | json_str)
       # healthTaintPatch: the reason first (a node kept out always carries it), then the taints.
       patch_node application/merge-patch+json "{\\"metadata\\":{\\"annotations\\":{\\"${UNHEALTHY_REASON_ANNOTATION}\\":\\"$reason\\"}}}" || continue
@@ -247,9 +257,10 @@ while :; do
   # Nodes of the run's groups already kept out, once the run has pods: one event per node and boot.
   if [ -n "$nodes" ]; then
     for sel in \${NODE_SELECTORS:-}; do
-      kube "$API/api/v1/nodes?labelSelector=$sel" | nodes_health | awk -F '\\t' '$1 == "N" && $4 == 1' > $S/group
-      while IFS="$(printf '\\t')" read -r _ name boot _ _ annotated; do
-        id=$(safe "health-$name-$boot")
+      kube "$API/api/v1/nodes?labelSelector=$sel" | nodes_health > $S/group
+      while IFS="$TAB" read -r t name boot tainted _ _ annotated; do
+        [ "$t" = N ] && [ "$tainted" = 1 ] || continue
+        id="health-$name-$boot"
         [ -e "$W/seen-$id" ] && continue
         : > "$W/seen-$id"
         note ${NODE_HEALTH_EVENT_KIND} "$name" "\${annotated:-unhealthy (no reason recorded)}" excluded

@@ -1,9 +1,11 @@
 /**
  * Deployment simulation (issue 22): a node change never lets a bad node serve a run, and nothing
- * waits forever — a Capacity Block resuming on new hosts with one bad node, and EKS auto repair
- * replacing a node mid-run, on prod (4 × p5en in a Capacity Block) with the RayJob and the Kueue
- * configuration the program registers. The model and its sources are test/sim/health.ts; the
- * timelines are in docs/lifecycle.md ("Node changes").
+ * waits forever — a Capacity Block resuming on new hosts with one bad node, EKS auto repair
+ * replacing a node mid-run, and an XID mid-run handled by the run's node watcher (saved, or a save
+ * that never comes), on prod (4 × p5en in a Capacity Block) and on the spot stack spec-mtp, with the
+ * RayJob, the node watcher and the Kueue configuration the program registers. The model and its
+ * sources are test/sim/health.ts and test/sim/nodeWatch.ts; the timelines are in docs/lifecycle.md
+ * ("Node changes and the queue", "Node health during a run").
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";

@@ -18,7 +18,8 @@
  *   health-pending startup taint among them); the scripts of the plan's node-check DaemonSet for that
  *   group run under /bin/sh (`runNodeCheck`, with a stand-in API server and `dcgmi` printing a real
  *   capture) and what they leave on the node is the node's state. The check does not act on the
- *   node monitoring agent's conditions: a node the agent marks stays usable until EKS auto repair acts.
+ *   node monitoring agent's conditions (the run's node watcher does: test/sim/nodeWatch.ts unhealthyMidRun;
+ *   without it a node the agent marks stays usable until EKS auto repair acts).
  * - EKS auto repair (managed node group nodeRepairConfig): after the condition's wait
  *   (catalog/nodeHealth.ts NODE_REPAIR_AFTER_MINUTES) the node is replaced (a new node, checked as it
  *   joins) or rebooted (the same node, a new boot ID: the check's gate re-taints and re-checks it)

@@ -185,22 +185,19 @@ url=""; out=""; w=""; method=GET; type=""; data=""
 while [ $# -gt 0 ]; do case "$1" in -o) out=$2; shift 2;; -w) w=$2; shift 2;; -X) method=$2; shift 2;; --data) data=$2; shift 2;; -H) case "$2" in Content-Type:*) type=\${2#Content-Type: };; esac; shift 2;; --cacert) shift 2;; -sS) shift;; *) url=$1; shift;; esac; done
 echo "$method $url $type $data" >> "$FAKE/calls"
 [ "$method" = PATCH ] && exec node "$FAKE/api.js" "$method" "$url" "$type" "$data" "\${out:-/dev/stdout}" "$w"
+# list KIND FILE…: the files' objects as a list.
+list() { k=$1; shift; if [ $# -eq 0 ]; then echo "{\\"kind\\":\\"$k\\",\\"items\\":[]}"; else awk -v k="$k" 'BEGIN { printf "{\\"kind\\":\\"%s\\",\\"items\\":[", k } FNR == 1 && NR > 1 { printf "," } { print } END { print "]}" }' "$@"; fi; }
 code=200
 case "$method $url" in
   "DELETE "*/pods/*) p=\${url##*/pods/}; p=\${p%%\\?*}; body='{"kind":"Status"}'
     if rm "$FAKE/pods/$p.json" 2>/dev/null; then echo "$p $url" >> "$FAKE/deleted"; else code=404; fi ;;
   DELETE*) code=405; body='{"kind":"Status"}' ;;
-  *"/pods?"*) body='{"kind":"PodList","items":['; sep=""
-    for f in "$FAKE"/pods/*.json; do [ -f "$f" ] && { body="$body$sep$(cat "$f")"; sep=","; }; done
-    body="$body]}" ;;
+  *"/pods?"*) set -- "$FAKE"/pods/*.json; [ -f "$1" ] || set --; body=$(list PodList "$@") ;;
   *"/api/v1/nodes?labelSelector="*)
-    sel=$(echo "\${url#*labelSelector=}" | sed 's/%3D/=/g; s/%2C/,/g; s/%2F/\\//g'); body='{"kind":"NodeList","items":['; sep=""
-    for f in "$FAKE"/node-*.json; do
-      [ -f "$f" ] || continue; ok=1
-      for kv in $(echo "$sel" | tr ',' ' '); do grep -q "\\"\${kv%%=*}\\": *\\"\${kv#*=}\\"" "$f" || ok=0; done
-      [ $ok = 1 ] && { body="$body$sep$(cat "$f")"; sep=","; }
-    done
-    body="$body]}" ;;
+    sel=$(echo "\${url#*labelSelector=}" | sed 's/%3D/=/g; s/%2C/,/g; s/%2F/\\//g')
+    set -- "$FAKE"/node-*.json; [ -f "$1" ] || set --
+    for kv in $(echo "$sel" | tr ',' ' '); do [ $# -gt 0 ] && set -- $(grep -l "\\"\${kv%%=*}\\": *\\"\${kv#*=}\\"" "$@"); done
+    body=$(list NodeList "$@") ;;
   */api/v1/nodes/*) n=\${url##*/}; body=$(cat "$FAKE/node-$n.json" 2>/dev/null) || { code=404; body='{"kind":"Status","code":404}'; } ;;
   *) code=404; body='{"kind":"Status","code":404}' ;;
 esac
