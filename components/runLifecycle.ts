@@ -2,7 +2,8 @@
  * RunLifecycle: what keeps a run's progress through redeploys and Capacity Block ends.
  *
  * - a service account with least privilege (get/patch of this one RayJob; list nodes only for the
- *   block resume; CloudWatch GetMetricStatistics through EKS Pod Identity only when FSx is the storage);
+ *   block resume; CloudWatch GetMetricStatistics through EKS Pod Identity only when FSx is the storage;
+ *   the node watcher's grant only when the cluster gives no node-watch account);
  * - the pre-replacement save Job (domain/lifecycle/jobs.ts), which the RayJob waits for;
  * - on a Capacity Block group: the end-of-block save CronJob and the resume CronJob, scheduled from
  *   the block's window (read from the reservation at deploy);
@@ -84,6 +85,13 @@ export interface RunLifecycleArgs {
      */
     podsSaveOnStop?: boolean;
     /**
+     * Service account the run's node watcher runs as (the cluster's node-watch account, ClusterAddons'
+     * NodeWatchAccess).
+     * @default none: the run's own lifecycle account gets the watcher's grant (pods list/delete, nodes get/list/patch: a per-run ClusterRole)
+     * @example addons.nodeWatchServiceAccount
+     */
+    nodeWatchServiceAccount?: string;
+    /**
      * What the Jobs wait for (namespace, volume).
      * @default []
      * @example storage.ready
@@ -149,7 +157,9 @@ export class RunLifecycle extends pulumi.ComponentResource {
         // Only the Capacity Block stop and resume touch the Kueue Workload.
         const block = blockGroupOf(r)?.capacityBlock;
         const onBlock = args.blockWindow !== undefined && block !== undefined;
-        const role = lifecycleRole(r, args.namespace, args.queued === true && onBlock);
+        // Without the cluster's node-watch account the run's own account carries the watcher's grant.
+        const watcherGrant = args.nodeWatchServiceAccount === undefined;
+        const role = lifecycleRole(r, args.namespace, args.queued === true && onBlock, watcherGrant);
         const rbac: pulumi.Resource[] = [sa, new k8s.rbac.v1.Role(...transform(t.role, `${name}-role`, role, { ...o(), dependsOn: args.dependsOn }))];
         rbac.push(
             new k8s.rbac.v1.RoleBinding(
@@ -195,18 +205,20 @@ export class RunLifecycle extends pulumi.ComponentResource {
             );
         }
 
-        // Every run's node watcher reads, lists and taints nodes; the block resume lists them.
-        const nodes = lifecycleNodeReaderRole(r, args.namespace);
-        const nodeRole = new k8s.rbac.v1.ClusterRole(...transform(t.nodeReaderRole, `${name}-nodes`, nodes, o()));
-        const nodeBinding = new k8s.rbac.v1.ClusterRoleBinding(
-            ...transform(
-                t.nodeReaderBinding,
-                `${name}-nodes`,
-                { metadata: nodes.metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: nodes.metadata.name }, subjects: [{ kind: "ServiceAccount", name: this.serviceAccountName, namespace: args.namespace }] },
-                o(),
-            ),
-        );
-        const nodeReader: pulumi.Resource[] = [nodeRole, nodeBinding];
+        let nodeReader: pulumi.Resource[] = [];
+        if ((args.blockWindow && block) || watcherGrant) {
+            const nodes = lifecycleNodeReaderRole(r, args.namespace, watcherGrant);
+            const nodeRole = new k8s.rbac.v1.ClusterRole(...transform(t.nodeReaderRole, `${name}-nodes`, nodes, o()));
+            const nodeBinding = new k8s.rbac.v1.ClusterRoleBinding(
+                ...transform(
+                    t.nodeReaderBinding,
+                    `${name}-nodes`,
+                    { metadata: nodes.metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: nodes.metadata.name }, subjects: [{ kind: "ServiceAccount", name: this.serviceAccountName, namespace: args.namespace }] },
+                    o(),
+                ),
+            );
+            nodeReader = [nodeRole, nodeBinding];
+        }
         if (args.blockWindow && block) {
             const lead = block.saveLeadMinutes;
             const w = args.blockWindow;
@@ -219,8 +231,9 @@ export class RunLifecycle extends pulumi.ComponentResource {
                 ...transform(t.blockResume, `${name}-block-resume`, { metadata: resume.metadata, spec: w.apply((win) => blockResumeCronJob(r, ctx, win).spec) }, { ...o(), dependsOn: [...deps, ...nodeReader] }),
             );
         }
-        const watcher = runNodeWatcher(r, ctx);
-        this.nodeWatch = new k8s.apps.v1.Deployment(...transform(t.nodeWatch, `${name}-node-watch`, { metadata: watcher.metadata, spec: watcher.spec }, { ...o(), dependsOn: [...deps, ...nodeReader] }));
+        const watcher = runNodeWatcher(r, ctx, args.nodeWatchServiceAccount ?? this.serviceAccountName);
+        // After the grant it runs with: the run's own (nodeReader) or the cluster's (in jobAfter: the add-ons' ready).
+        this.nodeWatch = new k8s.apps.v1.Deployment(...transform(t.nodeWatch, `${name}-node-watch`, { metadata: watcher.metadata, spec: watcher.spec }, { ...o(), dependsOn: [...deps, ...nodeReader, ...(args.jobAfter ?? [])] }));
         this.registerOutputs({ serviceAccountName: this.serviceAccountName });
     }
 

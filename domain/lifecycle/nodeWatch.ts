@@ -316,8 +316,12 @@ export function runGroupSelectors(r: Pick<ResolvedRun, "groups">): string[] {
     return r.groups.map((x) => Object.entries(x.group.selector).map(([k, v]) => `${k}=${v}`).join(",")).filter((s) => s !== "");
 }
 
-/** The watcher Deployment (one replica; Recreate, so two never race on the sentinel). */
-export function runNodeWatcher(r: ResolvedRun, ctx: LifecycleContext) {
+/**
+ * The watcher Deployment (one replica; Recreate, so two never race on the sentinel). `serviceAccountName`:
+ * the cluster's node-watch account (NODE_WATCH_SERVICE_ACCOUNT), or the run's lifecycle account when it
+ * carries the grant itself.
+ */
+export function runNodeWatcher(r: ResolvedRun, ctx: LifecycleContext, serviceAccountName = ctx.serviceAccountName) {
     const labels = runLabels(r, NODE_WATCH);
     const lc = r.training.lifecycle;
     const health = healthWatchList(lc.saveTimeoutMinutes);
@@ -342,7 +346,7 @@ export function runNodeWatcher(r: ResolvedRun, ctx: LifecycleContext) {
             replicas: 1,
             strategy: { type: "Recreate" },
             selector: { matchLabels: labels },
-            template: { metadata: { labels }, spec: podSpec(ctx, [step("watch", imageRef(IMAGES.curl), NODE_WATCH_SCRIPT, env)], "Always") },
+            template: { metadata: { labels }, spec: podSpec({ ...ctx, serviceAccountName }, [step("watch", imageRef(IMAGES.curl), NODE_WATCH_SCRIPT, env)], "Always") },
         },
     };
 }
