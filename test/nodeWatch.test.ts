@@ -6,12 +6,13 @@
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
+import { spawnSync } from "node:child_process";
 import { GPU_TAINT, type Taint } from "../catalog/nodeLabels";
 import { NODE_MONITORING_CONDITIONS, NODE_REPAIR_AFTER_MINUTES } from "../catalog/nodeHealth";
 import { HEALTH_PENDING_TAINT, healthTaintPatch, monitoringProblems, nodeVerdict, UNHEALTHY_REASON_ANNOTATION, UNHEALTHY_TAINT } from "../domain/health/nodeHealth";
-import { HEALTH_REPAIR_MARGIN_MINUTES, healthWatchList, NODE_WATCH_SCRIPT, POD_DELETE_GRACE_SECONDS } from "../domain/lifecycle/nodeWatch";
+import { HEALTH_REPAIR_MARGIN_MINUTES, healthWatchList, JSON_FLAT_AWK, NODE_WATCH_SCRIPT, POD_DELETE_GRACE_SECONDS } from "../domain/lifecycle/nodeWatch";
 import { NODE_HEALTH_EVENT_KIND, runAttempts } from "../domain/training/attempts";
-import { CAPTURED, KUBELET_READY, watcherWorld, type ApiNodeCondition, type WatcherWorld } from "./sim/nodeWatch";
+import { CAPTURED, KUBELET_READY, nodeObject, watcherWorld, type ApiNodeCondition, type WatcherWorld } from "./sim/nodeWatch";
 
 const GROUP = { "miles-cluster.io/node-group": "h100" };
 const health = healthWatchList(30);
@@ -170,6 +171,19 @@ describe("run node watcher: the node monitoring agent's conditions (issue 22)", 
         const at = (m: number) => new Date(Date.parse(w.events()[0].at) + m * 60_000).toISOString();
         const a = runAttempts([{ file: "1.json", startedAt: at(5), status: "running", nodes: 1, gpusPerNode: 8, deployKey: "k" }], w.events(), []);
         assert.deepEqual(a[0].excludedNodes.map((x) => [x.node, x.reason]), [["gpu-9", `${NODE_HEALTH_EVENT_KIND}: EFA: 15 of 16 devices present`]]);
+    });
+
+    it("the JSON reader gives the same paths and values for the API server's pretty-printed and compact answers, braces and escapes in strings included", () => {
+        const node = nodeObject({ name: "gpu-1", taints: [GPU_TAINT], conditions: [{ type: "StorageReady", status: "False", reason: "X", message: 'a {"b": [1, 2]}, \\ c' }] });
+        const flat = (text: string) => {
+            const r = spawnSync("awk", [JSON_FLAT_AWK], { input: text, encoding: "utf8" });
+            assert.equal(r.status, 0, r.stderr);
+            return r.stdout;
+        };
+        const pretty = flat(JSON.stringify(node, null, 2));
+        assert.equal(flat(JSON.stringify(node)), pretty);
+        assert.match(pretty, /^\.status\.conditions\[2\]\.message\ta \{"b": \[1, 2\]\}, \\ c$/m);
+        assert.match(pretty, /^\.spec\.taints\[0\]\.key\tnvidia\.com\/gpu$/m);
     });
 
     it("the wait for the save ends before EKS auto repair acts on each condition, and within saveTimeoutMinutes", () => {

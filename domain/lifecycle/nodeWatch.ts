@@ -78,13 +78,14 @@ export const runEventsDir = (r: Pick<ResolvedRun, "paths">) => `${r.paths.checkp
 
 /**
  * awk: JSON (the API server's answer, pretty-printed or not) → one `path<TAB>value` line per scalar,
+ * in one pass over the lines,
  * e.g. `.items[0].status.conditions[3].type<TAB>AcceleratedHardwareReady`. String escapes are decoded
  * (\n, \t, \r become a space; \uXXXX is kept as written).
  */
 export const JSON_FLAT_AWK = `function path(   d, p) { p = ""; for (d = 1; d <= depth; d++) p = p (T[d] == "[" ? "[" K[d] "]" : "." K[d]); return p }
-{ buf = buf $0 "\\n" }
-END {
-  n = length(buf); i = 1; depth = 0
+# Line by line (the API server pretty-prints for curl; a JSON string holds no raw newline), the state kept across lines.
+{
+  buf = $0; n = length(buf); i = 1
   while (i <= n) {
     c = substr(buf, i, 1)
     if (c == "{" || c == "[") { depth++; T[depth] = c; K[depth] = (c == "[" ? 0 : ""); E[depth] = (c == "{"); i++; continue }
@@ -103,8 +104,8 @@ END {
       if (T[depth] == "{" && E[depth]) { K[depth] = v; continue }
       print path() "\\t" v; continue
     }
-    if (c == " " || c == "\\t" || c == "\\r" || c == "\\n") { i++; continue }
-    j = i; while (j <= n && index(",}] \\t\\r\\n", substr(buf, j, 1)) == 0) j++
+    if (c == " " || c == "\\t" || c == "\\r") { i++; continue }
+    j = i; while (j <= n && index(",}] \\t\\r", substr(buf, j, 1)) == 0) j++
     print path() "\\t" substr(buf, i, j - i); i = j
   }
 }`;
