@@ -77,8 +77,9 @@ export const NODE_WATCH = "node-watch";
 export const runEventsDir = (r: Pick<ResolvedRun, "paths">) => `${r.paths.checkpointDir}/${RUN_RECORD_DIR}/${RUN_EVENTS_DIR}`;
 
 /**
- * awk: JSON (the API server's answer, pretty-printed or not) → one `path<TAB>value` line per scalar,
- * in one pass over the lines,
+ * awk: JSON (the API server's answer, pretty-printed or not: it pretty-prints for a User-Agent that
+ * starts with "curl", kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/endpoints/handlers/
+ * negotiation/negotiate.go isPrettyPrint) → one `path<TAB>value` line per scalar, in one pass over the lines,
  * e.g. `.items[0].status.conditions[3].type<TAB>AcceleratedHardwareReady`. String escapes are decoded
  * (\n, \t, \r become a space; \uXXXX is kept as written).
  */
