@@ -86,6 +86,7 @@ export * from "./components/helmAddon";
 export * from "./components/devicePlugins";
 export * from "./components/dcgmExporter";
 export * from "./components/nodeHealthCheck";
+export * from "./components/nodeWatchAccess";
 export * from "./components/monitoring";
 export * from "./components/kueue";
 export * from "./components/fabricGate";

@@ -11,6 +11,7 @@ import { runRecordsCommand, UNKNOWN_COMMIT } from "./domain/training/runRecord";
 import { gitHead } from "./domain/training/gitCommit";
 import { GpuCluster } from "./components/gpuCluster";
 import { TrainingNamespace } from "./components/trainingNamespace";
+import { NODE_WATCH_SERVICE_ACCOUNT } from "./domain/lifecycle/jobs";
 import { CheckpointStorage } from "./components/checkpointStorage";
 import { ClusterAddons } from "./components/clusterAddons";
 import { MilesTrainingJob, type MilesTrainingJobArgs } from "./components/milesTrainingJob";
@@ -234,7 +235,8 @@ export async function deployRunStack(ref: { name: string }, o: ProgramOptions = 
         cluster: { provider, gpuNodeGroups: f.gpuNodeGroups },
         namespace: { name: f.namespace },
         storage: { claimName: f.claimName, ready: [] },
-        addons: { serviceAccountName: f.serviceAccount, ready: [], ...(f.queue ? { queue: f.queue } : {}) },
+        // The cluster stack's add-ons created the node watchers' account (ClusterAddons → NodeWatchAccess).
+        addons: { serviceAccountName: f.serviceAccount, ready: [], nodeWatchServiceAccount: NODE_WATCH_SERVICE_ACCOUNT, ...(f.queue ? { queue: f.queue } : {}) },
         gitCommit: o.gitCommit ?? UNKNOWN_COMMIT,
         // The cluster stack's namespace denies by default: its runs' own policy admits their traffic, as for the cluster stack's runs.
         ...(f.networkPolicy ? { networkPolicy: f.networkPolicy } : {}),

@@ -30,7 +30,7 @@ export interface RunRecordRow {
     usdPerNodeHour?: number;
     /** A hash of image, git commit and argv: what the deployment ran. */
     deployKey: string;
-    /** Nodes the record lists as left out of its attempt (a node health check's, domain/health/attemptNodes.ts on main). */
+    /** Nodes the record lists as left out of its attempt (the run node watcher writes them as run events instead: domain/lifecycle/nodeWatch.ts). */
     excludedNodes?: Array<{ node: string; reason: string }>;
     /** This record as an attempt of its run: why it ended, the nodes left out, GPU-hours from the admission (domain/training/attempts.ts). */
     attempt?: Attempt;

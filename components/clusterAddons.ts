@@ -20,6 +20,7 @@ import { EfaDevicePlugin, NvidiaDevicePlugin, type DevicePluginArgs, type EfaDev
 import { KubeRay, type KubeRayArgs } from "./kuberay";
 import { DcgmExporter, type DcgmExporterArgs } from "./dcgmExporter";
 import { NodeHealthCheck, type NodeHealthCheckArgs } from "./nodeHealthCheck";
+import { NodeWatchAccess, type NodeWatchAccessArgs } from "./nodeWatchAccess";
 import { TrainingIdentity, type TrainingIdentityArgs } from "./trainingIdentity";
 import { transform, type Transform } from "./transform";
 import { Kueue, type KueueArgs } from "./kueue";
@@ -76,6 +77,7 @@ export interface ClusterAddonsArgs {
         kuberay?: KubeRayArgs["transform"];
         dcgmExporter?: DcgmExporterArgs["transform"];
         nodeHealthCheck?: NodeHealthCheckArgs["transform"];
+        nodeWatchAccess?: NodeWatchAccessArgs["transform"];
         monitoring?: MonitoringArgs["transform"];
         kueue?: KueueArgs["transform"];
         identity?: TrainingIdentityArgs["transform"];
@@ -94,6 +96,9 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
     readonly dcgmExporter?: DcgmExporter;
     /** The node check DaemonSets (GPU node groups present): they lift the health-pending startup taint GpuCluster puts on GPU nodes. */
     readonly nodeHealthCheck?: NodeHealthCheck;
+    /** The identity of every run's node watcher (nodes: get, list, patch; the namespace's pods: list, delete). */
+    readonly nodeWatchAccess: NodeWatchAccess;
+    readonly nodeWatchServiceAccount: string;
     readonly kueue?: Kueue;
     readonly queue?: QueueHandle;
     readonly identity: TrainingIdentity;
@@ -144,6 +149,12 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
             const nodeAgentHostEngine = dcgmExporterOptions(scope).nodeAgentHostEngine;
             this.nodeHealthCheck = new NodeHealthCheck(`${name}-node-check`, { provider, gpuNodeGroups, nodeAgentHostEngine, dependsOn: clusterReady, transform: t.nodeHealthCheck }, { parent: this });
         }
+        this.nodeWatchAccess = new NodeWatchAccess(
+            `${name}-node-watch`,
+            { provider, namespace: args.namespace.name, dependsOn: [...clusterReady, ...(args.namespace.resource ? [args.namespace.resource] : [])], transform: t.nodeWatchAccess },
+            { parent: this },
+        );
+        this.nodeWatchServiceAccount = this.nodeWatchAccess.serviceAccountName;
         const monitoring = resolveMonitoring(scope);
         if (monitoring) {
             this.monitoring = new Monitoring(
@@ -189,6 +200,7 @@ export class ClusterAddons extends pulumi.ComponentResource implements AddonsHan
             // A queued job needs Kueue's webhook (it would otherwise start unsuspended) and its LocalQueue.
             ...(this.kueue?.ready ?? []),
             ...this.identity.ready,
+            ...this.nodeWatchAccess.ready,
         ];
         this.registerOutputs({ serviceAccountName: this.serviceAccountName });
     }

@@ -83,6 +83,12 @@ export interface AddonsHandle {
     /** Resources (KubeRay CRDs and operator, device plugins) a RayJob must wait for. */
     ready: pulumi.Resource[];
     /**
+     * Service account, in the training namespace, every run's node watcher runs as (ClusterAddons'
+     * NodeWatchAccess: nodes get/list/patch, the namespace's pods list/delete).
+     * @default none: each run's lifecycle account gets that grant itself (a per-run ClusterRole, which a run stack may not create)
+     */
+    nodeWatchServiceAccount?: string;
+    /**
      * What watches the training pods: the monitoring stack (then miles' exporter and the
      * checkpoint probe are on) and the CloudWatch log group their Fluent Bit sidecars ship to.
      * @default no monitoring, no log shipping

@@ -290,6 +290,7 @@ export class MilesTrainingJob extends pulumi.ComponentResource {
                 blockWindow: blockGroupOf(r) ? args.cluster.capacityBlockWindows?.[blockGroupOf(r)!.name] : undefined,
                 queued: context.queue !== undefined,
                 podsSaveOnStop: context.saveOnStop,
+                nodeWatchServiceAccount: args.addons.nodeWatchServiceAccount,
                 dependsOn: base,
                 // With Kueue: its Job webhooks select the run's namespace, so the save Job comes after the release (in addons.ready).
                 jobAfter: args.addons.ready,

@@ -2,12 +2,15 @@
  * RunLifecycle: what keeps a run's progress through redeploys and Capacity Block ends.
  *
  * - a service account with least privilege (get/patch of this one RayJob; list nodes only for the
- *   block resume; CloudWatch GetMetricStatistics through EKS Pod Identity only when FSx is the storage);
+ *   block resume; CloudWatch GetMetricStatistics through EKS Pod Identity only when FSx is the storage;
+ *   the node watcher's grant only when the cluster gives no node-watch account);
  * - the pre-replacement save Job (domain/lifecycle/jobs.ts), which the RayJob waits for;
  * - on a Capacity Block group: the end-of-block save CronJob and the resume CronJob, scheduled from
  *   the block's window (read from the reservation at deploy);
- * - on a spot group: the spot save watcher (domain/lifecycle/spotSave.ts), which makes the run save
- *   when the interruption handler taints one of its nodes.
+ * - the run's node watcher (domain/lifecycle/nodeWatch.ts): on a node of the run that the node
+ *   monitoring agent marks unhealthy (or that carries our unhealthy taint) it taints the node, records
+ *   it, makes the run save and restarts it without the node; on a spot group it also makes the run
+ *   save when the interruption handler taints one of its nodes.
  *
  * Verified offline only (manifests, RBAC, the scripts under /bin/sh with stand-ins); the Jobs
  * running against a real KubeRay, FSx and Capacity Block are verified only on a real cluster.
@@ -21,8 +24,8 @@ import { POD_IDENTITY_TRUST_POLICY } from "../domain/iam";
 import type { BlockWindow } from "../domain/lifecycle/capacityBlock";
 import { transform, type Transform } from "./transform";
 import { configuredRegion } from "./defaults";
-import { blockEndSaveCronJob, blockGroupOf, blockResumeCronJob, lifecycleName, lifecycleNodeReaderRole, lifecycleRole, preReplaceSaveJob, runOnSpot, type LifecycleContext } from "../domain/lifecycle/jobs";
-import { spotSaveWatcher } from "../domain/lifecycle/spotSave";
+import { blockEndSaveCronJob, blockGroupOf, blockResumeCronJob, lifecycleName, lifecycleNodeReaderRole, lifecycleRole, preReplaceSaveJob, type LifecycleContext } from "../domain/lifecycle/jobs";
+import { runNodeWatcher } from "../domain/lifecycle/nodeWatch";
 
 export interface RunLifecycleArgs {
     /**
@@ -82,6 +85,13 @@ export interface RunLifecycleArgs {
      */
     podsSaveOnStop?: boolean;
     /**
+     * Service account the run's node watcher runs as (the cluster's node-watch account, ClusterAddons'
+     * NodeWatchAccess).
+     * @default none: the run's own lifecycle account gets the watcher's grant (pods list/delete, nodes get/list/patch: a per-run ClusterRole)
+     * @example addons.nodeWatchServiceAccount
+     */
+    nodeWatchServiceAccount?: string;
+    /**
      * What the Jobs wait for (namespace, volume).
      * @default []
      * @example storage.ready
@@ -119,7 +129,7 @@ export interface RunLifecycleArgs {
         nodeReaderRole?: Transform<k8s.rbac.v1.ClusterRoleArgs>;
         nodeReaderBinding?: Transform<k8s.rbac.v1.ClusterRoleBindingArgs>;
         blockResume?: Transform<k8s.batch.v1.CronJobArgs>;
-        spotSave?: Transform<k8s.apps.v1.DeploymentArgs>;
+        nodeWatch?: Transform<k8s.apps.v1.DeploymentArgs>;
         cloudWatchRole?: Transform<aws.iam.RoleArgs>;
         cloudWatchRolePolicy?: Transform<aws.iam.RolePolicyArgs>;
         cloudWatchPodIdentity?: Transform<aws.eks.PodIdentityAssociationArgs>;
@@ -132,8 +142,8 @@ export class RunLifecycle extends pulumi.ComponentResource {
     readonly preReplaceSave?: k8s.batch.v1.Job;
     readonly blockEndSave?: k8s.batch.v1.CronJob;
     readonly blockResume?: k8s.batch.v1.CronJob;
-    /** The spot save watcher, when the run takes nodes from a spot group. */
-    readonly spotSave?: k8s.apps.v1.Deployment;
+    /** The run's node watcher (unhealthy nodes; spot interruptions on a spot group). */
+    readonly nodeWatch: k8s.apps.v1.Deployment;
 
     constructor(name: string, args: RunLifecycleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miles-cluster:training:RunLifecycle", name, {}, opts);
@@ -147,7 +157,9 @@ export class RunLifecycle extends pulumi.ComponentResource {
         // Only the Capacity Block stop and resume touch the Kueue Workload.
         const block = blockGroupOf(r)?.capacityBlock;
         const onBlock = args.blockWindow !== undefined && block !== undefined;
-        const role = lifecycleRole(r, args.namespace, args.queued === true && onBlock);
+        // Without the cluster's node-watch account the run's own account carries the watcher's grant.
+        const watcherGrant = args.nodeWatchServiceAccount === undefined;
+        const role = lifecycleRole(r, args.namespace, args.queued === true && onBlock, watcherGrant);
         const rbac: pulumi.Resource[] = [sa, new k8s.rbac.v1.Role(...transform(t.role, `${name}-role`, role, { ...o(), dependsOn: args.dependsOn }))];
         rbac.push(
             new k8s.rbac.v1.RoleBinding(
@@ -193,10 +205,9 @@ export class RunLifecycle extends pulumi.ComponentResource {
             );
         }
 
-        const spot = runOnSpot(r);
         let nodeReader: pulumi.Resource[] = [];
-        if ((args.blockWindow && block) || spot) {
-            const nodes = lifecycleNodeReaderRole(r, args.namespace);
+        if ((args.blockWindow && block) || watcherGrant) {
+            const nodes = lifecycleNodeReaderRole(r, args.namespace, watcherGrant);
             const nodeRole = new k8s.rbac.v1.ClusterRole(...transform(t.nodeReaderRole, `${name}-nodes`, nodes, o()));
             const nodeBinding = new k8s.rbac.v1.ClusterRoleBinding(
                 ...transform(
@@ -220,10 +231,9 @@ export class RunLifecycle extends pulumi.ComponentResource {
                 ...transform(t.blockResume, `${name}-block-resume`, { metadata: resume.metadata, spec: w.apply((win) => blockResumeCronJob(r, ctx, win).spec) }, { ...o(), dependsOn: [...deps, ...nodeReader] }),
             );
         }
-        if (spot) {
-            const watcher = spotSaveWatcher(r, ctx);
-            this.spotSave = new k8s.apps.v1.Deployment(...transform(t.spotSave, `${name}-spot-save`, { metadata: watcher.metadata, spec: watcher.spec }, { ...o(), dependsOn: [...deps, ...nodeReader] }));
-        }
+        const watcher = runNodeWatcher(r, ctx, args.nodeWatchServiceAccount ?? this.serviceAccountName);
+        // After the grant it runs with: the run's own (nodeReader) or the cluster's (in jobAfter: the add-ons' ready).
+        this.nodeWatch = new k8s.apps.v1.Deployment(...transform(t.nodeWatch, `${name}-node-watch`, { metadata: watcher.metadata, spec: watcher.spec }, { ...o(), dependsOn: [...deps, ...nodeReader, ...(args.jobAfter ?? [])] }));
         this.registerOutputs({ serviceAccountName: this.serviceAccountName });
     }
 

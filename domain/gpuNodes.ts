@@ -33,7 +33,7 @@ export interface GpuNodeGroupInfo {
     capacityBlock?: { reservationId: string; window?: { start: string; end: string }; saveLeadMinutes: number };
     /**
      * Set when the group runs on spot capacity: EC2 may reclaim its nodes with a two-minute notice, so
-     * a run on it gets the spot save watcher (domain/lifecycle/spotSave.ts).
+     * the node watcher of a run on it also reacts to the interruption handler's taints (domain/lifecycle/nodeWatch.ts).
      */
     spot?: true;
 }

@@ -359,8 +359,9 @@ describe("cluster add-ons", function () {
             });
             assert.deepEqual(releaseNames(b.plan), []);
             assert.equal(ofType(b.plan, "kubernetes:batch/v1:Job").length, 0);
-            // The node check stays: the GPU nodes' health-pending startup taint is lifted by nothing else.
-            assert.deepEqual(ofType(b.plan, "kubernetes:core/v1:ServiceAccount").map((r) => (r.inputs as any).metadata.name).sort(), ["miles-node-check", "miles-training"]);
+            // The node check stays: the GPU nodes' health-pending startup taint is lifted by nothing else; and the
+            // runs' node watchers' account (docs/lifecycle.md "Node health during a run").
+            assert.deepEqual(ofType(b.plan, "kubernetes:core/v1:ServiceAccount").map((r) => (r.inputs as any).metadata.name).sort(), ["miles-node-check", "miles-node-watch", "miles-training"]);
         });
 
         it("the node check may only get and patch nodes, and its DaemonSet validates against the Kubernetes schema", async () => {

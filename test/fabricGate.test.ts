@@ -171,8 +171,9 @@ describe("fabric gate: whole-stack plan (prod)", () => {
         const ecr = one(p, "aws:ecr/repository:Repository").inputs as any;
         assert.deepEqual([ecr.name, ecr.imageTagMutability, ecr.imageScanningConfiguration.scanOnPush, ecr.encryptionConfigurations[0].encryptionType], ["miles-cluster/prod/miles-efa", "IMMUTABLE", true, "KMS"]);
         // The gate's Role (the run lifecycle has its own, test/runLifecycle.test.ts).
-        // (and each run has one for its Ray dashboards ConfigMap, test/rayDashboards.test.ts).
-        assert.equal(ofType(p, "kubernetes:rbac.authorization.k8s.io/v1:Role").filter((r) => !r.name.includes("-lifecycle-") && !r.name.endsWith("-ray-dashboards")).length, 1);
+        // (and each run has one for its Ray dashboards ConfigMap, test/rayDashboards.test.ts; the runs' node watchers
+        // one, test/runLifecycle.test.ts).
+        assert.equal(ofType(p, "kubernetes:rbac.authorization.k8s.io/v1:Role").filter((r) => !r.name.includes("-lifecycle-") && !r.name.endsWith("-ray-dashboards") && !r.name.includes("-node-watch-")).length, 1);
     });
 });
 

@@ -8,7 +8,8 @@ import { strict as assert } from "node:assert";
 import { planStack, ofType, one, rayJobCommand } from "./harness";
 import type { Plan } from "../plan/run";
 import { blockSchedule, blockStartTime, cronAt } from "../domain/lifecycle/capacityBlock";
-import { rayJobSpecHash } from "../domain/lifecycle/jobs";
+import { lifecycleNodeReaderRole, lifecycleRole, rayJobSpecHash } from "../domain/lifecycle/jobs";
+import type { ResolvedRun } from "../domain/training/run";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 const JOB = "kubernetes:batch/v1:Job";
@@ -84,7 +85,7 @@ describe("run lifecycle: the prod Capacity Block stack", function () {
         await validate("CronJob", "batch/v1", cj.inputs);
     });
 
-    it("least privilege: get/patch of this one RayJob, list/patch of Kueue Workloads (their names are Kueue's), list nodes, and one read-only CloudWatch call", () => {
+    it("least privilege: get/patch of this one RayJob, list/patch of Kueue Workloads (their names are Kueue's), list nodes, and one read-only CloudWatch call; the node watcher runs as the cluster's node-watch account", () => {
         const role = one(p, "kubernetes:rbac.authorization.k8s.io/v1:Role", "training-lifecycle-role").inputs as any;
         assert.deepEqual(role.rules, [
             { apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: ["qwen3-30b-a3b-fp8"], verbs: ["get", "patch"] },
@@ -92,6 +93,20 @@ describe("run lifecycle: the prod Capacity Block stack", function () {
         ]);
         const nodes = one(p, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "training-lifecycle-nodes").inputs as any;
         assert.deepEqual(nodes.rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["list"] }]);
+        // Not a spot group: the run's node watcher reacts to node health only, as the cluster's account.
+        const watch = one(p, "kubernetes:apps/v1:Deployment", "training-lifecycle-node-watch").inputs as any;
+        const env = Object.fromEntries(watch.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+        assert.equal(env.WATCH, "");
+        assert.match(env.CONDITIONS, /(^| )AcceleratedHardwareReady=\d+( |$)/);
+        assert.equal(watch.spec.template.spec.serviceAccountName, "miles-node-watch");
+        // That account: the namespace's pods (list, delete) and nodes (get, list, patch), nothing else.
+        const wrole = one(p, "kubernetes:rbac.authorization.k8s.io/v1:Role", "addons-node-watch-role").inputs as any;
+        assert.deepEqual(wrole.rules, [{ apiGroups: [""], resources: ["pods"], verbs: ["list", "delete"] }]);
+        assert.equal(wrole.metadata.namespace, "miles");
+        const wnodes = one(p, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "addons-node-watch-nodes").inputs as any;
+        assert.deepEqual(wnodes.rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "patch"] }]);
+        const wbind = one(p, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "addons-node-watch-nodes").inputs as any;
+        assert.deepEqual(wbind.subjects, [{ kind: "ServiceAccount", name: "miles-node-watch", namespace: "miles" }]);
         const policy = JSON.parse(String(one(p, "aws:iam/rolePolicy:RolePolicy", "training-lifecycle-cloudwatch").inputs.policy));
         assert.deepEqual(policy.Statement.map((s: any) => s.Action), [["cloudwatch:GetMetricStatistics"]]);
         const assoc = one(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "training-lifecycle-cloudwatch").inputs as any;
@@ -126,6 +141,15 @@ describe("run lifecycle: pure parts", () => {
         assert.equal(s.saveTrigger.toISOString(), "2026-12-08T09:20:00.000Z");
         assert.ok(s.saveDeadline < s.suspendBy && s.suspendBy < s.drain);
         assert.equal(cronAt(s.saveTrigger), "20 9 8 12 *");
+    });
+
+    it("without the cluster's node-watch account (components composed by hand), the run's own account carries the watcher's grant; with it, nothing beyond the block resume's list", () => {
+        const r = { runName: "r", groups: [], group: undefined } as unknown as ResolvedRun;
+        assert.deepEqual(lifecycleRole(r, "miles", false, true).rules.slice(1), [{ apiGroups: [""], resources: ["pods"], verbs: ["list", "delete"] }]);
+        assert.deepEqual(lifecycleNodeReaderRole(r, "miles", true).rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "patch"] }]);
+        // Negative control: the cluster provides the account.
+        assert.deepEqual(lifecycleRole(r, "miles", false, false).rules.length, 1);
+        assert.deepEqual(lifecycleNodeReaderRole(r, "miles", false).rules[0].verbs, []);
     });
 
     it("the scale-up action starts at the block's start, or 2 minutes from now once the start is past (Auto Scaling rejects a past start)", () => {

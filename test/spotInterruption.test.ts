@@ -14,12 +14,12 @@ import { CHARTS } from "../catalog/versions";
 import { NTH_TAINTS, SPOT_NOTICE_SECONDS } from "../catalog/spotInterruption";
 import { parseSpotEvent, type SpotEvent } from "../domain/lifecycle/spotEvents";
 import { nodeTerminationHandlerPolicy, nodeTerminationHandlerValues, spotEventRules, spotGroupsOf, spotQueuePolicy } from "../domain/lifecycle/spot";
-import { SPOT_SAVE_WATCH_SCRIPT, spotWatchList } from "../domain/lifecycle/spotSave";
+import { NODE_WATCH_SCRIPT, spotWatchList } from "../domain/lifecycle/nodeWatch";
 import { RUN_EVENT_SCHEMA, RUN_RECORD_SCHEMA, runRecordsCommand, workloadsFile } from "../domain/training/runRecord";
 import { readRunRecords, renderRunRecords } from "../cli/runs";
 import { runAttempts, workloadConditions, type AttemptRecord, type RunEvent } from "../domain/training/attempts";
 import type { GpuNodeGroupConfig } from "../config/cluster";
-import { watcherSandbox } from "./sim/spotReclaim";
+import { pastDeadline, watcherSandbox, writePods } from "./sim/spotReclaim";
 
 type Obj = Record<string, any>;
 const fixture = (...p: string[]) => JSON.parse(fs.readFileSync(path.join(ROOT, "test", "fixtures", ...p), "utf8"));
@@ -107,7 +107,7 @@ describe(`spot interruption: aws-node-termination-handler ${CHARTS.nodeTerminati
 // The watcher under /bin/sh, against a stand-in API server: pods → nodes → taints.
 
 const node = (name: string, taints: Obj[]) => JSON.stringify({ kind: "Node", metadata: { name }, spec: { taints, providerID: `aws:///us-west-2a/i-${name}` } }, null, 2);
-const pods = (nodes: string[]) => JSON.stringify({ kind: "PodList", items: nodes.map((n, i) => ({ metadata: { name: `p${i}` }, spec: { nodeName: n, containers: [{ name: "ray-worker" }] } })) }, null, 2);
+const pods = (nodes: string[]) => nodes.map((n, i) => ({ metadata: { name: `p${i}` }, spec: { nodeName: n, containers: [{ name: "ray-worker" }] } }));
 
 function watcher(setupFake: (fake: string) => void, steps = 1, removeSentinelAfter?: number) {
     const box = watcherSandbox("spot-save-");
@@ -119,7 +119,7 @@ function watcher(setupFake: (fake: string) => void, steps = 1, removeSentinelAft
     let out = "";
     for (let i = 0; i < steps; i++) {
         if (removeSentinelAfter !== undefined && i === removeSentinelAfter) fs.rmSync(sentinel, { force: true });
-        const r = spawnSync("/bin/sh", ["-c", SPOT_SAVE_WATCH_SCRIPT], { env, encoding: "utf8", timeout: 10000 });
+        const r = spawnSync("/bin/sh", ["-c", NODE_WATCH_SCRIPT], { env, encoding: "utf8", timeout: 10000 });
         assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
         out += r.stdout + r.stderr;
     }
@@ -134,7 +134,7 @@ describe("spot save watcher (its script under /bin/sh, a stand-in API server)", 
     it("a spot interruption taint on a node of the run: the sentinel at once, then 'saved' when the run removes it", () => {
         // Pass 1 sees the taint; the run then saves (removes the sentinel); pass 2 records it; pass 3 does not ask again for the same event.
         const w2 = watcher((f) => {
-            fs.writeFileSync(path.join(f, "pods.json"), pods(["ip-10-0-0-1", "ip-10-0-0-1"]));
+            writePods(f, pods(["ip-10-0-0-1", "ip-10-0-0-1"]));
             fs.writeFileSync(path.join(f, "node-ip-10-0-0-1.json"), node("ip-10-0-0-1", [{ key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" }, itnTaint]));
         }, 3, 1);
         assert.match(w2.out, /spot-interruption on node ip-10-0-0-1 \(spot-itn-event-31323334\): asked the run to save/);
@@ -146,7 +146,7 @@ describe("spot save watcher (its script under /bin/sh, a stand-in API server)", 
 
     it("negative controls: no taint, or a tainted node the run is not on, asks for nothing", () => {
         const w = watcher((f) => {
-            fs.writeFileSync(path.join(f, "pods.json"), pods(["ip-10-0-0-1"]));
+            writePods(f, pods(["ip-10-0-0-1"]));
             fs.writeFileSync(path.join(f, "node-ip-10-0-0-1.json"), node("ip-10-0-0-1", [{ key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" }]));
             fs.writeFileSync(path.join(f, "node-ip-10-0-0-2.json"), node("ip-10-0-0-2", [itnTaint]));
         }, 1);
@@ -156,14 +156,12 @@ describe("spot save watcher (its script under /bin/sh, a stand-in API server)", 
 
     it("a save that cannot finish before the deadline: the sentinel is removed (the next attempt does not save at once) and 'not-saved' recorded", () => {
         const w = watcher((f) => {
-            fs.writeFileSync(path.join(f, "pods.json"), pods(["ip-10-0-0-1"]));
+            writePods(f, pods(["ip-10-0-0-1"]));
             fs.writeFileSync(path.join(f, "node-ip-10-0-0-1.json"), node("ip-10-0-0-1", [itnTaint]));
         }, 1);
         // Move the deadline into the past, as if the notice's window had gone by.
-        const pending = path.join(w.dir, "state", "pending");
-        const [kind, n, ev] = fs.readFileSync(pending, "utf8").trim().split(" ");
-        fs.writeFileSync(pending, `${kind} ${n} ${ev} 0\n`);
-        const r = spawnSync("/bin/sh", ["-c", SPOT_SAVE_WATCH_SCRIPT], { env: w.env, encoding: "utf8" });
+        pastDeadline(path.join(w.dir, "shared", "checkpoints", "mimo-mtp", "run-records"));
+        const r = spawnSync("/bin/sh", ["-c", NODE_WATCH_SCRIPT], { env: w.env, encoding: "utf8" });
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /did not save before the deadline/);
         assert.ok(!fs.existsSync(w.sentinel));

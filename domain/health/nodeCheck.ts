@@ -49,7 +49,7 @@ export const NODE_CHECK_DIR = "/node-check";
 /** `dcgmi diag -r 2` takes minutes; past this the check fails closed (DCGM user guide, "Run Levels": level 2 is "medium", < 2 min per GPU group in NVIDIA's table). */
 export const DIAG_TIMEOUT_SECONDS = 1200;
 
-const taintJson = (t: Taint) => `{"key":"${t.key}","value":"${t.value}","effect":"${t.effect}"}`;
+export const taintJson = (t: Taint) => `{"key":"${t.key}","value":"${t.value}","effect":"${t.effect}"}`;
 
 /**
  * awk over `dcgmi diag` output → the verdict's reasons, one per line (none: healthy). The same
@@ -97,8 +97,12 @@ END {
   if (efa_found + 0 < efa_expected + 0) print "EFA: " (efa_found + 0) " of " (efa_expected + 0) " devices present"
 }`;
 
-/** sh: the node's JSON in $S/node.json (compact), its taint keys in order in $S/taints, its boot ID in $S/boot. */
-const READ_NODE = `${KUBE_CURL}
+/**
+ * sh: the node's JSON in $S/node.json (compact), its taint keys in order in $S/taints, its boot ID in $S/boot;
+ * the patches of healthTaintPatch. Also the run node watcher's (domain/lifecycle/nodeWatch.ts), which sets
+ * NODE_NAME and NODE_URL per node.
+ */
+export const NODE_API_SH = `${KUBE_CURL}
 NODE_URL="$API/api/v1/nodes/$NODE_NAME"
 read_node() {
   kube -o $S/node.raw -w '%{http_code}' "$NODE_URL" > $S/code || true
@@ -125,7 +129,7 @@ json_str() { awk 'BEGIN { ORS = "" } { s = s (NR > 1 ? "; " : "") $0 } END { s =
  */
 export const NODE_CHECK_GATE_SCRIPT = `set -eu
 S=\${STATE_DIR:-${NODE_CHECK_DIR}}
-${READ_NODE}
+${NODE_API_SH}
 read_node
 checked=$(sed -n 's|.*"${CHECKED_BOOT_ANNOTATION}":"\\([^"]*\\)".*|\\1|p' $S/node.json)
 if has_taint ${HEALTH_PENDING_TAINT.key}; then echo "node $NODE_NAME carries ${HEALTH_PENDING_TAINT.key}: checking it"; echo yes > $S/check; exit 0; fi
@@ -168,7 +172,7 @@ exit 0
  */
 export const NODE_CHECK_VERDICT_SCRIPT = `set -eu
 S=\${STATE_DIR:-${NODE_CHECK_DIR}}
-${READ_NODE}
+${NODE_API_SH}
 idle() { [ "\${IDLE:-true}" = true ] || exit 0; while :; do sleep 3600; done; }
 [ "$(cat $S/check)" = yes ] || idle
 cat > $S/verdict.awk <<'AWK'

@@ -85,7 +85,7 @@ export function step(name: string, image: string, script: string, env: EnvVar[])
 
 /**
  * The steps' pod, hardened like every pod of the project; it patches the RayJob, so it keeps its API
- * token. A Job's pod never restarts; a Deployment's (the spot save watcher) always does.
+ * token. A Job's pod never restarts; a Deployment's (the run's node watcher) always does.
  */
 export function podSpec(ctx: LifecycleContext, steps: Container[], restartPolicy: "Never" | "Always" = "Never"): PodSpec {
     const init = steps.slice(0, -1);
@@ -230,7 +230,26 @@ export function blockNodes(r: ResolvedRun): { selector: string; nodes: number } 
     return { selector: eq(blocks[0]?.group.selector ?? {}), nodes: blocks[0]?.nodes ?? 0 };
 }
 
-/** Whether a run takes nodes from a spot group: then it gets the spot save watcher (spotSave.ts). */
+/**
+ * The service account the cluster stack (ClusterAddons → NodeWatchAccess) creates in the training
+ * namespace for every run's node watcher: runs in a run stack (`cluster.clusterStack`) may create no
+ * cluster-scoped object, so the node grant lives with the cluster.
+ */
+export const NODE_WATCH_SERVICE_ACCOUNT = "miles-node-watch";
+
+/**
+ * What the node watcher may do. In the namespace: list the run's pods and delete those on a node it
+ * keeps out (KubeRay names the pods: RBAC cannot name them, nor narrow by label). On nodes (cluster-
+ * scoped; a ClusterRole cannot be narrowed by label or to "the run's nodes"): get (the run's nodes),
+ * list (the run's groups) and patch — the unhealthy taint and its reason, so that no pod lands on the
+ * node before EKS auto repair acts (docs/lifecycle.md "Node health during a run"). The watcher itself: nodeWatch.ts.
+ */
+export const NODE_WATCH_RULES = {
+    namespaced: [{ apiGroups: [""], resources: ["pods"], verbs: ["list", "delete"] }],
+    nodes: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "patch"] }],
+};
+
+/** Whether a run takes nodes from a spot group: then its node watcher also reacts to the interruption handler's taints (nodeWatch.ts). */
 export const runOnSpot = (r: Pick<ResolvedRun, "groups">) => r.groups.some((x) => x.group.spot === true);
 
 /**
@@ -239,21 +258,23 @@ export const runOnSpot = (r: Pick<ResolvedRun, "groups">) => r.groups.some((x) =
  * uid), so RBAC cannot name it in advance; the stop and resume only patch `spec.active` of the one
  * labelled with this RayJob's uid.
  */
-export function lifecycleRole(r: ResolvedRun, namespace: string, queued = false) {
+export function lifecycleRole(r: ResolvedRun, namespace: string, queued = false, watcherGrant = false) {
     const rules: Array<{ apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }> = [{ apiGroups: ["ray.io"], resources: ["rayjobs"], resourceNames: [r.runName], verbs: ["get", "patch"] }];
     if (queued) rules.push({ apiGroups: ["kueue.x-k8s.io"], resources: ["workloads"], verbs: ["list", "patch"] });
-    // The spot save watcher finds the run's nodes through its pods (a label selector RBAC cannot narrow).
-    if (runOnSpot(r)) rules.push({ apiGroups: [""], resources: ["pods"], verbs: ["list"] });
+    // The run's node watcher runs as this account only when the cluster provides no node-watch account.
+    if (watcherGrant) rules.push(...NODE_WATCH_RULES.namespaced);
     return { metadata: { name: lifecycleName(r, "lifecycle"), namespace, labels: runLabels(r, "lifecycle") }, rules };
 }
 
 /**
  * The resume counts the block's Ready nodes: list nodes (cluster-scoped; RBAC cannot narrow it by
- * label); the spot save watcher reads the taints of the nodes the run's pods are on: get.
+ * label). When the run's node watcher runs as the run's own account (no node-watch account from the
+ * cluster): also its node grant (NODE_WATCH_RULES: get, list, patch).
  */
-export function lifecycleNodeReaderRole(r: ResolvedRun, namespace: string) {
+export function lifecycleNodeReaderRole(r: ResolvedRun, namespace: string, watcherGrant = false) {
+    const verbs = [...(watcherGrant ? NODE_WATCH_RULES.nodes[0].verbs : []), ...(blockGroupOf(r) && !watcherGrant ? ["list"] : [])];
     return {
         metadata: { name: `${namespace}-${lifecycleName(r, "nodes")}`, labels: runLabels(r, "lifecycle") },
-        rules: [{ apiGroups: [""], resources: ["nodes"], verbs: [...(blockGroupOf(r) ? ["list"] : []), ...(runOnSpot(r) ? ["get"] : [])] }],
+        rules: [{ apiGroups: [""], resources: ["nodes"], verbs }],
     };
 }

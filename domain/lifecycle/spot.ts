@@ -15,7 +15,7 @@
  * nodeTerminationGracePeriod, 120 s) — so their preStop save never runs before EC2 takes the
  * instance. NTH's webhook is no help either: it is posted after the drain returns
  * (pkg/interruptionevent/draincordon/handler.go:103-111). So each run on a spot group has a small
- * watcher (domain/lifecycle/spotSave.ts) that sees the taint on a node of the run and creates the
+ * watcher (domain/lifecycle/nodeWatch.ts) that sees the taint on a node of the run and creates the
  * run's save sentinel at once; the drain then only removes the other pods, and the run resumes from
  * that save through KubeRay's retry (a new Ray cluster, `--load` = `--save`) on replacement capacity.
  */
@@ -145,7 +145,7 @@ export interface ReclaimCost {
  * Seconds we allow between the notice and the sentinel: NTH long-polls the queue (WaitTimeSeconds
  * 20, which returns as soon as a message arrives) and polls again every 2 s
  * (pkg/monitor/sqsevent/sqs-monitor.go:316, cmd/node-termination-handler.go:249 at v1.25.6); the
- * watcher polls every SPOT_WATCH_POLL_SECONDS. EventBridge publishes no delivery latency: the rest
+ * watcher polls every NODE_WATCH_POLL_SECONDS. EventBridge publishes no delivery latency: the rest
  * of the 20 s is our allowance for it, not a published figure.
  */
 export const NOTICE_TO_SENTINEL_SECONDS = 20;

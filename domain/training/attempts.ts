@@ -6,7 +6,7 @@
  *
  * Inputs are what a real cluster leaves behind: the records, the run events the run's watchers
  * write beside them (runRecord.ts RUN_EVENT_SCHEMA: a spot interruption or rebalance recommendation
- * on a node of the run, and what became of the save it triggered), and the run's Kueue Workload as
+ * on a node of the run, a node kept out as unhealthy, and what became of the save they triggered), and the run's Kueue Workload as
  * `kubectl get workload -o json` prints it. Kueue keeps one condition per type with its last
  * transition (kubernetes-sigs/kueue v0.19.2 apis/kueue/v1beta2/workload_types.go:929-1012 types,
  * :1081-1120 eviction reasons, :1163-1174 finished reasons), so a Workload names the cause of its
@@ -25,7 +25,7 @@ export interface AttemptRecord {
     usdPerNodeHour?: number;
     /** What the deployment ran: image, git commit and argv (a change between attempts = a deploy change). */
     deployKey: string;
-    /** Nodes the record itself lists as left out (domain/health/attemptNodes.ts `withExcludedNodes`). */
+    /** Nodes the record itself lists as left out. */
     excludedNodes?: Array<{ node: string; reason: string }>;
 }
 
@@ -97,6 +97,14 @@ function evictionReason(evicted: WorkloadCondition, preempted?: WorkloadConditio
 }
 
 const INTERRUPTION_KINDS: Record<string, string> = { "spot-interruption": "spot interruption notice", "rebalance-recommendation": "spot rebalance recommendation" };
+/**
+ * Kind of the run events of the run's node watcher about node health (domain/lifecycle/nodeWatch.ts):
+ * `excluded` (the node is kept out; the reason in `event`), then for a node the run was on
+ * `save-requested`, `saved` | `not-saved`, `restarted` (the run's pods on it deleted).
+ */
+export const NODE_HEALTH_EVENT_KIND = "node-health";
+/** Outcomes that say what became of a save a watcher asked for. */
+const SAVE_OUTCOMES = new Set(["saved", "not-saved"]);
 
 /**
  * The attempts of one run, oldest first. `events` and `conditions` may be empty (a run outside a
@@ -130,7 +138,11 @@ export function runAttempts(records: readonly AttemptRecord[], events: readonly 
 
         const inWindow = events.filter((e) => ms(e.at) >= start && ms(e.at) <= until + 60_000);
         const notice = inWindow.find((e) => e.kind === "spot-interruption");
-        for (const e of inWindow) {
+        // Nodes are left out from the moment a watcher says so: an exclusion written after the previous
+        // attempt but before this one's train.py started (pods starting, the model loading) is this attempt's.
+        const prevUntil = i > 0 ? ms(recs[i - 1].endedAt ?? rec.startedAt) + 60_000 : Number.NEGATIVE_INFINITY;
+        const exclusions = events.filter((e) => ms(e.at) > prevUntil && ms(e.at) <= until + 60_000);
+        for (const e of exclusions) {
             if (excluded.some((x) => x.node === e.node)) continue;
             if (INTERRUPTION_KINDS[e.kind]) excluded.push({ node: e.node, reason: `${INTERRUPTION_KINDS[e.kind]} (${e.event}): cordoned by aws-node-termination-handler`, at: e.at });
             // Any other watcher (a node health check) reports a node it keeps out as outcome "excluded", the reason in `event`.
@@ -138,8 +150,10 @@ export function runAttempts(records: readonly AttemptRecord[], events: readonly 
         }
         for (const x of rec.excludedNodes ?? []) if (!excluded.some((y) => y.node === x.node)) excluded.push({ ...x, at: rec.startedAt });
         // What the saves the notices asked for came to: the latest one written is what the next attempt resumes from.
-        const outcomes = inWindow.filter((e) => INTERRUPTION_KINDS[e.kind] && e.outcome !== "save-requested");
+        const outcomes = inWindow.filter((e) => (INTERRUPTION_KINDS[e.kind] || e.kind === NODE_HEALTH_EVENT_KIND) && SAVE_OUTCOMES.has(e.outcome));
         const lastSaved = [...outcomes].reverse().find((e) => e.outcome === "saved");
+        // A node the run was on went unhealthy and the watcher deleted the run's pods on it.
+        const restarted = inWindow.find((e) => e.kind === NODE_HEALTH_EVENT_KIND && e.outcome === "restarted");
 
         let endReason: EndReason;
         let endBasis: string;
@@ -150,6 +164,10 @@ export function runAttempts(records: readonly AttemptRecord[], events: readonly 
             endReason = "spot reclaim";
             const saves = outcomes.map((e) => `${e.kind} ${e.outcome} at ${e.at}`).join(", ") || "no outcome recorded";
             endBasis = `spot interruption notice for node ${notice.node} at ${notice.at}; saves asked for: ${saves}; ${lastSaved ? `the next attempt resumes from the save written at ${lastSaved.at}` : "the next attempt resumes from the last periodic save"}`;
+        } else if (restarted) {
+            endReason = "node failure";
+            const saves = outcomes.map((e) => `${e.outcome} at ${e.at}`).join(", ") || "no outcome recorded";
+            endBasis = `node ${restarted.node} unhealthy (${restarted.event}): tainted and kept out; save asked for: ${saves}; the run's pods on it deleted at ${restarted.at} (KubeRay retries without it); ${lastSaved ? `the next attempt resumes from the save written at ${lastSaved.at}` : "the next attempt resumes from the last periodic save"}`;
         } else if (evicted?.status === "True" && ms(evicted.lastTransitionTime) >= start && ms(evicted.lastTransitionTime) <= until + 60_000) {
             const preempted = cond("Preempted");
             ({ reason: endReason, basis: endBasis } = evictionReason(evicted, preempted?.status === "True" ? preempted : undefined));

@@ -25,7 +25,7 @@ export const RUN_RECORD_VOLUME = "run-record";
 export const RUN_RECORD_SCHEMA = "miles-cluster/run-record/v1";
 /**
  * Schema of a run event: one JSON file written beside the records by a watcher of the run (the spot
- * save watcher, domain/lifecycle/spotSave.ts) when something happens to a node of the run —
+ * node watcher, domain/lifecycle/nodeWatch.ts) when something happens to a node of the run —
  * `{ schema, run, kind, node, event, outcome, at }` — which `miles-cluster runs` reads to say why an
  * attempt ended and which nodes were left out (attempts.ts).
  */

@@ -4,7 +4,9 @@
  */
 import type { MilesConfig } from "../../config";
 import type { ResolvedRun } from "../../domain/training/run";
-import { blockGroupOf, blockNodes, runOnSpot } from "../../domain/lifecycle/jobs";
+import { blockGroupOf, blockNodes, lifecycleName, runOnSpot } from "../../domain/lifecycle/jobs";
+import { healthWatchList, NODE_WATCH } from "../../domain/lifecycle/nodeWatch";
+import { UNHEALTHY_TAINT } from "../../domain/health/nodeHealth";
 import { reclaimCost } from "../../domain/lifecycle/spot";
 import { sizeFsx, storageNeedOf, formatSeconds } from "../../domain/sizing";
 import { groupCost } from "../../domain/lifecycle/cost";
@@ -52,6 +54,7 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date, stora
         data.atRisk = { rollouts: si, nodes, gpus: nodes * r.gpusPerNode, gpuHoursPerRolloutMinute: Math.round(((si * nodes * r.gpusPerNode) / 60) * 100) / 100 };
     }
 
+    lines.push(["node watch", nodeWatchLine(r)]);
     if (runOnSpot(r)) spotLines(cfg, r, lines, warnings, data, storageCapacityGiB);
 
     const bg = blockGroupOf(r);
@@ -81,6 +84,15 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date, stora
     return { lines, warnings, data };
 }
 
+/** What the run's node watcher (domain/lifecycle/nodeWatch.ts) reacts to and does, in one line. */
+function nodeWatchLine(r: ResolvedRun): string {
+    const waits = healthWatchList(r.training.lifecycle.saveTimeoutMinutes);
+    const byWait = new Map<number, string[]>();
+    for (const w of waits) byWait.set(w.seconds, [...(byWait.get(w.seconds) ?? []), w.condition]);
+    const bounds = [...byWait].map(([s, cs]) => `${s / 60} min after ${cs.join("/")}`).join(", ");
+    return `${lifecycleName(r, NODE_WATCH)} watches the nodes of the run's Ray pods for the node monitoring agent's conditions = False and the ${UNHEALTHY_TAINT.key} taint${runOnSpot(r) ? ", and the interruption handler's taints (spot reclaim below)" : ""}: it taints an unhealthy node (with the reason), records it excluded, asks a save and waits for it (${bounds}: before EKS auto repair acts, within saveTimeoutMinutes), then deletes the run's pods on it so KubeRay retries on other nodes (backoffLimit ${r.training.lifecycle.backoffLimit}); kept-out nodes of the run's groups go into its record`;
+}
+
 /**
  * A run on spot: what a reclaim costs at most and whether the save the notice triggers can finish in
  * the notice (domain/lifecycle/spot.ts reclaimCost; the checkpoint write time from the storage sizing
@@ -95,7 +107,7 @@ function spotLines(cfg: MilesConfig, r: ResolvedRun, lines: Array<[string, strin
         const t5 = 5;
         lines.push([
             "spot reclaim",
-            `group ${group.name}: EC2's interruption notice (${c.noticeSeconds} s) or a rebalance recommendation → EventBridge → SQS → aws-node-termination-handler taints the node → ${r.runName}-spot-save creates the sentinel; the run saves at the end of the step in progress if that step and the write end within ~${c.saveBudgetSeconds} s, else it resumes from its last periodic save. At most ${c.saveInterval} rollouts (saveInterval) × T min on ${nodes} node(s) × ${r.gpusPerNode} GPUs are lost: ${c.gpuHoursPerRolloutMinute.toFixed(2)} GPU-hours and $${c.usdPerRolloutMinute.toFixed(2)} per minute of rollout time T (T = ${t5} min: ${(c.gpuHoursPerRolloutMinute * t5).toFixed(1)} GPU-hours, $${(c.usdPerRolloutMinute * t5).toFixed(0)}), plus the restart on a new node; ${c.basis}`,
+            `group ${group.name}: EC2's interruption notice (${c.noticeSeconds} s) or a rebalance recommendation → EventBridge → SQS → aws-node-termination-handler taints the node → ${lifecycleName(r, NODE_WATCH)} creates the sentinel; the run saves at the end of the step in progress if that step and the write end within ~${c.saveBudgetSeconds} s, else it resumes from its last periodic save. At most ${c.saveInterval} rollouts (saveInterval) × T min on ${nodes} node(s) × ${r.gpusPerNode} GPUs are lost: ${c.gpuHoursPerRolloutMinute.toFixed(2)} GPU-hours and $${c.usdPerRolloutMinute.toFixed(2)} per minute of rollout time T (T = ${t5} min: ${(c.gpuHoursPerRolloutMinute * t5).toFixed(1)} GPU-hours, $${(c.usdPerRolloutMinute * t5).toFixed(0)}), plus the restart on a new node; ${c.basis}`,
         ]);
         const spot: Record<string, unknown> = { group: group.name, ...c };
         if (cfg.storage.type === "fsx-lustre" && storageCapacityGiB !== undefined) {

@@ -1,20 +1,26 @@
 /**
  * Deployment simulation (issue 22): a node change never lets a bad node serve a run, and nothing
- * waits forever — a Capacity Block resuming on new hosts with one bad node, and EKS auto repair
- * replacing a node mid-run, on prod (4 × p5en in a Capacity Block) with the RayJob and the Kueue
- * configuration the program registers. The model and its sources are test/sim/health.ts; the
- * timelines are in docs/lifecycle.md ("Node changes").
+ * waits forever — a Capacity Block resuming on new hosts with one bad node, EKS auto repair
+ * replacing a node mid-run, and an XID mid-run handled by the run's node watcher (saved, or a save
+ * that never comes), on prod (4 × p5en in a Capacity Block) and on the spot stack spec-mtp, with the
+ * RayJob, the node watcher and the Kueue configuration the program registers. The model and its
+ * sources are test/sim/health.ts and test/sim/nodeWatch.ts; the timelines are in docs/lifecycle.md
+ * ("Node changes and the queue", "Node health during a run").
  */
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import type { Plan } from "../../plan/run";
-import { stackPlan } from "./world";
-import { keyOf, worldOf } from "./awaits";
+import { objectsOf, stackPlan } from "./world";
+import { keyOf, kindOf, worldOf } from "./awaits";
 import { gangOf, joinChecked, nodeCheckOf, placeGang, podsReadyOf, replay, runNodeCheck, tolerates, type CheckedNode, type Gang, type NodeCheckPod, type PodsReady, type SimNode } from "./health";
 import { HEALTH_PENDING_TAINT, UNHEALTHY_TAINT } from "../../domain/health/nodeHealth";
 import { NODE_REPAIR_AFTER_MINUTES } from "../../catalog/nodeHealth";
-import { eksEffect } from "./scheduling";
+import { eksEffect, nodeGroupsOf } from "./scheduling";
 import type { Taint } from "../../catalog/nodeLabels";
-import { excludedNodes, withExcludedNodes } from "../../domain/health/attemptNodes";
+import { NODE_HEALTH_EVENT_KIND, runAttempts, type AttemptRecord } from "../../domain/training/attempts";
+import { unhealthyMidRun, watcherWorld, type MidRunResult } from "./nodeWatch";
+import { envOf } from "./spotReclaim";
+import { NODE_WATCH, POD_DELETE_GRACE_SECONDS } from "../../domain/lifecycle/nodeWatch";
 import type { GpuNodeGroupInfo } from "../../domain/gpuNodes";
 
 /** How a new instance's check ends: the deployed scripts on a real capture (run once per outcome: the node's name does not matter to them). */
@@ -30,6 +36,8 @@ describe("deployment simulation: health on every node change (issue 22)", functi
     let check: NodeCheckPod;
     /** The taints a node of the group joins with: the managed node group's, as the plan registers them. */
     let joinTaints: Taint[];
+    /** The run's name (its RayJob's). */
+    let run: string;
     const checked = new Map<Outcome, CheckedNode>();
     const host = (i: number, o: Outcome = "pass") =>
         joinChecked(`block-host-${i}`, group.gpusPerNode, joinTaints, (t) => {
@@ -39,7 +47,9 @@ describe("deployment simulation: health on every node change (issue 22)", functi
     before(async () => {
         p = await stackPlan("prod");
         const w = await worldOf(p);
-        gang = gangOf(p.resources.find((r) => keyOf(r) === "kubernetes:ray.io/v1:RayJob::training-rayjob")!);
+        const rj = p.resources.find((r) => keyOf(r) === "kubernetes:ray.io/v1:RayJob::training-rayjob")!;
+        gang = gangOf(rj);
+        run = String((rj.inputs.metadata as { name: string }).name);
         ready = podsReadyOf(p.resources);
         group = w.groups[0];
         const ng = p.resources.find((r) => r.type === "aws:eks/nodeGroup:NodeGroup" && JSON.stringify(r.inputs.labels ?? {}).includes(`"${Object.values(group.selector)[0]}"`))!;
@@ -67,9 +77,24 @@ describe("deployment simulation: health on every node change (issue 22)", functi
             const bad = nodes[2];
             assert.ok(bad.taints.some((t) => t.key === UNHEALTHY_TAINT.key));
             assert.equal(placeGang({ ...gang, pods: 1 }, [bad]), undefined, "a run pod tolerates the unhealthy taint");
-            const rec = withExcludedNodes({ run: "training" }, excludedNodes(nodes));
-            assert.deepEqual(rec.excludedNodes!.map((x) => x.node), ["block-host-3"]);
-            assert.match(rec.excludedNodes![0].reason, /^dcgmi diag Integration\/pcie: Fail — There was an internal error/);
+            // The run's node watcher, as the plan deploys it, sees the group's kept-out node once the run's pods exist (on a
+            // spare, or the replacement) and records it: `miles-cluster runs` lists it for the attempt.
+            const d = objectsOf(p, "Deployment").find((x) => x.metadata.labels?.["app.kubernetes.io/component"] === NODE_WATCH && envOf(x).RUN === run)!;
+            const env = envOf(d);
+            const w = watcherWorld(String((d.spec as any).template.spec.containers[0].command[2]), env);
+            try {
+                const labels = Object.fromEntries(decodeURIComponent(env.NODE_SELECTORS).split(",").map((kv) => kv.split("=") as [string, string]));
+                for (const n of nodes) w.setNode({ name: n.name, labels, taints: n.taints, annotations: n.annotations });
+                w.setPods([{ name: `${run}-raycluster-gpu-worker-0`, node: "block-host-1" }]);
+                w.pass();
+                const rec: AttemptRecord = { file: "1.json", startedAt: new Date(Date.now() + 5 * 60_000).toISOString(), status: "running", nodes: 4, gpusPerNode: 8, deployKey: "k" };
+                const a = runAttempts([rec], w.events(), []);
+                assert.deepEqual(a[0].excludedNodes.map((x) => x.node), ["block-host-3"]);
+                assert.match(a[0].excludedNodes[0].reason, new RegExp(`^${NODE_HEALTH_EVENT_KIND}: dcgmi diag Integration/pcie: Fail — There was an internal error`));
+                assert.ok(!fs.existsSync(w.sentinel), "a kept-out node the run is not on asks no save");
+            } finally {
+                w.done();
+            }
         });
 
         it("the run waits (pods Pending, then evicted and requeued: its GPUs are freed) and starts on the replacement once it passes its check", () => {
@@ -99,11 +124,11 @@ describe("deployment simulation: health on every node change (issue 22)", functi
 
     describe("a node replaced by auto repair mid-run", () => {
         const repairAfter = NODE_REPAIR_AFTER_MINUTES.AcceleratedHardwareReady;
-        it("the agent's condition does not keep the node out by itself; auto repair replaces it after its wait, the run (lost a pod) restarts on the new node once that passed its check", () => {
+        it("negative control, without the run's node watcher: the agent's condition does not keep the node out by itself; auto repair replaces it after its wait, the run (lost a pod) restarts on the new node once that passed its check", () => {
             const nodes = [host(1), host(2), host(3), host(4)];
             assert.deepEqual(placeGang(gang, nodes)?.length, 4, "the run first runs on all four");
-            // Minute 0: the agent sets AcceleratedHardwareReady=False on host 2 (e.g. DCGMError). The node check does not
-            // watch conditions: host 2 keeps its taints until EKS replaces it after `repairAfter` minutes (the replay starts
+            // Minute 0: the agent sets AcceleratedHardwareReady=False on host 2 (e.g. DCGMError). The boot check does not
+            // watch conditions; without the watcher host 2 keeps its taints until EKS replaces it after `repairAfter` minutes (the replay starts
             // there: the gang loses that pod); the instance that replaces it joins 12 minutes later (an input) with the
             // startup taint and passes its check, within Kueue's recoveryTimeout.
             assert.equal(repairAfter, 10);
@@ -131,6 +156,45 @@ describe("deployment simulation: health on every node change (issue 22)", functi
         });
     });
 
+    describe("an XID mid-run on prod (AcceleratedHardwareReady=False; no spot, no preemption): the run's node watcher", () => {
+        const timeline = (r: MidRunResult) => r.steps.map((x) => `${x.atMin.toFixed(2)} min: ${x.what}`).join("\n");
+        let saved: MidRunResult;
+        let hung: MidRunResult;
+        before(() => {
+            saved = unhealthyMidRun(p, run, [host(1), host(2), host(3), host(4)], () => host(6), { badIndex: 1, saveSeconds: 180, joinMinutes: 12 });
+            hung = unhealthyMidRun(p, run, [host(1), host(2), host(3), host(4)], () => host(6), { badIndex: 1, saveSeconds: Infinity, joinMinutes: 12 });
+        });
+
+        it("taints the node with the agent's reason, the run saves within the deadline (before auto repair), its pods on the node go, and the retry runs on the three others and the replacement — never on the bad node", () => {
+            assert.deepEqual(saved.problems, [], timeline(saved));
+            assert.equal(saved.badNode, "block-host-2");
+            assert.ok(saved.badTaints.some((t) => t.key === UNHEALTHY_TAINT.key && t.effect === "NoSchedule"));
+            assert.match(saved.badReason ?? "", /^AcceleratedHardwareReady=False \(DCGMHealthCode122: /);
+            assert.ok(saved.savedMin !== undefined && saved.savedMin < saved.deadlineMin && saved.deadlineMin < saved.repairMin, timeline(saved));
+            assert.deepEqual([...saved.after!].sort(), ["block-host-1", "block-host-3", "block-host-4", "block-host-6"], timeline(saved));
+            assert.equal(placeGang({ ...gang, pods: 1 }, [{ name: saved.badNode, gpus: group.gpusPerNode, taints: saved.badTaints, annotations: {} }]), undefined, "a run pod could land on the bad node");
+            assert.deepEqual(saved.waits.filter((x) => !Number.isFinite(x.boundMin)), [], "something waits without bound");
+        });
+
+        it("the attempt record names the node and why the attempt ended; the next attempt resumes from the save", () => {
+            assert.equal(saved.attempts[0].endReason, "node failure");
+            assert.match(saved.attempts[0].endBasis, /node block-host-2 unhealthy \(AcceleratedHardwareReady=False .*saved at .*resumes from the save written at/);
+            assert.deepEqual(saved.attempts.map((a) => a.excludedNodes.map((x) => x.node)), [["block-host-2"], ["block-host-2"]]);
+            assert.deepEqual(saved.events.map((e) => e.outcome), ["excluded", "save-requested", "saved", "restarted"]);
+        });
+
+        it("a save that does not come (a collective hung on the bad GPU): the deadline passes, the pods are deleted before auto repair, the run restarts from its last periodic save", () => {
+            assert.deepEqual(hung.problems, [], timeline(hung));
+            assert.equal(hung.savedMin, undefined);
+            assert.deepEqual(hung.events.map((e) => e.outcome), ["excluded", "save-requested", "not-saved", "restarted"]);
+            const deleted = hung.steps.find((x) => /pods on node block-host-2 are deleted/.test(x.what))!;
+            assert.ok(deleted.atMin + POD_DELETE_GRACE_SECONDS / 60 < hung.repairMin, timeline(hung));
+            assert.match(hung.attempts[0].endBasis, /resumes from the last periodic save/);
+            assert.ok(hung.restartedMin !== undefined && !hung.after!.includes("block-host-2"));
+            assert.deepEqual(hung.waits.filter((x) => !Number.isFinite(x.boundMin)), []);
+        });
+    });
+
     describe("negative controls", () => {
         it("run pods that tolerate every taint would land on the unhealthy node", () => {
             const all: Gang = { ...gang, tolerations: [{ operator: "Exists" }] };
@@ -145,6 +209,29 @@ describe("deployment simulation: health on every node change (issue 22)", functi
         it("a node that joins without the health check (no startup taint patched) would be used at once, bad or not", () => {
             const unchecked: SimNode = { name: "unchecked", gpus: group.gpusPerNode, taints: [...group.taints], annotations: {} };
             assert.deepEqual(placeGang({ ...gang, pods: 1 }, [unchecked]), ["unchecked"]);
+        });
+    });
+
+    describe("an XID mid-run on the spot stack spec-mtp (one p5.48xlarge): the same path as on prod", () => {
+        let spot: MidRunResult;
+        before(async () => {
+            const q = await stackPlan("spec-mtp");
+            const rj = q.resources.find((r) => kindOf(r) === "RayJob")!;
+            const g = nodeGroupsOf(q).find((x) => x.role === "gpu")!;
+            const node = (name: string): SimNode => ({ name, gpus: gangOf(rj).gpusPerPod, taints: [...g.shape.taints] as Taint[], annotations: {} });
+            spot = unhealthyMidRun(q, String((rj.inputs.metadata as { name: string }).name), [node("spot-1")], () => node("spot-2"), { badIndex: 0, saveSeconds: 150, joinMinutes: 6 });
+        });
+
+        it("the one node is tainted, the run saves before auto repair, its pods go, the retry waits for and runs on the replacement; the record names the node", () => {
+            const timeline = spot.steps.map((x) => `${x.atMin.toFixed(2)} min: ${x.what}`).join("\n");
+            assert.deepEqual(spot.problems, [], timeline);
+            assert.ok(spot.badTaints.some((t) => t.key === UNHEALTHY_TAINT.key), timeline);
+            assert.ok(spot.savedMin! < spot.deadlineMin && spot.deadlineMin < spot.repairMin);
+            assert.deepEqual(spot.after, ["spot-2"], timeline);
+            assert.ok(spot.restartedMin! >= spot.repairMin, "the retry could only start once the replacement joined");
+            assert.equal(spot.attempts[0].endReason, "node failure");
+            assert.deepEqual(spot.attempts[0].excludedNodes.map((x) => x.node), ["spot-1"]);
+            assert.deepEqual(spot.waits.filter((x) => !Number.isFinite(x.boundMin)), []);
         });
     });
 });

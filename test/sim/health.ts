@@ -18,7 +18,8 @@
  *   health-pending startup taint among them); the scripts of the plan's node-check DaemonSet for that
  *   group run under /bin/sh (`runNodeCheck`, with a stand-in API server and `dcgmi` printing a real
  *   capture) and what they leave on the node is the node's state. The check does not act on the
- *   node monitoring agent's conditions: a node the agent marks stays usable until EKS auto repair acts.
+ *   node monitoring agent's conditions (the run's node watcher does: test/sim/nodeWatch.ts unhealthyMidRun;
+ *   without it a node the agent marks stays usable until EKS auto repair acts).
  * - EKS auto repair (managed node group nodeRepairConfig): after the condition's wait
  *   (catalog/nodeHealth.ts NODE_REPAIR_AFTER_MINUTES) the node is replaced (a new node, checked as it
  *   joins) or rebooted (the same node, a new boot ID: the check's gate re-taints and re-checks it)
@@ -199,6 +200,23 @@ export function nodeCheckOf(resources: ReadonlyArray<RecordedResource>, selector
     return { gate: script("gate"), diag: script("diag"), verdict: script("verdict"), env, tolerations: spec.tolerations ?? [] };
 }
 
+/** JS (for a stand-in API server): `patchNode(node, contentType, data)` → `{ node, code }`, JSON Patch (RFC 6902, test ops included) or JSON merge patch (RFC 7386). */
+export const PATCH_NODE_JS = `const ptr = (p) => p.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+const merge = (t, p) => { if (p === null || typeof p !== "object" || Array.isArray(p)) return p; t = t && typeof t === "object" && !Array.isArray(t) ? { ...t } : {};
+  for (const [k, v] of Object.entries(p)) { if (v === null) delete t[k]; else t[k] = merge(t[k], v); } return t; };
+function patchNode(node, type, data) {
+  try {
+    if (type === "application/merge-patch+json") return { node: merge(node, JSON.parse(data)), code: 200 };
+    if (type !== "application/json-patch+json") return { node, code: 415 };
+    const n = JSON.parse(JSON.stringify(node));
+    for (const op of JSON.parse(data)) { const ks = ptr(op.path); const last = ks.pop(); let p = n; for (const k of ks) { if (p[k] === undefined) throw 422; p = p[k]; }
+      if (op.op === "test") { if (JSON.stringify(p[last]) !== JSON.stringify(op.value)) throw 422; }
+      else if (op.op === "remove") { if (!Array.isArray(p) || p[last] === undefined) throw 422; p.splice(Number(last), 1); }
+      else if (op.op === "add") { if (Array.isArray(p)) { if (last === "-") p.push(op.value); else p.splice(Number(last), 0, op.value); } else p[last] = op.value; } else throw 422; }
+    return { node: n, code: 200 };
+  } catch (e) { return { node, code: typeof e === "number" ? e : 500 }; }
+}`;
+
 /** The API server for one node: GET returns it pretty-printed (as to a curl user agent); PATCH applies JSON Patch (RFC 6902, test ops included) or JSON merge patch (RFC 7386). */
 const FAKE_CURL = `#!/usr/bin/env node
 const fs = require("fs");
@@ -209,20 +227,8 @@ for (let i = 0; i < a.length; i++) { const x = a[i];
 const dir = process.env.FAKE, file = dir + "/node.json";
 fs.appendFileSync(dir + "/calls", method + " " + url + " " + (type || "") + " " + (data || "") + "\\n");
 let node = JSON.parse(fs.readFileSync(file, "utf8")); let code = 200;
-const ptr = (p) => p.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
-const merge = (t, p) => { if (p === null || typeof p !== "object" || Array.isArray(p)) return p; t = t && typeof t === "object" && !Array.isArray(t) ? { ...t } : {};
-  for (const [k, v] of Object.entries(p)) { if (v === null) delete t[k]; else t[k] = merge(t[k], v); } return t; };
-try {
-  if (method === "PATCH" && type === "application/merge-patch+json") node = merge(node, JSON.parse(data));
-  else if (method === "PATCH" && type === "application/json-patch+json") {
-    const n = JSON.parse(JSON.stringify(node));
-    for (const op of JSON.parse(data)) { const ks = ptr(op.path); const last = ks.pop(); let p = n; for (const k of ks) { if (p[k] === undefined) throw 422; p = p[k]; }
-      if (op.op === "test") { if (JSON.stringify(p[last]) !== JSON.stringify(op.value)) throw 422; }
-      else if (op.op === "remove") { if (!Array.isArray(p) || p[last] === undefined) throw 422; p.splice(Number(last), 1); }
-      else if (op.op === "add") { if (Array.isArray(p)) { if (last === "-") p.push(op.value); else p.splice(Number(last), 0, op.value); } else p[last] = op.value; } else throw 422; }
-    node = n;
-  } else if (method !== "GET") code = 405;
-} catch (e) { code = typeof e === "number" ? e : 500; }
+${PATCH_NODE_JS}
+if (method === "PATCH") ({ node, code } = patchNode(node, type, data)); else if (method !== "GET") code = 405;
 if (code === 200 && method === "PATCH") fs.writeFileSync(file, JSON.stringify(node, null, 2));
 fs.writeFileSync(out || "/dev/null", code === 200 ? JSON.stringify(node, null, 2) : '{"kind":"Status"}');
 process.stdout.write(String(code));

@@ -44,6 +44,8 @@ import { NTH_TAINTS, SPOT_NOTICE_SECONDS } from "../../catalog/spotInterruption"
 import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
 import { parseSpotEvent, type SpotEvent } from "../../domain/lifecycle/spotEvents";
 import { runAttempts, type Attempt, type AttemptRecord, type RunEvent } from "../../domain/training/attempts";
+import { PATCH_NODE_JS } from "./health";
+import { NODE_WATCH } from "../../domain/lifecycle/nodeWatch";
 
 type Obj = Record<string, any>;
 
@@ -90,7 +92,8 @@ export function spotPathOf(p: Plan): SpotPath {
         queue: of("aws:sqs/queue:Queue")[0],
         queuePolicy: of("aws:sqs/queuePolicy:QueuePolicy")[0],
         nth: nth?.inputs.values as Obj | undefined,
-        watchers: objectsOf(p, "Deployment").filter((d) => d.metadata.labels?.["app.kubernetes.io/component"] === "spot-save"),
+        // The run node watchers that react to the handler's taints (every run has a watcher; off spot its WATCH is empty).
+        watchers: objectsOf(p, "Deployment").filter((d) => d.metadata.labels?.["app.kubernetes.io/component"] === NODE_WATCH && String(envOf(d).WATCH ?? "").includes(NTH_TAINTS.spotInterruption)),
     };
 }
 
@@ -112,7 +115,7 @@ export function routeProblems(sp: SpotPath, event: Obj): string[] {
     return problems;
 }
 
-const envOf = (d: K8sObject) => Object.fromEntries(((d.spec as Obj).template.spec.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+export const envOf = (d: K8sObject) => Object.fromEntries(((d.spec as Obj).template.spec.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
 
 /** The run a watcher serves, and what makes it wrong for that run. */
 export function watcherProblems(p: Plan, watcher: K8sObject): string[] {
@@ -171,17 +174,65 @@ export interface ReclaimResult {
 }
 
 /**
- * The stand-in API server for the watcher's script: `curl` on its PATH answers the pods list from
- * $FAKE/pods.json and a node from $FAKE/node-<name>.json (404 otherwise), and logs each call to $FAKE/calls.
+ * The stand-in API server for the node watcher's script: `curl` on its PATH answers GETs in sh (the
+ * pods list from the files $FAKE/pods/<name>.json (`writePods`), a node from $FAKE/node-<name>.json
+ * or 404, the node list of a label selector from the node files whose labels match), DELETE of a pod
+ * (its file removed, logged in $FAKE/deleted), and hands PATCH of a node (JSON Patch, merge patch) to
+ * a node script. Every call is logged to $FAKE/calls.
  */
 const CURL = `#!/bin/sh
-url=""; while [ $# -gt 0 ]; do case "$1" in -o|-w|-H|--cacert) shift 2;; -sS) shift;; *) url=$1; shift;; esac; done
-echo "GET $url" >> "$FAKE/calls"
-case "$url" in
-  */pods\\?*) cat "$FAKE/pods.json" ;;
-  */api/v1/nodes/*) n=\${url##*/}; cat "$FAKE/node-$n.json" 2>/dev/null || echo '{"kind":"Status","code":404}' ;;
+url=""; out=""; w=""; method=GET; type=""; data=""
+while [ $# -gt 0 ]; do case "$1" in -o) out=$2; shift 2;; -w) w=$2; shift 2;; -X) method=$2; shift 2;; --data) data=$2; shift 2;; -H) case "$2" in Content-Type:*) type=\${2#Content-Type: };; esac; shift 2;; --cacert) shift 2;; -sS) shift;; *) url=$1; shift;; esac; done
+echo "$method $url $type $data" >> "$FAKE/calls"
+[ "$method" = PATCH ] && exec node "$FAKE/api.js" "$method" "$url" "$type" "$data" "\${out:-/dev/stdout}" "$w"
+# list KIND FILE…: the files' objects as a list.
+list() { k=$1; shift; if [ $# -eq 0 ]; then echo "{\\"kind\\":\\"$k\\",\\"items\\":[]}"; else awk -v k="$k" 'BEGIN { printf "{\\"kind\\":\\"%s\\",\\"items\\":[", k } FNR == 1 && NR > 1 { printf "," } { print } END { print "]}" }' "$@"; fi; }
+code=200
+case "$method $url" in
+  "DELETE "*/pods/*) p=\${url##*/pods/}; p=\${p%%\\?*}; body='{"kind":"Status"}'
+    if rm "$FAKE/pods/$p.json" 2>/dev/null; then echo "$p $url" >> "$FAKE/deleted"; else code=404; fi ;;
+  DELETE*) code=405; body='{"kind":"Status"}' ;;
+  *"/pods?"*) set -- "$FAKE"/pods/*.json; [ -f "$1" ] || set --; body=$(list PodList "$@") ;;
+  *"/api/v1/nodes?labelSelector="*)
+    sel=$(echo "\${url#*labelSelector=}" | sed 's/%3D/=/g; s/%2C/,/g; s/%2F/\\//g')
+    set -- "$FAKE"/node-*.json; [ -f "$1" ] || set --
+    for kv in $(echo "$sel" | tr ',' ' '); do [ $# -gt 0 ] && set -- $(grep -l "\\"\${kv%%=*}\\": *\\"\${kv#*=}\\"" "$@"); done
+    body=$(list NodeList "$@") ;;
+  */api/v1/nodes/*) n=\${url##*/}; body=$(cat "$FAKE/node-$n.json" 2>/dev/null) || { code=404; body='{"kind":"Status","code":404}'; } ;;
+  *) code=404; body='{"kind":"Status","code":404}' ;;
 esac
+if [ -n "$out" ]; then printf '%s\\n' "$body" > "$out"; else printf '%s\\n' "$body"; fi
+[ -z "$w" ] || printf '%s' "$code"
 `;
+const API_JS = `const fs = require("fs");
+const [method, url, type, data, out, w] = process.argv.slice(2);
+const dir = process.env.FAKE;
+${PATCH_NODE_JS}
+let code = 405, body = { kind: "Status" };
+if (method === "PATCH" && /\\/api\\/v1\\/nodes\\/[^/?]+$/.test(url)) {
+  const file = dir + "/node-" + url.split("/").pop() + ".json";
+  if (!fs.existsSync(file)) code = 404;
+  else { const r = patchNode(JSON.parse(fs.readFileSync(file, "utf8")), type, data); code = r.code; if (code === 200) { body = r.node; fs.writeFileSync(file, JSON.stringify(r.node, null, 2)); } }
+}
+fs.writeFileSync(out, JSON.stringify(body));
+if (w) process.stdout.write(String(code));
+`;
+
+/** The run's pods the stand-in API server lists (one file each, so that a DELETE is a file removal). */
+export function writePods(fake: string, items: ReadonlyArray<{ metadata: { name: string } & Record<string, unknown>; spec?: Record<string, unknown> } & Record<string, unknown>>): void {
+    fs.rmSync(path.join(fake, "pods"), { recursive: true, force: true });
+    fs.mkdirSync(path.join(fake, "pods"));
+    for (const p of items) fs.writeFileSync(path.join(fake, "pods", `${p.metadata.name}.json`), JSON.stringify(p, null, 2));
+}
+
+/** Moves the deadlines of the saves the watcher waits for (under `recordsDir`/node-watch/pending) into the past, as if their time had gone by. */
+export function pastDeadline(recordsDir: string): void {
+    const dir = path.join(recordsDir, NODE_WATCH, "pending");
+    for (const f of fs.readdirSync(dir)) {
+        const [kind, n, , ...rest] = fs.readFileSync(path.join(dir, f), "utf8").trim().split(" ");
+        fs.writeFileSync(path.join(dir, f), `${[kind, n, 0, ...rest].join(" ")}\n`);
+    }
+}
 
 /** A scratch directory with the stand-in API server (`fake/bin/curl`), a service-account token and the watcher's state directory. */
 export function watcherSandbox(prefix: string): { dir: string; fake: string; env: Record<string, string> } {
@@ -189,8 +240,10 @@ export function watcherSandbox(prefix: string): { dir: string; fake: string; env
     const fake = path.join(dir, "fake");
     fs.mkdirSync(path.join(fake, "bin"), { recursive: true });
     fs.writeFileSync(path.join(fake, "bin", "curl"), CURL, { mode: 0o755 });
+    fs.writeFileSync(path.join(fake, "api.js"), API_JS);
     fs.mkdirSync(path.join(dir, "sa"));
     fs.writeFileSync(path.join(dir, "sa", "token"), "t");
+    fs.writeFileSync(path.join(dir, "sa", "ca.crt"), "x");
     fs.mkdirSync(path.join(dir, "state"));
     return { dir, fake, env: { PATH: `${path.join(fake, "bin")}:${process.env.PATH}`, FAKE: fake, SA_DIR: path.join(dir, "sa"), STATE_DIR: path.join(dir, "state"), POLL_SECONDS: "0", ONCE: "1" } };
 }
@@ -222,7 +275,7 @@ export function spotReclaim(p: Plan, itnEvent: Obj, rebalanceEvent: Obj, s: Recl
     const box = watcherSandbox("sim-spot-");
     const { dir, fake } = box;
     const pods = [...workers.map((w, i) => ({ labels: w.labels, node, name: `w${i}` })), { labels: head.labels, node: headOnNode ? node : "ip-10-40-0-2", name: "head" }];
-    fs.writeFileSync(path.join(fake, "pods.json"), JSON.stringify({ items: pods.map((x) => ({ metadata: { name: x.name, labels: x.labels }, spec: { nodeName: x.node } })) }));
+    writePods(fake, pods.map((x) => ({ metadata: { name: x.name, labels: x.labels }, spec: { nodeName: x.node } })));
     const taints: Obj[] = [...group.shape.taints];
     const writeNode = () => fs.writeFileSync(path.join(fake, `node-${node}.json`), JSON.stringify({ metadata: { name: node }, spec: { taints } }));
     writeNode();
@@ -240,7 +293,7 @@ export function spotReclaim(p: Plan, itnEvent: Obj, rebalanceEvent: Obj, s: Recl
         });
         if (r.status !== 0) problems.push(`watcher pass at t=${t}: exit ${r.status}: ${r.stderr}`);
         // Its start line ("watching …") is printed by every one-shot pass: only what it did goes on the timeline.
-        for (const line of r.stdout.split("\n").filter((l) => l.trim() !== "" && !/ spot-save: watching /.test(l))) steps.push({ t, what: `watcher: ${line.replace(/^\S+ spot-save: /, "")}` });
+        for (const line of r.stdout.split("\n").filter((l) => l.trim() !== "" && !/ node-watch: watching /.test(l))) steps.push({ t, what: `watcher: ${line.replace(/^\S+ node-watch: /, "")}` });
     };
     // The handler's latency from the event to the taint: EventBridge delivery + its 2 s poll (the plan's allowance).
     const handlerSeconds = 10;
@@ -292,9 +345,7 @@ export function spotReclaim(p: Plan, itnEvent: Obj, rebalanceEvent: Obj, s: Recl
     if (watcher && fs.existsSync(sentinel)) {
         const wl = env.WATCH.split(" ").find((w: string) => w.startsWith(`${NTH_TAINTS.spotInterruption}=`))!;
         const deadline = Number(wl.split("=").pop());
-        const pending = path.join(dir, "state", "pending");
-        const [k, n, ev] = fs.readFileSync(pending, "utf8").trim().split(" ");
-        fs.writeFileSync(pending, `${k} ${n} ${ev} 0\n`); // the clock has passed it
+        pastDeadline(path.dirname(eventsDir)); // the clock has passed it
         pass(deadline);
     }
     // KubeRay: the job failed; a retry while failed < backoffLimit + 1.
