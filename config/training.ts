@@ -247,6 +247,13 @@ const OffloadSchema = z
             .boolean()
             .default(false)
             .meta({ description: "`--optimizer-cpu-offload --overlap-cpu-optimizer-d2h-h2d --use-precision-aware-optimizer`: optimizer state in host RAM (needs a lot of it)." }),
+        rematerializeParams: z
+            .boolean()
+            .default(false)
+            .meta({
+                description:
+                    "`--rematerialize-param-from-master-weight`: while the engines generate, keep no pinned host copy of the actor's BF16 weights and rebuild them from the optimizer's master weights (host RAM − 2 bytes per parameter and rank). Colocated with offload.train on, no LoRA (miles v0.1.0 arguments.py `_validate_rematerialize_param_from_master_weight`).",
+            }),
     })
     .prefault({})
     .meta({ description: "Memory offload switches." });
@@ -345,6 +352,9 @@ const SglangSchema = z
             .optional()
             .meta({ description: "`--sglang-chunked-prefill-size` in tokens (-1: no chunked prefill)." }),
         maxRunningRequests: posInt().optional().meta({ description: "`--sglang-max-running-requests` per engine." }),
+        maxTotalTokens: posInt()
+            .optional()
+            .meta({ description: "`--sglang-max-total-tokens`: cap on an engine's KV pool in tokens; SGLang allocates the smaller of this and what mem-fraction-static leaves (model_runner_kv_cache_mixin.py `init_memory`)." }),
         pageSize: posInt().optional().meta({ description: "`--sglang-page-size` (KV cache page, e.g. 64 for NSA)." }),
     })
     .prefault({})

@@ -126,6 +126,7 @@ const CONFIGS: Record<string, { values: Record<string, unknown>; secret?: boolea
                         cudaGraphMaxBs: 256,
                         chunkedPrefillSize: 4096,
                         maxRunningRequests: 512,
+                        maxTotalTokens: 200000,
                         pageSize: 64,
                     },
                 },
@@ -133,6 +134,7 @@ const CONFIGS: Record<string, { values: Record<string, unknown>; secret?: boolea
             },
         },
     },
+    "host memory knobs (issue 23)": { values: { ...ONE_NODE, "miles-cluster:training": { offload: { rematerializeParams: true } } } },
     "everything else": {
         secret: true,
         values: {

@@ -13,7 +13,8 @@ import { parseConfig } from "../validation";
 import { stackConfigJsonSchema } from "../config";
 import { runOf } from "../domain/stack";
 import { documentedFlags, parseOneNode, rawConfig } from "./harness";
-import { MODEL_GAPS, RECIPES, type Recipe } from "./fixtures/recipes/miles-v0.1.0";
+import { RECIPES, type Recipe } from "./fixtures/recipes/miles-v0.1.0";
+import { runMemoryFit } from "../domain/training/memoryFitRun";
 
 /** The recipe's stack values; the memory fit judges it as an error (the default memoryFitCheck). */
 function recipeValues(r: Recipe, training: Record<string, unknown> = r.training): Record<string, unknown> {
@@ -118,13 +119,41 @@ describe("miles v0.1.0 recipes plan from typed fields (issue 23)", function () {
         assert.equal(envOf(cmd.env).length, 3, "and its env, once");
     });
 
-    it("each model gap names a transcribed recipe and a flag that recipe really passes through extraArgs", () => {
-        for (const g of MODEL_GAPS) {
-            const r = RECIPES.find((x) => x.script === g.script && x.variant.includes(g.variant));
-            assert.ok(r, `${g.script} (${g.variant}) is not a transcribed recipe`);
-            assert.ok(r.extraArgs.some((e) => e.args.includes(g.flag)), `${g.flag} is not in the extraArgs of ${g.script}`);
-            assert.ok(/\d/.test(g.estimate) && /\d/.test(g.recipeImplies), "a gap carries its numbers");
-        }
+    it("the fit reads the recipes' memory knobs: GLM-5's rematerialized weights leave no pinned actor copy on the host; Inkling-Small LoRA's KV pool is the script's cap", () => {
+        const fitOf = (r: Recipe, training: Record<string, unknown>) => {
+            const res = parse(recipeValues(r, training));
+            assert.deepEqual(res.problems, []);
+            return runMemoryFit(runOf(res.config!))!;
+        };
+        const glm = RECIPES.find((x) => x.script === "scripts/run_glm5_744b_a40b.py")!;
+        const remat = fitOf(glm, glm.training);
+        const kept = fitOf(glm, { ...glm.training, offload: {} });
+        const copies = (f: typeof remat) => f.host.items.find((i) => i.label === "pinned weight copies");
+        // miles v0.1.0 rematerialize_utils.py: the BF16 weights are rebuilt from the FP32 master, no pinned CPU copy.
+        assert.equal(copies(remat), undefined, JSON.stringify(remat.host.items.map((i) => i.label)));
+        assert.ok(copies(kept) && copies(kept)!.bytes > 0);
+        assert.ok(Math.abs(kept.host.totalBytes - remat.host.totalBytes - copies(kept)!.bytes) < 1, "the host drops exactly the actor's pinned copy");
+
+        const ink = RECIPES.find((x) => x.script === "scripts/run_inkling.py" && x.variant.includes("--train-mode lora"))!;
+        const capped = fitOf(ink, ink.training);
+        assert.equal(capped.rollout.kvTokens, 320000, "the script's --sglang-max-total-tokens");
+        const rollout = ink.training.rollout as Record<string, unknown>;
+        const { maxTotalTokens: _cap, ...sglang } = rollout.sglang as Record<string, unknown>;
+        const uncapped = fitOf(ink, { ...ink.training, rollout: { ...rollout, sglang } });
+        assert.ok(uncapped.rollout.kvTokens > 320000);
+        // offload.rollout off: what the engine did not allocate is not resident while training either.
+        const engine = (f: typeof capped) => f.train.items.find((i) => i.label.startsWith("SGLang static"))!.bytes;
+        const kv = (f: typeof capped) => f.rollout.items.find((i) => i.label === "KV cache")!.bytes;
+        assert.ok(Math.abs(engine(uncapped) - engine(capped) - (kv(uncapped) - kv(capped))) < 1, "the train phase drops exactly the unallocated KV");
+    });
+
+    it("rematerializeParams is refused where miles asserts: not colocated, offload.train off, LoRA", () => {
+        const q = RECIPES.find((x) => x.script.endsWith("run_qwen3_30b_a3b.py"))!;
+        const paths = (training: Record<string, unknown>) => parse(recipeValues(q, training)).problems.filter((p) => /rematerialize/i.test(p.path + p.message)).map((p) => p.path);
+        assert.deepEqual(paths({ ...q.training, offload: { rematerializeParams: true } }), []);
+        assert.deepEqual(paths({ ...q.training, offload: { rematerializeParams: true, train: false } }), ["training.offload.rematerializeParams"]);
+        const f = q.training.features as Record<string, unknown> | undefined;
+        assert.deepEqual(paths({ ...q.training, offload: { rematerializeParams: true }, features: { ...f, lora: { rank: 8, alpha: 16, targetModules: "all-linear" } } }), ["training.offload.rematerializeParams"]);
     });
 
 });

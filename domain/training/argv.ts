@@ -247,6 +247,7 @@ function optimizerArgs(t: TrainingConfig): string[] {
         "--adam-beta2", num(a.adamBeta2),
         "--clip-grad", num(a.clipGrad),
         ...flagIf(t.offload.optimizerCpu, "--optimizer-cpu-offload", "--overlap-cpu-optimizer-d2h-h2d", "--use-precision-aware-optimizer"),
+        ...flagIf(t.offload.rematerializeParams, "--rematerialize-param-from-master-weight"),
     ];
 }
 
@@ -284,6 +285,7 @@ function sglangArgs(t: TrainingConfig): string[] {
         ...(g.cudaGraphBs ? ["--sglang-cuda-graph-bs", ...g.cudaGraphBs.map(num)] : []),
         ...opt("--sglang-chunked-prefill-size", g.chunkedPrefillSize),
         ...opt("--sglang-max-running-requests", g.maxRunningRequests),
+        ...opt("--sglang-max-total-tokens", g.maxTotalTokens),
         ...opt("--sglang-page-size", g.pageSize),
         ...flagIf(
             s.enabled,

@@ -169,6 +169,12 @@ export interface RolloutLayout {
     /** Longest sequence (prompt + response) an engine must hold. */
     maxSequenceTokens: number;
     /**
+     * `--sglang-max-total-tokens` (optional): SGLang sizes the pool from mem-fraction-static, then allocates
+     * min(that, this) tokens (sgl-project/sglang python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py
+     * `init_memory`, read at 001ccef0: "self.max_total_num_tokens = min(self.max_total_num_tokens, max_total_tokens)").
+     */
+    maxTotalTokens?: number;
+    /**
      * Hybrid linear-attention models (optional; from catalog/hybridAttention.ts): only full-attention layers
      * cache KV; the linear layers keep a per-sequence state in a pool SGLang carves out of the same budget.
      */
@@ -624,7 +630,7 @@ export const MAMBA_FULL_MEMORY_RATIO = 0.9;
  * rest = free after loading − free before loading × (1 − mem_fraction_static), i.e. fraction × free memory
  * − weights; a hybrid model first sets aside the linear-attention state slots, the rest is KV cache.
  */
-function rolloutPhase(inp: FitInput, p: ReturnType<typeof effectiveParams>, stages: StageFit[]): PhaseFit & { kvTokens: number; linearStateSlots?: number } {
+function rolloutPhase(inp: FitInput, p: ReturnType<typeof effectiveParams>, stages: StageFit[]): PhaseFit & { kvTokens: number; linearStateSlots?: number; kvUnallocatedBytes: number } {
     const a = inp.arch;
     const r = inp.rollout;
     const cap = inp.gpuMemoryGiB * GIB;
@@ -645,12 +651,17 @@ function rolloutPhase(inp: FitInput, p: ReturnType<typeof effectiveParams>, stag
         stateBytes = slots * perSeq;
         items.push({ label: "linear-attention state", bytes: stateBytes, formula: `${slots} sequences × ${h.linearLayers} linear layers × ${(h.stateBytesPerLayer / 2 ** 20).toFixed(2)} MiB (SGLang mamba-full-memory-ratio ${ratio})` });
     }
-    const kv = Math.max(0, rest - stateBytes);
-    const kvTokens = perToken > 0 ? Math.floor(kv / perToken) : 0;
+    const budget = Math.max(0, rest - stateBytes);
+    const budgetTokens = perToken > 0 ? Math.floor(budget / perToken) : 0;
+    const capped = r.maxTotalTokens !== undefined && r.maxTotalTokens < budgetTokens;
+    const kvTokens = capped ? r.maxTotalTokens! : budgetTokens;
+    const kv = capped ? kvTokens * perToken : budget;
     items.push({
         label: "KV cache",
         bytes: kv,
-        formula: `mem-fraction-static ${r.memFractionStatic} × ${fmtGiB(free)} free − weights${h ? " − linear state" : ""} = ${kvTokens.toLocaleString("en-US")} tokens at ${(perToken / 1024).toFixed(0)} KiB/token${h ? ` (${kvLayers} full-attention layers of ${a.numLayers})` : ""}`,
+        formula: capped
+            ? `--sglang-max-total-tokens ${kvTokens.toLocaleString("en-US")} (of ${budgetTokens.toLocaleString("en-US")} that mem-fraction-static ${r.memFractionStatic} would allow) at ${(perToken / 1024).toFixed(0)} KiB/token`
+            : `mem-fraction-static ${r.memFractionStatic} × ${fmtGiB(free)} free − weights${h ? " − linear state" : ""} = ${kvTokens.toLocaleString("en-US")} tokens at ${(perToken / 1024).toFixed(0)} KiB/token${h ? ` (${kvLayers} full-attention layers of ${a.numLayers})` : ""}`,
     });
     if (r.cudaGraphBytes) items.push({ label: "CUDA graphs", bytes: r.cudaGraphBytes, formula: "captured after the KV pool, outside mem-fraction-static" });
     // Colocated without train offload: the trainer's state stays during generation.
@@ -662,7 +673,7 @@ function rolloutPhase(inp: FitInput, p: ReturnType<typeof effectiveParams>, stag
     const f = phase(items, cap);
     // Weights beyond the static share leave no KV cache at all.
     if (weights > staticBytes) f.usage = Math.max(f.usage, weights / Math.max(1, staticBytes));
-    return { ...f, kvTokens, linearStateSlots: slots };
+    return { ...f, kvTokens, linearStateSlots: slots, kvUnallocatedBytes: budget - kv };
 }
 
 /**
@@ -719,10 +730,20 @@ export function memoryFit(inp: FitInput): MemoryFit {
     const p = effectiveParams(inp.arch, inp.publishedTotalB, inp.publishedActiveB);
     const stages = stageFits(inp, p);
     const train = trainPhase(stages);
-    // Colocated without rollout offload: the engines keep their static share during training.
+    const rollout = rolloutPhase(inp, p, stages);
+    // Colocated without rollout offload: the engines keep their static share during training (less
+    // the KV pool a --sglang-max-total-tokens cap left unallocated).
     if (inp.colocate && !inp.offloadRollout) {
-        const staticBytes = inp.rollout.memFractionStatic * Math.max(0, inp.gpuMemoryGiB * GIB - SGLANG_UNAVAILABLE_BYTES);
-        train.items.push({ label: "SGLang static (offload.rollout off)", bytes: staticBytes, formula: `mem-fraction-static ${inp.rollout.memFractionStatic} of the free GPU memory stays allocated while training` });
+        const share = inp.rollout.memFractionStatic * Math.max(0, inp.gpuMemoryGiB * GIB - SGLANG_UNAVAILABLE_BYTES);
+        const capped = rollout.kvUnallocatedBytes > 0;
+        const staticBytes = share - rollout.kvUnallocatedBytes;
+        train.items.push({
+            label: "SGLang static (offload.rollout off)",
+            bytes: staticBytes,
+            formula: capped
+                ? `the engine's weights and its KV pool capped at --sglang-max-total-tokens stay allocated while training`
+                : `mem-fraction-static ${inp.rollout.memFractionStatic} of the free GPU memory stays allocated while training`,
+        });
         train.totalBytes = train.items.reduce((s, x) => s + x.bytes, 0);
         train.usage = train.totalBytes / train.capacityBytes;
     }
@@ -730,5 +751,5 @@ export function memoryFit(inp: FitInput): MemoryFit {
         `counts tensors by upstream's rules (Megatron distributed optimizer, miles offload and pinned copies, miles' TP-replicated Gated DeltaNet, the loss's vocabulary copies, SGLang pool sizing); ` +
         `against miles' published figures: KV tokens within ±${pct(ACCURACY.kvTokens)}, GPU peaks within ±${pct(ACCURACY.gpuPeak)} (CUDA contexts, NCCL, the paused engine's allocator cache and fragmentation have no formula: the 3 GiB margin stands for them), ` +
         `host CPU-optimizer state within ±${pct(ACCURACY.host)} — docs/memory-fit.md`;
-    return { paramsBasis: p.basis, params: { dense: p.dense, expert: p.expert, total: p.total }, train, rollout: rolloutPhase(inp, p, stages), host: hostPhase(inp, stages), accuracy };
+    return { paramsBasis: p.basis, params: { dense: p.dense, expert: p.expert, total: p.total }, train, rollout: (({ kvUnallocatedBytes: _u, ...r }) => r)(rollout), host: hostPhase(inp, stages), accuracy };
 }

@@ -107,6 +107,7 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
         // miles/utils/arguments.py: with --colocate, offload_train and offload_rollout default to True.
         offloadTrain: t.offload.train ?? colocate,
         offloadRollout: t.offload.rollout ?? colocate,
+        rematerializeParams: r.effective.rematerializeParams,
         // miles/ray/placement_group.py:150: a reference model is loaded when `kl_coef != 0 or use_kl_loss`.
         withRef: t.algorithm.kl.useKlLoss || t.algorithm.kl.klCoef !== 0,
         train: {
@@ -138,6 +139,7 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
             kvBytes: kvCacheBytes(r.effective.sglang.kvCacheDtype),
             cudaGraphBytes: cudaGraphReserve(r)?.bytes,
             maxSequenceTokens: r.effective.seqLength.tokens,
+            maxTotalTokens: r.effective.sglang.maxTotalTokens,
             hybrid: hybrid
                 ? { fullAttentionLayers: full, linearLayers: r.model.arch.numLayers - full, stateBytesPerLayer: linearStateBytesPerLayer(hybrid, t.layout.gpusPerEngine) }
                 : undefined,

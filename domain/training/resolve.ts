@@ -174,7 +174,11 @@ export interface EffectiveRun {
         cudaGraphBs?: number[];
         chunkedPrefillSize?: number;
         maxRunningRequests?: number;
+        /** `--sglang-max-total-tokens`: the KV pool's cap (undefined: what mem-fraction-static leaves). */
+        maxTotalTokens?: number;
     };
+    /** `--rematerialize-param-from-master-weight`: no pinned host copy of the actor's weights while generating. */
+    rematerializeParams: boolean;
     /** `--prefill-num-servers`: engines that only prefill (0: no prefill/decode disaggregation). */
     prefillNumServers: number;
     /** The engines load the published FP8 download itself (no converted FP8 copy). */
@@ -243,7 +247,9 @@ function effectiveKnobs(t: TrainingConfig, model: ResolvedModel, extra: Map<stri
             cudaGraphBs: s.cudaGraphBs ?? extra.get("--sglang-cuda-graph-bs")?.values.map(Number),
             chunkedPrefillSize: num(s.chunkedPrefillSize, "--sglang-chunked-prefill-size"),
             maxRunningRequests: num(s.maxRunningRequests, "--sglang-max-running-requests"),
+            maxTotalTokens: num(s.maxTotalTokens, "--sglang-max-total-tokens"),
         },
+        rematerializeParams: t.offload.rematerializeParams || extra.has("--rematerialize-param-from-master-weight"),
         prefillNumServers: t.layout.prefillNumServers ?? extraNumber(extra, "--prefill-num-servers") ?? 0,
     };
 }
