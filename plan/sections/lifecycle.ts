@@ -90,7 +90,7 @@ function nodeWatchLine(r: ResolvedRun): string {
     const byWait = new Map<number, string[]>();
     for (const w of waits) byWait.set(w.seconds, [...(byWait.get(w.seconds) ?? []), w.condition]);
     const bounds = [...byWait].map(([s, cs]) => `${s / 60} min after ${cs.join("/")}`).join(", ");
-    return `${lifecycleName(r, NODE_WATCH)} watches the nodes of the run's Ray pods for the node monitoring agent's conditions = False and the ${UNHEALTHY_TAINT.key} taint${runOnSpot(r) ? ", and the interruption handler's taints (spot reclaim below)" : ""}: it taints an unhealthy node (with the reason), records it excluded, asks a save and waits for it (${bounds}: before EKS auto repair acts, within saveTimeoutMinutes), then deletes the run's pods on it so KubeRay retries on other nodes (backoffLimit ${r.training.lifecycle.backoffLimit}); kept-out nodes of the run's groups go into its record`;
+    return `${lifecycleName(r, NODE_WATCH)} watches the nodes of the run's Ray pods for the node monitoring agent's conditions = False and the ${UNHEALTHY_TAINT.key} taint${runOnSpot(r) ? ", and the interruption handler's taints (spot reclaim below)" : ""}: it taints an unhealthy node (with the reason), records it excluded, asks a save and waits for it (${bounds}: before EKS auto repair acts, within saveTimeoutMinutes), then deletes the run's pods on it so KubeRay retries on other nodes (each such restart is one of the RayJob's ${r.training.lifecycle.backoffLimit} retries, training.lifecycle.backoffLimit: after that the run stays Failed); kept-out nodes of the run's groups go into its record`;
 }
 
 /**
