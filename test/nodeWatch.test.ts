@@ -6,6 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { GPU_TAINT, type Taint } from "../catalog/nodeLabels";
 import { NODE_MONITORING_CONDITIONS, NODE_REPAIR_AFTER_MINUTES } from "../catalog/nodeHealth";
@@ -22,6 +23,7 @@ const ENV = {
     POD_SELECTOR: "x",
     NODE_SELECTORS: encodeURIComponent("miles-cluster.io/node-group=h100"),
     SENTINEL: "/shared/control/training/save-now",
+    TRACKER: "/shared/checkpoints/training/latest_checkpointed_iteration.txt",
     EVENTS_DIR: "/shared/checkpoints/training/run-records/events",
     WATCH: "",
     CONDITIONS: health.map((h) => `${h.condition}=${h.seconds}`).join(" "),
@@ -127,6 +129,39 @@ describe("run node watcher: the node monitoring agent's conditions (issue 22)", 
             assert.deepEqual(w.events().filter((e) => e.node === "gpu-2").map((e) => e.outcome), ["excluded", "save-requested", "not-saved", "restarted"]);
             assert.deepEqual(w.events().filter((e) => e.node === "gpu-3").map((e) => e.outcome), ["excluded", "save-requested", "not-saved", "restarted"]);
             assert.deepEqual(w.pods().map((p) => p.node), ["gpu-4", "gpu-5"]);
+        });
+    });
+
+    describe("a sentinel another save job owns (the pre-replacement or end-of-block save)", () => {
+        const start = (w: WatcherWorld) => {
+            w.setNode({ name: "gpu-1", labels: GROUP, taints: [GPU_TAINT], conditions: [CAPTURED.acceleratedHardwareReady()] });
+            runOn(w, ["gpu-1"]);
+        };
+        it("already there when the node fails: the watcher's deadline does not remove it (the job that created it does, at its own deadline)", () => {
+            const w = world();
+            start(w);
+            fs.mkdirSync(path.dirname(w.sentinel), { recursive: true });
+            fs.writeFileSync(w.sentinel, "");
+            w.pass();
+            w.timePasses();
+            w.pass();
+            assert.ok(fs.existsSync(w.sentinel), "the other job's sentinel stays");
+            assert.deepEqual(w.events().map((e) => e.outcome), ["excluded", "save-requested", "not-saved", "restarted"]);
+        });
+        it("removed without a checkpoint (that job gave up): 'not-saved', no saved-at; negative control: with the tracker rewritten, 'saved'", () => {
+            const w = world();
+            start(w);
+            w.pass();
+            w.giveUp();
+            w.pass();
+            assert.deepEqual(w.events().map((e) => e.outcome), ["excluded", "save-requested", "not-saved", "restarted"]);
+            assert.ok(!fs.existsSync(`${w.sentinel.replace(/save-now$/, "")}saved-at`));
+            const v = world();
+            start(v);
+            v.pass();
+            v.save();
+            v.pass();
+            assert.deepEqual(v.events().map((e) => e.outcome), ["excluded", "save-requested", "saved", "restarted"]);
         });
     });
 

@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT } from "./harness";
+import { milesSaves } from "./sim/spotReclaim";
 import { CHARTS } from "../catalog/versions";
 import { NTH_TAINTS, SPOT_NOTICE_SECONDS } from "../catalog/spotInterruption";
 import { parseSpotEvent, type SpotEvent } from "../domain/lifecycle/spotEvents";
@@ -115,10 +116,11 @@ function watcher(setupFake: (fake: string) => void, steps = 1, removeSentinelAft
     setupFake(fake);
     const sentinel = path.join(dir, "shared", "control", "mimo-mtp", "save-now");
     const events = path.join(dir, "shared", "checkpoints", "mimo-mtp", "run-records", "events");
-    const env = { ...box.env, NAMESPACE: "miles", RUN: "mimo-mtp", POD_SELECTOR: "x", SENTINEL: sentinel, EVENTS_DIR: events, WATCH: spotWatchList(30) };
+    const tracker = path.join(dir, "shared", "checkpoints", "mimo-mtp", "latest_checkpointed_iteration.txt");
+    const env = { ...box.env, NAMESPACE: "miles", RUN: "mimo-mtp", POD_SELECTOR: "x", SENTINEL: sentinel, TRACKER: tracker, EVENTS_DIR: events, WATCH: spotWatchList(30) };
     let out = "";
     for (let i = 0; i < steps; i++) {
-        if (removeSentinelAfter !== undefined && i === removeSentinelAfter) fs.rmSync(sentinel, { force: true });
+        if (removeSentinelAfter !== undefined && i === removeSentinelAfter) milesSaves(sentinel, tracker);
         const r = spawnSync("/bin/sh", ["-c", NODE_WATCH_SCRIPT], { env, encoding: "utf8", timeout: 10000 });
         assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
         out += r.stdout + r.stderr;

@@ -45,6 +45,7 @@ import { runLabels } from "../training/pod";
 import { RUN_EVENT_SCHEMA, RUN_EVENTS_DIR, RUN_RECORD_DIR } from "../training/runRecord";
 import { NODE_HEALTH_EVENT_KIND } from "../training/attempts";
 import { SAVED_AT_FILE } from "../training/preStop";
+import { CHECKPOINT_TRACKER_FILE } from "../../catalog/observability";
 import { IMAGES, imageRef } from "../../catalog/versions";
 import { NTH_TAINTS, SPOT_NOTICE_SECONDS } from "../../catalog/spotInterruption";
 import { NODE_MONITORING_CONDITIONS, NODE_REPAIR_AFTER_MINUTES } from "../../catalog/nodeHealth";
@@ -191,11 +192,13 @@ note() {
   printf '{"schema":"${RUN_EVENT_SCHEMA}","run":"%s","kind":"%s","node":"%s","event":"%s","outcome":"%s","at":"%s"}\\n' "$RUN" "$1" "$2" "$ev" "$4" "$(iso)" > "$f.tmp" && mv "$f.tmp" "$f"
 }
 # ask_save KIND NODE ID SECONDS ACTION EVENT: the sentinel at once, and a pending save until the deadline.
+# The watcher owns a sentinel only when it created it ($W/own-sentinel): one that the pre-replacement or
+# end-of-block save created stays theirs to remove at their own deadline.
 ask_save() {
   if [ -e "$SENTINEL" ]; then
     log "$1 on node $2 ($6): a save is already asked for"
   else
-    mkdir -p "$(dirname "$SENTINEL")" && touch "$SENTINEL"
+    mkdir -p "$(dirname "$SENTINEL")" && touch "$SENTINEL" && : > "$W/own-sentinel"
     log "$1 on node $2 ($6): asked the run to save ($SENTINEL)"
   fi
   echo "$1 $2 $(( $(now) + $4 )) $5 $6" > "$W/pending/$3"
@@ -271,14 +274,23 @@ while :; do
     done
   fi
   # The saves asked for: one sentinel serves them all, so they end together (the first deadline ends them).
-  due=0; any=0
+  due=0; any=0; first=""
   for p in "$W"/pending/*; do
     [ -f "$p" ] || continue
     any=1; read -r _ _ deadline _ < "$p"
     [ "$(now)" -ge "$deadline" ] && due=1
+    [ -n "$first" ] && [ ! "$p" -ot "$first" ] || first=$p
   done
   if [ $any = 1 ] && { [ ! -e "$SENTINEL" ] || [ $due = 1 ]; }; then
-    if [ -e "$SENTINEL" ]; then outcome=not-saved; rm -f "$SENTINEL"; else outcome=saved; now > "$M"; fi
+    # Saved only with evidence: the checkpoint tracker Megatron rewrites after each save is newer than the
+    # request (a sentinel that went because another save job gave up is not a save).
+    if [ -e "$SENTINEL" ]; then
+      outcome=not-saved
+      [ -e "$W/own-sentinel" ] && rm -f "$SENTINEL"
+    elif [ -n "$(find "$TRACKER" -newer "$first" 2>/dev/null)" ]; then outcome=saved; now > "$M"
+    else outcome=not-saved
+    fi
+    rm -f "$W/own-sentinel"
     for p in "$W"/pending/*; do
       [ -f "$p" ] || continue
       read -r kind n _ action ev < "$p"
@@ -333,6 +345,7 @@ export function runNodeWatcher(r: ResolvedRun, ctx: LifecycleContext, serviceAcc
         { name: "POD_SELECTOR", value: encodeURIComponent(rayPodSelector(r)) },
         { name: "NODE_SELECTORS", value: runGroupSelectors(r).map(encodeURIComponent).join(" ") },
         { name: "SENTINEL", value: r.paths.saveSentinel },
+        { name: "TRACKER", value: `${r.paths.checkpointDir}/${CHECKPOINT_TRACKER_FILE}` },
         { name: "EVENTS_DIR", value: runEventsDir(r) },
         { name: "WATCH", value: runOnSpot(r) ? spotWatchList(lc.saveTimeoutMinutes) : "" },
         { name: "CONDITIONS", value: health.map((h) => `${h.condition}=${h.seconds}`).join(" ") },

@@ -12,7 +12,7 @@ import type { Taint } from "../../catalog/nodeLabels";
 import type { NodeCondition } from "../../domain/health/nodeHealth";
 import type { RunEvent } from "../../domain/training/attempts";
 import { SHARED_MOUNT_PATH } from "../../catalog/sharedPaths";
-import { envOf, pastDeadline, watcherSandbox, writePods } from "./spotReclaim";
+import { envOf, milesSaves, pastDeadline, watcherSandbox, writePods } from "./spotReclaim";
 import type { Plan } from "../../plan/run";
 import { objectsOf } from "./world";
 import { kindOf } from "./awaits";
@@ -87,6 +87,8 @@ export interface WatcherWorld {
     pass(): string;
     /** The run saves: miles removes the sentinel after the checkpoint is written. */
     save(): void;
+    /** Another save job gives up: the sentinel goes, no checkpoint is written. */
+    giveUp(): void;
     /** The deadlines of the saves waited for pass. */
     timePasses(): void;
     events(): RunEvent[];
@@ -104,6 +106,7 @@ export function watcherWorld(script: string, env: Record<string, string>): Watch
     const local = (p: string) => path.join(box.dir, "shared", p.slice(SHARED_MOUNT_PATH.length + 1));
     const sentinel = local(env.SENTINEL);
     const eventsDir = local(env.EVENTS_DIR);
+    const tracker = local(env.TRACKER);
     const nodeFile = (name: string) => path.join(box.fake, `node-${name}.json`);
     const podsDir = path.join(box.fake, "pods");
     writePods(box.fake, []);
@@ -126,11 +129,12 @@ export function watcherWorld(script: string, env: Record<string, string>): Watch
                 .map((f) => JSON.parse(fs.readFileSync(path.join(podsDir, f), "utf8")))
                 .map((p) => ({ name: p.metadata.name, node: p.spec.nodeName })),
         pass: () => {
-            const r = spawnSync("/bin/sh", ["-c", script], { env: { ...env, ...box.env, SENTINEL: sentinel, EVENTS_DIR: eventsDir }, encoding: "utf8", timeout: 20000 });
+            const r = spawnSync("/bin/sh", ["-c", script], { env: { ...env, ...box.env, SENTINEL: sentinel, EVENTS_DIR: eventsDir, TRACKER: tracker }, encoding: "utf8", timeout: 20000 });
             assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
             return `${r.stdout}${r.stderr}`;
         },
-        save: () => fs.rmSync(sentinel, { force: true }),
+        save: () => milesSaves(sentinel, tracker),
+        giveUp: () => fs.rmSync(sentinel, { force: true }),
         timePasses: () => pastDeadline(path.dirname(eventsDir)),
         events: () => (fs.existsSync(eventsDir) ? fs.readdirSync(eventsDir).sort().map((f) => JSON.parse(fs.readFileSync(path.join(eventsDir, f), "utf8"))) : []),
         deleted: () => read(path.join(box.fake, "deleted")).split("\n").filter((l) => l !== ""),

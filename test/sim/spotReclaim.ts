@@ -49,6 +49,20 @@ import { NODE_WATCH } from "../../domain/lifecycle/nodeWatch";
 
 type Obj = Record<string, any>;
 
+/**
+ * miles' forced save as the watcher sees it on the shared volume: Megatron rewrites the checkpoint tracker
+ * (catalog/observability.ts CHECKPOINT_TRACKER_FILE) after the checkpoint, then miles removes the sentinel
+ * (train.py:121-127). The tracker's time is set a few seconds ahead so a one-second file clock still sees
+ * it newer than the request.
+ */
+export function milesSaves(sentinel: string, tracker: string): void {
+    fs.mkdirSync(path.dirname(tracker), { recursive: true });
+    fs.writeFileSync(tracker, "40\n");
+    const t = new Date(Date.now() + 5000);
+    fs.utimesSync(tracker, t, t);
+    fs.rmSync(sentinel, { force: true });
+}
+
 /** Label selector (`k=v,k in (a,b)`) against labels. */
 export function selects(selector: string, labels: Record<string, string>): boolean {
     return selector
@@ -284,10 +298,11 @@ export function spotReclaim(p: Plan, itnEvent: Obj, rebalanceEvent: Obj, s: Recl
     const local = (p0: string) => path.join(shared, p0.slice(SHARED_MOUNT_PATH.length + 1));
     const sentinel = watcher ? local(env.SENTINEL) : path.join(shared, "control", runName, "save-now");
     const eventsDir = watcher ? local(env.EVENTS_DIR) : path.join(shared, "events");
+    const tracker = watcher ? local(env.TRACKER) : path.join(shared, "checkpoints", runName, "latest_checkpointed_iteration.txt");
     const pass = (t: number) => {
         if (!watcher) return;
         const r = spawnSync("/bin/sh", ["-c", (watcher.spec as Obj).template.spec.containers[0].command[2]], {
-            env: { ...env, ...box.env, SENTINEL: sentinel, EVENTS_DIR: eventsDir },
+            env: { ...env, ...box.env, SENTINEL: sentinel, EVENTS_DIR: eventsDir, TRACKER: tracker },
             encoding: "utf8",
             timeout: 15000,
         });
@@ -320,7 +335,7 @@ export function spotReclaim(p: Plan, itnEvent: Obj, rebalanceEvent: Obj, s: Recl
             // miles: the step in progress ends, the forced save is written, the sentinel removed.
             const done = triggeredAt + stepAndWrite;
             if (done < (e.kind === "spotInterruption" ? t0 + SPOT_NOTICE_SECONDS : Number.POSITIVE_INFINITY)) {
-                fs.rmSync(sentinel);
+                milesSaves(sentinel, tracker);
                 savedAt = done;
                 steps.push({ t: done, what: `miles: step ended, checkpoint written (${s.writeSeconds} s), sentinel removed` });
                 pass(done + poll);
