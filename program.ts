@@ -11,7 +11,6 @@ import { runRecordsCommand, UNKNOWN_COMMIT } from "./domain/training/runRecord";
 import { gitHead } from "./domain/training/gitCommit";
 import { GpuCluster } from "./components/gpuCluster";
 import { TrainingNamespace } from "./components/trainingNamespace";
-import { NODE_WATCH_SERVICE_ACCOUNT } from "./domain/lifecycle/jobs";
 import { CheckpointStorage } from "./components/checkpointStorage";
 import { ClusterAddons } from "./components/clusterAddons";
 import { MilesTrainingJob, type MilesTrainingJobArgs } from "./components/milesTrainingJob";
@@ -161,6 +160,7 @@ export function deploy(resolved: ResolvedStack, o: ProgramOptions = {}): StackOu
         namespace: namespace.name,
         claimName: storage.claimName,
         serviceAccount: addons.serviceAccountName,
+        nodeWatchServiceAccount: addons.nodeWatchServiceAccount,
         queue: addons.queue ?? null,
         gpuNodeGroups: cluster.gpuNodeGroups,
         platform: resolved.context.platform,
@@ -236,7 +236,7 @@ export async function deployRunStack(ref: { name: string }, o: ProgramOptions = 
         namespace: { name: f.namespace },
         storage: { claimName: f.claimName, ready: [] },
         // The cluster stack's add-ons created the node watchers' account (ClusterAddons → NodeWatchAccess).
-        addons: { serviceAccountName: f.serviceAccount, ready: [], nodeWatchServiceAccount: NODE_WATCH_SERVICE_ACCOUNT, ...(f.queue ? { queue: f.queue } : {}) },
+        addons: { serviceAccountName: f.serviceAccount, ready: [], nodeWatchServiceAccount: f.nodeWatchServiceAccount, ...(f.queue ? { queue: f.queue } : {}) },
         gitCommit: o.gitCommit ?? UNKNOWN_COMMIT,
         // The cluster stack's namespace denies by default: its runs' own policy admits their traffic, as for the cluster stack's runs.
         ...(f.networkPolicy ? { networkPolicy: f.networkPolicy } : {}),

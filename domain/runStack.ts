@@ -19,8 +19,12 @@ export const CLUSTER_FACTS_OUTPUT = "milesCluster";
  * domain/stack.ts) and `networkPolicy`. A version 1 output cannot say whether the namespace denies by
  * default, so a run stack refuses it (its runs would be created unreachable) until the cluster stack
  * is updated, which only re-exports its outputs.
+ * 3: adds `nodeWatchServiceAccount`, the account the cluster's add-ons create for every run's node
+ * watcher (components/nodeWatchAccess.ts). A run stack against an older cluster stack would start its
+ * watchers under an account that does not exist (the Deployment never rolls out, `pulumi up` waits on
+ * it): it is refused until the cluster stack is updated.
  */
-export const CLUSTER_FACTS_VERSION = 2;
+export const CLUSTER_FACTS_VERSION = 3;
 
 export interface RunFacts {
     name: string;
@@ -38,6 +42,8 @@ export interface ClusterFacts {
     namespace: string;
     claimName: string;
     serviceAccount: string;
+    /** The service account the runs' node watchers use (created by the cluster stack's add-ons). */
+    nodeWatchServiceAccount: string;
     /** The Kueue queue; null when the cluster stack has none (runs then start as soon as they are created). */
     queue: QueueHandle | null;
     gpuNodeGroups: GpuNodeGroupInfo[];
@@ -67,8 +73,8 @@ export function clusterFactsProblem(v: unknown): string | undefined {
     if (typeof v !== "object") return `output "${CLUSTER_FACTS_OUTPUT}" is not an object`;
     const f = v as Partial<ClusterFacts>;
     if (f.version !== CLUSTER_FACTS_VERSION) return `output "${CLUSTER_FACTS_OUTPUT}" has version ${String(f.version)}, this miles-cluster reads version ${CLUSTER_FACTS_VERSION}: update the cluster stack first`;
-    if (typeof f.namespace !== "string" || typeof f.claimName !== "string" || typeof f.serviceAccount !== "string" || !Array.isArray(f.gpuNodeGroups) || !Array.isArray(f.runs) || (f.platform !== "eks" && f.platform !== "existing") || typeof f.monitoring !== "boolean") {
-        return `output "${CLUSTER_FACTS_OUTPUT}" lacks namespace, claimName, serviceAccount, gpuNodeGroups, platform, monitoring or runs`;
+    if (typeof f.namespace !== "string" || typeof f.claimName !== "string" || typeof f.serviceAccount !== "string" || typeof f.nodeWatchServiceAccount !== "string" || !Array.isArray(f.gpuNodeGroups) || !Array.isArray(f.runs) || (f.platform !== "eks" && f.platform !== "existing") || typeof f.monitoring !== "boolean") {
+        return `output "${CLUSTER_FACTS_OUTPUT}" lacks namespace, claimName, serviceAccount, nodeWatchServiceAccount, gpuNodeGroups, platform, monitoring or runs`;
     }
     const np = f.networkPolicy as unknown;
     if (np !== null) {

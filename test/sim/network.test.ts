@@ -288,12 +288,15 @@ describe("network sim: a run stack's runs get the cluster stack's run NetworkPol
         for (const p of policies) assert.deepEqual(from(p).map((r) => (r as { from: unknown }).from), from(own).map((r) => (r as { from: unknown }).from), `${p.metadata.name}: not the cluster stack's operator and metrics peers`);
     });
 
-    it("clusterFactsProblem: version 1 is refused, version 2 needs networkPolicy (null or settings)", () => {
-        const base = { version: 2, stack: "prod", platform: "eks", monitoring: true, namespace: "miles", claimName: "c", serviceAccount: "s", queue: null, gpuNodeGroups: [], runs: [] };
+    it("clusterFactsProblem: versions 1 and 2 are refused (no networkPolicy; no node-watch account), version 3 needs networkPolicy (null or settings) and the node watchers' account", () => {
+        const base = { version: 3, stack: "prod", platform: "eks", monitoring: true, namespace: "miles", claimName: "c", serviceAccount: "s", nodeWatchServiceAccount: "miles-node-watch", queue: null, gpuNodeGroups: [], runs: [] };
         assert.equal(clusterFactsProblem({ ...base, networkPolicy: null }), undefined);
         assert.equal(clusterFactsProblem({ ...base, networkPolicy: { metricsNamespaces: [] } }), undefined);
         assert.equal(clusterFactsProblem({ ...base, networkPolicy: { operatorNamespace: "miles-system", metricsNamespaces: ["m"] } }), undefined);
-        assert.match(clusterFactsProblem({ ...base, version: 1 })!, /version 1, this miles-cluster reads version 2: update the cluster stack first/);
+        assert.match(clusterFactsProblem({ ...base, version: 1 })!, /version 1, this miles-cluster reads version 3: update the cluster stack first/);
+        assert.match(clusterFactsProblem({ ...base, version: 2, networkPolicy: null })!, /version 2, this miles-cluster reads version 3: update the cluster stack first/);
+        const { nodeWatchServiceAccount: _sa, ...noAccount } = base;
+        assert.match(clusterFactsProblem({ ...noAccount, networkPolicy: null })!, /lacks .*nodeWatchServiceAccount/);
         assert.match(clusterFactsProblem(base)!, /no valid networkPolicy/);
         assert.match(clusterFactsProblem({ ...base, networkPolicy: { metricsNamespaces: "m" } })!, /no valid networkPolicy/);
         assert.match(clusterFactsProblem({ ...base, networkPolicy: { operatorNamespace: 1, metricsNamespaces: [] } })!, /no valid networkPolicy/);
