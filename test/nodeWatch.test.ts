@@ -9,9 +9,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { GPU_TAINT, type Taint } from "../catalog/nodeLabels";
-import { NODE_MONITORING_CONDITIONS, NODE_REPAIR_AFTER_MINUTES } from "../catalog/nodeHealth";
+import { NODE_MONITORING_CONDITIONS } from "../catalog/nodeHealth";
 import { HEALTH_PENDING_TAINT, healthTaintPatch, monitoringProblems, nodeVerdict, UNHEALTHY_REASON_ANNOTATION, UNHEALTHY_TAINT } from "../domain/health/nodeHealth";
-import { HEALTH_REPAIR_MARGIN_MINUTES, healthWatchList, JSON_FLAT_AWK, NODE_WATCH_SCRIPT, POD_DELETE_GRACE_SECONDS } from "../domain/lifecycle/nodeWatch";
+import { healthWatchList, JSON_FLAT_AWK, NODE_WATCH_POLL_SECONDS, NODE_WATCH_SCRIPT, POD_DELETE_GRACE_SECONDS } from "../domain/lifecycle/nodeWatch";
+import { trainingWarnings } from "../domain/training/rules";
+import { runOf } from "../domain/stack";
+import { parseOneNode, planStack } from "./harness";
+import { renderText } from "../plan/render";
 import { NODE_HEALTH_EVENT_KIND, runAttempts } from "../domain/training/attempts";
 import { CAPTURED, KUBELET_READY, nodeObject, watcherWorld, type ApiNodeCondition, type WatcherWorld } from "./sim/nodeWatch";
 
@@ -222,14 +226,30 @@ describe("run node watcher: the node monitoring agent's conditions (issue 22)", 
     });
 
     it("the wait for the save ends before EKS auto repair acts on each condition, and within saveTimeoutMinutes", () => {
+        // EKS user guide node-repair.html: AcceleratedHardwareReady is repaired after 10 min, the other conditions after 30.
+        const repairAfter: Record<string, number> = { AcceleratedHardwareReady: 600, NetworkingReady: 1800, KernelReady: 1800, StorageReady: 1800, ContainerRuntimeReady: 1800 };
+        assert.deepEqual(healthWatchList(30).map((h) => [h.condition, h.seconds]), [["AcceleratedHardwareReady", 480], ["NetworkingReady", 1680], ["KernelReady", 1680], ["StorageReady", 1680], ["ContainerRuntimeReady", 1680]]);
         for (const timeout of [5, 30, 120]) {
             for (const h of healthWatchList(timeout)) {
-                const repair = NODE_REPAIR_AFTER_MINUTES[h.condition as keyof typeof NODE_REPAIR_AFTER_MINUTES] * 60;
-                assert.ok(h.seconds > 0 && h.seconds <= timeout * 60 && h.seconds <= repair - HEALTH_REPAIR_MARGIN_MINUTES * 60, `${timeout} ${h.condition} ${h.seconds}`);
-                assert.ok(h.seconds + POD_DELETE_GRACE_SECONDS < repair, "the pods are gone before the repair");
+                const repair = repairAfter[h.condition];
+                assert.ok(h.seconds > 0 && h.seconds <= timeout * 60, `${timeout} ${h.condition} ${h.seconds}`);
+                // A poll to see the condition, the deadline, a poll to act on it, the pods' grace period: all before the repair.
+                assert.ok(2 * NODE_WATCH_POLL_SECONDS + h.seconds + POD_DELETE_GRACE_SECONDS < repair, `${h.condition}: the pods are gone before the repair`);
             }
         }
         assert.deepEqual(healthWatchList(30).map((h) => h.condition), [...NODE_MONITORING_CONDITIONS]);
+    });
+
+    it("backoffLimit 0 is warned (a health restart would end the run); the plan's line says so, and on bring-your-own names the agent as optional and no auto-repair bound", async () => {
+        const zero = parseOneNode({ lifecycle: { backoffLimit: 0 } });
+        assert.deepEqual(zero.problems, []);
+        assert.match(trainingWarnings(runOf(zero.config!)).join("\n"), /training\.lifecycle\.backoffLimit: is 0/);
+        assert.deepEqual(trainingWarnings(runOf(parseOneNode({}).config!)).filter((w) => /backoffLimit/.test(w)), [], "negative control: the default 2");
+        const watchLine = async (stack: string) => JSON.stringify(renderText(await planStack(stack)).split("\n").filter((l) => /^\s+node watch\s/.test(l)));
+        const byo = await watchLine("byo");
+        assert.match(byo, /if the cluster runs eks-node-monitoring-agent/);
+        assert.doesNotMatch(byo, /EKS auto repair/);
+        assert.match(await watchLine("prod"), /before EKS auto repair acts/);
     });
 });
 

@@ -147,13 +147,23 @@ describe("miles v0.1.0 recipes plan from typed fields (issue 23)", function () {
         assert.ok(Math.abs(engine(uncapped) - engine(capped) - (kv(uncapped) - kv(capped))) < 1, "the train phase drops exactly the unallocated KV");
     });
 
-    it("rematerializeParams is refused where miles asserts: not colocated, offload.train off, LoRA", () => {
+    it("rematerializeParams is refused where miles asserts: offload.train off, LoRA, --keep-old-actor, --overlap-param-gather, --offload-train-target disk", () => {
         const q = RECIPES.find((x) => x.script.endsWith("run_qwen3_30b_a3b.py"))!;
         const paths = (training: Record<string, unknown>) => parse(recipeValues(q, training)).problems.filter((p) => /rematerialize/i.test(p.path + p.message)).map((p) => p.path);
         assert.deepEqual(paths({ ...q.training, offload: { rematerializeParams: true } }), []);
         assert.deepEqual(paths({ ...q.training, offload: { rematerializeParams: true, train: false } }), ["training.offload.rematerializeParams"]);
         const f = q.training.features as Record<string, unknown> | undefined;
         assert.deepEqual(paths({ ...q.training, offload: { rematerializeParams: true }, features: { ...f, lora: { rank: 8, alpha: 16, targetModules: "all-linear" } } }), ["training.offload.rematerializeParams"]);
+        // Flags given in extraArgs are named where they stand (recipeValues puts the recipe's extraArgs first).
+        const n = q.extraArgs.flatMap((e) => e.args).length;
+        for (const [extra, at] of [[["--keep-old-actor"], n], [["--overlap-param-gather"], n], [["--offload-train-target", "disk"], n]] as const) {
+            const qe = { ...q, extraArgs: [...q.extraArgs, { args: [...extra], why: "test" }] };
+            const problems = parse(recipeValues(qe, { ...q.training, offload: { rematerializeParams: true } })).problems.filter((p) => /rematerialize/.test(p.message));
+            assert.deepEqual(problems.map((p) => p.path), [`training.extraArgs[${at}]`], JSON.stringify(problems));
+            // Negative control: the same flag without the knob is no problem of this rule.
+            assert.deepEqual(parse(recipeValues(qe)).problems.filter((p) => /rematerialize/.test(p.message)), []);
+        }
+        assert.deepEqual(parse(recipeValues({ ...q, extraArgs: [...q.extraArgs, { args: ["--offload-train-target", "cpu"], why: "test" }] }, { ...q.training, offload: { rematerializeParams: true } })).problems.filter((p) => /rematerialize/.test(p.message)), [], "cpu is the target it rebuilds from");
     });
 
 });

@@ -27,7 +27,7 @@
  * (:366-410) whose pods land on healthy nodes; --load = --save resumes from the save just written.
  * A collective hung on the bad GPU does not keep the run stuck: the deletion kills that node's ranks
  * (within POD_DELETE_GRACE_SECONDS), and the surviving ranks' collectives end by the NCCL watchdog
- * after --distributed-timeout-minutes (miles' default 10: /work/shared/miles/flags.tsv), which fails
+ * after --distributed-timeout-minutes (miles' default 10: radixark/miles v0.1.0 miles/utils/arguments.py:257, used as the process group's timeout in miles/ray/train_actor.py:111), which fails
  * the driver; under Kueue a worker that cannot be placed is also bounded by waitForPodsReady's
  * recoveryTimeout (domain/kueue.ts).
  *

@@ -104,9 +104,8 @@ export function runMemoryFit(r: ResolvedTraining): RunMemoryFit | undefined {
         gpusPerNode: r.gpusPerNode,
         hostMemoryGiB: r.worker.memoryGiB,
         colocate,
-        // miles/utils/arguments.py: with --colocate, offload_train and offload_rollout default to True.
-        offloadTrain: t.offload.train ?? colocate,
-        offloadRollout: t.offload.rollout ?? colocate,
+        offloadTrain: r.effective.offloadTrain,
+        offloadRollout: r.effective.offloadRollout,
         rematerializeParams: r.effective.rematerializeParams,
         // miles/ray/placement_group.py:150: a reference model is loaded when `kl_coef != 0 or use_kl_loss`.
         withRef: t.algorithm.kl.useKlLoss || t.algorithm.kl.klCoef !== 0,

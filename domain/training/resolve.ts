@@ -179,6 +179,9 @@ export interface EffectiveRun {
     };
     /** `--rematerialize-param-from-master-weight`: no pinned host copy of the actor's weights while generating. */
     rematerializeParams: boolean;
+    /** `--offload-train` / `--offload-rollout`: the field, else miles' default — on with `--colocate` (miles/utils/arguments.py, offload handling). */
+    offloadTrain: boolean;
+    offloadRollout: boolean;
     /** `--prefill-num-servers`: engines that only prefill (0: no prefill/decode disaggregation). */
     prefillNumServers: number;
     /** The engines load the published FP8 download itself (no converted FP8 copy). */
@@ -250,6 +253,8 @@ function effectiveKnobs(t: TrainingConfig, model: ResolvedModel, extra: Map<stri
             maxTotalTokens: num(s.maxTotalTokens, "--sglang-max-total-tokens"),
         },
         rematerializeParams: t.offload.rematerializeParams || extra.has("--rematerialize-param-from-master-weight"),
+        offloadTrain: t.offload.train ?? t.layout.colocate,
+        offloadRollout: t.offload.rollout ?? t.layout.colocate,
         prefillNumServers: t.layout.prefillNumServers ?? extraNumber(extra, "--prefill-num-servers") ?? 0,
     };
 }

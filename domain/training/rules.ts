@@ -334,14 +334,14 @@ function knobRules(r: ResolvedRun, err: Push, warn: Push): void {
     if (x.rematerializeParams) {
         // miles v0.1.0 miles/utils/arguments.py:2803-2846 `_validate_rematerialize_param_from_master_weight`.
         const path = t.offload.rematerializeParams ? "training.offload.rematerializeParams" : at("", "--rematerialize-param-from-master-weight", "extraArgs");
-        const offloadTrain = t.offload.train ?? t.layout.colocate;
-        if (!t.layout.colocate || !offloadTrain) err(path, `needs a colocated run with offload.train on (miles asserts "args.colocate and args.offload_train"): the weights it drops are the offloaded trainer's backup`);
+        if (!t.layout.colocate || !x.offloadTrain) err(path, `needs a colocated run with offload.train on (miles asserts "args.colocate and args.offload_train"): the weights it drops are the offloaded trainer's backup`);
         if (x.lora.rank > 0) err(path, `does not work with LoRA (miles asserts "--rematerialize-param-from-master-weight does not support LoRA")`);
-        if (t.extraArgs.includes("--keep-old-actor")) err(path, `does not work with --keep-old-actor (miles asserts not args.keep_old_actor)`);
-        if (t.extraArgs.includes("--overlap-param-gather")) err(path, `does not work with --overlap-param-gather (miles: "the rebuild calls DDP.start_param_sync outside the training step")`);
-        const target = t.extraArgs.indexOf("--offload-train-target");
-        if (target >= 0 && t.extraArgs[target + 1] === "disk") err(path, `does not work with --offload-train-target disk (miles: "there is no backup for the rebuild to replace")`);
+        if (x.extra.has("--keep-old-actor")) err(at("", "--keep-old-actor", "extraArgs"), `--keep-old-actor does not work with --rematerialize-param-from-master-weight (miles asserts not args.keep_old_actor)`);
+        if (x.extra.has("--overlap-param-gather")) err(at("", "--overlap-param-gather", "extraArgs"), `--overlap-param-gather does not work with --rematerialize-param-from-master-weight (miles: "the rebuild calls DDP.start_param_sync outside the training step")`);
+        if (x.extra.get("--offload-train-target")?.values[0] === "disk") err(at("", "--offload-train-target", "extraArgs"), `--offload-train-target disk does not work with --rematerialize-param-from-master-weight (miles: "there is no backup for the rebuild to replace")`);
     }
+    // Every run's node watcher restarts it without an unhealthy node through a KubeRay retry (domain/lifecycle/nodeWatch.ts).
+    if (t.lifecycle.backoffLimit === 0) warn("training.lifecycle.backoffLimit", "is 0: a node the run's node watcher takes out of the run (or any other failure) ends the run Failed instead of retrying it on healthy nodes; set it to 1 or more");
     const s = t.rollout.sglang;
     const engineTp = t.layout.gpusPerEngine;
     if (x.sglang.dpAttention && x.sglang.dpSize > 1 && engineTp % x.sglang.dpSize !== 0) {

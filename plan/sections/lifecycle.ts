@@ -54,7 +54,7 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date, stora
         data.atRisk = { rollouts: si, nodes, gpus: nodes * r.gpusPerNode, gpuHoursPerRolloutMinute: Math.round(((si * nodes * r.gpusPerNode) / 60) * 100) / 100 };
     }
 
-    lines.push(["node watch", nodeWatchLine(r)]);
+    lines.push(["node watch", nodeWatchLine(r, isBringYourOwnCluster(cfg))]);
     if (runOnSpot(r)) spotLines(cfg, r, lines, warnings, data, storageCapacityGiB);
 
     const bg = blockGroupOf(r);
@@ -85,12 +85,19 @@ export function lifecyclePlan(cfg: MilesConfig, r: ResolvedRun, now: Date, stora
 }
 
 /** What the run's node watcher (domain/lifecycle/nodeWatch.ts) reacts to and does, in one line. */
-function nodeWatchLine(r: ResolvedRun): string {
+function nodeWatchLine(r: ResolvedRun, byo: boolean): string {
     const waits = healthWatchList(r.training.lifecycle.saveTimeoutMinutes);
     const byWait = new Map<number, string[]>();
     for (const w of waits) byWait.set(w.seconds, [...(byWait.get(w.seconds) ?? []), w.condition]);
     const bounds = [...byWait].map(([s, cs]) => `${s / 60} min after ${cs.join("/")}`).join(", ");
-    return `${lifecycleName(r, NODE_WATCH)} watches the nodes of the run's Ray pods for the node monitoring agent's conditions = False and the ${UNHEALTHY_TAINT.key} taint${runOnSpot(r) ? ", and the interruption handler's taints (spot reclaim below)" : ""}: it taints an unhealthy node (with the reason), records it excluded, asks a save and waits for it (${bounds}: before EKS auto repair acts, within saveTimeoutMinutes), then deletes the run's pods on it so KubeRay retries on other nodes (each such restart is one of the RayJob's ${r.training.lifecycle.backoffLimit} retries, training.lifecycle.backoffLimit: after that the run stays Failed); kept-out nodes of the run's groups go into its record`;
+    const retries = r.training.lifecycle.backoffLimit;
+    const agent = byo ? "the node monitoring agent's conditions = False (if the cluster runs eks-node-monitoring-agent)" : "the node monitoring agent's conditions = False";
+    const deadline = byo ? "within saveTimeoutMinutes, counted from when it sees the problem" : "counted from when it sees the problem: before EKS auto repair acts, within saveTimeoutMinutes";
+    const restart =
+        retries === 0
+            ? "then deletes the run's pods on it, which ends the run Failed (training.lifecycle.backoffLimit is 0: no retry)"
+            : `then deletes the run's pods on it so KubeRay retries on other nodes (each such restart is one of the RayJob's ${retries} retries, training.lifecycle.backoffLimit: after that the run stays Failed)`;
+    return `${lifecycleName(r, NODE_WATCH)} watches the nodes of the run's Ray pods for ${agent} and the ${UNHEALTHY_TAINT.key} taint${runOnSpot(r) ? ", and the interruption handler's taints (spot reclaim below)" : ""}: it taints an unhealthy node (with the reason), records it excluded, asks a save and waits for it (${bounds}, ${deadline}), ${restart}; kept-out nodes of the run's groups go into its record`;
 }
 
 /**
