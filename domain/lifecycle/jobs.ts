@@ -272,7 +272,8 @@ export function lifecycleRole(r: ResolvedRun, namespace: string, queued = false,
  * cluster): also its node grant (NODE_WATCH_RULES: get, list, patch).
  */
 export function lifecycleNodeReaderRole(r: ResolvedRun, namespace: string, watcherGrant = false) {
-    const verbs = [...(watcherGrant ? NODE_WATCH_RULES.nodes[0].verbs : []), ...(blockGroupOf(r) && !watcherGrant ? ["list"] : [])];
+    // The watcher's grant includes the resume's list. Created only for a block run or a watcher grant (components/runLifecycle.ts).
+    const verbs = watcherGrant ? [...NODE_WATCH_RULES.nodes[0].verbs] : ["list"];
     return {
         metadata: { name: `${namespace}-${lifecycleName(r, "nodes")}`, labels: runLabels(r, "lifecycle") },
         rules: [{ apiGroups: [""], resources: ["nodes"], verbs }],
