@@ -57,6 +57,11 @@ import { lifecycleName, podSpec, runOnSpot, step, type LifecycleContext } from "
 
 /** How often the watcher looks (seconds): AWS recommends checking for the notice every 5 s (spot-instance-termination-notices.html). */
 export const NODE_WATCH_POLL_SECONDS = 5;
+/**
+ * The run's groups (a NodeList with every node's status and image list) are listed every this many
+ * polls, not every poll: that scan only records nodes already kept out, nothing waits on it.
+ */
+export const GROUP_SCAN_POLLS = 12;
 /** After the two-minute notice the node is gone: a save still asked for 60 s later will not come from this attempt. */
 export const SPOT_SAVE_GRACE_SECONDS = 60;
 /**
@@ -259,8 +264,10 @@ while :; do
     note ${NODE_HEALTH_EVENT_KIND} "$n" "$reason" excluded
     ask_save ${NODE_HEALTH_EVENT_KIND} "$n" "$id" "$secs" restart "$reason"
   done
-  # Nodes of the run's groups already kept out, once the run has pods: one event per node and boot.
-  if [ -n "$nodes" ]; then
+  # Nodes of the run's groups already kept out, once the run has pods: one event per node and boot
+  # (every GROUP_SCAN_POLLS polls, the first one included).
+  polls=$(( \${polls:-0} + 1 ))
+  if [ -n "$nodes" ] && [ $(( (polls - 1) % \${GROUP_SCAN_POLLS:-${GROUP_SCAN_POLLS}} )) = 0 ]; then
     for sel in \${NODE_SELECTORS:-}; do
       kube "$API/api/v1/nodes?labelSelector=$sel" | nodes_health > $S/group
       while IFS="$TAB" read -r t name boot tainted _ _ annotated; do
