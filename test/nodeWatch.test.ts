@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { GPU_TAINT, type Taint } from "../catalog/nodeLabels";
 import { NODE_MONITORING_CONDITIONS } from "../catalog/nodeHealth";
 import { HEALTH_PENDING_TAINT, healthTaintPatch, monitoringProblems, nodeVerdict, UNHEALTHY_REASON_ANNOTATION, UNHEALTHY_TAINT } from "../domain/health/nodeHealth";
-import { healthWatchList, JSON_FLAT_AWK, NODE_WATCH_POLL_SECONDS, NODE_WATCH_SCRIPT, POD_DELETE_GRACE_SECONDS } from "../domain/lifecycle/nodeWatch";
+import { healthWatchList, JSON_FLAT_AWK, NODE_HEALTH_AWK, NODE_WATCH, NODE_WATCH_POLL_SECONDS, NODE_WATCH_SCRIPT, POD_DELETE_GRACE_SECONDS, repairBoundList } from "../domain/lifecycle/nodeWatch";
 import { trainingWarnings } from "../domain/training/rules";
 import { runOf } from "../domain/stack";
 import { parseOneNode, planStack } from "./harness";
@@ -240,6 +240,37 @@ describe("run node watcher: the node monitoring agent's conditions (issue 22)", 
         assert.deepEqual(healthWatchList(30).map((h) => h.condition), [...NODE_MONITORING_CONDITIONS]);
     });
 
+    it("the save's deadline is the condition's repair bound (lastTransitionTime + repair − margin) when the watcher sees it late; its own wait when sooner; a past bound is ignored", () => {
+        // The awk date arithmetic against JavaScript's on leap days, month and year edges.
+        const ts = ["1970-01-01T00:00:00Z", "2000-02-29T12:34:56Z", "2024-03-01T00:00:00Z", "2026-07-31T14:16:11Z", "2026-12-31T23:59:59Z", "2100-03-01T00:00:01Z"];
+        const nodes = ts.map((t, i) => ({ metadata: { name: `n${i}` }, status: { conditions: [{ type: "AcceleratedHardwareReady", status: "False", lastTransitionTime: t }] } }));
+        const flat = spawnSync("awk", [JSON_FLAT_AWK], { input: JSON.stringify({ items: nodes }), encoding: "utf8" }).stdout;
+        const health = spawnSync("awk", ["-v", "conditions=AcceleratedHardwareReady=480", "-v", "repair=AcceleratedHardwareReady=0", NODE_HEALTH_AWK], { input: flat, encoding: "utf8" });
+        assert.equal(health.status, 0, health.stderr);
+        const due = health.stdout.split("\n").filter((l) => l.startsWith("N\t")).map((l) => Number(l.split("\t")[6]));
+        assert.deepEqual(due, ts.map((t) => Date.parse(t) / 1000));
+
+        const deadlineAfter = (minutesAgo: number) => {
+            const w = world();
+            const at = new Date(Math.floor(Date.now() / 1000 - minutesAgo * 60) * 1000).toISOString().replace(/\.000Z$/, "Z");
+            w.setNode({ name: "gpu-1", labels: GROUP, taints: [GPU_TAINT], conditions: [{ ...CAPTURED.acceleratedHardwareReady(), lastTransitionTime: at }] });
+            runOn(w, ["gpu-1"]);
+            w.pass({ REPAIR: repairBoundList() });
+            const dir = path.join(path.dirname(w.eventsDir), NODE_WATCH, "pending");
+            const [, , deadline] = fs.readFileSync(path.join(dir, fs.readdirSync(dir)[0]), "utf8").split(" ");
+            return Number(deadline) - Date.now() / 1000;
+        };
+        // 7 min late: 10 − 2 − 7 = 1 min left, not the 8 min of its own wait.
+        const late = deadlineAfter(7);
+        assert.ok(late > 50 && late < 70, String(late));
+        // Seen at once: the 8 min of its own wait (the bound is the same).
+        const fresh = deadlineAfter(0);
+        assert.ok(fresh > 470 && fresh < 490, String(fresh));
+        // A bound already past (the condition is old: auto repair is not coming, or off): its own wait.
+        const old = deadlineAfter(60);
+        assert.ok(old > 470 && old < 490, String(old));
+    });
+
     it("backoffLimit 0 is warned (a health restart would end the run); the plan's line says so, and on bring-your-own names the agent as optional and no auto-repair bound", async () => {
         const zero = parseOneNode({ lifecycle: { backoffLimit: 0 } });
         assert.deepEqual(zero.problems, []);
@@ -249,7 +280,7 @@ describe("run node watcher: the node monitoring agent's conditions (issue 22)", 
         const byo = await watchLine("byo");
         assert.match(byo, /if the cluster runs eks-node-monitoring-agent/);
         assert.doesNotMatch(byo, /EKS auto repair/);
-        assert.match(await watchLine("prod"), /before EKS auto repair acts/);
+        assert.match(await watchLine("prod"), /never past the condition.s lastTransitionTime \+ EKS auto repair.s delay/);
     });
 });
 

@@ -120,11 +120,25 @@ export const JSON_FLAT_AWK = `function path(   d, p) { p = ""; for (d = 1; d <= 
 /**
  * awk over a flattened NodeList (or, with `single=1`, one Node) → per node `N<TAB>name<TAB>boot ID<TAB>
  * tainted (0|1)<TAB>seconds (the shortest wait of its False conditions, or UNHEALTHY_SECONDS)<TAB>number
- * of C lines<TAB>annotated reason`, then one `C<TAB>name<TAB>reason` per watched condition with status
- * False, in the node's order — the reasons of domain/health/nodeHealth.ts monitoringProblems — and one
- * `T<TAB>name<TAB>key<TAB>value` per taint. Vars: conditions (CONDITIONS), unhealthy (UNHEALTHY_SECONDS).
+ * of C lines<TAB>repair bound (epoch seconds: the earliest lastTransitionTime + REPAIR seconds of its False
+ * conditions, or "-")<TAB>annotated reason`, then one `C<TAB>name<TAB>reason` per watched condition with
+ * status False, in the node's order — the reasons of domain/health/nodeHealth.ts monitoringProblems — and
+ * one `T<TAB>name<TAB>key<TAB>value` per taint. Vars: conditions (CONDITIONS), unhealthy
+ * (UNHEALTHY_SECONDS), repair (REPAIR: `Type=seconds` after the condition's transition by which the save
+ * must be over). A condition's lastTransitionTime is RFC 3339 in UTC (metav1.Time), turned into epoch
+ * seconds by the days-from-civil formula (no mktime: busybox and mawk differ), printed with %.0f (mawk
+ * prints a number past 2^31 with OFMT's %.6g, and clamps %d to 2^31 − 1).
  */
-export const NODE_HEALTH_AWK = `BEGIN { FS = "\\t"; nw = split(conditions, W, " "); for (k = 1; k <= nw; k++) { split(W[k], kv, "="); S[kv[1]] = kv[2] } }
+export const NODE_HEALTH_AWK = `function epoch(s,   y, mo, d, era, yoe, doy, doe) {
+  y = substr(s, 1, 4) + 0; mo = substr(s, 6, 2) + 0; d = substr(s, 9, 2) + 0
+  if (y < 1970 || mo < 1 || d < 1) return ""
+  if (mo <= 2) y--
+  era = int(y / 400); yoe = y - era * 400; doy = int((153 * ((mo + 9) % 12) + 2) / 5) + d - 1
+  doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
+  return (era * 146097 + doe - 719468) * 86400 + substr(s, 12, 2) * 3600 + substr(s, 15, 2) * 60 + substr(s, 18, 2)
+}
+BEGIN { FS = "\\t"; nw = split(conditions, W, " "); for (k = 1; k <= nw; k++) { split(W[k], kv, "="); S[kv[1]] = kv[2] }
+  nr = split(repair, RW, " "); for (k = 1; k <= nr; k++) { split(RW[k], kv, "="); RB[kv[1]] = kv[2] } }
 {
   p = $1; if (single) p = ".items[0]" p; if (p !~ /^\\.items\\[[0-9]+\\]/) next
   i = p; sub(/^\\.items\\[/, "", i); sub(/\\].*$/, "", i); rest = p; sub(/^\\.items\\[[0-9]+\\]/, "", rest)
@@ -145,15 +159,17 @@ export const NODE_HEALTH_AWK = `BEGIN { FS = "\\t"; nw = split(conditions, W, " 
 }
 END {
   for (k = 1; k <= m; k++) {
-    i = order[k]; secs = ""
+    i = order[k]; secs = ""; due = ""
     for (q = 1; q <= nc[i]; q++) {
       c = co[i, q]; t = C[i, c, "type"]
       if (!(t in S) || C[i, c, "status"] != "False") continue
       r = t "=False"; if (C[i, c, "reason"] != "") r = r " (" C[i, c, "reason"] (C[i, c, "message"] != "" ? ": " C[i, c, "message"] : "") ")"
       out[++no] = "C\\t" N[i] "\\t" r
       if (secs == "" || S[t] + 0 < secs + 0) secs = S[t]
+      e = (t in RB) ? epoch(C[i, c, "lastTransitionTime"]) : ""
+      if (e != "" && (due == "" || e + RB[t] < due + 0)) due = e + RB[t]
     }
-    print "N\\t" N[i] "\\t" (B[i] == "" ? "-" : B[i]) "\\t" (U[i] ? 1 : 0) "\\t" (secs == "" ? unhealthy : secs) "\\t" (no + 0) "\\t" R[i]
+    print "N\\t" N[i] "\\t" (B[i] == "" ? "-" : B[i]) "\\t" (U[i] ? 1 : 0) "\\t" (secs == "" ? unhealthy : secs) "\\t" (no + 0) "\\t" (due == "" ? "-" : sprintf("%.0f", due)) "\\t" R[i]
     for (q = 1; q <= no; q++) print out[q]
     for (q = 1; q <= nt[i]; q++) print "T\\t" N[i] "\\t" TV[i, to[i, q], "key"] "\\t" TV[i, to[i, q], "value"]
     no = 0
@@ -166,6 +182,8 @@ END {
  * (space-separated `taint-key=kind=seconds` triples: which NTH taint means what and how long to wait for
  * the save; empty off spot), CONDITIONS (space-separated `Type=seconds`: the agent's conditions and the
  * wait for the save after each), UNHEALTHY_SECONDS (the wait after our taint seen on a node of the run),
+ * REPAIR (space-separated `Type=seconds` after the condition's lastTransitionTime by which the save
+ * must be over: EKS auto repair's delay less the margin; empty on a bring-your-own cluster),
  * DELETE_GRACE_SECONDS, POLL_SECONDS, ONCE (1: one pass, for tests).
  */
 export const NODE_WATCH_SCRIPT = `set -u
@@ -185,7 +203,7 @@ AWK
 cat > $S/health.awk <<'AWK'
 ${NODE_HEALTH_AWK}
 AWK
-nodes_health() { awk -f $S/flat.awk "$@" | awk -v single="\${SINGLE:-0}" -v conditions="\${CONDITIONS:-}" -v unhealthy="\${UNHEALTHY_SECONDS:-0}" -f $S/health.awk; }
+nodes_health() { awk -f $S/flat.awk "$@" | awk -v single="\${SINGLE:-0}" -v conditions="\${CONDITIONS:-}" -v unhealthy="\${UNHEALTHY_SECONDS:-0}" -v repair="\${REPAIR:-}" -f $S/health.awk; }
 TAB=$(printf '\\t')
 # A run event; $3 (the event) is written as a JSON string.
 note() {
@@ -196,7 +214,7 @@ note() {
   ev=$(printf '%s\\n' "$3" | json_str)
   printf '{"schema":"${RUN_EVENT_SCHEMA}","run":"%s","kind":"%s","node":"%s","event":"%s","outcome":"%s","at":"%s"}\\n' "$RUN" "$1" "$2" "$ev" "$4" "$(iso)" > "$f.tmp" && mv "$f.tmp" "$f"
 }
-# ask_save KIND NODE ID SECONDS ACTION EVENT: the sentinel at once, and a pending save until the deadline.
+# ask_save KIND NODE ID DEADLINE ACTION EVENT: the sentinel at once, and a pending save until the deadline (epoch seconds).
 # The watcher owns a sentinel only when it created it ($W/own-sentinel): one that the pre-replacement or
 # end-of-block save created stays theirs to remove at their own deadline.
 ask_save() {
@@ -206,7 +224,7 @@ ask_save() {
     mkdir -p "$(dirname "$SENTINEL")" && touch "$SENTINEL" && : > "$W/own-sentinel"
     log "$1 on node $2 ($6): asked the run to save ($SENTINEL)"
   fi
-  echo "$1 $2 $(( $(now) + $4 )) $5 $6" > "$W/pending/$3"
+  echo "$1 $2 $4 $5 $6" > "$W/pending/$3"
   note "$1" "$2" "$6" save-requested
 }
 # Delete the run's pods on a node (KubeRay recreates the workers elsewhere and retries the failed job).
@@ -231,7 +249,7 @@ while :; do
     code=$(kube -o $S/node.raw -w '%{http_code}' "$API/api/v1/nodes/$n")
     [ "$code" = 200 ] || { log "reading node $n failed: HTTP $code"; continue; }
     SINGLE=1 nodes_health $S/node.raw > $S/health
-    IFS="$TAB" read -r _ name boot tainted secs nbad annotated < $S/health
+    IFS="$TAB" read -r _ name boot tainted secs nbad due annotated < $S/health
     for w in \${WATCH:-}; do
       key=\${w%%=*}; rest=\${w#*=}; kind=\${rest%%=*}; wsecs=\${rest#*=}
       ev=""
@@ -240,7 +258,7 @@ while :; do
       [ -n "$ev" ] || continue
       [ -e "$W/seen-$ev" ] && continue
       : > "$W/seen-$ev"
-      ask_save "$kind" "$n" "$ev" "$wsecs" none "$ev"
+      ask_save "$kind" "$n" "$ev" "$(( $(now) + wsecs ))" none "$ev"
     done
     # Boot IDs are UUIDs, node names DNS names: a file name as they are.
     id="health-$n-$boot"
@@ -262,7 +280,11 @@ while :; do
     fi
     : > "$W/seen-$id"
     note ${NODE_HEALTH_EVENT_KIND} "$n" "$reason" excluded
-    ask_save ${NODE_HEALTH_EVENT_KIND} "$n" "$id" "$secs" restart "$reason"
+    # The wait ends at the condition's repair bound when that is sooner and still ahead (the watcher may
+    # see a condition late: a restart, a failed read), else after its own wait.
+    deadline=$(( $(now) + secs ))
+    [ "$due" != - ] && [ "$due" -gt "$(now)" ] && [ "$due" -lt "$deadline" ] && deadline=$due
+    ask_save ${NODE_HEALTH_EVENT_KIND} "$n" "$id" "$deadline" restart "$reason"
   done
   # Nodes of the run's groups already kept out, once the run has pods: one event per node and boot
   # (every GROUP_SCAN_POLLS polls, the first one included).
@@ -270,7 +292,7 @@ while :; do
   if [ -n "$nodes" ] && [ $(( (polls - 1) % \${GROUP_SCAN_POLLS:-${GROUP_SCAN_POLLS}} )) = 0 ]; then
     for sel in \${NODE_SELECTORS:-}; do
       kube "$API/api/v1/nodes?labelSelector=$sel" | nodes_health > $S/group
-      while IFS="$TAB" read -r t name boot tainted _ _ annotated; do
+      while IFS="$TAB" read -r t name boot tainted _ _ _ annotated; do
         [ "$t" = N ] && [ "$tainted" = 1 ] || continue
         id="health-$name-$boot"
         [ -e "$W/seen-$id" ] && continue
@@ -327,6 +349,11 @@ export function healthWatchList(saveTimeoutMinutes: number): Array<{ condition: 
     return NODE_MONITORING_CONDITIONS.map((c) => ({ condition: c, seconds: Math.min(saveTimeoutMinutes, NODE_REPAIR_AFTER_MINUTES[c] - HEALTH_REPAIR_MARGIN_MINUTES) * 60 }));
 }
 
+/** `Type=seconds` after a condition's lastTransitionTime by which the save must be over: EKS auto repair's delay less the margin. */
+export function repairBoundList(): string {
+    return NODE_MONITORING_CONDITIONS.map((c) => `${c}=${(NODE_REPAIR_AFTER_MINUTES[c] - HEALTH_REPAIR_MARGIN_MINUTES) * 60}`).join(" ");
+}
+
 /** The label selector of the run's Ray pods (head and workers; the Kueue/KubeRay-created pods carry the run's labels). */
 export function rayPodSelector(r: ResolvedRun): string {
     return `${RUN_LABELS.instance}=${r.runName},${RUN_LABELS.component} in (${HEAD_COMPONENT},${WORKER_COMPONENT})`;
@@ -357,6 +384,8 @@ export function runNodeWatcher(r: ResolvedRun, ctx: LifecycleContext, serviceAcc
         { name: "WATCH", value: runOnSpot(r) ? spotWatchList(lc.saveTimeoutMinutes) : "" },
         { name: "CONDITIONS", value: health.map((h) => `${h.condition}=${h.seconds}`).join(" ") },
         { name: "UNHEALTHY_SECONDS", value: String(Math.min(...health.map((h) => h.seconds))) },
+        // EKS auto repair acts only on a cluster miles-cluster creates (its managed node groups' nodeRepairConfig).
+        { name: "REPAIR", value: r.imageChoice.platform === "existing" ? "" : repairBoundList() },
         { name: "DELETE_GRACE_SECONDS", value: String(POD_DELETE_GRACE_SECONDS) },
         { name: "POLL_SECONDS", value: String(NODE_WATCH_POLL_SECONDS) },
     ];

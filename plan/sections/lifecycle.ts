@@ -92,7 +92,7 @@ function nodeWatchLine(r: ResolvedRun, byo: boolean): string {
     const bounds = [...byWait].map(([s, cs]) => `${s / 60} min after ${cs.join("/")}`).join(", ");
     const retries = r.training.lifecycle.backoffLimit;
     const agent = byo ? "the node monitoring agent's conditions = False (if the cluster runs eks-node-monitoring-agent)" : "the node monitoring agent's conditions = False";
-    const deadline = byo ? "within saveTimeoutMinutes, counted from when it sees the problem" : "counted from when it sees the problem: before EKS auto repair acts, within saveTimeoutMinutes";
+    const deadline = byo ? "within saveTimeoutMinutes" : "and never past the condition's lastTransitionTime + EKS auto repair's delay − 2 min, within saveTimeoutMinutes";
     const restart =
         retries === 0
             ? "then deletes the run's pods on it, which ends the run Failed (training.lifecycle.backoffLimit is 0: no retry)"

@@ -84,7 +84,8 @@ export interface WatcherWorld {
     node(name: string): ReturnType<typeof nodeObject>;
     setPods(pods: Array<{ name: string; node?: string; labels?: Record<string, string> }>): void;
     pods(): Array<{ name: string; node?: string }>;
-    pass(): string;
+    /** One pass of the watcher; `extraEnv` overrides the Deployment's env for this pass. */
+    pass(extraEnv?: Record<string, string>): string;
     /** The run saves: miles removes the sentinel after the checkpoint is written. */
     save(): void;
     /** Another save job gives up: the sentinel goes, no checkpoint is written. */
@@ -128,8 +129,8 @@ export function watcherWorld(script: string, env: Record<string, string>): Watch
                 .sort()
                 .map((f) => JSON.parse(fs.readFileSync(path.join(podsDir, f), "utf8")))
                 .map((p) => ({ name: p.metadata.name, node: p.spec.nodeName })),
-        pass: () => {
-            const r = spawnSync("/bin/sh", ["-c", script], { env: { ...env, ...box.env, SENTINEL: sentinel, EVENTS_DIR: eventsDir, TRACKER: tracker }, encoding: "utf8", timeout: 20000 });
+        pass: (extraEnv = {}) => {
+            const r = spawnSync("/bin/sh", ["-c", script], { env: { ...env, ...box.env, SENTINEL: sentinel, EVENTS_DIR: eventsDir, TRACKER: tracker, ...extraEnv }, encoding: "utf8", timeout: 20000 });
             assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
             return `${r.stdout}${r.stderr}`;
         },
