@@ -1,4 +1,4 @@
-// Loaded by .mocharc (`require`, in every parallel worker) before any test file.
+// Loaded by .mocharc.js (`require`, in every parallel worker) before any test file.
 //
 // A failing `assert.ok(value)` without a message makes Node rebuild the message from the call's
 // source text: it reads the file on disk at the line and column of the executed code. Under tsx's
